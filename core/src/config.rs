@@ -1,0 +1,350 @@
+//! Client configuration: from the environment (`KLAVIYO_API_KEY`, `KLAVIYO_BASE_URL`,
+//! `KLAVIYO_REVISION`, also read from a `.env` file) and from code through [`ClientBuilder`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use url::Url;
+
+use crate::auth::{Credentials, Secret, StaticToken, TokenProvider, validate_private_key, validate_public_key};
+use crate::error::{Error, Result};
+use crate::operations::SPEC_REVISION;
+use crate::retry::RetryPolicy;
+
+/// Klaviyo's production API host.
+pub const DEFAULT_BASE_URL: &str = "https://a.klaviyo.com";
+/// The API revision this release is built and tested against.
+pub const DEFAULT_REVISION: &str = SPEC_REVISION;
+/// Default whole-request timeout.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default connect timeout.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Which front end is calling, for the `User-Agent` header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Binding {
+    /// The Rust crate.
+    #[default]
+    Rust,
+    /// The Python package.
+    Python,
+    /// The Node package.
+    Node,
+    /// The command-line tools.
+    Cli,
+}
+
+impl Binding {
+    fn as_str(self) -> &'static str {
+        match self {
+            Binding::Rust => "rust",
+            Binding::Python => "python",
+            Binding::Node => "node",
+            Binding::Cli => "cli",
+        }
+    }
+}
+
+/// A validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// API base URL without a trailing slash.
+    pub base_url: Url,
+    /// `revision` header value.
+    pub revision: String,
+    /// Credentials for `/api/*` operations.
+    pub credentials: Credentials,
+    /// Public key (company id) for `/client/*` operations.
+    pub public_key: Option<String>,
+    /// Whole-request timeout.
+    pub timeout: Duration,
+    /// Connect timeout.
+    pub connect_timeout: Duration,
+    /// Retry policy.
+    pub retry: RetryPolicy,
+    /// Client-side rate limiting.
+    pub rate_limit: bool,
+    /// Full `User-Agent` value.
+    pub user_agent: String,
+}
+
+/// Builds a [`crate::Client`]. Start from [`ClientBuilder::new`] (nothing set) or
+/// [`ClientBuilder::from_env`] (environment and `.env` read), then override.
+#[derive(Debug, Clone, Default)]
+pub struct ClientBuilder {
+    api_key: Option<Secret>,
+    public_key: Option<String>,
+    token_provider: Option<TokenProviderHandle>,
+    base_url: Option<String>,
+    revision: Option<String>,
+    timeout: Option<Duration>,
+    connect_timeout: Option<Duration>,
+    retry: Option<RetryPolicy>,
+    rate_limit: Option<bool>,
+    user_agent_suffix: Option<String>,
+    binding: Binding,
+}
+
+#[derive(Clone)]
+struct TokenProviderHandle(Arc<dyn TokenProvider>);
+
+impl std::fmt::Debug for TokenProviderHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenProvider(..)")
+    }
+}
+
+/// Reads a setting from the process environment, else from a `.env` file in the current
+/// directory or its parents. The environment wins, as with the reference scripts.
+pub fn env_setting(name: &str) -> Option<String> {
+    if let Ok(value) = std::env::var(name) {
+        return Some(value);
+    }
+    dotenvy::dotenv_iter().ok()?.flatten().find(|(key, _)| key == name).map(|(_, value)| value)
+}
+
+impl ClientBuilder {
+    /// An empty builder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A builder pre-filled from `KLAVIYO_API_KEY`, `KLAVIYO_PUBLIC_KEY`, `KLAVIYO_BASE_URL`
+    /// and `KLAVIYO_REVISION` (environment first, then `.env`).
+    pub fn from_env() -> Self {
+        ClientBuilder {
+            api_key: env_setting("KLAVIYO_API_KEY").filter(|v| !v.is_empty()).map(Secret::new),
+            public_key: env_setting("KLAVIYO_PUBLIC_KEY").filter(|v| !v.is_empty()),
+            base_url: env_setting("KLAVIYO_BASE_URL").filter(|v| !v.is_empty()),
+            revision: env_setting("KLAVIYO_REVISION").filter(|v| !v.is_empty()),
+            ..Self::default()
+        }
+    }
+
+    /// Private API key (`pk_…`).
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = Some(Secret::new(key));
+        self
+    }
+
+    /// Public key (6-character company id) for `/client/*` operations.
+    pub fn public_key(mut self, key: impl Into<String>) -> Self {
+        self.public_key = Some(key.into());
+        self
+    }
+
+    /// Authenticate with a fixed OAuth access token.
+    pub fn access_token(self, token: impl Into<String>) -> Self {
+        self.token_provider(Arc::new(StaticToken(Secret::new(token))))
+    }
+
+    /// Authenticate with OAuth tokens from a provider (which may refresh them).
+    pub fn token_provider(mut self, provider: Arc<dyn TokenProvider>) -> Self {
+        self.token_provider = Some(TokenProviderHandle(provider));
+        self
+    }
+
+    /// API base URL (default `https://a.klaviyo.com`). `http://` only for loopback hosts.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// API revision (default the spec's, `2026-07-15`).
+    pub fn revision(mut self, revision: impl Into<String>) -> Self {
+        self.revision = Some(revision.into());
+        self
+    }
+
+    /// Whole-request timeout (default 60 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Connect timeout (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// Retry policy (default: 3 retries, 60 s max delay).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
+    /// Shorthand for the retry count.
+    pub fn max_retries(mut self, retries: u32) -> Self {
+        let mut policy = self.retry.take().unwrap_or_default();
+        policy.max_retries = retries;
+        self.retry = Some(policy);
+        self
+    }
+
+    /// Client-side rate limiting (default on).
+    pub fn rate_limit(mut self, enabled: bool) -> Self {
+        self.rate_limit = Some(enabled);
+        self
+    }
+
+    /// Text appended to the `User-Agent` header (your app's name and version).
+    pub fn user_agent_suffix(mut self, suffix: impl Into<String>) -> Self {
+        self.user_agent_suffix = Some(suffix.into());
+        self
+    }
+
+    /// Which front end is calling (set by the bindings).
+    pub fn binding(mut self, binding: Binding) -> Self {
+        self.binding = binding;
+        self
+    }
+
+    /// Validates everything and returns the configuration.
+    pub fn into_config(self) -> Result<Config> {
+        let credentials = match (self.token_provider, self.api_key) {
+            (Some(provider), _) => Credentials::OAuth(provider.0),
+            (None, Some(key)) => Credentials::ApiKey(validate_private_key(key.expose())?),
+            (None, None) if self.public_key.is_some() => Credentials::None,
+            (None, None) => return Err(validate_private_key("").unwrap_err()),
+        };
+        let public_key = self.public_key.as_deref().map(validate_public_key).transpose()?;
+        let revision = self.revision.unwrap_or_else(|| DEFAULT_REVISION.to_string());
+        validate_revision(&revision)?;
+        let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
+        if timeout.is_zero() {
+            return Err(Error::Config("timeout must be greater than zero".into()));
+        }
+        let suffix = self.user_agent_suffix.filter(|s| !s.trim().is_empty());
+        if suffix.as_deref().is_some_and(|s| s.chars().any(char::is_control)) {
+            return Err(Error::Config("user agent suffix contains control characters".into()));
+        }
+        let mut user_agent = format!("klaviyo-bridge/{} ({})", env!("CARGO_PKG_VERSION"), self.binding.as_str());
+        if let Some(suffix) = suffix {
+            user_agent.push(' ');
+            user_agent.push_str(suffix.trim());
+        }
+        Ok(Config {
+            base_url: validate_base_url(self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL))?,
+            revision,
+            credentials,
+            public_key,
+            timeout,
+            connect_timeout: self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT).min(timeout),
+            retry: self.retry.unwrap_or_default(),
+            rate_limit: self.rate_limit.unwrap_or(true),
+            user_agent,
+        })
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Result<crate::Client> {
+        crate::Client::from_config(self.into_config()?)
+    }
+}
+
+/// Accepts `https://host[:port][/]`, and `http://` only for loopback hosts (local tests).
+pub fn validate_base_url(text: &str) -> Result<Url> {
+    let url = Url::parse(text.trim()).map_err(|e| Error::Config(format!("base URL {text:?} is not a URL: {e}")))?;
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => {
+            return Err(Error::Config(format!(
+                "refusing plain http:// for {}: API keys would cross the network unencrypted; use https:// (http:// is allowed only for loopback hosts)",
+                url.host_str().unwrap_or("?")
+            )));
+        }
+        other => return Err(Error::Config(format!("base URL scheme {other:?} is not supported; use https://"))),
+    }
+    if url.query().is_some() || !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::Config("base URL must not carry a query string or credentials".into()));
+    }
+    let mut url = url;
+    let trimmed = url.path().trim_end_matches('/').to_string();
+    url.set_path(&trimmed);
+    Ok(url)
+}
+
+/// A revision is `YYYY-MM-DD` with an optional `.suffix` (e.g. `2026-07-15.pre`).
+pub fn validate_revision(revision: &str) -> Result<()> {
+    let (date, suffix) = revision.split_once('.').map_or((revision, None), |(d, s)| (d, Some(s)));
+    let parts: Vec<&str> = date.split('-').collect();
+    let date_ok = parts.len() == 3
+        && [4, 2, 2].iter().zip(&parts).all(|(len, p)| p.len() == *len && p.chars().all(|c| c.is_ascii_digit()));
+    let suffix_ok = suffix.is_none_or(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric()));
+    if date_ok && suffix_ok {
+        Ok(())
+    } else {
+        Err(Error::Config(format!("revision {revision:?} is malformed; use YYYY-MM-DD, e.g. {DEFAULT_REVISION}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "pk_test_0000000000000000000000000000";
+
+    #[test]
+    fn defaults_are_pinned() {
+        let config = ClientBuilder::new().api_key(KEY).into_config().unwrap();
+        assert_eq!(config.base_url.as_str(), "https://a.klaviyo.com/");
+        assert_eq!(config.revision, "2026-07-15");
+        assert_eq!(config.timeout, Duration::from_secs(60));
+        assert_eq!(config.connect_timeout, Duration::from_secs(10));
+        assert_eq!(config.retry.max_retries, 3);
+        assert!(config.rate_limit);
+        assert!(config.user_agent.starts_with("klaviyo-bridge/0.") && config.user_agent.ends_with("(rust)"));
+    }
+
+    #[test]
+    fn refuses_plain_http_except_loopback() {
+        assert!(validate_base_url("http://127.0.0.1:8080/").is_ok());
+        assert!(validate_base_url("http://localhost:1").is_ok());
+        assert!(validate_base_url("http://[::1]:9").is_ok());
+        let err = validate_base_url("http://api.example.com").unwrap_err().to_string();
+        assert!(err.contains("refusing plain http://"), "{err}");
+        assert!(validate_base_url("ftp://a.klaviyo.com").is_err());
+        assert!(validate_base_url("https://u:p@a.klaviyo.com").is_err());
+        assert_eq!(validate_base_url("https://a.klaviyo.com/base/").unwrap().path(), "/base");
+    }
+
+    #[test]
+    fn validates_revision_and_key_and_suffix() {
+        assert!(validate_revision("2026-07-15").is_ok());
+        assert!(validate_revision("2026-07-15.pre").is_ok());
+        assert!(validate_revision("2026-7-15").is_err());
+        assert!(validate_revision("latest").is_err());
+        assert!(ClientBuilder::new().into_config().unwrap_err().to_string().contains("KLAVIYO_API_KEY"));
+        let err = ClientBuilder::new().api_key("sk_live_x").into_config().unwrap_err();
+        assert_eq!(err.code(), "config_error");
+        let ua = ClientBuilder::new().api_key(KEY).binding(Binding::Python).user_agent_suffix("shop/1.2").into_config().unwrap().user_agent;
+        assert!(ua.ends_with("(python) shop/1.2"), "{ua}");
+        assert!(ClientBuilder::new().api_key(KEY).timeout(Duration::ZERO).into_config().is_err());
+    }
+
+    #[test]
+    fn public_key_alone_allows_client_operations_only() {
+        let config = ClientBuilder::new().public_key("AbC123").into_config().unwrap();
+        assert!(matches!(config.credentials, Credentials::None));
+        assert!(ClientBuilder::new().public_key("pk_nope").into_config().is_err());
+    }
+
+    #[test]
+    fn debug_output_of_builder_and_config_hides_the_key() {
+        let builder = ClientBuilder::new().api_key(KEY);
+        let config = builder.clone().into_config().unwrap();
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("0000000000000000"), "{shown}");
+        // The builder holds the raw string until validation; its Debug must hide it too.
+        let shown = format!("{builder:?}");
+        assert!(!shown.contains("0000000000000000"), "{shown}");
+    }
+}
