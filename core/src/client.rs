@@ -163,7 +163,7 @@ impl Client {
             .tcp_nodelay(true)
             .build()
             .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
-        let limiter = RateLimiter::new(config.rate_limit);
+        let limiter = RateLimiter::with_overrides(config.rate_limit, config.rate_limit_overrides.clone());
         Ok(Client { inner: Arc::new(Inner { config, http, limiter }) })
     }
 
@@ -247,12 +247,10 @@ impl Client {
                     let api_error = ApiError::from_response(op.id, status, &headers, &body);
                     self.inner.limiter.observe(op, &api_error.rate_limit, if status == 429 { retry_after } else { None }, Instant::now());
                     tracing::debug!(operation = op.id, attempt, status, elapsed_ms, "klaviyo request failed");
-                    if status == 401 && !refreshed_token {
-                        if let (Credentials::OAuth(provider), Some(token)) = (&config.credentials, &token) {
-                            refreshed_token = true;
-                            provider.invalidate(token).await?;
-                            continue;
-                        }
+                    if let (401, false, Credentials::OAuth(provider), Some(token)) = (status, refreshed_token, &config.credentials, &token) {
+                        refreshed_token = true;
+                        provider.invalidate(token).await?;
+                        continue;
                     }
                     (Failure::Status(status), Error::from_api(api_error, retry_after), retry_after)
                 }

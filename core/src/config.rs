@@ -8,7 +8,7 @@ use url::Url;
 
 use crate::auth::{Credentials, Secret, StaticToken, TokenProvider, validate_private_key, validate_public_key};
 use crate::error::{Error, Result};
-use crate::operations::SPEC_REVISION;
+use crate::operations::{RateLimit, SPEC_REVISION};
 use crate::retry::RetryPolicy;
 
 /// Klaviyo's production API host.
@@ -66,6 +66,8 @@ pub struct Config {
     pub rate_limit: bool,
     /// Full `User-Agent` value.
     pub user_agent: String,
+    /// Per-operation limits that replace the table's (e.g. an OAuth app's own quota).
+    pub rate_limit_overrides: Vec<(&'static str, RateLimit)>,
 }
 
 /// Builds a [`crate::Client`]. Start from [`ClientBuilder::new`] (nothing set) or
@@ -83,6 +85,7 @@ pub struct ClientBuilder {
     rate_limit: Option<bool>,
     user_agent_suffix: Option<String>,
     binding: Binding,
+    rate_limit_overrides: Vec<(String, RateLimit)>,
 }
 
 #[derive(Clone)]
@@ -188,6 +191,12 @@ impl ClientBuilder {
         self
     }
 
+    /// Replaces the table's rate limits for one operation (validated at build time).
+    pub fn rate_limit_override(mut self, operation_id: impl Into<String>, limit: RateLimit) -> Self {
+        self.rate_limit_overrides.push((operation_id.into(), limit));
+        self
+    }
+
     /// Text appended to the `User-Agent` header (your app's name and version).
     pub fn user_agent_suffix(mut self, suffix: impl Into<String>) -> Self {
         self.user_agent_suffix = Some(suffix.into());
@@ -224,7 +233,16 @@ impl ClientBuilder {
             user_agent.push(' ');
             user_agent.push_str(suffix.trim());
         }
+        let mut rate_limit_overrides = Vec::new();
+        for (id, limit) in self.rate_limit_overrides {
+            let op = crate::operations::require_operation(&id).map_err(|e| Error::Config(e.to_string()))?;
+            if limit.burst == 0 || limit.steady == 0 || limit.daily == Some(0) {
+                return Err(Error::Config(format!("rate limit override for {id} must allow at least one request per window")));
+            }
+            rate_limit_overrides.push((op.id, limit));
+        }
         Ok(Config {
+            rate_limit_overrides,
             base_url: validate_base_url(self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL))?,
             revision,
             credentials,

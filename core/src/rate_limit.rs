@@ -16,7 +16,7 @@ use reqwest::header::HeaderMap;
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
-use crate::operations::Operation;
+use crate::operations::{Operation, RateLimit};
 
 const BURST_WINDOW: Duration = Duration::from_secs(1);
 const STEADY_WINDOW: Duration = Duration::from_secs(60);
@@ -85,6 +85,7 @@ pub struct Wait {
 /// Paces requests per operation. Shared by every task that uses one client.
 pub struct RateLimiter {
     enabled: bool,
+    overrides: Vec<(&'static str, RateLimit)>,
     margin: Duration,
     windows: Mutex<HashMap<&'static str, OperationWindow>>,
     latest: Mutex<Option<RateLimitReading>>,
@@ -99,7 +100,12 @@ impl std::fmt::Debug for RateLimiter {
 impl RateLimiter {
     /// A limiter; `enabled = false` makes `acquire` free (responses are still observed).
     pub fn new(enabled: bool) -> Self {
-        RateLimiter { enabled, margin: Duration::from_millis(50), windows: Mutex::default(), latest: Mutex::default() }
+        Self::with_overrides(enabled, Vec::new())
+    }
+
+    /// A limiter whose limits for some operations replace the table's.
+    pub fn with_overrides(enabled: bool, overrides: Vec<(&'static str, RateLimit)>) -> Self {
+        RateLimiter { enabled, overrides, margin: Duration::from_millis(50), windows: Mutex::default(), latest: Mutex::default() }
     }
 
     /// Whether pacing is on.
@@ -112,7 +118,7 @@ impl RateLimiter {
         if !self.enabled {
             return Ok(());
         }
-        let limits = op.rate_limit;
+        let limits = self.overrides.iter().find(|(id, _)| *id == op.id).map_or(op.rate_limit, |(_, l)| *l);
         let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
         let window = windows.entry(op.id).or_default();
         let mut wait = Wait { duration: Duration::ZERO, limit: "none" };
@@ -198,7 +204,7 @@ impl RateLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::operations::{HttpMethod, RateLimit};
+    use crate::operations::HttpMethod;
 
     fn op(burst: u32, steady: u32, daily: Option<u32>) -> &'static Operation {
         Box::leak(Box::new(Operation {

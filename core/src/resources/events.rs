@@ -89,10 +89,8 @@ impl EventCreate {
         if self.value.is_some_and(|v| !v.is_finite()) {
             return Err(Error::InvalidInput("event value must be a finite number".into()));
         }
-        if let Some(time) = &self.time {
-            if httpdate::parse_http_date(time).is_ok() || !looks_like_iso8601(time) {
-                return Err(Error::InvalidInput(format!("event time {time:?} is not ISO 8601 (e.g. 2024-05-01T12:00:00Z)")));
-            }
+        if let Some(time) = self.time.as_ref().filter(|t| !looks_like_iso8601(t)) {
+            return Err(Error::InvalidInput(format!("event time {time:?} is not ISO 8601 (e.g. 2024-05-01T12:00:00Z)")));
         }
         let id = self.unique_id.get_or_insert_with(|| uuid::Uuid::new_v4().to_string()).clone();
         if id.is_empty() {

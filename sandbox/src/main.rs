@@ -1,0 +1,46 @@
+//! `klaviyo-sandbox`: runs the emulator until interrupted. The first line of stdout is the
+//! base URL, so scripts can read it.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use clap::Parser;
+use klaviyo_sandbox::{DEFAULT_API_KEY, Options, RateLimits, start};
+
+/// A local Klaviyo API emulator for tests and demos.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// Address to bind (loopback by default).
+    #[arg(long, default_value = "127.0.0.1")]
+    host: IpAddr,
+    /// Port (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// The private API key clients must send (or set KLAVIYO_SANDBOX_API_KEY).
+    #[arg(long, env = "KLAVIYO_SANDBOX_API_KEY", default_value = DEFAULT_API_KEY, hide_default_value = true)]
+    api_key: String,
+    /// Rate limits: real (the spec's), off, or scale=N (every limit times N).
+    #[arg(long, default_value = "real")]
+    rate_limits: RateLimits,
+    /// Milliseconds added to every response.
+    #[arg(long, default_value_t = 0)]
+    latency: u64,
+}
+
+#[tokio::main]
+async fn main() {
+    let args = Args::parse();
+    let options = Options { addr: SocketAddr::new(args.host, args.port), api_key: args.api_key, rate_limits: args.rate_limits, latency: Duration::from_millis(args.latency) };
+    let sandbox = match start(options).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("klaviyo-sandbox: cannot listen on {}:{}: {e}", args.host, args.port);
+            std::process::exit(1);
+        }
+    };
+    println!("{}", sandbox.base_url());
+    eprintln!("klaviyo-sandbox ready; set KLAVIYO_BASE_URL={} and your client's key to the sandbox key. Ctrl-C stops it.", sandbox.base_url());
+    let _ = tokio::signal::ctrl_c().await;
+    sandbox.shutdown().await;
+}
