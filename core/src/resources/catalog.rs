@@ -193,11 +193,10 @@ impl Catalog<'_> {
                 for error in &status.errors {
                     let reason = error.get("detail").and_then(Value::as_str).unwrap_or("rejected by the job").to_string();
                     // Job errors point at the item: `/data/attributes/items/data/<n>/…`.
-                    let position = error
-                        .pointer("/source/pointer")
-                        .and_then(Value::as_str)
-                        .and_then(|p| p.split('/').skip_while(|s| *s != "data").nth(4).or_else(|| p.split('/').nth(5)))
-                        .and_then(|n| n.parse::<usize>().ok());
+                    let position = error.pointer("/source/pointer").and_then(Value::as_str).and_then(|pointer| {
+                        let segments: Vec<&str> = pointer.split('/').collect();
+                        segments.windows(3).find(|w| w[0] == self.kind.bulk_key && w[1] == "data").and_then(|w| w[2].parse::<usize>().ok())
+                    });
                     let index = position.filter(|p| *p < job.item_count).map_or(job.first_index, |p| job.first_index + p);
                     report.failures.push(BulkFailure { index, key: None, reason });
                 }
