@@ -230,7 +230,8 @@ impl Client {
                 Credentials::OAuth(provider) if !op.client_side => Some(provider.access_token().await?),
                 _ => None,
             };
-            let result = self.send_once(op, &url, body.clone(), token.as_ref(), options).await;
+            let auth = if op.client_side { None } else { Some(self.authorization(op, token.as_ref())?) };
+            let result = self.send_once(op, &url, body.clone(), auth, options).await;
             let elapsed_ms = started.elapsed().as_millis() as u64;
             let (failure, error, retry_after) = match result {
                 Ok((status, headers, body)) => {
@@ -292,12 +293,25 @@ impl Client {
         Ok(url)
     }
 
+    /// The `Authorization` header for an `/api/*` operation, marked sensitive so it never
+    /// shows in debug output.
+    fn authorization(&self, op: &Operation, token: Option<&crate::auth::Secret>) -> Result<HeaderValue> {
+        let text = match (&self.inner.config.credentials, token) {
+            (_, Some(token)) => format!("Bearer {}", token.expose()),
+            (Credentials::ApiKey(key), None) => format!("Klaviyo-API-Key {}", key.expose()),
+            _ => return Err(Error::Config(format!("{} needs a private API key or OAuth token; a public key only reaches /client/* operations", op.id))),
+        };
+        let mut value = HeaderValue::from_str(&text).map_err(|_| Error::Config("the credential contains characters not allowed in a header".into()))?;
+        value.set_sensitive(true);
+        Ok(value)
+    }
+
     async fn send_once(
         &self,
         op: &'static Operation,
         url: &url::Url,
         body: Option<Bytes>,
-        token: Option<&crate::auth::Secret>,
+        auth: Option<HeaderValue>,
         options: &RequestOptions,
     ) -> std::result::Result<(u16, HeaderMap, Bytes), SendFailure> {
         let config = &self.inner.config;
@@ -310,23 +324,8 @@ impl Client {
             .header(ACCEPT, JSON_API)
             .header(USER_AGENT, &config.user_agent)
             .header("revision", options.revision.as_deref().unwrap_or(&config.revision));
-        if !op.client_side {
-            let auth = match (&config.credentials, token) {
-                (_, Some(token)) => format!("Bearer {}", token.expose()),
-                (Credentials::ApiKey(key), None) => format!("Klaviyo-API-Key {}", key.expose()),
-                _ => {
-                    return Err(SendFailure::Transport {
-                        failure: Failure::Status(0),
-                        error: Error::Config(format!("{} needs a private API key or OAuth token", op.id)),
-                    });
-                }
-            };
-            let mut value = HeaderValue::from_str(&auth).map_err(|_| SendFailure::Transport {
-                failure: Failure::Status(0),
-                error: Error::Config("the credential contains characters not allowed in a header".into()),
-            })?;
-            value.set_sensitive(true);
-            request = request.header(AUTHORIZATION, value);
+        if let Some(auth) = auth {
+            request = request.header(AUTHORIZATION, auth);
         }
         if let Some(body) = body {
             request = request.header(CONTENT_TYPE, JSON_API).body(body);
