@@ -222,6 +222,14 @@ pub enum Error {
     /// The caller's input is invalid; nothing was sent.
     #[error("invalid input: {0}")]
     InvalidInput(String),
+    /// A webhook delivery failed verification; `check` names which check.
+    #[error("webhook verification failed ({check}): {message}")]
+    WebhookVerification {
+        /// `missing_header`, `signature`, `body`, `webhook_id` or `timestamp`.
+        check: &'static str,
+        /// What was wrong.
+        message: String,
+    },
     /// Some items of a bulk operation failed. When the items were checked before sending,
     /// `accepted` is 0 and nothing was sent.
     #[error("{} of {total} items failed ({accepted} accepted): {}", failures.len(), failures.iter().take(3).map(|f| format!("#{} {}", f.index, f.reason)).collect::<Vec<_>>().join("; "))]
@@ -253,6 +261,7 @@ impl Error {
             Error::Config(_) => "config_error",
             Error::InvalidInput(_) => "invalid_input",
             Error::BulkPartial { .. } => "bulk_partial_failure",
+            Error::WebhookVerification { .. } => "webhook_verification_failed",
         }
     }
 
