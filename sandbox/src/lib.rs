@@ -1,11 +1,14 @@
-//! klaviyo-sandbox: a local emulator of Klaviyo's REST API for tests and demos.
+//! klaviyo-sandbox: a local emulator of Klaviyo's REST API for tests, demos and users' own
+//! integration tests.
 //!
-//! It checks the protocol like Klaviyo (a valid `revision` header, `Klaviyo-API-Key` auth,
-//! JSON:API bodies and errors), keeps real state in memory (profiles with identity
-//! resolution, events with metric creation and `unique_id` de-duplication, metrics, lists and
-//! membership, catalog items, data-privacy deletion), paginates with opaque cursors and the
-//! operation table's page-size bounds, and enforces the table's per-operation rate limits in
-//! fixed 1 s and 60 s windows (or scaled, or off).
+//! Every request under `/api` is matched to its operation in the operation table and admitted
+//! like Klaviyo admits it: a valid `revision` header, `Klaviyo-API-Key` (or a Bearer token the
+//! sandbox issued), and the operation's rate limits in fixed 1 s and 60 s windows per key.
+//! State lives in memory: profiles with identity resolution, events with metric creation and
+//! `unique_id` de-duplication, metrics and aggregates, lists, catalog items, variants and
+//! categories, bulk jobs that run asynchronously, webhooks with signed deliveries, and
+//! data-privacy deletion. Faults and latency can be injected; `/__sandbox/*` shows the state
+//! and the requests received.
 //!
 //! Start it in-process with [`start`], or run the `klaviyo-sandbox` binary.
 
@@ -13,23 +16,32 @@
 // so their size does not matter.
 #![allow(clippy::result_large_err)]
 
+mod admission;
+mod catalog;
+mod faults;
 mod handlers;
+mod jobs;
 mod store;
+mod validate;
+mod webhooks;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
+pub use faults::{Fault, Faults};
 pub use store::Store;
 
 /// The default API key the sandbox accepts (an obvious fake).
 pub const DEFAULT_API_KEY: &str = "pk_sandbox_not_a_real_key_0000000000";
+/// The sandbox account's id, also its public key for `/client/*` operations.
+pub const ACCOUNT_ID: &str = "SANDBX";
 
 /// How the sandbox enforces rate limits.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -69,21 +81,59 @@ pub struct Options {
     pub rate_limits: RateLimits,
     /// Latency added to every response.
     pub latency: Duration,
+    /// Fault specification (see [`Faults::parse`]); empty for none.
+    pub faults: String,
+    /// Seed for fault injection.
+    pub seed: u64,
+    /// How long a bulk job stays `queued` and then `processing`, each.
+    pub job_step: Duration,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { addr: SocketAddr::from(([127, 0, 0, 1], 0)), api_key: DEFAULT_API_KEY.into(), rate_limits: RateLimits::Real, latency: Duration::ZERO }
+        Options {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            api_key: DEFAULT_API_KEY.into(),
+            rate_limits: RateLimits::Real,
+            latency: Duration::ZERO,
+            faults: String::new(),
+            seed: 0,
+            job_step: Duration::from_millis(20),
+        }
     }
 }
+
+/// One request as the sandbox received it (the credential redacted).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LoggedRequest {
+    /// Method.
+    pub method: String,
+    /// Path and query.
+    pub uri: String,
+    /// The operation it matched, if any.
+    pub operation: Option<&'static str>,
+    /// Headers, lower-case names; `authorization` shows only its scheme.
+    pub headers: HashMap<String, String>,
+    /// Response status.
+    pub status: u16,
+}
+
+/// A rate-limit window: (credential, operation, window length in seconds, window number).
+pub(crate) type WindowKey = (String, &'static str, u64, u64);
 
 /// Shared server state.
 pub(crate) struct Shared {
     pub options: Options,
     pub store: Mutex<Store>,
-    started: Instant,
-    /// Requests per (operation, window kind, window number).
-    windows: Mutex<HashMap<(&'static str, u64, u64), u32>>,
+    pub faults: Faults,
+    pub started: Instant,
+    /// Requests counted per rate-limit window.
+    pub windows: Mutex<HashMap<WindowKey, u32>>,
+    pub tokens: Mutex<HashSet<String>>,
+    pub log: Mutex<Vec<LoggedRequest>>,
+    pub deliveries: mpsc::UnboundedSender<webhooks::Delivery>,
+    /// Signalled whenever a job completes or a webhook delivery finishes.
+    pub settled: tokio::sync::Notify,
 }
 
 /// A running sandbox.
@@ -106,9 +156,35 @@ impl Sandbox {
         &self.shared.options.api_key
     }
 
-    /// Counts per resource, as `GET /__sandbox/state` returns them.
+    /// Counts per resource, events per metric, and jobs, as `GET /__sandbox/state` returns.
     pub fn state(&self) -> Value {
         self.shared.store.lock().unwrap().summary()
+    }
+
+    /// The requests received so far, as `GET /__sandbox/requests` returns them.
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        self.shared.log.lock().unwrap().clone()
+    }
+
+    /// Waits until every bulk job is complete and every queued webhook delivery has finished.
+    pub async fn settled(&self) {
+        loop {
+            let notified = self.shared.settled.notified();
+            tokio::pin!(notified);
+            // Register before checking, so a completion between the check and the wait is seen.
+            notified.as_mut().enable();
+            if self.shared.store.lock().unwrap().is_settled() {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Issues a Bearer token that the sandbox accepts like the API key.
+    pub fn issue_token(&self) -> String {
+        let token = format!("sbx_at_{:032x}", rand::random::<u128>());
+        self.shared.tokens.lock().unwrap().insert(token.clone());
+        token
     }
 
     /// Stops the server and waits for it.
@@ -124,100 +200,60 @@ impl Sandbox {
 
 /// Starts a sandbox on the current tokio runtime.
 pub async fn start(options: Options) -> std::io::Result<Sandbox> {
+    let faults = Faults::parse(&options.faults, options.seed).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
     let listener = tokio::net::TcpListener::bind(options.addr).await?;
     let addr = listener.local_addr()?;
-    let shared = Arc::new(Shared { options, store: Mutex::new(Store::default()), started: Instant::now(), windows: Mutex::default() });
+    let (deliveries, queue) = mpsc::unbounded_channel();
+    let shared = Arc::new(Shared {
+        options,
+        store: Mutex::new(Store::default()),
+        faults,
+        started: Instant::now(),
+        windows: Mutex::default(),
+        tokens: Mutex::default(),
+        log: Mutex::default(),
+        deliveries,
+        settled: tokio::sync::Notify::new(),
+    });
+    tokio::spawn(webhooks::deliver(shared.clone(), queue));
     let app = handlers::router(shared.clone());
     let (tx, rx) = oneshot::channel();
     let task = tokio::spawn(async move {
         let service = axum::ServiceExt::<axum::extract::Request>::into_make_service(app);
-        let _ = axum::serve(listener, service).with_graceful_shutdown(async { let _ = rx.await; }).await;
+        let _ = axum::serve(listener, service)
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await;
     });
     Ok(Sandbox { addr, shared, shutdown: Some(tx), task: Some(task) })
 }
 
 /// A JSON:API error response in Klaviyo's shape.
 pub(crate) fn error(status: StatusCode, code: &str, detail: impl Into<String>, source: Option<Value>) -> Response {
+    error_with_meta(status, code, detail, source, None)
+}
+
+/// A JSON:API error response with `meta` on the error object.
+pub(crate) fn error_with_meta(status: StatusCode, code: &str, detail: impl Into<String>, source: Option<Value>, meta: Option<Value>) -> Response {
     let mut object = json!({
-        "id": format!("sandbox-{}", rand::random::<u32>()),
+        "id": format!("{:08x}-sbx", rand::random::<u32>()),
         "status": status.as_u16(),
         "code": code,
         "title": status.canonical_reason().unwrap_or("Error"),
         "detail": detail.into(),
+        "source": source.unwrap_or_else(|| json!({"pointer": "/data/"})),
     });
-    if let Some(source) = source {
-        object["source"] = source;
+    if let Some(meta) = meta {
+        object["meta"] = meta;
     }
     json_api(status, json!({ "errors": [object] }))
 }
 
-/// A JSON:API response.
+/// A JSON:API response; `Null` becomes an empty body (202/204).
 pub(crate) fn json_api(status: StatusCode, body: Value) -> Response {
-    // 202/204 answers carry no body.
     let text = if body.is_null() { String::new() } else { body.to_string() };
     let mut response = (status, text).into_response();
     response.headers_mut().insert("content-type", HeaderValue::from_static("application/vnd.api+json"));
     response
-}
-
-impl Shared {
-    /// Checks revision, auth and rate limits for `operation_id`; returns the rate-limit
-    /// headers for the response, or the error response.
-    pub(crate) fn admit(&self, operation_id: &'static str, headers: &HeaderMap) -> Result<Vec<(&'static str, String)>, Response> {
-        let revision = headers.get("revision").and_then(|v| v.to_str().ok());
-        match revision {
-            None => return Err(error(StatusCode::BAD_REQUEST, "invalid", "Missing required header: revision (e.g. revision: 2026-07-15)", Some(json!({"header": "revision"})))),
-            Some(r) if klaviyo_bridge::config::validate_revision(r).is_err() => {
-                return Err(error(StatusCode::BAD_REQUEST, "invalid", format!("Invalid revision header {r:?}; use YYYY-MM-DD"), Some(json!({"header": "revision"}))));
-            }
-            _ => {}
-        }
-        let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
-        match auth.strip_prefix("Klaviyo-API-Key ") {
-            Some(key) if key == self.options.api_key => {}
-            Some(_) => return Err(error(StatusCode::FORBIDDEN, "permission_denied", "Invalid API key.", None)),
-            None => return Err(error(StatusCode::UNAUTHORIZED, "not_authenticated", "Authentication credentials were not provided.", None)),
-        }
-        self.count_request(operation_id)
-    }
-
-    fn count_request(&self, operation_id: &'static str) -> Result<Vec<(&'static str, String)>, Response> {
-        let scale = match self.options.rate_limits {
-            RateLimits::Off => return Ok(Vec::new()),
-            RateLimits::Real => 1.0,
-            RateLimits::Scale(n) => n,
-        };
-        let limits = klaviyo_bridge::operations::operation(operation_id).expect("handlers name real operations").rate_limit;
-        let elapsed = self.started.elapsed();
-        let mut windows = self.windows.lock().unwrap();
-        if windows.len() > 10_000 {
-            let now = elapsed.as_secs();
-            windows.retain(|(_, span, window), _| (window + 1) * span >= now);
-        }
-        let checks = [(1u64, limits.burst), (60u64, limits.steady)];
-        for (span, limit) in checks {
-            let limit = ((f64::from(limit) * scale).floor() as u32).max(1);
-            let window = elapsed.as_secs() / span;
-            let used = windows.get(&(operation_id, span, window)).copied().unwrap_or(0);
-            if used >= limit {
-                let reset = span - elapsed.as_secs() % span;
-                let mut response = error(StatusCode::TOO_MANY_REQUESTS, "throttled", format!("Request was throttled. Expected available in {reset} second{}.", if reset == 1 { "" } else { "s" }), None);
-                response.headers_mut().insert("retry-after", HeaderValue::from(reset));
-                return Err(response);
-            }
-        }
-        let mut headers = Vec::new();
-        for (span, limit) in checks {
-            let limit = ((f64::from(limit) * scale).floor() as u32).max(1);
-            let window = elapsed.as_secs() / span;
-            let used = windows.entry((operation_id, span, window)).or_default();
-            *used += 1;
-            if span == 60 {
-                headers.push(("ratelimit-limit", limit.to_string()));
-                headers.push(("ratelimit-remaining", (limit - *used).to_string()));
-                headers.push(("ratelimit-reset", (span - elapsed.as_secs() % span).to_string()));
-            }
-        }
-        Ok(headers)
-    }
 }

@@ -26,17 +26,31 @@ struct Args {
     /// Milliseconds added to every response.
     #[arg(long, default_value_t = 0)]
     latency: u64,
+    /// Faults to inject, e.g. "429:0.05,500:0.02,503:0.02,reset:0.01,slow:0.01@3000".
+    #[arg(long, default_value = "")]
+    faults: String,
+    /// Seed for fault injection (same seed and request order, same faults).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
 }
 
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
-    let options = Options { addr: SocketAddr::new(args.host, args.port), api_key: args.api_key, rate_limits: args.rate_limits, latency: Duration::from_millis(args.latency) };
+    let options = Options {
+        addr: SocketAddr::new(args.host, args.port),
+        api_key: args.api_key,
+        rate_limits: args.rate_limits,
+        latency: Duration::from_millis(args.latency),
+        faults: args.faults,
+        seed: args.seed,
+        ..Options::default()
+    };
     let sandbox = match start(options).await {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("klaviyo-sandbox: cannot listen on {}:{}: {e}", args.host, args.port);
-            std::process::exit(1);
+            eprintln!("klaviyo-sandbox: cannot start on {}:{}: {e}", args.host, args.port);
+            std::process::exit(if e.kind() == std::io::ErrorKind::InvalidInput { 2 } else { 1 });
         }
     };
     println!("{}", sandbox.base_url());

@@ -19,10 +19,47 @@ pub struct Store {
     pub lists: BTreeMap<String, Value>,
     /// Profile ids per list.
     pub list_members: HashMap<String, Vec<String>>,
-    /// Catalog items by id.
-    pub catalog_items: BTreeMap<String, Value>,
+    /// Catalog resources by JSON:API type (`catalog-item`, `catalog-variant`,
+    /// `catalog-category`), then id.
+    pub catalog: HashMap<String, BTreeMap<String, Value>>,
+    /// Bulk jobs by id.
+    pub jobs: BTreeMap<String, Job>,
+    /// Webhooks by id.
+    pub webhooks: BTreeMap<String, Webhook>,
+    /// Webhook delivery outcomes, newest last.
+    pub deliveries: Vec<Value>,
+    /// Deliveries queued but not finished.
+    pub pending_deliveries: usize,
     /// `(profile, metric, unique_id)` already recorded.
     seen_unique_ids: HashSet<(String, String, String)>,
+}
+
+/// A bulk job.
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// The job as the API returns it.
+    pub resource: Value,
+    /// Every status it went through.
+    pub history: Vec<String>,
+    /// Per-row errors (profile import jobs), as `import-error` resources.
+    pub import_errors: Vec<Value>,
+}
+
+/// A webhook subscription.
+#[derive(Debug, Clone)]
+pub struct Webhook {
+    /// The webhook as the API returns it (without its secret).
+    pub resource: Value,
+    /// The signing secret.
+    pub secret: String,
+    /// Subscribed topic ids.
+    pub topics: Vec<String>,
+}
+
+/// The webhook topic of an event of metric `name`: `event:klaviyo.<snake_case name>`.
+pub fn topic_for_metric(name: &str) -> String {
+    let snake: String = name.trim().chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
+    format!("event:klaviyo.{snake}")
 }
 
 /// Klaviyo ids are 26 uppercase characters; ours are sortable by creation.
@@ -35,6 +72,12 @@ pub(crate) fn now_iso() -> String {
     let (days, secs) = (now / 86_400, now % 86_400);
     let (y, m, d) = civil_from_days(days as i64);
     format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}+00:00", secs / 3600, secs % 3600 / 60, secs % 60)
+}
+
+/// `YYYY-MM-DDT00:00:00+00:00` for a day number since 1970-01-01.
+pub(crate) fn date_iso(day: u64) -> String {
+    let (y, m, d) = civil_from_days(day as i64);
+    format!("{y:04}-{m:02}-{d:02}T00:00:00+00:00")
 }
 
 /// Days since 1970-01-01 to (year, month, day), proleptic Gregorian.
@@ -72,8 +115,17 @@ impl Store {
             "events": self.events.len(),
             "metrics": self.metrics.len(),
             "lists": self.lists.len(),
-            "catalog_items": self.catalog_items.len(),
+            "catalog_items": self.catalog_len("catalog-item"),
+            "catalog_variants": self.catalog_len("catalog-variant"),
+            "catalog_categories": self.catalog_len("catalog-category"),
+            "webhooks": self.webhooks.len(),
             "events_per_metric": per_metric,
+            "jobs": self.jobs.values().map(|j| json!({
+                "id": j.resource["id"], "type": j.resource["type"], "status": j.resource["attributes"]["status"],
+                "history": j.history, "total": j.resource["attributes"]["total_count"],
+                "completed": j.resource["attributes"]["completed_count"], "failed": j.resource["attributes"]["failed_count"],
+            })).collect::<Vec<_>>(),
+            "webhook_deliveries": self.deliveries,
         })
     }
 
@@ -126,14 +178,14 @@ impl Store {
         id
     }
 
-    /// Records an event; returns false when its `unique_id` was already seen for this
-    /// profile and metric (Klaviyo keeps only the first).
-    pub fn record_event(&mut self, profile_id: &str, metric_name: &str, attributes: &Value) -> bool {
+    /// Records an event; returns its id, or `None` when its `unique_id` was already seen for
+    /// this profile and metric (Klaviyo keeps only the first).
+    pub fn record_event(&mut self, profile_id: &str, metric_name: &str, attributes: &Value) -> Option<String> {
         let metric_id = self.metric_by_name(metric_name);
         let time = attributes.get("time").and_then(Value::as_str).map(str::to_string).unwrap_or_else(now_iso);
         let unique_id = attributes.get("unique_id").and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| time.clone());
         if !self.seen_unique_ids.insert((profile_id.to_string(), metric_id.clone(), unique_id.clone())) {
-            return false;
+            return None;
         }
         let id = self.id('E');
         let mut properties = attributes.get("properties").cloned().unwrap_or_else(|| json!({}));
@@ -143,14 +195,14 @@ impl Store {
         self.events.insert(
             id.clone(),
             json!({"type": "event", "id": id,
-                   "attributes": {"timestamp": 0, "event_properties": properties, "datetime": time, "uuid": unique_id},
+                   "attributes": {"timestamp": klaviyo_bridge::webhook_signature::parse_iso8601(&time).and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map_or(0, |d| d.as_secs()), "event_properties": properties, "datetime": time, "uuid": unique_id},
                    "relationships": {"profile": {"data": {"type": "profile", "id": profile_id}}, "metric": {"data": {"type": "metric", "id": metric_id}}},
                    "links": {"self": format!("/api/events/{id}/")}}),
         );
         if let Some(profile) = self.profiles.get_mut(profile_id) {
             profile["attributes"]["last_event_date"] = json!(time);
         }
-        true
+        Some(id)
     }
 
     /// Creates a list.
@@ -161,25 +213,55 @@ impl Store {
         id
     }
 
-    /// Creates a catalog item; the id is `$custom:::$default:::<external_id>` as Klaviyo forms it.
-    pub fn insert_catalog_item(&mut self, attributes: &Value) -> Result<String, String> {
-        let external_id = attributes.get("external_id").and_then(Value::as_str).ok_or("external_id is required")?;
-        let id = format!("$custom:::$default:::{external_id}");
-        if self.catalog_items.contains_key(&id) {
-            return Err(format!("A catalog item with external_id {external_id:?} already exists."));
+    fn catalog_len(&self, kind: &str) -> usize {
+        self.catalog.get(kind).map_or(0, BTreeMap::len)
+    }
+
+    /// Creates a job resource in `queued`.
+    pub fn insert_job(&mut self, kind: &str, total: usize, relationships: Option<Value>) -> String {
+        let id = self.id('J');
+        let mut resource = json!({"type": kind, "id": id, "attributes": {
+            "status": "queued", "created_at": now_iso(), "total_count": total, "completed_count": 0, "failed_count": 0,
+            "completed_at": null, "expires_at": null, "started_at": null, "errors": []},
+            "links": {"self": format!("/api/{}s/{id}/", kind)}});
+        if let Some(rel) = relationships {
+            resource["relationships"] = rel;
         }
-        let now = now_iso();
-        let mut item = json!({"type": "catalog-item", "id": id,
-            "attributes": {"external_id": external_id, "title": null, "description": null, "price": null, "url": null, "image_full_url": null,
-                           "image_thumbnail_url": null, "images": [], "custom_metadata": null, "published": true, "created": now, "updated": now},
-            "links": {"self": format!("/api/catalog-items/{id}/")}});
-        for (k, v) in attributes.as_object().into_iter().flatten() {
-            if !matches!(k.as_str(), "catalog_type" | "integration_type") {
-                item["attributes"][k] = v.clone();
+        self.jobs.insert(id.clone(), Job { resource, history: vec!["queued".into()], import_errors: Vec::new() });
+        id
+    }
+
+    /// Moves a job to `status`, recording the step.
+    pub fn set_job_status(&mut self, id: &str, status: &str) {
+        if let Some(job) = self.jobs.get_mut(id) {
+            job.resource["attributes"]["status"] = json!(status);
+            match status {
+                "processing" => job.resource["attributes"]["started_at"] = json!(now_iso()),
+                "complete" => job.resource["attributes"]["completed_at"] = json!(now_iso()),
+                _ => {}
+            }
+            job.history.push(status.to_string());
+        }
+    }
+
+    /// Whether no job is unfinished and no delivery is in flight.
+    pub fn is_settled(&self) -> bool {
+        self.pending_deliveries == 0 && self.jobs.values().all(|j| j.resource["attributes"]["status"] == "complete")
+    }
+
+    /// Adds profiles to a list (once each).
+    pub fn add_to_list(&mut self, list_id: &str, profile_ids: Vec<String>) {
+        let members = self.list_members.entry(list_id.to_string()).or_default();
+        for id in profile_ids {
+            if !members.contains(&id) {
+                members.push(id);
             }
         }
-        self.catalog_items.insert(id.clone(), item);
-        Ok(id)
+    }
+
+    /// A new id for a catalog resource or webhook.
+    pub fn new_id(&mut self, prefix: char) -> String {
+        self.id(prefix)
     }
 
     /// Deletes a profile, its events and its list memberships.
@@ -211,6 +293,11 @@ mod tests {
     use super::*;
 
     #[test]
+    fn topics_follow_klaviyo_naming() {
+        assert_eq!(topic_for_metric("Placed Order"), "event:klaviyo.placed_order");
+    }
+
+    #[test]
     fn dates_are_iso_and_correct() {
         assert_eq!(civil_from_days(0), (1970, 1, 1));
         assert_eq!(civil_from_days(19_723), (2024, 1, 1));
@@ -222,9 +309,9 @@ mod tests {
     fn events_deduplicate_by_unique_id_per_profile_and_metric() {
         let mut store = Store::default();
         let p = store.insert_profile(&json!({"email": "a@b.com"}));
-        assert!(store.record_event(&p, "Placed Order", &json!({"unique_id": "u1", "properties": {}})));
-        assert!(!store.record_event(&p, "Placed Order", &json!({"unique_id": "u1", "properties": {}})));
-        assert!(store.record_event(&p, "Viewed Product", &json!({"unique_id": "u1", "properties": {}})));
+        assert!(store.record_event(&p, "Placed Order", &json!({"unique_id": "u1", "properties": {}})).is_some());
+        assert!(store.record_event(&p, "Placed Order", &json!({"unique_id": "u1", "properties": {}})).is_none());
+        assert!(store.record_event(&p, "Viewed Product", &json!({"unique_id": "u1", "properties": {}})).is_some());
         assert_eq!(store.events.len(), 2);
         assert_eq!(store.find_profile(&json!({"email": "a@b.com"})), Some(p.clone()));
         store.delete_profile(&p);

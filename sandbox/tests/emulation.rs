@@ -61,6 +61,7 @@ async fn events_create_metrics_deduplicate_and_vanish_with_their_profile() {
     client.events().create(event.clone()).await.unwrap();
     client.events().create(event).await.unwrap();
     client.events().bulk_create((0..50).map(|i| EventCreate::new("Viewed Product").email(format!("u{i}@example.com"))).collect()).await.unwrap();
+    sandbox.settled().await;
     let state = sandbox.state();
     assert_eq!(state["events_per_metric"], json!({"Placed Order": 1, "Viewed Product": 50}));
     let metrics: Vec<_> = client.metrics().list(ListParams::default()).unwrap().items().try_collect().await.unwrap();
