@@ -113,7 +113,19 @@ pub(crate) fn page(op: &'static str, path: &str, items: Vec<Value>, query: &Hash
     let link = |offset: usize| format!("http://sandbox{path}?page%5Bcursor%5D={}&page%5Bsize%5D={size}", encode_cursor(offset));
     let next = (offset + size < total).then(|| link(offset + size));
     let prev = (offset > 0).then(|| link(offset.saturating_sub(size)));
-    Ok(json!({"data": data, "links": {"self": format!("http://sandbox{path}"), "next": next, "prev": prev}}))
+    Ok(json!({"data": data, "links": links(path, next, prev)}))
+}
+
+/// Collection links; `next` and `prev` are left out when there is no such page, as the spec says.
+pub(crate) fn links(path: &str, next: Option<String>, prev: Option<String>) -> Value {
+    let mut links = json!({"self": format!("http://sandbox{path}")});
+    if let Some(next) = next {
+        links["next"] = json!(next);
+    }
+    if let Some(prev) = prev {
+        links["prev"] = json!(prev);
+    }
+    links
 }
 
 /// Cursors are opaque to clients; internally a tagged, scrambled offset.
@@ -198,7 +210,7 @@ fn account() -> Value {
 }
 
 async fn get_accounts() -> Response {
-    ok(StatusCode::OK, json!({"data": [account()], "links": {"self": "http://sandbox/api/accounts/", "next": null, "prev": null}}))
+    ok(StatusCode::OK, json!({"data": [account()], "links": links("/api/accounts/", None, None)}))
 }
 
 async fn get_account(Path(id): Path<String>) -> Response {
@@ -355,7 +367,7 @@ async fn query_metric_aggregates(State(s): AppState, body: Bytes) -> Response {
             },
         );
     }
-    ok(StatusCode::OK, json!({"data": {"type": "metric-aggregate", "id": format!("{metric_id}-{}", now_iso()), "attributes": {"dates": dates, "data": [{"dimensions": [], "measurements": values}]}, "links": {"self": "http://sandbox/api/metric-aggregates/"}}, "links": {"self": "http://sandbox/api/metric-aggregates/", "next": null, "prev": null}}))
+    ok(StatusCode::OK, json!({"data": {"type": "metric-aggregate", "id": format!("{metric_id}-{}", now_iso()), "attributes": {"dates": dates, "data": [{"dimensions": [], "measurements": values}]}, "links": {"self": "http://sandbox/api/metric-aggregates/"}}, "links": links("/api/metric-aggregates/", None, None)}))
 }
 
 async fn get_profiles(State(s): AppState, Query(q): Params) -> Response {
@@ -502,7 +514,19 @@ async fn get_list_profiles(State(s): AppState, Path(id): Path<String>, Query(q):
     if !store.lists.contains_key(&id) {
         return not_found("list", &id);
     }
-    let members = store.list_members.get(&id).map(|m| m.iter().filter_map(|p| store.profiles.get(p).cloned()).collect()).unwrap_or_default();
+    let members = store
+        .list_members
+        .get(&id)
+        .map(|m| {
+            m.iter()
+                .filter_map(|p| {
+                    let mut profile = store.profiles.get(p).cloned()?;
+                    profile["attributes"]["joined_group_at"] = json!(store.joined_at.get(&(id.clone(), p.clone())));
+                    Some(profile)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     page("get_profiles_for_list", &format!("/api/lists/{id}/profiles/"), members, &q).map_or_else(|e| e, |body| ok(StatusCode::OK, body))
 }
 

@@ -19,6 +19,8 @@ pub struct Store {
     pub lists: BTreeMap<String, Value>,
     /// Profile ids per list.
     pub list_members: HashMap<String, Vec<String>>,
+    /// When each (list, profile) membership began.
+    pub joined_at: HashMap<(String, String), String>,
     /// Catalog resources by JSON:API type (`catalog-item`, `catalog-variant`,
     /// `catalog-category`), then id.
     pub catalog: HashMap<String, BTreeMap<String, Value>>,
@@ -147,8 +149,13 @@ impl Store {
             "type": "profile", "id": id,
             "attributes": {"email": null, "phone_number": null, "external_id": null, "first_name": null, "last_name": null,
                            "organization": null, "locale": null, "title": null, "image": null, "created": now, "updated": now,
-                           "last_event_date": null, "location": null, "properties": {}},
-            "relationships": {"lists": {"links": {}}, "segments": {"links": {}}},
+                           "last_event_date": null, "properties": {},
+                           "location": {"address1": null, "address2": null, "city": null, "country": null, "latitude": null, "longitude": null,
+                                        "region": null, "zip": null, "timezone": null, "ip": null}},
+            "relationships": {
+                "lists": {"links": {"self": format!("/api/profiles/{id}/relationships/lists/"), "related": format!("/api/profiles/{id}/lists/")}},
+                "segments": {"links": {"self": format!("/api/profiles/{id}/relationships/segments/"), "related": format!("/api/profiles/{id}/segments/")}},
+            },
             "links": {"self": format!("/api/profiles/{id}/")},
         });
         merge_attributes(&mut profile, attributes);
@@ -254,6 +261,7 @@ impl Store {
         let members = self.list_members.entry(list_id.to_string()).or_default();
         for id in profile_ids {
             if !members.contains(&id) {
+                self.joined_at.insert((list_id.to_string(), id.clone()), now_iso());
                 members.push(id);
             }
         }
@@ -278,9 +286,9 @@ impl Store {
 /// Copies request attributes onto a stored profile; `properties` are merged key by key.
 fn merge_attributes(profile: &mut Value, attributes: &Value) {
     for (key, value) in attributes.as_object().into_iter().flatten() {
-        if key == "properties" {
+        if key == "properties" || key == "location" {
             for (k, v) in value.as_object().into_iter().flatten() {
-                profile["attributes"]["properties"][k] = v.clone();
+                profile["attributes"][key][k] = v.clone();
             }
         } else {
             profile["attributes"][key] = value.clone();

@@ -14,7 +14,7 @@ use axum::routing::get;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use crate::handlers::{AppState, not_found, ok, parse_resource};
+use crate::handlers::{AppState, links, not_found, ok, parse_resource};
 use crate::store::{Store, Webhook, now_iso, topic_for_metric};
 use crate::{ACCOUNT_ID, Shared, error};
 
@@ -59,7 +59,7 @@ fn all_topics(store: &Store) -> Vec<String> {
 
 async fn topics(State(s): AppState) -> Response {
     let store = s.store.lock().unwrap();
-    ok(StatusCode::OK, json!({"data": all_topics(&store).iter().map(|t| topic_resource(t)).collect::<Vec<_>>(), "links": {"self": "http://sandbox/api/webhook-topics/", "next": null, "prev": null}}))
+    ok(StatusCode::OK, json!({"data": all_topics(&store).iter().map(|t| topic_resource(t)).collect::<Vec<_>>(), "links": links("/api/webhook-topics/", None, None)}))
 }
 
 async fn topic(State(s): AppState, Path(id): Path<String>) -> Response {
@@ -108,7 +108,7 @@ async fn create(State(s): AppState, body: Bytes) -> Response {
 
 async fn list(State(s): AppState) -> Response {
     let store = s.store.lock().unwrap();
-    ok(StatusCode::OK, json!({"data": store.webhooks.values().map(|w| w.resource.clone()).collect::<Vec<_>>(), "links": {"self": "http://sandbox/api/webhooks/", "next": null, "prev": null}}))
+    ok(StatusCode::OK, json!({"data": store.webhooks.values().map(|w| w.resource.clone()).collect::<Vec<_>>(), "links": links("/api/webhooks/", None, None)}))
 }
 
 async fn get_one(State(s): AppState, Path(id): Path<String>) -> Response {

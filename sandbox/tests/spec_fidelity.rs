@@ -1,0 +1,241 @@
+//! Every response body the sandbox produces for a representative request of each emulated
+//! operation family validates against the matching response schema in Klaviyo's OpenAPI
+//! spec. The spec is read from `$KLAVIYO_OPENAPI_SPEC`, else `../shared/klaviyo-openapi/
+//! stable.json` beside the workspace; without it the test says so and checks nothing.
+
+use std::path::PathBuf;
+
+use klaviyo_bridge::{Client, Request};
+use klaviyo_sandbox::{Options, RateLimits, start};
+use serde_json::{Value, json};
+
+fn spec() -> Option<Value> {
+    let path = std::env::var_os("KLAVIYO_OPENAPI_SPEC")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/klaviyo-openapi/stable.json"));
+    let text = std::fs::read_to_string(&path).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+fn resolve<'a>(spec: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema.get("$ref").and_then(Value::as_str) {
+        Some(r) => resolve(spec, spec.pointer(r.trim_start_matches('#')).unwrap_or_else(|| panic!("dangling $ref {r}"))),
+        None => schema,
+    }
+}
+
+/// A JSON Schema check for the constructs the spec uses. `nullable` without a `type` means
+/// "this schema or null".
+fn check(spec: &Value, schema: &Value, value: &Value, path: &str, errors: &mut Vec<String>) {
+    let schema = resolve(spec, schema);
+    if value.is_null() {
+        if schema.get("nullable") != Some(&Value::Bool(true)) {
+            errors.push(format!("{path}: null where the schema does not allow it"));
+        }
+        return;
+    }
+    for sub in schema.get("allOf").and_then(Value::as_array).into_iter().flatten() {
+        check(spec, sub, value, path, errors);
+    }
+    for (keyword, exactly_one) in [("oneOf", true), ("anyOf", false)] {
+        if let Some(options) = schema.get(keyword).and_then(Value::as_array) {
+            let passing = options
+                .iter()
+                .filter(|sub| {
+                    let mut e = Vec::new();
+                    check(spec, sub, value, path, &mut e);
+                    e.is_empty()
+                })
+                .count();
+            if passing == 0 || (exactly_one && passing > 1) {
+                errors.push(format!("{path}: {passing} of the {keyword} alternatives match"));
+            }
+        }
+    }
+    if let Some(kind) = schema.get("type").and_then(Value::as_str) {
+        let ok = match kind {
+            "object" => value.is_object(),
+            "array" => value.is_array(),
+            "string" => value.is_string(),
+            "integer" => value.is_i64() || value.is_u64(),
+            "number" => value.is_number(),
+            "boolean" => value.is_boolean(),
+            other => panic!("unhandled type {other}"),
+        };
+        if !ok {
+            errors.push(format!("{path}: expected {kind}, got {value}"));
+            return;
+        }
+    }
+    if let Some(options) = schema.get("enum").and_then(Value::as_array) {
+        if !options.contains(value) {
+            errors.push(format!("{path}: {value} is not one of {options:?}"));
+        }
+    }
+    if schema.get("format").and_then(Value::as_str) == Some("date-time") {
+        if let Some(text) = value.as_str().filter(|t| klaviyo_bridge::webhook_signature::parse_iso8601(t).is_none()) {
+            errors.push(format!("{path}: {text:?} is not a date-time"));
+        }
+    }
+    if let (Some(properties), Some(object)) = (schema.get("properties").and_then(Value::as_object), value.as_object()) {
+        for (name, sub) in properties {
+            if let Some(v) = object.get(name) {
+                check(spec, sub, v, &format!("{path}/{name}"), errors);
+            }
+        }
+        for name in schema.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
+            if !object.contains_key(name) {
+                errors.push(format!("{path}: required member {name:?} is missing"));
+            }
+        }
+    }
+    if let (Some(items), Some(array)) = (schema.get("items"), value.as_array()) {
+        for (i, item) in array.iter().enumerate() {
+            check(spec, items, item, &format!("{path}/{i}"), errors);
+        }
+    }
+}
+
+/// The response schema of an operation for a status (`200`, or the `4XX` class).
+fn response_schema<'a>(spec: &'a Value, operation_id: &str, status: u16) -> Option<&'a Value> {
+    let op = spec["paths"].as_object()?.values().flat_map(|item| item.as_object().into_iter().flatten()).map(|(_, op)| op).find(|op| op["operationId"] == operation_id)?;
+    let responses = &op["responses"];
+    let response = responses.get(status.to_string()).or_else(|| responses.get(format!("{}XX", status / 100)))?;
+    resolve(spec, response).pointer("/content/application~1vnd.api+json/schema")
+}
+
+struct Checker {
+    spec: Value,
+    client: Client,
+    checked: Vec<String>,
+}
+
+impl Checker {
+    async fn call(&mut self, operation_id: &str, path: &[(&str, &str)], query: &[(&str, &str)], body: Option<Value>) -> Value {
+        let mut request = Request::new(operation_id);
+        request.path = path.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        request.query = query.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        request.body = body;
+        let (status, raw) = match self.client.send(request).await {
+            Ok(response) => (response.status, response.body.to_vec()),
+            Err(e) => {
+                let api = e.api_error().unwrap_or_else(|| panic!("{operation_id}: {e}")).clone();
+                let body = json!({"errors": api.errors});
+                (api.status, serde_json::to_vec(&body).unwrap())
+            }
+        };
+        let value: Value = if raw.is_empty() { Value::Null } else { serde_json::from_slice(&raw).unwrap() };
+        match response_schema(&self.spec, operation_id, status) {
+            Some(schema) => {
+                let mut errors = Vec::new();
+                check(&self.spec, schema, &value, "", &mut errors);
+                assert!(errors.is_empty(), "{operation_id} ({status}) does not match the spec:\n{}\nbody: {value}", errors.join("\n"));
+            }
+            None => assert!(value.is_null(), "{operation_id} ({status}) has no response body in the spec but the sandbox sent {value}"),
+        }
+        self.checked.push(format!("{operation_id} {status}"));
+        value
+    }
+}
+
+#[tokio::test]
+async fn responses_validate_against_the_official_spec() {
+    let Some(spec) = spec() else {
+        eprintln!("skipping: Klaviyo's OpenAPI spec not found (set KLAVIYO_OPENAPI_SPEC)");
+        return;
+    };
+    let sandbox = start(Options { rate_limits: RateLimits::Off, job_step: std::time::Duration::from_millis(1), ..Options::default() }).await.unwrap();
+    let client = Client::builder().api_key(sandbox.api_key()).base_url(sandbox.base_url()).max_retries(0).build().unwrap();
+    let mut c = Checker { spec, client, checked: Vec::new() };
+
+    let accounts = c.call("get_accounts", &[], &[], None).await;
+    let account_id = accounts["data"][0]["id"].as_str().unwrap().to_string();
+    c.call("get_account", &[("id", &account_id)], &[], None).await;
+
+    let profile = c.call("create_profile", &[], &[], Some(json!({"data": {"type": "profile", "attributes": {"email": "jane@example.com", "first_name": "Jane", "location": {"city": "Boston", "latitude": "42.36"}, "properties": {"tier": "gold"}}}}))).await;
+    let profile_id = profile["data"]["id"].as_str().unwrap().to_string();
+    c.call("create_profile", &[], &[], Some(json!({"data": {"type": "profile", "attributes": {"email": "jane@example.com"}}}))).await; // 409
+    c.call("get_profile", &[("id", &profile_id)], &[], None).await;
+    c.call("get_profile", &[("id", "NOPE")], &[], None).await; // 404
+    c.call("update_profile", &[("id", &profile_id)], &[], Some(json!({"data": {"type": "profile", "id": profile_id, "attributes": {"last_name": "Doe"}}}))).await;
+    c.call("create_or_update_profile", &[], &[], Some(json!({"data": {"type": "profile", "attributes": {"email": "new@example.com", "properties": {"plan": "pro"}}}}))).await;
+    c.call("get_profiles", &[], &[("page[size]", "1")], None).await;
+    c.call("get_profiles", &[], &[("page[size]", "500")], None).await; // 400
+
+    let event = json!({"data": {"type": "event", "attributes": {"properties": {"OrderId": "1"}, "value": 9.5, "unique_id": "o-1", "time": "2026-05-01T10:00:00Z",
+        "metric": {"data": {"type": "metric", "attributes": {"name": "Placed Order"}}}, "profile": {"data": {"type": "profile", "attributes": {"email": "jane@example.com"}}}}}});
+    c.call("create_event", &[], &[], Some(event)).await;
+    let events = c.call("get_events", &[], &[("include", "metric,profile")], None).await;
+    let event_id = events["data"][0]["id"].as_str().unwrap().to_string();
+    c.call("get_event", &[("id", &event_id)], &[], None).await;
+    let metrics = c.call("get_metrics", &[], &[], None).await;
+    let metric_id = metrics["data"][0]["id"].as_str().unwrap().to_string();
+    c.call("get_metric", &[("id", &metric_id)], &[], None).await;
+    c.call("query_metric_aggregates", &[], &[], Some(json!({"data": {"type": "metric-aggregate", "attributes": {"metric_id": metric_id, "measurements": ["count", "sum_value"], "interval": "day",
+        "filter": ["greater-or-equal(datetime,2026-05-01T00:00:00Z)", "less-than(datetime,2026-05-03T00:00:00Z)"], "timezone": "UTC"}}}))).await;
+    c.call("bulk_create_events", &[], &[], Some(json!({"data": {"type": "event-bulk-create-job", "attributes": {"events-bulk-create": {"data": [
+        {"type": "event-bulk-create", "attributes": {"profile": {"data": {"type": "profile", "attributes": {"email": "bulk@example.com"}}},
+         "events": {"data": [{"type": "event", "attributes": {"properties": {}, "metric": {"data": {"type": "metric", "attributes": {"name": "Viewed Product"}}}}}]}}}]}}}}))).await;
+
+    let list = c.call("create_list", &[], &[], Some(json!({"data": {"type": "list", "attributes": {"name": "VIP"}}}))).await;
+    let list_id = list["data"]["id"].as_str().unwrap().to_string();
+    c.call("get_list", &[("id", &list_id)], &[], None).await;
+    c.call("get_lists", &[], &[], None).await;
+    c.call("update_list", &[("id", &list_id)], &[], Some(json!({"data": {"type": "list", "id": list_id, "attributes": {"name": "VIPs"}}}))).await;
+    c.call("add_profiles_to_list", &[("id", &list_id)], &[], Some(json!({"data": [{"type": "profile", "id": profile_id}]}))).await;
+    c.call("get_profiles_for_list", &[("id", &list_id)], &[], None).await;
+
+    let category = c.call("create_catalog_category", &[], &[], Some(json!({"data": {"type": "catalog-category", "attributes": {"external_id": "mugs", "name": "Mugs", "catalog_type": "$default", "integration_type": "$custom"}}}))).await;
+    let category_id = category["data"]["id"].as_str().unwrap().to_string();
+    let item = c
+        .call("create_catalog_item", &[], &[], Some(json!({"data": {"type": "catalog-item", "attributes": {"external_id": "SKU-1", "title": "Mug", "description": "A mug", "url": "https://example.com/mug", "price": 12.5, "catalog_type": "$default", "integration_type": "$custom"},
+            "relationships": {"categories": {"data": [{"type": "catalog-category", "id": category_id}]}}}})))
+        .await;
+    let item_id = item["data"]["id"].as_str().unwrap().to_string();
+    c.call("get_catalog_item", &[("id", &item_id)], &[], None).await;
+    c.call("get_catalog_items", &[], &[], None).await;
+    c.call("update_catalog_item", &[("id", &item_id)], &[], Some(json!({"data": {"type": "catalog-item", "id": item_id, "attributes": {"price": 14.0}}}))).await;
+    c.call("create_catalog_variant", &[], &[], Some(json!({"data": {"type": "catalog-variant", "attributes": {"external_id": "SKU-1-RED", "title": "Red mug", "description": "Red", "sku": "SKU-1-RED", "inventory_quantity": 3, "price": 12.5, "url": "https://example.com/mug?red", "catalog_type": "$default", "integration_type": "$custom"},
+        "relationships": {"item": {"data": {"type": "catalog-item", "id": item_id}}}}}))).await;
+    c.call("get_catalog_variants", &[], &[], None).await;
+    c.call("get_catalog_categories", &[], &[], None).await;
+    c.call("get_items_for_catalog_category", &[("id", &category_id)], &[], None).await;
+    let job = c
+        .call("bulk_create_catalog_items", &[], &[], Some(json!({"data": {"type": "catalog-item-bulk-create-job", "attributes": {"items": {"data": [
+            {"type": "catalog-item", "attributes": {"external_id": "SKU-2", "title": "Pot", "description": "Pot", "url": "https://example.com/pot", "catalog_type": "$default", "integration_type": "$custom"}},
+            {"type": "catalog-item", "attributes": {"external_id": "SKU-1", "title": "Dup", "description": "Dup", "url": "https://example.com/dup", "catalog_type": "$default", "integration_type": "$custom"}}]}}}})))
+        .await;
+    let job_id = job["data"]["id"].as_str().unwrap().to_string();
+    let import = c
+        .call("bulk_import_profiles", &[], &[], Some(json!({"data": {"type": "profile-bulk-import-job", "attributes": {"profiles": {"data": [
+            {"type": "profile", "attributes": {"email": "ok@example.com"}}, {"type": "profile", "attributes": {"email": "broken"}}]}}}})))
+        .await;
+    let import_id = import["data"]["id"].as_str().unwrap().to_string();
+    let suppress = c.call("bulk_suppress_profiles", &[], &[], Some(json!({"data": {"type": "profile-suppression-bulk-create-job", "attributes": {"profiles": {"data": [{"type": "profile", "attributes": {"email": "jane@example.com"}}]}}}}))).await;
+    let suppress_id = suppress["data"]["id"].as_str().unwrap().to_string();
+    c.call("bulk_subscribe_profiles", &[], &[], Some(json!({"data": {"type": "profile-subscription-bulk-create-job", "attributes": {"profiles": {"data": [{"type": "profile", "attributes": {"email": "sub@example.com", "subscriptions": {"email": {"marketing": {"consent": "SUBSCRIBED"}}}}}]}}, "relationships": {"list": {"data": {"type": "list", "id": list_id}}}}}))).await;
+    sandbox.settled().await;
+    c.call("get_bulk_create_catalog_items_job", &[("job_id", &job_id)], &[], None).await;
+    c.call("get_bulk_import_profiles_job", &[("job_id", &import_id)], &[], None).await;
+    let errors = c.call("get_errors_for_bulk_import_profiles_job", &[("id", &import_id)], &[], None).await;
+    assert_eq!(errors["data"].as_array().unwrap().len(), 1);
+    c.call("get_bulk_suppress_profiles_job", &[("job_id", &suppress_id)], &[], None).await;
+
+    let topics = c.call("get_webhook_topics", &[], &[], None).await;
+    let topic = topics["data"][0]["id"].as_str().unwrap().to_string();
+    let webhook = c
+        .call("create_webhook", &[], &[], Some(json!({"data": {"type": "webhook", "attributes": {"name": "orders", "endpoint_url": "https://example.com/hook", "secret_key": "0123456789abcdef0123"},
+            "relationships": {"webhook-topics": {"data": [{"type": "webhook-topic", "id": topic}]}}}})))
+        .await;
+    let webhook_id = webhook["data"]["id"].as_str().unwrap().to_string();
+    c.call("get_webhook", &[("id", &webhook_id)], &[], None).await;
+    c.call("get_webhooks", &[], &[], None).await;
+    c.call("get_webhook_topic", &[("id", &topic)], &[], None).await;
+    c.call("update_webhook", &[("id", &webhook_id)], &[], Some(json!({"data": {"type": "webhook", "id": webhook_id, "attributes": {"enabled": false}}}))).await;
+    c.call("delete_webhook", &[("id", &webhook_id)], &[], None).await;
+
+    c.call("request_profile_deletion", &[], &[], Some(json!({"data": {"type": "data-privacy-deletion-job", "attributes": {"profile": {"data": {"type": "profile", "attributes": {"email": "new@example.com"}}}}}}))).await;
+    c.call("delete_catalog_item", &[("id", &item_id)], &[], None).await;
+    c.call("delete_list", &[("id", &list_id)], &[], None).await;
+    assert!(c.checked.len() >= 45, "{:?}", c.checked);
+}
