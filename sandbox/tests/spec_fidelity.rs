@@ -67,15 +67,12 @@ fn check(spec: &Value, schema: &Value, value: &Value, path: &str, errors: &mut V
             return;
         }
     }
-    if let Some(options) = schema.get("enum").and_then(Value::as_array) {
-        if !options.contains(value) {
-            errors.push(format!("{path}: {value} is not one of {options:?}"));
-        }
+    if let Some(options) = schema.get("enum").and_then(Value::as_array).filter(|options| !options.contains(value)) {
+        errors.push(format!("{path}: {value} is not one of {options:?}"));
     }
-    if schema.get("format").and_then(Value::as_str) == Some("date-time") {
-        if let Some(text) = value.as_str().filter(|t| klaviyo_bridge::webhook_signature::parse_iso8601(t).is_none()) {
-            errors.push(format!("{path}: {text:?} is not a date-time"));
-        }
+    let is_date_time = schema.get("format").and_then(Value::as_str) == Some("date-time");
+    if let Some(text) = value.as_str().filter(|t| is_date_time && klaviyo_bridge::webhook_signature::parse_iso8601(t).is_none()) {
+        errors.push(format!("{path}: {text:?} is not a date-time"));
     }
     if let (Some(properties), Some(object)) = (schema.get("properties").and_then(Value::as_object), value.as_object()) {
         for (name, sub) in properties {
