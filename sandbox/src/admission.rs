@@ -59,12 +59,14 @@ pub(crate) async fn admit(State(shared): State<Arc<Shared>>, request: Request, n
     let uri = request.uri().to_string();
     let headers = redacted_headers(request.headers());
     let op = match_operation(&method, request.uri().path());
-    let response = run(&shared, op, request, next).await;
-    shared.log.lock().unwrap().push(LoggedRequest { method: method.to_string(), uri, operation: op.map(|o| o.id), headers, status: response.status().as_u16() });
+    let mut entry = LoggedRequest { method: method.to_string(), uri, operation: op.map(|o| o.id), headers, status: 0 };
+    let response = run(&shared, op, request, next, &entry).await;
+    entry.status = response.status().as_u16();
+    shared.log.lock().unwrap().push(entry);
     response
 }
 
-async fn run(shared: &Shared, op: Option<&'static Operation>, request: Request, next: Next) -> Response {
+async fn run(shared: &Shared, op: Option<&'static Operation>, request: Request, next: Next, entry: &LoggedRequest) -> Response {
     if !shared.options.latency.is_zero() {
         tokio::time::sleep(shared.options.latency).await;
     }
@@ -91,8 +93,11 @@ async fn run(shared: &Shared, op: Option<&'static Operation>, request: Request, 
             return response;
         }
         // Unwinding out of the connection task drops the connection without an answer;
-        // resume_unwind skips the panic hook, so nothing is printed.
-        Some(Fault::Reset) => std::panic::resume_unwind(Box::new("injected connection reset")),
+        // resume_unwind skips the panic hook, so nothing is printed. Logged as status 0.
+        Some(Fault::Reset) => {
+            shared.log.lock().unwrap().push(entry.clone());
+            std::panic::resume_unwind(Box::new("injected connection reset"))
+        }
         Some(Fault::Slow(delay)) => tokio::time::sleep(delay).await,
         None => {}
     }
