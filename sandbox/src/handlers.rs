@@ -28,6 +28,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> NormalizePath<Router> {
         .route("/api/accounts/{id}", get(get_account))
         .route("/api/events", get(get_events).post(create_event))
         .route("/api/events/{id}", get(get_event))
+        .route("/client/events", post(create_client_event))
         .route("/api/metrics", get(get_metrics))
         .route("/api/metrics/{id}", get(get_metric))
         .route("/api/metric-aggregates", post(query_metric_aggregates))
@@ -255,6 +256,11 @@ async fn create_event(State(s): AppState, body: Bytes) -> Response {
         Ok(()) => ok(StatusCode::ACCEPTED, Value::Null),
         Err((detail, pointer)) => error(StatusCode::BAD_REQUEST, "invalid", detail, Some(json!({"pointer": pointer}))),
     }
+}
+
+/// `/client/events`: the same event, authenticated by the public key (`company_id`).
+async fn create_client_event(State(s): AppState, body: Bytes) -> Response {
+    create_event(State(s), body).await
 }
 
 /// Adds `included` resources for `include=metric,profile` on event responses.

@@ -70,8 +70,24 @@ async fn events_create_metrics_deduplicate_and_vanish_with_their_profile() {
     let filter = format!("equals(metric_id,\"{}\")", placed.id().unwrap());
     let events: Vec<_> = client.events().list(ListParams::filter(filter)).unwrap().items().try_collect().await.unwrap();
     assert_eq!(events.len(), 1);
+    // Time filters on events, and sparse fieldsets.
+    client.events().create(EventCreate::new("Placed Order").email("b@example.com").time("2020-01-01T00:00:00Z")).await.unwrap();
+    let old = ListParams::filter("less-than(datetime,2021-01-01T00:00:00+00:00)");
+    let old: Vec<_> = client.events().list(old).unwrap().items().try_collect().await.unwrap();
+    assert_eq!(old.len(), 1);
+    let sparse = ListParams { fields: vec![("profile".into(), vec!["email".into()])], ..Default::default() };
+    let profiles: Vec<_> = client.profiles().list(sparse).unwrap().items().try_collect().await.unwrap();
+    assert!(profiles.iter().all(|p| p.attributes().keys().collect::<Vec<_>>() == ["email"]));
+    // The public-key door records the same events.
+    let public = Client::builder().public_key(klaviyo_sandbox::ACCOUNT_ID).base_url(sandbox.base_url()).build().unwrap();
+    let body = json!({"data": {"type": "event", "attributes": {"properties": {}, "metric": {"data": {"type": "metric", "attributes": {"name": "Viewed Product"}}},
+        "profile": {"data": {"type": "profile", "attributes": {"email": "c@example.com"}}}}}});
+    public.request("create_client_event", &[], &[], Some(body)).await.unwrap();
+    assert_eq!(sandbox.state()["events_per_metric"]["Viewed Product"], 51);
+    client.events().create(EventCreate::new("Placed Order").email("b@example.com").unique_id("b-2")).await.unwrap();
+    client.data_privacy().delete_profile(&ProfileRef::email("b@example.com")).await.unwrap();
     client.data_privacy().delete_profile(&ProfileRef::email("a@example.com")).await.unwrap();
-    assert_eq!(sandbox.state()["events_per_metric"], json!({"Viewed Product": 50}));
+    assert_eq!(sandbox.state()["events_per_metric"], json!({"Viewed Product": 51}));
 }
 
 #[tokio::test]
@@ -124,4 +140,17 @@ async fn the_clients_limiter_keeps_a_rate_limited_sandbox_from_throttling() {
     });
     let results = futures_util::future::join_all(calls).await;
     assert!(results.iter().all(Result::is_ok), "paced calls never see a 429 even with retries off");
+    // Windows are per credential: right after the key spends its 5/s, a token still has its own 5.
+    let (per_key, _) = sandbox(RateLimits::Scale(5.0)).await;
+    let unpaced = |builder: klaviyo_bridge::ClientBuilder| builder.base_url(per_key.base_url()).rate_limit(false).max_retries(0).build().unwrap();
+    let key_client = unpaced(Client::builder().api_key(per_key.api_key()));
+    let token_client = unpaced(Client::builder().access_token(per_key.issue_token()));
+    for client in [&key_client, &token_client] {
+        let calls = (0..5).map(|_| {
+            let client = client.clone();
+            async move { client.accounts().current().await }
+        });
+        let window = futures_util::future::join_all(calls).await;
+        assert!(window.iter().all(Result::is_ok), "each credential has its own window");
+    }
 }
