@@ -6,7 +6,7 @@
 //! tolerance; 300 s is the community default. Freshness is read from the body's
 //! `meta.timestamp` first, because the header's clock has been seen wrong.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use hmac::{Hmac, Mac};
 use serde::Serialize;
@@ -15,6 +15,7 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 use crate::error::Error;
+pub use crate::time::parse_iso8601;
 
 /// Header naming the webhook (subscription) that sent the delivery.
 pub const WEBHOOK_ID_HEADER: &str = "Klaviyo-Webhook-Id";
@@ -175,51 +176,6 @@ pub fn verify<'a>(raw_body: &[u8], headers: impl IntoIterator<Item = (&'a str, &
     })
 }
 
-/// Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`.
-pub fn parse_iso8601(text: &str) -> Option<SystemTime> {
-    let b = text.as_bytes();
-    let num = |r: std::ops::Range<usize>| -> Option<i64> { text.get(r)?.parse().ok() };
-    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b' ') || b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
-        return None;
-    }
-    let mut rest = &text[19..];
-    let mut nanos = 0u32;
-    if let Some(frac) = rest.strip_prefix('.') {
-        let digits: String = frac.chars().take_while(char::is_ascii_digit).collect();
-        rest = &frac[digits.len()..];
-        let padded = format!("{:0<9}", &digits[..digits.len().min(9)]);
-        nanos = padded.parse().ok()?;
-    }
-    let offset = match rest {
-        "Z" | "z" | "" => 0,
-        _ => {
-            let sign = match rest.as_bytes()[0] {
-                b'+' => 1,
-                b'-' => -1,
-                _ => return None,
-            };
-            let (h, m) = rest[1..].split_once(':')?;
-            sign * (h.parse::<i64>().ok()? * 3600 + m.parse::<i64>().ok()? * 60)
-        }
-    };
-    // Days from civil (proleptic Gregorian).
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset;
-    let secs = u64::try_from(secs).ok()?;
-    Some(UNIX_EPOCH + Duration::new(secs, nanos))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,14 +249,4 @@ mod tests {
         assert!(verify(&body, wrong_clock.pairs(), &header_only).is_err());
     }
 
-    #[test]
-    fn iso8601_parses_offsets_and_fractions() {
-        let base = parse_iso8601("2026-04-14T03:50:12Z").unwrap();
-        assert_eq!(parse_iso8601("2026-04-14T05:50:12+02:00"), Some(base));
-        assert_eq!(parse_iso8601("2026-04-14T03:50:12.5Z"), Some(base + Duration::from_millis(500)));
-        assert_eq!(httpdate::fmt_http_date(base), "Tue, 14 Apr 2026 03:50:12 GMT");
-        for bad in ["", "2026-13-01T00:00:00Z", "yesterday", "2026-04-14T03:50:12+0200x"] {
-            assert!(parse_iso8601(bad).is_none(), "{bad}");
-        }
-    }
 }

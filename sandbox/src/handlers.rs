@@ -175,7 +175,7 @@ fn matches(item: &Value, operator: &str, field: &str, value: &FilterValue) -> bo
         _ => None,
     };
     // Date-times compare as instants where both sides parse; "Z" and "+00:00" are equal.
-    let instant = |s: &str| klaviyo_bridge::webhook_signature::parse_iso8601(s);
+    let instant = |s: &str| klaviyo_bridge::time::parse_iso8601(s);
     let compare = |a: &str, b: &str| match (instant(a), instant(b), a.parse::<f64>(), b.parse::<f64>()) {
         (Some(x), Some(y), _, _) => x.partial_cmp(&y),
         (_, _, Ok(x), Ok(y)) => x.partial_cmp(&y),
@@ -335,7 +335,7 @@ async fn query_metric_aggregates(State(s): AppState, body: Bytes) -> Response {
     let filters: Vec<String> = attributes["filter"].as_array().into_iter().flatten().filter_map(|f| f.as_str().map(str::to_string)).collect();
     let bound = |op: &str| {
         filters.iter().filter_map(|f| Filter::parse(f).ok()).flat_map(|f| f.conditions().to_vec()).find(|c| c.operator == op && c.field == "datetime").and_then(|c| match c.value {
-            FilterValue::DateTime(t) | FilterValue::Str(t) => klaviyo_bridge::webhook_signature::parse_iso8601(&t),
+            FilterValue::DateTime(t) | FilterValue::Str(t) => klaviyo_bridge::time::parse_iso8601(&t),
             _ => None,
         })
     };
@@ -350,7 +350,7 @@ async fn query_metric_aggregates(State(s): AppState, body: Bytes) -> Response {
     let mut uniques: Vec<std::collections::HashSet<String>> = vec![Default::default(); days];
     let store = s.store.lock().unwrap();
     for event in store.events.values().filter(|e| e["relationships"]["metric"]["data"]["id"] == metric_id) {
-        let Some(at) = event["attributes"]["datetime"].as_str().and_then(klaviyo_bridge::webhook_signature::parse_iso8601) else { continue };
+        let Some(at) = event["attributes"]["datetime"].as_str().and_then(klaviyo_bridge::time::parse_iso8601) else { continue };
         if at < start || at >= end {
             continue;
         }

@@ -71,7 +71,7 @@ fn check(spec: &Value, schema: &Value, value: &Value, path: &str, errors: &mut V
         errors.push(format!("{path}: {value} is not one of {options:?}"));
     }
     let is_date_time = schema.get("format").and_then(Value::as_str) == Some("date-time");
-    if let Some(text) = value.as_str().filter(|t| is_date_time && klaviyo_bridge::webhook_signature::parse_iso8601(t).is_none()) {
+    if let Some(text) = value.as_str().filter(|t| is_date_time && klaviyo_bridge::time::parse_iso8601(t).is_none()) {
         errors.push(format!("{path}: {text:?} is not a date-time"));
     }
     if let (Some(properties), Some(object)) = (schema.get("properties").and_then(Value::as_object), value.as_object()) {
