@@ -89,7 +89,7 @@ pub fn validate_private_key(key: &str) -> Result<Secret> {
     let key = key.trim();
     if key.is_empty() {
         return Err(Error::Config(
-            "no API key: set KLAVIYO_API_KEY in the environment or a .env file, or pass api_key; create a private key in Klaviyo under Settings > API keys".into(),
+            "no API key: set KLAVIYO_API_KEY in the environment or a .env file, or pass the key (api_key / --api-key); create a private key in Klaviyo under Settings > API keys".into(),
         ));
     }
     if !key.starts_with("pk_") {

@@ -104,7 +104,8 @@ impl ApiError {
             .or_else(|| self.body_snippet.clone())
             .unwrap_or_else(|| "no error detail in the response".to_string());
         if let Some(source) = first.and_then(|e| e.source.as_ref()) {
-            if let Some(pointer) = &source.pointer {
+            // "/data/" points at the whole document: no field to name.
+            if let Some(pointer) = source.pointer.as_ref().filter(|p| !matches!(p.as_str(), "/data" | "/data/" | "/" | "")) {
                 text.push_str(&format!(" (at {pointer})"));
             } else if let Some(parameter) = &source.parameter {
                 text.push_str(&format!(" (parameter {parameter})"));

@@ -124,7 +124,11 @@ fn credential(shared: &Shared, op: &Operation, request: &Request) -> Result<Stri
     }
     let auth = request.headers().get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
     if let Some(key) = auth.strip_prefix("Klaviyo-API-Key ") {
-        return if key == shared.options.api_key { Ok(format!("key:{key}")) } else { Err(error(StatusCode::FORBIDDEN, "permission_denied", "Invalid API key.", None)) };
+        return if key == shared.options.api_key {
+            Ok(format!("key:{key}"))
+        } else {
+            Err(error(StatusCode::UNAUTHORIZED, "authentication_failed", "Incorrect authentication credentials.", None))
+        };
     }
     if let Some(token) = auth.strip_prefix("Bearer ") {
         return if shared.tokens.lock().unwrap().contains(token) {

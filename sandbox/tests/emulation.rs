@@ -35,7 +35,7 @@ async fn protocol_errors_are_klaviyo_shaped() {
     let (status, body) = raw(&sandbox, "/api/accounts", &[("revision", "2026-07-15")]).await;
     assert_eq!((status, body["errors"][0]["code"].as_str()), (401, Some("not_authenticated")));
     let wrong = Client::builder().api_key("pk_wrong_key_0000000000000000000000").base_url(sandbox.base_url()).build().unwrap();
-    assert_eq!(wrong.accounts().current().await.unwrap_err().code(), "permission_denied");
+    assert_eq!(wrong.accounts().current().await.unwrap_err().code(), "authentication_error");
     let (status, body) = raw(&sandbox, "/api/accounts/", &[("authorization", &key), ("revision", "2026-07-15")]).await;
     assert_eq!((status, body["data"][0]["type"].as_str()), (200, Some("account")), "trailing slash accepted");
 }

@@ -1,0 +1,196 @@
+//! The one argument parser for each program: the reference scripts' flags, exactly.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, ValueEnum};
+
+use crate::dev_tools::ExportResource;
+use crate::output::Format;
+
+/// Flags both programs take.
+#[derive(Debug, Clone, Args)]
+pub struct Common {
+    /// Private API key (pk_…). Default: KLAVIYO_API_KEY from the environment or a .env file.
+    #[arg(long, value_name = "KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+    /// API base URL (default https://a.klaviyo.com, or KLAVIYO_BASE_URL).
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// API revision (default 2026-07-15, or KLAVIYO_REVISION).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub revision: Option<String>,
+    /// Print only results: no progress, no notes on stderr.
+    #[arg(long, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Log each API request to stderr (credentials are never shown).
+    #[arg(long)]
+    pub verbose: bool,
+}
+
+/// `klaviyo-client --action …`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Action {
+    /// Record an event: --email E --event NAME [--properties JSON] [--value N] [--unique-id ID] [--time ISO8601]
+    TrackEvent,
+    /// Create or update a profile: (--email E | --phone-number P | --external-id X) [--properties JSON]
+    UpsertProfile,
+    /// List catalog items: [--format table|json|csv] [--max-pages N]
+    CatalogItems,
+    /// Export profiles: [--max-pages N] [--format csv|json|jsonl] [--output FILE]
+    ExportProfiles,
+    /// Show one profile: --profile-id ID | --email E | --phone-number P | --external-id X
+    GetProfile,
+    /// List metrics.
+    ListMetrics,
+    /// List lists.
+    ListLists,
+    /// Add a profile to a list: --list-id ID (--profile-id ID | --email E | …)
+    AddToList,
+    /// Subscribe a profile to marketing: --email E [--list-id ID] [--sms with --phone-number P]
+    SubscribeProfile,
+    /// Request deletion of a profile and its data: --email E | --phone-number P | --external-id X | --profile-id ID
+    DeleteProfile,
+}
+
+const CLIENT_EXAMPLES: &str = "Examples:
+  klaviyo-client --action track-event --email user@example.com --event \"Placed Order\" \\
+      --properties '{\"value\": 99.99, \"OrderId\": \"ORD-123\"}'
+  klaviyo-client --action upsert-profile --email user@example.com \\
+      --properties '{\"first_name\": \"Jane\", \"loyalty_tier\": \"Gold\"}'
+  klaviyo-client --action catalog-items --format table
+  klaviyo-client --action export-profiles --max-pages 10 --format csv --output profiles.csv
+  klaviyo-client --action get-profile --email user@example.com
+  klaviyo-client --action list-metrics --format json
+  klaviyo-client --action list-lists
+  klaviyo-client --action add-to-list --list-id LIST_ID --email user@example.com
+  klaviyo-client --action subscribe-profile --email user@example.com --list-id LIST_ID
+  klaviyo-client --action delete-profile --email user@example.com
+
+Exit codes: 0 success; 1 the API refused or failed (details on stderr); 2 usage or configuration
+error (a missing flag, malformed --properties, no API key).";
+
+/// The reference `klaviyo_client.py`, built on klaviyo-bridge.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "klaviyo-client", version, about = "Talk to the Klaviyo API: track events, upsert profiles, list and export data.", after_help = CLIENT_EXAMPLES)]
+pub struct ClientArgs {
+    /// What to do.
+    #[arg(long, value_enum)]
+    pub action: Action,
+    /// Profile email.
+    #[arg(long)]
+    pub email: Option<String>,
+    /// Profile phone number (E.164, e.g. +15005550006).
+    #[arg(long)]
+    pub phone_number: Option<String>,
+    /// Your system's id for the profile.
+    #[arg(long)]
+    pub external_id: Option<String>,
+    /// Klaviyo profile id.
+    #[arg(long)]
+    pub profile_id: Option<String>,
+    /// Event (metric) name, e.g. "Placed Order".
+    #[arg(long)]
+    pub event: Option<String>,
+    /// JSON object: event properties, or profile attributes and custom properties.
+    #[arg(long, value_name = "JSON")]
+    pub properties: Option<String>,
+    /// Event value (monetary).
+    #[arg(long)]
+    pub value: Option<f64>,
+    /// Event de-duplication key (generated when absent).
+    #[arg(long)]
+    pub unique_id: Option<String>,
+    /// Event time, ISO 8601 (default now).
+    #[arg(long, value_name = "ISO8601")]
+    pub time: Option<String>,
+    /// List id.
+    #[arg(long)]
+    pub list_id: Option<String>,
+    /// Subscribe to SMS instead of email (needs --phone-number).
+    #[arg(long)]
+    pub sms: bool,
+    /// Output format.
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Read at most this many pages.
+    #[arg(long)]
+    pub max_pages: Option<usize>,
+    /// Write to this file instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Shared flags.
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// `klaviyo-dev-tools --tool …`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Tool {
+    /// Check the key, revision, latency, rate-limit headers and read access per resource family.
+    HealthCheck,
+    /// Check that metrics exist and have recent events: --events "A,B,C"
+    ValidateEvents,
+    /// Send a signed sample delivery to your receiver: --webhook-url URL [--secret S]
+    TestWebhook,
+    /// Import profiles from a CSV: --file F [--list-id ID] [--dry-run]
+    ImportCsv,
+    /// Export data: --resource R --output FILE [--max-records N] [--format csv|json|jsonl]
+    ExportData,
+}
+
+const DEV_EXAMPLES: &str = "Examples:
+  klaviyo-dev-tools --tool health-check
+  klaviyo-dev-tools --tool validate-events --events \"Placed Order,Started Checkout,Viewed Product\"
+  klaviyo-dev-tools --tool test-webhook --webhook-url https://example.com/webhooks/klaviyo --secret S
+  klaviyo-dev-tools --tool import-csv --file contacts.csv --list-id LIST_ID [--dry-run]
+  klaviyo-dev-tools --tool export-data --resource profiles --max-records 5000 --output profiles.csv
+
+import-csv columns: email, phone_number, external_id, first_name, last_name, organization, title,
+locale, image, address1, address2, city, region, country, zip, timezone, properties (a JSON object);
+any other column becomes a custom property. Every row is checked first; if one is bad, nothing is
+sent and the bad rows are listed by line.
+
+Exit codes: 0 success; 1 a check or the API failed (details on stderr); 2 usage or configuration
+error.";
+
+/// The reference `dev_tools.py`, built on klaviyo-bridge.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "klaviyo-dev-tools", version, about = "Developer tools for Klaviyo integrations: health check, event validation, webhook tests, CSV import, export.", after_help = DEV_EXAMPLES)]
+pub struct DevArgs {
+    /// Which tool.
+    #[arg(long, value_enum)]
+    pub tool: Tool,
+    /// Comma-separated metric names.
+    #[arg(long)]
+    pub events: Option<String>,
+    /// Your webhook receiver's URL.
+    #[arg(long)]
+    pub webhook_url: Option<String>,
+    /// The receiver's signing secret; also sends a forged copy that it should reject.
+    #[arg(long)]
+    pub secret: Option<String>,
+    /// CSV file to import.
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Add imported profiles to this list.
+    #[arg(long)]
+    pub list_id: Option<String>,
+    /// Validate only; send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// What to export.
+    #[arg(long, value_enum)]
+    pub resource: Option<ExportResource>,
+    /// Export at most this many records.
+    #[arg(long)]
+    pub max_records: Option<usize>,
+    /// Output file.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Shared flags.
+    #[command(flatten)]
+    pub common: Common,
+}

@@ -1,0 +1,223 @@
+//! The one output formatter: every tool's result becomes a [`Output`], rendered as an aligned
+//! table, JSON, RFC 4180 CSV or JSON lines. The same bytes come out of every door.
+
+use std::io::Write;
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{ContentArrangement, Table};
+use serde_json::{Map, Value};
+
+/// Cells longer than this are cut in table output.
+pub const MAX_CELL: usize = 48;
+
+/// How to render.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// An aligned table.
+    Table,
+    /// One JSON document.
+    Json,
+    /// RFC 4180 CSV with a header row.
+    Csv,
+    /// One JSON object per line.
+    Jsonl,
+}
+
+/// What a tool produced.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// One record: field/value pairs, in order.
+    Record(Map<String, Value>),
+    /// Rows with the same columns.
+    Rows {
+        /// Column names, in order.
+        columns: Vec<String>,
+        /// One object per row (missing columns print empty).
+        rows: Vec<Map<String, Value>>,
+    },
+}
+
+/// A cell's text: strings as they are, null as empty, anything else as compact JSON.
+pub fn cell(value: Option<&Value>) -> String {
+    match value {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+fn truncate(text: String) -> String {
+    if text.chars().count() > MAX_CELL {
+        let mut cut: String = text.chars().take(MAX_CELL - 1).collect();
+        cut.push('…');
+        cut
+    } else {
+        text
+    }
+}
+
+fn table(header: &[String], rows: impl Iterator<Item = Vec<String>>) -> String {
+    let mut table = Table::new();
+    table.load_preset(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Disabled).set_header(header);
+    for row in rows {
+        table.add_row(row.into_iter().map(truncate));
+    }
+    format!("{table}\n")
+}
+
+impl Output {
+    /// Renders to `out`.
+    pub fn render(&self, format: Format, out: &mut dyn Write) -> std::io::Result<()> {
+        match (self, format) {
+            (Output::Record(record), Format::Table) => {
+                let rows = record.iter().map(|(k, v)| vec![k.clone(), cell(Some(v))]);
+                out.write_all(table(&["field".into(), "value".into()], rows).as_bytes())
+            }
+            (Output::Record(record), Format::Json) => writeln!(out, "{}", serde_json::to_string_pretty(record).unwrap_or_default()),
+            (Output::Record(record), Format::Jsonl) => writeln!(out, "{}", Value::Object(record.clone())),
+            (Output::Record(record), Format::Csv) => {
+                let columns: Vec<String> = record.keys().cloned().collect();
+                write_csv(&columns, std::slice::from_ref(record), out)
+            }
+            (Output::Rows { columns, rows }, Format::Table) => {
+                let body = rows.iter().map(|row| columns.iter().map(|c| cell(row.get(c))).collect());
+                out.write_all(table(columns, body).as_bytes())?;
+                writeln!(out, "{} row{}", rows.len(), if rows.len() == 1 { "" } else { "s" })
+            }
+            (Output::Rows { rows, .. }, Format::Json) => {
+                let array = Value::Array(rows.iter().cloned().map(Value::Object).collect());
+                writeln!(out, "{}", serde_json::to_string_pretty(&array).unwrap_or_default())
+            }
+            (Output::Rows { rows, .. }, Format::Jsonl) => {
+                for row in rows {
+                    writeln!(out, "{}", Value::Object(row.clone()))?;
+                }
+                Ok(())
+            }
+            (Output::Rows { columns, rows }, Format::Csv) => write_csv(columns, rows, out),
+        }
+    }
+}
+
+/// Writes rows as CSV with a header.
+pub fn write_csv(columns: &[String], rows: &[Map<String, Value>], out: &mut dyn Write) -> std::io::Result<()> {
+    let mut writer = csv::Writer::from_writer(out);
+    writer.write_record(columns)?;
+    for row in rows {
+        writer.write_record(columns.iter().map(|c| cell(row.get(c))))?;
+    }
+    writer.flush()
+}
+
+/// Streams rows to a file or stdout in a format, one row at a time (flat memory).
+pub struct RowWriter<'a> {
+    format: Format,
+    columns: Vec<String>,
+    out: Box<dyn Write + 'a>,
+    csv: Option<csv::Writer<Box<dyn Write + 'a>>>,
+    written: usize,
+}
+
+impl<'a> RowWriter<'a> {
+    /// Starts the stream (writes the CSV header or the JSON array's opening).
+    pub fn new(format: Format, columns: Vec<String>, out: Box<dyn Write + 'a>) -> std::io::Result<Self> {
+        let mut writer = RowWriter { format, columns, out, csv: None, written: 0 };
+        match format {
+            Format::Csv => {
+                let mut csv = csv::Writer::from_writer(std::mem::replace(&mut writer.out, Box::new(std::io::sink())));
+                csv.write_record(&writer.columns)?;
+                writer.csv = Some(csv);
+            }
+            Format::Json => writer.out.write_all(b"[")?,
+            Format::Jsonl | Format::Table => {}
+        }
+        Ok(writer)
+    }
+
+    /// Writes one row.
+    pub fn row(&mut self, row: &Map<String, Value>) -> std::io::Result<()> {
+        match self.format {
+            Format::Csv => {
+                let csv = self.csv.as_mut().expect("csv writer");
+                csv.write_record(self.columns.iter().map(|c| cell(row.get(c))))?;
+            }
+            Format::Json => {
+                if self.written > 0 {
+                    self.out.write_all(b",")?;
+                }
+                self.out.write_all(b"\n  ")?;
+                serde_json::to_writer(&mut self.out, row)?;
+            }
+            Format::Jsonl | Format::Table => {
+                serde_json::to_writer(&mut self.out, row)?;
+                self.out.write_all(b"\n")?;
+            }
+        }
+        self.written += 1;
+        Ok(())
+    }
+
+    /// Ends the stream; returns how many rows were written.
+    pub fn finish(mut self) -> std::io::Result<usize> {
+        match self.format {
+            Format::Csv => self.csv.take().expect("csv writer").flush()?,
+            Format::Json => self.out.write_all(if self.written > 0 { b"\n]\n" } else { b"]\n" })?,
+            _ => {}
+        }
+        self.out.flush()?;
+        Ok(self.written)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn rows() -> Output {
+        let row = |id: &str, title: &str| json!({"id": id, "title": title}).as_object().unwrap().clone();
+        Output::Rows { columns: vec!["id".into(), "title".into()], rows: vec![row("1", "Blue, \"large\" mug"), row("2", &"x".repeat(80))] }
+    }
+
+    fn render(output: &Output, format: Format) -> String {
+        let mut out = Vec::new();
+        output.render(format, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn csv_is_rfc4180_and_json_parses() {
+        assert_eq!(render(&rows(), Format::Csv).lines().nth(1), Some("1,\"Blue, \"\"large\"\" mug\""));
+        let parsed: Value = serde_json::from_str(&render(&rows(), Format::Json)).unwrap();
+        assert_eq!(parsed[0]["title"], "Blue, \"large\" mug");
+        assert_eq!(render(&rows(), Format::Jsonl).lines().count(), 2);
+    }
+
+    #[test]
+    fn tables_align_and_cut_long_cells() {
+        let text = render(&rows(), Format::Table);
+        let widths: Vec<usize> = text.lines().filter(|l| !l.ends_with("rows")).map(|l| l.chars().count()).collect();
+        assert!(widths.windows(2).all(|w| w[0] == w[1]), "aligned:\n{text}");
+        assert!(text.contains('…') && !text.contains(&"x".repeat(60)));
+        assert!(text.ends_with("2 rows\n"));
+    }
+
+    #[test]
+    fn streamed_json_and_csv_match_the_batch_formatter() {
+        for format in [Format::Json, Format::Csv, Format::Jsonl] {
+            let Output::Rows { columns, rows: all } = rows() else { unreachable!() };
+            let mut buffer = Vec::new();
+            let mut writer = RowWriter::new(format, columns.clone(), Box::new(&mut buffer)).unwrap();
+            for row in &all {
+                writer.row(row).unwrap();
+            }
+            assert_eq!(writer.finish().unwrap(), 2);
+            let streamed = String::from_utf8(buffer).unwrap();
+            if format == Format::Json {
+                assert_eq!(serde_json::from_str::<Value>(&streamed).unwrap(), serde_json::from_str::<Value>(&render(&rows(), format)).unwrap());
+            } else {
+                assert_eq!(streamed, render(&rows(), format));
+            }
+        }
+    }
+}
