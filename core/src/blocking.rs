@@ -1,7 +1,6 @@
 //! A blocking facade for synchronous callers: the same client, driven on a shared runtime.
 
 use std::future::Future;
-use std::sync::LazyLock;
 
 use serde_json::Value;
 
@@ -9,18 +8,9 @@ use crate::error::{Error, Result};
 use crate::pagination::Pager;
 use crate::resource::{Document, Resource};
 
-static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("klaviyo-bridge")
-        .enable_all()
-        .build()
-        .expect("cannot start the klaviyo-bridge runtime")
-});
-
-/// The shared runtime that blocking calls (and the bindings) run on.
+/// The shared runtime that blocking calls run on (see [`crate::runtime`]).
 pub fn runtime() -> &'static tokio::runtime::Runtime {
-    &RUNTIME
+    crate::runtime::runtime()
 }
 
 /// A synchronous client. Must not be used from inside an async runtime.
@@ -52,12 +42,12 @@ impl Client {
         F: FnOnce(crate::Client) -> Fut,
         Fut: Future<Output = T>,
     {
-        RUNTIME.block_on(call(self.inner.clone()))
+        runtime().block_on(call(self.inner.clone()))
     }
 
     /// [`crate::Client::request`], blocking.
     pub fn request(&self, operation_id: &str, path: &[(&str, &str)], query: &[(&str, &str)], body: Option<Value>) -> Result<Document> {
-        RUNTIME.block_on(self.inner.request(operation_id, path, query, body))
+        runtime().block_on(self.inner.request(operation_id, path, query, body))
     }
 
     /// Iterates a pager's items, fetching one page at a time.
@@ -81,7 +71,7 @@ impl Iterator for Items {
                 return Some(Ok(item));
             }
             let pager = self.pager.as_mut()?;
-            match RUNTIME.block_on(pager.next_page()) {
+            match runtime().block_on(pager.next_page()) {
                 Ok(Some(page)) => self.buffer = page.data.into_iter(),
                 Ok(None) => {
                     self.pager = None;

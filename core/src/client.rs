@@ -115,7 +115,8 @@ impl Response {
 
 struct Inner {
     config: Config,
-    http: reqwest::Client,
+    /// Rebuilt after fork(): a connection pool cannot cross into a child process.
+    http: crate::runtime::ForkLocal<reqwest::Client>,
     limiter: RateLimiter,
 }
 
@@ -156,15 +157,16 @@ impl Client {
 
     /// A client from a validated configuration.
     pub fn from_config(config: Config) -> Result<Self> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(config.connect_timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .pool_idle_timeout(Duration::from_secs(60))
-            .tcp_nodelay(true)
-            .build()
-            .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
+        // Build once now so that a TLS or configuration problem surfaces here, not mid-call.
+        let http = crate::runtime::ForkLocal::new();
+        let first = build_http(&config)?;
+        http.get(|| first);
         let limiter = RateLimiter::with_overrides(config.rate_limit, config.rate_limit_overrides.clone());
         Ok(Client { inner: Arc::new(Inner { config, http, limiter }) })
+    }
+
+    fn http(&self) -> &reqwest::Client {
+        self.inner.http.get(|| build_http(&self.inner.config).expect("the HTTP client was built once already"))
     }
 
     /// The configuration in use.
@@ -317,8 +319,7 @@ impl Client {
         let config = &self.inner.config;
         let timeout = options.timeout.unwrap_or(config.timeout);
         let mut request = self
-            .inner
-            .http
+            .http()
             .request(op.method.as_reqwest(), url.clone())
             .timeout(timeout)
             .header(ACCEPT, JSON_API)
@@ -346,6 +347,16 @@ impl Client {
         let body = response.bytes().await.map_err(transport)?;
         if (200..300).contains(&status) { Ok((status, headers, body)) } else { Err(SendFailure::Status { status, headers, body }) }
     }
+}
+
+fn build_http(config: &Config) -> Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .connect_timeout(config.connect_timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_idle_timeout(Duration::from_secs(60))
+        .tcp_nodelay(true)
+        .build()
+        .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))
 }
 
 /// What failed, with its causes, without the URL (ours, and nothing the caller needs).

@@ -27,6 +27,7 @@ pub mod rate_limit;
 pub mod resource;
 pub mod resources;
 pub mod retry;
+pub mod runtime;
 pub mod time;
 pub mod webhook_signature;
 
