@@ -1,23 +1,58 @@
-# The two commands users need: `make demo` and `make test`. `make bench` for benchmarks.
+# The two commands users need: `make demo` and `make test`. `make bench` runs the benchmarks.
 SHELL := /bin/bash
-# One target dir for every build (cargo, and later maturin and napi, which pass --target).
+# One target dir for every build: cargo, maturin and napi all honour CARGO_BUILD_TARGET.
 export CARGO_BUILD_TARGET ?= $(shell rustc -vV | sed -n 's/^host: //p')
 export CARGO_TERM_COLOR ?= never
+VENV := .venv
+PY := $(VENV)/bin/python
 
-.PHONY: test test-rust lint demo generate clean
+.PHONY: test test-rust test-python lint build python demo bench generate clean
+BENCH_VENV := .venv-bench
 
-test: lint test-rust
+test: lint test-rust test-python
+
+lint:
+	cargo clippy --workspace --all-targets --locked -- -D warnings
 
 test-rust:
 	cargo test --workspace --locked
 
-lint:
-	cargo clippy --workspace --all-targets --locked -- -D warnings
+# The sandbox and the CLI binaries that the Python and Node suites start. Built as the test
+# build builds them (same feature set), so after `make test-rust` this compiles nothing.
+build:
+	cargo test --workspace --locked --no-run --quiet
+
+$(VENV)/.installed:
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet 'maturin>=1.9.4,<2' 'pytest>=8' 'mypy>=1.10'
+	touch $@
+
+# Builds the extension into the venv (debug build, for tests).
+python: $(VENV)/.installed
+	$(VENV)/bin/maturin develop --quiet
+
+test-python: build python
+	$(PY) -m pytest -q tests/python
+	$(VENV)/bin/mypy --strict tests/python/typing_sample.py
 
 # Runs the main job (track an event, upsert a profile, list the catalog, export profiles)
 # against the embedded sandbox on a free loopback port. No Klaviyo account needed.
 demo:
 	cargo run --locked --quiet -p klaviyo-sandbox --example demo
+
+$(BENCH_VENV)/.installed:
+	python3 -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/pip install --quiet 'maturin>=1.9.4,<2' klaviyo-api
+	touch $@
+
+# Benchmarks against the official SDKs on the same local sandbox (optimized builds, no LTO).
+bench: build $(BENCH_VENV)/.installed
+	rm -rf target/bench-wheels
+	$(BENCH_VENV)/bin/maturin build --quiet --profile bench-fast --out target/bench-wheels
+	$(BENCH_VENV)/bin/pip install --quiet --force-reinstall --no-deps target/bench-wheels/klaviyo_bridge-*.whl
+	$(BENCH_VENV)/bin/python bench/python_vs_official.py target/$(CARGO_BUILD_TARGET)/debug/klaviyo-sandbox
 
 # Regenerates core/src/operations/generated.rs from Klaviyo's OpenAPI spec.
 generate:
@@ -25,3 +60,4 @@ generate:
 
 clean:
 	cargo clean
+	rm -rf $(VENV)

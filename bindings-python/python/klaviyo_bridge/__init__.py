@@ -1,0 +1,192 @@
+"""klaviyo_bridge: a Klaviyo API client on a Rust core.
+
+    from klaviyo_bridge import Client
+    client = Client()  # KLAVIYO_API_KEY from the environment or a .env file
+    client.events.create(email="a@b.com", metric="Placed Order", properties={"value": 99.99})
+    for profile in client.profiles.list(max_items=100):
+        print(profile.id, profile["email"])
+
+Logging: the core's request logs go to the `klaviyo_bridge` logger (DEBUG: one record per
+request with operation, attempt, status and timing; never a credential). Levels are cached;
+after changing them at run time, call `klaviyo_bridge.refresh_logging()`.
+
+Everything here forwards to the native module; the behaviour (rate limiting, retries,
+pagination, errors) lives in the Rust core.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from . import webhooks
+from ._native import DEFAULT_REVISION, NativeClient as _NativeClient, PageCursor as Pager, Resource, __version__, refresh_logging
+from .errors import (
+    AuthenticationError,
+    BulkPartialError,
+    ConfigurationError,
+    ConflictError,
+    DecodeError,
+    InvalidInputError,
+    KlaviyoError,
+    NetworkError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    TimeoutError,
+    ValidationError,
+    WebhookVerificationError,
+)
+
+
+# Methods that return a pager (iterated with `async for`), not an awaitable.
+_RETURNS_PAGER = frozenset({"list", "profiles", "import_errors"})
+
+
+class _Coroutines:
+    """Wraps an async namespace so that each call is a coroutine: the native call then runs
+    inside the event loop, and `asyncio.run(...)`, `create_task(...)` accept it."""
+
+    __slots__ = ("_native",)
+
+    def __init__(self, native: Any) -> None:
+        self._native = native
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._native, name)
+        if name in _RETURNS_PAGER or not callable(method):
+            return method
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            return await method(*args, **kwargs)
+
+        call.__name__ = name
+        call.__doc__ = method.__doc__
+        return call
+
+    def __repr__(self) -> str:
+        return f"<async {type(self._native).__name__}>"
+
+
+class _Catalog:
+    """`catalog.items`, `catalog.variants`, `catalog.categories`."""
+
+    def __init__(self, items: Any, variants: Any, categories: Any) -> None:
+        self.items = items
+        self.variants = variants
+        self.categories = categories
+
+
+class _BaseClient:
+    _asynchronous = False
+
+    def __init__(
+        self,
+        api_key: Optional[str] = None,
+        *,
+        base_url: Optional[str] = None,
+        revision: Optional[str] = None,
+        timeout: Optional[float] = None,
+        connect_timeout: Optional[float] = None,
+        max_retries: Optional[int] = None,
+        rate_limit: bool = True,
+        public_key: Optional[str] = None,
+        access_token: Optional[str] = None,
+        user_agent_suffix: Optional[str] = None,
+    ) -> None:
+        native = _NativeClient(
+            api_key,
+            base_url=base_url,
+            revision=revision,
+            timeout=timeout,
+            connect_timeout=connect_timeout,
+            max_retries=max_retries,
+            rate_limit=rate_limit,
+            public_key=public_key,
+            access_token=access_token,
+            user_agent_suffix=user_agent_suffix,
+            asynchronous=self._asynchronous,
+        )
+        self._native = native
+        wrap = _Coroutines if self._asynchronous else (lambda namespace: namespace)
+        self.events = wrap(native.events)
+        self.profiles = wrap(native.profiles)
+        self.lists = wrap(native.lists)
+        self.metrics = wrap(native.metrics)
+        self.catalog = _Catalog(wrap(native.catalog_items), wrap(native.catalog_variants), wrap(native.catalog_categories))
+        self.webhooks = wrap(native.webhooks)
+        self.accounts = wrap(native.accounts)
+        self.data_privacy = wrap(native.data_privacy)
+        self.jobs = wrap(native.jobs)
+        self.request = wrap(native).request
+
+    @property
+    def base_url(self) -> str:
+        return str(self._native.base_url)
+
+    @property
+    def revision(self) -> str:
+        return str(self._native.revision)
+
+    @property
+    def rate_limit_status(self) -> Optional[dict]:
+        """The latest RateLimit-* reading: {"operation": ..., "headers": {...}}, or None."""
+        return self._native.rate_limit_status  # type: ignore[no-any-return]
+
+    def __repr__(self) -> str:
+        return repr(self._native)
+
+
+class Client(_BaseClient):
+    """Blocking client. Calls release the GIL while they wait, so threads run in parallel."""
+
+    def close(self) -> None:
+        """Nothing to release eagerly: connections close when the client is collected."""
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class AsyncClient(_BaseClient):
+    """asyncio client: every call returns an awaitable; lists support `async for`."""
+
+    _asynchronous = True
+
+    async def aclose(self) -> None:
+        """Nothing to release eagerly: connections close when the client is collected."""
+
+    async def __aenter__(self) -> "AsyncClient":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+__all__ = [
+    "Client",
+    "AsyncClient",
+    "Resource",
+    "Pager",
+    "webhooks",
+    "refresh_logging",
+    "DEFAULT_REVISION",
+    "__version__",
+    "KlaviyoError",
+    "ValidationError",
+    "InvalidInputError",
+    "ConfigurationError",
+    "AuthenticationError",
+    "PermissionDeniedError",
+    "NotFoundError",
+    "ConflictError",
+    "RateLimitError",
+    "ServerError",
+    "TimeoutError",
+    "NetworkError",
+    "DecodeError",
+    "BulkPartialError",
+    "WebhookVerificationError",
+]

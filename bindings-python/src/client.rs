@@ -1,0 +1,196 @@
+//! The client: options in, namespaces out, and the generic `request`. One native class serves
+//! `Client` (blocking, GIL released) and `AsyncClient` (awaitables) by its `asynchronous` flag.
+
+use std::time::Duration;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyString};
+
+use klaviyo_bridge::{Binding, ClientBuilder, Request, RequestOptions};
+
+use crate::convert::{from_py, serialized, to_py};
+use crate::errors::to_py_err;
+use crate::resources::{Accounts, Catalog, DataPrivacy, Events, Jobs, Lists, Metrics, Profiles, Webhooks};
+use crate::runtime::run;
+
+/// A Klaviyo client (the core's, shared by clones).
+#[pyclass(module = "klaviyo_bridge._native", frozen)]
+pub struct NativeClient {
+    pub core: klaviyo_bridge::Client,
+    pub asynchronous: bool,
+}
+
+pub fn seconds(value: Option<f64>, what: &str) -> PyResult<Option<Duration>> {
+    value
+        .map(|s| if s.is_finite() && s > 0.0 { Ok(Duration::from_secs_f64(s)) } else { Err(pyo3::exceptions::PyValueError::new_err(format!("{what} must be a positive number of seconds"))) })
+        .transpose()
+}
+
+/// Per-request options from keyword arguments.
+pub fn request_options(timeout: Option<f64>, revision: Option<String>) -> PyResult<RequestOptions> {
+    Ok(RequestOptions { timeout: seconds(timeout, "timeout")?, revision, ..Default::default() })
+}
+
+#[pymethods]
+impl NativeClient {
+    #[new]
+    #[pyo3(signature = (api_key=None, *, base_url=None, revision=None, timeout=None, connect_timeout=None, max_retries=None, rate_limit=None, public_key=None, access_token=None, user_agent_suffix=None, asynchronous=false))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        api_key: Option<String>,
+        base_url: Option<String>,
+        revision: Option<String>,
+        timeout: Option<f64>,
+        connect_timeout: Option<f64>,
+        max_retries: Option<u32>,
+        rate_limit: Option<bool>,
+        public_key: Option<String>,
+        access_token: Option<String>,
+        user_agent_suffix: Option<String>,
+        asynchronous: bool,
+    ) -> PyResult<Self> {
+        let mut builder = ClientBuilder::from_env().binding(Binding::Python);
+        if let Some(key) = api_key {
+            builder = builder.api_key(key);
+        }
+        if let Some(token) = access_token {
+            builder = builder.access_token(token);
+        }
+        if let Some(key) = public_key {
+            builder = builder.public_key(key);
+        }
+        if let Some(url) = base_url {
+            builder = builder.base_url(url);
+        }
+        if let Some(revision) = revision {
+            builder = builder.revision(revision);
+        }
+        if let Some(t) = seconds(timeout, "timeout")? {
+            builder = builder.timeout(t);
+        }
+        if let Some(t) = seconds(connect_timeout, "connect_timeout")? {
+            builder = builder.connect_timeout(t);
+        }
+        if let Some(n) = max_retries {
+            builder = builder.max_retries(n);
+        }
+        if let Some(on) = rate_limit {
+            builder = builder.rate_limit(on);
+        }
+        if let Some(suffix) = user_agent_suffix {
+            builder = builder.user_agent_suffix(suffix);
+        }
+        Ok(NativeClient { core: builder.build().map_err(to_py_err)?, asynchronous })
+    }
+
+    #[getter]
+    fn base_url(&self) -> String {
+        self.core.config().base_url.as_str().trim_end_matches('/').to_string()
+    }
+
+    #[getter]
+    fn revision(&self) -> String {
+        self.core.config().revision.clone()
+    }
+
+    #[getter]
+    fn asynchronous(&self) -> bool {
+        self.asynchronous
+    }
+
+    /// The latest `RateLimit-*` reading, as a dict, or None.
+    #[getter]
+    fn rate_limit_status(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        serialized(py, &self.core.rate_limit_status())
+    }
+
+    #[getter]
+    fn events(&self) -> Events {
+        Events { core: self.core.clone(), asynchronous: self.asynchronous }
+    }
+    #[getter]
+    fn profiles(&self) -> Profiles {
+        Profiles { core: self.core.clone(), asynchronous: self.asynchronous }
+    }
+    #[getter]
+    fn lists(&self) -> Lists {
+        Lists { core: self.core.clone(), asynchronous: self.asynchronous }
+    }
+    #[getter]
+    fn metrics(&self) -> Metrics {
+        Metrics { core: self.core.clone(), asynchronous: self.asynchronous }
+    }
+    #[getter]
+    fn catalog_items(&self) -> Catalog {
+        Catalog::new(self, "items")
+    }
+    #[getter]
+    fn catalog_variants(&self) -> Catalog {
+        Catalog::new(self, "variants")
+    }
+    #[getter]
+    fn catalog_categories(&self) -> Catalog {
+        Catalog::new(self, "categories")
+    }
+    #[getter]
+    fn webhooks(&self) -> Webhooks {
+        Webhooks { core: self.core.clone(), asynchronous: self.asynchronous }
+    }
+    #[getter]
+    fn accounts(&self) -> Accounts {
+        Accounts { core: self.core.clone(), asynchronous: self.asynchronous }
+    }
+    #[getter]
+    fn data_privacy(&self) -> DataPrivacy {
+        DataPrivacy { core: self.core.clone(), asynchronous: self.asynchronous }
+    }
+    #[getter]
+    fn jobs(&self) -> Jobs {
+        Jobs { core: self.core.clone(), asynchronous: self.asynchronous }
+    }
+
+    /// Calls any operation by its operation id; returns the response document (or None).
+    #[pyo3(signature = (operation_id, *, path=None, query=None, body=None, timeout=None, revision=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn request(
+        &self,
+        py: Python<'_>,
+        operation_id: String,
+        path: Option<Bound<'_, PyDict>>,
+        query: Option<Bound<'_, PyDict>>,
+        body: Option<Bound<'_, PyAny>>,
+        timeout: Option<f64>,
+        revision: Option<String>,
+    ) -> PyResult<Py<PyAny>> {
+        let mut request = Request::new(operation_id).options(request_options(timeout, revision)?);
+        request.path = pairs(path.as_ref())?;
+        request.query = pairs(query.as_ref())?;
+        request.body = body.as_ref().map(from_py).transpose()?;
+        let core = self.core.clone();
+        run(py, self.asynchronous, async move { core.send(request).await?.json() }, |py, doc| to_py(py, &doc))
+    }
+
+    fn __repr__(&self) -> String {
+        let auth = match self.core.config().credentials {
+            klaviyo_bridge::auth::Credentials::ApiKey(_) => "api key",
+            klaviyo_bridge::auth::Credentials::OAuth(_) => "oauth",
+            klaviyo_bridge::auth::Credentials::None => "public key only",
+        };
+        let kind = if self.asynchronous { "AsyncClient" } else { "Client" };
+        format!("<klaviyo_bridge.{kind} base_url={:?} revision={:?} auth={auth}>", self.base_url(), self.core.config().revision)
+    }
+}
+
+/// A dict of str → str/int as (name, value) pairs.
+fn pairs(dict: Option<&Bound<'_, PyDict>>) -> PyResult<Vec<(String, String)>> {
+    let Some(dict) = dict else { return Ok(Vec::new()) };
+    dict.iter()
+        .map(|(k, v)| {
+            let value = match v.cast::<PyString>() {
+                Ok(s) => s.to_cow()?.into_owned(),
+                Err(_) => v.str()?.to_cow()?.into_owned(),
+            };
+            Ok((k.str()?.to_cow()?.into_owned(), value))
+        })
+        .collect()
+}

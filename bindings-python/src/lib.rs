@@ -1,0 +1,55 @@
+//! `klaviyo_bridge._native`: the Python face of the Rust core. Files mirror the core's
+//! modules; each converts types and errors and nothing else.
+
+mod client;
+mod convert;
+mod errors;
+mod pagination;
+mod resources;
+mod runtime;
+mod tools;
+mod webhooks;
+
+use std::sync::OnceLock;
+
+use pyo3::prelude::*;
+
+static LOG_RESET: OnceLock<pyo3_log::ResetHandle> = OnceLock::new();
+
+/// pyo3-log caches each logger's level; call this after changing `logging` levels at run time.
+#[pyfunction]
+fn refresh_logging() {
+    if let Some(handle) = LOG_RESET.get() {
+        handle.reset();
+    }
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // Rust `tracing` events reach Python's `logging` (logger "klaviyo_bridge.*").
+    if let Ok(handle) = pyo3_log::try_init() {
+        let _ = LOG_RESET.set(handle);
+    }
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("DEFAULT_REVISION", klaviyo_bridge::config::DEFAULT_REVISION)?;
+    m.add_class::<client::NativeClient>()?;
+    m.add_class::<resources::PyResource>()?;
+    m.add_class::<pagination::PageCursor>()?;
+    m.add_class::<resources::Events>()?;
+    m.add_class::<resources::Profiles>()?;
+    m.add_class::<resources::Lists>()?;
+    m.add_class::<resources::Metrics>()?;
+    m.add_class::<resources::Catalog>()?;
+    m.add_class::<resources::Webhooks>()?;
+    m.add_class::<resources::Accounts>()?;
+    m.add_class::<resources::DataPrivacy>()?;
+    m.add_class::<resources::Jobs>()?;
+    m.add_function(wrap_pyfunction!(webhooks::verify, m)?)?;
+    m.add_function(wrap_pyfunction!(webhooks::sign, m)?)?;
+    m.add_function(wrap_pyfunction!(tools::run_cli, m)?)?;
+    m.add_function(wrap_pyfunction!(runtime::wait_for_callbacks, m)?)?;
+    m.add_function(wrap_pyfunction!(refresh_logging, m)?)?;
+    // Let callbacks that resolve asyncio futures finish before the interpreter finalizes.
+    m.py().import("atexit")?.call_method1("register", (m.getattr("wait_for_callbacks")?,))?;
+    Ok(())
+}
