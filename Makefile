@@ -6,10 +6,10 @@ export CARGO_TERM_COLOR ?= never
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: test test-rust test-python lint build python demo bench generate clean
+.PHONY: test test-rust test-python test-node lint build python node demo bench generate clean
 BENCH_VENV := .venv-bench
 
-test: lint test-rust test-python
+test: lint test-rust test-python test-node
 
 lint:
 	cargo clippy --workspace --all-targets --locked -- -D warnings
@@ -35,6 +35,18 @@ python: $(VENV)/.installed
 test-python: build python
 	$(PY) -m pytest -q tests/python
 	$(VENV)/bin/mypy --strict tests/python/typing_sample.py
+
+node_modules/.installed: package.json
+	npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Builds the addon (debug, for tests) into bindings-node/.
+node: node_modules/.installed
+	npx napi build --platform --manifest-path bindings-node/Cargo.toml --package-json-path package.json --output-dir bindings-node --js native.js --dts native.d.ts
+
+test-node: build node
+	node --test tests/node/
+	npx tsc --noEmit --strict --module nodenext --moduleResolution nodenext --target es2022 --types node tests/node/typing_sample.ts
 
 # Runs the main job (track an event, upsert a profile, list the catalog, export profiles)
 # against the embedded sandbox on a free loopback port. No Klaviyo account needed.

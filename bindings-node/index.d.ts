@@ -1,0 +1,207 @@
+// Types for klaviyo-bridge (the runtime is the native addon plus index.js).
+
+export interface ClientOptions {
+  /** Private key (pk_…). Default: KLAVIYO_API_KEY from the environment or a .env file. */
+  apiKey?: string
+  /** Default https://a.klaviyo.com (or KLAVIYO_BASE_URL). http:// only for loopback. */
+  baseUrl?: string
+  /** Default 2026-07-15 (or KLAVIYO_REVISION). */
+  revision?: string
+  /** Whole-request timeout in seconds (default 60). */
+  timeout?: number
+  /** Connect timeout in seconds (default 10). */
+  connectTimeout?: number
+  /** Retries after the first attempt (default 3). */
+  maxRetries?: number
+  /** Client-side rate limiting per operation (default true). */
+  rateLimit?: boolean
+  /** The account's public key, for /client/* operations. */
+  publicKey?: string
+  /** An OAuth access token instead of a private key. */
+  accessToken?: string
+  userAgentSuffix?: string
+}
+
+/** Per-call options, as a trailing argument. */
+export interface CallOptions {
+  signal?: AbortSignal
+}
+
+export interface ListOptions {
+  filter?: string
+  sort?: string
+  fields?: Record<string, string[]>
+  include?: string[]
+  pageSize?: number
+  maxItems?: number
+  maxPages?: number
+  cursor?: string
+  /** Seconds, per page request. */
+  timeout?: number
+  signal?: AbortSignal
+}
+
+/** A JSON:API resource: attributes at the top level, plus id, type, relationships, raw. */
+export interface Resource {
+  id: string | null
+  type: string | null
+  relationships: Record<string, unknown>
+  readonly raw: { id?: string; type?: string; attributes?: Record<string, unknown>; relationships?: Record<string, unknown>; links?: Record<string, unknown> }
+  [attribute: string]: unknown
+}
+
+export declare class Pager implements AsyncIterable<Resource> {
+  /** The cursor to resume from (`cursor:` in ListOptions), or null at the end. */
+  readonly cursor: string | null
+  pages(): AsyncGenerator<Resource[], void, undefined>
+  [Symbol.asyncIterator](): AsyncGenerator<Resource, void, undefined>
+  toArray(): Promise<Resource[]>
+}
+
+export interface BulkFailure { index: number; key: string | null; reason: string }
+export interface JobRef { id: string | null; first_index: number; item_count: number }
+export interface BulkReport { jobs: JobRef[]; accepted: number; failures: BulkFailure[] }
+export interface JobStatus { id: string; status: string; total: number | null; completed: number | null; failed: number | null; errors: unknown[]; raw: unknown }
+
+export interface Identity { email?: string; phoneNumber?: string; externalId?: string; profileId?: string }
+export interface EventInput extends Identity {
+  metric: string
+  properties?: Record<string, unknown>
+  value?: number
+  valueCurrency?: string
+  /** ISO 8601. */
+  time?: string
+  /** De-duplication key; generated when absent. */
+  uniqueId?: string
+}
+export interface ProfileInput { email?: string; phoneNumber?: string; externalId?: string; properties?: Record<string, unknown> }
+export interface BulkOptions { wait?: boolean; timeout?: number; signal?: AbortSignal }
+
+export interface Events {
+  create(event: EventInput, options?: CallOptions): Promise<{ uniqueId: string }>
+  bulkCreate(events: EventInput[], options?: CallOptions): Promise<BulkReport>
+  get(id: string, options?: CallOptions): Promise<Resource>
+  list(options?: ListOptions): Pager
+}
+export interface Profiles {
+  create(profile: ProfileInput, options?: CallOptions): Promise<Resource>
+  upsert(profile: ProfileInput, options?: CallOptions): Promise<Resource>
+  get(id: string, options?: CallOptions): Promise<Resource>
+  update(id: string, profile: ProfileInput, options?: CallOptions): Promise<Resource>
+  list(options?: ListOptions): Pager
+  bulkImport(profiles: Array<Record<string, unknown>>, options?: { listId?: string; signal?: AbortSignal }): Promise<BulkReport>
+  importErrors(jobId: string): Pager
+  subscribe(profiles: Array<string | Identity>, options?: { channel?: 'email' | 'sms'; listId?: string; signal?: AbortSignal }): Promise<BulkReport>
+  unsubscribe(profiles: Array<string | Identity>, options?: { channel?: 'email' | 'sms'; listId?: string; signal?: AbortSignal }): Promise<BulkReport>
+  suppress(emails: string[], options?: CallOptions): Promise<BulkReport>
+  unsuppress(emails: string[], options?: CallOptions): Promise<BulkReport>
+  merge(destination: string, sources: string[], options?: CallOptions): Promise<null>
+}
+export interface Lists {
+  create(name: string, options?: CallOptions): Promise<Resource>
+  get(id: string, options?: CallOptions): Promise<Resource>
+  update(id: string, name: string, options?: CallOptions): Promise<Resource>
+  delete(id: string, options?: CallOptions): Promise<null>
+  list(options?: ListOptions): Pager
+  profiles(listId: string, options?: ListOptions): Pager
+  addProfiles(listId: string, profileIds: string[], options?: CallOptions): Promise<BulkReport>
+  removeProfiles(listId: string, profileIds: string[], options?: CallOptions): Promise<BulkReport>
+}
+export interface Metrics {
+  list(options?: ListOptions): Pager
+  get(id: string, options?: CallOptions): Promise<Resource>
+  aggregate(metricId: string, query: { start: string; end: string; measurements?: string[]; interval?: string; filters?: string[]; by?: string[]; timezone?: string }, options?: CallOptions): Promise<Record<string, unknown>>
+}
+export interface CatalogResource {
+  create(attributes: Record<string, unknown>, options?: { relationships?: Record<string, unknown>; signal?: AbortSignal }): Promise<Resource>
+  get(id: string, options?: CallOptions): Promise<Resource>
+  update(id: string, attributes: Record<string, unknown>, options?: CallOptions): Promise<Resource>
+  delete(id: string, options?: CallOptions): Promise<null>
+  list(options?: ListOptions): Pager
+  bulkCreate(resources: Array<Record<string, unknown>>, options?: BulkOptions): Promise<BulkReport>
+  bulkUpdate(resources: Array<Record<string, unknown>>, options?: BulkOptions): Promise<BulkReport>
+  bulkDelete(ids: string[], options?: BulkOptions): Promise<BulkReport>
+}
+export interface Webhooks {
+  create(webhook: { name: string; endpointUrl: string; secretKey: string; topics: string[]; description?: string }, options?: CallOptions): Promise<Resource>
+  get(id: string, options?: CallOptions): Promise<Resource>
+  update(id: string, attributes: Record<string, unknown>, options?: CallOptions): Promise<Resource>
+  delete(id: string, options?: CallOptions): Promise<null>
+  list(options?: CallOptions): Promise<Resource[]>
+  topics(options?: CallOptions): Promise<Resource[]>
+}
+export interface Accounts {
+  current(options?: CallOptions): Promise<Resource>
+  get(id: string, options?: CallOptions): Promise<Resource>
+}
+export interface DataPrivacy {
+  deleteProfile(who: Identity, options?: CallOptions): Promise<null>
+}
+export interface Jobs {
+  get(kind: string, id: string, options?: CallOptions): Promise<JobStatus>
+  wait(kind: string, id: string, options?: { timeout?: number; signal?: AbortSignal }): Promise<JobStatus>
+}
+
+export declare class Client {
+  constructor(options?: ClientOptions)
+  readonly events: Events
+  readonly profiles: Profiles
+  readonly lists: Lists
+  readonly metrics: Metrics
+  readonly catalog: { readonly items: CatalogResource; readonly variants: CatalogResource; readonly categories: CatalogResource }
+  readonly webhooks: Webhooks
+  readonly accounts: Accounts
+  readonly dataPrivacy: DataPrivacy
+  readonly jobs: Jobs
+  readonly baseUrl: string
+  readonly revision: string
+  readonly rateLimitStatus: { operation: string; headers: { limit: number | null; remaining: number | null; reset_seconds: number | null } } | null
+  /** Any operation by operation id. */
+  request(operationId: string, options?: { path?: Record<string, string>; query?: Record<string, string | number>; body?: unknown; timeout?: number; revision?: string; signal?: AbortSignal }): Promise<any>
+}
+
+export interface Delivery {
+  webhook_id: string
+  account_id: string | null
+  timestamp: string | null
+  items: Array<{ topic: string; external_id: string | null; payload: unknown }>
+}
+export interface VerifyOptions { secret: string | string[]; tolerance?: number; now?: number; timestampSource?: 'body' | 'header' }
+type HeaderSource = Record<string, string | string[] | undefined> | Iterable<[string, string]> | { entries(): Iterable<[string, string]> }
+export declare const webhooks: {
+  verify(rawBody: Buffer | string, headers: HeaderSource, options: VerifyOptions): Delivery
+  sign(body: Buffer | string, options: { secret: string; webhookId?: string; timestamp?: number }): Record<string, string>
+  middleware(options: VerifyOptions): (req: any, res: any, next: (error?: unknown) => void) => void
+}
+
+export declare const DEFAULT_REVISION: string
+
+export declare class KlaviyoError extends Error {
+  /** Stable code, the same in Rust, Python and Node. */
+  code: string
+  status: number | null
+  errors: Array<{ id?: string; code?: string; title?: string; detail?: string; source?: { pointer?: string; parameter?: string }; meta?: unknown }>
+  requestId: string | null
+  retryAfter: number | null
+}
+export declare class ValidationError extends KlaviyoError {}
+export declare class InvalidInputError extends ValidationError {}
+export declare class ConfigurationError extends KlaviyoError {}
+export declare class AuthenticationError extends KlaviyoError {}
+export declare class PermissionDeniedError extends KlaviyoError {}
+export declare class NotFoundError extends KlaviyoError {}
+export declare class ConflictError extends KlaviyoError {}
+export declare class RateLimitError extends KlaviyoError {}
+export declare class ServerError extends KlaviyoError {}
+export declare class TimeoutError extends KlaviyoError {}
+export declare class NetworkError extends KlaviyoError {}
+export declare class DecodeError extends KlaviyoError {}
+export declare class BulkPartialError extends KlaviyoError {
+  failures: BulkFailure[]
+  total: number
+  accepted: number
+}
+export declare class WebhookVerificationError extends KlaviyoError {
+  check: string
+}
+export declare class AbortError extends KlaviyoError {}

@@ -1,0 +1,314 @@
+'use strict'
+// klaviyo-bridge for Node: a thin layer over the native addon. It routes calls, turns the
+// addon's error payloads into Error subclasses, shapes results, and wires AbortSignal.
+// Rate limiting, retries, pagination and everything else happen in the Rust core.
+
+const util = require('node:util')
+const native = require('./native.js')
+
+class KlaviyoError extends Error {
+  constructor(info) {
+    super(info.message)
+    this.name = new.target.name
+    this.code = info.code
+    this.status = info.status ?? null
+    this.errors = info.errors ?? []
+    this.requestId = info.requestId ?? null
+    this.retryAfter = info.retryAfter ?? null
+  }
+}
+class ValidationError extends KlaviyoError {}
+class InvalidInputError extends ValidationError {}
+class ConfigurationError extends KlaviyoError {}
+class AuthenticationError extends KlaviyoError {}
+class PermissionDeniedError extends KlaviyoError {}
+class NotFoundError extends KlaviyoError {}
+class ConflictError extends KlaviyoError {}
+class RateLimitError extends KlaviyoError {}
+class ServerError extends KlaviyoError {}
+class TimeoutError extends KlaviyoError {}
+class NetworkError extends KlaviyoError {}
+class DecodeError extends KlaviyoError {}
+class BulkPartialError extends KlaviyoError {
+  constructor(info) {
+    super(info)
+    this.failures = info.failures ?? []
+    this.total = info.total ?? 0
+    this.accepted = info.accepted ?? 0
+  }
+}
+class WebhookVerificationError extends KlaviyoError {
+  constructor(info) {
+    super(info)
+    this.check = info.check ?? ''
+  }
+}
+/** The call was aborted through its AbortSignal (name "AbortError", code "ABORT_ERR"). */
+class AbortError extends KlaviyoError {
+  constructor(info) {
+    super(info)
+    this.name = 'AbortError'
+    this.code = 'ABORT_ERR'
+  }
+}
+
+const ERRORS = {
+  validation_error: ValidationError,
+  invalid_input: InvalidInputError,
+  config_error: ConfigurationError,
+  authentication_error: AuthenticationError,
+  permission_denied: PermissionDeniedError,
+  not_found: NotFoundError,
+  conflict: ConflictError,
+  rate_limited: RateLimitError,
+  server_error: ServerError,
+  api_error: KlaviyoError,
+  timeout: TimeoutError,
+  network_error: NetworkError,
+  decode_error: DecodeError,
+  bulk_partial_failure: BulkPartialError,
+  webhook_verification_failed: WebhookVerificationError,
+  aborted: AbortError,
+}
+
+/** The addon's `{"klaviyo": {...}}` payload as the matching Error subclass. */
+function convert(error) {
+  if (!(error instanceof Error) || !error.message.startsWith('{"klaviyo":')) return error
+  let info
+  try {
+    info = JSON.parse(error.message).klaviyo
+  } catch {
+    return error
+  }
+  const Class = ERRORS[info.code] ?? KlaviyoError
+  return new Class(info)
+}
+
+function rethrow(error) {
+  throw convert(error)
+}
+
+/** A JSON:API resource as a plain object: attributes at the top level, then id, type,
+ * relationships, and a non-enumerable `raw` with the untouched object. */
+function toResource(raw) {
+  const resource = { ...(raw.attributes ?? {}), id: raw.id ?? null, type: raw.type ?? null, relationships: raw.relationships ?? {} }
+  Object.defineProperty(resource, 'raw', { value: raw, enumerable: false })
+  return resource
+}
+
+function shape(result) {
+  if ('resource' in result) return toResource(result.resource)
+  if ('resources' in result) return result.resources.map(toResource)
+  return result.value
+}
+
+/** Runs `fn(cancelId)`, cancelling the native call when `signal` aborts. */
+async function withSignal(signal, fn) {
+  if (!signal) return fn(undefined)
+  if (signal.aborted) throw new AbortError({ code: 'aborted', message: 'The operation was aborted' })
+  const id = native.newCancel()
+  const onAbort = () => native.cancel(id)
+  signal.addEventListener('abort', onAbort, { once: true })
+  try {
+    return await fn(id)
+  } finally {
+    signal.removeEventListener('abort', onAbort)
+    native.releaseCancel(id)
+  }
+}
+
+const isSignal = (value) => value != null && typeof value === 'object' && typeof value.aborted === 'boolean' && typeof value.addEventListener === 'function'
+
+/** Splits a trailing `{ signal }` off the arguments, and a `signal` out of an options object. */
+function takeSignal(args) {
+  const last = args[args.length - 1]
+  if (last && typeof last === 'object' && !Array.isArray(last) && isSignal(last.signal)) {
+    const { signal, ...rest } = last
+    return { signal, args: Object.keys(rest).length ? [...args.slice(0, -1), rest] : args.slice(0, -1) }
+  }
+  return { signal: undefined, args }
+}
+
+/** Iterates a list operation: `for await (const item of pager)`, `pager.pages()`. */
+class Pager {
+  #native
+  #signal
+  constructor(nativePager, signal) {
+    this.#native = nativePager
+    this.#signal = signal
+  }
+  /** The cursor to resume from (`cursor:` in the list options), or null at the end. */
+  get cursor() {
+    return this.#native.cursor ?? null
+  }
+  /** The pages, each an array of resources. */
+  async *pages() {
+    for (;;) {
+      const text = await withSignal(this.#signal, (id) => this.#native.nextPageRaw(id)).catch(rethrow)
+      if (text === null) return
+      yield JSON.parse(text).data.map(toResource)
+    }
+  }
+  async *[Symbol.asyncIterator]() {
+    for await (const page of this.pages()) yield* page
+  }
+  /** Every item, collected (mind memory on large lists). */
+  async toArray() {
+    const items = []
+    for await (const item of this) items.push(item)
+    return items
+  }
+}
+
+// Methods that return a Pager (paginated operations), per namespace.
+const PAGERS = {
+  events: ['list'],
+  profiles: ['list', 'importErrors'],
+  lists: ['list', 'profiles'],
+  metrics: ['list'],
+  'catalog.items': ['list'],
+  'catalog.variants': ['list'],
+  'catalog.categories': ['list'],
+}
+
+function namespace(client, name) {
+  const pagers = new Set(PAGERS[name] ?? [])
+  return new Proxy(Object.create(null), {
+    get(_, method) {
+      if (typeof method !== 'string' || method === 'then') return undefined
+      if (pagers.has(method)) {
+        return (...raw) => {
+          const { signal, args } = takeSignal(raw)
+          try {
+            return new Pager(client.pager(name, method, args), signal)
+          } catch (error) {
+            rethrow(error)
+          }
+        }
+      }
+      return (...raw) => {
+        const { signal, args } = takeSignal(raw)
+        return withSignal(signal, (id) => client.dispatch(name, method, args, id)).then(shape, rethrow)
+      }
+    },
+  })
+}
+
+function nativeOptions(options = {}) {
+  const known = ['apiKey', 'baseUrl', 'revision', 'timeout', 'connectTimeout', 'maxRetries', 'rateLimit', 'publicKey', 'accessToken', 'userAgentSuffix']
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) throw new InvalidInputError({ code: 'invalid_input', message: `unknown client option ${JSON.stringify(key)}; options are ${known.join(', ')}` })
+  }
+  return options
+}
+
+/** A Klaviyo API client. Every method returns a Promise; list methods return a Pager. */
+class Client {
+  #native
+  constructor(options = {}) {
+    try {
+      this.#native = new native.NativeClient(nativeOptions(options))
+    } catch (error) {
+      rethrow(error)
+    }
+    const n = this.#native
+    this.events = namespace(n, 'events')
+    this.profiles = namespace(n, 'profiles')
+    this.lists = namespace(n, 'lists')
+    this.metrics = namespace(n, 'metrics')
+    this.catalog = Object.freeze({ items: namespace(n, 'catalog.items'), variants: namespace(n, 'catalog.variants'), categories: namespace(n, 'catalog.categories') })
+    this.webhooks = namespace(n, 'webhooks')
+    this.accounts = namespace(n, 'accounts')
+    this.dataPrivacy = namespace(n, 'dataPrivacy')
+    this.jobs = namespace(n, 'jobs')
+  }
+  get baseUrl() {
+    return this.#native.baseUrl
+  }
+  get revision() {
+    return this.#native.revision
+  }
+  /** The latest RateLimit-* reading, or null. */
+  get rateLimitStatus() {
+    return this.#native.rateLimitStatus ?? null
+  }
+  /** Calls any operation by its operation id: `request('get_accounts')`. */
+  request(operationId, options = {}) {
+    const { signal, ...rest } = options
+    return withSignal(signal, (id) => this.#native.dispatch('client', 'request', [operationId, rest], id)).then(shape, rethrow)
+  }
+  [util.inspect.custom]() {
+    return this.#native.describe()
+  }
+  toJSON() {
+    return { baseUrl: this.baseUrl, revision: this.revision }
+  }
+}
+
+function headerObject(headers) {
+  if (headers == null) return {}
+  if (typeof headers.entries === 'function' && !Array.isArray(headers)) return Object.fromEntries(headers.entries())
+  if (Array.isArray(headers)) return Object.fromEntries(headers)
+  return headers
+}
+
+const webhooks = {
+  /** Verifies a delivery from its raw body (Buffer) and headers; returns the delivery or
+   * throws WebhookVerificationError (`check` names the failed check). */
+  verify(rawBody, headers, options) {
+    const body = Buffer.isBuffer(rawBody) ? rawBody : Buffer.from(String(rawBody))
+    try {
+      return native.verify(body, headerObject(headers), options)
+    } catch (error) {
+      rethrow(error)
+    }
+  },
+  /** The headers Klaviyo would send with `body`, to test your own receiver. */
+  sign(body, options) {
+    return native.sign(Buffer.isBuffer(body) ? body : Buffer.from(String(body)), options)
+  },
+  /** Express middleware; mount after `express.raw({ type: '*\/*' })` so the raw body is kept.
+   * Verified deliveries are at `req.klaviyoDelivery`; others get a 401. */
+  middleware(options) {
+    return (req, res, next) => {
+      const raw = Buffer.isBuffer(req.body) ? req.body : req.rawBody
+      if (!Buffer.isBuffer(raw)) {
+        res.statusCode = 500
+        res.end('klaviyo-bridge webhooks.middleware needs the raw body: use express.raw({ type: "*/*" }) before it')
+        return
+      }
+      try {
+        req.klaviyoDelivery = webhooks.verify(raw, req.headers, options)
+      } catch (error) {
+        res.statusCode = 401
+        res.setHeader('content-type', 'application/json')
+        res.end(JSON.stringify({ error: error.message, check: error.check ?? null }))
+        return
+      }
+      next()
+    }
+  },
+}
+
+module.exports = {
+  Client,
+  Pager,
+  webhooks,
+  DEFAULT_REVISION: native.defaultRevision(),
+  KlaviyoError,
+  ValidationError,
+  InvalidInputError,
+  ConfigurationError,
+  AuthenticationError,
+  PermissionDeniedError,
+  NotFoundError,
+  ConflictError,
+  RateLimitError,
+  ServerError,
+  TimeoutError,
+  NetworkError,
+  DecodeError,
+  BulkPartialError,
+  WebhookVerificationError,
+  AbortError,
+}

@@ -1,0 +1,26 @@
+// ES module entry: the same objects as the CommonJS entry.
+import cjs from './index.js'
+
+export const {
+  Client,
+  Pager,
+  webhooks,
+  DEFAULT_REVISION,
+  KlaviyoError,
+  ValidationError,
+  InvalidInputError,
+  ConfigurationError,
+  AuthenticationError,
+  PermissionDeniedError,
+  NotFoundError,
+  ConflictError,
+  RateLimitError,
+  ServerError,
+  TimeoutError,
+  NetworkError,
+  DecodeError,
+  BulkPartialError,
+  WebhookVerificationError,
+  AbortError,
+} = cjs
+export default cjs

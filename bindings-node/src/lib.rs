@@ -1,0 +1,245 @@
+//! The Node face of the Rust core (napi-rs). Async calls go through one `dispatch` whose arms
+//! turn camelCase JSON arguments into the core's types; errors cross as a JSON payload that
+//! `index.js` turns into the matching `Error` subclass (napi async functions cannot carry a
+//! custom error code). Everything else is the core's behaviour.
+
+mod cancel;
+mod dispatch;
+mod errors;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use napi::bindgen_prelude::Buffer;
+use napi_derive::napi;
+use serde_json::Value;
+
+use klaviyo_bridge::webhook_signature::{self, TimestampSource, VerifyOptions};
+use klaviyo_bridge::{Binding, ClientBuilder, Pager};
+
+use crate::errors::{js_error, usage};
+
+/// Client options (camelCase in JS).
+#[napi(object)]
+pub struct ClientOptions {
+    pub api_key: Option<String>,
+    pub base_url: Option<String>,
+    pub revision: Option<String>,
+    /// Seconds.
+    pub timeout: Option<f64>,
+    /// Seconds.
+    pub connect_timeout: Option<f64>,
+    pub max_retries: Option<u32>,
+    pub rate_limit: Option<bool>,
+    pub public_key: Option<String>,
+    pub access_token: Option<String>,
+    pub user_agent_suffix: Option<String>,
+}
+
+fn seconds(value: Option<f64>, what: &str) -> napi::Result<Option<Duration>> {
+    value.map(|s| if s.is_finite() && s > 0.0 { Ok(Duration::from_secs_f64(s)) } else { Err(usage(format!("{what} must be a positive number of seconds"))) }).transpose()
+}
+
+/// A Klaviyo client.
+#[napi]
+pub struct NativeClient {
+    core: klaviyo_bridge::Client,
+}
+
+#[napi]
+impl NativeClient {
+    #[napi(constructor)]
+    pub fn new(options: Option<ClientOptions>) -> napi::Result<Self> {
+        let o = options.unwrap_or(ClientOptions { api_key: None, base_url: None, revision: None, timeout: None, connect_timeout: None, max_retries: None, rate_limit: None, public_key: None, access_token: None, user_agent_suffix: None });
+        let mut b = ClientBuilder::from_env().binding(Binding::Node);
+        if let Some(v) = o.api_key {
+            b = b.api_key(v);
+        }
+        if let Some(v) = o.access_token {
+            b = b.access_token(v);
+        }
+        if let Some(v) = o.public_key {
+            b = b.public_key(v);
+        }
+        if let Some(v) = o.base_url {
+            b = b.base_url(v);
+        }
+        if let Some(v) = o.revision {
+            b = b.revision(v);
+        }
+        if let Some(v) = seconds(o.timeout, "timeout")? {
+            b = b.timeout(v);
+        }
+        if let Some(v) = seconds(o.connect_timeout, "connectTimeout")? {
+            b = b.connect_timeout(v);
+        }
+        if let Some(v) = o.max_retries {
+            b = b.max_retries(v);
+        }
+        if let Some(v) = o.rate_limit {
+            b = b.rate_limit(v);
+        }
+        if let Some(v) = o.user_agent_suffix {
+            b = b.user_agent_suffix(v);
+        }
+        Ok(NativeClient { core: b.build().map_err(js_error)? })
+    }
+
+    #[napi(getter)]
+    pub fn base_url(&self) -> String {
+        self.core.config().base_url.as_str().trim_end_matches('/').to_string()
+    }
+
+    #[napi(getter)]
+    pub fn revision(&self) -> String {
+        self.core.config().revision.clone()
+    }
+
+    /// The latest RateLimit-* reading, or null.
+    #[napi(getter)]
+    pub fn rate_limit_status(&self) -> Value {
+        serde_json::to_value(self.core.rate_limit_status()).unwrap_or(Value::Null)
+    }
+
+    /// A description without the credential.
+    #[napi]
+    pub fn describe(&self) -> String {
+        let auth = match self.core.config().credentials {
+            klaviyo_bridge::auth::Credentials::ApiKey(_) => "api key",
+            klaviyo_bridge::auth::Credentials::OAuth(_) => "oauth",
+            klaviyo_bridge::auth::Credentials::None => "public key only",
+        };
+        format!("Client {{ baseUrl: '{}', revision: '{}', auth: '{auth}' }}", self.base_url(), self.core.config().revision)
+    }
+
+    /// Calls `namespace.method(args)`; `cancel` is an id from `newCancel()`.
+    #[napi]
+    pub async fn dispatch(&self, namespace: String, method: String, args: Value, cancel: Option<u32>) -> napi::Result<Value> {
+        let core = self.core.clone();
+        cancel::run(cancel, async move { dispatch::call(&core, &namespace, &method, args).await }).await
+    }
+
+    /// Opens a pager for a list method.
+    #[napi]
+    pub fn pager(&self, namespace: String, method: String, args: Value) -> napi::Result<PageCursor> {
+        let pager = dispatch::pager(&self.core, &namespace, &method, args)?;
+        Ok(PageCursor { pager: Arc::new(tokio::sync::Mutex::new(pager)) })
+    }
+}
+
+/// Pages of a list operation, as raw JSON text for `JSON.parse`.
+#[napi]
+pub struct PageCursor {
+    pager: Arc<tokio::sync::Mutex<Pager>>,
+}
+
+#[napi]
+impl PageCursor {
+    /// The next page's JSON, or null after the last.
+    #[napi]
+    pub async fn next_page_raw(&self, cancel: Option<u32>) -> napi::Result<Option<String>> {
+        let pager = self.pager.clone();
+        cancel::run(cancel, async move {
+            let page = pager.lock().await.next_page_raw().await?;
+            Ok(page.map(|p| String::from_utf8_lossy(&p.body).into_owned()))
+        })
+        .await
+    }
+
+    /// The cursor to resume from (null at the end).
+    #[napi(getter)]
+    pub fn cursor(&self) -> Option<String> {
+        self.pager.try_lock().ok().and_then(|p| p.cursor().map(str::to_string))
+    }
+}
+
+/// A new cancellation id, for one call's AbortSignal.
+#[napi]
+pub fn new_cancel() -> u32 {
+    cancel::new()
+}
+
+/// Cancels the call(s) holding `id`.
+#[napi]
+pub fn cancel(id: u32) {
+    cancel::cancel(id);
+}
+
+/// Forgets a cancellation id.
+#[napi]
+pub fn release_cancel(id: u32) {
+    cancel::release(id);
+}
+
+/// Webhook verification options.
+#[napi(object)]
+pub struct VerifyArgs {
+    pub secret: Value,
+    /// Seconds (default 300).
+    pub tolerance: Option<f64>,
+    /// Unix seconds (default now).
+    pub now: Option<f64>,
+    /// "body" (default) or "header".
+    pub timestamp_source: Option<String>,
+}
+
+/// Verifies a webhook delivery; returns the parsed delivery or throws.
+#[napi]
+pub fn verify(body: Buffer, headers: Value, options: VerifyArgs) -> napi::Result<Value> {
+    let pairs: Vec<(String, String)> = match headers {
+        Value::Object(map) => map.into_iter().filter_map(|(k, v)| match v {
+            Value::String(s) => Some((k, s)),
+            Value::Array(values) => values.first().and_then(Value::as_str).map(|s| (k, s.to_string())),
+            _ => None,
+        }).collect(),
+        _ => return Err(usage("headers must be an object")),
+    };
+    let secrets = match options.secret {
+        Value::String(s) => vec![s],
+        Value::Array(items) => items.into_iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+        _ => return Err(usage("secret must be a string or an array of strings")),
+    };
+    let timestamp_source = match options.timestamp_source.as_deref().unwrap_or("body") {
+        "body" => TimestampSource::BodyThenHeader,
+        "header" => TimestampSource::Header,
+        other => return Err(usage(format!("timestampSource must be 'body' or 'header', not {other:?}"))),
+    };
+    let now = options.now.map_or_else(SystemTime::now, |t| UNIX_EPOCH + Duration::from_secs_f64(t.max(0.0)));
+    let opts = VerifyOptions { secrets, tolerance: Duration::from_secs_f64(options.tolerance.unwrap_or(300.0).max(0.0)), now, timestamp_source };
+    let delivery = webhook_signature::verify(&body, pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())), &opts).map_err(js_error)?;
+    Ok(serde_json::to_value(delivery).unwrap_or(Value::Null))
+}
+
+/// Signing options.
+#[napi(object)]
+pub struct SignArgs {
+    pub secret: String,
+    pub webhook_id: Option<String>,
+    /// Unix seconds (default now).
+    pub timestamp: Option<f64>,
+}
+
+/// The headers Klaviyo would send with `body`.
+#[napi]
+pub fn sign(body: Buffer, options: SignArgs) -> Value {
+    let at = options.timestamp.map_or_else(SystemTime::now, |t| UNIX_EPOCH + Duration::from_secs_f64(t.max(0.0)));
+    let headers = webhook_signature::sign(&body, &options.secret, options.webhook_id.as_deref().unwrap_or("test-webhook"), at);
+    Value::Object(headers.pairs().iter().map(|(k, v)| (k.to_string(), Value::from(*v))).collect())
+}
+
+/// Runs the klaviyo-client / klaviyo-dev-tools CLI (blocking; for the npm bins).
+#[napi]
+pub fn run_cli(program: String, argv: Vec<String>) -> napi::Result<i32> {
+    let program = match program.as_str() {
+        "client" => klaviyo_cli::Program::Client,
+        "dev-tools" => klaviyo_cli::Program::DevTools,
+        other => return Err(usage(format!("unknown program {other:?}"))),
+    };
+    Ok(klaviyo_cli::run(program, argv.into_iter().map(Into::into).collect(), Binding::Node))
+}
+
+/// The API revision this build pins by default.
+#[napi]
+pub fn default_revision() -> &'static str {
+    klaviyo_bridge::config::DEFAULT_REVISION
+}

@@ -1,0 +1,24 @@
+// A user's TypeScript, checked with `tsc --noEmit --strict` in make test (not run).
+import { Client, KlaviyoError, RateLimitError, Resource, webhooks } from 'klaviyo-bridge'
+
+async function main(): Promise<number> {
+  const client = new Client({ maxRetries: 5, timeout: 30 })
+  const { uniqueId } = await client.events.create({ email: 'a@b.com', metric: 'Placed Order', properties: { value: 99.99 } })
+  const profile: Resource = await client.profiles.upsert({ email: 'a@b.com', properties: { first_name: 'Jane' } })
+  let count = 0
+  for await (const p of client.profiles.list({ filter: 'equals(email,"a@b.com")', maxItems: 5000 })) {
+    if (typeof p.email === 'string') count++
+  }
+  for await (const page of client.profiles.list({ pageSize: 100 }).pages()) count += page.length
+  try {
+    await client.request('get_accounts', { signal: AbortSignal.timeout(1000) })
+  } catch (error) {
+    if (error instanceof RateLimitError) console.log(error.retryAfter)
+    else if (error instanceof KlaviyoError) console.log(error.code, error.status)
+  }
+  const delivery = webhooks.verify(Buffer.from('{}'), { 'klaviyo-signature': 'x' }, { secret: 's'.repeat(16) })
+  console.log(uniqueId, profile.id, delivery.items.length)
+  return count
+}
+
+void main()
