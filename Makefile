@@ -48,9 +48,11 @@ test-node: build node
 	node --test tests/node/
 	npx tsc --noEmit --strict --module nodenext --moduleResolution nodenext --target es2022 --types node tests/node/typing_sample.ts
 
-# Runs the main job (track an event, upsert a profile, list the catalog, export profiles)
-# against the embedded sandbox on a free loopback port. No Klaviyo account needed.
-demo:
+# Runs the reference scripts' command lines through every door (Rust binaries, Python console
+# scripts, npm bins) against the embedded sandbox on a free loopback port; then the same job
+# through the Rust library. No Klaviyo account needed.
+demo: build python node
+	scripts/demo.sh
 	cargo run --locked --quiet -p klaviyo-sandbox --example demo
 
 $(BENCH_VENV)/.installed:

@@ -110,7 +110,8 @@ pub(crate) fn remove(store: &mut Store, kind: &Kind, id: &str) -> bool {
 }
 
 async fn list(State(s): AppState, Query(q): Params, kind: &'static Kind) -> Response {
-    let items = s.store.lock().unwrap().catalog.get(kind.json_type).map(|m| m.values().cloned().collect()).unwrap_or_default();
+    let store = s.store.lock().unwrap();
+    let items = store.catalog.get(kind.json_type).map(|m| m.values().collect()).unwrap_or_default();
     page(kind.list_op, &format!("/api/{}/", kind.path), items, &q).map_or_else(|e| e, |body| ok(StatusCode::OK, body))
 }
 
@@ -160,5 +161,5 @@ async fn related(State(s): AppState, Path(id): Path<String>, Query(q): Params, r
     if !store.catalog.get(owner.json_type).is_some_and(|m| m.contains_key(&id)) {
         return not_found(owner.json_type, &id);
     }
-    page(op, &format!("/api/{}/{id}/{relation}/", owner.path), items, &q).map_or_else(|e| e, |body| ok(StatusCode::OK, body))
+    page(op, &format!("/api/{}/{id}/{relation}/", owner.path), items.iter().collect(), &q).map_or_else(|e| e, |body| ok(StatusCode::OK, body))
 }

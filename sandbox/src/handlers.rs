@@ -82,7 +82,8 @@ pub(crate) fn not_found(what: &str, id: &str) -> Response {
 }
 
 /// Filters, sorts and pages `items` for list operation `op`, building `links`.
-pub(crate) fn page(op: &'static str, path: &str, items: Vec<Value>, query: &HashMap<String, String>) -> Result<Value, Response> {
+/// Only the returned page is cloned, so listing stays cheap on large collections.
+pub(crate) fn page(op: &'static str, path: &str, items: Vec<&Value>, query: &HashMap<String, String>) -> Result<Value, Response> {
     let operation = klaviyo_bridge::operations::operation(op).expect("handlers name real operations");
     let mut items = items;
     if let Some(text) = query.get("filter") {
@@ -110,7 +111,7 @@ pub(crate) fn page(op: &'static str, path: &str, items: Vec<Value>, query: &Hash
         None => 0,
     };
     let total = items.len();
-    let data: Vec<Value> = items.into_iter().skip(offset).take(size).map(|item| sparse(item, query)).collect();
+    let data: Vec<Value> = items.into_iter().skip(offset).take(size).map(|item| sparse(item.clone(), query)).collect();
     let link = |offset: usize| format!("http://sandbox{path}?page%5Bcursor%5D={}&page%5Bsize%5D={size}", encode_cursor(offset));
     let next = (offset + size < total).then(|| link(offset + size));
     let prev = (offset > 0).then(|| link(offset.saturating_sub(size)));
@@ -290,7 +291,7 @@ fn with_included(store: &crate::Store, mut body: Value, query: &HashMap<String, 
 
 async fn get_events(State(s): AppState, Query(q): Params) -> Response {
     let store = s.store.lock().unwrap();
-    let items = store.events.values().cloned().collect();
+    let items = store.events.values().collect();
     match page("get_events", "/api/events/", items, &q) {
         Ok(body) => ok(StatusCode::OK, with_included(&store, body, &q)),
         Err(e) => e,
@@ -306,7 +307,8 @@ async fn get_event(State(s): AppState, Path(id): Path<String>, Query(q): Params)
 }
 
 async fn get_metrics(State(s): AppState, Query(q): Params) -> Response {
-    let items = s.store.lock().unwrap().metrics.values().cloned().collect();
+    let store = s.store.lock().unwrap();
+    let items = store.metrics.values().collect();
     page("get_metrics", "/api/metrics/", items, &q).map_or_else(|e| e, |body| ok(StatusCode::OK, body))
 }
 
@@ -377,7 +379,8 @@ async fn query_metric_aggregates(State(s): AppState, body: Bytes) -> Response {
 }
 
 async fn get_profiles(State(s): AppState, Query(q): Params) -> Response {
-    let items = s.store.lock().unwrap().profiles.values().cloned().collect();
+    let store = s.store.lock().unwrap();
+    let items = store.profiles.values().collect();
     page("get_profiles", "/api/profiles/", items, &q).map_or_else(|e| e, |body| ok(StatusCode::OK, body))
 }
 
@@ -466,14 +469,15 @@ async fn merge_profiles(State(s): AppState, body: Bytes) -> Response {
             }
             let properties = profile["attributes"]["properties"].clone();
             store.update_profile(&destination, &json!({"properties": properties}));
-            store.profiles.remove(source);
+            store.delete_profile(source);
         }
     }
     ok(StatusCode::OK, json!({"data": {"type": "profile", "id": destination}}))
 }
 
 async fn get_lists(State(s): AppState, Query(q): Params) -> Response {
-    let items = s.store.lock().unwrap().lists.values().cloned().collect();
+    let store = s.store.lock().unwrap();
+    let items = store.lists.values().collect();
     page("get_lists", "/api/lists/", items, &q).map_or_else(|e| e, |body| ok(StatusCode::OK, body))
 }
 
@@ -520,7 +524,7 @@ async fn get_list_profiles(State(s): AppState, Path(id): Path<String>, Query(q):
     if !store.lists.contains_key(&id) {
         return not_found("list", &id);
     }
-    let members = store
+    let members: Vec<Value> = store
         .list_members
         .get(&id)
         .map(|m| {
@@ -533,7 +537,7 @@ async fn get_list_profiles(State(s): AppState, Path(id): Path<String>, Query(q):
                 .collect()
         })
         .unwrap_or_default();
-    page("get_profiles_for_list", &format!("/api/lists/{id}/profiles/"), members, &q).map_or_else(|e| e, |body| ok(StatusCode::OK, body))
+    page("get_profiles_for_list", &format!("/api/lists/{id}/profiles/"), members.iter().collect(), &q).map_or_else(|e| e, |body| ok(StatusCode::OK, body))
 }
 
 /// The profile ids of a relationship body, checked against the table's limit and the store.

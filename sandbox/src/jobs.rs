@@ -217,7 +217,7 @@ async fn bulk_import_profiles(State(s): AppState, body: Bytes) -> Response {
 async fn import_errors(State(s): AppState, Path(id): Path<String>, Query(q): Params) -> Response {
     let store = s.store.lock().unwrap();
     match store.jobs.get(&id).filter(|j| j.resource["type"] == "profile-bulk-import-job") {
-        Some(job) => page("get_errors_for_bulk_import_profiles_job", &format!("/api/profile-bulk-import-jobs/{id}/import-errors/"), job.import_errors.clone(), &q).map_or_else(|e| e, |body| ok(StatusCode::OK, body)),
+        Some(job) => page("get_errors_for_bulk_import_profiles_job", &format!("/api/profile-bulk-import-jobs/{id}/import-errors/"), job.import_errors.iter().collect(), &q).map_or_else(|e| e, |body| ok(StatusCode::OK, body)),
         None => not_found("profile-bulk-import-job", &id),
     }
 }

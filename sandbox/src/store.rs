@@ -32,6 +32,8 @@ pub struct Store {
     pub deliveries: Vec<Value>,
     /// Deliveries queued but not finished.
     pub pending_deliveries: usize,
+    /// (identifier kind, value) → profile id, for identity resolution without a scan.
+    identities: HashMap<(&'static str, String), String>,
     /// `(profile, metric, unique_id)` already recorded.
     seen_unique_ids: HashSet<(String, String, String)>,
 }
@@ -117,12 +119,22 @@ impl Store {
 
     /// The profile matching any identifier in `attributes`.
     pub fn find_profile(&self, attributes: &Value) -> Option<String> {
-        self.profiles.iter().find_map(|(id, profile)| {
-            IDENTIFIERS
-                .iter()
-                .any(|key| attributes.get(key).and_then(Value::as_str).is_some_and(|v| profile["attributes"][key].as_str() == Some(v)))
-                .then(|| id.clone())
+        IDENTIFIERS.iter().find_map(|key| {
+            let value = attributes.get(*key).and_then(Value::as_str)?;
+            self.identities.get(&(*key, value.to_string())).cloned()
         })
+    }
+
+    /// Re-indexes a profile's identifiers after it changed.
+    fn index(&mut self, id: &str) {
+        self.identities.retain(|_, owner| owner != id);
+        if let Some(profile) = self.profiles.get(id) {
+            for key in IDENTIFIERS {
+                if let Some(value) = profile["attributes"][key].as_str() {
+                    self.identities.insert((key, value.to_string()), id.to_string());
+                }
+            }
+        }
     }
 
     /// Creates a profile from attributes.
@@ -143,6 +155,11 @@ impl Store {
             "links": {"self": format!("/api/profiles/{id}/")},
         });
         merge_attributes(&mut profile, attributes);
+        for key in IDENTIFIERS {
+            if let Some(value) = profile["attributes"][key].as_str() {
+                self.identities.insert((key, value.to_string()), id.clone());
+            }
+        }
         self.profiles.insert(id.clone(), profile);
         id
     }
@@ -152,6 +169,9 @@ impl Store {
         if let Some(profile) = self.profiles.get_mut(id) {
             merge_attributes(profile, attributes);
             profile["attributes"]["updated"] = json!(now_iso());
+        }
+        if IDENTIFIERS.iter().any(|key| attributes.get(*key).is_some()) {
+            self.index(id);
         }
     }
 
@@ -259,6 +279,7 @@ impl Store {
     /// Deletes a profile, its events and its list memberships.
     pub fn delete_profile(&mut self, id: &str) {
         self.profiles.remove(id);
+        self.identities.retain(|_, owner| owner != id);
         self.events.retain(|_, e| e["relationships"]["profile"]["data"]["id"] != id);
         for members in self.list_members.values_mut() {
             members.retain(|m| m != id);
