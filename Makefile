@@ -67,6 +67,10 @@ bench: build $(BENCH_VENV)/.installed
 	$(BENCH_VENV)/bin/maturin build --quiet --profile bench-fast --out target/bench-wheels
 	$(BENCH_VENV)/bin/pip install --quiet --force-reinstall --no-deps target/bench-wheels/klaviyo_bridge-*.whl
 	$(BENCH_VENV)/bin/python bench/python_vs_official.py target/$(CARGO_BUILD_TARGET)/debug/klaviyo-sandbox
+	npm install --prefix bench --no-audit --no-fund --loglevel=error
+	npx napi build --platform --profile bench-fast --manifest-path bindings-node/Cargo.toml --package-json-path package.json --output-dir bindings-node --js native.js --dts native.d.ts
+	node bench/node_vs_official.js target/$(CARGO_BUILD_TARGET)/debug/klaviyo-sandbox
+	@echo "(bindings-node now holds an optimized addon; make test rebuilds the debug one)"
 
 # Regenerates core/src/operations/generated.rs from Klaviyo's OpenAPI spec.
 generate:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
 from typing import Dict, List
+from urllib.parse import parse_qs, urlparse
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "pk_sandbox_not_a_real_key_0000000000"
@@ -60,14 +60,17 @@ def measure(kind: str, client_name: str, url: str) -> None:
                 data = page.data if hasattr(page, "data") else page["data"]
                 links = page.links if hasattr(page, "links") else page["links"]
                 assert len(data) == 100
-                state["cursor"] = links.next if hasattr(links, "next") else links.get("next")
+                next_link = links.next if hasattr(links, "next") else links.get("next")
+                # Hand the SDK the bare cursor: its own extraction from the link mis-decodes it.
+                state["cursor"] = parse_qs(urlparse(next_link).query).get("page[cursor]", [None])[0] if next_link else None
             n = PAGES
     one(0)  # warm up: connection, imports
     cpu0, wall0 = time.process_time(), time.perf_counter()
     for i in range(1, n):
         one(i)
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # VmHWM, not ru_maxrss: ru_maxrss keeps the parent's high-water mark across fork/exec.
+    rss_mb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:")) / 1024
     print(json.dumps({"cpu_ms": cpu * 1000 / (n - 1), "wall_ms": wall * 1000 / (n - 1), "rss_mb": rss_mb}))
 
 

@@ -42,7 +42,7 @@ export interface ListOptions {
 }
 
 /** A JSON:API resource: attributes at the top level, plus id, type, relationships, raw. */
-export interface Resource {
+export declare class Resource {
   id: string | null
   type: string | null
   relationships: Record<string, unknown>

@@ -19,6 +19,19 @@ use klaviyo_bridge::{Binding, ClientBuilder, Pager};
 
 use crate::errors::{js_error, usage};
 
+/// Async calls run on a one-worker runtime, as in the Python binding: the work is I/O, and one
+/// worker keeps cross-thread wake-ups (CPU per call) low.
+#[napi_derive::module_init]
+fn init() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("klaviyo-bridge-node")
+        .enable_all()
+        .build()
+        .expect("cannot start the klaviyo-bridge runtime");
+    napi::bindgen_prelude::create_custom_tokio_runtime(runtime);
+}
+
 /// Client options (camelCase in JS).
 #[napi(object)]
 pub struct ClientOptions {

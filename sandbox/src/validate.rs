@@ -29,7 +29,9 @@ fn schema(resource_type: &str) -> Option<&'static [(&'static str, Kind, bool)]> 
     ];
     Some(match resource_type {
         "profile" => PROFILE,
-        "event" => &[("properties", Obj, true), ("time", Str, false), ("value", Num, false), ("value_currency", Str, false), ("unique_id", Str, false), ("metric", Obj, true), ("profile", Obj, true)],
+        "event" => &[("properties", Obj, true), ("time", Str, false), ("value", Num, false), ("value_currency", Str, false), ("unique_id", Str, false), ("metric", Obj, true), ("profile", Obj, true),
+            // In the spec (EventCreateQueryV2ResourceObject); the official SDKs send it.
+            ("backfill", Bool, false)],
         "list" => &[("name", Str, true), ("opt_in_process", Str, false)],
         "catalog-item" => &[
             ("external_id", Str, false), ("title", Str, false), ("description", Str, false), ("url", Str, false), ("price", Num, false),
