@@ -70,6 +70,7 @@ bench: build $(BENCH_VENV)/.installed
 	npm install --prefix bench --no-audit --no-fund --loglevel=error
 	npx napi build --platform --profile bench-fast --manifest-path bindings-node/Cargo.toml --package-json-path package.json --output-dir bindings-node --js native.js --dts native.d.ts
 	node bench/node_vs_official.js target/$(CARGO_BUILD_TARGET)/debug/klaviyo-sandbox
+	bench/import_memory.sh target/$(CARGO_BUILD_TARGET)/debug
 	@echo "(bindings-node now holds an optimized addon; make test rebuilds the debug one)"
 
 # Regenerates core/src/operations/generated.rs from Klaviyo's OpenAPI spec.
