@@ -14,6 +14,7 @@ use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
 use serde_json::Value;
 
+use klaviyo_bridge::auth::Secret;
 use klaviyo_bridge::webhook_signature::{self, TimestampSource, VerifyOptions};
 use klaviyo_bridge::{Binding, ClientBuilder, Pager};
 
@@ -49,10 +50,6 @@ pub struct ClientOptions {
     pub user_agent_suffix: Option<String>,
 }
 
-fn seconds(value: Option<f64>, what: &str) -> napi::Result<Option<Duration>> {
-    value.map(|s| if s.is_finite() && s > 0.0 { Ok(Duration::from_secs_f64(s)) } else { Err(usage(format!("{what} must be a positive number of seconds"))) }).transpose()
-}
-
 /// A Klaviyo client.
 #[napi]
 pub struct NativeClient {
@@ -63,38 +60,19 @@ pub struct NativeClient {
 impl NativeClient {
     #[napi(constructor)]
     pub fn new(options: Option<ClientOptions>) -> napi::Result<Self> {
-        let o = options.unwrap_or(ClientOptions { api_key: None, base_url: None, revision: None, timeout: None, connect_timeout: None, max_retries: None, rate_limit: None, public_key: None, access_token: None, user_agent_suffix: None });
-        let mut b = ClientBuilder::from_env().binding(Binding::Node);
-        if let Some(v) = o.api_key {
-            b = b.api_key(v);
-        }
-        if let Some(v) = o.access_token {
-            b = b.access_token(v);
-        }
-        if let Some(v) = o.public_key {
-            b = b.public_key(v);
-        }
-        if let Some(v) = o.base_url {
-            b = b.base_url(v);
-        }
-        if let Some(v) = o.revision {
-            b = b.revision(v);
-        }
-        if let Some(v) = seconds(o.timeout, "timeout")? {
-            b = b.timeout(v);
-        }
-        if let Some(v) = seconds(o.connect_timeout, "connectTimeout")? {
-            b = b.connect_timeout(v);
-        }
-        if let Some(v) = o.max_retries {
-            b = b.max_retries(v);
-        }
-        if let Some(v) = o.rate_limit {
-            b = b.rate_limit(v);
-        }
-        if let Some(v) = o.user_agent_suffix {
-            b = b.user_agent_suffix(v);
-        }
+        let options = options.map(|o| klaviyo_bridge::ClientOptions {
+            api_key: o.api_key.map(Secret::new),
+            access_token: o.access_token.map(Secret::new),
+            public_key: o.public_key,
+            base_url: o.base_url,
+            revision: o.revision,
+            timeout: o.timeout,
+            connect_timeout: o.connect_timeout,
+            max_retries: o.max_retries,
+            rate_limit: o.rate_limit,
+            user_agent_suffix: o.user_agent_suffix,
+        });
+        let b = ClientBuilder::from_env().binding(Binding::Node).options(options.unwrap_or_default()).map_err(js_error)?;
         Ok(NativeClient { core: b.build().map_err(js_error)? })
     }
 

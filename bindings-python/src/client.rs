@@ -1,12 +1,11 @@
 //! The client: options in, namespaces out, and the generic `request`. One native class serves
 //! `Client` (blocking, GIL released) and `AsyncClient` (awaitables) by its `asynchronous` flag.
 
-use std::time::Duration;
-
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 
-use klaviyo_bridge::{Binding, ClientBuilder, Request, RequestOptions};
+use klaviyo_bridge::auth::Secret;
+use klaviyo_bridge::{Binding, ClientBuilder, ClientOptions, Request, RequestOptions};
 
 use crate::convert::{from_py, serialized, to_py};
 use crate::errors::to_py_err;
@@ -20,15 +19,10 @@ pub struct NativeClient {
     pub asynchronous: bool,
 }
 
-pub fn seconds(value: Option<f64>, what: &str) -> PyResult<Option<Duration>> {
-    value
-        .map(|s| if s.is_finite() && s > 0.0 { Ok(Duration::from_secs_f64(s)) } else { Err(pyo3::exceptions::PyValueError::new_err(format!("{what} must be a positive number of seconds"))) })
-        .transpose()
-}
-
 /// Per-request options from keyword arguments.
 pub fn request_options(timeout: Option<f64>, revision: Option<String>) -> PyResult<RequestOptions> {
-    Ok(RequestOptions { timeout: seconds(timeout, "timeout")?, revision, ..Default::default() })
+    let timeout = timeout.map(|t| klaviyo_bridge::config::seconds(t, "timeout")).transpose().map_err(to_py_err)?;
+    Ok(RequestOptions { timeout, revision, ..Default::default() })
 }
 
 #[pymethods]
@@ -49,37 +43,19 @@ impl NativeClient {
         user_agent_suffix: Option<String>,
         asynchronous: bool,
     ) -> PyResult<Self> {
-        let mut builder = ClientBuilder::from_env().binding(Binding::Python);
-        if let Some(key) = api_key {
-            builder = builder.api_key(key);
-        }
-        if let Some(token) = access_token {
-            builder = builder.access_token(token);
-        }
-        if let Some(key) = public_key {
-            builder = builder.public_key(key);
-        }
-        if let Some(url) = base_url {
-            builder = builder.base_url(url);
-        }
-        if let Some(revision) = revision {
-            builder = builder.revision(revision);
-        }
-        if let Some(t) = seconds(timeout, "timeout")? {
-            builder = builder.timeout(t);
-        }
-        if let Some(t) = seconds(connect_timeout, "connect_timeout")? {
-            builder = builder.connect_timeout(t);
-        }
-        if let Some(n) = max_retries {
-            builder = builder.max_retries(n);
-        }
-        if let Some(on) = rate_limit {
-            builder = builder.rate_limit(on);
-        }
-        if let Some(suffix) = user_agent_suffix {
-            builder = builder.user_agent_suffix(suffix);
-        }
+        let options = ClientOptions {
+            api_key: api_key.map(Secret::new),
+            access_token: access_token.map(Secret::new),
+            public_key,
+            base_url,
+            revision,
+            timeout,
+            connect_timeout,
+            max_retries,
+            rate_limit,
+            user_agent_suffix,
+        };
+        let builder = ClientBuilder::from_env().binding(Binding::Python).options(options).map_err(to_py_err)?;
         Ok(NativeClient { core: builder.build().map_err(to_py_err)?, asynchronous })
     }
 

@@ -97,6 +97,41 @@ impl std::fmt::Debug for TokenProviderHandle {
     }
 }
 
+/// Client settings as plain data, for callers that build a client from keyword options (the
+/// Python and Node bindings). Times are in seconds. Unset fields keep the builder's values.
+#[derive(Clone, Default)]
+pub struct ClientOptions {
+    /// Private API key (`pk_…`).
+    pub api_key: Option<Secret>,
+    /// OAuth access token (instead of a key).
+    pub access_token: Option<Secret>,
+    /// Public key for `/client/*` operations.
+    pub public_key: Option<String>,
+    /// API base URL.
+    pub base_url: Option<String>,
+    /// API revision.
+    pub revision: Option<String>,
+    /// Whole-request timeout, seconds.
+    pub timeout: Option<f64>,
+    /// Connect timeout, seconds.
+    pub connect_timeout: Option<f64>,
+    /// Retries after the first attempt.
+    pub max_retries: Option<u32>,
+    /// Client-side rate limiting.
+    pub rate_limit: Option<bool>,
+    /// Appended to the `User-Agent`.
+    pub user_agent_suffix: Option<String>,
+}
+
+/// A positive, finite number of seconds as a duration.
+pub fn seconds(value: f64, what: &str) -> Result<Duration> {
+    if value.is_finite() && value > 0.0 {
+        Ok(Duration::from_secs_f64(value))
+    } else {
+        Err(Error::Config(format!("{what} must be a positive number of seconds, not {value}")))
+    }
+}
+
 /// Reads a setting from the process environment, else from a `.env` file in the current
 /// directory or its parents. The environment wins, as with the reference scripts.
 pub fn env_setting(name: &str) -> Option<String> {
@@ -207,6 +242,41 @@ impl ClientBuilder {
     pub fn binding(mut self, binding: Binding) -> Self {
         self.binding = binding;
         self
+    }
+
+    /// Applies plain options on top of what is set.
+    pub fn options(mut self, o: ClientOptions) -> Result<Self> {
+        if let Some(key) = o.api_key {
+            self.api_key = Some(key);
+        }
+        if let Some(token) = o.access_token {
+            self = self.token_provider(Arc::new(StaticToken(token)));
+        }
+        if let Some(key) = o.public_key {
+            self = self.public_key(key);
+        }
+        if let Some(url) = o.base_url {
+            self = self.base_url(url);
+        }
+        if let Some(revision) = o.revision {
+            self = self.revision(revision);
+        }
+        if let Some(t) = o.timeout {
+            self = self.timeout(seconds(t, "timeout")?);
+        }
+        if let Some(t) = o.connect_timeout {
+            self = self.connect_timeout(seconds(t, "connect timeout")?);
+        }
+        if let Some(n) = o.max_retries {
+            self = self.max_retries(n);
+        }
+        if let Some(on) = o.rate_limit {
+            self = self.rate_limit(on);
+        }
+        if let Some(suffix) = o.user_agent_suffix {
+            self = self.user_agent_suffix(suffix);
+        }
+        Ok(self)
     }
 
     /// Validates everything and returns the configuration.
@@ -346,6 +416,17 @@ mod tests {
         let ua = ClientBuilder::new().api_key(KEY).binding(Binding::Python).user_agent_suffix("shop/1.2").into_config().unwrap().user_agent;
         assert!(ua.ends_with("(python) shop/1.2"), "{ua}");
         assert!(ClientBuilder::new().api_key(KEY).timeout(Duration::ZERO).into_config().is_err());
+    }
+
+    #[test]
+    fn plain_options_apply_over_the_builder_and_check_seconds() {
+        let options = ClientOptions { api_key: Some(Secret::new(KEY)), timeout: Some(2.5), max_retries: Some(7), rate_limit: Some(false), ..Default::default() };
+        let config = ClientBuilder::new().revision("2026-01-15").options(options).unwrap().into_config().unwrap();
+        assert_eq!((config.timeout, config.retry.max_retries, config.rate_limit, config.revision.as_str()), (Duration::from_millis(2500), 7, false, "2026-01-15"));
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            let err = ClientBuilder::new().options(ClientOptions { timeout: Some(bad), ..Default::default() }).err().unwrap();
+            assert!(err.to_string().contains("timeout must be a positive number of seconds"), "{err}");
+        }
     }
 
     #[test]

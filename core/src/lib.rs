@@ -32,7 +32,7 @@ pub mod time;
 pub mod webhook_signature;
 
 pub use client::{Client, Request, RequestOptions, Response};
-pub use config::{Binding, ClientBuilder};
+pub use config::{Binding, ClientBuilder, ClientOptions};
 pub use error::{Error, Result};
 pub use pagination::{ListParams, Page, Pager};
 pub use resource::{Document, Resource};
