@@ -16,7 +16,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::output::{Format, RowWriter};
-use crate::tools::{PROFILE_COLUMNS, profile_row};
+use crate::tools::{PROFILE_COLUMNS, profile_row, resource_row};
 
 /// One resource family's read probe.
 #[derive(Debug, Clone, Serialize)]
@@ -424,21 +424,7 @@ fn columns(resource: ExportResource) -> Vec<String> {
 }
 
 fn row(resource: ExportResource, item: &Resource, columns: &[String]) -> Map<String, Value> {
-    if resource == ExportResource::Profiles {
-        return profile_row(item);
-    }
-    columns
-        .iter()
-        .map(|c| {
-            let value = match c.as_str() {
-                "id" => json!(item.id()),
-                "metric_id" => json!(item.related_ids("metric").first()),
-                "profile_id" => json!(item.related_ids("profile").first()),
-                other => item.attr(other).cloned().unwrap_or(Value::Null),
-            };
-            (c.clone(), value)
-        })
-        .collect()
+    if resource == ExportResource::Profiles { profile_row(item) } else { resource_row(item, columns) }
 }
 
 /// Streams a resource to `out`, page by page, in `format`.

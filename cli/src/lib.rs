@@ -18,7 +18,7 @@ use serde_json::{Map, Value, json};
 
 use crate::args::{Action, ClientArgs, Common, DevArgs, Tool};
 use crate::output::{Format, Output};
-use crate::tools::Identity;
+use klaviyo_bridge::profiles::ProfileRef;
 
 /// Which program to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,13 +151,9 @@ fn properties(text: Option<&str>) -> Result<Map<String, Value>, Failure> {
     }
 }
 
-fn identity(a: &ClientArgs) -> Identity {
-    Identity { email: a.email.clone(), phone_number: a.phone_number.clone(), external_id: a.external_id.clone(), profile_id: a.profile_id.clone() }
-}
-
-fn require_identity(a: &ClientArgs, action: &str, allow_id: bool) -> Result<Identity, Failure> {
-    let who = identity(a);
-    let given = [&who.email, &who.phone_number, &who.external_id].iter().filter(|v| v.is_some()).count() + usize::from(allow_id && who.profile_id.is_some());
+fn require_identity(a: &ClientArgs, action: &str, allow_id: bool) -> Result<ProfileRef, Failure> {
+    let who = ProfileRef { id: a.profile_id.clone(), email: a.email.clone(), phone_number: a.phone_number.clone(), external_id: a.external_id.clone() };
+    let given = [&who.email, &who.phone_number, &who.external_id].iter().filter(|v| v.is_some()).count() + usize::from(allow_id && who.id.is_some());
     if given == 0 {
         let id = if allow_id { ", --profile-id" } else { "" };
         return Err(usage(format!("--action {action} needs --email, --phone-number or --external-id{id}")));

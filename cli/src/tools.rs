@@ -9,26 +9,6 @@ use klaviyo_bridge::{Client, Error, ListParams, Resource, Result};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-/// Who an action is about: one of email, phone number, external id or profile id.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Identity {
-    /// Email.
-    pub email: Option<String>,
-    /// Phone number (E.164).
-    pub phone_number: Option<String>,
-    /// External id.
-    pub external_id: Option<String>,
-    /// Klaviyo profile id.
-    pub profile_id: Option<String>,
-}
-
-impl Identity {
-    /// As the core's profile reference.
-    pub fn to_ref(&self) -> ProfileRef {
-        ProfileRef { id: self.profile_id.clone(), email: self.email.clone(), phone_number: self.phone_number.clone(), external_id: self.external_id.clone() }
-    }
-}
-
 /// Result of `track-event`.
 #[derive(Debug, Clone, Serialize)]
 pub struct TrackedEvent {
@@ -46,10 +26,10 @@ pub struct TrackedEvent {
 
 /// Records an event. A numeric `value` inside `properties` becomes the event value when
 /// `value` is not given, as the reference script's example expects.
-pub async fn track_event(client: &Client, who: &Identity, event: &str, properties: Map<String, Value>, value: Option<f64>, unique_id: Option<String>, time: Option<String>) -> Result<TrackedEvent> {
+pub async fn track_event(client: &Client, who: &ProfileRef, event: &str, properties: Map<String, Value>, value: Option<f64>, unique_id: Option<String>, time: Option<String>) -> Result<TrackedEvent> {
     let value = value.or_else(|| properties.get("value").and_then(Value::as_f64));
     let mut create = EventCreate::new(event);
-    create.profile = who.to_ref();
+    create.profile = who.clone();
     create.properties = properties;
     create.value = value;
     create.unique_id = unique_id;
@@ -58,8 +38,8 @@ pub async fn track_event(client: &Client, who: &Identity, event: &str, propertie
     Ok(TrackedEvent { status: "accepted", event: event.to_string(), profile: describe(who), value, unique_id: receipt.unique_id })
 }
 
-fn describe(who: &Identity) -> String {
-    who.email.clone().or_else(|| who.phone_number.clone()).or_else(|| who.external_id.clone()).or_else(|| who.profile_id.clone()).unwrap_or_default()
+fn describe(who: &ProfileRef) -> String {
+    who.key().unwrap_or_default().to_string()
 }
 
 /// A profile as the tools show it: id, identifiers, names, and custom properties.
@@ -78,19 +58,19 @@ pub const PROFILE_COLUMNS: [&str; 9] = ["id", "email", "phone_number", "external
 
 /// Creates or updates a profile; standard attributes (first_name, …) are split from custom
 /// properties by the core's rule.
-pub async fn upsert_profile(client: &Client, who: &Identity, properties: Map<String, Value>) -> Result<Map<String, Value>> {
-    let profile = client.profiles().upsert(ProfileData::from_flat(who.to_ref(), properties)).await?;
+pub async fn upsert_profile(client: &Client, who: &ProfileRef, properties: Map<String, Value>) -> Result<Map<String, Value>> {
+    let profile = client.profiles().upsert(ProfileData::from_flat(who.clone(), properties)).await?;
     Ok(profile_row(&profile))
 }
 
 /// A profile by id, or by email / phone / external id.
-pub async fn get_profile(client: &Client, who: &Identity) -> Result<Map<String, Value>> {
+pub async fn get_profile(client: &Client, who: &ProfileRef) -> Result<Map<String, Value>> {
     Ok(profile_row(&find_profile(client, who).await?))
 }
 
 /// Finds one profile by id or identifier; a clear not-found error otherwise.
-pub async fn find_profile(client: &Client, who: &Identity) -> Result<Resource> {
-    if let Some(id) = &who.profile_id {
+pub async fn find_profile(client: &Client, who: &ProfileRef) -> Result<Resource> {
+    if let Some(id) = &who.id {
         return client.profiles().get(id).await;
     }
     let (field, value) = match (&who.email, &who.phone_number, &who.external_id) {
@@ -104,60 +84,55 @@ pub async fn find_profile(client: &Client, who: &Identity) -> Result<Resource> {
     found.into_iter().next().ok_or_else(|| Error::InvalidInput(format!("no profile has {field} {value:?}")))
 }
 
-/// Catalog items, one row each.
-pub async fn catalog_items(client: &Client, max_pages: Option<usize>) -> Result<(Vec<String>, Vec<Map<String, Value>>)> {
-    let columns: Vec<String> = ["id", "title", "price", "url", "published", "updated"].map(String::from).to_vec();
-    let items: Vec<Resource> = client.catalog_items().list(ListParams { max_pages, ..Default::default() })?.items().try_collect().await?;
-    let rows = items
+/// One row of a resource: `id`, a relationship's id for `<relationship>_id` columns
+/// (`metric_id`, `profile_id`), else the attribute of that name.
+pub fn resource_row(item: &Resource, columns: &[String]) -> Map<String, Value> {
+    columns
         .iter()
-        .map(|item| {
-            let mut row = Map::new();
-            row.insert("id".into(), json!(item.id()));
-            for c in &columns[1..] {
-                row.insert(c.clone(), item.attr(c).cloned().unwrap_or(Value::Null));
-            }
-            row
+        .map(|column| {
+            let value = match column.as_str() {
+                "id" => json!(item.id()),
+                other => match other.strip_suffix("_id").filter(|rel| item.relationships().is_some_and(|r| r.contains_key(*rel))) {
+                    Some(relationship) => json!(item.related_ids(relationship).first()),
+                    None => item.attr(other).cloned().unwrap_or(Value::Null),
+                },
+            };
+            (column.clone(), value)
         })
-        .collect();
+        .collect()
+}
+
+/// Every item of a listing as rows with `columns`.
+async fn rows(pager: Result<klaviyo_bridge::Pager>, columns: &[&str]) -> Result<(Vec<String>, Vec<Map<String, Value>>)> {
+    let columns: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
+    let items: Vec<Resource> = pager?.items().try_collect().await?;
+    let rows = items.iter().map(|item| resource_row(item, &columns)).collect();
     Ok((columns, rows))
 }
 
-/// Metrics, one row each.
+/// Catalog items, one row each.
+pub async fn catalog_items(client: &Client, max_pages: Option<usize>) -> Result<(Vec<String>, Vec<Map<String, Value>>)> {
+    rows(client.catalog_items().list(ListParams { max_pages, ..Default::default() }), &["id", "title", "price", "url", "published", "updated"]).await
+}
+
+/// Metrics, one row each (`integration` shows the integration's name).
 pub async fn list_metrics(client: &Client) -> Result<(Vec<String>, Vec<Map<String, Value>>)> {
-    let metrics: Vec<Resource> = client.metrics().list(ListParams::default())?.items().try_collect().await?;
-    let rows = metrics
-        .iter()
-        .map(|m| {
-            let mut row = Map::new();
-            row.insert("id".into(), json!(m.id()));
-            row.insert("name".into(), m.attr("name").cloned().unwrap_or(Value::Null));
-            row.insert("integration".into(), m.attr("integration").and_then(|i| i.get("name")).cloned().unwrap_or(Value::Null));
-            row.insert("created".into(), m.attr("created").cloned().unwrap_or(Value::Null));
-            row
-        })
-        .collect();
-    Ok((["id", "name", "integration", "created"].map(String::from).to_vec(), rows))
+    let (columns, mut rows) = rows(client.metrics().list(ListParams::default()), &["id", "name", "integration", "created"]).await?;
+    for row in &mut rows {
+        if let Some(integration) = row.get_mut("integration") {
+            *integration = integration.get("name").cloned().unwrap_or(Value::Null);
+        }
+    }
+    Ok((columns, rows))
 }
 
 /// Lists, one row each.
 pub async fn list_lists(client: &Client) -> Result<(Vec<String>, Vec<Map<String, Value>>)> {
-    let lists: Vec<Resource> = client.lists().list(ListParams::default())?.items().try_collect().await?;
-    let rows = lists
-        .iter()
-        .map(|l| {
-            let mut row = Map::new();
-            row.insert("id".into(), json!(l.id()));
-            for c in ["name", "created", "updated"] {
-                row.insert(c.into(), l.attr(c).cloned().unwrap_or(Value::Null));
-            }
-            row
-        })
-        .collect();
-    Ok((["id", "name", "created", "updated"].map(String::from).to_vec(), rows))
+    rows(client.lists().list(ListParams::default()), &["id", "name", "created", "updated"]).await
 }
 
 /// Adds one profile (by id or identifier) to a list.
-pub async fn add_to_list(client: &Client, list_id: &str, who: &Identity) -> Result<Map<String, Value>> {
+pub async fn add_to_list(client: &Client, list_id: &str, who: &ProfileRef) -> Result<Map<String, Value>> {
     let profile = find_profile(client, who).await?;
     let id = profile.id().unwrap_or_default().to_string();
     client.lists().add_profiles(list_id, &[id.as_str()]).await?;
@@ -165,14 +140,14 @@ pub async fn add_to_list(client: &Client, list_id: &str, who: &Identity) -> Resu
 }
 
 /// Subscribes a profile to email (or SMS) marketing, optionally on a list.
-pub async fn subscribe_profile(client: &Client, who: &Identity, list_id: Option<&str>, sms: bool) -> Result<Map<String, Value>> {
+pub async fn subscribe_profile(client: &Client, who: &ProfileRef, list_id: Option<&str>, sms: bool) -> Result<Map<String, Value>> {
     let channel = if sms { Channel::Sms } else { Channel::Email };
-    client.profiles().subscribe(&[who.to_ref()], channel, list_id).await?;
+    client.profiles().subscribe(std::slice::from_ref(who), channel, list_id).await?;
     Ok(json!({"status": "subscription requested", "profile": describe(who), "channel": if sms { "sms" } else { "email" }, "list_id": list_id}).as_object().cloned().unwrap_or_default())
 }
 
 /// Requests deletion of a profile and all its data.
-pub async fn delete_profile(client: &Client, who: &Identity) -> Result<Map<String, Value>> {
-    client.data_privacy().delete_profile(&who.to_ref()).await?;
+pub async fn delete_profile(client: &Client, who: &ProfileRef) -> Result<Map<String, Value>> {
+    client.data_privacy().delete_profile(who).await?;
     Ok(json!({"status": "deletion requested", "profile": describe(who)}).as_object().cloned().unwrap_or_default())
 }

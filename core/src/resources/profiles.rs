@@ -46,6 +46,11 @@ impl ProfileRef {
         ProfileRef { email: Some(email.into()), ..Self::default() }
     }
 
+    /// The identifier to show for this profile: email, else phone, else external id, else id.
+    pub fn key(&self) -> Option<&str> {
+        [&self.email, &self.phone_number, &self.external_id, &self.id].into_iter().find_map(|v| v.as_deref())
+    }
+
     /// Checks that an identifier is present and well-formed.
     pub fn validate(&self, what: &str) -> Result<()> {
         let set = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
@@ -228,7 +233,7 @@ impl Profiles<'_> {
         let mut items = Vec::with_capacity(total);
         let mut failures = Vec::new();
         for (index, profile) in profiles.into_iter().enumerate() {
-            let key = profile.identity.email.clone().or_else(|| profile.identity.phone_number.clone()).or_else(|| profile.identity.external_id.clone());
+            let key = profile.identity.key().map(str::to_string);
             match profile.identity.validate("profile") {
                 Ok(()) => items.push(Item::new(index, key, profile.resource())),
                 Err(e) => failures.push(BulkFailure { index, key, reason: e.to_string() }),
@@ -306,7 +311,7 @@ impl Profiles<'_> {
                     return Err(BulkFailure { index, key: None, reason: format!("{channel_key} subscription needs {}", if channel_key == "email" { "an email" } else { "a phone_number" }) });
                 }
                 attributes.insert("subscriptions".into(), json!({channel_key: {"marketing": {"consent": consent}}}));
-                Ok(Item::new(index, profile.email.clone().or_else(|| profile.phone_number.clone()), json!({"type": "profile", "attributes": attributes})))
+                Ok(Item::new(index, profile.key().map(str::to_string), json!({"type": "profile", "attributes": attributes})))
             })
             .collect::<Vec<_>>();
         let relationships = list_id.map(|id| json!({"list": to_one("list", id)}));
