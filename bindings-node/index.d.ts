@@ -25,6 +25,8 @@ export interface ClientOptions {
 /** Per-call options, as a trailing argument. */
 export interface CallOptions {
   signal?: AbortSignal
+  /** Seconds for the whole call, retries included (rejects with TimeoutError). */
+  timeout?: number
 }
 
 export interface ListOptions {

@@ -135,14 +135,20 @@ async function withSignal(signal, fn) {
 
 const isSignal = (value) => value != null && typeof value === 'object' && typeof value.aborted === 'boolean' && typeof value.addEventListener === 'function'
 
-/** Splits a trailing `{ signal }` off the arguments, and a `signal` out of an options object. */
-function takeSignal(args) {
+/** Splits per-call options off the arguments: a trailing `{ signal?, timeout? }` object, or a
+ * `signal` inside an options object (list options keep their own per-page `timeout`). */
+function takeOptions(args) {
   const last = args[args.length - 1]
-  if (last && typeof last === 'object' && !Array.isArray(last) && isSignal(last.signal)) {
-    const { signal, ...rest } = last
-    return { signal, args: Object.keys(rest).length ? [...args.slice(0, -1), rest] : args.slice(0, -1) }
+  if (!last || typeof last !== 'object' || Array.isArray(last)) return { args }
+  const keys = Object.keys(last)
+  if (keys.length && keys.every((k) => k === 'signal' || k === 'timeout') && (last.signal === undefined || isSignal(last.signal))) {
+    return { signal: last.signal, timeout: last.timeout, args: args.slice(0, -1) }
   }
-  return { signal: undefined, args }
+  if (isSignal(last.signal)) {
+    const { signal, ...rest } = last
+    return { signal, args: [...args.slice(0, -1), rest] }
+  }
+  return { args }
 }
 
 /** Iterates a list operation: `for await (const item of pager)`, `pager.pages()`. */
@@ -194,7 +200,7 @@ function namespace(client, name) {
       if (typeof method !== 'string' || method === 'then') return undefined
       if (pagers.has(method)) {
         return (...raw) => {
-          const { signal, args } = takeSignal(raw)
+          const { signal, args } = takeOptions(raw)
           try {
             return new Pager(client.pager(name, method, args), signal)
           } catch (error) {
@@ -203,8 +209,8 @@ function namespace(client, name) {
         }
       }
       return (...raw) => {
-        const { signal, args } = takeSignal(raw)
-        return withSignal(signal, (id) => client.dispatch(name, method, args, id)).then(shape, rethrow)
+        const { signal, timeout, args } = takeOptions(raw)
+        return withSignal(signal, (id) => client.dispatch(name, method, args, id, timeout)).then(shape, rethrow)
       }
     },
   })

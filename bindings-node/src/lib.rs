@@ -103,11 +103,22 @@ impl NativeClient {
         format!("Client {{ baseUrl: '{}', revision: '{}', auth: '{auth}' }}", self.base_url(), self.core.config().revision)
     }
 
-    /// Calls `namespace.method(args)`; `cancel` is an id from `newCancel()`.
+    /// Calls `namespace.method(args)`; `cancel` is an id from `newCancel()`; `timeout` (seconds)
+    /// bounds the whole call, retries included.
     #[napi]
-    pub async fn dispatch(&self, namespace: String, method: String, args: Value, cancel: Option<u32>) -> napi::Result<Value> {
+    pub async fn dispatch(&self, namespace: String, method: String, args: Value, cancel: Option<u32>, timeout: Option<f64>) -> napi::Result<Value> {
         let core = self.core.clone();
-        cancel::run(cancel, async move { dispatch::call(&core, &namespace, &method, args).await }).await
+        let limit = timeout.map(|t| klaviyo_bridge::config::seconds(t, "timeout")).transpose().map_err(js_error)?;
+        cancel::run(cancel, async move {
+            let call = dispatch::call(&core, &namespace, &method, args);
+            match limit {
+                None => call.await,
+                Some(limit) => tokio::time::timeout(limit, call)
+                    .await
+                    .unwrap_or_else(|_| Err(klaviyo_bridge::Error::Timeout { operation: format!("{namespace}.{method}"), elapsed: limit })),
+            }
+        })
+        .await
     }
 
     /// Opens a pager for a list method.

@@ -4,7 +4,7 @@ import { Client, KlaviyoError, RateLimitError, Resource, webhooks } from 'klaviy
 async function main(): Promise<number> {
   const client = new Client({ maxRetries: 5, timeout: 30 })
   const { uniqueId } = await client.events.create({ email: 'a@b.com', metric: 'Placed Order', properties: { value: 99.99 } })
-  const profile: Resource = await client.profiles.upsert({ email: 'a@b.com', properties: { first_name: 'Jane' } })
+  const profile: Resource = await client.profiles.upsert({ email: 'a@b.com', properties: { first_name: 'Jane' } }, { timeout: 5 })
   let count = 0
   for await (const p of client.profiles.list({ filter: 'equals(email,"a@b.com")', maxItems: 5000 })) {
     if (typeof p.email === 'string') count++
