@@ -206,4 +206,5 @@ export declare class BulkPartialError extends KlaviyoError {
 export declare class WebhookVerificationError extends KlaviyoError {
   check: string
 }
+export declare class ReauthorizationRequired extends AuthenticationError {}
 export declare class AbortError extends KlaviyoError {}

@@ -43,6 +43,8 @@ class WebhookVerificationError extends KlaviyoError {
     this.check = info.check ?? ''
   }
 }
+/** The OAuth grant is gone (refresh answered invalid_grant): authorize the app again. */
+class ReauthorizationRequired extends AuthenticationError {}
 /** The call was aborted through its AbortSignal (name "AbortError", code "ABORT_ERR"). */
 class AbortError extends KlaviyoError {
   constructor(info) {
@@ -68,6 +70,7 @@ const ERRORS = {
   decode_error: DecodeError,
   bulk_partial_failure: BulkPartialError,
   webhook_verification_failed: WebhookVerificationError,
+  reauthorization_required: ReauthorizationRequired,
   aborted: AbortError,
 }
 
@@ -333,5 +336,6 @@ module.exports = {
   DecodeError,
   BulkPartialError,
   WebhookVerificationError,
+  ReauthorizationRequired,
   AbortError,
 }

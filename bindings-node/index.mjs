@@ -22,6 +22,7 @@ export const {
   DecodeError,
   BulkPartialError,
   WebhookVerificationError,
+  ReauthorizationRequired,
   AbortError,
 } = cjs
 export default cjs

@@ -26,6 +26,7 @@ fn class_name(code: &str) -> &'static str {
         "config_error" => "ConfigurationError",
         "bulk_partial_failure" => "BulkPartialError",
         "webhook_verification_failed" => "WebhookVerificationError",
+        "reauthorization_required" => "ReauthorizationRequired",
         _ => "KlaviyoError",
     }
 }

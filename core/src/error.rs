@@ -223,6 +223,10 @@ pub enum Error {
     /// The caller's input is invalid; nothing was sent.
     #[error("invalid input: {0}")]
     InvalidInput(String),
+    /// The OAuth grant is gone (refresh answered `invalid_grant`: uninstalled, revoked, or
+    /// unused for 90 days): the user must authorize the app again.
+    #[error("reauthorization required: {0}")]
+    ReauthorizationRequired(String),
     /// A webhook delivery failed verification; `check` names which check.
     #[error("webhook verification failed ({check}): {message}")]
     WebhookVerification {
@@ -263,6 +267,7 @@ impl Error {
             Error::InvalidInput(_) => "invalid_input",
             Error::BulkPartial { .. } => "bulk_partial_failure",
             Error::WebhookVerification { .. } => "webhook_verification_failed",
+            Error::ReauthorizationRequired(_) => "reauthorization_required",
         }
     }
 

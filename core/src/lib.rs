@@ -21,6 +21,7 @@ mod client;
 pub mod config;
 pub mod error;
 pub mod filter;
+pub mod oauth;
 pub mod operations;
 pub mod pagination;
 pub mod rate_limit;

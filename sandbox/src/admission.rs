@@ -131,7 +131,8 @@ fn credential(shared: &Shared, op: &Operation, request: &Request) -> Result<Stri
         };
     }
     if let Some(token) = auth.strip_prefix("Bearer ") {
-        return if shared.tokens.lock().unwrap().contains(token) {
+        let expiry = shared.tokens.lock().unwrap().get(token).copied();
+        return if expiry.is_some_and(|e| e.is_none_or(|at| std::time::Instant::now() < at)) {
             Ok(format!("token:{token}"))
         } else {
             Err(error(StatusCode::UNAUTHORIZED, "not_authenticated", "The access token is invalid or expired.", None))

@@ -47,6 +47,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> NormalizePath<Router> {
         .merge(catalog::routes())
         .merge(jobs::routes())
         .merge(webhooks::routes())
+        .merge(crate::oauth::routes())
         .fallback(not_emulated)
         .layer(axum::middleware::from_fn_with_state(shared.clone(), crate::admission::admit))
         .with_state(shared);
@@ -604,7 +605,7 @@ async fn delete_profile_data(State(s): AppState, body: Bytes) -> Response {
 }
 
 async fn state(State(s): AppState) -> Response {
-    json_api(StatusCode::OK, s.store.lock().unwrap().summary())
+    json_api(StatusCode::OK, s.state())
 }
 
 async fn requests(State(s): AppState) -> Response {

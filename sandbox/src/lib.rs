@@ -21,11 +21,12 @@ mod catalog;
 mod faults;
 mod handlers;
 mod jobs;
+mod oauth;
 mod store;
 mod validate;
 mod webhooks;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -87,6 +88,12 @@ pub struct Options {
     pub seed: u64,
     /// How long a bulk job stays `queued` and then `processing`, each.
     pub job_step: Duration,
+    /// The OAuth app the sandbox knows.
+    pub oauth_client_id: String,
+    /// Its client secret.
+    pub oauth_client_secret: String,
+    /// Lifetime of issued access tokens.
+    pub token_ttl: Duration,
 }
 
 impl Default for Options {
@@ -99,6 +106,9 @@ impl Default for Options {
             faults: String::new(),
             seed: 0,
             job_step: Duration::from_millis(20),
+            oauth_client_id: "sandbox-client".into(),
+            oauth_client_secret: "sandbox-client-secret-not-real".into(),
+            token_ttl: Duration::from_secs(3600),
         }
     }
 }
@@ -129,7 +139,9 @@ pub(crate) struct Shared {
     pub started: Instant,
     /// Requests counted per rate-limit window.
     pub windows: Mutex<HashMap<WindowKey, u32>>,
-    pub tokens: Mutex<HashSet<String>>,
+    /// Accepted Bearer tokens and when they expire (None: never).
+    pub tokens: Mutex<HashMap<String, Option<Instant>>>,
+    pub oauth: Mutex<oauth::OAuthState>,
     pub log: Mutex<Vec<LoggedRequest>>,
     pub deliveries: mpsc::UnboundedSender<webhooks::Delivery>,
     /// Signalled whenever a job completes or a webhook delivery finishes.
@@ -156,9 +168,10 @@ impl Sandbox {
         &self.shared.options.api_key
     }
 
-    /// Counts per resource, events per metric, and jobs, as `GET /__sandbox/state` returns.
+    /// Counts per resource, events per metric, jobs, and OAuth token grants, as
+    /// `GET /__sandbox/state` returns.
     pub fn state(&self) -> Value {
-        self.shared.store.lock().unwrap().summary()
+        self.shared.state()
     }
 
     /// The requests received so far, as `GET /__sandbox/requests` returns them.
@@ -183,7 +196,7 @@ impl Sandbox {
     /// Issues a Bearer token that the sandbox accepts like the API key.
     pub fn issue_token(&self) -> String {
         let token = format!("sbx_at_{:032x}", rand::random::<u128>());
-        self.shared.tokens.lock().unwrap().insert(token.clone());
+        self.shared.tokens.lock().unwrap().insert(token.clone(), None);
         token
     }
 
@@ -211,6 +224,7 @@ pub async fn start(options: Options) -> std::io::Result<Sandbox> {
         started: Instant::now(),
         windows: Mutex::default(),
         tokens: Mutex::default(),
+        oauth: Mutex::default(),
         log: Mutex::default(),
         deliveries,
         settled: tokio::sync::Notify::new(),
@@ -227,6 +241,15 @@ pub async fn start(options: Options) -> std::io::Result<Sandbox> {
             .await;
     });
     Ok(Sandbox { addr, shared, shutdown: Some(tx), task: Some(task) })
+}
+
+impl Shared {
+    pub(crate) fn state(&self) -> Value {
+        let mut state = self.store.lock().unwrap().summary();
+        let oauth = self.oauth.lock().unwrap();
+        state["oauth"] = json!({"exchanges": oauth.exchanges, "refreshes": oauth.refreshes});
+        state
+    }
 }
 
 /// A JSON:API error response in Klaviyo's shape.

@@ -32,6 +32,7 @@ from .errors import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    ReauthorizationRequired,
     ServerError,
     TimeoutError,
     ValidationError,
@@ -189,4 +190,5 @@ __all__ = [
     "DecodeError",
     "BulkPartialError",
     "WebhookVerificationError",
+    "ReauthorizationRequired",
 ]

@@ -16,6 +16,7 @@ from .errors import (
     NotFoundError as NotFoundError,
     PermissionDeniedError as PermissionDeniedError,
     RateLimitError as RateLimitError,
+    ReauthorizationRequired as ReauthorizationRequired,
     ServerError as ServerError,
     TimeoutError as TimeoutError,
     ValidationError as ValidationError,

@@ -91,6 +91,10 @@ class WebhookVerificationError(KlaviyoError, ValueError):
     check: str = ""
 
 
+class ReauthorizationRequired(AuthenticationError):
+    """The OAuth grant is gone (refresh answered invalid_grant): authorize the app again."""
+
+
 __all__ = [
     "KlaviyoError",
     "ValidationError",
@@ -107,4 +111,5 @@ __all__ = [
     "DecodeError",
     "BulkPartialError",
     "WebhookVerificationError",
+    "ReauthorizationRequired",
 ]
