@@ -176,6 +176,54 @@ pub fn verify<'a>(raw_body: &[u8], headers: impl IntoIterator<Item = (&'a str, &
     })
 }
 
+/// Remembers deliveries already processed, so a replayed delivery is reported, not processed
+/// twice. A delivery is identified by its signature (which covers body and timestamp).
+pub trait SeenStore: Send + Sync {
+    /// Records `key`; returns false when it was already recorded.
+    fn first_time(&self, key: &str, now: SystemTime) -> bool;
+}
+
+/// An in-memory [`SeenStore`] that forgets keys older than `retention` (keep it longer than
+/// the freshness tolerance: older deliveries are refused as stale anyway).
+pub struct MemorySeenStore {
+    seen: std::sync::Mutex<std::collections::HashMap<String, SystemTime>>,
+    retention: Duration,
+}
+
+impl MemorySeenStore {
+    /// A store keeping keys for `retention` (e.g. twice the tolerance).
+    pub fn new(retention: Duration) -> Self {
+        MemorySeenStore { seen: Default::default(), retention }
+    }
+}
+
+impl Default for MemorySeenStore {
+    fn default() -> Self {
+        Self::new(DEFAULT_TOLERANCE * 2)
+    }
+}
+
+impl SeenStore for MemorySeenStore {
+    fn first_time(&self, key: &str, now: SystemTime) -> bool {
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        let retention = self.retention;
+        seen.retain(|_, at| now.duration_since(*at).map_or(true, |age| age <= retention));
+        seen.insert(key.to_string(), now).is_none()
+    }
+}
+
+/// [`verify`], then reports a delivery already seen as a failed `replay` check.
+pub fn verify_once<'a>(raw_body: &[u8], headers: impl IntoIterator<Item = (&'a str, &'a str)>, options: &VerifyOptions, store: &dyn SeenStore) -> Result<Delivery, Error> {
+    let headers: Vec<(&str, &str)> = headers.into_iter().collect();
+    let delivery = verify(raw_body, headers.iter().copied(), options)?;
+    let signature = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(SIGNATURE_HEADER)).map(|(_, v)| v.trim().to_ascii_lowercase()).unwrap_or_default();
+    if store.first_time(&signature, options.now) {
+        Ok(delivery)
+    } else {
+        Err(failure("replay", "this delivery was already processed"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,6 +281,47 @@ mod tests {
         let mismatched = delivery("WH2", "2026-04-14T03:50:00Z");
         assert_eq!(check(&mismatched, &sign(&mismatched, SECRET, "WH1", now()), &options()), "webhook_id");
         assert!(matches!(verify(&body, [("Klaviyo-Signature", "x")], &options()), Err(Error::WebhookVerification { check: "missing_header", .. })));
+    }
+
+    #[test]
+    fn a_replayed_delivery_is_reported_once_seen() {
+        let body = delivery("WH1", "2026-04-14T03:50:00Z");
+        let headers = sign(&body, SECRET, "WH1", now());
+        let store = MemorySeenStore::default();
+        assert!(verify_once(&body, headers.pairs(), &options(), &store).is_ok());
+        match verify_once(&body, headers.pairs(), &options(), &store) {
+            Err(Error::WebhookVerification { check, .. }) => assert_eq!(check, "replay"),
+            other => panic!("{other:?}"),
+        }
+        let later = sign(&body, SECRET, "WH1", now() + Duration::from_secs(1));
+        assert!(verify_once(&body, later.pairs(), &VerifyOptions { now: now() + Duration::from_secs(1), ..options() }, &store).is_ok(), "a new send is not a replay");
+        // A forged copy fails on its signature before it can touch the store.
+        let forged = SignedHeaders { signature: "0".repeat(64), ..headers.clone() };
+        assert!(matches!(verify_once(&body, forged.pairs(), &options(), &store), Err(Error::WebhookVerification { check: "signature", .. })));
+    }
+
+    #[test]
+    fn arbitrary_bodies_and_headers_never_panic() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(0x5eed);
+        let pieces: [&[u8]; 8] = [b"{", b"}", b"\"meta\":", b"{\"klaviyo_webhook_id\":\"WH1\",\"timestamp\":\"2026-04-14T03:50:00Z\"}", b"\"data\":[", b"null", b"\xff\xfe", b","];
+        for round in 0..5_000 {
+            let mut body = Vec::new();
+            for _ in 0..rng.random_range(0..12) {
+                if rng.random_bool(0.7) {
+                    body.extend_from_slice(pieces[rng.random_range(0..pieces.len())]);
+                } else {
+                    body.push(rng.random());
+                }
+            }
+            let timestamp: String = if rng.random_bool(0.5) { "Tue, 14 Apr 2026 03:50:12 GMT".into() } else { (0..rng.random_range(0..40)).map(|_| rng.random::<char>()).collect() };
+            // Half the rounds carry a valid signature, so parsing past the HMAC is exercised too.
+            let signature = if round % 2 == 0 { signature(&body, &timestamp, SECRET) } else { (0..rng.random_range(0..70)).map(|_| rng.random_range('0'..='z')).collect() };
+            let webhook_id: String = (0..rng.random_range(0..8)).map(|_| rng.random::<char>()).collect();
+            let headers = [("klaviyo-webhook-id", webhook_id.as_str()), ("KLAVIYO-SIGNATURE", signature.as_str()), ("Klaviyo-Timestamp", timestamp.as_str())];
+            let options = VerifyOptions { tolerance: Duration::from_secs(rng.random_range(0..1_000_000)), ..options() };
+            let _ = verify_once(&body, headers.iter().copied(), &options, &MemorySeenStore::default());
+        }
     }
 
     #[test]
