@@ -5,10 +5,10 @@ use std::collections::VecDeque;
 
 use serde_json::{Value, json};
 
-use super::{call, call_one, envelope, non_empty, pager};
-use crate::bulk::{BulkReport, Item, JobRef, PollOptions, chunk};
+use super::{all_valid, call, call_one, envelope, non_empty, pager, send_batch};
+use crate::bulk::{BulkReport, Item, PollOptions, chunk};
 use crate::client::{Client, RequestOptions};
-use crate::error::{BulkFailure, Error, Result};
+use crate::error::{BulkFailure, Result};
 use crate::jobs::{JobKind, Jobs};
 use crate::operations::bulk_limit;
 use crate::pagination::{ListParams, Pager};
@@ -131,29 +131,27 @@ impl Catalog<'_> {
         let (op, job_type, job_kind) = self.kind.bulk[action as usize];
         let limit = bulk_limit(op);
         let total = resources.len();
-        let mut items = Vec::with_capacity(total);
-        let mut failures = Vec::new();
-        for (index, resource) in resources.into_iter().enumerate() {
-            let Value::Object(mut attributes) = resource else {
-                failures.push(BulkFailure { index, key: None, reason: "each item must be a JSON object".into() });
-                continue;
-            };
-            let id = attributes.remove("id").and_then(|v| v.as_str().map(str::to_string));
-            let needs_id = !matches!(action, BulkAction::Create);
-            if needs_id && id.as_deref().is_none_or(str::is_empty) {
-                failures.push(BulkFailure { index, key: None, reason: "item has no \"id\"".into() });
-                continue;
-            }
-            let key = id.clone().or_else(|| attributes.get("external_id").and_then(Value::as_str).map(str::to_string));
-            let object = match action {
-                BulkAction::Delete => json!({"type": self.kind.kind, "id": id}),
-                _ => crate::resource::resource_object(self.kind.kind, id.as_deref(), Value::Object(attributes)),
-            };
-            items.push(Item::new(index, key, object));
-        }
-        if !failures.is_empty() {
-            return Err(Error::BulkPartial { failures, total, accepted: 0 });
-        }
+        let checked = resources
+            .into_iter()
+            .enumerate()
+            .map(|(index, resource)| {
+                let Value::Object(mut attributes) = resource else {
+                    return Err(BulkFailure { index, key: None, reason: "each item must be a JSON object".into() });
+                };
+                let id = attributes.remove("id").and_then(|v| v.as_str().map(str::to_string));
+                let needs_id = !matches!(action, BulkAction::Create);
+                if needs_id && id.as_deref().is_none_or(str::is_empty) {
+                    return Err(BulkFailure { index, key: None, reason: "item has no \"id\"".into() });
+                }
+                let key = id.clone().or_else(|| attributes.get("external_id").and_then(Value::as_str).map(str::to_string));
+                let object = match action {
+                    BulkAction::Delete => json!({"type": self.kind.kind, "id": id}),
+                    _ => crate::resource::resource_object(self.kind.kind, id.as_deref(), Value::Object(attributes)),
+                };
+                Ok(Item::new(index, key, object))
+            })
+            .collect();
+        let items = all_valid(checked)?;
         let jobs = Jobs { client: self.client };
         let mut in_flight: VecDeque<String> = VecDeque::new();
         let mut report = BulkReport::default();
@@ -165,20 +163,9 @@ impl Catalog<'_> {
                     jobs.wait(job_kind, &oldest, poll.unwrap_or(&PollOptions::default())).await?;
                 }
             }
-            let first_index = batch[0].index;
-            let item_count = batch.len();
-            let data: Vec<Value> = batch.into_iter().map(|i| i.value).collect();
-            let body = envelope(job_type, None, json!({self.kind.bulk_key: {"data": data}}), None);
-            match call(self.client, op, &[], Vec::new(), Some(body), &RequestOptions::default()).await {
-                Ok(doc) => {
-                    let id = doc.resource().and_then(|r| r.id().map(str::to_string));
-                    if let Some(id) = &id {
-                        in_flight.push_back(id.clone());
-                    }
-                    report.accepted += item_count;
-                    report.jobs.push(JobRef { id, first_index, item_count });
-                }
-                Err(e) => report.failures.extend((first_index..first_index + item_count).map(|index| BulkFailure { index, key: None, reason: e.to_string() })),
+            let body = |data: Vec<Value>| envelope(job_type, None, json!({self.kind.bulk_key: {"data": data}}), None);
+            if let Some(id) = send_batch(self.client, op, &[], batch, body, &mut report).await {
+                in_flight.push_back(id);
             }
         }
         if let Some(poll) = poll {

@@ -3,8 +3,8 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{call, call_one, pager};
-use crate::bulk::{BulkReport, Item, JobRef, chunk};
+use super::{all_valid, call, call_one, pager, send_batch};
+use crate::bulk::{BulkReport, Item, chunk};
 use crate::client::{Client, RequestOptions};
 use crate::error::{BulkFailure, Error, Result};
 use crate::operations::bulk_limit;
@@ -153,30 +153,18 @@ impl Events<'_> {
     /// Every event is checked first; a bad one fails the call before anything is sent.
     pub async fn bulk_create(&self, events: Vec<EventCreate>) -> Result<BulkReport> {
         let total = events.len();
-        let mut items = Vec::with_capacity(total);
-        let mut failures = Vec::new();
-        for (index, mut event) in events.into_iter().enumerate() {
-            match event.prepare() {
-                Ok(id) => items.push(Item::new(index, Some(id), bulk_entry(&event))),
-                Err(e) => failures.push(BulkFailure { index, key: event.unique_id.clone(), reason: e.to_string() }),
-            }
-        }
-        if !failures.is_empty() {
-            return Err(Error::BulkPartial { failures, total, accepted: 0 });
-        }
+        let checked = events
+            .into_iter()
+            .enumerate()
+            .map(|(index, mut event)| match event.prepare() {
+                Ok(id) => Ok(Item::new(index, Some(id), bulk_entry(&event))),
+                Err(e) => Err(BulkFailure { index, key: event.unique_id.clone(), reason: e.to_string() }),
+            })
+            .collect();
         let mut report = BulkReport::default();
-        for batch in chunk(items, bulk_limit("bulk_create_events"))? {
-            let first_index = batch[0].index;
-            let item_count = batch.len();
-            let data: Vec<Value> = batch.into_iter().map(|i| i.value).collect();
-            let body = json!({"data": {"type": "event-bulk-create-job", "attributes": {"events-bulk-create": {"data": data}}}});
-            match call(self.client, "bulk_create_events", &[], Vec::new(), Some(body), &RequestOptions::default()).await {
-                Ok(_) => {
-                    report.accepted += item_count;
-                    report.jobs.push(JobRef { id: None, first_index, item_count });
-                }
-                Err(e) => report.failures.extend((first_index..first_index + item_count).map(|index| BulkFailure { index, key: None, reason: e.to_string() })),
-            }
+        for batch in chunk(all_valid(checked)?, bulk_limit("bulk_create_events"))? {
+            let body = |data: Vec<Value>| json!({"data": {"type": "event-bulk-create-job", "attributes": {"events-bulk-create": {"data": data}}}});
+            send_batch(self.client, "bulk_create_events", &[], batch, body, &mut report).await;
         }
         report.into_result(total)
     }

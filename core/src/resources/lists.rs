@@ -2,8 +2,8 @@
 
 use serde_json::json;
 
-use super::{call, call_one, envelope, non_empty, pager, to_many};
-use crate::bulk::{BulkReport, Item, JobRef, chunk};
+use super::{all_valid, call, call_one, envelope, non_empty, pager, send_batch, to_many};
+use crate::bulk::{BulkReport, Item, chunk};
 use crate::client::{Client, RequestOptions};
 use crate::error::{BulkFailure, Result};
 use crate::operations::bulk_limit;
@@ -53,28 +53,15 @@ impl Lists<'_> {
     async fn relationship(&self, id: &str, profile_ids: &[&str], op: &str) -> Result<BulkReport> {
         let id = non_empty("list id", id)?;
         let total = profile_ids.len();
-        let empty: Vec<BulkFailure> = profile_ids
+        let checked = profile_ids
             .iter()
             .enumerate()
-            .filter(|(_, p)| p.trim().is_empty())
-            .map(|(index, _)| BulkFailure { index, key: None, reason: "empty profile id".into() })
+            .map(|(index, p)| if p.trim().is_empty() { Err(BulkFailure { index, key: None, reason: "empty profile id".into() }) } else { Ok(Item::new(index, Some(p.to_string()), json!(p))) })
             .collect();
-        if !empty.is_empty() {
-            return Err(crate::Error::BulkPartial { failures: empty, total, accepted: 0 });
-        }
-        let items = profile_ids.iter().enumerate().map(|(i, p)| Item::new(i, Some(p.to_string()), json!(p))).collect();
         let mut report = BulkReport::default();
-        for batch in chunk(items, bulk_limit(op))? {
-            let first_index = batch[0].index;
-            let ids: Vec<String> = batch.iter().filter_map(|i| i.key.clone()).collect();
-            let body = to_many("profile", ids.iter().map(String::as_str));
-            match call(self.client, op, &[("id", id)], Vec::new(), Some(body), &RequestOptions::default()).await {
-                Ok(_) => {
-                    report.accepted += ids.len();
-                    report.jobs.push(JobRef { id: None, first_index, item_count: ids.len() });
-                }
-                Err(e) => report.failures.extend(ids.iter().enumerate().map(|(k, p)| BulkFailure { index: first_index + k, key: Some(p.clone()), reason: e.to_string() })),
-            }
+        for batch in chunk(all_valid(checked)?, bulk_limit(op))? {
+            let body = |ids: Vec<serde_json::Value>| to_many("profile", ids.iter().filter_map(serde_json::Value::as_str));
+            send_batch(self.client, op, &[("id", id)], batch, body, &mut report).await;
         }
         report.into_result(total)
     }

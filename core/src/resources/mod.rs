@@ -13,8 +13,9 @@ pub mod webhooks;
 
 use serde_json::{Value, json};
 
+use crate::bulk::{BulkReport, Item, JobRef};
 use crate::client::{Client, Request, RequestOptions};
-use crate::error::{Error, Result};
+use crate::error::{BulkFailure, Error, Result};
 use crate::operations::require_operation;
 use crate::pagination::{ListParams, Pager};
 use crate::resource::{Document, Resource};
@@ -44,6 +45,40 @@ pub(crate) fn pager(client: &Client, operation_id: &str, path: &[(&str, &str)], 
     let op = require_operation(operation_id)?;
     let rendered = op.render_path(path)?;
     Pager::new(client.clone(), op, rendered, params)
+}
+
+/// The checked items of a bulk call, or every failed check at once: if one item is bad,
+/// nothing is sent.
+pub(crate) fn all_valid(checked: Vec<std::result::Result<Item, BulkFailure>>) -> Result<Vec<Item>> {
+    let total = checked.len();
+    let (items, failures): (Vec<_>, Vec<_>) = checked.into_iter().partition(std::result::Result::is_ok);
+    if failures.is_empty() {
+        Ok(items.into_iter().flatten().collect())
+    } else {
+        Err(Error::BulkPartial { failures: failures.into_iter().filter_map(std::result::Result::err).collect(), total, accepted: 0 })
+    }
+}
+
+/// Sends one batch of a bulk call, its body made by `body` from the items' JSON. Success adds
+/// the batch as a job (with the id the response gives, if any); failure adds every item of
+/// the batch as failed, with its key and the reason. Returns the job id.
+pub(crate) async fn send_batch(client: &Client, op: &str, path: &[(&str, &str)], batch: Vec<Item>, body: impl FnOnce(Vec<Value>) -> Value, report: &mut BulkReport) -> Option<String> {
+    let first_index = batch[0].index;
+    let item_count = batch.len();
+    let (ids, values): (Vec<_>, Vec<_>) = batch.into_iter().map(|item| ((item.index, item.key), item.value)).unzip();
+    match call(client, op, path, Vec::new(), Some(body(values)), &RequestOptions::default()).await {
+        Ok(doc) => {
+            let id = doc.resource().and_then(|r| r.id().map(str::to_string));
+            report.accepted += item_count;
+            report.jobs.push(JobRef { id: id.clone(), first_index, item_count });
+            id
+        }
+        Err(e) => {
+            let reason = e.to_string();
+            report.failures.extend(ids.into_iter().map(|(index, key)| BulkFailure { index, key, reason: reason.clone() }));
+            None
+        }
+    }
 }
 
 /// `{"data": {"type": .., "id": .., "attributes": .., "relationships": ..}}`

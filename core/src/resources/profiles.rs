@@ -3,8 +3,8 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{call, call_one, envelope, non_empty, pager, to_many, to_one};
-use crate::bulk::{BulkReport, Item, JobRef, chunk};
+use super::{all_valid, call, call_one, envelope, non_empty, pager, send_batch, to_many, to_one};
+use crate::bulk::{BulkReport, Item, chunk};
 use crate::client::{Client, RequestOptions};
 use crate::error::{BulkFailure, Error, Result};
 use crate::operations::bulk_limit;
@@ -230,32 +230,22 @@ impl Profiles<'_> {
     /// Returns the submitted jobs; poll them with [`crate::jobs::Jobs::wait`].
     pub async fn bulk_import(&self, profiles: Vec<ProfileData>, list_id: Option<&str>) -> Result<BulkReport> {
         let total = profiles.len();
-        let mut items = Vec::with_capacity(total);
-        let mut failures = Vec::new();
-        for (index, profile) in profiles.into_iter().enumerate() {
-            let key = profile.identity.key().map(str::to_string);
-            match profile.identity.validate("profile") {
-                Ok(()) => items.push(Item::new(index, key, profile.resource())),
-                Err(e) => failures.push(BulkFailure { index, key, reason: e.to_string() }),
-            }
-        }
-        if !failures.is_empty() {
-            return Err(Error::BulkPartial { failures, total, accepted: 0 });
-        }
+        let checked = profiles
+            .into_iter()
+            .enumerate()
+            .map(|(index, profile)| {
+                let key = profile.identity.key().map(str::to_string);
+                match profile.identity.validate("profile") {
+                    Ok(()) => Ok(Item::new(index, key, profile.resource())),
+                    Err(e) => Err(BulkFailure { index, key, reason: e.to_string() }),
+                }
+            })
+            .collect();
         let relationships = list_id.map(|id| json!({"lists": to_many("list", [id])}));
         let mut report = BulkReport::default();
-        for batch in chunk(items, bulk_limit("bulk_import_profiles"))? {
-            let first_index = batch[0].index;
-            let item_count = batch.len();
-            let data: Vec<Value> = batch.into_iter().map(|i| i.value).collect();
-            let body = envelope("profile-bulk-import-job", None, json!({"profiles": {"data": data}}), relationships.clone());
-            match call(self.client, "bulk_import_profiles", &[], Vec::new(), Some(body), &RequestOptions::default()).await {
-                Ok(doc) => {
-                    report.accepted += item_count;
-                    report.jobs.push(JobRef { id: doc.resource().and_then(|r| r.id().map(str::to_string)), first_index, item_count });
-                }
-                Err(e) => report.failures.extend((first_index..first_index + item_count).map(|index| BulkFailure { index, key: None, reason: e.to_string() })),
-            }
+        for batch in chunk(all_valid(checked)?, bulk_limit("bulk_import_profiles"))? {
+            let body = |data: Vec<Value>| envelope("profile-bulk-import-job", None, json!({"profiles": {"data": data}}), relationships.clone());
+            send_batch(self.client, "bulk_import_profiles", &[], batch, body, &mut report).await;
         }
         report.into_result(total)
     }
@@ -331,27 +321,13 @@ impl Profiles<'_> {
     }
 
     async fn submit_jobs(&self, items: Vec<std::result::Result<Item, BulkFailure>>, total: usize, op: &str, kind: &str, relationships: Option<Value>) -> Result<BulkReport> {
-        let (items, failures): (Vec<_>, Vec<_>) = items.into_iter().partition(|r| r.is_ok());
-        let failures: Vec<BulkFailure> = failures.into_iter().filter_map(|r| r.err()).collect();
-        if !failures.is_empty() {
-            return Err(Error::BulkPartial { failures, total, accepted: 0 });
-        }
         if total == 0 {
             return Err(Error::InvalidInput(format!("{op} needs at least one profile")));
         }
         let mut report = BulkReport::default();
-        for batch in chunk(items.into_iter().flatten().collect(), bulk_limit(op))? {
-            let first_index = batch[0].index;
-            let item_count = batch.len();
-            let data: Vec<Value> = batch.into_iter().map(|i| i.value).collect();
-            let body = envelope(kind, None, json!({"profiles": {"data": data}}), relationships.clone());
-            match call(self.client, op, &[], Vec::new(), Some(body), &RequestOptions::default()).await {
-                Ok(doc) => {
-                    report.accepted += item_count;
-                    report.jobs.push(JobRef { id: doc.resource().and_then(|r| r.id().map(str::to_string)), first_index, item_count });
-                }
-                Err(e) => report.failures.extend((first_index..first_index + item_count).map(|index| BulkFailure { index, key: None, reason: e.to_string() })),
-            }
+        for batch in chunk(all_valid(items)?, bulk_limit(op))? {
+            let body = |data: Vec<Value>| envelope(kind, None, json!({"profiles": {"data": data}}), relationships.clone());
+            send_batch(self.client, op, &[], batch, body, &mut report).await;
         }
         report.into_result(total)
     }
