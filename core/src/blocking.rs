@@ -9,9 +9,7 @@ use crate::pagination::Pager;
 use crate::resource::{Document, Resource};
 
 /// The shared runtime that blocking calls run on (see [`crate::runtime`]).
-pub fn runtime() -> &'static tokio::runtime::Runtime {
-    crate::runtime::runtime()
-}
+pub use crate::runtime::runtime;
 
 /// A synchronous client. Must not be used from inside an async runtime.
 #[derive(Debug, Clone)]

@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use rand::SeedableRng;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, USER_AGENT};
 use serde_json::Value;
 use tokio::time::Instant;
@@ -16,7 +15,7 @@ use crate::error::{ApiError, Error, Result};
 use crate::operations::{Operation, require_operation};
 use crate::rate_limit::{RateLimitHeaders, RateLimitReading, RateLimiter, Wait};
 use crate::resource::Document;
-use crate::retry::{Failure, is_idempotent, parse_retry_after};
+use crate::retry::{Failure, RetryPolicy, is_idempotent, parse_retry_after};
 
 const JSON_API: &str = "application/vnd.api+json";
 
@@ -214,13 +213,13 @@ impl Client {
     /// Runs one operation through the pipeline: rate limiter, auth, send, retry, errors.
     pub async fn execute(&self, op: &'static Operation, path: &str, query: &[(String, String)], body: Option<Bytes>, options: &RequestOptions) -> Result<Response> {
         let config = &self.inner.config;
-        let mut policy = config.retry.clone();
-        if let Some(retries) = options.max_retries {
-            policy.max_retries = retries;
-        }
+        // Borrowed unless this call overrides the retry count: nothing is cloned per request.
+        let policy = match options.max_retries {
+            Some(max_retries) => std::borrow::Cow::Owned(RetryPolicy { max_retries, ..config.retry.clone() }),
+            None => std::borrow::Cow::Borrowed(&config.retry),
+        };
         let idempotent = options.idempotent.unwrap_or_else(|| is_idempotent(op));
         let url = self.url(op, path, query)?;
-        let mut rng = rand::rngs::StdRng::from_os_rng();
         let mut attempt = 0u32;
         let mut refreshed_token = false;
         loop {
@@ -265,7 +264,8 @@ impl Client {
             if !policy.should_retry(attempt, failure, idempotent) {
                 return Err(error);
             }
-            let delay = policy.delay(attempt, retry_after, &mut rng);
+            // Jitter only when a retry waits: no per-request seeding from the OS.
+            let delay = policy.delay(attempt, retry_after, &mut rand::rng());
             tracing::debug!(operation = op.id, attempt, delay_ms = delay.as_millis() as u64, code = error.code(), "retrying");
             tokio::time::sleep(delay).await;
             attempt += 1;
