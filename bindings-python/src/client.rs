@@ -9,6 +9,7 @@ use klaviyo_bridge::{Binding, ClientBuilder, ClientOptions, Request, RequestOpti
 
 use crate::convert::{from_py, serialized, to_py};
 use crate::errors::to_py_err;
+use crate::oauth::{OAuthApp, PyTokens, token_provider};
 use crate::resources::{Accounts, Catalog, DataPrivacy, Events, Jobs, Lists, Metrics, Profiles, Webhooks};
 use crate::runtime::run;
 
@@ -28,7 +29,7 @@ pub fn request_options(timeout: Option<f64>, revision: Option<String>) -> PyResu
 #[pymethods]
 impl NativeClient {
     #[new]
-    #[pyo3(signature = (api_key=None, *, base_url=None, revision=None, timeout=None, connect_timeout=None, max_retries=None, rate_limit=None, public_key=None, access_token=None, user_agent_suffix=None, asynchronous=false))]
+    #[pyo3(signature = (api_key=None, *, base_url=None, revision=None, timeout=None, connect_timeout=None, max_retries=None, rate_limit=None, public_key=None, access_token=None, user_agent_suffix=None, oauth=None, tokens=None, on_token_refresh=None, refresh_margin=None, asynchronous=false))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         api_key: Option<String>,
@@ -41,6 +42,10 @@ impl NativeClient {
         public_key: Option<String>,
         access_token: Option<String>,
         user_agent_suffix: Option<String>,
+        oauth: Option<PyRef<'_, OAuthApp>>,
+        tokens: Option<PyRef<'_, PyTokens>>,
+        on_token_refresh: Option<Py<PyAny>>,
+        refresh_margin: Option<f64>,
         asynchronous: bool,
     ) -> PyResult<Self> {
         let options = ClientOptions {
@@ -55,7 +60,12 @@ impl NativeClient {
             rate_limit,
             user_agent_suffix,
         };
-        let builder = ClientBuilder::from_env().binding(Binding::Python).options(options).map_err(to_py_err)?;
+        let mut builder = ClientBuilder::from_env().binding(Binding::Python).options(options).map_err(to_py_err)?;
+        match (oauth, tokens) {
+            (Some(app), Some(tokens)) => builder = builder.token_provider(token_provider(&app, &tokens, on_token_refresh, refresh_margin)?),
+            (None, None) => {}
+            _ => return Err(to_py_err(klaviyo_bridge::Error::Config("OAuth clients need both oauth= (an OAuthApp) and tokens= (Tokens)".into()))),
+        }
         Ok(NativeClient { core: builder.build().map_err(to_py_err)?, asynchronous })
     }
 

@@ -4,6 +4,7 @@
 mod client;
 mod convert;
 mod errors;
+mod oauth;
 mod pagination;
 mod resources;
 mod runtime;
@@ -44,6 +45,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<resources::Accounts>()?;
     m.add_class::<resources::DataPrivacy>()?;
     m.add_class::<resources::Jobs>()?;
+    m.add_class::<oauth::OAuthApp>()?;
+    m.add_class::<oauth::PyTokens>()?;
+    m.add_class::<oauth::AuthorizationRequest>()?;
+    m.add_class::<webhooks::MemorySeenStore>()?;
     m.add_function(wrap_pyfunction!(webhooks::verify, m)?)?;
     m.add_function(wrap_pyfunction!(webhooks::sign, m)?)?;
     m.add_function(wrap_pyfunction!(tools::run_cli, m)?)?;

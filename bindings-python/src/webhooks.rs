@@ -6,7 +6,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyMapping, PyString};
 
-use klaviyo_bridge::webhook_signature::{self, TimestampSource, VerifyOptions};
+use klaviyo_bridge::webhook_signature::{self, SeenStore, TimestampSource, VerifyOptions};
 
 use crate::convert::serialized;
 use crate::errors::to_py_err;
@@ -28,9 +28,12 @@ fn when(timestamp: Option<f64>) -> SystemTime {
 /// Verifies a delivery: `headers` is any mapping (names matched case-insensitively);
 /// `secret` one secret or several (rotation). Returns the parsed delivery, or raises
 /// WebhookVerificationError naming the failed check.
+/// With `seen` (a MemorySeenStore, or any object with `first_time(key: str) -> bool`), a
+/// delivery already processed raises with check "replay".
 #[pyfunction]
-#[pyo3(signature = (body, headers, *, secret, tolerance=300.0, now=None, timestamp_source="body"))]
-pub fn verify(py: Python<'_>, body: Bound<'_, PyAny>, headers: Bound<'_, PyAny>, secret: Bound<'_, PyAny>, tolerance: f64, now: Option<f64>, timestamp_source: &str) -> PyResult<Py<PyAny>> {
+#[pyo3(signature = (body, headers, *, secret, tolerance=300.0, now=None, timestamp_source="body", seen=None))]
+#[allow(clippy::too_many_arguments)]
+pub fn verify(py: Python<'_>, body: Bound<'_, PyAny>, headers: Bound<'_, PyAny>, secret: Bound<'_, PyAny>, tolerance: f64, now: Option<f64>, timestamp_source: &str, seen: Option<Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
     let body = body_bytes(&body)?;
     let pairs: Vec<(String, String)> = match headers.cast::<PyMapping>() {
         Ok(mapping) => mapping.items()?.iter().map(|item| item.extract::<(String, String)>()).collect::<PyResult<_>>()?,
@@ -46,7 +49,22 @@ pub fn verify(py: Python<'_>, body: Bound<'_, PyAny>, headers: Bound<'_, PyAny>,
         other => return Err(PyValueError::new_err(format!("timestamp_source must be 'body' or 'header', not {other:?}"))),
     };
     let options = VerifyOptions { secrets, tolerance: Duration::from_secs_f64(tolerance.max(0.0)), now: when(now), timestamp_source };
-    let delivery = webhook_signature::verify(&body, pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())), &options).map_err(to_py_err)?;
+    let headers = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    let delivery = match seen {
+        None => webhook_signature::verify(&body, headers, &options),
+        Some(store) => match store.cast::<MemorySeenStore>() {
+            Ok(native) => webhook_signature::verify_once(&body, headers, &options, &native.get().inner),
+            Err(_) => {
+                let custom = CustomSeenStore { object: store, error: Default::default() };
+                let outcome = webhook_signature::verify_once(&body, headers, &options, &custom);
+                if let Some(error) = custom.error.take() {
+                    return Err(error);
+                }
+                outcome
+            }
+        },
+    }
+    .map_err(to_py_err)?;
     serialized(py, &delivery)
 }
 
@@ -60,4 +78,43 @@ pub fn sign<'py>(py: Python<'py>, body: Bound<'py, PyAny>, secret: &str, webhook
         dict.set_item(name, value)?;
     }
     Ok(dict)
+}
+
+/// Remembers processed deliveries in memory for `retention` seconds (default 600: twice the
+/// freshness tolerance, beyond which deliveries are refused as stale anyway).
+#[pyclass(module = "klaviyo_bridge._native", frozen)]
+pub struct MemorySeenStore {
+    inner: webhook_signature::MemorySeenStore,
+}
+
+#[pymethods]
+impl MemorySeenStore {
+    #[new]
+    #[pyo3(signature = (retention=600.0))]
+    fn new(retention: f64) -> Self {
+        MemorySeenStore { inner: webhook_signature::MemorySeenStore::new(Duration::from_secs_f64(retention.max(0.0))) }
+    }
+
+    /// Records `key`; False when it was already recorded.
+    fn first_time(&self, key: &str) -> bool {
+        self.inner.first_time(key, SystemTime::now())
+    }
+}
+
+/// A store written in Python: `first_time(key) -> bool`. Its exception is raised after the call.
+struct CustomSeenStore<'py> {
+    object: Bound<'py, PyAny>,
+    error: std::cell::RefCell<Option<PyErr>>,
+}
+
+impl SeenStore for CustomSeenStore<'_> {
+    fn first_time(&self, key: &str, _now: SystemTime) -> bool {
+        match self.object.call_method1("first_time", (key,)).and_then(|r| r.is_truthy()) {
+            Ok(first) => first,
+            Err(e) => {
+                *self.error.borrow_mut() = Some(e);
+                false
+            }
+        }
+    }
 }

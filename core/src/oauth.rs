@@ -260,12 +260,13 @@ impl RefreshingTokenProvider {
         if fresh.refresh_token.is_none() {
             fresh.refresh_token = Some(refresh_token);
         }
-        if let Some(store) = &self.store {
-            store.save(&fresh).await?;
-        }
+        // Keep the new tokens even if saving fails: the old refresh token may be spent.
         *tokens = fresh;
         self.refreshes.fetch_add(1, Ordering::SeqCst);
-        Ok(())
+        match &self.store {
+            Some(store) => store.save(tokens).await,
+            None => Ok(()),
+        }
     }
 }
 

@@ -178,7 +178,8 @@ pub fn verify<'a>(raw_body: &[u8], headers: impl IntoIterator<Item = (&'a str, &
 
 /// Remembers deliveries already processed, so a replayed delivery is reported, not processed
 /// twice. A delivery is identified by its signature (which covers body and timestamp).
-pub trait SeenStore: Send + Sync {
+/// No `Send` bound, so bindings can wrap a foreign object (a Python or JS store) per call.
+pub trait SeenStore {
     /// Records `key`; returns false when it was already recorded.
     fn first_time(&self, key: &str, now: SystemTime) -> bool;
 }
@@ -213,7 +214,7 @@ impl SeenStore for MemorySeenStore {
 }
 
 /// [`verify`], then reports a delivery already seen as a failed `replay` check.
-pub fn verify_once<'a>(raw_body: &[u8], headers: impl IntoIterator<Item = (&'a str, &'a str)>, options: &VerifyOptions, store: &dyn SeenStore) -> Result<Delivery, Error> {
+pub fn verify_once<'a, S: SeenStore + ?Sized>(raw_body: &[u8], headers: impl IntoIterator<Item = (&'a str, &'a str)>, options: &VerifyOptions, store: &S) -> Result<Delivery, Error> {
     let headers: Vec<(&str, &str)> = headers.into_iter().collect();
     let delivery = verify(raw_body, headers.iter().copied(), options)?;
     let signature = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(SIGNATURE_HEADER)).map(|(_, v)| v.trim().to_ascii_lowercase()).unwrap_or_default();

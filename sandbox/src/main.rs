@@ -32,6 +32,9 @@ struct Args {
     /// Seed for fault injection (same seed and request order, same faults).
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Lifetime of issued OAuth access tokens, in seconds (short values test refresh).
+    #[arg(long, default_value_t = 3600)]
+    token_ttl: u64,
 }
 
 #[tokio::main]
@@ -44,6 +47,7 @@ async fn main() {
         latency: Duration::from_millis(args.latency),
         faults: args.faults,
         seed: args.seed,
+        token_ttl: Duration::from_secs(args.token_ttl),
         ..Options::default()
     };
     let sandbox = match start(options).await {

@@ -16,9 +16,9 @@ pagination, errors) lives in the Rust core.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
-from . import webhooks
+from . import oauth, webhooks
 from ._native import DEFAULT_REVISION, NativeClient as _NativeClient, PageCursor as Pager, Resource, __version__, refresh_logging
 from .errors import (
     AuthenticationError,
@@ -94,6 +94,10 @@ class _BaseClient:
         public_key: Optional[str] = None,
         access_token: Optional[str] = None,
         user_agent_suffix: Optional[str] = None,
+        oauth: Optional["oauth.OAuthApp"] = None,
+        tokens: Optional["oauth.Tokens"] = None,
+        on_token_refresh: Optional[Callable[["oauth.Tokens"], None]] = None,
+        refresh_margin: Optional[float] = None,
     ) -> None:
         native = _NativeClient(
             api_key,
@@ -106,6 +110,10 @@ class _BaseClient:
             public_key=public_key,
             access_token=access_token,
             user_agent_suffix=user_agent_suffix,
+            oauth=None if oauth is None else oauth._native,
+            tokens=tokens,
+            on_token_refresh=on_token_refresh,
+            refresh_margin=refresh_margin,
             asynchronous=self._asynchronous,
         )
         self._native = native
@@ -172,6 +180,7 @@ __all__ = [
     "Resource",
     "Pager",
     "webhooks",
+    "oauth",
     "refresh_logging",
     "DEFAULT_REVISION",
     "__version__",

@@ -1,9 +1,10 @@
 """Type stubs for klaviyo_bridge (the runtime objects are native)."""
 
 from datetime import datetime
-from typing import Any, AsyncIterator, Awaitable, Dict, Iterator, KeysView, List, Mapping, Optional, Sequence, TypedDict, Union
+from typing import Any, AsyncIterator, Awaitable, Callable, Dict, Iterator, KeysView, List, Mapping, Optional, Sequence, TypedDict, Union
 
-from . import webhooks as webhooks
+from . import oauth as oauth, webhooks as webhooks
+from .oauth import OAuthApp as _OAuthApp, Tokens as _Tokens
 from .errors import (
     AuthenticationError as AuthenticationError,
     BulkPartialError as BulkPartialError,
@@ -240,7 +241,7 @@ class Client:
     accounts: Accounts
     data_privacy: DataPrivacy
     jobs: Jobs
-    def __init__(self, api_key: Optional[str] = ..., *, base_url: Optional[str] = ..., revision: Optional[str] = ..., timeout: Optional[float] = ..., connect_timeout: Optional[float] = ..., max_retries: Optional[int] = ..., rate_limit: bool = ..., public_key: Optional[str] = ..., access_token: Optional[str] = ..., user_agent_suffix: Optional[str] = ...) -> None: ...
+    def __init__(self, api_key: Optional[str] = ..., *, base_url: Optional[str] = ..., revision: Optional[str] = ..., timeout: Optional[float] = ..., connect_timeout: Optional[float] = ..., max_retries: Optional[int] = ..., rate_limit: bool = ..., public_key: Optional[str] = ..., access_token: Optional[str] = ..., user_agent_suffix: Optional[str] = ..., oauth: Optional[_OAuthApp] = ..., tokens: Optional[_Tokens] = ..., on_token_refresh: Optional[Callable[[_Tokens], None]] = ..., refresh_margin: Optional[float] = ...) -> None: ...
     @property
     def base_url(self) -> str: ...
     @property
@@ -262,7 +263,7 @@ class AsyncClient:
     accounts: AsyncAccounts
     data_privacy: AsyncDataPrivacy
     jobs: AsyncJobs
-    def __init__(self, api_key: Optional[str] = ..., *, base_url: Optional[str] = ..., revision: Optional[str] = ..., timeout: Optional[float] = ..., connect_timeout: Optional[float] = ..., max_retries: Optional[int] = ..., rate_limit: bool = ..., public_key: Optional[str] = ..., access_token: Optional[str] = ..., user_agent_suffix: Optional[str] = ...) -> None: ...
+    def __init__(self, api_key: Optional[str] = ..., *, base_url: Optional[str] = ..., revision: Optional[str] = ..., timeout: Optional[float] = ..., connect_timeout: Optional[float] = ..., max_retries: Optional[int] = ..., rate_limit: bool = ..., public_key: Optional[str] = ..., access_token: Optional[str] = ..., user_agent_suffix: Optional[str] = ..., oauth: Optional[_OAuthApp] = ..., tokens: Optional[_Tokens] = ..., on_token_refresh: Optional[Callable[[_Tokens], None]] = ..., refresh_margin: Optional[float] = ...) -> None: ...
     @property
     def base_url(self) -> str: ...
     @property
