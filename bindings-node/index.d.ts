@@ -17,10 +17,37 @@ export interface ClientOptions {
   rateLimit?: boolean
   /** The account's public key, for /client/* operations. */
   publicKey?: string
-  /** An OAuth access token instead of a private key. */
+  /** An OAuth access token instead of a private key (fixed; use `oauth` to refresh). */
   accessToken?: string
   userAgentSuffix?: string
+  /** OAuth: the client refreshes `tokens` when less than `refreshMargin` seconds (60) remain
+   * and once after a 401, one refresh at a time; `onRefresh` persists each new set. */
+  oauth?: { app: OAuthApp; tokens: TokensInit; onRefresh?: (tokens: Tokens) => void | Promise<void>; refreshMargin?: number }
 }
+
+export interface TokensInit {
+  accessToken: string
+  refreshToken?: string | null
+  /** A Date or milliseconds since the epoch; missing means expired (refresh first). */
+  expiresAt?: Date | number | null
+  scope?: string | null
+}
+export declare class Tokens {
+  accessToken: string
+  refreshToken: string | null
+  expiresAt: Date
+  scope: string | null
+}
+export declare class OAuthApp {
+  /** `host` points every endpoint elsewhere (e.g. a sandbox). */
+  constructor(options: { clientId: string; clientSecret: string; redirectUri: string; host?: string })
+  authorizationUrl(scopes: string[]): { url: string; state: string; codeVerifier: string }
+  exchangeCode(code: string, codeVerifier: string): Promise<Tokens>
+  /** Rejects with ReauthorizationRequired when the grant is gone. */
+  refresh(refreshToken: string): Promise<Tokens>
+  revoke(token: string): Promise<void>
+}
+export declare const oauth: { OAuthApp: typeof OAuthApp; Tokens: typeof Tokens }
 
 /** Per-call options, as a trailing argument. */
 export interface CallOptions {
@@ -168,12 +195,19 @@ export interface Delivery {
   timestamp: string | null
   items: Array<{ topic: string; external_id: string | null; payload: unknown }>
 }
-export interface VerifyOptions { secret: string | string[]; tolerance?: number; now?: number; timestampSource?: 'body' | 'header' }
+/** Remembers deliveries already processed: true the first time a key is seen. */
+export interface SeenStore { firstTime(key: string): boolean }
+export declare class MemorySeenStore implements SeenStore {
+  constructor(retentionSeconds?: number)
+  firstTime(key: string): boolean
+}
+export interface VerifyOptions { secret: string | string[]; tolerance?: number; now?: number; timestampSource?: 'body' | 'header'; seen?: SeenStore }
 type HeaderSource = Record<string, string | string[] | undefined> | Iterable<[string, string]> | { entries(): Iterable<[string, string]> }
 export declare const webhooks: {
   verify(rawBody: Buffer | string, headers: HeaderSource, options: VerifyOptions): Delivery
   sign(body: Buffer | string, options: { secret: string; webhookId?: string; timestamp?: number }): Record<string, string>
   middleware(options: VerifyOptions): (req: any, res: any, next: (error?: unknown) => void) => void
+  MemorySeenStore: typeof MemorySeenStore
 }
 
 export declare const DEFAULT_REVISION: string

@@ -220,11 +220,81 @@ function namespace(client, name) {
 }
 
 function nativeOptions(options = {}) {
-  const known = ['apiKey', 'baseUrl', 'revision', 'timeout', 'connectTimeout', 'maxRetries', 'rateLimit', 'publicKey', 'accessToken', 'userAgentSuffix']
+  const known = ['apiKey', 'baseUrl', 'revision', 'timeout', 'connectTimeout', 'maxRetries', 'rateLimit', 'publicKey', 'accessToken', 'userAgentSuffix', 'oauth']
   for (const key of Object.keys(options)) {
     if (!known.includes(key)) throw new InvalidInputError({ code: 'invalid_input', message: `unknown client option ${JSON.stringify(key)}; options are ${known.join(', ')}` })
   }
-  return options
+  const { oauth: _, ...rest } = options
+  return rest
+}
+
+const NATIVE_APP = Symbol('klaviyo.nativeOAuthApp')
+
+/** OAuth tokens: `expiresAt` is a Date. util.inspect shows no secret; JSON.stringify keeps
+ * everything (for your token store). */
+class Tokens {
+  constructor({ accessToken, refreshToken = null, expiresAt = 0, scope = null }) {
+    this.accessToken = accessToken
+    this.refreshToken = refreshToken
+    this.expiresAt = expiresAt instanceof Date ? expiresAt : new Date(expiresAt)
+    this.scope = scope
+  }
+  [util.inspect.custom]() {
+    return `Tokens { expiresAt: ${this.expiresAt.toISOString()}, scope: ${JSON.stringify(this.scope)} }`
+  }
+}
+
+function toNativeTokens(tokens) {
+  if (tokens == null || typeof tokens.accessToken !== 'string') {
+    throw new ConfigurationError({ code: 'config_error', message: 'oauth.tokens needs at least { accessToken } (and refreshToken, expiresAt to refresh)' })
+  }
+  const expiresAt = tokens.expiresAt == null ? 0 : tokens.expiresAt instanceof Date ? tokens.expiresAt.getTime() : Number(tokens.expiresAt)
+  return { accessToken: tokens.accessToken, refreshToken: tokens.refreshToken ?? undefined, expiresAt, scope: tokens.scope ?? undefined }
+}
+
+function fromNativeTokens(t) {
+  return new Tokens({ accessToken: t.accessToken, refreshToken: t.refreshToken ?? null, expiresAt: t.expiresAt, scope: t.scope ?? null })
+}
+
+/** An OAuth app (authorize URL with PKCE, code exchange, refresh, revoke). */
+class OAuthApp {
+  constructor({ clientId, clientSecret, redirectUri, host } = {}) {
+    try {
+      this[NATIVE_APP] = new native.NativeOAuthApp(clientId, clientSecret, redirectUri, host ?? undefined)
+    } catch (error) {
+      rethrow(error)
+    }
+  }
+  /** `{ url, state, codeVerifier }`: send the user to `url`; keep the rest. */
+  authorizationUrl(scopes) {
+    try {
+      return this[NATIVE_APP].authorizationUrl([...scopes])
+    } catch (error) {
+      rethrow(error)
+    }
+  }
+  exchangeCode(code, codeVerifier) {
+    return this[NATIVE_APP].exchangeCode(code, codeVerifier).then(fromNativeTokens, rethrow)
+  }
+  refresh(refreshToken) {
+    return this[NATIVE_APP].refresh(refreshToken).then(fromNativeTokens, rethrow)
+  }
+  revoke(token) {
+    return this[NATIVE_APP].revoke(token).then(() => undefined, rethrow)
+  }
+  [util.inspect.custom]() {
+    return this[NATIVE_APP].describe()
+  }
+}
+
+function nativeClient(options) {
+  const { oauth } = options
+  if (oauth == null) return new native.NativeClient(nativeOptions(options))
+  if (!(oauth.app instanceof OAuthApp)) throw new ConfigurationError({ code: 'config_error', message: 'oauth.app must be an OAuthApp' })
+  const { onRefresh } = oauth
+  // Always a Promise, so the core can await the store (and see its rejection).
+  const save = onRefresh == null ? undefined : async (tokens) => { await onRefresh(fromNativeTokens(tokens)) }
+  return native.NativeClient.withOauth(nativeOptions(options), oauth.app[NATIVE_APP], toNativeTokens(oauth.tokens), save, oauth.refreshMargin)
 }
 
 /** A Klaviyo API client. Every method returns a Promise; list methods return a Pager. */
@@ -232,7 +302,7 @@ class Client {
   #native
   constructor(options = {}) {
     try {
-      this.#native = new native.NativeClient(nativeOptions(options))
+      this.#native = nativeClient(options)
     } catch (error) {
       rethrow(error)
     }
@@ -283,7 +353,8 @@ const webhooks = {
   verify(rawBody, headers, options) {
     const body = Buffer.isBuffer(rawBody) ? rawBody : Buffer.from(String(rawBody))
     try {
-      return native.verify(body, headerObject(headers), options)
+      const { seen, ...rest } = options ?? {}
+      return native.verify(body, headerObject(headers), rest, seen ?? undefined)
     } catch (error) {
       rethrow(error)
     }
@@ -292,8 +363,11 @@ const webhooks = {
   sign(body, options) {
     return native.sign(Buffer.isBuffer(body) ? body : Buffer.from(String(body)), options)
   },
+  /** Remembers processed deliveries (pass as `seen`): a replay fails the "replay" check. */
+  MemorySeenStore: native.MemorySeenStore,
   /** Express middleware; mount after `express.raw({ type: '*\/*' })` so the raw body is kept.
-   * Verified deliveries are at `req.klaviyoDelivery`; others get a 401. */
+   * Verified deliveries are at `req.klaviyoDelivery`; replays (with `seen`) get a 409, other
+   * failures a 401. */
   middleware(options) {
     return (req, res, next) => {
       const raw = Buffer.isBuffer(req.body) ? req.body : req.rawBody
@@ -305,7 +379,7 @@ const webhooks = {
       try {
         req.klaviyoDelivery = webhooks.verify(raw, req.headers, options)
       } catch (error) {
-        res.statusCode = 401
+        res.statusCode = error.check === 'replay' ? 409 : 401
         res.setHeader('content-type', 'application/json')
         res.end(JSON.stringify({ error: error.message, check: error.check ?? null }))
         return
@@ -320,6 +394,7 @@ module.exports = {
   Pager,
   Resource,
   webhooks,
+  oauth: { OAuthApp, Tokens },
   DEFAULT_REVISION: native.defaultRevision(),
   KlaviyoError,
   ValidationError,

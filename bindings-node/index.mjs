@@ -6,6 +6,7 @@ export const {
   Pager,
   Resource,
   webhooks,
+  oauth,
   DEFAULT_REVISION,
   KlaviyoError,
   ValidationError,

@@ -6,16 +6,17 @@
 mod cancel;
 mod dispatch;
 mod errors;
+mod oauth;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use napi::bindgen_prelude::Buffer;
+use napi::bindgen_prelude::{Buffer, Either, Function, JsObjectValue, Object};
 use napi_derive::napi;
 use serde_json::Value;
 
 use klaviyo_bridge::auth::Secret;
-use klaviyo_bridge::webhook_signature::{self, TimestampSource, VerifyOptions};
+use klaviyo_bridge::webhook_signature::{self, SeenStore, TimestampSource, VerifyOptions};
 use klaviyo_bridge::{Binding, ClientBuilder, Pager};
 
 use crate::errors::{js_error, usage};
@@ -50,6 +51,23 @@ pub struct ClientOptions {
     pub user_agent_suffix: Option<String>,
 }
 
+/// The core's builder from the environment and the JS options.
+fn builder(options: Option<ClientOptions>) -> napi::Result<ClientBuilder> {
+    let options = options.map(|o| klaviyo_bridge::ClientOptions {
+        api_key: o.api_key.map(Secret::new),
+        access_token: o.access_token.map(Secret::new),
+        public_key: o.public_key,
+        base_url: o.base_url,
+        revision: o.revision,
+        timeout: o.timeout,
+        connect_timeout: o.connect_timeout,
+        max_retries: o.max_retries,
+        rate_limit: o.rate_limit,
+        user_agent_suffix: o.user_agent_suffix,
+    });
+    ClientBuilder::from_env().binding(Binding::Node).options(options.unwrap_or_default()).map_err(js_error)
+}
+
 /// A Klaviyo client.
 #[napi]
 pub struct NativeClient {
@@ -60,20 +78,21 @@ pub struct NativeClient {
 impl NativeClient {
     #[napi(constructor)]
     pub fn new(options: Option<ClientOptions>) -> napi::Result<Self> {
-        let options = options.map(|o| klaviyo_bridge::ClientOptions {
-            api_key: o.api_key.map(Secret::new),
-            access_token: o.access_token.map(Secret::new),
-            public_key: o.public_key,
-            base_url: o.base_url,
-            revision: o.revision,
-            timeout: o.timeout,
-            connect_timeout: o.connect_timeout,
-            max_retries: o.max_retries,
-            rate_limit: o.rate_limit,
-            user_agent_suffix: o.user_agent_suffix,
-        });
-        let b = ClientBuilder::from_env().binding(Binding::Node).options(options.unwrap_or_default()).map_err(js_error)?;
-        Ok(NativeClient { core: b.build().map_err(js_error)? })
+        Ok(NativeClient { core: builder(options)?.build().map_err(js_error)? })
+    }
+
+    /// A client authenticated by an OAuth app's tokens, refreshed as needed; `onRefresh`
+    /// receives each refresh's tokens.
+    #[napi(factory)]
+    pub fn with_oauth(
+        options: Option<ClientOptions>,
+        app: &oauth::NativeOAuthApp,
+        tokens: oauth::OAuthTokens,
+        on_refresh: Option<napi::bindgen_prelude::Function<'_, oauth::OAuthTokens, napi::bindgen_prelude::Promise<()>>>,
+        refresh_margin: Option<f64>,
+    ) -> napi::Result<Self> {
+        let provider = oauth::token_provider(app, tokens, on_refresh, refresh_margin)?;
+        Ok(NativeClient { core: builder(options)?.token_provider(provider).build().map_err(js_error)? })
     }
 
     #[napi(getter)]
@@ -185,9 +204,11 @@ pub struct VerifyArgs {
     pub timestamp_source: Option<String>,
 }
 
-/// Verifies a webhook delivery; returns the parsed delivery or throws.
+/// Verifies a webhook delivery; returns the parsed delivery or throws. With `seen` (a
+/// MemorySeenStore, or an object with `firstTime(key): boolean`), a delivery already
+/// processed fails the "replay" check.
 #[napi]
-pub fn verify(body: Buffer, headers: Value, options: VerifyArgs) -> napi::Result<Value> {
+pub fn verify(body: Buffer, headers: Value, options: VerifyArgs, seen: Option<Either<&MemorySeenStore, Object<'_>>>) -> napi::Result<Value> {
     let pairs: Vec<(String, String)> = match headers {
         Value::Object(map) => map.into_iter().filter_map(|(k, v)| match v {
             Value::String(s) => Some((k, s)),
@@ -208,8 +229,61 @@ pub fn verify(body: Buffer, headers: Value, options: VerifyArgs) -> napi::Result
     };
     let now = options.now.map_or_else(SystemTime::now, |t| UNIX_EPOCH + Duration::from_secs_f64(t.max(0.0)));
     let opts = VerifyOptions { secrets, tolerance: Duration::from_secs_f64(options.tolerance.unwrap_or(300.0).max(0.0)), now, timestamp_source };
-    let delivery = webhook_signature::verify(&body, pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())), &opts).map_err(js_error)?;
+    let headers = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    let delivery = match seen {
+        None => webhook_signature::verify(&body, headers, &opts),
+        Some(Either::A(native)) => webhook_signature::verify_once(&body, headers, &opts, &native.inner),
+        Some(Either::B(object)) => {
+            let custom = CustomSeenStore { object, error: Default::default() };
+            let outcome = webhook_signature::verify_once(&body, headers, &opts, &custom);
+            if let Some(error) = custom.error.take() {
+                return Err(error);
+            }
+            outcome
+        }
+    }
+    .map_err(js_error)?;
     Ok(serde_json::to_value(delivery).unwrap_or(Value::Null))
+}
+
+/// Remembers processed deliveries in memory for `retentionSeconds` (default 600: twice the
+/// freshness tolerance, beyond which deliveries are refused as stale anyway).
+#[napi]
+pub struct MemorySeenStore {
+    inner: webhook_signature::MemorySeenStore,
+}
+
+#[napi]
+impl MemorySeenStore {
+    #[napi(constructor)]
+    pub fn new(retention_seconds: Option<f64>) -> Self {
+        MemorySeenStore { inner: webhook_signature::MemorySeenStore::new(Duration::from_secs_f64(retention_seconds.unwrap_or(600.0).max(0.0))) }
+    }
+
+    /// Records `key`; false when it was already recorded.
+    #[napi]
+    pub fn first_time(&self, key: String) -> bool {
+        self.inner.first_time(&key, SystemTime::now())
+    }
+}
+
+/// A store written in JS: `firstTime(key) -> boolean`. Its exception is rethrown after the call.
+struct CustomSeenStore<'env> {
+    object: Object<'env>,
+    error: std::cell::RefCell<Option<napi::Error>>,
+}
+
+impl SeenStore for CustomSeenStore<'_> {
+    fn first_time(&self, key: &str, _now: SystemTime) -> bool {
+        let outcome = self.object.get_named_property::<Function<'_, String, bool>>("firstTime").and_then(|f| f.apply(self.object, key.to_string()));
+        match outcome {
+            Ok(first) => first,
+            Err(e) => {
+                *self.error.borrow_mut() = Some(e);
+                false
+            }
+        }
+    }
 }
 
 /// Signing options.

@@ -158,11 +158,7 @@ pub struct WebhookTest {
 /// Sends a Klaviyo-format sample delivery, signed as Klaviyo signs, to `url`; with a secret,
 /// also a wrongly signed copy, to see the receiver reject it.
 pub async fn test_webhook(url: &str, secret: Option<&str>) -> Result<WebhookTest> {
-    let parsed = url::Url::parse(url).map_err(|e| Error::InvalidInput(format!("--webhook-url {url:?} is not a URL: {e}")))?;
-    let loopback = matches!(parsed.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
-    if parsed.scheme() != "https" && !(parsed.scheme() == "http" && loopback) {
-        return Err(Error::InvalidInput("--webhook-url must be https:// (http:// only for localhost)".into()));
-    }
+    klaviyo_bridge::config::validate_endpoint_url(url, "--webhook-url")?;
     let now = SystemTime::now();
     let body = json!({
         "data": [{"topic": "event:klaviyo.placed_order", "external_id": "TEST_EVENT_1",

@@ -331,15 +331,32 @@ impl ClientBuilder {
     }
 }
 
-/// Accepts `https://host[:port][/]`, and `http://` only for loopback hosts (local tests).
-pub fn validate_base_url(text: &str) -> Result<Url> {
-    let url = Url::parse(text.trim()).map_err(|e| Error::Config(format!("base URL {text:?} is not a URL: {e}")))?;
-    let loopback = match url.host() {
+/// Whether `url` names this machine (localhost, 127.0.0.0/8, ::1): the only hosts plain
+/// http:// is allowed for, here and for webhook endpoints.
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         None => false,
-    };
+    }
+}
+
+/// A webhook endpoint (`what` names it in the error): https://, or http:// on loopback;
+/// paths and query strings are kept.
+pub fn validate_endpoint_url(text: &str, what: &str) -> Result<Url> {
+    let url = Url::parse(text.trim()).map_err(|e| Error::InvalidInput(format!("{what} {text:?} is not a URL: {e}")))?;
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if is_loopback(&url) => Ok(url),
+        _ => Err(Error::InvalidInput(format!("{what} must be https:// (http:// only for loopback hosts), got {:?}", url.scheme()))),
+    }
+}
+
+/// Accepts `https://host[:port][/]`, and `http://` only for loopback hosts (local tests).
+pub fn validate_base_url(text: &str) -> Result<Url> {
+    let url = Url::parse(text.trim()).map_err(|e| Error::Config(format!("base URL {text:?} is not a URL: {e}")))?;
+    let loopback = is_loopback(&url);
     match url.scheme() {
         "https" => {}
         "http" if loopback => {}
@@ -394,6 +411,9 @@ mod tests {
 
     #[test]
     fn refuses_plain_http_except_loopback() {
+        assert!(validate_endpoint_url("http://127.0.0.2:8/hook?x=1", "endpoint").unwrap().as_str().ends_with("/hook?x=1"));
+        assert!(validate_endpoint_url("http://example.com/hook", "endpoint").unwrap_err().to_string().contains("https://"));
+        assert!(validate_endpoint_url("ftp://[::1]/", "endpoint").is_err());
         assert!(validate_base_url("http://127.0.0.1:8080/").is_ok());
         assert!(validate_base_url("http://localhost:1").is_ok());
         assert!(validate_base_url("http://[::1]:9").is_ok());

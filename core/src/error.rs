@@ -230,7 +230,7 @@ pub enum Error {
     /// A webhook delivery failed verification; `check` names which check.
     #[error("webhook verification failed ({check}): {message}")]
     WebhookVerification {
-        /// `missing_header`, `signature`, `body`, `webhook_id` or `timestamp`.
+        /// `missing_header`, `signature`, `body`, `webhook_id`, `timestamp` or `replay`.
         check: &'static str,
         /// What was wrong.
         message: String,

@@ -69,11 +69,7 @@ async fn topic(State(s): AppState, Path(id): Path<String>) -> Response {
 
 /// Klaviyo requires https endpoints; the sandbox also allows http on loopback for tests.
 fn endpoint_allowed(url: &str) -> bool {
-    match url::Url::parse(url) {
-        Ok(u) if u.scheme() == "https" => true,
-        Ok(u) if u.scheme() == "http" => matches!(u.host_str(), Some("127.0.0.1" | "localhost" | "[::1]")),
-        _ => false,
-    }
+    klaviyo_bridge::config::validate_endpoint_url(url, "endpoint_url").is_ok()
 }
 
 async fn create(State(s): AppState, body: Bytes) -> Response {

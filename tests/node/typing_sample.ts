@@ -1,5 +1,5 @@
 // A user's TypeScript, checked with `tsc --noEmit --strict` in make test (not run).
-import { Client, KlaviyoError, RateLimitError, Resource, webhooks } from 'klaviyo-bridge'
+import { Client, KlaviyoError, RateLimitError, Resource, Tokens, oauth, webhooks } from 'klaviyo-bridge'
 
 async function main(): Promise<number> {
   const client = new Client({ maxRetries: 5, timeout: 30 })
@@ -22,3 +22,14 @@ async function main(): Promise<number> {
 }
 
 void main()
+
+async function oauthApp(save: (t: Tokens) => Promise<void>): Promise<string | undefined> {
+  const app = new oauth.OAuthApp({ clientId: 'id', clientSecret: 'secret', redirectUri: 'https://example.com/cb' })
+  const { url, codeVerifier } = app.authorizationUrl(['profiles:read'])
+  const tokens: Tokens = await app.exchangeCode(url, codeVerifier)
+  const client = new Client({ oauth: { app, tokens, onRefresh: save, refreshMargin: 120 } })
+  const seen = new webhooks.MemorySeenStore(600)
+  webhooks.verify(Buffer.from('{}'), {}, { secret: 's', seen })
+  return (await client.accounts.current()).id ?? undefined
+}
+void oauthApp

@@ -36,7 +36,7 @@ impl Webhooks<'_> {
         if webhook.topics.is_empty() {
             return Err(Error::InvalidInput("a webhook needs at least one topic".into()));
         }
-        crate::config::validate_base_url(&webhook.endpoint_url).map_err(|e| Error::InvalidInput(format!("endpoint_url: {e}")))?;
+        crate::config::validate_endpoint_url(&webhook.endpoint_url, "endpoint_url")?;
         let mut attributes = Map::new();
         attributes.insert("name".into(), json!(non_empty("webhook name", &webhook.name)?));
         attributes.insert("endpoint_url".into(), json!(webhook.endpoint_url));
