@@ -235,6 +235,12 @@ pub enum Error {
         /// What was wrong.
         message: String,
     },
+    /// The event tracker's queue is full (with `WhenFull::Error`): slow down or raise `max_queue`.
+    #[error("the tracker's queue is full ({capacity} events waiting); the event was not queued: track more slowly, flush, or raise max_queue")]
+    QueueFull {
+        /// The queue's capacity.
+        capacity: usize,
+    },
     /// Some items of a bulk operation failed. When the items were checked before sending,
     /// `accepted` is 0 and nothing was sent.
     #[error("{} of {total} items failed ({accepted} accepted): {}", failures.len(), failures.iter().take(3).map(|f| format!("#{} {}", f.index, f.reason)).collect::<Vec<_>>().join("; "))]
@@ -268,6 +274,7 @@ impl Error {
             Error::BulkPartial { .. } => "bulk_partial_failure",
             Error::WebhookVerification { .. } => "webhook_verification_failed",
             Error::ReauthorizationRequired(_) => "reauthorization_required",
+            Error::QueueFull { .. } => "queue_full",
         }
     }
 

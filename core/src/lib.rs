@@ -29,7 +29,9 @@ pub mod resource;
 pub mod resources;
 pub mod retry;
 pub mod runtime;
+pub mod spool;
 pub mod time;
+pub mod tracker;
 pub mod webhook_signature;
 
 pub use client::{Client, Request, RequestOptions, Response};
@@ -37,4 +39,5 @@ pub use config::{Binding, ClientBuilder, ClientOptions};
 pub use error::{Error, Result};
 pub use pagination::{ListParams, Page, Pager};
 pub use resource::{Document, Resource};
+pub use tracker::{Tracker, TrackerOptions, TrackerStats, WhenFull};
 pub use resources::{accounts, catalog, data_privacy, events, jobs, lists, metrics, profiles, webhooks};

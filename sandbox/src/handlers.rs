@@ -42,6 +42,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> NormalizePath<Router> {
         .route("/api/lists/{id}/relationships/profiles", post(add_to_list).delete(remove_from_list))
         .route("/api/data-privacy-deletion-jobs", post(delete_profile_data))
         .route("/__sandbox/state", get(state))
+        .route("/__sandbox/settled", get(settled))
         .route("/__sandbox/requests", get(requests))
         .route("/__sandbox/reset", post(reset))
         .merge(catalog::routes())
@@ -605,6 +606,12 @@ async fn delete_profile_data(State(s): AppState, body: Bytes) -> Response {
 }
 
 async fn state(State(s): AppState) -> Response {
+    json_api(StatusCode::OK, s.state())
+}
+
+/// The state once every bulk job is complete and every webhook delivery finished.
+async fn settled(State(s): AppState) -> Response {
+    s.settled().await;
     json_api(StatusCode::OK, s.state())
 }
 

@@ -181,16 +181,7 @@ impl Sandbox {
 
     /// Waits until every bulk job is complete and every queued webhook delivery has finished.
     pub async fn settled(&self) {
-        loop {
-            let notified = self.shared.settled.notified();
-            tokio::pin!(notified);
-            // Register before checking, so a completion between the check and the wait is seen.
-            notified.as_mut().enable();
-            if self.shared.store.lock().unwrap().is_settled() {
-                return;
-            }
-            notified.await;
-        }
+        self.shared.settled().await;
     }
 
     /// Issues a Bearer token that the sandbox accepts like the API key.
@@ -244,6 +235,20 @@ pub async fn start(options: Options) -> std::io::Result<Sandbox> {
 }
 
 impl Shared {
+    /// Waits until every bulk job is complete and every queued webhook delivery has finished.
+    pub(crate) async fn settled(&self) {
+        loop {
+            let notified = self.settled.notified();
+            tokio::pin!(notified);
+            // Register before checking, so a completion between the check and the wait is seen.
+            notified.as_mut().enable();
+            if self.store.lock().unwrap().is_settled() {
+                return;
+            }
+            notified.await;
+        }
+    }
+
     pub(crate) fn state(&self) -> Value {
         let mut state = self.store.lock().unwrap().summary();
         let oauth = self.oauth.lock().unwrap();

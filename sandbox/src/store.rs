@@ -36,6 +36,8 @@ pub struct Store {
     identities: HashMap<(&'static str, String), String>,
     /// `(profile, metric, unique_id)` already recorded.
     seen_unique_ids: HashSet<(String, String, String)>,
+    /// Events received again with a `unique_id` already recorded (and ignored).
+    duplicate_events: usize,
 }
 
 /// A bulk job.
@@ -101,6 +103,7 @@ impl Store {
         json!({
             "profiles": self.profiles.len(),
             "events": self.events.len(),
+            "duplicate_events_ignored": self.duplicate_events,
             "metrics": self.metrics.len(),
             "lists": self.lists.len(),
             "catalog_items": self.catalog_len("catalog-item"),
@@ -196,6 +199,7 @@ impl Store {
         let time = attributes.get("time").and_then(Value::as_str).map(str::to_string).unwrap_or_else(now_iso);
         let unique_id = attributes.get("unique_id").and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| time.clone());
         if !self.seen_unique_ids.insert((profile_id.to_string(), metric_id.clone(), unique_id.clone())) {
+            self.duplicate_events += 1;
             return None;
         }
         let id = self.id('E');
