@@ -171,8 +171,50 @@ export interface Jobs {
   wait(kind: string, id: string, options?: { timeout?: number; signal?: AbortSignal }): Promise<JobStatus>
 }
 
+export interface TrackEvent {
+  metric: string
+  email?: string
+  phoneNumber?: string
+  externalId?: string
+  profileId?: string
+  properties?: Record<string, unknown>
+  value?: number
+  valueCurrency?: string
+  time?: string | Date
+  /** Assigned when absent, so resends never double-count. */
+  uniqueId?: string
+}
+export interface TrackerStats { queued: number; sent: number; retried: number; failed: number; dropped: number; pending: number; lastError: string | null }
+export interface TrackFailure { uniqueId: string; metric: string; code: string; reason: string }
+export interface TrackerOptions {
+  /** Events per bulk job (1..1000, default 1000). */
+  flushAt?: number
+  /** Seconds the oldest event may wait before a job goes (default 1). */
+  flushInterval?: number
+  /** Events held at most, sending included (default 100000). */
+  maxQueue?: number
+  /** Largest job body in bytes (default and maximum 5 MB). */
+  maxBatchBytes?: number
+  /** On a full queue: wait, throw QueueFullError, or drop and count. */
+  whenFull?: 'block' | 'error' | 'drop'
+  maxInFlight?: number
+  /** Durable mode: events are written here before track() returns. */
+  spoolDir?: string
+  onError?: (failure: TrackFailure) => void
+}
+export declare class Tracker {
+  /** Queues the event and returns its uniqueId; never waits for the network. */
+  track(event: TrackEvent): string
+  flush(options?: { timeout?: number }): Promise<boolean>
+  close(options?: { timeout?: number }): Promise<TrackerStats>
+  stats(): TrackerStats
+  readonly closed: boolean
+}
+
 export declare class Client {
   constructor(options?: ClientOptions)
+  /** A background event tracker, closed (flushed) on beforeExit. */
+  tracker(options?: TrackerOptions): Tracker
   readonly events: Events
   readonly profiles: Profiles
   readonly lists: Lists
@@ -241,4 +283,5 @@ export declare class WebhookVerificationError extends KlaviyoError {
   check: string
 }
 export declare class ReauthorizationRequired extends AuthenticationError {}
+export declare class QueueFullError extends KlaviyoError {}
 export declare class AbortError extends KlaviyoError {}

@@ -45,6 +45,8 @@ class WebhookVerificationError extends KlaviyoError {
 }
 /** The OAuth grant is gone (refresh answered invalid_grant): authorize the app again. */
 class ReauthorizationRequired extends AuthenticationError {}
+/** The tracker's queue is full (whenFull "error"): the event was not queued. */
+class QueueFullError extends KlaviyoError {}
 /** The call was aborted through its AbortSignal (name "AbortError", code "ABORT_ERR"). */
 class AbortError extends KlaviyoError {
   constructor(info) {
@@ -71,6 +73,7 @@ const ERRORS = {
   bulk_partial_failure: BulkPartialError,
   webhook_verification_failed: WebhookVerificationError,
   reauthorization_required: ReauthorizationRequired,
+  queue_full: QueueFullError,
   aborted: AbortError,
 }
 
@@ -297,6 +300,65 @@ function nativeClient(options) {
   return native.NativeClient.withOauth(nativeOptions(options), oauth.app[NATIVE_APP], toNativeTokens(oauth.tokens), save, oauth.refreshMargin)
 }
 
+// Trackers not yet closed; each is closed (flushed) when the event loop empties.
+const openTrackers = new Set()
+let exitHookInstalled = false
+
+function closeTrackersBeforeExit() {
+  for (const ref of openTrackers) {
+    const tracker = ref.deref()
+    openTrackers.delete(ref)
+    if (tracker && !tracker.closed) {
+      tracker.close().catch((error) => process.emitWarning(`klaviyo-bridge: tracker not fully flushed before exit: ${error.message}`))
+    }
+  }
+}
+
+/** Batches events into bulk jobs in the background: `track()` queues and returns at once. */
+class Tracker {
+  #native
+  constructor(nativeTracker) {
+    this.#native = nativeTracker
+    openTrackers.add(new WeakRef(this))
+    if (!exitHookInstalled) {
+      exitHookInstalled = true
+      process.on('beforeExit', closeTrackersBeforeExit)
+    }
+  }
+  /** Queues one event (`{ metric, email | phoneNumber | externalId | profileId, properties,
+   * value, valueCurrency, time, uniqueId }`); returns its uniqueId. */
+  track(event) {
+    const time = event?.time instanceof Date ? event.time.toISOString() : event?.time
+    try {
+      return this.#native.track(time === undefined ? event : { ...event, time })
+    } catch (error) {
+      rethrow(error)
+    }
+  }
+  /** Resolves to true once everything tracked so far is settled (false at `timeout` seconds). */
+  flush({ timeout } = {}) {
+    return this.#native.flush(timeout).catch(rethrow)
+  }
+  /** Stops accepting events and waits (default 30 s); resolves to the final stats. */
+  close({ timeout } = {}) {
+    return this.#native.close(timeout).catch(rethrow)
+  }
+  /** Counters: queued, sent, retried, failed, dropped, pending, lastError. */
+  stats() {
+    const s = this.#native.stats()
+    return { queued: s.queued, sent: s.sent, retried: s.retried, failed: s.failed, dropped: s.dropped, pending: s.pending, lastError: s.last_error ?? null }
+  }
+  get closed() {
+    return this.#native.closed
+  }
+  [util.inspect.custom]() {
+    const s = this.stats()
+    return `Tracker { queued: ${s.queued}, sent: ${s.sent}, pending: ${s.pending}, failed: ${s.failed} }`
+  }
+}
+
+const TRACKER_OPTIONS = ['flushAt', 'flushInterval', 'maxQueue', 'maxBatchBytes', 'whenFull', 'maxInFlight', 'spoolDir', 'onError']
+
 /** A Klaviyo API client. Every method returns a Promise; list methods return a Pager. */
 class Client {
   #native
@@ -326,6 +388,26 @@ class Client {
   /** The latest RateLimit-* reading, or null. */
   get rateLimitStatus() {
     return this.#native.rateLimitStatus ?? null
+  }
+  /** A background event tracker (see Tracker); closed (flushed) on `beforeExit`. */
+  tracker(options = {}) {
+    const { onError, ...rest } = options
+    for (const key of Object.keys(options)) {
+      if (!TRACKER_OPTIONS.includes(key)) throw new InvalidInputError({ code: 'invalid_input', message: `unknown tracker option ${JSON.stringify(key)}; options are ${TRACKER_OPTIONS.join(', ')}` })
+    }
+    // A throwing callback must not take the process down from the tracker's thread.
+    const report = onError == null ? undefined : (failure) => {
+      try {
+        onError({ uniqueId: failure.unique_id, metric: failure.metric, code: failure.code, reason: failure.reason })
+      } catch (error) {
+        process.emitWarning(`klaviyo-bridge: tracker onError threw: ${error?.message ?? error}`)
+      }
+    }
+    try {
+      return new Tracker(this.#native.tracker(rest, report))
+    } catch (error) {
+      rethrow(error)
+    }
   }
   /** Calls any operation by its operation id: `request('get_accounts')`. */
   request(operationId, options = {}) {
@@ -393,6 +475,7 @@ module.exports = {
   Client,
   Pager,
   Resource,
+  Tracker,
   webhooks,
   oauth: { OAuthApp, Tokens },
   DEFAULT_REVISION: native.defaultRevision(),
@@ -412,5 +495,6 @@ module.exports = {
   BulkPartialError,
   WebhookVerificationError,
   ReauthorizationRequired,
+  QueueFullError,
   AbortError,
 }

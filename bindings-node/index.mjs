@@ -5,6 +5,7 @@ export const {
   Client,
   Pager,
   Resource,
+  Tracker,
   webhooks,
   oauth,
   DEFAULT_REVISION,
@@ -24,6 +25,7 @@ export const {
   BulkPartialError,
   WebhookVerificationError,
   ReauthorizationRequired,
+  QueueFullError,
   AbortError,
 } = cjs
 export default cjs

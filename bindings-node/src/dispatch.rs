@@ -373,3 +373,8 @@ pub async fn call(core: &Client, namespace: &str, method: &str, args: Value) -> 
         _ => return Err(unknown(namespace, method)),
     })
 }
+
+/// An event from `track()`'s camelCase object (unknown keys refused).
+pub fn event_from_json(value: Value) -> Result<EventCreate> {
+    serde_json::from_value::<EventArgs>(value).map(Into::into).map_err(|e| Error::InvalidInput(format!("track(): {e}")))
+}

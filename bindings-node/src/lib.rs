@@ -7,6 +7,7 @@ mod cancel;
 mod dispatch;
 mod errors;
 mod oauth;
+mod tracker;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -138,6 +139,13 @@ impl NativeClient {
             }
         })
         .await
+    }
+
+    /// A background event tracker; `onError` receives each event finally not delivered.
+    #[napi]
+    pub fn tracker(&self, options: Option<tracker::TrackerArgs>, on_error: Option<napi::bindgen_prelude::Function<'_, Value, ()>>) -> napi::Result<tracker::NativeTracker> {
+        let options = tracker::options(options.unwrap_or(tracker::TrackerArgs { flush_at: None, flush_interval: None, max_queue: None, max_batch_bytes: None, when_full: None, max_in_flight: None, spool_dir: None }), on_error)?;
+        Ok(tracker::NativeTracker { inner: self.core.tracker(options).map_err(js_error)? })
     }
 
     /// Opens a pager for a list method.

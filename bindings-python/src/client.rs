@@ -10,6 +10,7 @@ use klaviyo_bridge::{Binding, ClientBuilder, ClientOptions, Request, RequestOpti
 use crate::convert::{from_py, serialized, to_py};
 use crate::errors::to_py_err;
 use crate::oauth::{OAuthApp, PyTokens, token_provider};
+use crate::tracker::{Tracker, options as tracker_options};
 use crate::resources::{Accounts, Catalog, DataPrivacy, Events, Jobs, Lists, Metrics, Profiles, Webhooks};
 use crate::runtime::run;
 
@@ -133,6 +134,24 @@ impl NativeClient {
     #[getter]
     fn jobs(&self) -> Jobs {
         Jobs { core: self.core.clone(), asynchronous: self.asynchronous }
+    }
+
+    /// A background event tracker (see `Tracker`).
+    #[pyo3(signature = (*, flush_at=None, flush_interval=None, max_queue=None, max_batch_bytes=None, when_full=None, max_in_flight=None, spool_dir=None, on_error=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn tracker(
+        &self,
+        flush_at: Option<usize>,
+        flush_interval: Option<f64>,
+        max_queue: Option<usize>,
+        max_batch_bytes: Option<usize>,
+        when_full: Option<&str>,
+        max_in_flight: Option<usize>,
+        spool_dir: Option<std::path::PathBuf>,
+        on_error: Option<Py<PyAny>>,
+    ) -> PyResult<Tracker> {
+        let options = tracker_options(flush_at, flush_interval, max_queue, max_batch_bytes, when_full, max_in_flight, spool_dir, on_error)?;
+        Ok(Tracker { inner: self.core.tracker(options).map_err(to_py_err)? })
     }
 
     /// Calls any operation by its operation id; returns the response document (or None).

@@ -27,6 +27,7 @@ fn class_name(code: &str) -> &'static str {
         "bulk_partial_failure" => "BulkPartialError",
         "webhook_verification_failed" => "WebhookVerificationError",
         "reauthorization_required" => "ReauthorizationRequired",
+        "queue_full" => "QueueFullError",
         _ => "KlaviyoError",
     }
 }

@@ -9,6 +9,7 @@ mod pagination;
 mod resources;
 mod runtime;
 mod tools;
+mod tracker;
 mod webhooks;
 
 use std::sync::OnceLock;
@@ -45,6 +46,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<resources::Accounts>()?;
     m.add_class::<resources::DataPrivacy>()?;
     m.add_class::<resources::Jobs>()?;
+    m.add_class::<tracker::Tracker>()?;
     m.add_class::<oauth::OAuthApp>()?;
     m.add_class::<oauth::PyTokens>()?;
     m.add_class::<oauth::AuthorizationRequest>()?;

@@ -29,6 +29,8 @@ async function start(...args) {
     key: KEY,
     state: () => get('/__sandbox/state'),
     requests: () => get('/__sandbox/requests'),
+    /** The state once every bulk job is complete. */
+    settled: () => get('/__sandbox/settled'),
     stop: () => child.kill(),
   }
 }

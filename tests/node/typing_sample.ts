@@ -33,3 +33,12 @@ async function oauthApp(save: (t: Tokens) => Promise<void>): Promise<string | un
   return (await client.accounts.current()).id ?? undefined
 }
 void oauthApp
+
+async function tracking(client: Client): Promise<number> {
+  const tracker = client.tracker({ flushAt: 500, whenFull: 'error', onError: (f) => console.error(f.uniqueId, f.reason) })
+  const id: string = tracker.track({ metric: 'Placed Order', email: 'a@b.com', value: 9.5, time: new Date() })
+  await tracker.flush({ timeout: 5 })
+  const stats = await tracker.close()
+  return stats.sent + id.length
+}
+void tracking

@@ -38,6 +38,11 @@ class Sandbox:
         with urllib.request.urlopen(f"{self.url}/__sandbox/state") as r:
             return json.loads(r.read())  # type: ignore[no-any-return]
 
+    def settled(self) -> Dict[str, Any]:
+        """The state once every bulk job is complete (the sandbox answers when it is)."""
+        with urllib.request.urlopen(f"{self.url}/__sandbox/settled", timeout=120) as r:
+            return json.loads(r.read())  # type: ignore[no-any-return]
+
     def requests(self) -> List[Dict[str, Any]]:
         with urllib.request.urlopen(f"{self.url}/__sandbox/requests") as r:
             return json.loads(r.read())  # type: ignore[no-any-return]

@@ -41,3 +41,10 @@ if __name__ == "__main__":
     with Client() as c:
         sync_job(c)
     asyncio.run(async_job(AsyncClient()))
+
+
+def tracking(client: Client) -> int:
+    with client.tracker(flush_at=500, when_full="error", on_error=lambda f: print(f["unique_id"], f["reason"])) as tracker:
+        unique_id: str = tracker.track(metric="Placed Order", email="a@b.com", value=9.5)
+        tracker.flush(timeout=5.0)
+    return tracker.stats()["sent"] + len(unique_id)

@@ -16,10 +16,13 @@ pagination, errors) lives in the Rust core.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+import atexit
+import os
+import weakref
+from typing import Any, Callable, Dict, Optional, Union
 
 from . import oauth, webhooks
-from ._native import DEFAULT_REVISION, NativeClient as _NativeClient, PageCursor as Pager, Resource, __version__, refresh_logging
+from ._native import DEFAULT_REVISION, NativeClient as _NativeClient, PageCursor as Pager, Resource, Tracker, __version__, refresh_logging
 from .errors import (
     AuthenticationError,
     BulkPartialError,
@@ -31,6 +34,7 @@ from .errors import (
     NetworkError,
     NotFoundError,
     PermissionDeniedError,
+    QueueFullError,
     RateLimitError,
     ReauthorizationRequired,
     ServerError,
@@ -38,6 +42,22 @@ from .errors import (
     ValidationError,
     WebhookVerificationError,
 )
+
+
+# Trackers still open, closed (flushed) at interpreter exit.
+_open_trackers: "weakref.WeakSet[Tracker]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_trackers() -> None:
+    for tracker in list(_open_trackers):
+        if not tracker.closed:
+            try:
+                tracker.close()
+            except KlaviyoError as e:
+                import sys
+
+                print(f"klaviyo_bridge: tracker not fully flushed at exit: {e}", file=sys.stderr)
 
 
 # Methods that return a pager (iterated with `async for`), not an awaitable.
@@ -129,6 +149,33 @@ class _BaseClient:
         self.jobs = wrap(native.jobs)
         self.request = wrap(native).request
 
+    def tracker(
+        self,
+        *,
+        flush_at: Optional[int] = None,
+        flush_interval: Optional[float] = None,
+        max_queue: Optional[int] = None,
+        max_batch_bytes: Optional[int] = None,
+        when_full: Optional[str] = None,
+        max_in_flight: Optional[int] = None,
+        spool_dir: Optional[Union[str, "os.PathLike[str]"]] = None,
+        on_error: Optional[Callable[[Dict[str, Any]], None]] = None,
+    ) -> Tracker:
+        """A background event tracker: `track(...)` queues and returns at once; events go out
+        in bulk jobs. Closed (flushed, up to 30 s) at interpreter exit, or use `with`."""
+        tracker = self._native.tracker(
+            flush_at=flush_at,
+            flush_interval=flush_interval,
+            max_queue=max_queue,
+            max_batch_bytes=max_batch_bytes,
+            when_full=when_full,
+            max_in_flight=max_in_flight,
+            spool_dir=None if spool_dir is None else os.fspath(spool_dir),
+            on_error=on_error,
+        )
+        _open_trackers.add(tracker)
+        return tracker
+
     @property
     def base_url(self) -> str:
         return str(self._native.base_url)
@@ -179,6 +226,7 @@ __all__ = [
     "AsyncClient",
     "Resource",
     "Pager",
+    "Tracker",
     "webhooks",
     "oauth",
     "refresh_logging",
@@ -200,4 +248,5 @@ __all__ = [
     "BulkPartialError",
     "WebhookVerificationError",
     "ReauthorizationRequired",
+    "QueueFullError",
 ]

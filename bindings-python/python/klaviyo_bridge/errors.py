@@ -95,8 +95,13 @@ class ReauthorizationRequired(AuthenticationError):
     """The OAuth grant is gone (refresh answered invalid_grant): authorize the app again."""
 
 
+class QueueFullError(KlaviyoError):
+    """The tracker's queue is full (when_full="error"): the event was not queued."""
+
+
 __all__ = [
     "KlaviyoError",
+    "QueueFullError",
     "ValidationError",
     "InvalidInputError",
     "ConfigurationError",
