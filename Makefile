@@ -67,6 +67,7 @@ bench: build $(BENCH_VENV)/.installed
 	$(BENCH_VENV)/bin/maturin build --quiet --profile bench-fast --out target/bench-wheels
 	$(BENCH_VENV)/bin/pip install --quiet --force-reinstall --no-deps target/bench-wheels/klaviyo_bridge-*.whl
 	$(BENCH_VENV)/bin/python bench/python_vs_official.py target/$(CARGO_BUILD_TARGET)/debug/klaviyo-sandbox
+	$(BENCH_VENV)/bin/python bench/tracker_throughput.py target/$(CARGO_BUILD_TARGET)/debug/klaviyo-sandbox
 	npm install --prefix bench --no-audit --no-fund --loglevel=error
 	npx napi build --platform --profile bench-fast --manifest-path bindings-node/Cargo.toml --package-json-path package.json --output-dir bindings-node --js native.js --dts native.d.ts
 	node bench/node_vs_official.js target/$(CARGO_BUILD_TARGET)/debug/klaviyo-sandbox
