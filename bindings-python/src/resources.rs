@@ -192,15 +192,7 @@ impl Events {
         time: Option<Bound<'_, PyAny>>,
         unique_id: Option<String>,
     ) -> PyResult<Py<PyAny>> {
-        let event = EventCreate {
-            metric,
-            profile: identity(email, phone_number, external_id, profile_id),
-            properties: object_arg(properties.as_ref(), "properties")?,
-            value,
-            value_currency,
-            time: time.as_ref().map(from_py).transpose()?.and_then(|t| t.as_str().map(str::to_string)),
-            unique_id,
-        };
+        let event = event_create(metric, identity(email, phone_number, external_id, profile_id), properties.as_ref(), value, value_currency, time.as_ref(), unique_id)?;
         let core = self.core.clone();
         run(py, self.asynchronous, async move { core.events().create(event).await }, |py, receipt| serialized(py, &json!({"unique_id": receipt.unique_id})))
     }
@@ -225,6 +217,19 @@ impl Events {
         let params = list_params(options.as_ref())?;
         cursor(self.core.events().list(params), self.asynchronous)
     }
+}
+
+/// An event from `create`'s (and `track`'s) keyword arguments; `time` may be a datetime.
+pub fn event_create(metric: String, profile: ProfileRef, properties: Option<&Bound<'_, PyAny>>, value: Option<f64>, value_currency: Option<String>, time: Option<&Bound<'_, PyAny>>, unique_id: Option<String>) -> PyResult<EventCreate> {
+    Ok(EventCreate {
+        metric,
+        profile,
+        properties: object_arg(properties, "properties")?,
+        value,
+        value_currency,
+        time: time.map(from_py).transpose()?.and_then(|t| t.as_str().map(str::to_string)),
+        unique_id,
+    })
 }
 
 /// An event from a dict with `create`'s keys.

@@ -5,14 +5,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
 
 use klaviyo_bridge::config::seconds;
-use klaviyo_bridge::events::EventCreate;
 use klaviyo_bridge::profiles::ProfileRef;
 use klaviyo_bridge::tracker::{TrackFailure, TrackerOptions};
 
-use crate::convert::{from_py, serialized};
+use crate::convert::serialized;
+use crate::resources::event_create;
 use crate::errors::to_py_err;
 use crate::runtime::run;
 
@@ -75,28 +74,13 @@ impl Tracker {
         phone_number: Option<String>,
         external_id: Option<String>,
         profile_id: Option<String>,
-        properties: Option<Bound<'_, PyDict>>,
+        properties: Option<Bound<'_, PyAny>>,
         value: Option<f64>,
         value_currency: Option<String>,
         time: Option<Bound<'_, PyAny>>,
         unique_id: Option<String>,
     ) -> PyResult<String> {
-        let properties = match properties {
-            Some(p) => match from_py(p.as_any())? {
-                serde_json::Value::Object(map) => map,
-                _ => Default::default(),
-            },
-            None => Default::default(),
-        };
-        let event = EventCreate {
-            metric,
-            profile: ProfileRef { id: profile_id, email, phone_number, external_id },
-            properties,
-            value,
-            value_currency,
-            time: time.as_ref().map(from_py).transpose()?.and_then(|t| t.as_str().map(str::to_string)),
-            unique_id,
-        };
+        let event = event_create(metric, ProfileRef { id: profile_id, email, phone_number, external_id }, properties.as_ref(), value, value_currency, time.as_ref(), unique_id)?;
         // Released: a blocking track() on a full queue must not hold the GIL.
         py.detach(|| self.inner.track(event)).map_err(to_py_err)
     }

@@ -89,6 +89,7 @@ def test_with_block_flushes_and_full_queue_raises_or_drops(start_sandbox: Any) -
         client.tracker(flush_at=5_000)
     with pytest.raises(Exception, match="not a valid email"):
         dropping.track(metric="Clicked", email="not-an-email")
+    assert full.close()["sent"] == 5 and dropping.close()["sent"] == 5
 
 
 def test_async_client_tracker_flushes_with_await(start_sandbox: Any) -> None:
