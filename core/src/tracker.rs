@@ -43,7 +43,8 @@ const MAX_RESEND_BACKOFF: Duration = Duration::from_secs(30);
 /// What `track()` does when `max_queue` events are waiting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum WhenFull {
-    /// Wait for room (the default): back-pressure, never loss.
+    /// Wait for room (the default): back-pressure, never loss. The wait blocks the calling
+    /// thread: in async Rust, track from `spawn_blocking` or choose `Error`.
     #[default]
     Block,
     /// Return [`Error::QueueFull`] at once; the caller decides.
