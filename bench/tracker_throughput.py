@@ -50,7 +50,8 @@ def tracker_run(url: str) -> Dict[str, Any]:
     stats = tracker.close(timeout=600)
     seconds = time.perf_counter() - started
     recorded = get(f"{url}/__sandbox/settled")["events"]
-    return {"events": TRACKED, "seconds": seconds, "track_us": track_seconds * 1e6 / TRACKED, "stats": stats, "recorded": recorded, "429s": len(too_many(url, "bulk_create_events"))}
+    rss_mb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:")) / 1024
+    return {"events": TRACKED, "seconds": seconds, "track_us": track_seconds * 1e6 / TRACKED, "stats": stats, "recorded": recorded, "429s": len(too_many(url, "bulk_create_events")), "rss_mb": rss_mb}
 
 
 def official_run(url: str) -> Dict[str, Any]:
@@ -87,7 +88,7 @@ def main() -> None:
     rate = ours["events"] / ours["seconds"]
     print(f"klaviyo_bridge tracker: {ours['events']} events in {ours['seconds']:.1f} s = {rate:.0f} events/s = {rate / CEILING:.2f} x ceiling "
           f"(target >= 0.95); track() {ours['track_us']:.1f} us/call; recorded {ours['recorded']} (exactly once: {ours['recorded'] == ours['events']}); "
-          f"429s {ours['429s']}; retried {ours['stats']['retried']}, failed {ours['stats']['failed']}")
+          f"429s {ours['429s']}; retried {ours['stats']['retried']}, failed {ours['stats']['failed']}; peak RSS {ours['rss_mb']:.0f} MB")
     process, url = start_sandbox(binary)
     try:
         theirs = official_run(url)

@@ -25,15 +25,16 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::value::RawValue;
 use tokio::time::Instant;
 
 use crate::bulk::ENVELOPE_BYTES;
-use crate::client::{Client, Request};
+use crate::client::{Client, RequestOptions};
 use crate::error::{Error, Result};
 use crate::events::{EventCreate, bulk_entry};
-use crate::operations::bulk_limit;
+use crate::operations::{bulk_limit, require_operation};
 use crate::spool::{Spool, SpoolRef};
 
 const OPERATION: &str = "bulk_create_events";
@@ -175,15 +176,16 @@ struct SpoolRecord {
     #[serde(rename = "m")]
     metric: String,
     #[serde(rename = "e")]
-    entry: Value,
+    entry: Box<RawValue>,
 }
 
+/// A queued event, kept as its serialized bulk entry (a few hundred bytes; a parsed JSON
+/// tree would take ten times as much) and spliced into job bodies as is.
 struct Queued {
     seq: u64,
     unique_id: String,
     metric: String,
-    entry: Value,
-    bytes: usize,
+    entry: Box<RawValue>,
     since: Instant,
     spooled: Option<SpoolRef>,
 }
@@ -210,6 +212,7 @@ struct Counters {
 
 struct Shared {
     client: Client,
+    operation: &'static crate::operations::Operation,
     options: TrackerOptions,
     queue: Mutex<Queue>,
     /// Signalled when room frees up (blocked `track()` calls wait on it).
@@ -265,6 +268,7 @@ impl Client {
         };
         let shared = Arc::new(Shared {
             client: self.clone(),
+            operation: require_operation(OPERATION)?,
             options,
             queue: Mutex::new(Queue::default()),
             room: Condvar::new(),
@@ -285,8 +289,7 @@ impl Client {
                     }
                     continue;
                 };
-                let bytes = serde_json::to_vec(&record.entry).map_or(usize::MAX, |v| v.len());
-                shared.enqueue(&mut queue, record.unique_id, record.metric, record.entry, bytes, Some(at));
+                shared.enqueue(&mut queue, record.unique_id, record.metric, record.entry, Some(at));
             }
         }
         let task = run(shared.clone());
@@ -303,12 +306,12 @@ impl Shared {
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn enqueue(&self, queue: &mut Queue, unique_id: String, metric: String, entry: Value, bytes: usize, spooled: Option<SpoolRef>) {
+    fn enqueue(&self, queue: &mut Queue, unique_id: String, metric: String, entry: Box<RawValue>, spooled: Option<SpoolRef>) {
         let seq = queue.next_seq;
         queue.next_seq += 1;
         queue.unsettled.insert(seq);
         let was_empty = queue.waiting.is_empty();
-        queue.waiting.push_back(Queued { seq, unique_id, metric, entry, bytes, since: Instant::now(), spooled });
+        queue.waiting.push_back(Queued { seq, unique_id, metric, entry, since: Instant::now(), spooled });
         self.counters.queued.fetch_add(1, Ordering::Relaxed);
         // Wake the sender when a job is full, or to start the interval for a first event.
         if was_empty || queue.waiting.len() == self.options.flush_at {
@@ -366,7 +369,7 @@ impl Shared {
         let mut job = Vec::new();
         let mut bytes = 0;
         while let Some(next) = queue.waiting.front() {
-            let added = next.bytes + usize::from(!job.is_empty());
+            let added = next.entry.get().len() + usize::from(!job.is_empty());
             if job.len() >= self.options.flush_at || (!job.is_empty() && bytes + added > budget) {
                 break;
             }
@@ -417,9 +420,20 @@ async fn run(shared: Arc<Shared>) {
     }
 }
 
-fn job_body(events: &[Queued]) -> Value {
-    let data: Vec<&Value> = events.iter().map(|e| &e.entry).collect();
-    json!({"data": {"type": "event-bulk-create-job", "attributes": {"events-bulk-create": {"data": data}}}})
+/// The job's body, spliced from the events' serialized entries.
+fn job_body(events: &[Queued]) -> Bytes {
+    const HEAD: &str = r#"{"data":{"type":"event-bulk-create-job","attributes":{"events-bulk-create":{"data":["#;
+    const TAIL: &str = "]}}}}";
+    let mut body = String::with_capacity(HEAD.len() + TAIL.len() + events.iter().map(|e| e.entry.get().len() + 1).sum::<usize>());
+    body.push_str(HEAD);
+    for (i, event) in events.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(event.entry.get());
+    }
+    body.push_str(TAIL);
+    Bytes::from(body)
 }
 
 /// Whether the API refused the job's content (so a smaller job may pass).
@@ -442,8 +456,7 @@ async fn deliver(shared: &Shared, job: Vec<Queued>) {
             abandon(shared, &events);
             continue;
         }
-        let request = Request::new(OPERATION).body(job_body(&events));
-        let error = match shared.client.send(request).await {
+        let error = match shared.client.execute(shared.operation, shared.operation.path, &[], Some(job_body(&events)), &RequestOptions::default()).await {
             Ok(_) => {
                 shared.settle(&events, None);
                 backoff = Duration::from_millis(500);
@@ -507,9 +520,9 @@ impl Tracker {
     pub fn track(&self, mut event: EventCreate) -> Result<String> {
         let shared = &self.shared;
         let unique_id = event.prepare()?;
-        let entry = bulk_entry(&event);
+        let entry = serde_json::value::to_raw_value(&bulk_entry(&event)).map_err(|e| Error::InvalidInput(format!("event {unique_id} cannot be serialized: {e}")))?;
         let limit = bulk_limit(OPERATION);
-        let bytes = serde_json::to_vec(&entry).map_or(usize::MAX, |v| v.len());
+        let bytes = entry.get().len();
         let max_item = limit.max_item_bytes.unwrap_or(usize::MAX).min(shared.options.max_batch_bytes - ENVELOPE_BYTES);
         if bytes > max_item {
             return Err(Error::InvalidInput(format!("event {unique_id} is {bytes} bytes; one event may be at most {max_item} bytes in a bulk job: trim its properties")));
@@ -541,12 +554,12 @@ impl Tracker {
             Some(spool) => {
                 let record = SpoolRecord { unique_id: unique_id.clone(), metric: event.metric.clone(), entry };
                 let at = spool.append(&serde_json::to_vec(&record).map_err(|e| Error::InvalidInput(e.to_string()))?)?;
-                shared.enqueue(&mut queue, record.unique_id, record.metric, record.entry, bytes, Some(at));
+                shared.enqueue(&mut queue, record.unique_id, record.metric, record.entry, Some(at));
                 return Ok(unique_id);
             }
             None => None,
         };
-        shared.enqueue(&mut queue, unique_id.clone(), event.metric, entry, bytes, spooled);
+        shared.enqueue(&mut queue, unique_id.clone(), event.metric, entry, spooled);
         Ok(unique_id)
     }
 
