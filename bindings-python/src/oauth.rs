@@ -11,7 +11,8 @@ use klaviyo_bridge::oauth::{self, OAuthClient, TokenStore};
 use klaviyo_bridge::{Error, Result};
 
 use crate::errors::to_py_err;
-use crate::runtime::run;
+use crate::runtime::{ForkSafeRuntime, run};
+use pyo3_async_runtimes::generic::ContextExt;
 
 fn unix(at: SystemTime) -> f64 {
     at.duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
@@ -153,29 +154,42 @@ fn tokens_to_py(py: Python<'_>, tokens: oauth::Tokens) -> PyResult<Py<PyAny>> {
 }
 
 /// Calls a Python callable with each refresh's Tokens, on a blocking thread (it may do I/O).
+/// An `async def` callback is awaited on the event loop of the call that triggered the refresh.
 pub struct CallbackTokenStore(pub Arc<Py<PyAny>>);
+
+type Awaited = std::pin::Pin<Box<dyn std::future::Future<Output = PyResult<Py<PyAny>>> + Send>>;
 
 impl TokenStore for CallbackTokenStore {
     fn save(&self, tokens: &oauth::Tokens) -> BoxFuture<'_, Result<()>> {
         let callback = self.0.clone();
         let tokens = PyTokens { inner: tokens.clone() };
+        // Present when the refresh happens inside an AsyncClient call.
+        let locals = <ForkSafeRuntime as ContextExt>::get_task_locals();
+        let failed = |message: String| Error::Config(format!("on_token_refresh failed to save the refreshed tokens (they are still used): {message}"));
         Box::pin(async move {
-            let outcome = tokio::task::spawn_blocking(move || {
-                Python::attach(|py| {
+            let called = tokio::task::spawn_blocking(move || {
+                Python::attach(|py| -> std::result::Result<Option<Awaited>, String> {
                     let result = callback.call1(py, (tokens,)).map_err(|e| e.to_string())?;
-                    if result.bind(py).hasattr("__await__").unwrap_or(false) {
-                        let _ = result.call_method0(py, "close");
-                        return Err("on_token_refresh returned a coroutine: pass a plain function (it runs on a worker thread)".to_string());
+                    let result = result.into_bound(py);
+                    if !result.hasattr("__await__").unwrap_or(false) {
+                        return Ok(None);
                     }
-                    Ok(())
+                    match &locals {
+                        Some(locals) => Ok(Some(Box::pin(pyo3_async_runtimes::into_future_with_locals(locals, result).map_err(|e| e.to_string())?))),
+                        None => {
+                            let _ = result.call_method0("close");
+                            Err("it returned a coroutine outside an event loop: use a plain function with Client".to_string())
+                        }
+                    }
                 })
             })
-            .await;
-            match outcome {
-                Ok(Ok(())) => Ok(()),
-                Ok(Err(message)) => Err(Error::Config(format!("on_token_refresh failed to save the refreshed tokens (they are still used): {message}"))),
-                Err(e) => Err(Error::Config(format!("on_token_refresh did not finish: {e}"))),
+            .await
+            .map_err(|e| failed(e.to_string()))?
+            .map_err(failed)?;
+            if let Some(awaited) = called {
+                awaited.await.map_err(|e| failed(e.to_string()))?;
             }
+            Ok(())
         })
     }
 }

@@ -84,8 +84,13 @@ def test_fifty_async_calls_rejected_with_a_stale_token_cause_one_refresh(sandbox
     stale = oauth.Tokens("sbx_at_stale_token_value", fresh.refresh_token, expires_at=time.time() + 3600)
     saved: List[oauth.Tokens] = []
 
+    async def save(tokens: oauth.Tokens) -> None:
+        # An async store (say, an async database driver) is awaited on the caller's loop.
+        await asyncio.sleep(0)
+        saved.append(tokens)
+
     async def main() -> List[Any]:
-        client = AsyncClient(oauth=app, tokens=stale, base_url=sandbox.url, on_token_refresh=saved.append, rate_limit=False)
+        client = AsyncClient(oauth=app, tokens=stale, base_url=sandbox.url, on_token_refresh=save, rate_limit=False)
         return await asyncio.gather(*(client.accounts.current() for _ in range(50)))
 
     accounts = asyncio.run(main())
@@ -130,3 +135,15 @@ def test_async_exchange_and_a_failing_token_store(sandbox: Any) -> None:
 def test_oauth_client_needs_app_and_tokens() -> None:
     with pytest.raises(ConfigurationError, match="both oauth="):
         Client(oauth=oauth.OAuthApp("id", "secret", "https://example.com/cb"))
+
+
+def test_an_async_token_store_needs_the_async_client(sandbox: Any) -> None:
+    app = _app(sandbox)
+    tokens = _authorize(app)
+
+    async def save(_: oauth.Tokens) -> None:
+        pass
+
+    client = Client(oauth=app, tokens=oauth.Tokens(tokens.access_token, tokens.refresh_token), base_url=sandbox.url, on_token_refresh=save)
+    with pytest.raises(ConfigurationError, match="coroutine outside an event loop"):
+        client.accounts.current()

@@ -116,7 +116,7 @@ class _BaseClient:
         user_agent_suffix: Optional[str] = None,
         oauth: Optional["oauth.OAuthApp"] = None,
         tokens: Optional["oauth.Tokens"] = None,
-        on_token_refresh: Optional[Callable[["oauth.Tokens"], None]] = None,
+        on_token_refresh: Optional[Callable[["oauth.Tokens"], Any]] = None,
         refresh_margin: Optional[float] = None,
     ) -> None:
         native = _NativeClient(

@@ -10,8 +10,8 @@
 
 The client refreshes the access token when less than `refresh_margin` (60 s) remains and
 once after a 401, one refresh at a time however many calls are waiting; each refresh calls
-`on_token_refresh(tokens)` (a plain function, run on a worker thread) so you can persist
-them. A revoked or expired grant raises ReauthorizationRequired. Async code awaits
+`on_token_refresh(tokens)` so you can persist them: a plain function runs on a worker
+thread; with AsyncClient it may be `async def`, awaited on the caller's event loop. A revoked or expired grant raises ReauthorizationRequired. Async code awaits
 `aexchange_code`, `arefresh` and `arevoke`.
 """
 
