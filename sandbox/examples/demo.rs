@@ -61,6 +61,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // dev_tools.py --tool health-check (the key works, and what the rate limiter saw)
     let account = client.accounts().current().await?;
     println!("\nhealth-check: key OK for account {}; revision {}; last rate-limit reading {:?}", account.id().unwrap_or("?"), client.config().revision, client.rate_limit_status().map(|r| r.headers));
+    // Many events at once: the tracker batches them into bulk jobs in the background.
+    let tracker = client.tracker(klaviyo_bridge::TrackerOptions::default())?;
+    for i in 0..5_000 {
+        tracker.track(klaviyo_bridge::events::EventCreate::new("Viewed Product").email(format!("shopper{}@example.com", i % 45)).property("sku", format!("SKU-{}", i % 3)))?;
+    }
+    let stats = tracker.shutdown(std::time::Duration::from_secs(60)).await?;
+    sandbox.settled().await;
+    println!("\ntracker: {} events queued, {} sent in {} bulk jobs, {} failed", stats.queued, stats.sent, sandbox.requests().iter().filter(|r| r.operation == Some("bulk_create_events")).count(), stats.failed);
     println!("\nsandbox state: {}", sandbox.state());
     sandbox.shutdown().await;
     Ok(())
