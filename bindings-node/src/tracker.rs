@@ -78,15 +78,13 @@ impl NativeTracker {
     pub async fn flush(&self, timeout: Option<f64>) -> napi::Result<bool> {
         let inner = self.inner.clone();
         let limit = timeout.map(|t| seconds(t, "timeout")).transpose().map_err(js_error)?;
-        Ok(klaviyo_bridge::runtime::runtime().spawn(async move {
-            match limit {
-                Some(limit) => inner.flush_timeout(limit).await,
-                None => {
-                    inner.flush().await;
-                    true
-                }
+        Ok(match limit {
+            Some(limit) => inner.flush_timeout(limit).await,
+            None => {
+                inner.flush().await;
+                true
             }
-        }).await.unwrap_or(false))
+        })
     }
 
     /// Stops accepting events and waits up to `timeout` seconds (default 30); resolves to the
@@ -95,11 +93,7 @@ impl NativeTracker {
     pub async fn close(&self, timeout: Option<f64>) -> napi::Result<Value> {
         let inner = self.inner.clone();
         let limit = seconds(timeout.unwrap_or(DEFAULT_CLOSE_TIMEOUT), "timeout").map_err(js_error)?;
-        let stats = klaviyo_bridge::runtime::runtime()
-            .spawn(async move { inner.shutdown(limit).await })
-            .await
-            .map_err(|e| napi::Error::from_reason(e.to_string()))?
-            .map_err(js_error)?;
+        let stats = inner.shutdown(limit).await.map_err(js_error)?;
         Ok(serde_json::to_value(stats).unwrap_or(Value::Null))
     }
 

@@ -89,17 +89,13 @@ impl Tracker {
     /// timeout (seconds), returns False if events were still pending then.
     #[pyo3(signature = (timeout=None))]
     fn flush(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Py<PyAny>> {
-        let inner = self.inner.clone();
-        let limit = timeout.map(|t| seconds(t, "timeout")).transpose().map_err(to_py_err)?;
-        run(py, false, async move { Ok(flush(&inner, limit).await) }, |py, done| Ok(pyo3::types::PyBool::new(py, done).to_owned().into_any().unbind()))
+        self.flushed(py, false, timeout)
     }
 
     /// `flush` as an awaitable.
     #[pyo3(signature = (timeout=None))]
     fn aflush(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Py<PyAny>> {
-        let inner = self.inner.clone();
-        let limit = timeout.map(|t| seconds(t, "timeout")).transpose().map_err(to_py_err)?;
-        run(py, true, async move { Ok(flush(&inner, limit).await) }, |py, done| Ok(pyo3::types::PyBool::new(py, done).to_owned().into_any().unbind()))
+        self.flushed(py, true, timeout)
     }
 
     /// Stops accepting events and waits up to `timeout` seconds (default 30) for the queue;
@@ -143,6 +139,12 @@ impl Tracker {
 }
 
 impl Tracker {
+    fn flushed(&self, py: Python<'_>, asynchronous: bool, timeout: Option<f64>) -> PyResult<Py<PyAny>> {
+        let inner = self.inner.clone();
+        let limit = timeout.map(|t| seconds(t, "timeout")).transpose().map_err(to_py_err)?;
+        run(py, asynchronous, async move { Ok(flush(&inner, limit).await) }, |py, done| Ok(pyo3::types::PyBool::new(py, done).to_owned().into_any().unbind()))
+    }
+
     fn shutdown(&self, py: Python<'_>, asynchronous: bool, timeout: f64) -> PyResult<Py<PyAny>> {
         let inner = self.inner.clone();
         let limit = seconds(timeout, "timeout").map_err(to_py_err)?;

@@ -213,6 +213,8 @@ struct Counters {
 struct Shared {
     client: Client,
     operation: &'static crate::operations::Operation,
+    /// The largest event `track()` accepts: the table's per-item limit, within one job.
+    max_entry_bytes: usize,
     options: TrackerOptions,
     queue: Mutex<Queue>,
     /// Signalled when room frees up (blocked `track()` calls wait on it).
@@ -269,6 +271,7 @@ impl Client {
         let shared = Arc::new(Shared {
             client: self.clone(),
             operation: require_operation(OPERATION)?,
+            max_entry_bytes: bulk_limit(OPERATION).max_item_bytes.unwrap_or(usize::MAX).min(options.max_batch_bytes - ENVELOPE_BYTES),
             options,
             queue: Mutex::new(Queue::default()),
             room: Condvar::new(),
@@ -345,6 +348,11 @@ impl Shared {
                 }
             }
         }
+        self.release(events);
+    }
+
+    /// Takes events off the unsettled set: frees their room and wakes `flush` waiters.
+    fn release(&self, events: &[Queued]) {
         let mut queue = self.lock();
         for event in events {
             queue.unsettled.remove(&event.seq);
@@ -400,8 +408,6 @@ async fn run(shared: Arc<Shared>) {
         };
         match next {
             Ok(job) => {
-                // The queue has room again as soon as events leave it for a job.
-                shared.room.notify_all();
                 let shared = shared.clone();
                 tokio::spawn(async move {
                     deliver(&shared, job).await;
@@ -502,12 +508,7 @@ async fn wait_abandoned(shared: &Shared) {
 /// start; otherwise they are reported as failed.
 fn abandon(shared: &Shared, events: &[Queued]) {
     if shared.spool.is_some() {
-        let mut queue = shared.lock();
-        for event in events {
-            queue.unsettled.remove(&event.seq);
-        }
-        drop(queue);
-        shared.progress.send_modify(|n| *n += 1);
+        shared.release(events);
     } else {
         shared.settle(events, Some(("shutdown", "the tracker shut down before this event was delivered")));
     }
@@ -521,9 +522,8 @@ impl Tracker {
         let shared = &self.shared;
         let unique_id = event.prepare()?;
         let entry = serde_json::value::to_raw_value(&bulk_entry(&event)).map_err(|e| Error::InvalidInput(format!("event {unique_id} cannot be serialized: {e}")))?;
-        let limit = bulk_limit(OPERATION);
         let bytes = entry.get().len();
-        let max_item = limit.max_item_bytes.unwrap_or(usize::MAX).min(shared.options.max_batch_bytes - ENVELOPE_BYTES);
+        let max_item = shared.max_entry_bytes;
         if bytes > max_item {
             return Err(Error::InvalidInput(format!("event {unique_id} is {bytes} bytes; one event may be at most {max_item} bytes in a bulk job: trim its properties")));
         }

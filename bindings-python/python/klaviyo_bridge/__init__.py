@@ -21,7 +21,7 @@ import os
 import weakref
 from typing import Any, Callable, Dict, Optional, Union
 
-from . import oauth, webhooks
+from . import errors, oauth, webhooks
 from ._native import DEFAULT_REVISION, NativeClient as _NativeClient, PageCursor as Pager, Resource, Tracker, __version__, refresh_logging
 from .errors import (
     AuthenticationError,
@@ -232,21 +232,5 @@ __all__ = [
     "refresh_logging",
     "DEFAULT_REVISION",
     "__version__",
-    "KlaviyoError",
-    "ValidationError",
-    "InvalidInputError",
-    "ConfigurationError",
-    "AuthenticationError",
-    "PermissionDeniedError",
-    "NotFoundError",
-    "ConflictError",
-    "RateLimitError",
-    "ServerError",
-    "TimeoutError",
-    "NetworkError",
-    "DecodeError",
-    "BulkPartialError",
-    "WebhookVerificationError",
-    "ReauthorizationRequired",
-    "QueueFullError",
 ]
+__all__ += errors.__all__
