@@ -59,11 +59,31 @@ pub(crate) async fn admit(State(shared): State<Arc<Shared>>, request: Request, n
     let uri = request.uri().to_string();
     let headers = redacted_headers(request.headers());
     let op = match_operation(&method, request.uri().path());
+    let origin = crate::pagination::origin(request.headers().get("host").and_then(|h| h.to_str().ok()), shared.addr);
     let mut entry = LoggedRequest { method: method.to_string(), uri, operation: op.map(|o| o.id), headers, status: 0 };
     let response = run(&shared, op, request, next, &entry).await;
     entry.status = response.status().as_u16();
     shared.log.lock().unwrap().push(entry);
-    response
+    with_absolute_links(response, &origin).await
+}
+
+/// Resources keep their links relative to the API root; responses carry them absolute, on
+/// the address the request came to, as Klaviyo's do.
+async fn with_absolute_links(response: Response, origin: &str) -> Response {
+    let is_json_api = response.headers().get("content-type").is_some_and(|v| v.as_bytes().starts_with(b"application/vnd.api+json"));
+    if !is_json_api {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else { return Response::from_parts(parts, axum::body::Body::empty()) };
+    let text = std::str::from_utf8(&bytes).ok().and_then(|text| crate::pagination::absolute_links(text, origin));
+    match text {
+        Some(text) => {
+            parts.headers.remove("content-length");
+            Response::from_parts(parts, axum::body::Body::from(text))
+        }
+        None => Response::from_parts(parts, axum::body::Body::from(bytes)),
+    }
 }
 
 async fn run(shared: &Shared, op: Option<&'static Operation>, request: Request, next: Next, entry: &LoggedRequest) -> Response {

@@ -3,13 +3,14 @@
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use serde_json::{Value, json};
 
 use crate::handlers::{AppState, Params, not_found, ok, page, parse_resource};
+use crate::table::Rows;
 use crate::store::{Store, now_iso};
 use crate::{error, jobs};
 
@@ -109,10 +110,10 @@ pub(crate) fn remove(store: &mut Store, kind: &Kind, id: &str) -> bool {
     removed
 }
 
-async fn list(State(s): AppState, Query(q): Params, kind: &'static Kind) -> Response {
+async fn list(State(s): AppState, q: Params, kind: &'static Kind) -> Response {
     let store = s.store.lock().unwrap();
     let items = store.catalog.get(kind.json_type).map(|m| m.values().collect()).unwrap_or_default();
-    page(kind.list_op, &format!("/api/{}/", kind.path), items, &q).map_or_else(|e| e, |body| ok(StatusCode::OK, body))
+    page(kind.list_op, &Rows(items), &q).map_or_else(|e| e, |body| ok(StatusCode::OK, body))
 }
 
 async fn create(State(s): AppState, body: Bytes, kind: &'static Kind) -> Response {
@@ -148,7 +149,7 @@ async fn delete(State(s): AppState, Path(id): Path<String>, kind: &'static Kind)
     if remove(&mut s.store.lock().unwrap(), kind, &id) { ok(StatusCode::NO_CONTENT, Value::Null) } else { not_found(kind.json_type, &id) }
 }
 
-async fn related(State(s): AppState, Path(id): Path<String>, Query(q): Params, relation: &'static str) -> Response {
+async fn related(State(s): AppState, Path(id): Path<String>, q: Params, relation: &'static str) -> Response {
     let store = s.store.lock().unwrap();
     let (owner, op, items): (&Kind, &'static str, Vec<Value>) = match relation {
         "variants" => (&ITEM, "get_variants_for_catalog_item", store.catalog.get(VARIANT.json_type).map(|m| m.values().filter(|v| v["relationships"]["item"]["data"]["id"] == id.as_str()).cloned().collect()).unwrap_or_default()),
@@ -161,5 +162,5 @@ async fn related(State(s): AppState, Path(id): Path<String>, Query(q): Params, r
     if !store.catalog.get(owner.json_type).is_some_and(|m| m.contains_key(&id)) {
         return not_found(owner.json_type, &id);
     }
-    page(op, &format!("/api/{}/{id}/{relation}/", owner.path), items.iter().collect(), &q).map_or_else(|e| e, |body| ok(StatusCode::OK, body))
+    page(op, &Rows(items.iter().collect()), &q).map_or_else(|e| e, |body| ok(StatusCode::OK, body))
 }

@@ -7,11 +7,14 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
-use klaviyo_bridge::filter::{Filter, FilterValue};
+use klaviyo_bridge::filter::{Condition, Filter, FilterValue};
+
+pub(crate) use crate::pagination::{page, sparse};
+use crate::table::{Rows, Source};
 use serde_json::{Value, json};
 use tower::Layer;
 use tower_http::normalize_path::{NormalizePath, NormalizePathLayer};
@@ -20,7 +23,7 @@ use crate::store::now_iso;
 use crate::{ACCOUNT_ID, Shared, catalog, error, error_with_meta, jobs, json_api, validate, webhooks};
 
 pub(crate) type AppState = State<Arc<Shared>>;
-pub(crate) type Params = Query<HashMap<String, String>>;
+pub(crate) type Params = crate::pagination::ListQuery;
 
 pub(crate) fn router(shared: Arc<Shared>) -> NormalizePath<Router> {
     let router = Router::new()
@@ -83,125 +86,9 @@ pub(crate) fn not_found(what: &str, id: &str) -> Response {
     error(StatusCode::NOT_FOUND, "not_found", format!("A {what} with id {id} does not exist."), Some(json!({"parameter": "id"})))
 }
 
-/// Filters, sorts and pages `items` for list operation `op`, building `links`.
-/// Only the returned page is cloned, so listing stays cheap on large collections.
-pub(crate) fn page(op: &'static str, path: &str, items: Vec<&Value>, query: &HashMap<String, String>) -> Result<Value, Response> {
-    let operation = klaviyo_bridge::operations::operation(op).expect("handlers name real operations");
-    let mut items = items;
-    if let Some(text) = query.get("filter") {
-        let filter = Filter::parse(text).map_err(|e| error(StatusCode::BAD_REQUEST, "invalid", e.to_string(), Some(json!({"parameter": "filter"}))))?;
-        items.retain(|item| filter.conditions().iter().all(|c| matches(item, &c.operator, &c.field, &c.value)));
-    }
-    if let Some(sort) = query.get("sort") {
-        let (field, descending) = sort.strip_prefix('-').map_or((sort.as_str(), false), |f| (f, true));
-        items.sort_by_key(|item| field_value(item, field).to_string());
-        if descending {
-            items.reverse();
-        }
-    }
-    let size = match (operation.page_size, query.get("page[size]")) {
-        (Some(bounds), Some(text)) => match text.parse::<u32>() {
-            Ok(n) if (1..=bounds.max).contains(&n) => n as usize,
-            _ => return Err(error(StatusCode::BAD_REQUEST, "invalid", format!("page[size] must be an integer between 1 and {}.", bounds.max), Some(json!({"parameter": "page[size]"})))),
-        },
-        (Some(bounds), None) => bounds.default as usize,
-        // Operations without page[size] use a fixed page, as Klaviyo does.
-        (None, _) => 200,
-    };
-    let offset = match query.get("page[cursor]") {
-        Some(cursor) => decode_cursor(cursor).ok_or_else(|| error(StatusCode::BAD_REQUEST, "invalid", "Invalid page cursor.", Some(json!({"parameter": "page[cursor]"}))))?,
-        None => 0,
-    };
-    let total = items.len();
-    let data: Vec<Value> = items.into_iter().skip(offset).take(size).map(|item| sparse(item.clone(), query)).collect();
-    let link = |offset: usize| format!("http://sandbox{path}?page%5Bcursor%5D={}&page%5Bsize%5D={size}", encode_cursor(offset));
-    let next = (offset + size < total).then(|| link(offset + size));
-    let prev = (offset > 0).then(|| link(offset.saturating_sub(size)));
-    Ok(json!({"data": data, "links": links(path, next, prev)}))
-}
-
-/// Collection links; `next` and `prev` are left out when there is no such page, as the spec says.
-pub(crate) fn links(path: &str, next: Option<String>, prev: Option<String>) -> Value {
-    let mut links = json!({"self": format!("http://sandbox{path}")});
-    if let Some(next) = next {
-        links["next"] = json!(next);
-    }
-    if let Some(prev) = prev {
-        links["prev"] = json!(prev);
-    }
-    links
-}
-
-/// Cursors are opaque to clients; internally a tagged, scrambled offset.
-fn encode_cursor(offset: usize) -> String {
-    format!("bz{:x}", offset ^ 0x5a5a)
-}
-
-fn decode_cursor(cursor: &str) -> Option<usize> {
-    usize::from_str_radix(cursor.strip_prefix("bz")?, 16).ok().map(|n| n ^ 0x5a5a)
-}
-
-/// Applies `fields[type]=a,b` to one resource.
-pub(crate) fn sparse(mut item: Value, query: &HashMap<String, String>) -> Value {
-    let kind = item["type"].as_str().unwrap_or_default().to_string();
-    if let Some(fields) = query.get(&format!("fields[{kind}]")) {
-        let keep: Vec<&str> = fields.split(',').map(str::trim).collect();
-        if let Some(attributes) = item.get_mut("attributes").and_then(Value::as_object_mut) {
-            attributes.retain(|k, _| keep.contains(&k.as_str()));
-        }
-    }
-    item
-}
-
-/// A filter field: `id`, an attribute (dotted for nesting), or a relationship id.
-fn field_value<'a>(item: &'a Value, field: &str) -> &'a Value {
-    match field {
-        "id" => &item["id"],
-        "metric_id" => &item["relationships"]["metric"]["data"]["id"],
-        "profile_id" => &item["relationships"]["profile"]["data"]["id"],
-        other => other.split('.').fold(&item["attributes"], |v, part| &v[part]),
-    }
-}
-
-fn matches(item: &Value, operator: &str, field: &str, value: &FilterValue) -> bool {
-    let actual = field_value(item, field);
-    let as_text = |v: &FilterValue| match v {
-        FilterValue::Str(s) | FilterValue::DateTime(s) => Some(s.clone()),
-        FilterValue::Number(n) => Some(n.to_string()),
-        FilterValue::Bool(b) => Some(b.to_string()),
-        _ => None,
-    };
-    let actual_text = match actual {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    };
-    // Date-times compare as instants where both sides parse; "Z" and "+00:00" are equal.
-    let instant = |s: &str| klaviyo_bridge::time::parse_iso8601(s);
-    let compare = |a: &str, b: &str| match (instant(a), instant(b), a.parse::<f64>(), b.parse::<f64>()) {
-        (Some(x), Some(y), _, _) => x.partial_cmp(&y),
-        (_, _, Ok(x), Ok(y)) => x.partial_cmp(&y),
-        _ => Some(a.cmp(b)),
-    };
-    match (operator, value) {
-        ("equals", FilterValue::Null) => actual.is_null(),
-        ("equals", v) => actual_text.zip(as_text(v)).is_some_and(|(a, b)| compare(&a, &b).is_some_and(|o| o.is_eq())),
-        ("any", FilterValue::List(options)) => options.iter().any(|o| actual_text.clone().zip(as_text(o)).is_some_and(|(a, b)| compare(&a, &b).is_some_and(|o| o.is_eq()))),
-        ("contains", v) => actual_text.zip(as_text(v)).is_some_and(|(a, b)| a.contains(&b)),
-        ("starts-with", v) => actual_text.zip(as_text(v)).is_some_and(|(a, b)| a.starts_with(&b)),
-        ("ends-with", v) => actual_text.zip(as_text(v)).is_some_and(|(a, b)| a.ends_with(&b)),
-        (op, v) => {
-            let Some(ordering) = actual_text.zip(as_text(v)).and_then(|(a, b)| compare(&a, &b)) else { return false };
-            match op {
-                "greater-than" => ordering.is_gt(),
-                "greater-or-equal" => ordering.is_ge(),
-                "less-than" => ordering.is_lt(),
-                "less-or-equal" => ordering.is_le(),
-                _ => false,
-            }
-        }
-    }
+/// `links` of a response that is not paged: just `self`.
+pub(crate) fn links(path: &str) -> Value {
+    json!({"self": path})
 }
 
 fn account() -> Value {
@@ -214,7 +101,7 @@ fn account() -> Value {
 }
 
 async fn get_accounts() -> Response {
-    ok(StatusCode::OK, json!({"data": [account()], "links": links("/api/accounts/", None, None)}))
+    ok(StatusCode::OK, json!({"data": [account()], "links": links("/api/accounts/")}))
 }
 
 async fn get_account(Path(id): Path<String>) -> Response {
@@ -274,6 +161,7 @@ fn with_included(store: &crate::Store, mut body: Value, query: &HashMap<String, 
         one => vec![one.clone()],
     };
     let mut included: Vec<Value> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for relation in include.split(',').map(str::trim) {
         for event in &events {
             let id = event["relationships"][relation]["data"]["id"].as_str().unwrap_or_default();
@@ -282,8 +170,8 @@ fn with_included(store: &crate::Store, mut body: Value, query: &HashMap<String, 
                 "profile" => store.profiles.get(id),
                 _ => None,
             };
-            if let Some(resource) = found.filter(|r| !included.contains(r)) {
-                included.push(resource.clone());
+            if let Some(resource) = found.filter(|_| seen.insert((relation, id))) {
+                included.push(sparse(resource.clone(), query));
             }
         }
     }
@@ -291,16 +179,15 @@ fn with_included(store: &crate::Store, mut body: Value, query: &HashMap<String, 
     body
 }
 
-async fn get_events(State(s): AppState, Query(q): Params) -> Response {
+async fn get_events(State(s): AppState, q: Params) -> Response {
     let store = s.store.lock().unwrap();
-    let items = store.events.values().collect();
-    match page("get_events", "/api/events/", items, &q) {
+    match page("get_events", &store.events, &q) {
         Ok(body) => ok(StatusCode::OK, with_included(&store, body, &q)),
         Err(e) => e,
     }
 }
 
-async fn get_event(State(s): AppState, Path(id): Path<String>, Query(q): Params) -> Response {
+async fn get_event(State(s): AppState, Path(id): Path<String>, q: Params) -> Response {
     let store = s.store.lock().unwrap();
     match store.events.get(&id) {
         Some(event) => ok(StatusCode::OK, with_included(&store, json!({"data": event}), &q)),
@@ -308,10 +195,9 @@ async fn get_event(State(s): AppState, Path(id): Path<String>, Query(q): Params)
     }
 }
 
-async fn get_metrics(State(s): AppState, Query(q): Params) -> Response {
+async fn get_metrics(State(s): AppState, q: Params) -> Response {
     let store = s.store.lock().unwrap();
-    let items = store.metrics.values().collect();
-    page("get_metrics", "/api/metrics/", items, &q).map_or_else(|e| e, |body| ok(StatusCode::OK, body))
+    page("get_metrics", &Rows(store.metrics.values().collect()), &q).map_or_else(|e| e, |body| ok(StatusCode::OK, body))
 }
 
 async fn get_metric(State(s): AppState, Path(id): Path<String>) -> Response {
@@ -353,7 +239,8 @@ async fn query_metric_aggregates(State(s): AppState, body: Bytes) -> Response {
     let mut sums = vec![0f64; days];
     let mut uniques: Vec<std::collections::HashSet<String>> = vec![Default::default(); days];
     let store = s.store.lock().unwrap();
-    for event in store.events.values().filter(|e| e["relationships"]["metric"]["data"]["id"] == metric_id) {
+    let in_metric = [Condition { operator: "equals".into(), field: "metric_id".into(), value: FilterValue::Str(metric_id.to_string()) }];
+    for (_, event) in store.events.walk(Some("datetime"), true, None, &in_metric) {
         let Some(at) = event["attributes"]["datetime"].as_str().and_then(klaviyo_bridge::time::parse_iso8601) else { continue };
         if at < start || at >= end {
             continue;
@@ -377,16 +264,15 @@ async fn query_metric_aggregates(State(s): AppState, body: Bytes) -> Response {
             },
         );
     }
-    ok(StatusCode::OK, json!({"data": {"type": "metric-aggregate", "id": format!("{metric_id}-{}", now_iso()), "attributes": {"dates": dates, "data": [{"dimensions": [], "measurements": values}]}, "links": {"self": "http://sandbox/api/metric-aggregates/"}}, "links": links("/api/metric-aggregates/", None, None)}))
+    ok(StatusCode::OK, json!({"data": {"type": "metric-aggregate", "id": format!("{metric_id}-{}", now_iso()), "attributes": {"dates": dates, "data": [{"dimensions": [], "measurements": values}]}, "links": links("/api/metric-aggregates/")}, "links": links("/api/metric-aggregates/")}))
 }
 
-async fn get_profiles(State(s): AppState, Query(q): Params) -> Response {
+async fn get_profiles(State(s): AppState, q: Params) -> Response {
     let store = s.store.lock().unwrap();
-    let items = store.profiles.values().collect();
-    page("get_profiles", "/api/profiles/", items, &q).map_or_else(|e| e, |body| ok(StatusCode::OK, body))
+    page("get_profiles", &store.profiles, &q).map_or_else(|e| e, |body| ok(StatusCode::OK, body))
 }
 
-async fn get_profile(State(s): AppState, Path(id): Path<String>, Query(q): Params) -> Response {
+async fn get_profile(State(s): AppState, Path(id): Path<String>, q: Params) -> Response {
     let profile = s.store.lock().unwrap().profiles.get(&id).cloned();
     profile.map_or_else(|| not_found("profile", &id), |p| ok(StatusCode::OK, json!({"data": sparse(p, &q)})))
 }
@@ -410,7 +296,7 @@ async fn create_profile(State(s): AppState, body: Bytes) -> Response {
         return error_with_meta(StatusCode::CONFLICT, "duplicate_profile", "A profile already exists with one of these identifiers.", Some(json!({"pointer": "/data/attributes"})), Some(json!({"duplicate_profile_id": existing})));
     }
     let id = store.insert_profile(attributes);
-    ok(StatusCode::CREATED, json!({"data": store.profiles[&id]}))
+    ok(StatusCode::CREATED, json!({"data": store.profiles.get(&id)}))
 }
 
 async fn update_profile(State(s): AppState, Path(id): Path<String>, body: Bytes) -> Response {
@@ -423,13 +309,13 @@ async fn update_profile(State(s): AppState, Path(id): Path<String>, body: Bytes)
         return not_found("profile", &id);
     }
     store.update_profile(&id, &data["attributes"]);
-    ok(StatusCode::OK, json!({"data": store.profiles[&id]}))
+    ok(StatusCode::OK, json!({"data": store.profiles.get(&id)}))
 }
 
 /// Creates or updates by identifier (the id wins when given); 201 when created, 200 when updated.
 pub(crate) fn upsert_profile(store: &mut crate::Store, data: &Value) -> Result<(String, bool), String> {
     let attributes = &data["attributes"];
-    let by_id = data["id"].as_str().filter(|id| store.profiles.contains_key(*id)).map(str::to_string);
+    let by_id = data["id"].as_str().filter(|id| store.profiles.contains_key(id)).map(str::to_string);
     match by_id.or_else(|| store.find_profile(attributes)) {
         Some(id) => {
             store.update_profile(&id, attributes);
@@ -447,7 +333,7 @@ async fn import_profile(State(s): AppState, body: Bytes) -> Response {
     };
     let mut store = s.store.lock().unwrap();
     match upsert_profile(&mut store, &data) {
-        Ok((id, created)) => ok(if created { StatusCode::CREATED } else { StatusCode::OK }, json!({"data": store.profiles[&id]})),
+        Ok((id, created)) => ok(if created { StatusCode::CREATED } else { StatusCode::OK }, json!({"data": store.profiles.get(&id)})),
         Err(detail) => error(StatusCode::BAD_REQUEST, "invalid", detail, Some(json!({"pointer": "/data/attributes"}))),
     }
 }
@@ -466,8 +352,8 @@ async fn merge_profiles(State(s): AppState, body: Bytes) -> Response {
     let sources: Vec<String> = data["relationships"]["profiles"]["data"].as_array().into_iter().flatten().filter_map(|p| p["id"].as_str().map(str::to_string)).collect();
     for source in &sources {
         if let Some(profile) = store.profiles.get(source).cloned() {
-            for event in store.events.values_mut().filter(|e| e["relationships"]["profile"]["data"]["id"] == source.as_str()) {
-                event["relationships"]["profile"]["data"]["id"] = json!(destination);
+            for event in store.events.ids_in_group("profile_id", source) {
+                store.events.update(&event, |e| e["relationships"]["profile"]["data"]["id"] = json!(destination));
             }
             let properties = profile["attributes"]["properties"].clone();
             store.update_profile(&destination, &json!({"properties": properties}));
@@ -477,10 +363,9 @@ async fn merge_profiles(State(s): AppState, body: Bytes) -> Response {
     ok(StatusCode::OK, json!({"data": {"type": "profile", "id": destination}}))
 }
 
-async fn get_lists(State(s): AppState, Query(q): Params) -> Response {
+async fn get_lists(State(s): AppState, q: Params) -> Response {
     let store = s.store.lock().unwrap();
-    let items = store.lists.values().collect();
-    page("get_lists", "/api/lists/", items, &q).map_or_else(|e| e, |body| ok(StatusCode::OK, body))
+    page("get_lists", &Rows(store.lists.values().collect()), &q).map_or_else(|e| e, |body| ok(StatusCode::OK, body))
 }
 
 async fn get_list(State(s): AppState, Path(id): Path<String>) -> Response {
@@ -521,7 +406,7 @@ async fn delete_list(State(s): AppState, Path(id): Path<String>) -> Response {
     ok(StatusCode::NO_CONTENT, Value::Null)
 }
 
-async fn get_list_profiles(State(s): AppState, Path(id): Path<String>, Query(q): Params) -> Response {
+async fn get_list_profiles(State(s): AppState, Path(id): Path<String>, q: Params) -> Response {
     let store = s.store.lock().unwrap();
     if !store.lists.contains_key(&id) {
         return not_found("list", &id);
@@ -539,7 +424,7 @@ async fn get_list_profiles(State(s): AppState, Path(id): Path<String>, Query(q):
                 .collect()
         })
         .unwrap_or_default();
-    page("get_profiles_for_list", &format!("/api/lists/{id}/profiles/"), members.iter().collect(), &q).map_or_else(|e| e, |body| ok(StatusCode::OK, body))
+    page("get_profiles_for_list", &Rows(members.iter().collect()), &q).map_or_else(|e| e, |body| ok(StatusCode::OK, body))
 }
 
 /// The profile ids of a relationship body, checked against the table's limit and the store.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 
 use crate::catalog::{self, CATEGORY, ITEM, Kind, VARIANT};
 use crate::handlers::{AppState, Params, not_found, ok, page, record, upsert_profile};
+use crate::table::Rows;
 use crate::store::{Store, now_iso};
 use crate::{Shared, error};
 
@@ -214,10 +215,10 @@ async fn bulk_import_profiles(State(s): AppState, body: Bytes) -> Response {
     response
 }
 
-async fn import_errors(State(s): AppState, Path(id): Path<String>, Query(q): Params) -> Response {
+async fn import_errors(State(s): AppState, Path(id): Path<String>, q: Params) -> Response {
     let store = s.store.lock().unwrap();
     match store.jobs.get(&id).filter(|j| j.resource["type"] == "profile-bulk-import-job") {
-        Some(job) => page("get_errors_for_bulk_import_profiles_job", &format!("/api/profile-bulk-import-jobs/{id}/import-errors/"), job.import_errors.iter().collect(), &q).map_or_else(|e| e, |body| ok(StatusCode::OK, body)),
+        Some(job) => page("get_errors_for_bulk_import_profiles_job", &Rows(job.import_errors.iter().collect()), &q).map_or_else(|e| e, |body| ok(StatusCode::OK, body)),
         None => not_found("profile-bulk-import-job", &id),
     }
 }

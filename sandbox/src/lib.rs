@@ -22,7 +22,9 @@ mod faults;
 mod handlers;
 mod jobs;
 mod oauth;
+mod pagination;
 mod store;
+mod table;
 mod validate;
 mod webhooks;
 
@@ -134,6 +136,8 @@ pub(crate) type WindowKey = (String, &'static str, u64, u64);
 /// Shared server state.
 pub(crate) struct Shared {
     pub options: Options,
+    /// The address the sandbox listens on.
+    pub addr: SocketAddr,
     pub store: Mutex<Store>,
     pub faults: Faults,
     pub started: Instant,
@@ -210,6 +214,7 @@ pub async fn start(options: Options) -> std::io::Result<Sandbox> {
     let (deliveries, queue) = mpsc::unbounded_channel();
     let shared = Arc::new(Shared {
         options,
+        addr,
         store: Mutex::new(Store::default()),
         faults,
         started: Instant::now(),

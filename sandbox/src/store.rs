@@ -5,14 +5,16 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::{Map, Value, json};
 
+use crate::table::Table;
+
 /// Everything the sandbox holds.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Store {
     next_id: u64,
-    /// Profiles by id, in creation order of their ids.
-    pub profiles: BTreeMap<String, Value>,
-    /// Events by id.
-    pub events: BTreeMap<String, Value>,
+    /// Profiles by id, in creation order of their ids, indexed for their list's sorts.
+    pub profiles: Table,
+    /// Events by id, indexed by time, metric and profile.
+    pub events: Table,
     /// Metrics by id.
     pub metrics: BTreeMap<String, Value>,
     /// Lists by id.
@@ -38,6 +40,33 @@ pub struct Store {
     seen_unique_ids: HashSet<(String, String, String)>,
     /// Events received again with a `unique_id` already recorded (and ignored).
     duplicate_events: usize,
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Store {
+            next_id: 0,
+            profiles: Table::new(&["created", "updated", "email"], &[]),
+            events: Table::new(&["datetime", "timestamp"], &[("metric_id", "datetime"), ("profile_id", "datetime")]),
+            metrics: BTreeMap::new(),
+            lists: BTreeMap::new(),
+            list_members: HashMap::new(),
+            joined_at: HashMap::new(),
+            catalog: HashMap::new(),
+            jobs: BTreeMap::new(),
+            webhooks: BTreeMap::new(),
+            deliveries: Vec::new(),
+            pending_deliveries: 0,
+            identities: HashMap::new(),
+            seen_unique_ids: HashSet::new(),
+            duplicate_events: 0,
+        }
+    }
+}
+
+/// The identity index's key: emails match whatever their case, as in Klaviyo.
+fn identity(kind: &'static str, value: &str) -> (&'static str, String) {
+    (kind, if kind == "email" { value.to_lowercase() } else { value.to_string() })
 }
 
 /// A bulk job.
@@ -94,11 +123,9 @@ impl Store {
     /// Counts per resource.
     pub fn summary(&self) -> Value {
         let mut per_metric = Map::new();
-        for event in self.events.values() {
-            let metric = event["relationships"]["metric"]["data"]["id"].as_str().unwrap_or_default();
+        for (metric, count) in self.events.group_sizes("metric_id") {
             let name = self.metrics.get(metric).and_then(|m| m["attributes"]["name"].as_str()).unwrap_or("?");
-            let count = per_metric.entry(name.to_string()).or_insert(json!(0));
-            *count = json!(count.as_u64().unwrap_or(0) + 1);
+            per_metric.insert(name.to_string(), json!(count));
         }
         json!({
             "profiles": self.profiles.len(),
@@ -124,7 +151,7 @@ impl Store {
     pub fn find_profile(&self, attributes: &Value) -> Option<String> {
         IDENTIFIERS.iter().find_map(|key| {
             let value = attributes.get(*key).and_then(Value::as_str)?;
-            self.identities.get(&(*key, value.to_string())).cloned()
+            self.identities.get(&identity(key, value)).cloned()
         })
     }
 
@@ -134,7 +161,7 @@ impl Store {
         if let Some(profile) = self.profiles.get(id) {
             for key in IDENTIFIERS {
                 if let Some(value) = profile["attributes"][key].as_str() {
-                    self.identities.insert((key, value.to_string()), id.to_string());
+                    self.identities.insert(identity(key, value), id.to_string());
                 }
             }
         }
@@ -160,7 +187,7 @@ impl Store {
         merge_attributes(&mut profile, attributes);
         for key in IDENTIFIERS {
             if let Some(value) = profile["attributes"][key].as_str() {
-                self.identities.insert((key, value.to_string()), id.clone());
+                self.identities.insert(identity(key, value), id.clone());
             }
         }
         self.profiles.insert(id.clone(), profile);
@@ -169,10 +196,10 @@ impl Store {
 
     /// Updates a profile's attributes (custom properties are merged).
     pub fn update_profile(&mut self, id: &str, attributes: &Value) {
-        if let Some(profile) = self.profiles.get_mut(id) {
+        self.profiles.update(id, |profile| {
             merge_attributes(profile, attributes);
             profile["attributes"]["updated"] = json!(now_iso());
-        }
+        });
         if IDENTIFIERS.iter().any(|key| attributes.get(*key).is_some()) {
             self.index(id);
         }
@@ -214,9 +241,7 @@ impl Store {
                    "relationships": {"profile": {"data": {"type": "profile", "id": profile_id}}, "metric": {"data": {"type": "metric", "id": metric_id}}},
                    "links": {"self": format!("/api/events/{id}/")}}),
         );
-        if let Some(profile) = self.profiles.get_mut(profile_id) {
-            profile["attributes"]["last_event_date"] = json!(time);
-        }
+        self.profiles.update(profile_id, |profile| profile["attributes"]["last_event_date"] = json!(time));
         Some(id)
     }
 
@@ -284,7 +309,9 @@ impl Store {
     pub fn delete_profile(&mut self, id: &str) {
         self.profiles.remove(id);
         self.identities.retain(|_, owner| owner != id);
-        self.events.retain(|_, e| e["relationships"]["profile"]["data"]["id"] != id);
+        for event in self.events.ids_in_group("profile_id", id) {
+            self.events.remove(&event);
+        }
         for members in self.list_members.values_mut() {
             members.retain(|m| m != id);
         }

@@ -59,7 +59,7 @@ fn all_topics(store: &Store) -> Vec<String> {
 
 async fn topics(State(s): AppState) -> Response {
     let store = s.store.lock().unwrap();
-    ok(StatusCode::OK, json!({"data": all_topics(&store).iter().map(|t| topic_resource(t)).collect::<Vec<_>>(), "links": links("/api/webhook-topics/", None, None)}))
+    ok(StatusCode::OK, json!({"data": all_topics(&store).iter().map(|t| topic_resource(t)).collect::<Vec<_>>(), "links": links("/api/webhook-topics/")}))
 }
 
 async fn topic(State(s): AppState, Path(id): Path<String>) -> Response {
@@ -104,7 +104,7 @@ async fn create(State(s): AppState, body: Bytes) -> Response {
 
 async fn list(State(s): AppState) -> Response {
     let store = s.store.lock().unwrap();
-    ok(StatusCode::OK, json!({"data": store.webhooks.values().map(|w| w.resource.clone()).collect::<Vec<_>>(), "links": links("/api/webhooks/", None, None)}))
+    ok(StatusCode::OK, json!({"data": store.webhooks.values().map(|w| w.resource.clone()).collect::<Vec<_>>(), "links": links("/api/webhooks/")}))
 }
 
 async fn get_one(State(s): AppState, Path(id): Path<String>) -> Response {
