@@ -23,6 +23,7 @@ mod handlers;
 mod jobs;
 mod oauth;
 mod pagination;
+mod seed;
 mod store;
 mod table;
 mod validate;
@@ -39,6 +40,7 @@ use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
 
 pub use faults::{Fault, Faults};
+pub use seed::{SEED_EVENTS_END, SEED_METRICS};
 pub use store::Store;
 
 /// The default API key the sandbox accepts (an obvious fake).
@@ -96,6 +98,10 @@ pub struct Options {
     pub oauth_client_secret: String,
     /// Lifetime of issued access tokens.
     pub token_ttl: Duration,
+    /// Profiles to create at start (`seed{i}@example.com`), for load tests.
+    pub seed_profiles: usize,
+    /// Events to create at start, over five metrics and the year before 2026, for load tests.
+    pub seed_events: usize,
 }
 
 impl Default for Options {
@@ -111,6 +117,8 @@ impl Default for Options {
             oauth_client_id: "sandbox-client".into(),
             oauth_client_secret: "sandbox-client-secret-not-real".into(),
             token_ttl: Duration::from_secs(3600),
+            seed_profiles: 0,
+            seed_events: 0,
         }
     }
 }
@@ -212,10 +220,12 @@ pub async fn start(options: Options) -> std::io::Result<Sandbox> {
     let listener = tokio::net::TcpListener::bind(options.addr).await?;
     let addr = listener.local_addr()?;
     let (deliveries, queue) = mpsc::unbounded_channel();
+    let mut store = Store::default();
+    seed::seed(&mut store, options.seed_profiles, options.seed_events);
     let shared = Arc::new(Shared {
         options,
         addr,
-        store: Mutex::new(Store::default()),
+        store: Mutex::new(store),
         faults,
         started: Instant::now(),
         windows: Mutex::default(),

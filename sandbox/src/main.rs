@@ -35,6 +35,12 @@ struct Args {
     /// Lifetime of issued OAuth access tokens, in seconds (short values test refresh).
     #[arg(long, default_value_t = 3600)]
     token_ttl: u64,
+    /// Profiles to create at start (seed0@example.com, …), for load tests.
+    #[arg(long, default_value_t = 0)]
+    seed_profiles: usize,
+    /// Events to create at start, over five metrics and the year before 2026, for load tests.
+    #[arg(long, default_value_t = 0)]
+    seed_events: usize,
 }
 
 #[tokio::main]
@@ -48,6 +54,8 @@ async fn main() {
         faults: args.faults,
         seed: args.seed,
         token_ttl: Duration::from_secs(args.token_ttl),
+        seed_profiles: args.seed_profiles,
+        seed_events: args.seed_events,
         ..Options::default()
     };
     let sandbox = match start(options).await {

@@ -241,7 +241,7 @@ impl Store {
                    "relationships": {"profile": {"data": {"type": "profile", "id": profile_id}}, "metric": {"data": {"type": "metric", "id": metric_id}}},
                    "links": {"self": format!("/api/events/{id}/")}}),
         );
-        self.profiles.update(profile_id, |profile| profile["attributes"]["last_event_date"] = json!(time));
+        self.profiles.set_attribute(profile_id, "last_event_date", json!(time));
         Some(id)
     }
 

@@ -202,6 +202,16 @@ impl Table {
         true
     }
 
+    /// Sets one attribute, re-indexing only when an index reads it.
+    pub fn set_attribute(&mut self, id: &str, name: &str, value: Value) {
+        let indexed = self.ordered.iter().any(|i| i.field == name) || self.grouped.iter().any(|g| g.group == name || g.order == name);
+        if indexed {
+            self.update(id, |row| row["attributes"][name] = value);
+        } else if let Some(row) = self.rows.get_mut(id) {
+            row["attributes"][name] = value;
+        }
+    }
+
     /// Keeps only the rows for which `keep` holds.
     pub fn retain(&mut self, mut keep: impl FnMut(&Value) -> bool) {
         let gone: Vec<String> = self.rows.iter().filter(|(_, row)| !keep(row)).map(|(id, _)| id.clone()).collect();
