@@ -166,12 +166,12 @@ fn with_included(store: &crate::Store, mut body: Value, query: &HashMap<String, 
         for event in &events {
             let id = event["relationships"][relation]["data"]["id"].as_str().unwrap_or_default();
             let found = match relation {
-                "metric" => store.metrics.get(id),
+                "metric" => store.metrics.get(id).cloned(),
                 "profile" => store.profiles.get(id),
                 _ => None,
             };
             if let Some(resource) = found.filter(|_| seen.insert((relation, id))) {
-                included.push(sparse(resource.clone(), query));
+                included.push(sparse(resource, query));
             }
         }
     }
@@ -273,7 +273,7 @@ async fn get_profiles(State(s): AppState, q: Params) -> Response {
 }
 
 async fn get_profile(State(s): AppState, Path(id): Path<String>, q: Params) -> Response {
-    let profile = s.store.lock().unwrap().profiles.get(&id).cloned();
+    let profile = s.store.lock().unwrap().profiles.get(&id);
     profile.map_or_else(|| not_found("profile", &id), |p| ok(StatusCode::OK, json!({"data": sparse(p, &q)})))
 }
 
@@ -351,7 +351,7 @@ async fn merge_profiles(State(s): AppState, body: Bytes) -> Response {
     }
     let sources: Vec<String> = data["relationships"]["profiles"]["data"].as_array().into_iter().flatten().filter_map(|p| p["id"].as_str().map(str::to_string)).collect();
     for source in &sources {
-        if let Some(profile) = store.profiles.get(source).cloned() {
+        if let Some(profile) = store.profiles.get(source) {
             for event in store.events.ids_in_group("profile_id", source) {
                 store.events.update(&event, |e| e["relationships"]["profile"]["data"]["id"] = json!(destination));
             }
@@ -417,7 +417,7 @@ async fn get_list_profiles(State(s): AppState, Path(id): Path<String>, q: Params
         .map(|m| {
             m.iter()
                 .filter_map(|p| {
-                    let mut profile = store.profiles.get(p).cloned()?;
+                    let mut profile = store.profiles.get(p)?;
                     profile["attributes"]["joined_group_at"] = json!(store.joined_at.get(&(id.clone(), p.clone())));
                     Some(profile)
                 })

@@ -1,6 +1,7 @@
 //! Cursor pages for every list endpoint: the filter and sort of the request, keyset cursors
 //! that stay valid while records are added, and `links` that repeat the whole query.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::convert::Infallible;
 
@@ -188,10 +189,10 @@ pub(crate) fn page(op: &'static str, source: &dyn Source, query: &ListQuery) -> 
         let along = forward == ascending;
         source.walk(field, along, from, conditions).filter(move |(_, row)| conditions.iter().all(|c| matches(row, c)))
     };
-    let position = |(key, row): &(SortKey, &Value)| (key.clone(), row["id"].as_str().unwrap_or_default().to_string());
+    let position = |(key, row): &(SortKey, Cow<Value>)| (key.clone(), row["id"].as_str().unwrap_or_default().to_string());
     let (rows, has_prev, has_next) = match &cursor {
         Some((Direction::Before, from)) => {
-            let mut rows: Vec<(SortKey, &Value)> = matching(false, Some(from)).take(size + 1).collect();
+            let mut rows: Vec<(SortKey, Cow<Value>)> = matching(false, Some(from)).take(size + 1).collect();
             let has_prev = rows.len() > size;
             rows.truncate(size);
             rows.reverse();
@@ -200,7 +201,7 @@ pub(crate) fn page(op: &'static str, source: &dyn Source, query: &ListQuery) -> 
         }
         after => {
             let from = after.as_ref().map(|(_, p)| p);
-            let mut rows: Vec<(SortKey, &Value)> = matching(true, from).take(size + 1).collect();
+            let mut rows: Vec<(SortKey, Cow<Value>)> = matching(true, from).take(size + 1).collect();
             let has_next = rows.len() > size;
             rows.truncate(size);
             let has_prev = from.is_some() && rows.first().is_some_and(|first| matching(false, Some(&position(first))).next().is_some());
@@ -214,7 +215,7 @@ pub(crate) fn page(op: &'static str, source: &dyn Source, query: &ListQuery) -> 
     if let (true, Some(first)) = (has_prev, rows.first()) {
         links["prev"] = json!(query.link(Some(&encode_cursor(Direction::Before, sort, &position(first)))));
     }
-    let data: Vec<Value> = rows.into_iter().map(|(_, row)| sparse(row.clone(), query)).collect();
+    let data: Vec<Value> = rows.into_iter().map(|(_, row)| sparse(row.into_owned(), query)).collect();
     Ok(json!({"data": data, "links": links}))
 }
 

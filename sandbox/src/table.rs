@@ -1,10 +1,14 @@
 //! A table of JSON:API records by id, with the ordered indexes its list endpoints need, so a
 //! sorted or filtered page reads only the rows around it instead of scanning the collection.
 //!
+//! Rows are kept as compact JSON text and parsed when read: a serde_json `Value` costs several
+//! kilobytes per record in map nodes, text a few hundred bytes, so a million records fit.
+//!
 //! Every list goes through [`Source::walk`]: rows in (sort key, id) order, strictly past a
 //! position, narrowed by the filter where an index allows. Narrowing never widens: the pager
 //! still checks every condition on every row it returns.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound;
 
@@ -97,34 +101,43 @@ pub trait Source {
     /// Rows in ascending (key of `field`, id) order, or descending when `!ascending`, strictly
     /// past `from` in that direction. `field` None is the id order. Rows that cannot match
     /// `conditions` may be left out; rows that can must not be.
-    fn walk<'a>(&'a self, field: Option<&str>, ascending: bool, from: Option<&Position>, conditions: &[Condition]) -> Box<dyn Iterator<Item = (SortKey, &'a Value)> + 'a>;
+    fn walk<'a>(&'a self, field: Option<&str>, ascending: bool, from: Option<&Position>, conditions: &[Condition]) -> Walk<'a>;
 }
+
+/// Rows with their sort keys, in walk order.
+pub type Walk<'a> = Box<dyn Iterator<Item = (SortKey, Cow<'a, Value>)> + 'a>;
 
 /// A small collection listed by sorting it on each request.
 pub struct Rows<'a>(pub Vec<&'a Value>);
 
 impl Source for Rows<'_> {
-    fn walk<'a>(&'a self, field: Option<&str>, ascending: bool, from: Option<&Position>, _: &[Condition]) -> Box<dyn Iterator<Item = (SortKey, &'a Value)> + 'a> {
-        sorted_walk(self.0.iter().copied(), field, ascending, from)
+    fn walk<'a>(&'a self, field: Option<&str>, ascending: bool, from: Option<&Position>, _: &[Condition]) -> Walk<'a> {
+        sorted_walk(self.0.iter().map(|row| Cow::Borrowed(*row)), field, ascending, from)
     }
 }
 
 /// Sorts rows in memory and walks them: for small collections and small candidate sets.
-fn sorted_walk<'a>(rows: impl Iterator<Item = &'a Value>, field: Option<&str>, ascending: bool, from: Option<&Position>) -> Box<dyn Iterator<Item = (SortKey, &'a Value)> + 'a> {
-    let mut keyed: Vec<(SortKey, &str, &Value)> = rows.map(|row| (SortKey::of_row(field, row), row["id"].as_str().unwrap_or_default(), row)).collect();
-    keyed.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+fn sorted_walk<'a>(rows: impl Iterator<Item = Cow<'a, Value>>, field: Option<&str>, ascending: bool, from: Option<&Position>) -> Walk<'a> {
+    let id = |row: &Value| row["id"].as_str().unwrap_or_default().to_string();
+    let mut keyed: Vec<(SortKey, String, Cow<'a, Value>)> = rows.map(|row| (SortKey::of_row(field, &row), id(&row), row)).collect();
+    keyed.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
     if !ascending {
         keyed.reverse();
     }
     if let Some((key, id)) = from {
-        let past = |entry: &(SortKey, &str, &Value)| {
-            let ordering = (&entry.0, entry.1).cmp(&(key, id.as_str()));
+        let past = |entry: &(SortKey, String, Cow<'a, Value>)| {
+            let ordering = (&entry.0, &entry.1).cmp(&(key, id));
             if ascending { ordering.is_gt() } else { ordering.is_lt() }
         };
         let start = keyed.iter().position(past).unwrap_or(keyed.len());
         keyed.drain(..start);
     }
     Box::new(keyed.into_iter().map(|(key, _, row)| (key, row)))
+}
+
+/// A stored row, read back.
+fn decode(text: &str) -> Value {
+    serde_json::from_str(text).expect("rows are stored as JSON the table wrote")
 }
 
 /// An ordered index: (key, id) for one field.
@@ -148,7 +161,7 @@ const SMALL_GROUP: usize = 10_000;
 /// Records by id, with their indexes kept in step on every change.
 #[derive(Debug, Default)]
 pub struct Table {
-    rows: BTreeMap<String, Value>,
+    rows: BTreeMap<String, Box<str>>,
     ordered: Vec<Ordered>,
     grouped: Vec<Grouped>,
 }
@@ -167,38 +180,36 @@ impl Table {
         self.rows.len()
     }
 
-    pub fn get(&self, id: &str) -> Option<&Value> {
-        self.rows.get(id)
+    pub fn get(&self, id: &str) -> Option<Value> {
+        self.rows.get(id).map(|text| decode(text))
     }
 
     pub fn contains_key(&self, id: &str) -> bool {
         self.rows.contains_key(id)
     }
 
-    pub fn values(&self) -> impl DoubleEndedIterator<Item = &Value> {
-        self.rows.values()
+    pub fn values(&self) -> impl DoubleEndedIterator<Item = Value> + '_ {
+        self.rows.values().map(|text| decode(text))
     }
 
     /// Adds or replaces a row.
     pub fn insert(&mut self, id: String, row: Value) {
         self.remove(&id);
         self.index(&id, &row, true);
-        self.rows.insert(id, row);
+        self.rows.insert(id, row.to_string().into_boxed_str());
     }
 
     pub fn remove(&mut self, id: &str) -> Option<Value> {
-        let row = self.rows.remove(id)?;
+        let row = decode(&self.rows.remove(id)?);
         self.index(id, &row, false);
         Some(row)
     }
 
-    /// Changes a row in place, re-indexing it; false when there is no such row.
+    /// Changes a row, re-indexing it; false when there is no such row.
     pub fn update(&mut self, id: &str, change: impl FnOnce(&mut Value)) -> bool {
-        let Some(mut row) = self.rows.remove(id) else { return false };
-        self.index(id, &row, false);
+        let Some(mut row) = self.remove(id) else { return false };
         change(&mut row);
-        self.index(id, &row, true);
-        self.rows.insert(id.to_string(), row);
+        self.insert(id.to_string(), row);
         true
     }
 
@@ -207,14 +218,16 @@ impl Table {
         let indexed = self.ordered.iter().any(|i| i.field == name) || self.grouped.iter().any(|g| g.group == name || g.order == name);
         if indexed {
             self.update(id, |row| row["attributes"][name] = value);
-        } else if let Some(row) = self.rows.get_mut(id) {
+        } else if let Some(text) = self.rows.get_mut(id) {
+            let mut row = decode(text);
             row["attributes"][name] = value;
+            *text = row.to_string().into_boxed_str();
         }
     }
 
     /// Keeps only the rows for which `keep` holds.
     pub fn retain(&mut self, mut keep: impl FnMut(&Value) -> bool) {
-        let gone: Vec<String> = self.rows.iter().filter(|(_, row)| !keep(row)).map(|(id, _)| id.clone()).collect();
+        let gone: Vec<String> = self.rows.iter().filter(|(_, text)| !keep(&decode(text))).map(|(id, _)| id.clone()).collect();
         for id in gone {
             self.remove(&id);
         }
@@ -255,7 +268,7 @@ impl Table {
 
     /// Candidate ids from `equals`/`any` conditions on `id` or an ordered field, if any:
     /// a point lookup beats walking an index in another order.
-    fn point_lookup(&self, conditions: &[Condition]) -> Option<Vec<&Value>> {
+    fn point_lookup(&self, field: Option<&str>, conditions: &[Condition]) -> Option<Vec<Cow<'_, Value>>> {
         conditions.iter().find_map(|c| {
             let values: Vec<&FilterValue> = match (c.operator.as_str(), &c.value) {
                 ("equals", v) => vec![v],
@@ -264,21 +277,26 @@ impl Table {
             };
             if c.field == "id" {
                 return Some(values.iter().filter_map(|v| match v {
-                    FilterValue::Str(id) => self.rows.get(id),
+                    FilterValue::Str(id) => self.get(id).map(Cow::Owned),
                     _ => None,
                 }).collect());
             }
-            if let (Some(group), [FilterValue::Str(value)]) = (self.grouped.iter().find(|g| g.group == c.field), values.as_slice()) {
+            // A group already ordered by the sort field is walked, not looked up.
+            let group = self.grouped.iter().find(|g| g.group == c.field && Some(g.order) != field);
+            if self.grouped.iter().any(|g| g.group == c.field && Some(g.order) == field) {
+                return None;
+            }
+            if let (Some(group), [FilterValue::Str(value)]) = (group, values.as_slice()) {
                 let members = group.entries.get(value.as_str());
                 // A large group is better walked in the index's order than sorted per page.
-                return (members.map_or(0, BTreeSet::len) <= SMALL_GROUP).then(|| members.into_iter().flatten().filter_map(|(_, id)| self.rows.get(id)).collect());
+                return (members.map_or(0, BTreeSet::len) <= SMALL_GROUP).then(|| members.into_iter().flatten().filter_map(|(_, id)| self.get(id).map(Cow::Owned)).collect());
             }
             let index = self.ordered.iter().find(|i| i.field == c.field)?;
             let mut rows = Vec::new();
             for value in values {
                 let key = SortKey::of_filter(&c.field, value)?;
                 let lower = (key.clone(), String::new());
-                rows.extend(index.entries.range(lower..).take_while(|(k, _)| *k == key).filter_map(|(_, id)| self.rows.get(id)));
+                rows.extend(index.entries.range(lower..).take_while(|(k, _)| *k == key).filter_map(|(_, id)| self.get(id).map(Cow::Owned)));
             }
             Some(rows)
         })
@@ -373,18 +391,18 @@ fn is_empty_range(range: &(Bound<Position>, Bound<Position>)) -> bool {
     }
 }
 
-fn walk_set<'a>(set: &'a BTreeSet<Position>, rows: &'a BTreeMap<String, Value>, range: (Bound<Position>, Bound<Position>), ascending: bool) -> Box<dyn Iterator<Item = (SortKey, &'a Value)> + 'a> {
+fn walk_set<'a>(set: &'a BTreeSet<Position>, rows: &'a BTreeMap<String, Box<str>>, range: (Bound<Position>, Bound<Position>), ascending: bool) -> Walk<'a> {
     if is_empty_range(&range) {
         return Box::new(std::iter::empty());
     }
     let entries = set.range(range);
-    let lookup = move |(key, id): &'a Position| rows.get(id).map(|row| (key.clone(), row));
+    let lookup = move |(key, id): &'a Position| rows.get(id).map(|text| (key.clone(), Cow::Owned(decode(text))));
     if ascending { Box::new(entries.filter_map(lookup)) } else { Box::new(entries.rev().filter_map(lookup)) }
 }
 
 impl Source for Table {
-    fn walk<'a>(&'a self, field: Option<&str>, ascending: bool, from: Option<&Position>, conditions: &[Condition]) -> Box<dyn Iterator<Item = (SortKey, &'a Value)> + 'a> {
-        if let Some(candidates) = self.point_lookup(conditions) {
+    fn walk<'a>(&'a self, field: Option<&str>, ascending: bool, from: Option<&Position>, conditions: &[Condition]) -> Walk<'a> {
+        if let Some(candidates) = self.point_lookup(field, conditions) {
             return sorted_walk(candidates.into_iter(), field, ascending, from);
         }
         let Some(field) = field else {
@@ -407,7 +425,7 @@ impl Source for Table {
             if empty {
                 return Box::new(std::iter::empty());
             }
-            let rows = self.rows.range::<String, _>((lower, upper)).map(|(_, row)| (SortKey::Missing, row));
+            let rows = self.rows.range::<String, _>((lower, upper)).map(|(_, text)| (SortKey::Missing, Cow::Owned(decode(text))));
             return if ascending { Box::new(rows) } else { Box::new(rows.rev()) };
         };
         let range = position_range(key_range(field, conditions), ascending, from);
@@ -423,7 +441,7 @@ impl Source for Table {
         }
         match self.ordered.iter().find(|i| i.field == field) {
             Some(index) => walk_set(&index.entries, &self.rows, range, ascending),
-            None => sorted_walk(self.rows.values(), Some(field), ascending, from),
+            None => sorted_walk(self.values().map(Cow::Owned), Some(field), ascending, from),
         }
     }
 }
@@ -438,8 +456,8 @@ mod tests {
         json!({"type": "event", "id": id, "attributes": {"datetime": at}, "relationships": {"metric": {"data": {"type": "metric", "id": metric}}}})
     }
 
-    fn ids<'a>(walk: impl Iterator<Item = (SortKey, &'a Value)>) -> Vec<&'a str> {
-        walk.map(|(_, row)| row["id"].as_str().unwrap()).collect()
+    fn ids(walk: Walk<'_>) -> Vec<String> {
+        walk.map(|(_, row)| row["id"].as_str().unwrap().to_string()).collect()
     }
 
     fn table() -> Table {
