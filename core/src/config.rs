@@ -377,12 +377,18 @@ pub fn validate_base_url(text: &str) -> Result<Url> {
     Ok(url)
 }
 
-/// A revision is `YYYY-MM-DD` with an optional `.suffix` (e.g. `2026-07-15.pre`).
+/// Whether the date exists (no month 13, no February 30).
+fn is_calendar_date(year: i64, month: i64, day: i64) -> bool {
+    (1..=12).contains(&month) && (1..=31).contains(&day) && crate::time::civil_from_days(crate::time::days_from_civil(year, month, day)) == (year, month as u32, day as u32)
+}
+
+/// A revision is `YYYY-MM-DD`, a real date, with an optional `.suffix` (e.g. `2026-07-15.pre`).
 pub fn validate_revision(revision: &str) -> Result<()> {
     let (date, suffix) = revision.split_once('.').map_or((revision, None), |(d, s)| (d, Some(s)));
     let parts: Vec<&str> = date.split('-').collect();
     let date_ok = parts.len() == 3
-        && [4, 2, 2].iter().zip(&parts).all(|(len, p)| p.len() == *len && p.chars().all(|c| c.is_ascii_digit()));
+        && [4, 2, 2].iter().zip(&parts).all(|(len, p)| p.len() == *len && p.chars().all(|c| c.is_ascii_digit()))
+        && is_calendar_date(parts[0].parse().unwrap_or(0), parts[1].parse().unwrap_or(0), parts[2].parse().unwrap_or(0));
     let suffix_ok = suffix.is_none_or(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric()));
     if date_ok && suffix_ok {
         Ok(())
@@ -430,6 +436,9 @@ mod tests {
         assert!(validate_revision("2026-07-15.pre").is_ok());
         assert!(validate_revision("2026-7-15").is_err());
         assert!(validate_revision("latest").is_err());
+        assert!(validate_revision("2026-13-45").is_err(), "no such month or day");
+        assert!(validate_revision("2026-02-29").is_err(), "2026 is no leap year");
+        assert!(validate_revision("2024-02-29").is_ok());
         assert!(ClientBuilder::new().into_config().unwrap_err().to_string().contains("KLAVIYO_API_KEY"));
         let err = ClientBuilder::new().api_key("sk_live_x").into_config().unwrap_err();
         assert_eq!(err.code(), "config_error");

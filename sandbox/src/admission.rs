@@ -42,29 +42,80 @@ pub(crate) fn match_operation(method: &Method, path: &str) -> Option<&'static Op
         .map(|(_, op)| op)
 }
 
+/// Headers whose whole value is a credential.
+const SECRET_HEADERS: [&str; 4] = ["x-api-key", "api-key", "cookie", "x-klaviyo-api-key"];
+/// Query parameters whose value is a credential.
+const SECRET_PARAMS: [&str; 8] = ["api_key", "apikey", "private_key", "access_token", "refresh_token", "client_secret", "token", "code"];
+/// Authorization schemes shown before `<redacted>`.
+const SCHEMES: [&str; 3] = ["Klaviyo-API-Key", "Bearer", "Basic"];
+
 fn redacted_headers(headers: &HeaderMap) -> std::collections::HashMap<String, String> {
     headers
         .iter()
         .map(|(name, value)| {
             let text = value.to_str().unwrap_or("<binary>");
-            let shown = if name == "authorization" { text.split_whitespace().next().map_or("<redacted>".to_string(), |scheme| format!("{scheme} <redacted>")) } else { text.to_string() };
+            let shown = match name.as_str() {
+                // Only a known scheme is shown: a bare key (`Authorization: pk_…`) is all secret.
+                "authorization" | "proxy-authorization" => match text.split_whitespace().next() {
+                    Some(scheme) if SCHEMES.iter().any(|s| s.eq_ignore_ascii_case(scheme)) => format!("{scheme} <redacted>"),
+                    _ => "<redacted>".to_string(),
+                },
+                secret if SECRET_HEADERS.contains(&secret) => "<redacted>".to_string(),
+                _ => text.to_string(),
+            };
             (name.to_string(), shown)
         })
         .collect()
 }
 
+/// The path and query, with the values of credential parameters redacted.
+fn redacted_uri(uri: &axum::http::Uri) -> String {
+    let Some(query) = uri.query() else { return uri.to_string() };
+    let secret = |key: &str| SECRET_PARAMS.iter().any(|p| p.eq_ignore_ascii_case(key));
+    if !url::form_urlencoded::parse(query.as_bytes()).any(|(k, _)| secret(&k)) {
+        return uri.to_string();
+    }
+    let mut shown = url::form_urlencoded::Serializer::new(String::new());
+    for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        shown.append_pair(&key, if secret(&key) { "<redacted>" } else { &value });
+    }
+    format!("{}?{}", uri.path(), shown.finish())
+}
+
 /// The middleware.
 pub(crate) async fn admit(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
     let method = request.method().clone();
-    let uri = request.uri().to_string();
+    let uri = redacted_uri(request.uri());
     let headers = redacted_headers(request.headers());
     let op = match_operation(&method, request.uri().path());
     let origin = crate::pagination::origin(request.headers().get("host").and_then(|h| h.to_str().ok()), shared.addr);
     let mut entry = LoggedRequest { method: method.to_string(), uri, operation: op.map(|o| o.id), headers, status: 0 };
     let response = run(&shared, op, request, next, &entry).await;
     entry.status = response.status().as_u16();
-    shared.log.lock().unwrap().push(entry);
-    with_absolute_links(response, &origin).await
+    // Inspection is not traffic: reading the log does not fill it.
+    if !entry.uri.starts_with("/__sandbox/") {
+        shared.log_request(entry);
+    }
+    with_absolute_links(klaviyo_shaped(response, op).await, &origin).await
+}
+
+/// Errors that the HTTP layer produced itself (an oversize body, a method no route has) in
+/// Klaviyo's JSON:API error shape; a method the spec has but the sandbox lacks is a 501.
+async fn klaviyo_shaped(response: Response, op: Option<&'static Operation>) -> Response {
+    let status = response.status();
+    let is_json = response.headers().get("content-type").is_some_and(|v| v.as_bytes().starts_with(b"application/vnd.api+json") || v.as_bytes().starts_with(b"application/json"));
+    if status.as_u16() < 400 || is_json {
+        return response;
+    }
+    let text = axum::body::to_bytes(response.into_body(), 64 * 1024).await.map(|b| String::from_utf8_lossy(&b).trim().to_string()).unwrap_or_default();
+    match status {
+        StatusCode::PAYLOAD_TOO_LARGE => error(status, "payload_too_large", format!("The request body is larger than {} bytes, the most Klaviyo accepts: send fewer items per request.", crate::max_body_bytes()), Some(json!({"pointer": "/"}))),
+        StatusCode::METHOD_NOT_ALLOWED => match op {
+            Some(op) => crate::handlers::not_emulated_error(op),
+            None => error(status, "method_not_allowed", "This method is not allowed on this path.", None),
+        },
+        _ => error(status, if status.is_server_error() { "error" } else { "invalid" }, if text.is_empty() { status.canonical_reason().unwrap_or("Error").to_string() } else { text }, None),
+    }
 }
 
 /// Resources keep their links relative to the API root; responses carry them absolute, on
@@ -115,7 +166,7 @@ async fn run(shared: &Shared, op: Option<&'static Operation>, request: Request, 
         // Unwinding out of the connection task drops the connection without an answer;
         // resume_unwind skips the panic hook, so nothing is printed. Logged as status 0.
         Some(Fault::Reset) => {
-            shared.log.lock().unwrap().push(entry.clone());
+            shared.log_request(entry.clone());
             std::panic::resume_unwind(Box::new("injected connection reset"))
         }
         Some(Fault::Slow(delay)) => tokio::time::sleep(delay).await,
@@ -204,6 +255,23 @@ fn count(shared: &Shared, credential: &str, op: &'static Operation) -> Result<Ve
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_never_reach_the_request_log() {
+        let mut headers = HeaderMap::new();
+        for (name, value) in [("authorization", "pk_bare_key_000"), ("proxy-authorization", "Bearer tok"), ("x-api-key", "pk_x"), ("revision", "2026-07-15")] {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+        let shown = redacted_headers(&headers);
+        assert_eq!(shown["authorization"], "<redacted>");
+        assert_eq!(shown["proxy-authorization"], "Bearer <redacted>");
+        assert_eq!(shown["x-api-key"], "<redacted>");
+        assert_eq!(shown["revision"], "2026-07-15");
+        let uri: axum::http::Uri = "/api/profiles?api_key=pk_q&page%5Bsize%5D=5&Access_Token=t".parse().unwrap();
+        let logged = redacted_uri(&uri);
+        assert!(!logged.contains("pk_q") && !logged.contains("=t") && logged.contains("page%5Bsize%5D=5"), "{logged}");
+        assert_eq!(redacted_uri(&"/api/profiles?sort=email".parse().unwrap()), "/api/profiles?sort=email");
+    }
 
     #[test]
     fn matches_operations_by_method_and_path_preferring_literals() {

@@ -54,15 +54,20 @@ pub(crate) fn router(shared: Arc<Shared>) -> NormalizePath<Router> {
         .merge(crate::oauth::routes())
         .fallback(not_emulated)
         .layer(axum::middleware::from_fn_with_state(shared.clone(), crate::admission::admit))
+        .layer(axum::extract::DefaultBodyLimit::max(crate::max_body_bytes()))
         .with_state(shared);
     NormalizePathLayer::trim_trailing_slash().layer(router)
 }
 
 async fn not_emulated(request: Request) -> Response {
     match crate::admission::match_operation(request.method(), request.uri().path()) {
-        Some(op) => error(StatusCode::NOT_IMPLEMENTED, "not_emulated", format!("{} is a Klaviyo operation that klaviyo-sandbox does not emulate.", op.id), None),
+        Some(op) => not_emulated_error(op),
         None => error(StatusCode::NOT_FOUND, "not_found", "Not found.", None),
     }
+}
+
+pub(crate) fn not_emulated_error(op: &klaviyo_bridge::operations::Operation) -> Response {
+    error(StatusCode::NOT_IMPLEMENTED, "not_emulated", format!("{} is a Klaviyo operation that klaviyo-sandbox does not emulate.", op.id), None)
 }
 
 pub(crate) fn ok(status: StatusCode, body: Value) -> Response {
@@ -504,8 +509,9 @@ async fn requests(State(s): AppState) -> Response {
     json_api(StatusCode::OK, json!(*s.log.lock().unwrap()))
 }
 
+/// Empties the store and the request log, giving their memory back.
 async fn reset(State(s): AppState) -> Response {
     *s.store.lock().unwrap() = crate::Store::default();
-    s.log.lock().unwrap().clear();
+    *s.log.lock().unwrap() = std::collections::VecDeque::new();
     json_api(StatusCode::NO_CONTENT, Value::Null)
 }

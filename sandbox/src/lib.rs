@@ -24,12 +24,13 @@ mod jobs;
 mod oauth;
 mod pagination;
 mod seed;
+mod server;
 mod store;
 mod table;
 mod validate;
 mod webhooks;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -45,6 +46,14 @@ pub use store::Store;
 
 /// The default API key the sandbox accepts (an obvious fake).
 pub const DEFAULT_API_KEY: &str = "pk_sandbox_not_a_real_key_0000000000";
+/// How many requests the inspection log keeps by default.
+pub const DEFAULT_REQUEST_LOG: usize = 5_000;
+/// The largest request body accepted: the bulk endpoints' payload limit (5 MB) from the
+/// core's table.
+pub fn max_body_bytes() -> usize {
+    klaviyo_bridge::operations::bulk_limit("bulk_create_events").max_payload_bytes.expect("the table gives bulk_create_events a payload limit")
+}
+
 /// The sandbox account's id, also its public key for `/client/*` operations.
 pub const ACCOUNT_ID: &str = "SANDBX";
 
@@ -102,6 +111,11 @@ pub struct Options {
     pub seed_profiles: usize,
     /// Events to create at start, over five metrics and the year before 2026, for load tests.
     pub seed_events: usize,
+    /// How many of the latest requests `/__sandbox/requests` keeps.
+    pub request_log: usize,
+    /// How long a connection may take to send a request's headers, or sit idle between
+    /// requests, before it is closed.
+    pub header_timeout: Duration,
 }
 
 impl Default for Options {
@@ -119,6 +133,8 @@ impl Default for Options {
             token_ttl: Duration::from_secs(3600),
             seed_profiles: 0,
             seed_events: 0,
+            request_log: DEFAULT_REQUEST_LOG,
+            header_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -154,7 +170,8 @@ pub(crate) struct Shared {
     /// Accepted Bearer tokens and when they expire (None: never).
     pub tokens: Mutex<HashMap<String, Option<Instant>>>,
     pub oauth: Mutex<oauth::OAuthState>,
-    pub log: Mutex<Vec<LoggedRequest>>,
+    /// The latest requests, oldest first, at most `options.request_log`.
+    pub log: Mutex<VecDeque<LoggedRequest>>,
     pub deliveries: mpsc::UnboundedSender<webhooks::Delivery>,
     /// Signalled whenever a job completes or a webhook delivery finishes.
     pub settled: tokio::sync::Notify,
@@ -186,9 +203,10 @@ impl Sandbox {
         self.shared.state()
     }
 
-    /// The requests received so far, as `GET /__sandbox/requests` returns them.
+    /// The latest requests received (at most [`Options::request_log`]), as
+    /// `GET /__sandbox/requests` returns them.
     pub fn requests(&self) -> Vec<LoggedRequest> {
-        self.shared.log.lock().unwrap().clone()
+        self.shared.log.lock().unwrap().iter().cloned().collect()
     }
 
     /// Waits until every bulk job is complete and every queued webhook delivery has finished.
@@ -238,18 +256,23 @@ pub async fn start(options: Options) -> std::io::Result<Sandbox> {
     tokio::spawn(webhooks::deliver(shared.clone(), queue));
     let app = handlers::router(shared.clone());
     let (tx, rx) = oneshot::channel();
-    let task = tokio::spawn(async move {
-        let service = axum::ServiceExt::<axum::extract::Request>::into_make_service(app);
-        let _ = axum::serve(listener, service)
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await;
-    });
+    let task = tokio::spawn(server::serve(listener, app, rx, shared.options.header_timeout));
     Ok(Sandbox { addr, shared, shutdown: Some(tx), task: Some(task) })
 }
 
 impl Shared {
+    /// Keeps a request in the bounded log.
+    pub(crate) fn log_request(&self, entry: LoggedRequest) {
+        let mut log = self.log.lock().unwrap();
+        if self.options.request_log == 0 {
+            return;
+        }
+        while log.len() >= self.options.request_log {
+            log.pop_front();
+        }
+        log.push_back(entry);
+    }
+
     /// Waits until every bulk job is complete and every queued webhook delivery has finished.
     pub(crate) async fn settled(&self) {
         loop {

@@ -18,7 +18,7 @@ struct Args {
     #[arg(long, default_value_t = 0)]
     port: u16,
     /// The private API key clients must send (or set KLAVIYO_SANDBOX_API_KEY).
-    #[arg(long, env = "KLAVIYO_SANDBOX_API_KEY", default_value = DEFAULT_API_KEY, hide_default_value = true)]
+    #[arg(long, env = "KLAVIYO_SANDBOX_API_KEY", default_value = DEFAULT_API_KEY, hide_default_value = true, hide_env_values = true)]
     api_key: String,
     /// Rate limits: real (the spec's), off, or scale=N (every limit times N).
     #[arg(long, default_value = "real")]
@@ -41,6 +41,12 @@ struct Args {
     /// Events to create at start, over five metrics and the year before 2026, for load tests.
     #[arg(long, default_value_t = 0)]
     seed_events: usize,
+    /// How many of the latest requests /__sandbox/requests keeps.
+    #[arg(long, default_value_t = klaviyo_sandbox::DEFAULT_REQUEST_LOG)]
+    request_log: usize,
+    /// Seconds a connection may take to send request headers, or stay idle, before it is closed.
+    #[arg(long, default_value_t = 30)]
+    header_timeout: u64,
 }
 
 #[tokio::main]
@@ -56,6 +62,8 @@ async fn main() {
         token_ttl: Duration::from_secs(args.token_ttl),
         seed_profiles: args.seed_profiles,
         seed_events: args.seed_events,
+        request_log: args.request_log,
+        header_timeout: Duration::from_secs(args.header_timeout.max(1)),
         ..Options::default()
     };
     let sandbox = match start(options).await {
@@ -66,7 +74,9 @@ async fn main() {
         }
     };
     println!("{}", sandbox.base_url());
-    eprintln!("klaviyo-sandbox ready; set KLAVIYO_BASE_URL={} and your client's key to the sandbox key. Ctrl-C stops it.", sandbox.base_url());
+    // The default key is a published fake, so it is named; a key of the user's own is not echoed.
+    let key = if sandbox.api_key() == DEFAULT_API_KEY { format!("KLAVIYO_API_KEY={DEFAULT_API_KEY}") } else { "KLAVIYO_API_KEY to the key you gave (--api-key / KLAVIYO_SANDBOX_API_KEY)".to_string() };
+    eprintln!("klaviyo-sandbox ready; set KLAVIYO_BASE_URL={} and {key}. Ctrl-C stops it.", sandbox.base_url());
     let _ = tokio::signal::ctrl_c().await;
     sandbox.shutdown().await;
 }
