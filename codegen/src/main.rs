@@ -1,6 +1,7 @@
 //! Generates `core/src/operations/generated.rs`, the table of every operation in Klaviyo's
 //! OpenAPI spec: id, method, path template, rate limits (`x-klaviyo-ratelimit`), `page[size]`
-//! bounds and whether the operation is cursor-paginated.
+//! bounds and whether the operation is cursor-paginated; and the sandbox's shape table
+//! (`shapes.rs`): request and response schemas of every operation.
 //!
 //! Usage: `cargo run -p klaviyo-codegen [-- path/to/stable.json]`. Without an argument it reads
 //! `$KLAVIYO_OPENAPI_SPEC`, else `../shared/klaviyo-openapi/stable.json` beside the workspace.
@@ -9,6 +10,8 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
+
+mod shapes;
 
 /// Where the generated table lives, relative to the workspace root.
 pub const TABLE_PATH: &str = "core/src/operations/generated.rs";
@@ -133,13 +136,17 @@ fn load(path: &Path) -> Result<Value, String> {
 
 fn main() {
     let spec_path = std::env::args_os().nth(1).map(PathBuf::from).unwrap_or_else(default_spec_path);
-    let result = load(&spec_path).and_then(|spec| render(&spec)).and_then(|text| {
-        let out = workspace_root().join(TABLE_PATH);
-        std::fs::write(&out, text).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
-        Ok(out)
+    let result = load(&spec_path).and_then(|spec| {
+        let mut written = Vec::new();
+        for (path, text) in [(TABLE_PATH, render(&spec)?), (shapes::SHAPES_PATH, shapes::render_shapes(&spec)?)] {
+            let out = workspace_root().join(path);
+            std::fs::write(&out, text).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+            written.push(out.display().to_string());
+        }
+        Ok(written.join(", "))
     });
     match result {
-        Ok(out) => println!("wrote {}", out.display()),
+        Ok(out) => println!("wrote {out}"),
         Err(e) => {
             eprintln!("klaviyo-codegen: {e}");
             std::process::exit(1);
@@ -158,13 +165,11 @@ mod tests {
             eprintln!("skipping drift check: no spec at {}", spec_path.display());
             return;
         }
-        let fresh = render(&load(&spec_path).unwrap()).unwrap();
-        let committed = std::fs::read_to_string(workspace_root().join(TABLE_PATH)).unwrap();
-        assert!(
-            fresh == committed,
-            "{TABLE_PATH} is out of date with {}: run `cargo run -p klaviyo-codegen`",
-            spec_path.display()
-        );
+        let spec = load(&spec_path).unwrap();
+        for (path, fresh) in [(TABLE_PATH, render(&spec).unwrap()), (shapes::SHAPES_PATH, shapes::render_shapes(&spec).unwrap())] {
+            let committed = std::fs::read_to_string(workspace_root().join(path)).unwrap_or_default();
+            assert!(fresh == committed, "{path} is out of date with {}: run `cargo run -p klaviyo-codegen`", spec_path.display());
+        }
     }
 
     #[test]

@@ -257,13 +257,14 @@ impl Parser<'_> {
     fn value(&mut self) -> Result<FilterValue> {
         self.skip_space();
         match self.peek() {
-            Some('"') => {
+            // Klaviyo's documentation quotes with either mark (`'email'` in campaign filters).
+            Some(quote @ ('"' | '\'')) => {
                 self.pos += 1;
                 let mut s = String::new();
                 loop {
                     match self.peek() {
                         None => return Err(self.error("unterminated string")),
-                        Some('"') => {
+                        Some(c) if c == quote => {
                             self.pos += 1;
                             return Ok(FilterValue::Str(s));
                         }
@@ -352,7 +353,10 @@ mod tests {
         let f = Filter::parse(r#"greater-than(created,2024-01-01T00:00:00Z), equals(email,"a@b.com")"#).unwrap();
         assert_eq!(f.conditions()[0].value, FilterValue::DateTime("2024-01-01T00:00:00Z".into()));
         assert_eq!(f.conditions()[1].field, "email");
-        for bad in ["", "equals(email", r#"equals(email,"open"#, "equals(email,)", r#"equals(a,"b") x"#] {
+        let single = Filter::parse("equals(messages.channel,'email'),equals(name,'it\\'s')").unwrap();
+        assert_eq!(single.conditions()[0].value, FilterValue::Str("email".into()));
+        assert_eq!(single.conditions()[1].value, FilterValue::Str("it's".into()));
+        for bad in ["", "equals(email", r#"equals(email,"open"#, "equals(email,'open)", "equals(email,)", r#"equals(a,"b") x"#] {
             assert_eq!(Filter::parse(bad).unwrap_err().code(), "invalid_input", "{bad}");
         }
     }

@@ -96,12 +96,12 @@ pub(crate) async fn admit(State(shared): State<Arc<Shared>>, request: Request, n
     if !entry.uri.starts_with("/__sandbox/") {
         shared.log_request(entry);
     }
-    with_absolute_links(klaviyo_shaped(response, op).await, &origin).await
+    with_absolute_links(klaviyo_shaped(response).await, &origin).await
 }
 
 /// Errors that the HTTP layer produced itself (an oversize body, a method no route has) in
-/// Klaviyo's JSON:API error shape; a method the spec has but the sandbox lacks is a 501.
-async fn klaviyo_shaped(response: Response, op: Option<&'static Operation>) -> Response {
+/// Klaviyo's JSON:API error shape.
+async fn klaviyo_shaped(response: Response) -> Response {
     let status = response.status();
     let is_json = response.headers().get("content-type").is_some_and(|v| v.as_bytes().starts_with(b"application/vnd.api+json") || v.as_bytes().starts_with(b"application/json"));
     if status.as_u16() < 400 || is_json {
@@ -110,10 +110,7 @@ async fn klaviyo_shaped(response: Response, op: Option<&'static Operation>) -> R
     let text = axum::body::to_bytes(response.into_body(), 64 * 1024).await.map(|b| String::from_utf8_lossy(&b).trim().to_string()).unwrap_or_default();
     match status {
         StatusCode::PAYLOAD_TOO_LARGE => error(status, "payload_too_large", format!("The request body is larger than {} bytes, the most Klaviyo accepts: send fewer items per request.", crate::max_body_bytes()), Some(json!({"pointer": "/"}))),
-        StatusCode::METHOD_NOT_ALLOWED => match op {
-            Some(op) => crate::handlers::not_emulated_error(op),
-            None => error(status, "method_not_allowed", "This method is not allowed on this path.", None),
-        },
+        StatusCode::METHOD_NOT_ALLOWED => error(status, "method_not_allowed", "This method is not allowed on this path.", None),
         _ => error(status, if status.is_server_error() { "error" } else { "invalid" }, if text.is_empty() { status.canonical_reason().unwrap_or("Error").to_string() } else { text }, None),
     }
 }

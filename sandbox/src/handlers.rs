@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -52,22 +52,12 @@ pub(crate) fn router(shared: Arc<Shared>) -> NormalizePath<Router> {
         .merge(jobs::routes())
         .merge(webhooks::routes())
         .merge(crate::oauth::routes())
-        .fallback(not_emulated)
+        .fallback(crate::emulation::handle)
+        .method_not_allowed_fallback(crate::emulation::handle)
         .layer(axum::middleware::from_fn_with_state(shared.clone(), crate::admission::admit))
         .layer(axum::extract::DefaultBodyLimit::max(crate::max_body_bytes()))
         .with_state(shared);
     NormalizePathLayer::trim_trailing_slash().layer(router)
-}
-
-async fn not_emulated(request: Request) -> Response {
-    match crate::admission::match_operation(request.method(), request.uri().path()) {
-        Some(op) => not_emulated_error(op),
-        None => error(StatusCode::NOT_FOUND, "not_found", "Not found.", None),
-    }
-}
-
-pub(crate) fn not_emulated_error(op: &klaviyo_bridge::operations::Operation) -> Response {
-    error(StatusCode::NOT_IMPLEMENTED, "not_emulated", format!("{} is a Klaviyo operation that klaviyo-sandbox does not emulate.", op.id), None)
 }
 
 pub(crate) fn ok(status: StatusCode, body: Value) -> Response {
@@ -365,7 +355,7 @@ async fn merge_profiles(State(s): AppState, body: Bytes) -> Response {
             store.delete_profile(source);
         }
     }
-    ok(StatusCode::OK, json!({"data": {"type": "profile", "id": destination}}))
+    ok(StatusCode::CREATED, json!({"data": {"type": "profile", "id": destination, "links": {"self": format!("/api/profiles/{destination}/")}}}))
 }
 
 async fn get_lists(State(s): AppState, q: Params) -> Response {

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use crate::catalog::{self, CATEGORY, ITEM, Kind, VARIANT};
 use crate::handlers::{AppState, Params, not_found, ok, page, record, upsert_profile};
 use crate::table::Rows;
-use crate::store::{Store, now_iso};
+use crate::store::Store;
 use crate::{Shared, error};
 
 /// What processing a job produced.
@@ -243,9 +243,17 @@ async fn subscription(State(s): AppState, body: Bytes, subscribe: bool) -> Respo
         Box::new(move |_, store| {
             let mut outcome = Outcome::default();
             for profile in &profiles {
-                match upsert_profile(store, &json!({"attributes": profile["attributes"]})) {
+                let mut attributes = profile["attributes"].clone();
+                // The request's consent shape is not the stored one: it is applied below.
+                let asked = attributes.as_object_mut().and_then(|a| a.remove("subscriptions"));
+                match upsert_profile(store, &json!({"attributes": attributes})) {
                     Ok((pid, _)) => {
                         outcome.completed += 1;
+                        if subscribe && asked.as_ref().is_none_or(|s| !s["email"].is_null()) {
+                            store.set_email_marketing(&pid, Some("SUBSCRIBED"), None);
+                        } else if !subscribe {
+                            store.set_email_marketing(&pid, Some("UNSUBSCRIBED"), None);
+                        }
                         if let (Some(list), true) = (&list, subscribe) {
                             store.add_to_list(list, vec![pid]);
                         }
@@ -283,8 +291,7 @@ async fn suppression(State(s): AppState, body: Bytes, suppress: bool) -> Respons
                     Some(pid) => pid,
                     None => store.insert_profile(&json!({"email": email})),
                 };
-                let suppression = if suppress { json!([{"reason": "USER_SUPPRESSED", "timestamp": now_iso()}]) } else { json!([]) };
-                store.update_profile(&pid, &json!({"subscriptions": {"email": {"marketing": {"suppression": suppression}}}}));
+                store.set_email_marketing(&pid, None, Some(suppress));
                 outcome.completed += 1;
             }
             outcome

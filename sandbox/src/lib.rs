@@ -18,6 +18,7 @@
 
 mod admission;
 mod catalog;
+mod emulation;
 mod faults;
 mod handlers;
 mod jobs;
@@ -40,6 +41,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
 
+pub use emulation::example_request_body;
 pub use faults::{Fault, Faults};
 pub use seed::{SEED_EVENTS_END, SEED_METRICS};
 pub use store::Store;

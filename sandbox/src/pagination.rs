@@ -42,6 +42,17 @@ impl<S: Send + Sync> FromRequestParts<S> for ListQuery {
 }
 
 impl ListQuery {
+    /// The same request, evaluated with `filter` in place of its own (empty for none), while
+    /// its links still repeat the filter as sent: for conditions the caller has applied.
+    pub(crate) fn evaluating_filter(mut self, filter: String) -> ListQuery {
+        if filter.is_empty() {
+            self.params.remove("filter");
+        } else {
+            self.params.insert("filter".into(), filter);
+        }
+        self
+    }
+
     /// `path/?query` with `page[cursor]` replaced by `cursor` (or left out), every other
     /// parameter kept in its place, form-encoded as Klaviyo encodes links. Relative: the
     /// admission layer makes links absolute on the address the request came to.

@@ -34,6 +34,8 @@ pub struct Store {
     pub deliveries: Vec<Value>,
     /// Deliveries queued but not finished.
     pub pending_deliveries: usize,
+    /// Resources of every other type (campaigns, flows, tags, …), by type, then id.
+    pub resources: HashMap<String, BTreeMap<String, Value>>,
     /// (identifier kind, value) → profile id, for identity resolution without a scan.
     identities: HashMap<(&'static str, String), String>,
     /// `(profile, metric, unique_id)` already recorded.
@@ -57,6 +59,7 @@ impl Default for Store {
             webhooks: BTreeMap::new(),
             deliveries: Vec::new(),
             pending_deliveries: 0,
+            resources: HashMap::new(),
             identities: HashMap::new(),
             seen_unique_ids: HashSet::new(),
             duplicate_events: 0,
@@ -203,6 +206,25 @@ impl Store {
         if IDENTIFIERS.iter().any(|key| attributes.get(*key).is_some()) {
             self.index(id);
         }
+    }
+
+    /// Changes a profile's email marketing state (consent, suppression) and keeps the rest of
+    /// it complete, as Klaviyo reports it: `can_receive_email_marketing` follows from both.
+    pub fn set_email_marketing(&mut self, id: &str, consent: Option<&str>, suppressed: Option<bool>) {
+        let Some(profile) = self.profiles.get(id) else { return };
+        let old = &profile["attributes"]["subscriptions"]["email"]["marketing"];
+        let consent = consent.or(old["consent"].as_str()).unwrap_or("NEVER_SUBSCRIBED").to_string();
+        let suppression = match suppressed {
+            Some(true) => json!([{"reason": "USER_SUPPRESSED", "timestamp": now_iso()}]),
+            Some(false) => json!([]),
+            None => old["suppression"].as_array().cloned().map_or(json!([]), Value::Array),
+        };
+        let marketing = json!({
+            "can_receive_email_marketing": consent == "SUBSCRIBED" && suppression.as_array().is_some_and(Vec::is_empty),
+            "consent": consent, "consent_timestamp": now_iso(), "last_updated": now_iso(), "method": "API", "method_detail": null,
+            "custom_method_detail": null, "double_optin": null, "suppression": suppression, "list_suppressions": [],
+        });
+        self.profiles.update(id, |profile| profile["attributes"]["subscriptions"]["email"]["marketing"] = marketing);
     }
 
     /// The metric named `name`, created on first use.

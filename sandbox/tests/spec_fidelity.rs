@@ -25,7 +25,9 @@ fn resolve<'a>(spec: &'a Value, schema: &'a Value) -> &'a Value {
 }
 
 /// A JSON Schema check for the constructs the spec uses. `nullable` without a `type` means
-/// "this schema or null".
+/// "this schema or null". `oneOf` is read as "at least one": many of the spec's alternatives
+/// are not mutually exclusive (EmailSendOptions, SMSSendOptions and PushSendOptions are the
+/// same schema), so Klaviyo's own responses match several.
 fn check(spec: &Value, schema: &Value, value: &Value, path: &str, errors: &mut Vec<String>) {
     let schema = resolve(spec, schema);
     if value.is_null() {
@@ -37,7 +39,7 @@ fn check(spec: &Value, schema: &Value, value: &Value, path: &str, errors: &mut V
     for sub in schema.get("allOf").and_then(Value::as_array).into_iter().flatten() {
         check(spec, sub, value, path, errors);
     }
-    for (keyword, exactly_one) in [("oneOf", true), ("anyOf", false)] {
+    for keyword in ["oneOf", "anyOf"] {
         if let Some(options) = schema.get(keyword).and_then(Value::as_array) {
             let passing = options
                 .iter()
@@ -47,7 +49,7 @@ fn check(spec: &Value, schema: &Value, value: &Value, path: &str, errors: &mut V
                     e.is_empty()
                 })
                 .count();
-            if passing == 0 || (exactly_one && passing > 1) {
+            if passing == 0 {
                 errors.push(format!("{path}: {passing} of the {keyword} alternatives match"));
             }
         }
@@ -105,6 +107,8 @@ struct Checker {
     spec: Value,
     client: Client,
     checked: Vec<String>,
+    /// An id for each collection segment, from the responses so far.
+    ids: std::collections::HashMap<String, String>,
 }
 
 impl Checker {
@@ -131,10 +135,14 @@ impl Checker {
             None => assert!(value.is_null(), "{operation_id} ({status}) has no response body in the spec but the sandbox sent {value}"),
         }
         self.checked.push(format!("{operation_id} {status}"));
+        harvest(&value, &mut self.ids);
         value
     }
 }
 
+/// Every operation of the spec, first those above with bodies a user would send, then each
+/// one with the example body its schema gives: none is left unanswered (501, 405), and
+/// every success validates against the spec.
 #[tokio::test]
 async fn responses_validate_against_the_official_spec() {
     let Some(spec) = spec() else {
@@ -143,7 +151,7 @@ async fn responses_validate_against_the_official_spec() {
     };
     let sandbox = start(Options { rate_limits: RateLimits::Off, job_step: std::time::Duration::from_millis(1), ..Options::default() }).await.unwrap();
     let client = Client::builder().api_key(sandbox.api_key()).base_url(sandbox.base_url()).max_retries(0).build().unwrap();
-    let mut c = Checker { spec, client, checked: Vec::new() };
+    let mut c = Checker { spec, client, checked: Vec::new(), ids: std::collections::HashMap::new() };
 
     let accounts = c.call("get_accounts", &[], &[], None).await;
     let account_id = accounts["data"][0]["id"].as_str().unwrap().to_string();
@@ -211,6 +219,39 @@ async fn responses_validate_against_the_official_spec() {
     let suppress = c.call("bulk_suppress_profiles", &[], &[], Some(json!({"data": {"type": "profile-suppression-bulk-create-job", "attributes": {"profiles": {"data": [{"type": "profile", "attributes": {"email": "jane@example.com"}}]}}}}))).await;
     let suppress_id = suppress["data"]["id"].as_str().unwrap().to_string();
     c.call("bulk_subscribe_profiles", &[], &[], Some(json!({"data": {"type": "profile-subscription-bulk-create-job", "attributes": {"profiles": {"data": [{"type": "profile", "attributes": {"email": "sub@example.com", "subscriptions": {"email": {"marketing": {"consent": "SUBSCRIBED"}}}}}]}}, "relationships": {"list": {"data": {"type": "list", "id": list_id}}}}}))).await;
+    let ct = |kind: &str| json!({"catalog_type": "$default", "integration_type": "$custom", "external_id": format!("bulk-{kind}"), "name": "N", "title": "T", "description": "D", "url": "https://example.com/b", "sku": "B-1", "inventory_quantity": 1, "price": 1.0});
+    let variant_attributes = {
+        let mut a = ct("variant");
+        a.as_object_mut().unwrap().remove("name");
+        a
+    };
+    let category_attributes = json!({"catalog_type": "$default", "integration_type": "$custom", "external_id": "bulk-category", "name": "Bulk"});
+    let bulk = [
+        ("bulk_create_catalog_categories", "catalog-category-bulk-create-job", "categories", json!({"type": "catalog-category", "attributes": category_attributes})),
+        ("bulk_create_catalog_variants", "catalog-variant-bulk-create-job", "variants", json!({"type": "catalog-variant", "attributes": variant_attributes, "relationships": {"item": {"data": {"type": "catalog-item", "id": item_id}}}})),
+        ("bulk_update_catalog_items", "catalog-item-bulk-update-job", "items", json!({"type": "catalog-item", "id": item_id, "attributes": {"price": 3.0}})),
+        ("bulk_update_catalog_categories", "catalog-category-bulk-update-job", "categories", json!({"type": "catalog-category", "id": category_id, "attributes": {"name": "Cups"}})),
+    ];
+    for (op, job, key, item) in bulk {
+        c.call(op, &[], &[], Some(json!({"data": {"type": job, "attributes": {key: {"data": [item]}}}}))).await;
+    }
+    sandbox.settled().await;
+    let variants = c.call("get_catalog_variants", &[], &[], None).await;
+    let variant_id = variants["data"].as_array().unwrap().iter().find(|v| v["attributes"]["external_id"] == "bulk-variant").unwrap()["id"].as_str().unwrap().to_string();
+    c.call("bulk_update_catalog_variants", &[], &[], Some(json!({"data": {"type": "catalog-variant-bulk-update-job", "attributes": {"variants": {"data": [{"type": "catalog-variant", "id": variant_id, "attributes": {"price": 2.0}}]}}}}))).await;
+    let profile_entry = |consent: &str| json!({"type": "profile", "attributes": {"email": "sub@example.com", "subscriptions": {"email": {"marketing": {"consent": consent}}}}});
+    c.call("bulk_unsubscribe_profiles", &[], &[], Some(json!({"data": {"type": "profile-subscription-bulk-delete-job", "attributes": {"profiles": {"data": [profile_entry("UNSUBSCRIBED")]}}}}))).await;
+    c.call("bulk_unsuppress_profiles", &[], &[], Some(json!({"data": {"type": "profile-suppression-bulk-delete-job", "attributes": {"profiles": {"data": [{"type": "profile", "attributes": {"email": "jane@example.com"}}]}}}}))).await;
+    let doomed = c.call("create_catalog_item", &[], &[], Some(json!({"data": {"type": "catalog-item", "attributes": {"external_id": "doomed", "title": "D", "description": "D", "url": "https://example.com/d", "catalog_type": "$default", "integration_type": "$custom"}}}))).await;
+    for (op, job, key, kind, id) in [
+        ("bulk_delete_catalog_items", "catalog-item-bulk-delete-job", "items", "catalog-item", doomed["data"]["id"].as_str().unwrap().to_string()),
+        ("bulk_delete_catalog_categories", "catalog-category-bulk-delete-job", "categories", "catalog-category", "$custom:::$default:::bulk-category".to_string()),
+        ("bulk_delete_catalog_variants", "catalog-variant-bulk-delete-job", "variants", "catalog-variant", "$custom:::$default:::bulk-variant".to_string()),
+    ] {
+        c.call(op, &[], &[], Some(json!({"data": {"type": job, "attributes": {key: {"data": [{"type": kind, "id": id}]}}}}))).await;
+    }
+    let merged = c.call("create_profile", &[], &[], Some(json!({"data": {"type": "profile", "attributes": {"email": "dup@example.com"}}}))).await;
+    c.call("merge_profiles", &[], &[], Some(json!({"data": {"type": "profile-merge", "id": profile_id, "relationships": {"profiles": {"data": [{"type": "profile", "id": merged["data"]["id"]}]}}}}))).await;
     sandbox.settled().await;
     c.call("get_bulk_create_catalog_items_job", &[("job_id", &job_id)], &[], None).await;
     c.call("get_bulk_import_profiles_job", &[("job_id", &import_id)], &[], None).await;
@@ -229,10 +270,108 @@ async fn responses_validate_against_the_official_spec() {
     c.call("get_webhooks", &[], &[], None).await;
     c.call("get_webhook_topic", &[("id", &topic)], &[], None).await;
     c.call("update_webhook", &[("id", &webhook_id)], &[], Some(json!({"data": {"type": "webhook", "id": webhook_id, "attributes": {"enabled": false}}}))).await;
-    c.call("delete_webhook", &[("id", &webhook_id)], &[], None).await;
-
     c.call("request_profile_deletion", &[], &[], Some(json!({"data": {"type": "data-privacy-deletion-job", "attributes": {"profile": {"data": {"type": "profile", "attributes": {"email": "new@example.com"}}}}}}))).await;
-    c.call("delete_catalog_item", &[("id", &item_id)], &[], None).await;
-    c.call("delete_list", &[("id", &list_id)], &[], None).await;
     assert!(c.checked.len() >= 45, "{:?}", c.checked);
+    let _ = (item_id, webhook_id);
+    every_operation(&mut c, &sandbox).await;
+}
+
+/// The collection segment and id of every resource in a response (`links.self` names both).
+fn harvest(body: &Value, ids: &mut std::collections::HashMap<String, String>) {
+    let resources = match &body["data"] {
+        Value::Array(items) => items.iter().collect(),
+        Value::Object(_) => vec![&body["data"]],
+        _ => Vec::new(),
+    };
+    for resource in resources.into_iter().chain(body["included"].as_array().into_iter().flatten()) {
+        let (Some(link), Some(id)) = (resource["links"]["self"].as_str(), resource["id"].as_str()) else { continue };
+        if let Some(segment) = link.split("/api/").nth(1).and_then(|rest| rest.split('/').next()) {
+            ids.entry(segment.to_string()).or_insert_with(|| id.to_string());
+        }
+    }
+}
+
+/// Creates, then reads, then changes, then deletes, so each call finds what it needs.
+fn phase(op: &klaviyo_bridge::operations::Operation) -> u8 {
+    use klaviyo_bridge::operations::HttpMethod;
+    let ends_in_param = op.path.trim_end_matches('/').ends_with('}');
+    match op.method {
+        HttpMethod::Post if !op.path.contains('{') => 0,
+        HttpMethod::Get => 1,
+        HttpMethod::Post | HttpMethod::Put => 2,
+        HttpMethod::Patch => 2,
+        HttpMethod::Delete if !ends_in_param => 3,
+        HttpMethod::Delete => 4,
+    }
+}
+
+async fn every_operation(c: &mut Checker, sandbox: &klaviyo_sandbox::Sandbox) {
+    let (spec, client) = (c.spec.clone(), c.client.clone());
+    let mut ids = std::mem::take(&mut c.ids);
+    let mut succeeded: std::collections::HashSet<&str> = c
+        .checked
+        .iter()
+        .filter_map(|line| line.split_once(' ').filter(|(_, status)| status.starts_with('2')).and_then(|(id, _)| klaviyo_bridge::operations::operation(id)).map(|op| op.id))
+        .collect();
+    let mut operations: Vec<_> = klaviyo_bridge::operations::OPERATIONS.iter().collect();
+    // Within a phase, collections before members, so ids are known when members are read.
+    operations.sort_by_key(|op| (phase(op), op.path.matches('{').count(), op.path.matches('/').count()));
+    let (mut refused, mut unanswered, mut mismatched) = (Vec::new(), Vec::new(), Vec::new());
+    for op in operations {
+        let mut request = Request::new(op.id);
+        let segments: Vec<&str> = op.path.trim_start_matches('/').split('/').collect();
+        for (i, segment) in segments.iter().enumerate() {
+            if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                let id = ids.get(segments[i - 1]).cloned().unwrap_or_else(|| "NOPE".into());
+                request.path.push((name.to_string(), id));
+            }
+        }
+        if op.client_side {
+            request.query.push(("company_id".into(), klaviyo_sandbox::ACCOUNT_ID.into()));
+        }
+        if op.id == "get_campaigns" {
+            request.query.push(("filter".into(), "equals(messages.channel,'email')".into()));
+        }
+        if op.id == "get_coupon_codes" {
+            request.query.push(("filter".into(), "equals(coupon.id,\"X\")".into()));
+        }
+        request.body = klaviyo_sandbox::example_request_body(op.id);
+        let client = if op.client_side { Client::builder().public_key(klaviyo_sandbox::ACCOUNT_ID).base_url(sandbox.base_url()).max_retries(0).build().unwrap() } else { client.clone() };
+        let (status, raw) = match client.send(request).await {
+            Ok(response) => (response.status, response.body.to_vec()),
+            Err(e) => (e.api_error().map_or(0, |a| a.status), Vec::new()),
+        };
+        match status {
+            200..=299 => {
+                let value: Value = if raw.is_empty() { Value::Null } else { serde_json::from_slice(&raw).unwrap() };
+                match response_schema(&spec, op.id, status) {
+                    Some(schema) => {
+                        let mut errors = Vec::new();
+                        check(&spec, schema, &value, "", &mut errors);
+                        if !errors.is_empty() {
+                            mismatched.push(format!("{} ({status}): {}\n  body: {value}", op.id, errors.join("; ")));
+                        }
+                    }
+                    None if !value.is_null() => mismatched.push(format!("{} ({status}) has no body in the spec but the sandbox sent {value}", op.id)),
+                    None => {}
+                }
+                harvest(&value, &mut ids);
+                succeeded.insert(op.id);
+            }
+            // An answer that is not a Klaviyo-shaped error has no api_error: status 0.
+            405 | 501 | 0 => unanswered.push(format!("{} {status}", op.id)),
+            // A placeholder the API takes as wrong (an empty email), or a member of a
+            // collection this account has none of: a Klaviyo-shaped 4xx.
+            _ if succeeded.contains(op.id) => {}
+            _ => refused.push(format!("{} {status}", op.id)),
+        }
+    }
+    assert!(mismatched.is_empty(), "{} responses do not match the spec:\n{}", mismatched.len(), mismatched.join("\n"));
+    assert!(unanswered.is_empty(), "not emulated: {unanswered:?}");
+    eprintln!("{} operations succeeded; refused: {refused:?}", succeeded.len());
+    // The others are members the API cannot create directly and the sandbox does not derive
+    // yet (flow actions and messages from a flow's definition, form versions, mapped metrics,
+    // metric properties, tracking settings, source mappings, object records): they answer 404.
+    const EXPECTED_SUCCESSES: usize = 312;
+    assert!(succeeded.len() >= EXPECTED_SUCCESSES, "only {} of {EXPECTED_SUCCESSES} operations succeeded; refused: {refused:?}", succeeded.len());
 }
