@@ -23,6 +23,8 @@ export interface ClientOptions {
   /** OAuth: the client refreshes `tokens` when less than `refreshMargin` seconds (60) remain
    * and once after a 401, one refresh at a time; `onRefresh` persists each new set. */
   oauth?: { app: OAuthApp; tokens: TokensInit; onRefresh?: (tokens: Tokens) => void | Promise<void>; refreshMargin?: number }
+  /** A sandbox from `klaviyo-bridge/testing`: its `url` and `apiKey` unless given. */
+  sandbox?: { readonly url: string; readonly apiKey: string }
 }
 
 export interface TokensInit {

@@ -223,11 +223,16 @@ function namespace(client, name) {
 }
 
 function nativeOptions(options = {}) {
-  const known = ['apiKey', 'baseUrl', 'revision', 'timeout', 'connectTimeout', 'maxRetries', 'rateLimit', 'publicKey', 'accessToken', 'userAgentSuffix', 'oauth']
+  const known = ['apiKey', 'baseUrl', 'revision', 'timeout', 'connectTimeout', 'maxRetries', 'rateLimit', 'publicKey', 'accessToken', 'userAgentSuffix', 'oauth', 'sandbox']
   for (const key of Object.keys(options)) {
     if (!known.includes(key)) throw new InvalidInputError({ code: 'invalid_input', message: `unknown client option ${JSON.stringify(key)}; options are ${known.join(', ')}` })
   }
-  const { oauth: _, ...rest } = options
+  const { oauth: _, sandbox, ...rest } = options
+  // A klaviyo-bridge/testing sandbox supplies the address and key it serves.
+  if (sandbox != null) {
+    rest.baseUrl ??= sandbox.url
+    if (rest.accessToken == null) rest.apiKey ??= sandbox.apiKey
+  }
   return rest
 }
 
@@ -471,7 +476,10 @@ const webhooks = {
   },
 }
 
-module.exports = {
+// For klaviyo-bridge/testing: native errors become the same Error subclasses everywhere.
+Object.defineProperty(module.exports, Symbol.for('klaviyo-bridge.convertError'), { value: convert })
+
+Object.assign(module.exports, {
   Client,
   Pager,
   Resource,
@@ -497,4 +505,4 @@ module.exports = {
   ReauthorizationRequired,
   QueueFullError,
   AbortError,
-}
+})

@@ -7,6 +7,7 @@ mod cancel;
 mod dispatch;
 mod errors;
 mod oauth;
+mod testing;
 mod tracker;
 
 use std::sync::Arc;

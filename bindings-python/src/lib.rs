@@ -8,6 +8,7 @@ mod oauth;
 mod pagination;
 mod resources;
 mod runtime;
+mod testing;
 mod tools;
 mod tracker;
 mod webhooks;
@@ -47,6 +48,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<resources::DataPrivacy>()?;
     m.add_class::<resources::Jobs>()?;
     m.add_class::<tracker::Tracker>()?;
+    m.add_class::<testing::SandboxServer>()?;
     m.add_class::<oauth::OAuthApp>()?;
     m.add_class::<oauth::PyTokens>()?;
     m.add_class::<oauth::AuthorizationRequest>()?;

@@ -132,6 +132,11 @@ pub fn seconds(value: f64, what: &str) -> Result<Duration> {
     }
 }
 
+/// A finite number of seconds, zero or more, as a duration (delays, where none is allowed).
+pub fn seconds_or_zero(value: f64, what: &str) -> Result<Duration> {
+    if value == 0.0 { Ok(Duration::ZERO) } else { seconds(value, what) }
+}
+
 /// Reads a setting from the process environment, else from a `.env` file in the current
 /// directory or its parents. The environment wins, as with the reference scripts.
 pub fn env_setting(name: &str) -> Option<String> {

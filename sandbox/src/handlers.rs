@@ -499,9 +499,7 @@ async fn requests(State(s): AppState) -> Response {
     json_api(StatusCode::OK, json!(*s.log.lock().unwrap()))
 }
 
-/// Empties the store and the request log, giving their memory back.
 async fn reset(State(s): AppState) -> Response {
-    *s.store.lock().unwrap() = crate::Store::default();
-    *s.log.lock().unwrap() = std::collections::VecDeque::new();
+    s.reset();
     json_api(StatusCode::NO_CONTENT, Value::Null)
 }

@@ -216,6 +216,11 @@ impl Sandbox {
         self.shared.settled().await;
     }
 
+    /// Empties the store and the request log, as `POST /__sandbox/reset` does.
+    pub fn reset(&self) {
+        self.shared.reset();
+    }
+
     /// Issues a Bearer token that the sandbox accepts like the API key.
     pub fn issue_token(&self) -> String {
         let token = format!("sbx_at_{:032x}", rand::random::<u128>());
@@ -287,6 +292,12 @@ impl Shared {
             }
             notified.await;
         }
+    }
+
+    /// Empties the store and the request log, giving their memory back.
+    pub(crate) fn reset(&self) {
+        *self.store.lock().unwrap() = Store::default();
+        *self.log.lock().unwrap() = VecDeque::new();
     }
 
     pub(crate) fn state(&self) -> Value {

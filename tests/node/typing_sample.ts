@@ -42,3 +42,17 @@ async function tracking(client: Client): Promise<number> {
   return stats.sent + id.length
 }
 void tracking
+
+// The packaged sandbox, in a user's integration test.
+import { start, type Sandbox, type SandboxState } from 'klaviyo-bridge/testing'
+
+async function withSandbox(): Promise<number> {
+  const sandbox: Sandbox = await start({ rateLimits: 'off', seedProfiles: 10 })
+  const client = new Client({ sandbox })
+  await client.profiles.upsert({ email: 'a@b.com' })
+  const state: SandboxState = await sandbox.settled()
+  const statuses = (await sandbox.requests()).map((r) => r.status)
+  await sandbox.stop()
+  return state.profiles + statuses.length + sandbox.client({ maxRetries: 1 }).baseUrl.length
+}
+void withSandbox

@@ -48,3 +48,13 @@ def tracking(client: Client) -> int:
         unique_id: str = tracker.track(metric="Placed Order", email="a@b.com", value=9.5)
         tracker.flush(timeout=5.0)
     return tracker.stats()["sent"] + len(unique_id)
+
+
+def with_sandbox() -> int:
+    from klaviyo_bridge.testing import Sandbox
+
+    with Sandbox(rate_limits="off", seed_profiles=10) as sandbox:
+        client = Client(sandbox=sandbox)
+        client.profiles.upsert(email="a@b.com")
+        state = sandbox.settled()
+        return int(state["profiles"]) + len(sandbox.requests()) + len(sandbox.client(max_retries=1).base_url)

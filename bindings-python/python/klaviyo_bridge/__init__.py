@@ -118,7 +118,12 @@ class _BaseClient:
         tokens: Optional["oauth.Tokens"] = None,
         on_token_refresh: Optional[Callable[["oauth.Tokens"], Any]] = None,
         refresh_margin: Optional[float] = None,
+        sandbox: Optional[Any] = None,
     ) -> None:
+        # A klaviyo_bridge.testing.Sandbox supplies the address and key it serves.
+        if sandbox is not None:
+            api_key = api_key if api_key is not None or access_token is not None else sandbox.api_key
+            base_url = base_url if base_url is not None else sandbox.url
         native = _NativeClient(
             api_key,
             base_url=base_url,

@@ -6,6 +6,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Dict, Literal, Itera
 
 from . import oauth as oauth, webhooks as webhooks
 from .oauth import OAuthApp as _OAuthApp, Tokens as _Tokens
+from .testing import Sandbox as _Sandbox
 from .errors import (
     AuthenticationError as AuthenticationError,
     BulkPartialError as BulkPartialError,
@@ -271,7 +272,7 @@ class Client:
     accounts: Accounts
     data_privacy: DataPrivacy
     jobs: Jobs
-    def __init__(self, api_key: Optional[str] = ..., *, base_url: Optional[str] = ..., revision: Optional[str] = ..., timeout: Optional[float] = ..., connect_timeout: Optional[float] = ..., max_retries: Optional[int] = ..., rate_limit: bool = ..., public_key: Optional[str] = ..., access_token: Optional[str] = ..., user_agent_suffix: Optional[str] = ..., oauth: Optional[_OAuthApp] = ..., tokens: Optional[_Tokens] = ..., on_token_refresh: Optional[Callable[[_Tokens], Union[None, Awaitable[None]]]] = ..., refresh_margin: Optional[float] = ...) -> None: ...
+    def __init__(self, api_key: Optional[str] = ..., *, base_url: Optional[str] = ..., revision: Optional[str] = ..., timeout: Optional[float] = ..., connect_timeout: Optional[float] = ..., max_retries: Optional[int] = ..., rate_limit: bool = ..., public_key: Optional[str] = ..., access_token: Optional[str] = ..., user_agent_suffix: Optional[str] = ..., oauth: Optional[_OAuthApp] = ..., tokens: Optional[_Tokens] = ..., on_token_refresh: Optional[Callable[[_Tokens], Union[None, Awaitable[None]]]] = ..., refresh_margin: Optional[float] = ..., sandbox: Optional[_Sandbox] = ...) -> None: ...
     @property
     def base_url(self) -> str: ...
     @property
@@ -294,7 +295,7 @@ class AsyncClient:
     accounts: AsyncAccounts
     data_privacy: AsyncDataPrivacy
     jobs: AsyncJobs
-    def __init__(self, api_key: Optional[str] = ..., *, base_url: Optional[str] = ..., revision: Optional[str] = ..., timeout: Optional[float] = ..., connect_timeout: Optional[float] = ..., max_retries: Optional[int] = ..., rate_limit: bool = ..., public_key: Optional[str] = ..., access_token: Optional[str] = ..., user_agent_suffix: Optional[str] = ..., oauth: Optional[_OAuthApp] = ..., tokens: Optional[_Tokens] = ..., on_token_refresh: Optional[Callable[[_Tokens], Union[None, Awaitable[None]]]] = ..., refresh_margin: Optional[float] = ...) -> None: ...
+    def __init__(self, api_key: Optional[str] = ..., *, base_url: Optional[str] = ..., revision: Optional[str] = ..., timeout: Optional[float] = ..., connect_timeout: Optional[float] = ..., max_retries: Optional[int] = ..., rate_limit: bool = ..., public_key: Optional[str] = ..., access_token: Optional[str] = ..., user_agent_suffix: Optional[str] = ..., oauth: Optional[_OAuthApp] = ..., tokens: Optional[_Tokens] = ..., on_token_refresh: Optional[Callable[[_Tokens], Union[None, Awaitable[None]]]] = ..., refresh_margin: Optional[float] = ..., sandbox: Optional[_Sandbox] = ...) -> None: ...
     @property
     def base_url(self) -> str: ...
     @property

@@ -1,0 +1,65 @@
+'use strict'
+// The sandbox ships inside the package: `klaviyo-bridge/testing` runs it in-process, with no
+// cargo and no separate binary.
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const { execFileSync } = require('node:child_process')
+const { start } = require('klaviyo-bridge/testing')
+const { Client, ValidationError } = require('klaviyo-bridge')
+const { ROOT } = require('./sandbox.js')
+
+test('a sandbox from the package serves clients and shows its state', async () => {
+  const sandbox = await start({ rateLimits: 'off', seedProfiles: 30 })
+  assert.match(sandbox.url, /^http:\/\/127\.0\.0\.1:\d+$/)
+  const client = new Client({ sandbox })
+  assert.equal((await client.profiles.list({ pageSize: 7 }).toArray()).length, 30)
+  await client.profiles.upsert({ email: 'new@example.com' })
+  assert.equal((await sandbox.state()).profiles, 31)
+  assert.ok((await sandbox.requests()).every((r) => !JSON.stringify(r).includes(sandbox.apiKey)))
+  await assert.rejects(client.request('create_tag_group', { body: { data: { type: 'tag-group', attributes: {} } } }), ValidationError)
+  await sandbox.reset()
+  assert.equal((await sandbox.state()).profiles, 0)
+  const tokenClient = new Client({ accessToken: await sandbox.issueToken(), baseUrl: sandbox.url })
+  assert.ok((await tokenClient.accounts.current()).id)
+  await sandbox.stop()
+  await assert.rejects(sandbox.state(), /stopped/)
+})
+
+test('faults and settling from the package', async () => {
+  const sandbox = await start({ rateLimits: 'off', faults: '503:0.3', seed: 7 })
+  const client = sandbox.client({ maxRetries: 10 })
+  const report = await client.events.bulkCreate(Array.from({ length: 50 }, (_, i) => ({ email: `u${i}@example.com`, metric: 'Viewed' })))
+  assert.equal(report.accepted, 50)
+  assert.deepEqual((await sandbox.settled()).events_per_metric, { Viewed: 50 })
+  assert.ok((await sandbox.requests()).some((r) => r.status === 503), 'faults were injected')
+  await sandbox.stop()
+})
+
+test("a user's node:test suite uses the packaged sandbox with no cargo on the PATH", () => {
+  const project = fs.mkdtempSync(path.join(os.tmpdir(), 'kb-user-'))
+  fs.mkdirSync(path.join(project, 'node_modules'))
+  fs.symlinkSync(ROOT, path.join(project, 'node_modules', 'klaviyo-bridge'))
+  fs.writeFileSync(path.join(project, 'signup.test.js'), `
+    const test = require('node:test')
+    const assert = require('node:assert/strict')
+    const { start } = require('klaviyo-bridge/testing')
+    const { Client } = require('klaviyo-bridge')
+    test('signup', async () => {
+      const sandbox = await start({ rateLimits: 'off' })
+      const client = new Client({ sandbox })
+      await client.profiles.upsert({ email: 'jane@example.com' })
+      await client.events.create({ email: 'jane@example.com', metric: 'Signed Up' })
+      assert.deepEqual((await sandbox.state()).events_per_metric, { 'Signed Up': 1 })
+      await sandbox.stop()
+    })
+  `)
+  const PATH = (process.env.PATH ?? '').split(path.delimiter).filter((dir) => dir && !fs.existsSync(path.join(dir, 'cargo'))).join(path.delimiter)
+  // NODE_TEST_CONTEXT would make the child report to this runner instead of printing.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CARGO') && k !== 'NODE_TEST_CONTEXT'))
+  const out = execFileSync(process.execPath, ['--test', 'signup.test.js'], { cwd: project, env: { ...env, PATH }, encoding: 'utf8' })
+  assert.match(out, /# pass 1/)
+  fs.rmSync(project, { recursive: true, force: true })
+})
