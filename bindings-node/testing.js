@@ -58,7 +58,7 @@ class Sandbox {
 /** Starts a sandbox: `{ apiKey, rateLimits: 'real' | 'off' | 'scale=N', latency (seconds),
  * faults, seed, seedProfiles, seedEvents, requestLog }`. */
 async function start(options = {}) {
-  return new Sandbox(await native.startSandbox(options).catch(rethrow))
+  return new Sandbox(await native.NativeSandbox.start(options).catch(rethrow))
 }
 
 module.exports = { start, Sandbox }

@@ -35,32 +35,32 @@ pub struct NativeSandbox {
     api_key: String,
 }
 
-/// Starts a sandbox on a free 127.0.0.1 port.
-#[napi]
-pub async fn start_sandbox(args: Option<SandboxArgs>) -> napi::Result<NativeSandbox> {
-    let args = args.unwrap_or(SandboxArgs { api_key: None, rate_limits: None, latency: None, faults: None, seed: None, seed_profiles: None, seed_events: None, request_log: None });
-    let defaults = klaviyo_sandbox::Options::default();
-    let options = klaviyo_sandbox::Options {
-        api_key: args.api_key.unwrap_or(defaults.api_key.clone()),
-        rate_limits: args.rate_limits.as_deref().unwrap_or("real").parse().map_err(invalid)?,
-        latency: klaviyo_bridge::config::seconds_or_zero(args.latency.unwrap_or(0.0), "latency").map_err(js_error)?,
-        faults: args.faults.unwrap_or_default(),
-        seed: args.seed.map_or(0, u64::from),
-        seed_profiles: args.seed_profiles.map_or(0, |n| n as usize),
-        seed_events: args.seed_events.map_or(0, |n| n as usize),
-        request_log: args.request_log.map_or(defaults.request_log, |n| n as usize),
-        ..defaults
-    };
-    let sandbox = klaviyo_sandbox::start(options).await.map_err(|e| invalid(format!("cannot start the sandbox: {e}")))?;
-    Ok(NativeSandbox { url: sandbox.base_url(), api_key: sandbox.api_key().to_string(), sandbox: Arc::new(Mutex::new(Some(sandbox))) })
-}
-
 fn stopped() -> napi::Error {
     napi::Error::from_reason("the sandbox was stopped")
 }
 
 #[napi]
 impl NativeSandbox {
+    /// Starts a sandbox on a free 127.0.0.1 port.
+    #[napi]
+    pub async fn start(args: Option<SandboxArgs>) -> napi::Result<NativeSandbox> {
+        let args = args.unwrap_or(SandboxArgs { api_key: None, rate_limits: None, latency: None, faults: None, seed: None, seed_profiles: None, seed_events: None, request_log: None });
+        let defaults = klaviyo_sandbox::Options::default();
+        let options = klaviyo_sandbox::Options {
+            api_key: args.api_key.unwrap_or(defaults.api_key.clone()),
+            rate_limits: args.rate_limits.as_deref().unwrap_or("real").parse().map_err(invalid)?,
+            latency: klaviyo_bridge::config::seconds_or_zero(args.latency.unwrap_or(0.0), "latency").map_err(js_error)?,
+            faults: args.faults.unwrap_or_default(),
+            seed: args.seed.map_or(0, u64::from),
+            seed_profiles: args.seed_profiles.map_or(0, |n| n as usize),
+            seed_events: args.seed_events.map_or(0, |n| n as usize),
+            request_log: args.request_log.map_or(defaults.request_log, |n| n as usize),
+            ..defaults
+        };
+        let sandbox = klaviyo_sandbox::start(options).await.map_err(|e| invalid(format!("cannot start the sandbox: {e}")))?;
+        Ok(NativeSandbox { url: sandbox.base_url(), api_key: sandbox.api_key().to_string(), sandbox: Arc::new(Mutex::new(Some(sandbox))) })
+    }
+
     #[napi(getter)]
     pub fn url(&self) -> String {
         self.url.clone()
