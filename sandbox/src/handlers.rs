@@ -52,6 +52,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> NormalizePath<Router> {
         .merge(jobs::routes())
         .merge(webhooks::routes())
         .merge(crate::oauth::routes())
+        .merge(crate::reporting::routes())
         .fallback(crate::emulation::handle)
         .method_not_allowed_fallback(crate::emulation::handle)
         .layer(axum::middleware::from_fn_with_state(shared.clone(), crate::admission::admit))

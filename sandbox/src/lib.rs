@@ -24,6 +24,7 @@ mod handlers;
 mod jobs;
 mod oauth;
 mod pagination;
+mod reporting;
 mod seed;
 mod server;
 mod store;

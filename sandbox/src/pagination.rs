@@ -258,7 +258,7 @@ pub(crate) fn matches(row: &Value, condition: &Condition) -> bool {
     };
     match (operator.as_str(), value) {
         ("equals", v) => equal(v),
-        ("any", FilterValue::List(options)) => options.iter().any(equal),
+        ("any" | "contains-any", FilterValue::List(options)) => options.iter().any(equal),
         ("contains", v) => match actual {
             Value::Array(items) => items.iter().any(|item| SortKey::of(field, item) == SortKey::of_filter(field, v).unwrap_or(SortKey::Missing)),
             _ => actual_text.zip(text(v)).is_some_and(|(a, b)| a.contains(&b)),

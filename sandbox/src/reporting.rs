@@ -1,0 +1,244 @@
+//! `query_campaign_values`: campaign statistics computed from the events the sandbox holds,
+//! so report code can be tested against known numbers.
+//!
+//! Attribution follows Klaviyo's event properties: a message's engagement events (`Received
+//! Email`, `Opened Email`, `Clicked Email`, `Bounced Email`, `Marked Email as Spam`,
+//! `Unsubscribed from Email Marketing`, and the SMS and push equivalents) carry
+//! `$message` = the campaign message's id; a conversion (an event of `conversion_metric_id`)
+//! carries `$attributed_message`. Counts are of events; `_unique` counts and rates are of
+//! profiles; rates are over delivered recipients and are 0 when nothing was delivered.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::post;
+use klaviyo_bridge::filter::{Condition, Filter, FilterValue};
+use serde_json::{Map, Value, json};
+
+use crate::emulation::SHAPES;
+use crate::table::Source;
+use crate::{Shared, Store, error, json_api};
+
+pub(crate) fn routes() -> Router<Arc<Shared>> {
+    Router::new().route("/api/campaign-values-reports", post(query_campaign_values))
+}
+
+/// Engagement metric names per channel: received, opened, clicked, bounced, spam, unsubscribed.
+const ENGAGEMENT: [(&str, [&str; 6]); 3] = [
+    ("email", ["Received Email", "Opened Email", "Clicked Email", "Bounced Email", "Marked Email as Spam", "Unsubscribed from Email Marketing"]),
+    ("sms", ["Received SMS", "Opened SMS", "Clicked SMS", "Failed to Deliver SMS", "Marked SMS as Spam", "Unsubscribed from SMS Marketing"]),
+    ("push", ["Received Push", "Opened Push", "Clicked Push", "Bounced Push", "Marked Push as Spam", "Unsubscribed from Push"]),
+];
+
+/// What was recorded for one message.
+#[derive(Default)]
+struct Tally {
+    events: [u64; 6],
+    profiles: [HashSet<String>; 6],
+    conversions: u64,
+    converters: HashSet<String>,
+    conversion_value: f64,
+}
+
+fn invalid(detail: impl Into<String>, pointer: &str) -> Response {
+    error(StatusCode::BAD_REQUEST, "invalid", detail, Some(json!({"pointer": pointer})))
+}
+
+/// The `[start, end)` a timeframe names, relative to now for the named ones.
+fn timeframe(frame: &Value, now: SystemTime) -> Option<(SystemTime, SystemTime)> {
+    if let (Some(start), Some(end)) = (frame["start"].as_str(), frame["end"].as_str()) {
+        return Some((klaviyo_bridge::time::parse_iso8601(start)?, klaviyo_bridge::time::parse_iso8601(end)?));
+    }
+    let day = Duration::from_secs(86_400);
+    let today = SystemTime::UNIX_EPOCH + Duration::from_secs(now.duration_since(SystemTime::UNIX_EPOCH).ok()?.as_secs() / 86_400 * 86_400);
+    Some(match frame["key"].as_str()? {
+        "today" => (today, now),
+        "yesterday" => (today - day, today),
+        "last_7_days" | "last_week" => (now - day * 7, now),
+        "last_30_days" | "last_month" => (now - day * 30, now),
+        "last_90_days" | "last_3_months" => (now - day * 90, now),
+        "last_365_days" | "last_12_months" | "last_year" => (now - day * 365, now),
+        "this_week" => (today - day * 6, now),
+        "this_month" => (today - day * 30, now),
+        "this_year" => (today - day * 365, now),
+        _ => return None,
+    })
+}
+
+fn ratio(part: f64, whole: f64) -> f64 {
+    if whole > 0.0 { (part / whole * 1e6).round() / 1e6 } else { 0.0 }
+}
+
+fn statistic(name: &str, t: &Tally) -> Value {
+    let unique = |i: usize| t.profiles[i].len() as f64;
+    let delivered = unique(0);
+    let recipients = delivered + unique(3);
+    match name {
+        "recipients" => json!(recipients as u64),
+        "delivered" => json!(delivered as u64),
+        "opens" => json!(t.events[1]),
+        "opens_unique" => json!(unique(1) as u64),
+        "clicks" => json!(t.events[2]),
+        "clicks_unique" => json!(unique(2) as u64),
+        "bounced" | "bounced_or_failed" => json!(unique(3) as u64),
+        "failed" => json!(0),
+        "spam_complaints" => json!(unique(4) as u64),
+        "unsubscribes" => json!(t.events[5]),
+        "unsubscribe_uniques" => json!(unique(5) as u64),
+        "conversions" => json!(t.conversions),
+        "conversion_uniques" => json!(t.converters.len()),
+        "conversion_value" => json!(t.conversion_value),
+        "open_rate" => json!(ratio(unique(1), delivered)),
+        "click_rate" => json!(ratio(unique(2), delivered)),
+        "click_to_open_rate" => json!(ratio(unique(2), unique(1))),
+        "conversion_rate" => json!(ratio(t.converters.len() as f64, delivered)),
+        "delivery_rate" => json!(ratio(delivered, recipients)),
+        "bounce_rate" | "bounced_or_failed_rate" => json!(ratio(unique(3), recipients)),
+        "spam_complaint_rate" => json!(ratio(unique(4), delivered)),
+        "unsubscribe_rate" => json!(ratio(unique(5), delivered)),
+        "revenue_per_recipient" => json!(ratio(t.conversion_value, delivered)),
+        "average_order_value" => json!(ratio(t.conversion_value, t.conversions as f64)),
+        // SMS credits and spend are billing figures the sandbox does not keep.
+        _ => json!(0),
+    }
+}
+
+/// Events of metric `name` in `[start, end)`, by the metric and time indexes.
+fn events_of<'a>(store: &'a Store, name: &str, (start, end): (SystemTime, SystemTime)) -> Vec<Value> {
+    let Some(metric) = store.metrics.iter().find(|(_, m)| m["attributes"]["name"] == name).map(|(id, _)| id.clone()) else { return Vec::new() };
+    let iso = |t: SystemTime| FilterValue::DateTime(klaviyo_bridge::time::format_iso8601(t));
+    let conditions = [
+        Condition { operator: "equals".into(), field: "metric_id".into(), value: FilterValue::Str(metric) },
+        Condition { operator: "greater-or-equal".into(), field: "datetime".into(), value: iso(start) },
+        // Formatted times drop fractions: the index range is widened a second, then cut exactly.
+        Condition { operator: "less-than".into(), field: "datetime".into(), value: iso(end + Duration::from_secs(1)) },
+    ];
+    let in_range = |e: &Value| e["attributes"]["datetime"].as_str().and_then(klaviyo_bridge::time::parse_iso8601).is_some_and(|at| at >= start && at < end);
+    store.events.walk(Some("datetime"), true, None, &conditions).map(|(_, e)| e.into_owned()).filter(in_range).collect::<Vec<_>>()
+}
+
+async fn query_campaign_values(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let document: Value = match serde_json::from_slice(&body) {
+        Ok(d) => d,
+        Err(e) => return invalid(format!("The request body is not valid JSON: {e}"), "/"),
+    };
+    if let Err(problem) = SHAPES.validate(SHAPES.named("CampaignValuesRequestDTO"), &document, "") {
+        return invalid(problem.detail, &problem.pointer);
+    }
+    let attributes = &document["data"]["attributes"];
+    let Some(window) = timeframe(&attributes["timeframe"], SystemTime::now()) else {
+        return invalid("timeframe needs a key such as last_30_days, or start and end.", "/data/attributes/timeframe");
+    };
+    let filter = match attributes["filter"].as_str() {
+        Some(text) => match Filter::parse(text) {
+            Ok(f) => f,
+            Err(e) => return invalid(e.to_string(), "/data/attributes/filter"),
+        },
+        None => Filter::new(),
+    };
+    let statistics: Vec<&str> = attributes["statistics"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    let group_by: Vec<&str> = match attributes["group_by"].as_array() {
+        Some(keys) => keys.iter().filter_map(Value::as_str).collect(),
+        None => vec!["campaign_id", "campaign_message_id", "send_channel"],
+    };
+    let conversion_metric = attributes["conversion_metric_id"].as_str().unwrap_or_default();
+    let store = shared.store.lock().unwrap();
+    let conversion_name = store.metrics.get(conversion_metric).and_then(|m| m["attributes"]["name"].as_str()).map(str::to_string);
+    // Every campaign message: (campaign id, message id, label, channel).
+    let mut messages = Vec::new();
+    for campaign in store.resources.get("campaign").into_iter().flat_map(|m| m.values()) {
+        for link in campaign["relationships"]["campaign-messages"]["data"].as_array().into_iter().flatten() {
+            let Some(message) = link["id"].as_str().and_then(|id| store.resources.get("campaign-message")?.get(id)) else { continue };
+            let definition = &message["attributes"]["definition"];
+            messages.push((campaign["id"].as_str().unwrap_or_default().to_string(), message["id"].as_str().unwrap_or_default().to_string(), definition["label"].clone(), definition["channel"].as_str().unwrap_or("email").to_string()));
+        }
+    }
+    let mut tallies: BTreeMap<String, Tally> = BTreeMap::new();
+    for (channel, names) in ENGAGEMENT {
+        if !messages.iter().any(|m| m.3 == channel) {
+            continue;
+        }
+        for (slot, name) in names.iter().enumerate() {
+            for event in events_of(&store, name, window) {
+                let Some(message) = event["attributes"]["event_properties"]["$message"].as_str() else { continue };
+                let tally = tallies.entry(message.to_string()).or_default();
+                tally.events[slot] += 1;
+                tally.profiles[slot].insert(event["relationships"]["profile"]["data"]["id"].to_string());
+            }
+        }
+    }
+    if let Some(name) = &conversion_name {
+        for event in events_of(&store, name, window) {
+            let properties = &event["attributes"]["event_properties"];
+            let Some(message) = properties["$attributed_message"].as_str() else { continue };
+            let tally = tallies.entry(message.to_string()).or_default();
+            tally.conversions += 1;
+            tally.converters.insert(event["relationships"]["profile"]["data"]["id"].to_string());
+            tally.conversion_value += properties["$value"].as_f64().unwrap_or(0.0);
+        }
+    }
+    // Results per group: messages with the same grouping values are summed.
+    let empty = Tally::default();
+    let mut groups: BTreeMap<String, (Map<String, Value>, Vec<&Tally>)> = BTreeMap::new();
+    let mut campaigns = Vec::new();
+    for (campaign, message, label, channel) in &messages {
+        let all = json!({"campaign_id": campaign, "campaign_message_id": message, "campaign_message_name": label, "send_channel": channel});
+        let view = json!({"attributes": all});
+        if !filter.conditions().iter().all(|c| crate::pagination::matches(&view, c)) {
+            continue;
+        }
+        let groupings: Map<String, Value> = group_by.iter().map(|key| (key.to_string(), all.get(*key).cloned().unwrap_or(Value::Null))).collect();
+        let entry = groups.entry(Value::Object(groupings.clone()).to_string()).or_insert_with(|| (groupings, Vec::new()));
+        entry.1.push(tallies.get(message).unwrap_or(&empty));
+        let reference = json!({"type": "campaign", "id": campaign});
+        if !campaigns.contains(&reference) {
+            campaigns.push(reference);
+        }
+    }
+    let results: Vec<Value> = groups
+        .into_values()
+        .map(|(groupings, parts)| {
+            let mut sum = Tally::default();
+            for part in parts {
+                for i in 0..6 {
+                    sum.events[i] += part.events[i];
+                    sum.profiles[i].extend(part.profiles[i].iter().cloned());
+                }
+                sum.conversions += part.conversions;
+                sum.converters.extend(part.converters.iter().cloned());
+                sum.conversion_value += part.conversion_value;
+            }
+            let values: Map<String, Value> = statistics.iter().map(|s| (s.to_string(), statistic(s, &sum))).collect();
+            json!({"groupings": groupings, "statistics": values})
+        })
+        .collect();
+    json_api(StatusCode::OK, json!({"data": {"type": "campaign-values-report", "attributes": {"results": results}, "relationships": {"campaigns": {"data": campaigns}}}, "links": {"self": "/api/campaign-values-reports/"}}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn named_timeframes_end_now_and_custom_ones_are_taken_as_given() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_225_600 + 3600);
+        let (start, end) = timeframe(&json!({"key": "last_30_days"}), now).unwrap();
+        assert_eq!((end, now.duration_since(start).unwrap().as_secs()), (now, 30 * 86_400));
+        let (start, _) = timeframe(&json!({"key": "yesterday"}), now).unwrap();
+        assert_eq!(start.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs(), 1_767_225_600 - 86_400);
+        assert!(timeframe(&json!({"start": "2026-01-01T00:00:00Z", "end": "2026-02-01T00:00:00Z"}), now).is_some());
+        assert!(timeframe(&json!({"key": "someday"}), now).is_none());
+    }
+
+    #[test]
+    fn rates_are_rounded_and_zero_without_deliveries() {
+        assert_eq!(ratio(1.0, 3.0), 0.333333);
+        assert_eq!(ratio(5.0, 0.0), 0.0);
+    }
+}

@@ -1,0 +1,66 @@
+//! Campaign reports computed from what was recorded: a campaign with known sends, opens,
+//! clicks, bounces and orders gives exactly those numbers from `query_campaign_values`.
+
+use klaviyo_bridge::Client;
+use klaviyo_bridge::events::EventCreate;
+use klaviyo_sandbox::{Options, RateLimits, example_request_body, start};
+use serde_json::{Value, json};
+
+fn engagement(metric: &str, email: String, message: &str) -> EventCreate {
+    EventCreate::new(metric).email(email).properties(json!({"$message": message}))
+}
+
+#[tokio::test]
+async fn campaign_values_are_computed_from_the_recorded_events() {
+    let sandbox = start(Options { rate_limits: RateLimits::Off, ..Options::default() }).await.unwrap();
+    // Reports allow 2 requests a minute; the client's limiter would space these four out.
+    let client = Client::builder().api_key(sandbox.api_key()).base_url(sandbox.base_url()).rate_limit(false).build().unwrap();
+    let mut body = example_request_body("create_campaign").unwrap();
+    body["data"]["attributes"]["name"] = json!("Spring sale");
+    body["data"]["attributes"]["campaign-messages"] = json!({"data": [{"type": "campaign-message", "attributes": {"definition": {"channel": "email", "label": "Spring", "content": {"subject": "Hello"}}}}]});
+    let campaign = client.request("create_campaign", &[], &[], Some(body)).await.unwrap().raw().clone();
+    let campaign_id = campaign["data"]["id"].as_str().unwrap().to_string();
+    let messages = client.request("get_messages_for_campaign", &[("id", campaign_id.as_str())], &[], None).await.unwrap().raw().clone();
+    let message = messages["data"][0]["id"].as_str().unwrap().to_string();
+
+    let mut events = Vec::new();
+    events.extend((0..100).map(|i| engagement("Received Email", format!("u{i}@example.com"), &message)));
+    events.extend((0..4).map(|i| engagement("Bounced Email", format!("b{i}@example.com"), &message)));
+    events.extend((0..40).map(|i| engagement("Opened Email", format!("u{}@example.com", i % 30), &message)));
+    events.extend((0..12).map(|i| engagement("Clicked Email", format!("u{}@example.com", i % 10), &message)));
+    // Another message's engagement and unattributed orders count for nothing here.
+    events.extend((0..7).map(|i| engagement("Opened Email", format!("u{i}@example.com"), "OTHER-MESSAGE")));
+    events.extend((0..5).map(|i| EventCreate::new("Placed Order").email(format!("u{}@example.com", i % 4)).value(20.0).properties(json!({"$attributed_message": message}))));
+    events.extend((0..3).map(|i| EventCreate::new("Placed Order").email(format!("u{i}@example.com")).value(99.0)));
+    client.events().bulk_create(events).await.unwrap();
+    sandbox.settled().await;
+    let metrics = client.request("get_metrics", &[], &[], None).await.unwrap().raw().clone();
+    let placed = metrics["data"].as_array().unwrap().iter().find(|m| m["attributes"]["name"] == "Placed Order").unwrap()["id"].as_str().unwrap().to_string();
+
+    let statistics = ["recipients", "delivered", "bounced", "opens", "opens_unique", "clicks", "clicks_unique", "conversions", "conversion_uniques", "conversion_value", "open_rate", "click_rate", "click_to_open_rate", "conversion_rate", "revenue_per_recipient", "average_order_value", "delivery_rate"];
+    let report = |timeframe: Value| {
+        let client = client.clone();
+        let body = json!({"data": {"type": "campaign-values-report", "attributes": {"statistics": statistics, "timeframe": timeframe, "conversion_metric_id": placed}}});
+        async move { client.request("query_campaign_values", &[], &[], Some(body)).await.unwrap().raw().clone() }
+    };
+    let recent = report(json!({"key": "last_30_days"})).await;
+    let results = recent["data"]["attributes"]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1);
+    assert_eq!(results[0]["groupings"], json!({"campaign_id": campaign_id, "campaign_message_id": message, "send_channel": "email"}));
+    assert_eq!(
+        results[0]["statistics"],
+        json!({"recipients": 104, "delivered": 100, "bounced": 4, "opens": 40, "opens_unique": 30, "clicks": 12, "clicks_unique": 10,
+               "conversions": 5, "conversion_uniques": 4, "conversion_value": 100.0, "open_rate": 0.3, "click_rate": 0.1, "click_to_open_rate": 0.333333,
+               "conversion_rate": 0.04, "revenue_per_recipient": 1.0, "average_order_value": 20.0, "delivery_rate": 0.961538})
+    );
+    assert_eq!(recent["data"]["relationships"]["campaigns"]["data"], json!([{"type": "campaign", "id": campaign_id}]));
+    let before = report(json!({"start": "2020-01-01T00:00:00Z", "end": "2020-02-01T00:00:00Z"})).await;
+    assert_eq!(before["data"]["attributes"]["results"][0]["statistics"]["opens"], 0, "nothing was recorded in January 2020");
+    let by_channel = client
+        .request("query_campaign_values", &[], &[], Some(json!({"data": {"type": "campaign-values-report", "attributes": {"statistics": ["opens"], "timeframe": {"key": "last_7_days"}, "conversion_metric_id": placed, "group_by": ["send_channel"], "filter": format!("equals(campaign_id,\"{campaign_id}\")")}}})))
+        .await
+        .unwrap();
+    assert_eq!(by_channel.raw()["data"]["attributes"]["results"], json!([{"groupings": {"send_channel": "email"}, "statistics": {"opens": 40}}]));
+    let err = client.request("query_campaign_values", &[], &[], Some(json!({"data": {"type": "campaign-values-report", "attributes": {"statistics": ["opens"], "conversion_metric_id": placed}}}))).await.unwrap_err();
+    assert_eq!(err.errors()[0].source.as_ref().unwrap().pointer.as_deref(), Some("/data/attributes/timeframe"));
+}
