@@ -110,7 +110,7 @@ fn statistic(name: &str, t: &Tally) -> Value {
 }
 
 /// Events of metric `name` in `[start, end)`, by the metric and time indexes.
-fn events_of<'a>(store: &'a Store, name: &str, (start, end): (SystemTime, SystemTime)) -> Vec<Value> {
+fn events_of(store: &Store, name: &str, (start, end): (SystemTime, SystemTime)) -> Vec<Value> {
     let Some(metric) = store.metrics.iter().find(|(_, m)| m["attributes"]["name"] == name).map(|(id, _)| id.clone()) else { return Vec::new() };
     let iso = |t: SystemTime| FilterValue::DateTime(klaviyo_bridge::time::format_iso8601(t));
     let conditions = [
