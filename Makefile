@@ -72,6 +72,14 @@ bench: build $(BENCH_VENV)/.installed
 	npx napi build --platform --profile bench-fast --manifest-path bindings-node/Cargo.toml --package-json-path package.json --output-dir bindings-node --js native.js --dts native.d.ts
 	node bench/node_vs_official.js target/$(CARGO_BUILD_TARGET)/debug/klaviyo-sandbox
 	bench/import_memory.sh target/$(CARGO_BUILD_TARGET)/debug
+	cargo build --locked --quiet --profile bench-fast -p klaviyo-sandbox --examples
+	@echo "Sandbox: pages of 1,000 events, plain and filtered+sorted, at 20,000 and 1,000,000 stored events"
+	target/$(CARGO_BUILD_TARGET)/bench-fast/examples/page_latency 20000
+	target/$(CARGO_BUILD_TARGET)/bench-fast/examples/page_latency 1000000
+	@echo "Sandbox: RSS with many profiles; requests per second and RSS over 300,000 requests"
+	target/$(CARGO_BUILD_TARGET)/bench-fast/examples/scale profiles 100000
+	target/$(CARGO_BUILD_TARGET)/bench-fast/examples/scale profiles 1000000
+	target/$(CARGO_BUILD_TARGET)/bench-fast/examples/scale requests 300000
 	@echo "(bindings-node now holds an optimized addon; make test rebuilds the debug one)"
 
 # Regenerates core/src/operations/generated.rs from Klaviyo's OpenAPI spec.
