@@ -308,7 +308,8 @@ impl Store {
 
     /// Whether no job is unfinished and no delivery is in flight.
     pub fn is_settled(&self) -> bool {
-        self.pending_deliveries == 0 && self.jobs.values().all(|j| j.resource["attributes"]["status"] == "complete")
+        let sends_done = self.resources.get("campaign-send-job").is_none_or(|jobs| jobs.values().all(|j| !matches!(j["attributes"]["status"].as_str(), Some("queued" | "processing"))));
+        self.pending_deliveries == 0 && sends_done && self.jobs.values().all(|j| j.resource["attributes"]["status"] == "complete")
     }
 
     /// Adds profiles to a list (once each).

@@ -61,3 +61,87 @@ fn example_bodies_exist_for_operations_that_take_one() {
     assert!(example_request_body("create_flow").is_some_and(|b| b["data"]["type"] == "flow"));
     assert!(example_request_body("get_campaigns").is_none());
 }
+
+async fn campaign_for(client: &Client, list_id: &str) -> (String, String) {
+    let mut body = example_request_body("create_campaign").unwrap();
+    body["data"]["attributes"]["audiences"] = json!({"included": [list_id], "excluded": []});
+    body["data"]["attributes"]["campaign-messages"] = json!({"data": [{"type": "campaign-message", "attributes": {"definition": {"channel": "email", "label": "L", "content": {"subject": "Hi"}}}}]});
+    let campaign = call(client, "create_campaign", None, &[], Some(body)).await.unwrap();
+    let id = campaign["data"]["id"].as_str().unwrap().to_string();
+    let messages = call(client, "get_messages_for_campaign", Some(&id), &[], None).await.unwrap();
+    (id, messages["data"][0]["id"].as_str().unwrap().to_string())
+}
+
+#[tokio::test]
+async fn a_campaign_send_reaches_its_list_and_is_counted_by_reports() {
+    let sandbox = start(Options { rate_limits: RateLimits::Off, ..Options::default() }).await.unwrap();
+    let client = Client::builder().api_key(sandbox.api_key()).base_url(sandbox.base_url()).max_retries(0).build().unwrap();
+    let list = client.lists().create("Newsletter").await.unwrap();
+    let mut members = Vec::new();
+    for i in 0..5 {
+        members.push(client.profiles().upsert(klaviyo_bridge::profiles::ProfileData::email(format!("m{i}@example.com"))).await.unwrap().id().unwrap().to_string());
+    }
+    let refs: Vec<&str> = members.iter().map(String::as_str).collect();
+    client.lists().add_profiles(list.id().unwrap(), &refs).await.unwrap();
+    client.request("bulk_suppress_profiles", &[], &[], Some(json!({"data": {"type": "profile-suppression-bulk-create-job", "attributes": {"profiles": {"data": [{"type": "profile", "attributes": {"email": "m4@example.com"}}]}}}}))).await.unwrap();
+    sandbox.settled().await;
+    let (campaign, message) = campaign_for(&client, list.id().unwrap()).await;
+
+    call(&client, "refresh_campaign_recipient_estimation", None, &[], Some(json!({"data": {"type": "campaign-recipient-estimation-job", "id": campaign}}))).await.unwrap();
+    let estimate = call(&client, "get_campaign_recipient_estimation", Some(&campaign), &[], None).await.unwrap();
+    assert_eq!(estimate["data"]["attributes"]["estimated_recipient_count"], 4, "five members, one suppressed");
+
+    let job = call(&client, "send_campaign", None, &[], Some(json!({"data": {"type": "campaign-send-job", "id": campaign}}))).await.unwrap();
+    assert_eq!(job["data"]["attributes"]["status"], "queued");
+    sandbox.settled().await;
+    assert_eq!(sandbox.state()["events_per_metric"]["Received Email"], 4);
+    assert_eq!(call(&client, "get_campaign_send_job", Some(&campaign), &[], None).await.unwrap()["data"]["attributes"]["status"], "complete");
+    assert_eq!(call(&client, "get_campaign", Some(&campaign), &[], None).await.unwrap()["data"]["attributes"]["status"], "Sent");
+    let again = call(&client, "send_campaign", None, &[], Some(json!({"data": {"type": "campaign-send-job", "id": campaign}}))).await.unwrap_err();
+    assert_eq!(again.code(), "conflict");
+    let metrics = client.request("get_metrics", &[], &[], None).await.unwrap();
+    let metric = metrics.raw()["data"][0]["id"].as_str().unwrap().to_string();
+    let report = client
+        .request("query_campaign_values", &[], &[], Some(json!({"data": {"type": "campaign-values-report", "attributes": {"statistics": ["recipients", "delivered"], "timeframe": {"key": "today"}, "conversion_metric_id": metric}}})))
+        .await
+        .unwrap();
+    assert_eq!(report.raw()["data"]["attributes"]["results"][0]["statistics"], json!({"recipients": 4, "delivered": 4}));
+    assert_eq!(report.raw()["data"]["attributes"]["results"][0]["groupings"]["campaign_message_id"], message.as_str());
+}
+
+#[tokio::test]
+async fn a_send_can_be_cancelled_or_reverted_before_it_completes() {
+    // Steps of a minute: the cancel surely comes while the send is still queued.
+    let sandbox = start(Options { rate_limits: RateLimits::Off, job_step: std::time::Duration::from_secs(60), ..Options::default() }).await.unwrap();
+    let client = Client::builder().api_key(sandbox.api_key()).base_url(sandbox.base_url()).max_retries(0).build().unwrap();
+    let list = client.lists().create("All").await.unwrap();
+    for action in ["cancel", "revert"] {
+        let (campaign, _) = campaign_for(&client, list.id().unwrap()).await;
+        call(&client, "send_campaign", None, &[], Some(json!({"data": {"type": "campaign-send-job", "id": campaign}}))).await.unwrap();
+        call(&client, "cancel_campaign_send", Some(&campaign), &[], Some(json!({"data": {"type": "campaign-send-job", "id": campaign, "attributes": {"action": action}}}))).await.unwrap();
+        assert_eq!(call(&client, "get_campaign_send_job", Some(&campaign), &[], None).await.unwrap()["data"]["attributes"]["status"], "cancelled");
+        let status = call(&client, "get_campaign", Some(&campaign), &[], None).await.unwrap()["data"]["attributes"]["status"].clone();
+        assert_eq!(status, if action == "cancel" { "Cancelled" } else { "Draft" });
+        let twice = call(&client, "cancel_campaign_send", Some(&campaign), &[], Some(json!({"data": {"type": "campaign-send-job", "id": campaign, "attributes": {"action": "cancel"}}}))).await.unwrap_err();
+        assert_eq!(twice.code(), "validation_error");
+    }
+    assert!(sandbox.state()["events_per_metric"].get("Received Email").is_none(), "nothing was sent");
+}
+
+#[tokio::test]
+async fn templates_render_their_variables_and_clone() {
+    let sandbox = start(Options { rate_limits: RateLimits::Off, ..Options::default() }).await.unwrap();
+    let client = Client::builder().api_key(sandbox.api_key()).base_url(sandbox.base_url()).max_retries(0).build().unwrap();
+    let template = call(&client, "create_template", None, &[], Some(json!({"data": {"type": "template", "attributes": {"name": "Welcome", "editor_type": "CODE", "html": "<p>Hi {{ first_name|default:'there' }} from {{ shop.name }}</p>"}}}))).await.unwrap();
+    let id = template["data"]["id"].as_str().unwrap().to_string();
+    let rendered = call(&client, "render_template", None, &[], Some(json!({"data": {"type": "template", "id": id, "attributes": {"context": {"first_name": "Jane", "shop": {"name": "Mugs"}}}}}))).await.unwrap();
+    assert_eq!(rendered["data"]["attributes"]["html"], "<p>Hi Jane from Mugs</p>");
+    let anonymous = call(&client, "render_template", None, &[], Some(json!({"data": {"type": "template", "id": id, "attributes": {"context": {}}}}))).await.unwrap();
+    assert_eq!(anonymous["data"]["attributes"]["html"], "<p>Hi there from </p>");
+    let clone = call(&client, "clone_template", None, &[], Some(json!({"data": {"type": "template", "id": id, "attributes": {"name": "Welcome v2"}}}))).await.unwrap();
+    assert_ne!(clone["data"]["id"], id.as_str());
+    assert_eq!(clone["data"]["attributes"]["html"], template["data"]["attributes"]["html"]);
+    let all = call(&client, "get_templates", None, &[], None).await.unwrap();
+    let names: Vec<&str> = all["data"].as_array().unwrap().iter().map(|t| t["attributes"]["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Welcome", "Welcome v2"]);
+}

@@ -284,24 +284,37 @@ fn harvest(body: &Value, ids: &mut std::collections::HashMap<String, String>) {
         _ => Vec::new(),
     };
     for resource in resources.into_iter().chain(body["included"].as_array().into_iter().flatten()) {
-        let (Some(link), Some(id)) = (resource["links"]["self"].as_str(), resource["id"].as_str()) else { continue };
+        let (Some(link), Some(id)) = (resource["links"]["self"].as_str(), resource["id"].as_str().filter(|id| !id.is_empty())) else { continue };
         if let Some(segment) = link.split("/api/").nth(1).and_then(|rest| rest.split('/').next()) {
             ids.entry(segment.to_string()).or_insert_with(|| id.to_string());
+        }
+        if let Some(kind) = resource["type"].as_str() {
+            ids.entry(format!("type:{kind}")).or_insert_with(|| id.to_string());
         }
     }
 }
 
-/// Creates, then reads, then changes, then deletes, so each call finds what it needs.
+/// An id of a resource of `kind`, or, for a job or result about another resource
+/// (`campaign-send-job`, `campaign-recipient-estimation`), of the resource it is about.
+fn id_for_type(ids: &std::collections::HashMap<String, String>, kind: &str) -> Option<String> {
+    let mut prefixes = vec![kind];
+    prefixes.extend(kind.rmatch_indices('-').map(|(at, _)| &kind[..at]));
+    prefixes.iter().find_map(|p| ids.get(&format!("type:{p}")).cloned())
+}
+
+/// Creates, then actions on what was created, then reads, then changes, then deletes, so each
+/// call finds what it needs.
 fn phase(op: &klaviyo_bridge::operations::Operation) -> u8 {
     use klaviyo_bridge::operations::HttpMethod;
     let ends_in_param = op.path.trim_end_matches('/').ends_with('}');
+    let acts_on_existing = klaviyo_sandbox::example_request_body(op.id).is_some_and(|b| b["data"]["id"].is_string());
     match op.method {
-        HttpMethod::Post if !op.path.contains('{') => 0,
-        HttpMethod::Get => 1,
-        HttpMethod::Post | HttpMethod::Put => 2,
-        HttpMethod::Patch => 2,
-        HttpMethod::Delete if !ends_in_param => 3,
-        HttpMethod::Delete => 4,
+        HttpMethod::Post if !op.path.contains('{') && !acts_on_existing => 0,
+        HttpMethod::Post if !op.path.contains('{') => 1,
+        HttpMethod::Get => 2,
+        HttpMethod::Post | HttpMethod::Put | HttpMethod::Patch => 3,
+        HttpMethod::Delete if !ends_in_param => 4,
+        HttpMethod::Delete => 5,
     }
 }
 
@@ -322,7 +335,8 @@ async fn every_operation(c: &mut Checker, sandbox: &klaviyo_sandbox::Sandbox) {
         let segments: Vec<&str> = op.path.trim_start_matches('/').split('/').collect();
         for (i, segment) in segments.iter().enumerate() {
             if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-                let id = ids.get(segments[i - 1]).cloned().unwrap_or_else(|| "NOPE".into());
+                let collection = segments[i - 1];
+                let id = ids.get(collection).cloned().or_else(|| id_for_type(&ids, collection.trim_end_matches('s'))).unwrap_or_else(|| "NOPE".into());
                 request.path.push((name.to_string(), id));
             }
         }
@@ -336,10 +350,15 @@ async fn every_operation(c: &mut Checker, sandbox: &klaviyo_sandbox::Sandbox) {
             request.query.push(("filter".into(), "equals(coupon.id,\"X\")".into()));
         }
         request.body = klaviyo_sandbox::example_request_body(op.id);
+        if let Some(data) = request.body.as_mut().map(|b| &mut b["data"]).filter(|d| d["id"] == "") {
+            if let Some(id) = id_for_type(&ids, data["type"].as_str().unwrap_or_default()) {
+                data["id"] = json!(id);
+            }
+        }
         let client = if op.client_side { Client::builder().public_key(klaviyo_sandbox::ACCOUNT_ID).base_url(sandbox.base_url()).max_retries(0).build().unwrap() } else { client.clone() };
         let (status, raw) = match client.send(request).await {
             Ok(response) => (response.status, response.body.to_vec()),
-            Err(e) => (e.api_error().map_or(0, |a| a.status), Vec::new()),
+            Err(e) => (e.api_error().map_or(0, |a| a.status), e.to_string().into_bytes()),
         };
         match status {
             200..=299 => {
@@ -359,7 +378,7 @@ async fn every_operation(c: &mut Checker, sandbox: &klaviyo_sandbox::Sandbox) {
                 succeeded.insert(op.id);
             }
             // An answer that is not a Klaviyo-shaped error has no api_error: status 0.
-            405 | 501 | 0 => unanswered.push(format!("{} {status}", op.id)),
+            405 | 501 | 0 => unanswered.push(format!("{} {status} {}", op.id, String::from_utf8_lossy(&raw))),
             // A placeholder the API takes as wrong (an empty email), or a member of a
             // collection this account has none of: a Klaviyo-shaped 4xx.
             _ if succeeded.contains(op.id) => {}

@@ -4,6 +4,7 @@
 //! by type, request bodies are validated against the request schema, and each answer is
 //! built from the response schema, so it validates against the spec.
 
+mod behaviour;
 mod schema;
 
 use std::collections::HashMap;
@@ -164,6 +165,9 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
     };
     let owner_type = type_of(segments(op.path)[0]);
     let mut store = shared.store.lock().unwrap();
+    if let Some(response) = behaviour::handle(&shared, &mut store, op, &document, &id) {
+        return response;
+    }
     match action(op) {
         Action::List => {
             let items: Vec<Value> = owner_type.and_then(|kind| store.resources.get(kind)).map(|m| m.values().cloned().collect()).unwrap_or_default();

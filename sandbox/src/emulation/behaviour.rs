@@ -1,0 +1,203 @@
+//! Hand-written behaviour on top of the spec engine, where users' tests depend on it: campaign
+//! sends that move through their statuses and record each recipient's `Received Email` (with
+//! `$message`, so reports count them), cancelling or reverting a send, recipient estimation,
+//! and template rendering and cloning.
+
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use klaviyo_bridge::operations::Operation;
+use serde_json::{Value, json};
+
+use super::{COLLECTIONS, SHAPES, answer, linkage, lookup};
+use crate::{Shared, Store, error};
+
+/// Handles `op` when it has behaviour of its own; None leaves it to the engine.
+pub(super) fn handle(shared: &Arc<Shared>, store: &mut Store, op: &Operation, document: &Value, path_id: &str) -> Option<Response> {
+    let data = &document["data"];
+    Some(match op.id {
+        "send_campaign" => send(shared, store, op, data["id"].as_str().unwrap_or_default()),
+        "cancel_campaign_send" => cancel(store, op, path_id, data["attributes"]["action"].as_str().unwrap_or_default()),
+        "refresh_campaign_recipient_estimation" => estimate(store, op, data["id"].as_str().unwrap_or_default()),
+        "render_template" => render(store, op, data),
+        "clone_template" => clone_template(store, op, data),
+        _ => return None,
+    })
+}
+
+fn not_found(kind: &str, id: &str) -> Response {
+    error(StatusCode::NOT_FOUND, "not_found", format!("A {kind} with id {id} does not exist."), Some(json!({"pointer": "/data/id"})))
+}
+
+/// Stores a resource of `kind` built from its schema and `given`; returns it.
+fn keep(store: &mut Store, kind: &str, id: &str, attributes: Value) -> Value {
+    let readable = COLLECTIONS.readable.get(kind).expect("the spec can read back what behaviour makes");
+    let given = json!({"type": kind, "id": id, "attributes": attributes, "links": {"self": format!("/api/{}/{id}/", readable.segment)}});
+    let resource = SHAPES.build(readable.schema, Some(&given));
+    store.resources.entry(kind.to_string()).or_default().insert(id.to_string(), resource.clone());
+    resource
+}
+
+fn set_status(store: &mut Store, kind: &str, id: &str, status: &str) {
+    if let Some(resource) = store.resources.get_mut(kind).and_then(|m| m.get_mut(id)) {
+        resource["attributes"]["status"] = json!(status);
+    }
+}
+
+/// Profiles a campaign goes to: members of its included lists, less its excluded lists' and
+/// anyone suppressed.
+fn recipients(store: &Store, campaign: &Value) -> Vec<String> {
+    let ids = |key: &str| -> Vec<String> { campaign["attributes"]["audiences"][key].as_array().into_iter().flatten().filter_map(|l| l.as_str().map(str::to_string)).collect() };
+    let excluded: Vec<String> = ids("excluded").iter().flat_map(|l| store.list_members.get(l).cloned().unwrap_or_default()).collect();
+    let mut chosen: Vec<String> = Vec::new();
+    for list in ids("included") {
+        for profile in store.list_members.get(&list).into_iter().flatten() {
+            let suppressed = store.profiles.get(profile).is_some_and(|p| p["attributes"]["subscriptions"]["email"]["marketing"]["suppression"].as_array().is_some_and(|s| !s.is_empty()));
+            if !excluded.contains(profile) && !chosen.contains(profile) && !suppressed {
+                chosen.push(profile.clone());
+            }
+        }
+    }
+    chosen
+}
+
+/// `send_campaign`: a job `queued`, then `processing` (campaign `Sending`), then `complete`
+/// (campaign `Sent`), one step each; at completion every recipient gets `Received Email`.
+fn send(shared: &Arc<Shared>, store: &mut Store, op: &Operation, campaign_id: &str) -> Response {
+    let Some(campaign) = lookup(store, "campaign", campaign_id) else { return not_found("campaign", campaign_id) };
+    if campaign["attributes"]["status"] == "Sent" {
+        return error(StatusCode::CONFLICT, "conflict", format!("Campaign {campaign_id} was already sent."), Some(json!({"pointer": "/data/id"})));
+    }
+    let job = keep(store, "campaign-send-job", campaign_id, json!({"status": "queued"}));
+    set_status(store, "campaign", campaign_id, "Queued without Recipients");
+    let shared = shared.clone();
+    let id = campaign_id.to_string();
+    tokio::spawn(async move {
+        let step = shared.options.job_step;
+        tokio::time::sleep(step).await;
+        {
+            let mut store = shared.store.lock().unwrap();
+            if !still_running(&store, &id) {
+                return;
+            }
+            set_status(&mut store, "campaign-send-job", &id, "processing");
+            set_status(&mut store, "campaign", &id, "Sending");
+        }
+        tokio::time::sleep(step).await;
+        let mut store = shared.store.lock().unwrap();
+        if !still_running(&store, &id) {
+            return;
+        }
+        let Some(campaign) = lookup(&store, "campaign", &id) else { return };
+        let name = campaign["attributes"]["name"].clone();
+        let messages: Vec<String> = linkage(&campaign, "campaign-messages").iter().filter_map(|m| m["id"].as_str().map(str::to_string)).collect();
+        for profile in recipients(&store, &campaign) {
+            for message in &messages {
+                store.record_event(&profile, "Received Email", &json!({"properties": {"$message": message, "Campaign Name": name}, "unique_id": format!("{message}:{profile}")}));
+            }
+        }
+        set_status(&mut store, "campaign-send-job", &id, "complete");
+        set_status(&mut store, "campaign", &id, "Sent");
+        if let Some(c) = store.resources.get_mut("campaign").and_then(|m| m.get_mut(&id)) {
+            c["attributes"]["send_time"] = json!(crate::store::now_iso());
+        }
+        drop(store);
+        shared.settled.notify_waiters();
+    });
+    answer(op, Some(json!({"data": job})))
+}
+
+fn still_running(store: &Store, job: &str) -> bool {
+    lookup(store, "campaign-send-job", job).is_some_and(|j| matches!(j["attributes"]["status"].as_str(), Some("queued" | "processing")))
+}
+
+/// `cancel_campaign_send`: `cancel` stops a send not yet complete (campaign `Cancelled`);
+/// `revert` stops it and returns the campaign to `Draft`.
+fn cancel(store: &mut Store, op: &Operation, job_id: &str, action: &str) -> Response {
+    if lookup(store, "campaign-send-job", job_id).is_none() {
+        return not_found("campaign-send-job", job_id);
+    }
+    if !still_running(store, job_id) {
+        return error(StatusCode::BAD_REQUEST, "invalid", format!("The send of campaign {job_id} has finished; only a queued or processing send can be cancelled."), Some(json!({"pointer": "/data/attributes/action"})));
+    }
+    set_status(store, "campaign-send-job", job_id, "cancelled");
+    set_status(store, "campaign", job_id, if action == "revert" { "Draft" } else { "Cancelled" });
+    answer(op, None)
+}
+
+/// `refresh_campaign_recipient_estimation`: the estimate is ready at once.
+fn estimate(store: &mut Store, op: &Operation, campaign_id: &str) -> Response {
+    let Some(campaign) = lookup(store, "campaign", campaign_id) else { return not_found("campaign", campaign_id) };
+    let count = recipients(store, &campaign).len();
+    keep(store, "campaign-recipient-estimation", campaign_id, json!({"estimated_recipient_count": count}));
+    let job = keep(store, "campaign-recipient-estimation-job", campaign_id, json!({"status": "complete"}));
+    answer(op, Some(json!({"data": job})))
+}
+
+/// Replaces `{{ name }}`, `{{ person.first_name }}` and `{{ name|default:'x' }}` with values
+/// from `context`; unknown names without a default become empty, as in Klaviyo's templates.
+fn render_text(text: &str, context: &Value) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find("{{") {
+        out.push_str(&rest[..open]);
+        let Some(close) = rest[open..].find("}}") else {
+            out.push_str(&rest[open..]);
+            return out;
+        };
+        let expression = rest[open + 2..open + close].trim();
+        let (path, default) = match expression.split_once("|default:") {
+            Some((path, default)) => (path.trim(), Some(default.trim().trim_matches(['\'', '"']))),
+            None => (expression, None),
+        };
+        let value = path.split('.').try_fold(context, |v, part| v.get(part));
+        match (value, default) {
+            (Some(Value::String(s)), _) => out.push_str(s),
+            (Some(v), _) if !v.is_null() => out.push_str(&v.to_string()),
+            (_, Some(default)) => out.push_str(default),
+            _ => {}
+        }
+        rest = &rest[open + close + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn render(store: &mut Store, op: &Operation, data: &Value) -> Response {
+    let id = data["id"].as_str().unwrap_or_default();
+    let Some(mut template) = lookup(store, "template", id) else { return not_found("template", id) };
+    let context = &data["attributes"]["context"];
+    for field in ["html", "text"] {
+        if let Some(text) = template["attributes"][field].as_str() {
+            template["attributes"][field] = json!(render_text(text, context));
+        }
+    }
+    answer(op, Some(json!({"data": template})))
+}
+
+fn clone_template(store: &mut Store, op: &Operation, data: &Value) -> Response {
+    let source_id = data["id"].as_str().unwrap_or_default();
+    let Some(source) = lookup(store, "template", source_id) else { return not_found("template", source_id) };
+    let mut attributes = source["attributes"].clone();
+    let name = data["attributes"]["name"].as_str().map(str::to_string).unwrap_or_else(|| format!("{} (copy)", attributes["name"].as_str().unwrap_or("Template")));
+    attributes["name"] = json!(name);
+    attributes["created"] = json!(crate::store::now_iso());
+    attributes["updated"] = json!(crate::store::now_iso());
+    let id = store.new_id('T');
+    let clone = keep(store, "template", &id, attributes);
+    answer(op, Some(json!({"data": clone})))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_render_variables_paths_and_defaults() {
+        let context = json!({"first_name": "Jane", "person": {"city": "Boston"}, "n": 3});
+        assert_eq!(render_text("Hi {{ first_name }} from {{person.city}} ({{ n }})", &context), "Hi Jane from Boston (3)");
+        assert_eq!(render_text("Hi {{ nickname|default:'friend' }}{{ missing }}!", &context), "Hi friend!");
+        assert_eq!(render_text("open {{ brace", &context), "open {{ brace");
+    }
+}
