@@ -350,10 +350,10 @@ async fn every_operation(c: &mut Checker, sandbox: &klaviyo_sandbox::Sandbox) {
             request.query.push(("filter".into(), "equals(coupon.id,\"X\")".into()));
         }
         request.body = klaviyo_sandbox::example_request_body(op.id);
-        if let Some(data) = request.body.as_mut().map(|b| &mut b["data"]).filter(|d| d["id"] == "") {
-            if let Some(id) = id_for_type(&ids, data["type"].as_str().unwrap_or_default()) {
-                data["id"] = json!(id);
-            }
+        if let Some(data) = request.body.as_mut().map(|b| &mut b["data"]).filter(|d| d["id"] == "")
+            && let Some(id) = id_for_type(&ids, data["type"].as_str().unwrap_or_default())
+        {
+            data["id"] = json!(id);
         }
         let client = if op.client_side { Client::builder().public_key(klaviyo_sandbox::ACCOUNT_ID).base_url(sandbox.base_url()).max_retries(0).build().unwrap() } else { client.clone() };
         let (status, raw) = match client.send(request).await {
