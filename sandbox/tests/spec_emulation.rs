@@ -5,6 +5,9 @@ use klaviyo_bridge::Client;
 use klaviyo_sandbox::{Options, RateLimits, example_request_body, start};
 use serde_json::{Value, json};
 
+mod support;
+use support::welcome_flow;
+
 async fn call(client: &Client, op: &str, id: Option<&str>, query: &[(&str, &str)], body: Option<Value>) -> Result<Value, klaviyo_bridge::Error> {
     let path: Vec<(&str, &str)> = id.map(|id| vec![("id", id)]).unwrap_or_default();
     client.request(op, &path, query, body).await.map(|d| d.raw().clone())
@@ -144,4 +147,25 @@ async fn templates_render_their_variables_and_clone() {
     let all = call(&client, "get_templates", None, &[], None).await.unwrap();
     let names: Vec<&str> = all["data"].as_array().unwrap().iter().map(|t| t["attributes"]["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["Welcome", "Welcome v2"]);
+}
+
+#[tokio::test]
+async fn a_flow_is_created_with_its_actions_and_messages() {
+    let sandbox = start(Options { rate_limits: RateLimits::Off, ..Options::default() }).await.unwrap();
+    let client = Client::builder().api_key(sandbox.api_key()).base_url(sandbox.base_url()).max_retries(0).build().unwrap();
+    let list = client.lists().create("New").await.unwrap();
+    let flow = call(&client, "create_flow", None, &[], Some(welcome_flow(list.id().unwrap()))).await.unwrap();
+    let flow_id = flow["data"]["id"].as_str().unwrap().to_string();
+    let actions = call(&client, "get_actions_for_flow", Some(&flow_id), &[], None).await.unwrap();
+    let actions = actions["data"].as_array().unwrap().clone();
+    assert_eq!(actions.len(), 2);
+    assert_eq!(actions[1]["attributes"]["definition"]["type"], "send-email");
+    let mail = actions[1]["id"].as_str().unwrap().to_string();
+    assert_eq!(call(&client, "get_flow_for_flow_action", Some(&mail), &[], None).await.unwrap()["data"]["id"], flow_id.as_str());
+    let messages = call(&client, "get_flow_action_messages", Some(&mail), &[], None).await.unwrap();
+    let message = messages["data"][0].clone();
+    assert_eq!((message["attributes"]["channel"].as_str(), message["attributes"]["definition"]["subject_line"].as_str()), (Some("email"), Some("Welcome!")));
+    let owner = call(&client, "get_action_for_flow_message", Some(message["id"].as_str().unwrap()), &[], None).await.unwrap();
+    assert_eq!(owner["data"]["id"], mail.as_str());
+    assert!(call(&client, "get_flow_message", Some(message["id"].as_str().unwrap()), &[], None).await.is_ok());
 }

@@ -1,7 +1,7 @@
 //! Hand-written behaviour on top of the spec engine, where users' tests depend on it: campaign
 //! sends that move through their statuses and record each recipient's `Received Email` (with
 //! `$message`, so reports count them), cancelling or reverting a send, recipient estimation,
-//! and template rendering and cloning.
+//! template rendering and cloning, and a flow's actions and messages made from its definition.
 
 use std::sync::Arc;
 
@@ -32,8 +32,12 @@ fn not_found(kind: &str, id: &str) -> Response {
 
 /// Stores a resource of `kind` built from its schema and `given`; returns it.
 fn keep(store: &mut Store, kind: &str, id: &str, attributes: Value) -> Value {
+    keep_linked(store, kind, id, attributes, json!({}))
+}
+
+fn keep_linked(store: &mut Store, kind: &str, id: &str, attributes: Value, relationships: Value) -> Value {
     let readable = COLLECTIONS.readable.get(kind).expect("the spec can read back what behaviour makes");
-    let given = json!({"type": kind, "id": id, "attributes": attributes, "links": {"self": format!("/api/{}/{id}/", readable.segment)}});
+    let given = json!({"type": kind, "id": id, "attributes": attributes, "relationships": relationships, "links": {"self": format!("/api/{}/{id}/", readable.segment)}});
     let resource = SHAPES.build(readable.schema, Some(&given));
     store.resources.entry(kind.to_string()).or_default().insert(id.to_string(), resource.clone());
     resource
@@ -187,6 +191,34 @@ fn clone_template(store: &mut Store, op: &Operation, data: &Value) -> Response {
     let id = store.new_id('T');
     let clone = keep(store, "template", &id, attributes);
     answer(op, Some(json!({"data": clone})))
+}
+
+/// A new flow's actions and messages, from its definition: one flow-action per action, and a
+/// flow-message for each action that sends (email, SMS, push), linked both ways.
+pub(super) fn after_create(store: &mut Store, resource: &mut Value) {
+    if resource["type"] != "flow" {
+        return;
+    }
+    let flow = json!({"type": "flow", "id": resource["id"]});
+    let now = crate::store::now_iso();
+    let actions = resource["attributes"]["definition"]["actions"].as_array().cloned().unwrap_or_default();
+    let mut action_refs = Vec::new();
+    for mut action in actions {
+        let action_id = store.new_id('A');
+        action["id"] = json!(action_id);
+        let channel = action["type"].as_str().and_then(|t| t.strip_prefix("send-")).filter(|c| matches!(*c, "email" | "sms" | "push-notification"));
+        let mut message_refs = Vec::new();
+        if let Some(channel) = channel {
+            let message_id = store.new_id('F');
+            let channel = if channel == "push-notification" { "push" } else { channel };
+            let definition = action["data"]["message"].clone();
+            keep_linked(store, "flow-message", &message_id, json!({"channel": channel, "definition": definition, "created": now, "updated": now}), json!({"flow-action": {"data": {"type": "flow-action", "id": action_id}}}));
+            message_refs.push(json!({"type": "flow-message", "id": message_id}));
+        }
+        keep_linked(store, "flow-action", &action_id, json!({"definition": action, "created": now, "updated": now}), json!({"flow": {"data": flow}, "flow-messages": {"data": message_refs}}));
+        action_refs.push(json!({"type": "flow-action", "id": action_id}));
+    }
+    resource["relationships"]["flow-actions"]["data"] = Value::Array(action_refs);
 }
 
 #[cfg(test)]

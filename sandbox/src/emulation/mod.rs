@@ -333,6 +333,7 @@ fn perform(store: &mut Store, op: &Operation, document: &Value, query: &ListQuer
     if collection.is_some() && lookup(store, &kind, &id).is_none() && !is_hand_kept(&kind) {
         if same_type {
             create_nested(store, &mut resource, &data["attributes"]);
+            behaviour::after_create(store, &mut resource);
         }
         store.resources.entry(kind).or_default().insert(id, resource.clone());
     }
