@@ -14,6 +14,9 @@ export interface SandboxOptions {
   seedProfiles?: number
   /** Deterministic events over five metrics and the year before 2026, made at start. */
   seedEvents?: number
+  /** 'demo': a ready-made account (profiles with consent, lists, catalog, six months of events,
+   * sent campaigns with engagement, a flow, templates, a segment, coupons). */
+  seedData?: 'demo'
   /** How many of the latest requests `requests()` keeps (default 5,000). */
   requestLog?: number
 }

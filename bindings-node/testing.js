@@ -56,7 +56,7 @@ class Sandbox {
 }
 
 /** Starts a sandbox: `{ apiKey, rateLimits: 'real' | 'off' | 'scale=N', latency (seconds),
- * faults, seed, seedProfiles, seedEvents, requestLog }`. */
+ * faults, seed, seedProfiles, seedEvents, seedData: 'demo', requestLog }`. */
 async function start(options = {}) {
   return new Sandbox(await native.NativeSandbox.start(options).catch(rethrow))
 }

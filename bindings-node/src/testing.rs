@@ -21,6 +21,8 @@ pub struct SandboxArgs {
     pub seed: Option<u32>,
     pub seed_profiles: Option<u32>,
     pub seed_events: Option<u32>,
+    /// "demo": a ready-made account.
+    pub seed_data: Option<String>,
     pub request_log: Option<u32>,
 }
 
@@ -44,7 +46,7 @@ impl NativeSandbox {
     /// Starts a sandbox on a free 127.0.0.1 port.
     #[napi]
     pub async fn start(args: Option<SandboxArgs>) -> napi::Result<NativeSandbox> {
-        let args = args.unwrap_or(SandboxArgs { api_key: None, rate_limits: None, latency: None, faults: None, seed: None, seed_profiles: None, seed_events: None, request_log: None });
+        let args = args.unwrap_or(SandboxArgs { api_key: None, rate_limits: None, latency: None, faults: None, seed: None, seed_profiles: None, seed_events: None, seed_data: None, request_log: None });
         let defaults = klaviyo_sandbox::Options::default();
         let options = klaviyo_sandbox::Options {
             api_key: args.api_key.unwrap_or(defaults.api_key.clone()),
@@ -54,6 +56,7 @@ impl NativeSandbox {
             seed: args.seed.map_or(0, u64::from),
             seed_profiles: args.seed_profiles.map_or(0, |n| n as usize),
             seed_events: args.seed_events.map_or(0, |n| n as usize),
+            seed_data: args.seed_data,
             request_log: args.request_log.map_or(defaults.request_log, |n| n as usize),
             ..defaults
         };

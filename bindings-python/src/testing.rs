@@ -30,9 +30,9 @@ fn invalid(message: String) -> PyErr {
 #[pymethods]
 impl SandboxServer {
     #[new]
-    #[pyo3(signature = (*, api_key=None, rate_limits="real", latency=0.0, faults="", seed=0, seed_profiles=0, seed_events=0, request_log=None, port=0))]
+    #[pyo3(signature = (*, api_key=None, rate_limits="real", latency=0.0, faults="", seed=0, seed_profiles=0, seed_events=0, seed_data=None, request_log=None, port=0))]
     #[allow(clippy::too_many_arguments)]
-    fn new(py: Python<'_>, api_key: Option<String>, rate_limits: &str, latency: f64, faults: &str, seed: u64, seed_profiles: usize, seed_events: usize, request_log: Option<usize>, port: u16) -> PyResult<Self> {
+    fn new(py: Python<'_>, api_key: Option<String>, rate_limits: &str, latency: f64, faults: &str, seed: u64, seed_profiles: usize, seed_events: usize, seed_data: Option<String>, request_log: Option<usize>, port: u16) -> PyResult<Self> {
         let defaults = klaviyo_sandbox::Options::default();
         let options = klaviyo_sandbox::Options {
             addr: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
@@ -43,6 +43,7 @@ impl SandboxServer {
             seed,
             seed_profiles,
             seed_events,
+            seed_data,
             request_log: request_log.unwrap_or(defaults.request_log),
             ..defaults
         };

@@ -44,7 +44,7 @@ use tokio::sync::{mpsc, oneshot};
 
 pub use emulation::example_request_body;
 pub use faults::{Fault, Faults};
-pub use seed::{SEED_EVENTS_END, SEED_METRICS};
+pub use seed::{DEMO_PROFILES, SEED_EVENTS_END, SEED_METRICS, demo as seed_demo_account};
 pub use store::Store;
 
 /// The default API key the sandbox accepts (an obvious fake).
@@ -114,6 +114,8 @@ pub struct Options {
     pub seed_profiles: usize,
     /// Events to create at start, over five metrics and the year before 2026, for load tests.
     pub seed_events: usize,
+    /// A ready-made account to start with: `Some("demo")` (see [`seed_demo_account`]).
+    pub seed_data: Option<String>,
     /// How many of the latest requests `/__sandbox/requests` keeps.
     pub request_log: usize,
     /// How long a connection may take to send a request's headers, or sit idle between
@@ -136,6 +138,7 @@ impl Default for Options {
             token_ttl: Duration::from_secs(3600),
             seed_profiles: 0,
             seed_events: 0,
+            seed_data: None,
             request_log: DEFAULT_REQUEST_LOG,
             header_timeout: Duration::from_secs(30),
         }
@@ -247,6 +250,11 @@ pub async fn start(options: Options) -> std::io::Result<Sandbox> {
     let addr = listener.local_addr()?;
     let (deliveries, queue) = mpsc::unbounded_channel();
     let mut store = Store::default();
+    match options.seed_data.as_deref() {
+        None => {}
+        Some("demo") => seed::demo(&mut store),
+        Some(other) => return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("seed data {other:?} is unknown; the one ready-made account is \"demo\""))),
+    }
     seed::seed(&mut store, options.seed_profiles, options.seed_events);
     let shared = Arc::new(Shared {
         options,

@@ -41,6 +41,10 @@ struct Args {
     /// Events to create at start, over five metrics and the year before 2026, for load tests.
     #[arg(long, default_value_t = 0)]
     seed_events: usize,
+    /// A ready-made account to start with: "demo" (profiles, lists, catalog, six months of
+    /// events, sent campaigns with engagement, a flow, templates, a segment, coupons).
+    #[arg(long)]
+    seed_data: Option<String>,
     /// How many of the latest requests /__sandbox/requests keeps.
     #[arg(long, default_value_t = klaviyo_sandbox::DEFAULT_REQUEST_LOG)]
     request_log: usize,
@@ -62,6 +66,7 @@ async fn main() {
         token_ttl: Duration::from_secs(args.token_ttl),
         seed_profiles: args.seed_profiles,
         seed_events: args.seed_events,
+        seed_data: args.seed_data,
         request_log: args.request_log,
         header_timeout: Duration::from_secs(args.header_timeout.max(1)),
         ..Options::default()

@@ -64,3 +64,44 @@ async fn campaign_values_are_computed_from_the_recorded_events() {
     let err = client.request("query_campaign_values", &[], &[], Some(json!({"data": {"type": "campaign-values-report", "attributes": {"statistics": ["opens"], "conversion_metric_id": placed}}}))).await.unwrap_err();
     assert_eq!(err.errors()[0].source.as_ref().unwrap().pointer.as_deref(), Some("/data/attributes/timeframe"));
 }
+
+/// Every event of `metric` in the account, following links.next.
+async fn all_events(client: &Client, metric_id: &str) -> Vec<Value> {
+    let filter = format!("equals(metric_id,\"{metric_id}\")");
+    let mut pager = client.events().list(klaviyo_bridge::ListParams::filter(filter)).unwrap();
+    let mut events = Vec::new();
+    while let Some(page) = pager.next_page().await.unwrap() {
+        events.extend(page.data.into_iter().map(|r| r.raw().clone()));
+    }
+    events
+}
+
+#[tokio::test]
+async fn the_demo_account_reports_what_its_events_say() {
+    let sandbox = start(Options { rate_limits: RateLimits::Off, seed_data: Some("demo".into()), ..Options::default() }).await.unwrap();
+    let client = Client::builder().api_key(sandbox.api_key()).base_url(sandbox.base_url()).rate_limit(false).build().unwrap();
+    let campaigns = client.request("get_campaigns", &[], &[("filter", "equals(messages.channel,'email')")], None).await.unwrap().raw().clone();
+    assert_eq!(campaigns["data"].as_array().unwrap().len(), 3);
+    let metrics = client.request("get_metrics", &[], &[], None).await.unwrap().raw().clone();
+    let metric = |name: &str| metrics["data"].as_array().unwrap().iter().find(|m| m["attributes"]["name"] == name).unwrap()["id"].as_str().unwrap().to_string();
+    let opened = all_events(&client, &metric("Opened Email")).await;
+    let orders = all_events(&client, &metric("Placed Order")).await;
+    let body = json!({"data": {"type": "campaign-values-report", "attributes": {"statistics": ["recipients", "opens", "conversions", "conversion_value"],
+        "timeframe": {"start": "2025-01-01T00:00:00Z", "end": "2026-01-01T00:00:00Z"}, "conversion_metric_id": metric("Placed Order")}}});
+    let report = client.request("query_campaign_values", &[], &[], Some(body)).await.unwrap().raw().clone();
+    let newsletter = client.request("get_lists", &[], &[], None).await.unwrap().raw()["data"].as_array().unwrap().iter().find(|l| l["attributes"]["name"] == "Newsletter").unwrap()["id"].as_str().unwrap().to_string();
+    let members = client.lists().profiles(&newsletter, klaviyo_bridge::ListParams::default()).unwrap();
+    let members: Vec<_> = futures_util::TryStreamExt::try_collect::<Vec<_>>(members.items()).await.unwrap();
+    for result in report["data"]["attributes"]["results"].as_array().unwrap() {
+        let message = result["groupings"]["campaign_message_id"].as_str().unwrap();
+        let sent = result["statistics"]["recipients"] != 0;
+        let opens = opened.iter().filter(|e| e["attributes"]["event_properties"]["$message"] == message).count();
+        let attributed: Vec<&Value> = orders.iter().filter(|e| e["attributes"]["event_properties"]["$attributed_message"] == message).collect();
+        let value: f64 = attributed.iter().map(|e| e["attributes"]["event_properties"]["$value"].as_f64().unwrap()).sum();
+        assert_eq!(result["statistics"]["recipients"], if sent { members.len() } else { 0 }, "every reachable Newsletter member received a sent campaign");
+        assert_eq!(result["statistics"]["opens"], opens);
+        assert_eq!(result["statistics"]["conversions"], attributed.len());
+        assert!((result["statistics"]["conversion_value"].as_f64().unwrap() - value).abs() < 1e-9);
+        assert!(!sent || opens > 10, "the demo's sent campaigns have engagement");
+    }
+}

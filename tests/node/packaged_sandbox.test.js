@@ -38,6 +38,16 @@ test('faults and settling from the package', async () => {
   await sandbox.stop()
 })
 
+test('the demo account comes with the package', async () => {
+  const sandbox = await start({ rateLimits: 'off', seedData: 'demo' })
+  const state = await sandbox.state()
+  assert.deepEqual([state.profiles, state.lists, state.catalog_items], [200, 2, 20])
+  const campaigns = await sandbox.client().request('get_campaigns', { query: { filter: "equals(messages.channel,'email')" } })
+  assert.deepEqual(campaigns.data.map((c) => c.attributes.status).sort(), ['Draft', 'Sent', 'Sent'])
+  await sandbox.stop()
+  await assert.rejects(start({ seedData: 'production' }), /demo/)
+})
+
 test("a user's node:test suite uses the packaged sandbox with no cargo on the PATH", () => {
   const project = fs.mkdtempSync(path.join(os.tmpdir(), 'kb-user-'))
   fs.mkdirSync(path.join(project, 'node_modules'))

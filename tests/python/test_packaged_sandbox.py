@@ -58,3 +58,14 @@ def test_a_users_pytest_suite_uses_the_fixture_with_no_cargo_on_the_path(tmp_pat
     result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout
+
+
+def test_the_demo_account_comes_with_the_package() -> None:
+    with Sandbox(rate_limits="off", seed_data="demo") as sandbox:
+        client = sandbox.client()
+        state = sandbox.state()
+        assert state["profiles"] == 200 and state["lists"] == 2 and state["catalog_items"] == 20
+        campaigns = client.request("get_campaigns", query={"filter": "equals(messages.channel,'email')"})
+        assert sorted(c["attributes"]["status"] for c in campaigns["data"]) == ["Draft", "Sent", "Sent"]
+    with pytest.raises(Exception, match="demo"):
+        Sandbox(seed_data="production")

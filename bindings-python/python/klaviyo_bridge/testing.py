@@ -26,7 +26,9 @@ class Sandbox:
 
     rate_limits: "real" (the spec's), "off", or "scale=N". latency: seconds added to every
     response. faults: e.g. "429:0.05,500:0.02,reset:0.01" (seeded by `seed`). seed_profiles /
-    seed_events: deterministic data for load tests. The server stops with `stop()`, at the end
+    seed_events: deterministic data for load tests. seed_data="demo": a ready-made account
+    (profiles with consent, lists, catalog, six months of events, sent campaigns with
+    engagement, a flow, templates, a segment, coupons). The server stops with `stop()`, at the end
     of a `with` block, or when the object is collected.
     """
 
@@ -40,11 +42,12 @@ class Sandbox:
         seed: int = 0,
         seed_profiles: int = 0,
         seed_events: int = 0,
+        seed_data: Optional[str] = None,
         request_log: Optional[int] = None,
     ) -> None:
         self._server = SandboxServer(
             api_key=api_key, rate_limits=rate_limits, latency=latency, faults=faults, seed=seed,
-            seed_profiles=seed_profiles, seed_events=seed_events, request_log=request_log,
+            seed_profiles=seed_profiles, seed_events=seed_events, seed_data=seed_data, request_log=request_log,
         )
 
     @property

@@ -10,7 +10,7 @@ use axum::response::Response;
 use klaviyo_bridge::operations::Operation;
 use serde_json::{Value, json};
 
-use super::{COLLECTIONS, SHAPES, answer, linkage, lookup};
+use super::{answer, keep_linked, linkage, lookup};
 use crate::{Shared, Store, error};
 
 /// Handles `op` when it has behaviour of its own; None leaves it to the engine.
@@ -30,17 +30,8 @@ fn not_found(kind: &str, id: &str) -> Response {
     error(StatusCode::NOT_FOUND, "not_found", format!("A {kind} with id {id} does not exist."), Some(json!({"pointer": "/data/id"})))
 }
 
-/// Stores a resource of `kind` built from its schema and `given`; returns it.
 fn keep(store: &mut Store, kind: &str, id: &str, attributes: Value) -> Value {
     keep_linked(store, kind, id, attributes, json!({}))
-}
-
-fn keep_linked(store: &mut Store, kind: &str, id: &str, attributes: Value, relationships: Value) -> Value {
-    let readable = COLLECTIONS.readable.get(kind).expect("the spec can read back what behaviour makes");
-    let given = json!({"type": kind, "id": id, "attributes": attributes, "relationships": relationships, "links": {"self": format!("/api/{}/{id}/", readable.segment)}});
-    let resource = SHAPES.build(readable.schema, Some(&given));
-    store.resources.entry(kind.to_string()).or_default().insert(id.to_string(), resource.clone());
-    resource
 }
 
 fn set_status(store: &mut Store, kind: &str, id: &str, status: &str) {
@@ -193,15 +184,15 @@ fn clone_template(store: &mut Store, op: &Operation, data: &Value) -> Response {
     answer(op, Some(json!({"data": clone})))
 }
 
-/// A new flow's actions and messages, from its definition: one flow-action per action, and a
+/// A new flow's actions and messages, from the definition it was created with: one flow-action per action, and a
 /// flow-message for each action that sends (email, SMS, push), linked both ways.
-pub(super) fn after_create(store: &mut Store, resource: &mut Value) {
+pub(crate) fn after_create(store: &mut Store, resource: &mut Value, attributes: &Value) {
     if resource["type"] != "flow" {
         return;
     }
     let flow = json!({"type": "flow", "id": resource["id"]});
     let now = crate::store::now_iso();
-    let actions = resource["attributes"]["definition"]["actions"].as_array().cloned().unwrap_or_default();
+    let actions = attributes["definition"]["actions"].as_array().cloned().unwrap_or_default();
     let mut action_refs = Vec::new();
     for mut action in actions {
         let action_id = store.new_id('A');

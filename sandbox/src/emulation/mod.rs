@@ -7,6 +7,8 @@
 mod behaviour;
 mod schema;
 
+pub(crate) use behaviour::after_create;
+
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
 
@@ -280,6 +282,16 @@ fn inverse_relation(kind: &str, other: &str) -> Option<String> {
     names.into_iter().find(|name| SHAPES.property(relationships, name).and_then(|r| SHAPES.data(r)).and_then(|(linked, _)| SHAPES.resource_type(linked)).as_deref() == Some(other))
 }
 
+/// Stores a resource of `kind` (any type the API reads back) built from its schema with these
+/// attributes and relationships; returns it.
+pub(crate) fn keep_linked(store: &mut Store, kind: &str, id: &str, attributes: Value, relationships: Value) -> Value {
+    let readable = COLLECTIONS.readable.get(kind).expect("the spec can read back what the sandbox makes");
+    let given = json!({"type": kind, "id": id, "attributes": attributes, "relationships": relationships, "links": {"self": format!("/api/{}/{id}/", readable.segment)}});
+    let resource = SHAPES.build(readable.schema, Some(&given));
+    store.resources.entry(kind.to_string()).or_default().insert(id.to_string(), resource.clone());
+    resource
+}
+
 /// The `{type, id}` identifiers a resource links under `relation`.
 fn linkage(resource: &Value, relation: &str) -> Vec<Value> {
     match &resource["relationships"][relation]["data"] {
@@ -333,7 +345,7 @@ fn perform(store: &mut Store, op: &Operation, document: &Value, query: &ListQuer
     if collection.is_some() && lookup(store, &kind, &id).is_none() && !is_hand_kept(&kind) {
         if same_type {
             create_nested(store, &mut resource, &data["attributes"]);
-            behaviour::after_create(store, &mut resource);
+            behaviour::after_create(store, &mut resource, &data["attributes"]);
         }
         store.resources.entry(kind).or_default().insert(id, resource.clone());
     }
