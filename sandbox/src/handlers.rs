@@ -364,9 +364,14 @@ async fn get_lists(State(s): AppState, q: Params) -> Response {
     page("get_lists", &Rows(store.lists.values().collect()), &q).map_or_else(|e| e, |body| ok(StatusCode::OK, body))
 }
 
-async fn get_list(State(s): AppState, Path(id): Path<String>) -> Response {
-    let list = s.store.lock().unwrap().lists.get(&id).cloned();
-    list.map_or_else(|| not_found("list", &id), |l| ok(StatusCode::OK, json!({"data": l})))
+async fn get_list(State(s): AppState, Path(id): Path<String>, q: Params) -> Response {
+    let store = s.store.lock().unwrap();
+    let Some(mut list) = store.lists.get(&id).cloned() else { return not_found("list", &id) };
+    // Klaviyo counts members only when asked (`additional-fields[list]=profile_count`).
+    if q.get("additional-fields[list]").is_some_and(|f| f.split(',').any(|f| f.trim() == "profile_count")) {
+        list["attributes"]["profile_count"] = json!(store.list_members.get(&id).map_or(0, Vec::len));
+    }
+    ok(StatusCode::OK, json!({"data": sparse(list, &q)}))
 }
 
 async fn create_list(State(s): AppState, body: Bytes) -> Response {

@@ -249,7 +249,7 @@ pub async fn start(options: Options) -> std::io::Result<Sandbox> {
     let listener = tokio::net::TcpListener::bind(options.addr).await?;
     let addr = listener.local_addr()?;
     let (deliveries, queue) = mpsc::unbounded_channel();
-    let mut store = Store::default();
+    let mut store = emulation::new_account();
     match options.seed_data.as_deref() {
         None => {}
         Some("demo") => seed::demo(&mut store),
@@ -305,7 +305,7 @@ impl Shared {
 
     /// Empties the store and the request log, giving their memory back.
     pub(crate) fn reset(&self) {
-        *self.store.lock().unwrap() = Store::default();
+        *self.store.lock().unwrap() = emulation::new_account();
         *self.log.lock().unwrap() = VecDeque::new();
     }
 

@@ -1,10 +1,10 @@
-//! `query_campaign_values`: campaign statistics computed from the events the sandbox holds,
-//! so report code can be tested against known numbers.
+//! `query_campaign_values` and `query_flow_values`: message statistics computed from the
+//! events the sandbox holds, so report code can be tested against known numbers.
 //!
 //! Attribution follows Klaviyo's event properties: a message's engagement events (`Received
 //! Email`, `Opened Email`, `Clicked Email`, `Bounced Email`, `Marked Email as Spam`,
 //! `Unsubscribed from Email Marketing`, and the SMS and push equivalents) carry
-//! `$message` = the campaign message's id; a conversion (an event of `conversion_metric_id`)
+//! `$message` = the campaign or flow message's id; a conversion (an event of `conversion_metric_id`)
 //! carries `$attributed_message`. Counts are of events; `_unique` counts and rates are of
 //! profiles; rates are over delivered recipients and are 0 when nothing was delivered.
 
@@ -26,7 +26,83 @@ use crate::table::Source;
 use crate::{Shared, Store, error, json_api};
 
 pub(crate) fn routes() -> Router<Arc<Shared>> {
-    Router::new().route("/api/campaign-values-reports", post(query_campaign_values))
+    Router::new()
+        .route("/api/campaign-values-reports", post(|s: State<Arc<Shared>>, b: Bytes| values_report(s, b, &CAMPAIGNS)))
+        .route("/api/flow-values-reports", post(|s: State<Arc<Shared>>, b: Bytes| values_report(s, b, &FLOWS)))
+}
+
+/// What differs between campaign and flow reports.
+struct ReportKind {
+    request_schema: &'static str,
+    report_type: &'static str,
+    owner_type: &'static str,
+    /// Grouping keys: the owner's id and name, the message's id and name.
+    owner_id: &'static str,
+    owner_name: &'static str,
+    message_id: &'static str,
+    message_name: &'static str,
+    /// The report's relationship listing the owners.
+    relationship: &'static str,
+}
+
+const CAMPAIGNS: ReportKind = ReportKind {
+    request_schema: "CampaignValuesRequestDTO",
+    report_type: "campaign-values-report",
+    owner_type: "campaign",
+    owner_id: "campaign_id",
+    owner_name: "campaign_name",
+    message_id: "campaign_message_id",
+    message_name: "campaign_message_name",
+    relationship: "campaigns",
+};
+
+const FLOWS: ReportKind = ReportKind {
+    request_schema: "FlowValuesRequestDTO",
+    report_type: "flow-values-report",
+    owner_type: "flow",
+    owner_id: "flow_id",
+    owner_name: "flow_name",
+    message_id: "flow_message_id",
+    message_name: "flow_message_name",
+    relationship: "flows",
+};
+
+/// A message a report counts: its owner (campaign or flow), id, name and channel.
+struct Message {
+    owner: String,
+    owner_name: Value,
+    id: String,
+    name: Value,
+    channel: String,
+}
+
+/// Every message of every campaign, or of every flow's actions.
+fn messages(store: &Store, kind: &ReportKind) -> Vec<Message> {
+    let resource = |kind: &str, id: &str| store.resources.get(kind).and_then(|m| m.get(id));
+    let linked = |owner: &Value, relation: &str| -> Vec<String> {
+        match &owner["relationships"][relation]["data"] {
+            Value::Array(items) => items.iter().filter_map(|l| l["id"].as_str().map(str::to_string)).collect(),
+            one => one["id"].as_str().map(str::to_string).into_iter().collect(),
+        }
+    };
+    let mut found = Vec::new();
+    for owner in store.resources.get(kind.owner_type).into_iter().flat_map(|m| m.values()) {
+        let message_ids: Vec<String> = if kind.owner_type == "campaign" {
+            linked(owner, "campaign-messages")
+        } else {
+            linked(owner, "flow-actions").iter().filter_map(|a| resource("flow-action", a)).flat_map(|a| linked(a, "flow-messages")).collect()
+        };
+        for id in message_ids {
+            let Some(message) = resource(if kind.owner_type == "campaign" { "campaign-message" } else { "flow-message" }, &id) else { continue };
+            let attributes = &message["attributes"];
+            let (name, channel) = match kind.owner_type {
+                "campaign" => (attributes["definition"]["label"].clone(), attributes["definition"]["channel"].as_str()),
+                _ => (attributes["name"].clone(), attributes["channel"].as_str()),
+            };
+            found.push(Message { owner: owner["id"].as_str().unwrap_or_default().to_string(), owner_name: owner["attributes"]["name"].clone(), id, name, channel: channel.unwrap_or("email").to_string() });
+        }
+    }
+    found
 }
 
 /// Engagement metric names per channel: received, opened, clicked, bounced, spam, unsubscribed.
@@ -123,12 +199,13 @@ fn events_of(store: &Store, name: &str, (start, end): (SystemTime, SystemTime)) 
     store.events.walk(Some("datetime"), true, None, &conditions).map(|(_, e)| e.into_owned()).filter(in_range).collect::<Vec<_>>()
 }
 
-async fn query_campaign_values(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+/// `query_campaign_values` and `query_flow_values`.
+async fn values_report(State(shared): State<Arc<Shared>>, body: Bytes, kind: &'static ReportKind) -> Response {
     let document: Value = match serde_json::from_slice(&body) {
         Ok(d) => d,
         Err(e) => return invalid(format!("The request body is not valid JSON: {e}"), "/"),
     };
-    if let Err(problem) = SHAPES.validate(SHAPES.named("CampaignValuesRequestDTO"), &document, "") {
+    if let Err(problem) = SHAPES.validate(SHAPES.named(kind.request_schema), &document, "") {
         return invalid(problem.detail, &problem.pointer);
     }
     let attributes = &document["data"]["attributes"];
@@ -145,23 +222,15 @@ async fn query_campaign_values(State(shared): State<Arc<Shared>>, body: Bytes) -
     let statistics: Vec<&str> = attributes["statistics"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
     let group_by: Vec<&str> = match attributes["group_by"].as_array() {
         Some(keys) => keys.iter().filter_map(Value::as_str).collect(),
-        None => vec!["campaign_id", "campaign_message_id", "send_channel"],
+        None => vec![kind.owner_id, kind.message_id, "send_channel"],
     };
     let conversion_metric = attributes["conversion_metric_id"].as_str().unwrap_or_default();
     let store = shared.store.lock().unwrap();
     let conversion_name = store.metrics.get(conversion_metric).and_then(|m| m["attributes"]["name"].as_str()).map(str::to_string);
-    // Every campaign message: (campaign id, message id, label, channel).
-    let mut messages = Vec::new();
-    for campaign in store.resources.get("campaign").into_iter().flat_map(|m| m.values()) {
-        for link in campaign["relationships"]["campaign-messages"]["data"].as_array().into_iter().flatten() {
-            let Some(message) = link["id"].as_str().and_then(|id| store.resources.get("campaign-message")?.get(id)) else { continue };
-            let definition = &message["attributes"]["definition"];
-            messages.push((campaign["id"].as_str().unwrap_or_default().to_string(), message["id"].as_str().unwrap_or_default().to_string(), definition["label"].clone(), definition["channel"].as_str().unwrap_or("email").to_string()));
-        }
-    }
+    let messages = messages(&store, kind);
     let mut tallies: BTreeMap<String, Tally> = BTreeMap::new();
     for (channel, names) in ENGAGEMENT {
-        if !messages.iter().any(|m| m.3 == channel) {
+        if !messages.iter().any(|m| m.channel == channel) {
             continue;
         }
         for (slot, name) in names.iter().enumerate() {
@@ -186,20 +255,24 @@ async fn query_campaign_values(State(shared): State<Arc<Shared>>, body: Bytes) -
     // Results per group: messages with the same grouping values are summed.
     let empty = Tally::default();
     let mut groups: BTreeMap<String, (Map<String, Value>, Vec<&Tally>)> = BTreeMap::new();
-    let mut campaigns = Vec::new();
-    for (campaign, message, label, channel) in &messages {
-        let all = json!({"campaign_id": campaign, "campaign_message_id": message, "campaign_message_name": label, "send_channel": channel});
+    let (mut owners, mut message_refs) = (Vec::new(), Vec::new());
+    for message in &messages {
+        let mut all = Map::new();
+        for (key, value) in [(kind.owner_id, json!(message.owner)), (kind.owner_name, message.owner_name.clone()), (kind.message_id, json!(message.id)), (kind.message_name, message.name.clone()), ("send_channel", json!(message.channel))] {
+            all.insert(key.to_string(), value);
+        }
         let view = json!({"attributes": all});
         if !filter.conditions().iter().all(|c| crate::pagination::matches(&view, c)) {
             continue;
         }
         let groupings: Map<String, Value> = group_by.iter().map(|key| (key.to_string(), all.get(*key).cloned().unwrap_or(Value::Null))).collect();
         let entry = groups.entry(Value::Object(groupings.clone()).to_string()).or_insert_with(|| (groupings, Vec::new()));
-        entry.1.push(tallies.get(message).unwrap_or(&empty));
-        let reference = json!({"type": "campaign", "id": campaign});
-        if !campaigns.contains(&reference) {
-            campaigns.push(reference);
+        entry.1.push(tallies.get(&message.id).unwrap_or(&empty));
+        let owner = json!({"type": kind.owner_type, "id": message.owner});
+        if !owners.contains(&owner) {
+            owners.push(owner);
         }
+        message_refs.push(json!({"type": format!("{}-message", kind.owner_type), "id": message.id}));
     }
     let results: Vec<Value> = groups
         .into_values()
@@ -218,7 +291,11 @@ async fn query_campaign_values(State(shared): State<Arc<Shared>>, body: Bytes) -
             json!({"groupings": groupings, "statistics": values})
         })
         .collect();
-    json_api(StatusCode::OK, json!({"data": {"type": "campaign-values-report", "attributes": {"results": results}, "relationships": {"campaigns": {"data": campaigns}}}, "links": {"self": "/api/campaign-values-reports/"}}))
+    let mut relationships = json!({kind.relationship: {"data": owners}});
+    if kind.owner_type == "flow" {
+        relationships["flow-messages"] = json!({"data": message_refs});
+    }
+    json_api(StatusCode::OK, json!({"data": {"type": kind.report_type, "attributes": {"results": results}, "relationships": relationships}, "links": {"self": format!("/api/{}s/", kind.report_type)}}))
 }
 
 #[cfg(test)]

@@ -51,7 +51,8 @@ pub const DEMO_PROFILES: usize = 200;
 /// (Newsletter, VIP), a catalog of 20 items in 4 categories with 2 variants each, six months of
 /// browsing and orders before 2026-01-01, two sent email campaigns with their deliveries,
 /// opens, clicks and attributed orders, a draft campaign, templates, a segment, a live welcome
-/// flow with its actions and messages, and a coupon with codes.
+/// flow with its actions and messages (its email received by 50 subscribers, 25 of whom opened
+/// it), and a coupon with codes.
 pub fn demo(store: &mut Store) {
     let names = ["Ada", "Ben", "Cleo", "Dev", "Eva", "Finn", "Gia", "Hugo", "Iris", "Jon"];
     let cities = ["Boston", "Austin", "Denver", "Seattle", "Chicago"];
@@ -150,7 +151,23 @@ pub fn demo(store: &mut Store) {
             {"temporary_id": "mail", "type": "send-email", "links": {"next": null}, "data": {"status": "live", "message": {"from_email": "shop@example.com", "from_label": "Demo shop", "subject_line": "Welcome!", "template_id": template, "smart_sending_enabled": true, "transactional": false, "add_tracking_params": false}}}]}});
     let mut welcome = keep_linked(store, "flow", &flow, welcome_attributes.clone(), json!({}));
     crate::emulation::after_create(store, &mut welcome, &welcome_attributes);
-    store.resources.entry("flow".into()).or_default().insert(flow, welcome);
+    let flow_messages: Vec<String> = welcome["relationships"]["flow-actions"]["data"].as_array().into_iter().flatten()
+        .filter_map(|a| store.resources.get("flow-action")?.get(a["id"].as_str()?))
+        .flat_map(|a| a["relationships"]["flow-messages"]["data"].as_array().cloned().unwrap_or_default())
+        .filter_map(|m| m["id"].as_str().map(str::to_string))
+        .collect();
+    store.resources.entry("flow".into()).or_default().insert(flow.clone(), welcome);
+    // The welcome email went to the first 50 subscribers, 90 days before the end; half opened it.
+    let members = store.list_members.get(&newsletter).cloned().unwrap_or_default();
+    for (k, profile) in members.iter().take(50).enumerate() {
+        for message in &flow_messages {
+            let time = at(90 * 86_400 - k as u64 * 60);
+            store.record_event(profile, "Received Email", &json!({"time": time, "unique_id": format!("flow:{message}:{profile}"), "properties": {"$message": message, "$flow": flow}}));
+            if k % 2 == 0 {
+                store.record_event(profile, "Opened Email", &json!({"time": time, "unique_id": format!("flow-open:{message}:{profile}"), "properties": {"$message": message, "$flow": flow}}));
+            }
+        }
+    }
     let coupon = "SPRING10".to_string();
     keep_linked(store, "coupon", &coupon, json!({"external_id": coupon, "description": "10% off spring picks", "monitor_configuration": null}), json!({}));
     for k in 0..5 {

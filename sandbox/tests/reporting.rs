@@ -105,3 +105,18 @@ async fn the_demo_account_reports_what_its_events_say() {
         assert!(!sent || opens > 10, "the demo's sent campaigns have engagement");
     }
 }
+
+#[tokio::test]
+async fn flow_values_count_the_demo_welcome_email() {
+    let sandbox = start(Options { rate_limits: RateLimits::Off, seed_data: Some("demo".into()), ..Options::default() }).await.unwrap();
+    let client = Client::builder().api_key(sandbox.api_key()).base_url(sandbox.base_url()).rate_limit(false).build().unwrap();
+    let metrics = client.request("get_metrics", &[], &[], None).await.unwrap().raw().clone();
+    let placed = metrics["data"].as_array().unwrap().iter().find(|m| m["attributes"]["name"] == "Placed Order").unwrap()["id"].as_str().unwrap().to_string();
+    let flows = client.request("get_flows", &[], &[], None).await.unwrap().raw().clone();
+    let flow = flows["data"][0]["id"].as_str().unwrap().to_string();
+    let body = json!({"data": {"type": "flow-values-report", "attributes": {"statistics": ["recipients", "opens_unique", "open_rate"],
+        "timeframe": {"start": "2025-01-01T00:00:00Z", "end": "2026-01-01T00:00:00Z"}, "conversion_metric_id": placed, "group_by": ["flow_id", "send_channel"]}}});
+    let report = client.request("query_flow_values", &[], &[], Some(body)).await.unwrap().raw().clone();
+    assert_eq!(report["data"]["attributes"]["results"], json!([{"groupings": {"flow_id": flow, "send_channel": "email"}, "statistics": {"recipients": 50, "opens_unique": 25, "open_rate": 0.5}}]));
+    assert_eq!(report["data"]["relationships"]["flows"]["data"], json!([{"type": "flow", "id": flow}]));
+}

@@ -169,3 +169,23 @@ async fn a_flow_is_created_with_its_actions_and_messages() {
     assert_eq!(owner["data"]["id"], mail.as_str());
     assert!(call(&client, "get_flow_message", Some(message["id"].as_str().unwrap()), &[], None).await.is_ok());
 }
+
+#[tokio::test]
+async fn every_account_has_tracking_settings_and_lists_count_their_members_on_request() {
+    let sandbox = start(Options { rate_limits: RateLimits::Off, ..Options::default() }).await.unwrap();
+    let client = Client::builder().api_key(sandbox.api_key()).base_url(sandbox.base_url()).max_retries(0).build().unwrap();
+    let account = klaviyo_sandbox::ACCOUNT_ID;
+    let settings = call(&client, "get_tracking_settings", None, &[], None).await.unwrap();
+    assert_eq!(settings["data"][0]["id"], account);
+    call(&client, "update_tracking_setting", Some(account), &[], Some(json!({"data": {"type": "tracking-setting", "id": account, "attributes": {"auto_add_parameters": false}}}))).await.unwrap();
+    assert_eq!(call(&client, "get_tracking_setting", Some(account), &[], None).await.unwrap()["data"]["attributes"]["auto_add_parameters"], false);
+
+    let list = client.lists().create("Counted").await.unwrap();
+    let id = list.id().unwrap().to_string();
+    let profile = client.profiles().upsert(klaviyo_bridge::profiles::ProfileData::email("c@example.com")).await.unwrap();
+    client.lists().add_profiles(&id, &[profile.id().unwrap()]).await.unwrap();
+    let plain = call(&client, "get_list", Some(&id), &[], None).await.unwrap();
+    assert!(plain["data"]["attributes"].get("profile_count").is_none(), "counted only when asked");
+    let counted = call(&client, "get_list", Some(&id), &[("additional-fields[list]", "profile_count")], None).await.unwrap();
+    assert_eq!(counted["data"]["attributes"]["profile_count"], 1);
+}

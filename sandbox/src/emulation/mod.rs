@@ -292,6 +292,15 @@ pub(crate) fn keep_linked(store: &mut Store, kind: &str, id: &str, attributes: V
     resource
 }
 
+/// An empty account with what every Klaviyo account has from the start: its tracking
+/// settings (one, under the account's id).
+pub(crate) fn new_account() -> Store {
+    let mut store = Store::default();
+    let now = crate::store::now_iso();
+    keep_linked(&mut store, "tracking-setting", crate::ACCOUNT_ID, json!({"auto_add_parameters": true, "utm_source": {"type": "static", "value": "klaviyo"}, "created": now, "updated": now}), json!({}));
+    store
+}
+
 /// The `{type, id}` identifiers a resource links under `relation`.
 fn linkage(resource: &Value, relation: &str) -> Vec<Value> {
     match &resource["relationships"][relation]["data"] {
