@@ -189,3 +189,23 @@ async fn every_account_has_tracking_settings_and_lists_count_their_members_on_re
     let counted = call(&client, "get_list", Some(&id), &[("additional-fields[list]", "profile_count")], None).await.unwrap();
     assert_eq!(counted["data"]["attributes"]["profile_count"], 1);
 }
+
+#[tokio::test]
+async fn coupon_codes_come_from_their_bulk_job_and_belong_to_their_coupon() {
+    let sandbox = start(Options { rate_limits: RateLimits::Off, ..Options::default() }).await.unwrap();
+    let client = Client::builder().api_key(sandbox.api_key()).base_url(sandbox.base_url()).max_retries(0).build().unwrap();
+    let coupon = call(&client, "create_coupon", None, &[], Some(json!({"data": {"type": "coupon", "attributes": {"external_id": "SUMMER", "description": "Summer"}}}))).await.unwrap();
+    let coupon_id = coupon["data"]["id"].as_str().unwrap().to_string();
+    let code = |unique: &str, coupon: &str| json!({"type": "coupon-code", "attributes": {"unique_code": unique}, "relationships": {"coupon": {"data": {"type": "coupon", "id": coupon}}}});
+    let body = json!({"data": {"type": "coupon-code-bulk-create-job", "attributes": {"coupon-codes": {"data": [code("A1", &coupon_id), code("A2", &coupon_id), code("A1", &coupon_id), code("B1", "NO-SUCH-COUPON")]}}}});
+    let job = call(&client, "bulk_create_coupon_codes", None, &[], Some(body)).await.unwrap();
+    let job_id = job["data"]["id"].as_str().unwrap().to_string();
+    let job = client.request("get_bulk_create_coupon_codes_job", &[("job_id", job_id.as_str())], &[], None).await.unwrap().raw().clone();
+    let counts = &job["data"]["attributes"];
+    assert_eq!((counts["status"].as_str(), counts["completed_count"].as_u64(), counts["failed_count"].as_u64()), (Some("complete"), Some(2), Some(2)));
+    call(&client, "create_coupon_code", None, &[], Some(json!({"data": code("A3", &coupon_id)}))).await.unwrap();
+    let codes = call(&client, "get_coupon_codes_for_coupon", Some(&coupon_id), &[], None).await.unwrap();
+    let mut uniques: Vec<&str> = codes["data"].as_array().unwrap().iter().map(|c| c["attributes"]["unique_code"].as_str().unwrap()).collect();
+    uniques.sort_unstable();
+    assert_eq!(uniques, ["A1", "A2", "A3"], "codes made either way belong to their coupon");
+}

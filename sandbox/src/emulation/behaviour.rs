@@ -1,7 +1,8 @@
 //! Hand-written behaviour on top of the spec engine, where users' tests depend on it: campaign
 //! sends that move through their statuses and record each recipient's `Received Email` (with
 //! `$message`, so reports count them), cancelling or reverting a send, recipient estimation,
-//! template rendering and cloning, and a flow's actions and messages made from its definition.
+//! template rendering and cloning, coupon codes made by their bulk job, and a flow's actions
+//! and messages made from its definition.
 
 use std::sync::Arc;
 
@@ -22,6 +23,7 @@ pub(super) fn handle(shared: &Arc<Shared>, store: &mut Store, op: &Operation, do
         "refresh_campaign_recipient_estimation" => estimate(store, op, data["id"].as_str().unwrap_or_default()),
         "render_template" => render(store, op, data),
         "clone_template" => clone_template(store, op, data),
+        "bulk_create_coupon_codes" => coupon_codes(store, op, data),
         _ => return None,
     })
 }
@@ -182,6 +184,29 @@ fn clone_template(store: &mut Store, op: &Operation, data: &Value) -> Response {
     let id = store.new_id('T');
     let clone = keep(store, "template", &id, attributes);
     answer(op, Some(json!({"data": clone})))
+}
+
+/// `bulk_create_coupon_codes`: each code is made under its coupon at once; a code its coupon
+/// already has, or a coupon that does not exist, counts as failed.
+fn coupon_codes(store: &mut Store, op: &Operation, data: &Value) -> Response {
+    let entries = data["attributes"]["coupon-codes"]["data"].as_array().cloned().unwrap_or_default();
+    let (mut completed, mut failed) = (0, 0);
+    for entry in &entries {
+        let code = entry["attributes"]["unique_code"].as_str().unwrap_or_default();
+        let coupon = entry["relationships"]["coupon"]["data"]["id"].as_str().unwrap_or_default();
+        let taken = store.resources.get("coupon-code").is_some_and(|codes| codes.values().any(|c| c["attributes"]["unique_code"] == code && c["relationships"]["coupon"]["data"]["id"] == coupon));
+        if code.is_empty() || taken || lookup(store, "coupon", coupon).is_none() {
+            failed += 1;
+            continue;
+        }
+        let id = format!("{coupon}-{code}");
+        keep_linked(store, "coupon-code", &id, json!({"unique_code": code, "expires_at": entry["attributes"]["expires_at"], "status": "UNASSIGNED"}), json!({"coupon": {"data": {"type": "coupon", "id": coupon}}}));
+        completed += 1;
+    }
+    let id = store.new_id('J');
+    let now = crate::store::now_iso();
+    let job = keep(store, "coupon-code-bulk-create-job", &id, json!({"status": "complete", "created_at": now, "completed_at": now, "total_count": entries.len(), "completed_count": completed, "failed_count": failed, "errors": []}));
+    answer(op, Some(json!({"data": job})))
 }
 
 /// A new flow's actions and messages, from the definition it was created with: one flow-action per action, and a

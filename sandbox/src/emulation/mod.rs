@@ -210,7 +210,12 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
         Action::Related(relation) | Action::RelatedIds(relation) if owner_type.is_some() => {
             let kind = owner_type.unwrap_or_default();
             let Some(owner) = lookup(&store, kind, &id) else { return not_found(kind, &id) };
-            let linked = linkage(&owner, &relation);
+            let mut linked = linkage(&owner, &relation);
+            // A relationship the owner's schema does not list is found from the other side
+            // (a coupon's codes link to it; the coupon does not list them).
+            if linked.is_empty() {
+                linked = linking_to(&store, op, kind, &id);
+            }
             let ids_only = matches!(action(op), Action::RelatedIds(_));
             let related: Vec<Value> = if ids_only { linked.clone() } else { linked.iter().filter_map(|r| lookup(&store, r["type"].as_str()?, r["id"].as_str()?)).collect() };
             let is_list = SHAPES.operation(op.id).and_then(|s| s.response.as_deref()).and_then(|r| SHAPES.data(SHAPES.named(r))).is_some_and(|(_, list)| list);
@@ -289,6 +294,7 @@ pub(crate) fn keep_linked(store: &mut Store, kind: &str, id: &str, attributes: V
     let given = json!({"type": kind, "id": id, "attributes": attributes, "relationships": relationships, "links": {"self": format!("/api/{}/{id}/", readable.segment)}});
     let resource = SHAPES.build(readable.schema, Some(&given));
     store.resources.entry(kind.to_string()).or_default().insert(id.to_string(), resource.clone());
+    link_inverses(store, &resource);
     resource
 }
 
@@ -299,6 +305,17 @@ pub(crate) fn new_account() -> Store {
     let now = crate::store::now_iso();
     keep_linked(&mut store, "tracking-setting", crate::ACCOUNT_ID, json!({"auto_add_parameters": true, "utm_source": {"type": "static", "value": "klaviyo"}, "created": now, "updated": now}), json!({}));
     store
+}
+
+/// Identifiers of the resources of the type `op` answers with that link to (`kind`, `id`).
+fn linking_to(store: &Store, op: &Operation, kind: &str, id: &str) -> Vec<Value> {
+    let Some(related) = SHAPES.operation(op.id).and_then(|s| s.response.as_deref()).and_then(|r| SHAPES.data(SHAPES.named(r))).and_then(|(schema, _)| SHAPES.resource_type(schema)) else { return Vec::new() };
+    let me = json!({"type": kind, "id": id});
+    let links_me = |resource: &&Value| resource["relationships"].as_object().into_iter().flatten().any(|(_, r)| match &r["data"] {
+        Value::Array(items) => items.contains(&me),
+        one => one == &me,
+    });
+    store.resources.get(&related).into_iter().flat_map(|m| m.values()).filter(links_me).map(|r| json!({"type": r["type"], "id": r["id"]})).collect()
 }
 
 /// The `{type, id}` identifiers a resource links under `relation`.
@@ -357,8 +374,35 @@ fn perform(store: &mut Store, op: &Operation, document: &Value, query: &ListQuer
             behaviour::after_create(store, &mut resource, &data["attributes"]);
         }
         store.resources.entry(kind).or_default().insert(id, resource.clone());
+        link_inverses(store, &resource);
     }
     answer(op, Some(json!({"data": sparse(resource, query)})))
+}
+
+/// Makes the resources a new one links to link back to it (a coupon code's coupon lists the
+/// code), once.
+fn link_inverses(store: &mut Store, resource: &Value) {
+    let me = json!({"type": resource["type"], "id": resource["id"]});
+    let kind = resource["type"].as_str().unwrap_or_default();
+    for (_, relation) in resource["relationships"].as_object().into_iter().flatten() {
+        let targets = match &relation["data"] {
+            Value::Array(items) => items.clone(),
+            Value::Null => Vec::new(),
+            one => vec![one.clone()],
+        };
+        for target in targets {
+            let (Some(target_type), Some(target_id)) = (target["type"].as_str(), target["id"].as_str()) else { continue };
+            let Some(inverse) = inverse_relation(target_type, kind) else { continue };
+            let Some(other) = store.resources.get_mut(target_type).and_then(|m| m.get_mut(target_id)) else { continue };
+            let mut links = linkage(other, &inverse);
+            if !links.contains(&me) {
+                links.push(me.clone());
+                // A to-one relationship holds one identifier, not a list.
+                let to_many = SHAPES.property(COLLECTIONS.readable[target_type].schema, "relationships").and_then(|r| SHAPES.property(r, &inverse)).and_then(|r| SHAPES.data(r)).is_some_and(|(_, list)| list);
+                other["relationships"][inverse.as_str()]["data"] = if to_many { Value::Array(links) } else { me.clone() };
+            }
+        }
+    }
 }
 
 /// Resources created inside another (a campaign's `campaign-messages`): each is kept under
