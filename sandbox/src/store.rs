@@ -42,6 +42,8 @@ pub struct Store {
     seen_unique_ids: HashSet<(String, String, String)>,
     /// Events received again with a `unique_id` already recorded (and ignored).
     duplicate_events: usize,
+    /// (metric id, property) pairs already seen, each kept as a `metric-property`.
+    metric_properties: HashSet<(String, String)>,
 }
 
 impl Default for Store {
@@ -63,6 +65,7 @@ impl Default for Store {
             identities: HashMap::new(),
             seen_unique_ids: HashSet::new(),
             duplicate_events: 0,
+            metric_properties: HashSet::new(),
         }
     }
 }
@@ -253,6 +256,12 @@ impl Store {
         }
         let id = self.id('E');
         let mut properties = attributes.get("properties").cloned().unwrap_or_else(|| json!({}));
+        for (key, example) in properties.as_object().into_iter().flatten() {
+            if !key.starts_with('$') && !self.metric_properties.contains(&(metric_id.clone(), key.clone())) {
+                self.metric_properties.insert((metric_id.clone(), key.clone()));
+                crate::emulation::keep_metric_property(self, &metric_id, key, example);
+            }
+        }
         if let Some(value) = attributes.get("value").filter(|v| !v.is_null()) {
             properties["$value"] = value.clone();
         }

@@ -209,3 +209,20 @@ async fn coupon_codes_come_from_their_bulk_job_and_belong_to_their_coupon() {
     uniques.sort_unstable();
     assert_eq!(uniques, ["A1", "A2", "A3"], "codes made either way belong to their coupon");
 }
+
+#[tokio::test]
+async fn metrics_know_their_properties_and_the_account_its_mapped_metrics() {
+    let sandbox = start(Options { rate_limits: RateLimits::Off, ..Options::default() }).await.unwrap();
+    let client = Client::builder().api_key(sandbox.api_key()).base_url(sandbox.base_url()).max_retries(0).build().unwrap();
+    let order = klaviyo_bridge::events::EventCreate::new("Placed Order").email("p@example.com").value(5.0);
+    client.events().create(order.clone().properties(json!({"Items": ["mug"], "Coupon": "SPRING10"}))).await.unwrap();
+    client.events().create(order.properties(json!({"Items": ["plate"], "Gift": true}))).await.unwrap();
+    let metrics = call(&client, "get_metrics", None, &[], None).await.unwrap();
+    let metric = metrics["data"][0]["id"].as_str().unwrap().to_string();
+    let properties = call(&client, "get_properties_for_metric", Some(&metric), &[], None).await.unwrap();
+    let mut seen: Vec<(String, String)> = properties["data"].as_array().unwrap().iter().map(|p| (p["attributes"]["property"].as_str().unwrap().to_string(), p["attributes"]["inferred_type"].as_str().unwrap().to_string())).collect();
+    seen.sort();
+    assert_eq!(seen, [("Coupon".to_string(), "String".to_string()), ("Gift".into(), "Boolean".into()), ("Items".into(), "List".into())], "each property once, $value left out");
+    let mapped = call(&client, "get_mapped_metrics", None, &[], None).await.unwrap();
+    assert!(mapped["data"].as_array().unwrap().iter().any(|m| m["id"] == "revenue"));
+}

@@ -299,12 +299,33 @@ pub(crate) fn keep_linked(store: &mut Store, kind: &str, id: &str, attributes: V
 }
 
 /// An empty account with what every Klaviyo account has from the start: its tracking
-/// settings (one, under the account's id).
+/// settings (one, under the account's id), a mapped metric for each kind of mapping the spec
+/// names, and the integration-egress IP allowlist.
 pub(crate) fn new_account() -> Store {
     let mut store = Store::default();
     let now = crate::store::now_iso();
     keep_linked(&mut store, "tracking-setting", crate::ACCOUNT_ID, json!({"auto_add_parameters": true, "utm_source": {"type": "static", "value": "klaviyo"}, "created": now, "updated": now}), json!({}));
+    let mappings: Vec<String> = COLLECTIONS.readable.get("mapped-metric").and_then(|r| SHAPES.property(r.schema, "id")).and_then(|id| id.get("enum")).and_then(Value::as_array).into_iter().flatten().filter_map(|v| v.as_str().map(str::to_string)).collect();
+    for mapping in mappings {
+        keep_linked(&mut store, "mapped-metric", &mapping, json!({"updated": now}), json!({}));
+    }
+    if let Some(kind) = type_of("ip-allowlists") {
+        keep_linked(&mut store, kind, "integration-egress", json!({}), json!({}));
+    }
     store
+}
+
+/// A metric's property, first seen on one of its events (`metric-property`, id
+/// `<metric id>:<property>`), as Klaviyo infers them.
+pub(crate) fn keep_metric_property(store: &mut Store, metric_id: &str, property: &str, example: &Value) {
+    let inferred = match example {
+        Value::Number(_) => "Number",
+        Value::Bool(_) => "Boolean",
+        Value::Array(_) => "List",
+        Value::Object(_) => "Object",
+        _ => "String",
+    };
+    keep_linked(store, "metric-property", &format!("{metric_id}:{property}"), json!({"label": property, "property": property, "inferred_type": inferred}), json!({"metric": {"data": {"type": "metric", "id": metric_id}}}));
 }
 
 /// Identifiers of the resources of the type `op` answers with that link to (`kind`, `id`).
