@@ -226,3 +226,34 @@ async fn metrics_know_their_properties_and_the_account_its_mapped_metrics() {
     let mapped = call(&client, "get_mapped_metrics", None, &[], None).await.unwrap();
     assert!(mapped["data"].as_array().unwrap().iter().any(|m| m["id"] == "revenue"));
 }
+
+#[tokio::test]
+async fn segments_take_the_profiles_their_definition_describes() {
+    let sandbox = start(Options { rate_limits: RateLimits::Off, ..Options::default() }).await.unwrap();
+    let client = Client::builder().api_key(sandbox.api_key()).base_url(sandbox.base_url()).max_retries(0).build().unwrap();
+    let vip = client.lists().create("VIP").await.unwrap();
+    let mut ids = Vec::new();
+    for (email, tier) in [("gold@example.com", "gold"), ("silver@example.com", "silver"), ("vip@example.com", "silver"), ("gold@elsewhere.org", "gold")] {
+        let profile = client.profiles().upsert(klaviyo_bridge::profiles::ProfileData::email(email).set("tier", tier)).await.unwrap();
+        ids.push(profile.id().unwrap().to_string());
+    }
+    client.lists().add_profiles(vip.id().unwrap(), &[ids[2].as_str()]).await.unwrap();
+    let definition = json!({"condition_groups": [
+        {"conditions": [
+            {"type": "profile-property", "property": "properties['tier']", "filter": {"type": "string", "operator": "equals", "value": "gold"}},
+            {"type": "profile-group-membership", "is_member": true, "group_ids": [vip.id().unwrap()]}]},
+        {"conditions": [{"type": "profile-property", "property": "email", "filter": {"type": "string", "operator": "ends-with", "value": "@example.com"}}]}]});
+    let segment = call(&client, "create_segment", None, &[], Some(json!({"data": {"type": "segment", "attributes": {"name": "Gold or VIP", "definition": definition}}}))).await.unwrap();
+    let id = segment["data"]["id"].as_str().unwrap().to_string();
+    let members = call(&client, "get_profiles_for_segment", Some(&id), &[], None).await.unwrap();
+    let emails: Vec<&str> = members["data"].as_array().unwrap().iter().map(|p| p["attributes"]["email"].as_str().unwrap()).collect();
+    assert_eq!(emails, ["gold@example.com", "vip@example.com"], "(gold or VIP) and @example.com");
+    let member_ids = call(&client, "get_profile_ids_for_segment", Some(&id), &[], None).await.unwrap();
+    assert_eq!(member_ids["data"], json!([{"type": "profile", "id": ids[0]}, {"type": "profile", "id": ids[2]}]));
+    let counted = call(&client, "get_segment", Some(&id), &[("additional-fields[segment]", "profile_count")], None).await.unwrap();
+    assert_eq!(counted["data"]["attributes"]["profile_count"], 2);
+    // Membership follows the profiles: a new gold profile joins at once.
+    client.profiles().upsert(klaviyo_bridge::profiles::ProfileData::email("new@example.com").set("tier", "gold")).await.unwrap();
+    let counted = call(&client, "get_segment", Some(&id), &[("additional-fields[segment]", "profile_count")], None).await.unwrap();
+    assert_eq!(counted["data"]["attributes"]["profile_count"], 3);
+}

@@ -1,8 +1,8 @@
 //! Hand-written behaviour on top of the spec engine, where users' tests depend on it: campaign
 //! sends that move through their statuses and record each recipient's `Received Email` (with
 //! `$message`, so reports count them), cancelling or reverting a send, recipient estimation,
-//! template rendering and cloning, coupon codes made by their bulk job, and a flow's actions
-//! and messages made from its definition.
+//! template rendering and cloning, coupon codes made by their bulk job, a flow's actions and
+//! messages made from its definition, and segment membership (see `segments`).
 
 use std::sync::Arc;
 
@@ -11,13 +11,25 @@ use axum::response::Response;
 use klaviyo_bridge::operations::Operation;
 use serde_json::{Value, json};
 
-use super::{answer, keep_linked, linkage, lookup};
+use super::{answer, keep_linked, linkage, lookup, segments};
+use crate::pagination::{ListQuery, page, sparse};
+use crate::table::Rows;
 use crate::{Shared, Store, error};
 
 /// Handles `op` when it has behaviour of its own; None leaves it to the engine.
-pub(super) fn handle(shared: &Arc<Shared>, store: &mut Store, op: &Operation, document: &Value, path_id: &str) -> Option<Response> {
+pub(super) fn handle(shared: &Arc<Shared>, store: &mut Store, op: &Operation, document: &Value, path_id: &str, query: &ListQuery) -> Option<Response> {
     let data = &document["data"];
     Some(match op.id {
+        "get_profiles_for_segment" | "get_profile_ids_for_segment" => segment_profiles(store, op, path_id, query),
+        "get_segment" => {
+            let segment = lookup(store, "segment", path_id)?;
+            let mut body = super::built(op, Some(json!({"data": sparse(segment.clone(), query)})));
+            // Klaviyo counts members only when asked (`additional-fields[segment]=profile_count`).
+            if query.get("additional-fields[segment]").is_some_and(|f| f.split(',').any(|f| f.trim() == "profile_count")) {
+                body["data"]["attributes"]["profile_count"] = json!(segments::members(store, &segment).len());
+            }
+            crate::json_api(StatusCode::OK, body)
+        }
         "send_campaign" => send(shared, store, op, data["id"].as_str().unwrap_or_default()),
         "cancel_campaign_send" => cancel(store, op, path_id, data["attributes"]["action"].as_str().unwrap_or_default()),
         "refresh_campaign_recipient_estimation" => estimate(store, op, data["id"].as_str().unwrap_or_default()),
@@ -26,6 +38,21 @@ pub(super) fn handle(shared: &Arc<Shared>, store: &mut Store, op: &Operation, do
         "bulk_create_coupon_codes" => coupon_codes(store, op, data),
         _ => return None,
     })
+}
+
+/// A segment's members, evaluated now, paged like any list (ids only for the relationship).
+fn segment_profiles(store: &Store, op: &Operation, segment_id: &str, query: &ListQuery) -> Response {
+    let Some(segment) = lookup(store, "segment", segment_id) else { return error(StatusCode::NOT_FOUND, "not_found", format!("A segment with id {segment_id} does not exist."), Some(json!({"parameter": "id"}))) };
+    let members = segments::members(store, &segment);
+    let rows: Vec<Value> = if op.id == "get_profile_ids_for_segment" {
+        members.iter().map(|id| json!({"type": "profile", "id": id})).collect()
+    } else {
+        members.iter().filter_map(|id| store.profiles.get(id)).collect()
+    };
+    match page(op.id, &Rows(rows.iter().collect()), query) {
+        Ok(body) => answer(op, Some(body)),
+        Err(response) => response,
+    }
 }
 
 fn not_found(kind: &str, id: &str) -> Response {

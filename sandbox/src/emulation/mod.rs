@@ -6,6 +6,7 @@
 
 mod behaviour;
 mod schema;
+mod segments;
 
 pub(crate) use behaviour::after_create;
 
@@ -126,10 +127,14 @@ fn invalid(problem: Invalid) -> Response {
 /// The answer of an operation: `data` put through the response schema (empty for 202/204).
 fn answer(op: &Operation, document: Option<Value>) -> Response {
     let shape = SHAPES.operation(op.id).expect("every operation has a shape");
-    let status = StatusCode::from_u16(shape.status).unwrap_or(StatusCode::OK);
-    match &shape.response {
-        Some(schema) => json_api(status, SHAPES.build(SHAPES.named(schema), document.as_ref())),
-        None => json_api(status, Value::Null),
+    json_api(StatusCode::from_u16(shape.status).unwrap_or(StatusCode::OK), built(op, document))
+}
+
+/// An answer's body: `document` put through the response schema (null for 202/204).
+fn built(op: &Operation, document: Option<Value>) -> Value {
+    match &SHAPES.operation(op.id).expect("every operation has a shape").response {
+        Some(schema) => SHAPES.build(SHAPES.named(schema), document.as_ref()),
+        None => Value::Null,
     }
 }
 
@@ -167,7 +172,7 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
     };
     let owner_type = type_of(segments(op.path)[0]);
     let mut store = shared.store.lock().unwrap();
-    if let Some(response) = behaviour::handle(&shared, &mut store, op, &document, &id) {
+    if let Some(response) = behaviour::handle(&shared, &mut store, op, &document, &id, &query) {
         return response;
     }
     match action(op) {
