@@ -257,3 +257,32 @@ async fn segments_take_the_profiles_their_definition_describes() {
     let counted = call(&client, "get_segment", Some(&id), &[("additional-fields[segment]", "profile_count")], None).await.unwrap();
     assert_eq!(counted["data"]["attributes"]["profile_count"], 3);
 }
+
+#[tokio::test]
+async fn images_upload_from_a_url_or_as_a_multipart_file() {
+    let sandbox = start(Options { rate_limits: RateLimits::Off, ..Options::default() }).await.unwrap();
+    let client = Client::builder().api_key(sandbox.api_key()).base_url(sandbox.base_url()).max_retries(0).build().unwrap();
+    let from_url = call(&client, "upload_image_from_url", None, &[], Some(json!({"data": {"type": "image", "attributes": {"import_from_url": "https://example.com/pics/hero.png"}}}))).await.unwrap();
+    assert_eq!((from_url["data"]["attributes"]["name"].as_str(), from_url["data"]["attributes"]["format"].as_str()), (Some("hero.png"), Some("png")));
+    let upload = |content_type: String, body: Vec<u8>| {
+        let url = format!("{}/api/image-upload", sandbox.base_url());
+        let key = format!("Klaviyo-API-Key {}", sandbox.api_key());
+        async move {
+            let response = reqwest::Client::new().post(url).header("authorization", key).header("revision", "2026-07-15").header("content-type", content_type).body(body).send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, serde_json::from_slice::<Value>(&response.bytes().await.unwrap()).unwrap())
+        }
+    };
+    let (content_type, body) = support::image_upload("logo", &support::png(1234));
+    let (status, uploaded) = upload(content_type, body).await;
+    assert_eq!(status, 201);
+    assert_eq!((uploaded["data"]["attributes"]["size"].as_u64(), uploaded["data"]["attributes"]["format"].as_str(), uploaded["data"]["attributes"]["name"].as_str()), (Some(1234), Some("png"), Some("logo")));
+    let id = uploaded["data"]["id"].as_str().unwrap().to_string();
+    assert_eq!(call(&client, "get_image", Some(&id), &[], None).await.unwrap()["data"]["attributes"]["size"], 1234);
+    let (content_type, body) = support::image_upload("notes", b"plain text, not an image");
+    let (status, refused) = upload(content_type, body).await;
+    assert_eq!((status, refused["errors"][0]["source"]["pointer"].as_str()), (400, Some("/file")));
+    let (status, _) = upload("application/json".into(), b"{}".to_vec()).await;
+    assert_eq!(status, 415, "the upload is multipart, as the spec says");
+    assert_eq!(call(&client, "get_images", None, &[], None).await.unwrap()["data"].as_array().unwrap().len(), 2);
+}

@@ -36,6 +36,7 @@ pub(super) fn handle(shared: &Arc<Shared>, store: &mut Store, op: &Operation, do
         "render_template" => render(store, op, data),
         "clone_template" => clone_template(store, op, data),
         "bulk_create_coupon_codes" => coupon_codes(store, op, data),
+        "upload_image_from_url" => super::images::from_url(store, op, data),
         _ => return None,
     })
 }

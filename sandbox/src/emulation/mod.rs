@@ -5,6 +5,7 @@
 //! built from the response schema, so it validates against the spec.
 
 mod behaviour;
+mod images;
 mod schema;
 mod segments;
 
@@ -156,6 +157,11 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
         Ok(bytes) => bytes,
         Err(_) => return error(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("The request body is larger than {} bytes.", crate::max_body_bytes()), None),
     };
+    // The one upload the spec takes as multipart/form-data, not JSON.
+    if op.id == "upload_image_from_file" {
+        let content_type = parts.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
+        return images::from_file(&mut shared.store.lock().unwrap(), op, content_type, &body);
+    }
     let shape = SHAPES.operation(op.id).expect("every operation has a shape");
     let document = match &shape.request {
         Some(schema) => {

@@ -203,7 +203,12 @@ impl Shapes {
                 for (name, sub) in properties.into_iter().flatten() {
                     let value = given.and_then(|g| g.get(name));
                     if value.is_some() || required.contains(&name.as_str()) {
-                        out.insert(name.clone(), self.build_at(sub, value, depth + 1));
+                        let mut built = self.build_at(sub, value, depth + 1);
+                        // A placeholder that reads as what the field is: URLs are URLs.
+                        if value.is_none() && built == "" && (name.ends_with("url") || name.ends_with("_uri")) {
+                            built = json!("https://example.com/");
+                        }
+                        out.insert(name.clone(), built);
                     } else if self.resolve(sub).get("nullable") == Some(&Value::Bool(true)) {
                         out.insert(name.clone(), Value::Null);
                     }
