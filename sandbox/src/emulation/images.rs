@@ -73,7 +73,8 @@ fn parts<'a>(body: &'a [u8], boundary: &str) -> Vec<Part<'a>> {
         let head = String::from_utf8_lossy(&rest[..head_end]).to_string();
         let content = &rest[head_end + 4..];
         let end = find(content, format!("\r\n{delimiter}").as_bytes()).unwrap_or(content.len());
-        let field = |key: &str| head.split(';').find_map(|p| p.trim().strip_prefix(&format!("{key}=")).map(|v| v.trim_matches('"').to_string()));
+        let disposition = head.lines().find(|line| line.to_ascii_lowercase().starts_with("content-disposition:")).unwrap_or_default();
+        let field = |key: &str| disposition.split(';').find_map(|p| p.trim().strip_prefix(&format!("{key}=")).map(|v| v.trim_matches('"').to_string()));
         found.push(Part { name: field("name").unwrap_or_default(), filename: field("filename"), body: &content[..end] });
         rest = &content[end..];
     }
