@@ -159,8 +159,8 @@ async fn a_flow_is_created_with_its_actions_and_messages() {
     let actions = call(&client, "get_actions_for_flow", Some(&flow_id), &[], None).await.unwrap();
     let actions = actions["data"].as_array().unwrap().clone();
     assert_eq!(actions.len(), 2);
-    assert_eq!(actions[1]["attributes"]["definition"]["type"], "send-email");
-    let mail = actions[1]["id"].as_str().unwrap().to_string();
+    assert_eq!(actions[0]["attributes"]["definition"]["type"], "send-email");
+    let mail = actions[0]["id"].as_str().unwrap().to_string();
     assert_eq!(call(&client, "get_flow_for_flow_action", Some(&mail), &[], None).await.unwrap()["data"]["id"], flow_id.as_str());
     let messages = call(&client, "get_flow_action_messages", Some(&mail), &[], None).await.unwrap();
     let message = messages["data"][0].clone();
@@ -285,4 +285,20 @@ async fn images_upload_from_a_url_or_as_a_multipart_file() {
     let (status, _) = upload("application/json".into(), b"{}".to_vec()).await;
     assert_eq!(status, 415, "the upload is multipart, as the spec says");
     assert_eq!(call(&client, "get_images", None, &[], None).await.unwrap()["data"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_form_is_created_with_its_versions() {
+    let sandbox = start(Options { rate_limits: RateLimits::Off, ..Options::default() }).await.unwrap();
+    let client = Client::builder().api_key(sandbox.api_key()).base_url(sandbox.base_url()).max_retries(0).build().unwrap();
+    let mut body = example_request_body("create_form").unwrap();
+    body["data"]["attributes"]["name"] = json!("Signup");
+    body["data"]["attributes"]["definition"]["versions"] = json!([{"name": "A", "type": "flyout", "steps": []}, {"name": "B", "steps": []}]);
+    let form = call(&client, "create_form", None, &[], Some(body)).await.unwrap();
+    let id = form["data"]["id"].as_str().unwrap().to_string();
+    let versions = call(&client, "get_versions_for_form", Some(&id), &[], None).await.unwrap();
+    let seen: Vec<(&str, &str)> = versions["data"].as_array().unwrap().iter().map(|v| (v["attributes"]["variation_name"].as_str().unwrap(), v["attributes"]["form_type"].as_str().unwrap())).collect();
+    assert_eq!(seen, [("A", "flyout"), ("B", "popup")]);
+    let version = versions["data"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(call(&client, "get_form_for_form_version", Some(&version), &[], None).await.unwrap()["data"]["id"], id.as_str());
 }

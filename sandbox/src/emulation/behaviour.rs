@@ -237,12 +237,35 @@ fn coupon_codes(store: &mut Store, op: &Operation, data: &Value) -> Response {
     answer(op, Some(json!({"data": job})))
 }
 
-/// A new flow's actions and messages, from the definition it was created with: one flow-action per action, and a
-/// flow-message for each action that sends (email, SMS, push), linked both ways.
+/// What a new resource brings with it: a flow's actions and messages, a form's versions.
 pub(crate) fn after_create(store: &mut Store, resource: &mut Value, attributes: &Value) {
-    if resource["type"] != "flow" {
-        return;
+    match resource["type"].as_str() {
+        Some("flow") => flow_actions(store, resource, attributes),
+        Some("form") => form_versions(store, resource, attributes),
+        _ => {}
     }
+}
+
+/// A new form's versions, one per version of its definition, linked to it.
+fn form_versions(store: &mut Store, resource: &mut Value, attributes: &Value) {
+    let form = json!({"type": "form", "id": resource["id"]});
+    let now = crate::store::now_iso();
+    let versions = attributes["definition"]["versions"].as_array().cloned().unwrap_or_default();
+    let mut refs = Vec::new();
+    for (n, version) in versions.iter().enumerate() {
+        let id = store.new_id('V');
+        let form_type = version["type"].as_str().filter(|t| matches!(*t, "banner" | "embed" | "flyout" | "full_page" | "popup")).unwrap_or("popup");
+        let name = version["name"].as_str().map_or_else(|| format!("Version {}", n + 1), str::to_string);
+        let status = if version["status"] == "live" { "live" } else { "draft" };
+        keep_linked(store, "form-version", &id, json!({"form_type": form_type, "variation_name": name, "status": status, "created_at": now, "updated_at": now}), json!({"form": {"data": form}}));
+        refs.push(json!({"type": "form-version", "id": id}));
+    }
+    resource["relationships"]["form-versions"]["data"] = Value::Array(refs);
+}
+
+/// One flow-action per action of the definition, and a flow-message for each that sends
+/// (email, SMS, push), linked both ways.
+fn flow_actions(store: &mut Store, resource: &mut Value, attributes: &Value) {
     let flow = json!({"type": "flow", "id": resource["id"]});
     let now = crate::store::now_iso();
     let actions = attributes["definition"]["actions"].as_array().cloned().unwrap_or_default();
