@@ -437,14 +437,19 @@ fn link_inverses(store: &mut Store, resource: &Value) {
     }
 }
 
-/// Resources created inside another (a campaign's `campaign-messages`): each is kept under
-/// its own type and linked from both sides.
+/// Resources created inside another (a campaign's `campaign-messages`, an object schema's
+/// `source-mapping`): each is kept under its own type and linked from both sides.
 fn create_nested(store: &mut Store, parent: &mut Value, attributes: &Value) {
     let parent_ref = json!({"type": parent["type"], "id": parent["id"]});
     for (relation, members) in attributes.as_object().into_iter().flatten() {
-        let Some(items) = members["data"].as_array() else { continue };
+        // A list of members (a campaign's messages) or one (an object schema's source mapping).
+        let (items, to_many) = match &members["data"] {
+            Value::Array(items) => (items.clone(), true),
+            one @ Value::Object(_) if one.get("type").is_some() => (vec![one.clone()], false),
+            _ => continue,
+        };
         let mut linked = Vec::new();
-        for item in items {
+        for item in &items {
             let Some(kind) = item["type"].as_str() else { continue };
             let Some(readable) = COLLECTIONS.readable.get(kind) else { continue };
             let id = store.new_id(kind.chars().next().unwrap_or('X').to_ascii_uppercase());
@@ -455,7 +460,7 @@ fn create_nested(store: &mut Store, parent: &mut Value, attributes: &Value) {
             store.resources.entry(kind.to_string()).or_default().insert(id.clone(), SHAPES.build(readable.schema, Some(&given)));
             linked.push(json!({"type": kind, "id": id}));
         }
-        parent["relationships"][relation.as_str()]["data"] = Value::Array(linked);
+        parent["relationships"][relation.as_str()]["data"] = if to_many { Value::Array(linked) } else { linked.pop().unwrap_or(Value::Null) };
     }
 }
 
