@@ -302,3 +302,18 @@ async fn a_form_is_created_with_its_versions() {
     let version = versions["data"][0]["id"].as_str().unwrap().to_string();
     assert_eq!(call(&client, "get_form_for_form_version", Some(&version), &[], None).await.unwrap()["data"]["id"], id.as_str());
 }
+
+#[tokio::test]
+async fn include_brings_related_resources_with_their_fieldsets() {
+    let sandbox = start(Options { rate_limits: RateLimits::Off, ..Options::default() }).await.unwrap();
+    let client = Client::builder().api_key(sandbox.api_key()).base_url(sandbox.base_url()).max_retries(0).build().unwrap();
+    let list = client.lists().create("All").await.unwrap();
+    let (campaign, message) = campaign_for(&client, list.id().unwrap()).await;
+    let tag = call(&client, "create_tag", None, &[], Some(json!({"data": {"type": "tag", "attributes": {"name": "q3"}}}))).await.unwrap();
+    call(&client, "tag_campaigns", Some(tag["data"]["id"].as_str().unwrap()), &[], Some(json!({"data": [{"type": "campaign", "id": campaign}]}))).await.unwrap();
+    let one = call(&client, "get_campaign", Some(&campaign), &[("include", "campaign-messages,tags"), ("fields[tag]", "name")], None).await.unwrap();
+    let included: Vec<(&str, &str)> = one["included"].as_array().unwrap().iter().map(|r| (r["type"].as_str().unwrap(), r["id"].as_str().unwrap())).collect();
+    assert_eq!(included, [("campaign-message", message.as_str()), ("tag", tag["data"]["id"].as_str().unwrap())]);
+    let listed = call(&client, "get_campaigns", None, &[("filter", "equals(messages.channel,'email')"), ("include", "tags")], None).await.unwrap();
+    assert_eq!(listed["included"][0]["attributes"]["name"], "q3");
+}

@@ -193,14 +193,14 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
                 None => query,
             };
             match page(op.id, &Rows(items.iter().collect()), &query) {
-                Ok(body) => answer(op, Some(body)),
+                Ok(body) => answer(op, Some(with_included(&store, body, &query))),
                 Err(response) => response,
             }
         }
         Action::Get => {
             let kind = owner_type.unwrap_or_default();
             match lookup(&store, kind, &id) {
-                Some(resource) => answer(op, Some(json!({"data": sparse(resource, &query)}))),
+                Some(resource) => answer(op, Some(with_included(&store, json!({"data": sparse(resource, &query)}), &query))),
                 None => not_found(kind, &id),
             }
         }
@@ -348,6 +348,33 @@ fn linking_to(store: &Store, op: &Operation, kind: &str, id: &str) -> Vec<Value>
         one => one == &me,
     });
     store.resources.get(&related).into_iter().flat_map(|m| m.values()).filter(links_me).map(|r| json!({"type": r["type"], "id": r["id"]})).collect()
+}
+
+/// Adds `included`: the resources `include=a,b` names through each resource's relationships,
+/// once each, with their sparse fieldsets.
+fn with_included(store: &Store, mut document: Value, query: &ListQuery) -> Value {
+    let Some(include) = query.get("include") else { return document };
+    let resources: Vec<Value> = match &document["data"] {
+        Value::Array(items) => items.clone(),
+        Value::Null => Vec::new(),
+        one => vec![one.clone()],
+    };
+    let mut included = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for relation in include.split(',').map(str::trim).filter(|r| !r.is_empty()) {
+        for resource in &resources {
+            for link in linkage(resource, relation) {
+                let (Some(kind), Some(id)) = (link["type"].as_str(), link["id"].as_str()) else { continue };
+                if seen.insert((kind.to_string(), id.to_string()))
+                    && let Some(found) = lookup(store, kind, id)
+                {
+                    included.push(sparse(found, query));
+                }
+            }
+        }
+    }
+    document["included"] = Value::Array(included);
+    document
 }
 
 /// The `{type, id}` identifiers a resource links under `relation`.
