@@ -1,5 +1,6 @@
-//! `query_campaign_values` and `query_flow_values`: message statistics computed from the
-//! events the sandbox holds, so report code can be tested against known numbers.
+//! `query_campaign_values`, `query_flow_values` and `query_flow_series`: message statistics
+//! computed from the events the sandbox holds, so report code can be tested against known
+//! numbers.
 //!
 //! Attribution follows Klaviyo's event properties: a message's engagement events (`Received
 //! Email`, `Opened Email`, `Clicked Email`, `Bounced Email`, `Marked Email as Spam`,
@@ -29,6 +30,7 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
     Router::new()
         .route("/api/campaign-values-reports", post(|s: State<Arc<Shared>>, b: Bytes| values_report(s, b, &CAMPAIGNS)))
         .route("/api/flow-values-reports", post(|s: State<Arc<Shared>>, b: Bytes| values_report(s, b, &FLOWS)))
+        .route("/api/flow-series-reports", post(|s: State<Arc<Shared>>, b: Bytes| series_report(s, b, &FLOWS, "FlowSeriesRequestDTO", "flow-series-report")))
 }
 
 /// What differs between campaign and flow reports.
@@ -199,42 +201,49 @@ fn events_of(store: &Store, name: &str, (start, end): (SystemTime, SystemTime)) 
     store.events.walk(Some("datetime"), true, None, &conditions).map(|(_, e)| e.into_owned()).filter(in_range).collect::<Vec<_>>()
 }
 
-/// `query_campaign_values` and `query_flow_values`.
-async fn values_report(State(shared): State<Arc<Shared>>, body: Bytes, kind: &'static ReportKind) -> Response {
-    let document: Value = match serde_json::from_slice(&body) {
-        Ok(d) => d,
-        Err(e) => return invalid(format!("The request body is not valid JSON: {e}"), "/"),
-    };
-    if let Err(problem) = SHAPES.validate(SHAPES.named(kind.request_schema), &document, "") {
-        return invalid(problem.detail, &problem.pointer);
+/// A parsed report request.
+struct Request<'a> {
+    window: (SystemTime, SystemTime),
+    statistics: Vec<&'a str>,
+    group_by: Vec<&'a str>,
+    filter: Filter,
+    conversion_metric: &'a str,
+}
+
+fn parse_request<'a>(document: &'a Value, kind: &ReportKind, schema: &str) -> Result<Request<'a>, Response> {
+    if let Err(problem) = SHAPES.validate(SHAPES.named(schema), document, "") {
+        return Err(invalid(problem.detail, &problem.pointer));
     }
     let attributes = &document["data"]["attributes"];
-    let Some(window) = timeframe(&attributes["timeframe"], SystemTime::now()) else {
-        return invalid("timeframe needs a key such as last_30_days, or start and end.", "/data/attributes/timeframe");
-    };
+    let window = timeframe(&attributes["timeframe"], SystemTime::now()).ok_or_else(|| invalid("timeframe needs a key such as last_30_days, or start and end.", "/data/attributes/timeframe"))?;
     let filter = match attributes["filter"].as_str() {
-        Some(text) => match Filter::parse(text) {
-            Ok(f) => f,
-            Err(e) => return invalid(e.to_string(), "/data/attributes/filter"),
-        },
+        Some(text) => Filter::parse(text).map_err(|e| invalid(e.to_string(), "/data/attributes/filter"))?,
         None => Filter::new(),
     };
-    let statistics: Vec<&str> = attributes["statistics"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-    let group_by: Vec<&str> = match attributes["group_by"].as_array() {
-        Some(keys) => keys.iter().filter_map(Value::as_str).collect(),
-        None => vec![kind.owner_id, kind.message_id, "send_channel"],
-    };
-    let conversion_metric = attributes["conversion_metric_id"].as_str().unwrap_or_default();
-    let store = shared.store.lock().unwrap();
-    let conversion_name = store.metrics.get(conversion_metric).and_then(|m| m["attributes"]["name"].as_str()).map(str::to_string);
-    let messages = messages(&store, kind);
+    Ok(Request {
+        window,
+        statistics: attributes["statistics"].as_array().into_iter().flatten().filter_map(Value::as_str).collect(),
+        group_by: match attributes["group_by"].as_array() {
+            Some(keys) => keys.iter().filter_map(Value::as_str).collect(),
+            None => vec![kind.owner_id, kind.message_id, "send_channel"],
+        },
+        filter,
+        conversion_metric: attributes["conversion_metric_id"].as_str().unwrap_or_default(),
+    })
+}
+
+/// The statistics per group in `window`, groups in a stable order; and the report's
+/// relationships (the owners and messages counted).
+fn compute(store: &Store, kind: &ReportKind, request: &Request, window: (SystemTime, SystemTime)) -> (Vec<(Map<String, Value>, Map<String, Value>)>, Value) {
+    let conversion_name = store.metrics.get(request.conversion_metric).and_then(|m| m["attributes"]["name"].as_str()).map(str::to_string);
+    let messages = messages(store, kind);
     let mut tallies: BTreeMap<String, Tally> = BTreeMap::new();
     for (channel, names) in ENGAGEMENT {
         if !messages.iter().any(|m| m.channel == channel) {
             continue;
         }
         for (slot, name) in names.iter().enumerate() {
-            for event in events_of(&store, name, window) {
+            for event in events_of(store, name, window) {
                 let Some(message) = event["attributes"]["event_properties"]["$message"].as_str() else { continue };
                 let tally = tallies.entry(message.to_string()).or_default();
                 tally.events[slot] += 1;
@@ -243,7 +252,7 @@ async fn values_report(State(shared): State<Arc<Shared>>, body: Bytes, kind: &'s
         }
     }
     if let Some(name) = &conversion_name {
-        for event in events_of(&store, name, window) {
+        for event in events_of(store, name, window) {
             let properties = &event["attributes"]["event_properties"];
             let Some(message) = properties["$attributed_message"].as_str() else { continue };
             let tally = tallies.entry(message.to_string()).or_default();
@@ -252,7 +261,7 @@ async fn values_report(State(shared): State<Arc<Shared>>, body: Bytes, kind: &'s
             tally.conversion_value += properties["$value"].as_f64().unwrap_or(0.0);
         }
     }
-    // Results per group: messages with the same grouping values are summed.
+    // Messages with the same grouping values are summed.
     let empty = Tally::default();
     let mut groups: BTreeMap<String, (Map<String, Value>, Vec<&Tally>)> = BTreeMap::new();
     let (mut owners, mut message_refs) = (Vec::new(), Vec::new());
@@ -262,10 +271,10 @@ async fn values_report(State(shared): State<Arc<Shared>>, body: Bytes, kind: &'s
             all.insert(key.to_string(), value);
         }
         let view = json!({"attributes": all});
-        if !filter.conditions().iter().all(|c| crate::pagination::matches(&view, c)) {
+        if !request.filter.conditions().iter().all(|c| crate::pagination::matches(&view, c)) {
             continue;
         }
-        let groupings: Map<String, Value> = group_by.iter().map(|key| (key.to_string(), all.get(*key).cloned().unwrap_or(Value::Null))).collect();
+        let groupings: Map<String, Value> = request.group_by.iter().map(|key| (key.to_string(), all.get(*key).cloned().unwrap_or(Value::Null))).collect();
         let entry = groups.entry(Value::Object(groupings.clone()).to_string()).or_insert_with(|| (groupings, Vec::new()));
         entry.1.push(tallies.get(&message.id).unwrap_or(&empty));
         let owner = json!({"type": kind.owner_type, "id": message.owner});
@@ -274,7 +283,7 @@ async fn values_report(State(shared): State<Arc<Shared>>, body: Bytes, kind: &'s
         }
         message_refs.push(json!({"type": format!("{}-message", kind.owner_type), "id": message.id}));
     }
-    let results: Vec<Value> = groups
+    let results = groups
         .into_values()
         .map(|(groupings, parts)| {
             let mut sum = Tally::default();
@@ -287,15 +296,99 @@ async fn values_report(State(shared): State<Arc<Shared>>, body: Bytes, kind: &'s
                 sum.converters.extend(part.converters.iter().cloned());
                 sum.conversion_value += part.conversion_value;
             }
-            let values: Map<String, Value> = statistics.iter().map(|s| (s.to_string(), statistic(s, &sum))).collect();
-            json!({"groupings": groupings, "statistics": values})
+            (groupings, request.statistics.iter().map(|s| (s.to_string(), statistic(s, &sum))).collect())
         })
         .collect();
     let mut relationships = json!({kind.relationship: {"data": owners}});
     if kind.owner_type == "flow" {
         relationships["flow-messages"] = json!({"data": message_refs});
     }
+    (results, relationships)
+}
+
+fn parse_body(body: &Bytes) -> Result<Value, Response> {
+    serde_json::from_slice(body).map_err(|e| invalid(format!("The request body is not valid JSON: {e}"), "/"))
+}
+
+/// `query_campaign_values` and `query_flow_values`.
+async fn values_report(State(shared): State<Arc<Shared>>, body: Bytes, kind: &'static ReportKind) -> Response {
+    let document = match parse_body(&body) {
+        Ok(d) => d,
+        Err(e) => return e,
+    };
+    let request = match parse_request(&document, kind, kind.request_schema) {
+        Ok(r) => r,
+        Err(e) => return e,
+    };
+    let store = shared.store.lock().unwrap();
+    let (results, relationships) = compute(&store, kind, &request, request.window);
+    let results: Vec<Value> = results.into_iter().map(|(groupings, statistics)| json!({"groupings": groupings, "statistics": statistics})).collect();
     json_api(StatusCode::OK, json!({"data": {"type": kind.report_type, "attributes": {"results": results}, "relationships": relationships}, "links": {"self": format!("/api/{}s/", kind.report_type)}}))
+}
+
+/// The starts of the intervals that cover `[start, end)`: hours, days, weeks (from the start)
+/// or calendar months, in UTC.
+fn intervals(interval: &str, (start, end): (SystemTime, SystemTime)) -> Vec<SystemTime> {
+    let secs = |t: SystemTime| t.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let at = |s: u64| SystemTime::UNIX_EPOCH + Duration::from_secs(s);
+    let (first, last) = (secs(start), secs(end));
+    let mut starts = Vec::new();
+    match interval {
+        "monthly" => {
+            let (mut y, mut m, _) = klaviyo_bridge::time::civil_from_days((first / 86_400) as i64);
+            loop {
+                let day = klaviyo_bridge::time::days_from_civil(y, i64::from(m), 1).max(0) as u64;
+                let month_start = (day * 86_400).max(first - first % 86_400);
+                if month_start >= last || starts.len() > 1_000 {
+                    break;
+                }
+                starts.push(at(month_start));
+                (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+            }
+        }
+        other => {
+            let step = match other { "hourly" => 3_600, "weekly" => 7 * 86_400, _ => 86_400 };
+            let mut t = first - first % step.min(86_400);
+            while t < last && starts.len() <= 10_000 {
+                starts.push(at(t));
+                t += step;
+            }
+        }
+    }
+    starts
+}
+
+/// `query_flow_series`: the same statistics per interval, as arrays beside `date_times`.
+async fn series_report(State(shared): State<Arc<Shared>>, body: Bytes, kind: &'static ReportKind, schema: &'static str, report_type: &'static str) -> Response {
+    let document = match parse_body(&body) {
+        Ok(d) => d,
+        Err(e) => return e,
+    };
+    let request = match parse_request(&document, kind, schema) {
+        Ok(r) => r,
+        Err(e) => return e,
+    };
+    let starts = intervals(document["data"]["attributes"]["interval"].as_str().unwrap_or("daily"), request.window);
+    let store = shared.store.lock().unwrap();
+    let mut series: BTreeMap<String, (Map<String, Value>, Map<String, Value>)> = BTreeMap::new();
+    let mut relationships = Value::Null;
+    for (n, start) in starts.iter().enumerate() {
+        let end = starts.get(n + 1).copied().unwrap_or(request.window.1);
+        let (results, links) = compute(&store, kind, &request, (*start, end));
+        relationships = links;
+        for (groupings, statistics) in results {
+            let entry = series.entry(Value::Object(groupings.clone()).to_string()).or_insert_with(|| (groupings, Map::new()));
+            for (name, value) in statistics {
+                let column = entry.1.entry(name).or_insert_with(|| json!([]));
+                if let Some(values) = column.as_array_mut() {
+                    values.push(value);
+                }
+            }
+        }
+    }
+    let results: Vec<Value> = series.into_values().map(|(groupings, statistics)| json!({"groupings": groupings, "statistics": statistics})).collect();
+    let date_times: Vec<String> = starts.iter().map(|t| klaviyo_bridge::time::format_iso8601(*t)).collect();
+    json_api(StatusCode::OK, json!({"data": {"type": report_type, "attributes": {"results": results, "date_times": date_times}, "relationships": relationships}, "links": {"self": format!("/api/{report_type}s/")}}))
 }
 
 #[cfg(test)]

@@ -120,3 +120,23 @@ async fn flow_values_count_the_demo_welcome_email() {
     assert_eq!(report["data"]["attributes"]["results"], json!([{"groupings": {"flow_id": flow, "send_channel": "email"}, "statistics": {"recipients": 50, "opens_unique": 25, "open_rate": 0.5}}]));
     assert_eq!(report["data"]["relationships"]["flows"]["data"], json!([{"type": "flow", "id": flow}]));
 }
+
+#[tokio::test]
+async fn flow_series_spread_the_counts_over_their_intervals() {
+    let sandbox = start(Options { rate_limits: RateLimits::Off, seed_data: Some("demo".into()), ..Options::default() }).await.unwrap();
+    let client = Client::builder().api_key(sandbox.api_key()).base_url(sandbox.base_url()).rate_limit(false).build().unwrap();
+    let metrics = client.request("get_metrics", &[], &[], None).await.unwrap().raw().clone();
+    let placed = metrics["data"].as_array().unwrap().iter().find(|m| m["attributes"]["name"] == "Placed Order").unwrap()["id"].as_str().unwrap().to_string();
+    // The demo's welcome email went out on 2025-10-03.
+    let body = json!({"data": {"type": "flow-series-report", "attributes": {"statistics": ["recipients", "opens_unique"], "interval": "daily",
+        "timeframe": {"start": "2025-10-01T00:00:00Z", "end": "2025-10-05T00:00:00Z"}, "conversion_metric_id": placed, "group_by": ["send_channel"]}}});
+    let report = client.request("query_flow_series", &[], &[], Some(body)).await.unwrap().raw().clone();
+    let attributes = &report["data"]["attributes"];
+    assert_eq!(attributes["date_times"], json!(["2025-10-01T00:00:00+00:00", "2025-10-02T00:00:00+00:00", "2025-10-03T00:00:00+00:00", "2025-10-04T00:00:00+00:00"]));
+    assert_eq!(attributes["results"], json!([{"groupings": {"send_channel": "email"}, "statistics": {"recipients": [0, 0, 50, 0], "opens_unique": [0, 0, 25, 0]}}]));
+    let monthly = json!({"data": {"type": "flow-series-report", "attributes": {"statistics": ["recipients"], "interval": "monthly",
+        "timeframe": {"start": "2025-09-15T00:00:00Z", "end": "2025-12-01T00:00:00Z"}, "conversion_metric_id": placed, "group_by": ["send_channel"]}}});
+    let monthly = client.request("query_flow_series", &[], &[], Some(monthly)).await.unwrap().raw().clone();
+    assert_eq!(monthly["data"]["attributes"]["date_times"], json!(["2025-09-15T00:00:00+00:00", "2025-10-01T00:00:00+00:00", "2025-11-01T00:00:00+00:00"]));
+    assert_eq!(monthly["data"]["attributes"]["results"][0]["statistics"]["recipients"], json!([0, 50, 0]));
+}
