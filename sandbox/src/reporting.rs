@@ -201,6 +201,9 @@ fn events_of(store: &Store, name: &str, (start, end): (SystemTime, SystemTime)) 
     store.events.walk(Some("datetime"), true, None, &conditions).map(|(_, e)| e.into_owned()).filter(in_range).collect::<Vec<_>>()
 }
 
+/// One result row: the grouping values and the statistics.
+type Row = (Map<String, Value>, Map<String, Value>);
+
 /// A parsed report request.
 struct Request<'a> {
     window: (SystemTime, SystemTime),
@@ -234,7 +237,7 @@ fn parse_request<'a>(document: &'a Value, kind: &ReportKind, schema: &str) -> Re
 
 /// The statistics per group in `window`, groups in a stable order; and the report's
 /// relationships (the owners and messages counted).
-fn compute(store: &Store, kind: &ReportKind, request: &Request, window: (SystemTime, SystemTime)) -> (Vec<(Map<String, Value>, Map<String, Value>)>, Value) {
+fn compute(store: &Store, kind: &ReportKind, request: &Request, window: (SystemTime, SystemTime)) -> (Vec<Row>, Value) {
     let conversion_name = store.metrics.get(request.conversion_metric).and_then(|m| m["attributes"]["name"].as_str()).map(str::to_string);
     let messages = messages(store, kind);
     let mut tallies: BTreeMap<String, Tally> = BTreeMap::new();
@@ -370,7 +373,7 @@ async fn series_report(State(shared): State<Arc<Shared>>, body: Bytes, kind: &'s
     };
     let starts = intervals(document["data"]["attributes"]["interval"].as_str().unwrap_or("daily"), request.window);
     let store = shared.store.lock().unwrap();
-    let mut series: BTreeMap<String, (Map<String, Value>, Map<String, Value>)> = BTreeMap::new();
+    let mut series: BTreeMap<String, Row> = BTreeMap::new();
     let mut relationships = Value::Null;
     for (n, start) in starts.iter().enumerate() {
         let end = starts.get(n + 1).copied().unwrap_or(request.window.1);
