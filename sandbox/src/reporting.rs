@@ -1,6 +1,6 @@
-//! `query_campaign_values`, `query_flow_values` and `query_flow_series`: message statistics
-//! computed from the events the sandbox holds, so report code can be tested against known
-//! numbers.
+//! Reports computed from what the sandbox holds, so report code can be tested against known
+//! numbers: `query_campaign_values`, `query_flow_values` and `query_flow_series` (message
+//! statistics), `query_segment_values` (membership) and `query_form_values` (form events).
 //!
 //! Attribution follows Klaviyo's event properties: a message's engagement events (`Received
 //! Email`, `Opened Email`, `Clicked Email`, `Bounced Email`, `Marked Email as Spam`,
@@ -31,6 +31,8 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/api/campaign-values-reports", post(|s: State<Arc<Shared>>, b: Bytes| values_report(s, b, &CAMPAIGNS)))
         .route("/api/flow-values-reports", post(|s: State<Arc<Shared>>, b: Bytes| values_report(s, b, &FLOWS)))
         .route("/api/flow-series-reports", post(|s: State<Arc<Shared>>, b: Bytes| series_report(s, b, &FLOWS, "FlowSeriesRequestDTO", "flow-series-report")))
+        .route("/api/segment-values-reports", post(segment_values))
+        .route("/api/form-values-reports", post(form_values))
 }
 
 /// What differs between campaign and flow reports.
@@ -392,6 +394,102 @@ async fn series_report(State(shared): State<Arc<Shared>>, body: Bytes, kind: &'s
     let results: Vec<Value> = series.into_values().map(|(groupings, statistics)| json!({"groupings": groupings, "statistics": statistics})).collect();
     let date_times: Vec<String> = starts.iter().map(|t| klaviyo_bridge::time::format_iso8601(*t)).collect();
     json_api(StatusCode::OK, json!({"data": {"type": report_type, "attributes": {"results": results, "date_times": date_times}, "relationships": relationships}, "links": {"self": format!("/api/{report_type}s/")}}))
+}
+
+/// Parses and validates a report body, and reads its timeframe and filter.
+fn report_request(body: &Bytes, schema: &str) -> Result<(Value, (SystemTime, SystemTime), Filter), Response> {
+    let document = parse_body(body)?;
+    if let Err(problem) = SHAPES.validate(SHAPES.named(schema), &document, "") {
+        return Err(invalid(problem.detail, &problem.pointer));
+    }
+    let attributes = &document["data"]["attributes"];
+    let window = timeframe(&attributes["timeframe"], SystemTime::now()).ok_or_else(|| invalid("timeframe needs a key such as last_30_days, or start and end.", "/data/attributes/timeframe"))?;
+    let filter = match attributes["filter"].as_str() {
+        Some(text) => Filter::parse(text).map_err(|e| invalid(e.to_string(), "/data/attributes/filter"))?,
+        None => Filter::new(),
+    };
+    Ok((document, window, filter))
+}
+
+fn kept(filter: &Filter, groupings: &Map<String, Value>) -> bool {
+    let view = json!({"attributes": groupings});
+    filter.conditions().iter().all(|c| crate::pagination::matches(&view, c))
+}
+
+/// `query_segment_values`, per segment: `total_members` now; `members_added`, the members
+/// whose profile was created in the timeframe. The sandbox keeps no membership history, so
+/// `members_removed` is 0 and `net_members_changed` equals `members_added`.
+async fn segment_values(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let (document, (start, end), filter) = match report_request(&body, "SegmentValuesRequestDTO") {
+        Ok(parts) => parts,
+        Err(e) => return e,
+    };
+    let store = shared.store.lock().unwrap();
+    let mut results = Vec::new();
+    for segment in store.resources.get("segment").into_iter().flat_map(|m| m.values()) {
+        let groupings: Map<String, Value> = [("segment_id".to_string(), segment["id"].clone())].into_iter().collect();
+        if !kept(&filter, &groupings) {
+            continue;
+        }
+        let members = crate::emulation::segment_members(&store, segment);
+        let added = members.iter().filter_map(|id| store.profiles.get(id)).filter(|p| p["attributes"]["created"].as_str().and_then(klaviyo_bridge::time::parse_iso8601).is_some_and(|t| t >= start && t < end)).count();
+        let statistics: Map<String, Value> = document["data"]["attributes"]["statistics"].as_array().into_iter().flatten().filter_map(Value::as_str).map(|name| {
+            let value = match name { "total_members" => members.len(), "members_added" | "net_members_changed" => added, _ => 0 };
+            (name.to_string(), json!(value))
+        }).collect();
+        results.push(json!({"groupings": groupings, "statistics": statistics}));
+    }
+    json_api(StatusCode::OK, json!({"data": {"type": "segment-values-report", "attributes": {"results": results}}, "links": {"self": "/api/segment-values-reports/"}}))
+}
+
+/// Events and distinct profiles per statistic.
+type Counts = BTreeMap<&'static str, (u64, HashSet<String>)>;
+
+/// Form engagement metrics and the statistics they feed (events count; `_uniques` profiles).
+const FORM_METRICS: [(&str, &str); 6] = [("Viewed Form", "viewed_form"), ("Submitted Form", "submits"), ("Closed Form", "closed_form"), ("Qualified Form", "qualified_form"), ("Viewed Form Step", "viewed_form_step"), ("Submitted Form Step", "submitted_form_step")];
+
+/// `query_form_values`, from form events carrying `$form` (the form id) and `$form_version`
+/// (the version id); `submit_rate` is unique submitters over unique viewers.
+async fn form_values(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let (document, window, filter) = match report_request(&body, "FormValuesRequestDTO") {
+        Ok(parts) => parts,
+        Err(e) => return e,
+    };
+    let attributes = &document["data"]["attributes"];
+    let group_by: Vec<&str> = attributes["group_by"].as_array().map_or_else(|| vec!["form_id"], |keys| keys.iter().filter_map(Value::as_str).collect());
+    let store = shared.store.lock().unwrap();
+    let mut groups: BTreeMap<String, (Map<String, Value>, Counts)> = BTreeMap::new();
+    for (metric, statistic) in FORM_METRICS {
+        for event in events_of(&store, metric, window) {
+            let properties = &event["attributes"]["event_properties"];
+            let all = json!({"form_id": properties["$form"], "form_version_id": properties["$form_version"]});
+            if all["form_id"].is_null() {
+                continue;
+            }
+            let groupings: Map<String, Value> = group_by.iter().map(|k| (k.to_string(), all[*k].clone())).collect();
+            if !kept(&filter, &groupings) {
+                continue;
+            }
+            let entry = groups.entry(Value::Object(groupings.clone()).to_string()).or_insert_with(|| (groupings, BTreeMap::new()));
+            let counts = entry.1.entry(statistic).or_default();
+            counts.0 += 1;
+            counts.1.insert(event["relationships"]["profile"]["data"]["id"].to_string());
+        }
+    }
+    let results: Vec<Value> = groups.into_values().map(|(groupings, counts)| {
+        let count = |name: &str| counts.get(name).map_or(0, |c| c.0);
+        let uniques = |name: &str| counts.get(name).map_or(0, |c| c.1.len());
+        let statistics: Map<String, Value> = attributes["statistics"].as_array().into_iter().flatten().filter_map(Value::as_str).map(|name| {
+            let value = match name {
+                "submit_rate" => json!(ratio(uniques("submits") as f64, uniques("viewed_form") as f64)),
+                unique if unique.ends_with("_uniques") => json!(uniques(unique.trim_end_matches("_uniques"))),
+                other => json!(count(other)),
+            };
+            (name.to_string(), value)
+        }).collect();
+        json!({"groupings": groupings, "statistics": statistics})
+    }).collect();
+    json_api(StatusCode::OK, json!({"data": {"type": "form-values-report", "attributes": {"results": results}}, "links": {"self": "/api/form-values-reports/"}}))
 }
 
 #[cfg(test)]

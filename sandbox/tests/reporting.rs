@@ -140,3 +140,32 @@ async fn flow_series_spread_the_counts_over_their_intervals() {
     assert_eq!(monthly["data"]["attributes"]["date_times"], json!(["2025-09-15T00:00:00+00:00", "2025-10-01T00:00:00+00:00", "2025-11-01T00:00:00+00:00"]));
     assert_eq!(monthly["data"]["attributes"]["results"][0]["statistics"]["recipients"], json!([0, 50, 0]));
 }
+
+#[tokio::test]
+async fn segment_and_form_reports_count_what_the_account_holds() {
+    let sandbox = start(Options { rate_limits: RateLimits::Off, ..Options::default() }).await.unwrap();
+    let client = Client::builder().api_key(sandbox.api_key()).base_url(sandbox.base_url()).rate_limit(false).build().unwrap();
+    for i in 0..6 {
+        let tier = if i < 4 { "gold" } else { "silver" };
+        client.profiles().upsert(klaviyo_bridge::profiles::ProfileData::email(format!("s{i}@example.com")).set("tier", tier)).await.unwrap();
+    }
+    let definition = json!({"condition_groups": [{"conditions": [{"type": "profile-property", "property": "properties['tier']", "filter": {"type": "string", "operator": "equals", "value": "gold"}}]}]});
+    let segment = client.request("create_segment", &[], &[], Some(json!({"data": {"type": "segment", "attributes": {"name": "Gold", "definition": definition}}}))).await.unwrap().raw().clone();
+    let segment_id = segment["data"]["id"].as_str().unwrap().to_string();
+    let body = json!({"data": {"type": "segment-values-report", "attributes": {"statistics": ["total_members", "members_added", "members_removed"], "timeframe": {"key": "today"}}}});
+    let report = client.request("query_segment_values", &[], &[], Some(body)).await.unwrap().raw().clone();
+    assert_eq!(report["data"]["attributes"]["results"], json!([{"groupings": {"segment_id": segment_id}, "statistics": {"total_members": 4, "members_added": 4, "members_removed": 0}}]));
+
+    let form = |metric: &str, email: String, version: &str| EventCreate::new(metric).email(email).properties(json!({"$form": "FORM1", "$form_version": version}));
+    let mut events: Vec<EventCreate> = (0..10).map(|i| form("Viewed Form", format!("v{}@example.com", i % 8), if i % 2 == 0 { "A" } else { "B" })).collect();
+    events.extend((0..2).map(|i| form("Submitted Form", format!("v{i}@example.com"), "A")));
+    client.events().bulk_create(events).await.unwrap();
+    sandbox.settled().await;
+    let body = json!({"data": {"type": "form-values-report", "attributes": {"statistics": ["viewed_form", "viewed_form_uniques", "submits", "submit_rate"], "timeframe": {"key": "today"}}}});
+    let report = client.request("query_form_values", &[], &[], Some(body)).await.unwrap().raw().clone();
+    assert_eq!(report["data"]["attributes"]["results"], json!([{"groupings": {"form_id": "FORM1"}, "statistics": {"viewed_form": 10, "viewed_form_uniques": 8, "submits": 2, "submit_rate": 0.25}}]));
+    let by_version = json!({"data": {"type": "form-values-report", "attributes": {"statistics": ["viewed_form"], "timeframe": {"key": "today"}, "group_by": ["form_id", "form_version_id"]}}});
+    let report = client.request("query_form_values", &[], &[], Some(by_version)).await.unwrap().raw().clone();
+    let views: Vec<(&str, u64)> = report["data"]["attributes"]["results"].as_array().unwrap().iter().map(|r| (r["groupings"]["form_version_id"].as_str().unwrap(), r["statistics"]["viewed_form"].as_u64().unwrap())).collect();
+    assert_eq!(views, [("A", 5), ("B", 5)]);
+}

@@ -10,6 +10,7 @@ mod schema;
 mod segments;
 
 pub(crate) use behaviour::after_create;
+pub(crate) use segments::members as segment_members;
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};

@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::Store;
 
 /// The ids of the profiles a segment's definition takes, in profile order.
-pub(super) fn members(store: &Store, segment: &Value) -> Vec<String> {
+pub(crate) fn members(store: &Store, segment: &Value) -> Vec<String> {
     let groups = segment["attributes"]["definition"]["condition_groups"].as_array().cloned().unwrap_or_default();
     if groups.is_empty() {
         return Vec::new();
