@@ -317,3 +317,22 @@ async fn include_brings_related_resources_with_their_fieldsets() {
     let listed = call(&client, "get_campaigns", None, &[("filter", "equals(messages.channel,'email')"), ("include", "tags")], None).await.unwrap();
     assert_eq!(listed["included"][0]["attributes"]["name"], "q3");
 }
+
+#[tokio::test]
+async fn data_source_records_become_object_records_through_the_source_mapping() {
+    let sandbox = start(Options { rate_limits: RateLimits::Off, ..Options::default() }).await.unwrap();
+    let client = Client::builder().api_key(sandbox.api_key()).base_url(sandbox.base_url()).max_retries(0).build().unwrap();
+    let source = call(&client, "create_data_source", None, &[], Some(example_request_body("create_data_source").unwrap())).await.unwrap();
+    let source_id = source["data"]["id"].as_str().unwrap().to_string();
+    let mut schema = example_request_body("create_object_schema").unwrap();
+    schema["data"]["attributes"]["properties"] = json!([{"id": 1, "name": "order_id", "type": "string"}, {"id": 2, "name": "total", "type": "float"}, {"id": 3, "name": "channel", "type": "string"}]);
+    let simple = |id: u64, path: &str| json!({"id": id, "type": "simple", "source": {"source_id": source_id, "id_path": "$.id", "data_path": path}});
+    schema["data"]["attributes"]["source-mapping"] = json!({"data": {"type": "source-mapping", "attributes": {"property_mappings": [simple(1, "$.id"), simple(2, "$.amount.total"), {"id": 3, "type": "constant", "value": "web"}], "relationship_mappings": []}}});
+    let schema = call(&client, "create_object_schema", None, &[], Some(schema)).await.unwrap();
+    let schema_id = schema["data"]["id"].as_str().unwrap().to_string();
+    let record = json!({"data": {"type": "data-source-record-create-job", "attributes": {"data-source-record": {"data": {"type": "data-source-record", "attributes": {"record": {"id": "R1", "amount": {"total": 9.5}}}}}},
+        "relationships": {"data-source": {"data": {"type": "data-source", "id": source_id}}}}});
+    call(&client, "create_data_source_record", None, &[], Some(record)).await.unwrap();
+    let object = call(&client, "get_object_record", Some(&format!("{schema_id}:::R1")), &[], None).await.unwrap();
+    assert_eq!(object["data"]["attributes"]["record_properties"], json!({"order_id": "R1", "total": 9.5, "channel": "web"}));
+}

@@ -2,7 +2,8 @@
 //! sends that move through their statuses and record each recipient's `Received Email` (with
 //! `$message`, so reports count them), cancelling or reverting a send, recipient estimation,
 //! template rendering and cloning, coupon codes made by their bulk job, a flow's actions and
-//! messages made from its definition, and segment membership (see `segments`).
+//! messages made from its definition, custom-object records ingested through a data source
+//! and its source mapping, and segment membership (see `segments`).
 
 use std::sync::Arc;
 
@@ -37,6 +38,17 @@ pub(super) fn handle(shared: &Arc<Shared>, store: &mut Store, op: &Operation, do
         "clone_template" => clone_template(store, op, data),
         "bulk_create_coupon_codes" => coupon_codes(store, op, data),
         "upload_image_from_url" => super::images::from_url(store, op, data),
+        "create_data_source_record" | "bulk_create_data_source_records" => {
+            let source = data["relationships"]["data-source"]["data"]["id"].as_str().unwrap_or_default();
+            let records: Vec<Value> = match data["attributes"]["data-source-records"]["data"].as_array() {
+                Some(items) => items.clone(),
+                None => vec![data["attributes"]["data-source-record"]["data"].clone()],
+            };
+            for record in &records {
+                ingest(store, source, &record["attributes"]["record"]);
+            }
+            answer(op, None)
+        }
         _ => return None,
     })
 }
@@ -235,6 +247,42 @@ fn coupon_codes(store: &mut Store, op: &Operation, data: &Value) -> Response {
     let now = crate::store::now_iso();
     let job = keep(store, "coupon-code-bulk-create-job", &id, json!({"status": "complete", "created_at": now, "completed_at": now, "total_count": entries.len(), "completed_count": completed, "failed_count": failed, "errors": []}));
     answer(op, Some(json!({"data": job})))
+}
+
+/// A value at a path such as `$.order.id` or `order.id`.
+fn at_path<'a>(record: &'a Value, path: &str) -> &'a Value {
+    path.trim_start_matches("$.").trim_start_matches('$').split('.').filter(|p| !p.is_empty()).fold(record, |v, part| &v[part])
+}
+
+/// A data-source record becomes an object record of every object schema whose source mapping
+/// reads from that source: its id is `<object type>:::<record id>` (the record's value at the
+/// mapping's `id_path`), its properties the mapped values (by `data_path`, or constants).
+fn ingest(store: &mut Store, source: &str, record: &Value) {
+    let schemas: Vec<Value> = store.resources.get("object-schema").map(|m| m.values().cloned().collect()).unwrap_or_default();
+    for schema in schemas {
+        let Some(mapping) = schema["relationships"]["source-mapping"]["data"]["id"].as_str().and_then(|id| lookup(store, "source-mapping", id)) else { continue };
+        let mappings = mapping["attributes"]["property_mappings"].as_array().cloned().unwrap_or_default();
+        let Some(id_path) = mappings.iter().find(|m| m["type"] == "simple" && m["source"]["source_id"] == source).and_then(|m| m["source"]["id_path"].as_str()) else { continue };
+        let record_id = match at_path(record, id_path) {
+            Value::String(s) => s.clone(),
+            Value::Null => continue,
+            other => other.to_string(),
+        };
+        let names = schema["attributes"]["properties"].as_array().cloned().unwrap_or_default();
+        let mut properties = serde_json::Map::new();
+        for m in &mappings {
+            let Some(name) = names.iter().find(|p| p["id"] == m["id"]).and_then(|p| p["name"].as_str()) else { continue };
+            let value = match m["type"].as_str() {
+                Some("constant") => m["value"].clone(),
+                _ => at_path(record, m["source"]["data_path"].as_str().unwrap_or_default()).clone(),
+            };
+            properties.insert(name.to_string(), value);
+        }
+        let me = json!({"type": "object-schema", "id": schema["id"]});
+        let object_type = store.resources.get("object-type").into_iter().flat_map(|m| m.values()).find(|t| t["relationships"].as_object().into_iter().flatten().any(|(_, r)| r["data"] == me || r["data"].as_array().is_some_and(|l| l.contains(&me))));
+        let type_id = object_type.and_then(|t| t["id"].as_str()).or(schema["id"].as_str()).unwrap_or_default().to_string();
+        keep_linked(store, "object-record", &format!("{type_id}:::{record_id}"), json!({"record_properties": properties}), json!({}));
+    }
 }
 
 /// What a new resource brings with it: a flow's actions and messages, a form's versions.
