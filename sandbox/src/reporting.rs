@@ -1,6 +1,7 @@
 //! Reports computed from what the sandbox holds, so report code can be tested against known
 //! numbers: `query_campaign_values`, `query_flow_values` and `query_flow_series` (message
-//! statistics), `query_segment_values` (membership) and `query_form_values` (form events).
+//! statistics), `query_segment_values` and `_series` (membership), `query_form_values` and
+//! `_series` (form events).
 //!
 //! Attribution follows Klaviyo's event properties: a message's engagement events (`Received
 //! Email`, `Opened Email`, `Clicked Email`, `Bounced Email`, `Marked Email as Spam`,
@@ -31,8 +32,10 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/api/campaign-values-reports", post(|s: State<Arc<Shared>>, b: Bytes| values_report(s, b, &CAMPAIGNS)))
         .route("/api/flow-values-reports", post(|s: State<Arc<Shared>>, b: Bytes| values_report(s, b, &FLOWS)))
         .route("/api/flow-series-reports", post(|s: State<Arc<Shared>>, b: Bytes| series_report(s, b, &FLOWS, "FlowSeriesRequestDTO", "flow-series-report")))
-        .route("/api/segment-values-reports", post(segment_values))
-        .route("/api/form-values-reports", post(form_values))
+        .route("/api/segment-values-reports", post(|s: State<Arc<Shared>>, b: Bytes| segment_report(s, b, false)))
+        .route("/api/segment-series-reports", post(|s: State<Arc<Shared>>, b: Bytes| segment_report(s, b, true)))
+        .route("/api/form-values-reports", post(|s: State<Arc<Shared>>, b: Bytes| form_report(s, b, false)))
+        .route("/api/form-series-reports", post(|s: State<Arc<Shared>>, b: Bytes| form_report(s, b, true)))
 }
 
 /// What differs between campaign and flow reports.
@@ -363,7 +366,42 @@ fn intervals(interval: &str, (start, end): (SystemTime, SystemTime)) -> Vec<Syst
     starts
 }
 
-/// `query_flow_series`: the same statistics per interval, as arrays beside `date_times`.
+/// Rows per interval zipped into series: each group's statistics become arrays, one value per
+/// interval (0 where the group had nothing then).
+fn series(starts: &[SystemTime], end: SystemTime, mut rows: impl FnMut((SystemTime, SystemTime)) -> Vec<Row>) -> Vec<Value> {
+    let buckets: Vec<Vec<Row>> = starts.iter().enumerate().map(|(n, start)| rows((*start, starts.get(n + 1).copied().unwrap_or(end)))).collect();
+    let mut groups: BTreeMap<String, (Map<String, Value>, Vec<String>)> = BTreeMap::new();
+    for (groupings, statistics) in buckets.iter().flatten() {
+        let entry = groups.entry(Value::Object(groupings.clone()).to_string()).or_insert_with(|| (groupings.clone(), Vec::new()));
+        for name in statistics.keys().filter(|name| !entry.1.contains(name)).cloned().collect::<Vec<_>>() {
+            entry.1.push(name);
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(_, (groupings, names))| {
+            let statistics: Map<String, Value> = names
+                .into_iter()
+                .map(|name| {
+                    let values: Vec<Value> = buckets.iter().map(|bucket| bucket.iter().find(|(g, _)| *g == groupings).and_then(|(_, stats)| stats.get(&name).cloned()).unwrap_or(json!(0))).collect();
+                    (name, Value::Array(values))
+                })
+                .collect();
+            json!({"groupings": groupings, "statistics": statistics})
+        })
+        .collect()
+}
+
+fn series_answer(report_type: &str, starts: &[SystemTime], results: Vec<Value>, relationships: Option<Value>) -> Response {
+    let date_times: Vec<String> = starts.iter().map(|t| klaviyo_bridge::time::format_iso8601(*t)).collect();
+    let mut data = json!({"type": report_type, "attributes": {"results": results, "date_times": date_times}});
+    if let Some(relationships) = relationships {
+        data["relationships"] = relationships;
+    }
+    json_api(StatusCode::OK, json!({"data": data, "links": {"self": format!("/api/{report_type}s/")}}))
+}
+
+/// `query_flow_series`: the flow statistics per interval.
 async fn series_report(State(shared): State<Arc<Shared>>, body: Bytes, kind: &'static ReportKind, schema: &'static str, report_type: &'static str) -> Response {
     let document = match parse_body(&body) {
         Ok(d) => d,
@@ -375,25 +413,9 @@ async fn series_report(State(shared): State<Arc<Shared>>, body: Bytes, kind: &'s
     };
     let starts = intervals(document["data"]["attributes"]["interval"].as_str().unwrap_or("daily"), request.window);
     let store = shared.store.lock().unwrap();
-    let mut series: BTreeMap<String, Row> = BTreeMap::new();
-    let mut relationships = Value::Null;
-    for (n, start) in starts.iter().enumerate() {
-        let end = starts.get(n + 1).copied().unwrap_or(request.window.1);
-        let (results, links) = compute(&store, kind, &request, (*start, end));
-        relationships = links;
-        for (groupings, statistics) in results {
-            let entry = series.entry(Value::Object(groupings.clone()).to_string()).or_insert_with(|| (groupings, Map::new()));
-            for (name, value) in statistics {
-                let column = entry.1.entry(name).or_insert_with(|| json!([]));
-                if let Some(values) = column.as_array_mut() {
-                    values.push(value);
-                }
-            }
-        }
-    }
-    let results: Vec<Value> = series.into_values().map(|(groupings, statistics)| json!({"groupings": groupings, "statistics": statistics})).collect();
-    let date_times: Vec<String> = starts.iter().map(|t| klaviyo_bridge::time::format_iso8601(*t)).collect();
-    json_api(StatusCode::OK, json!({"data": {"type": report_type, "attributes": {"results": results, "date_times": date_times}, "relationships": relationships}, "links": {"self": format!("/api/{report_type}s/")}}))
+    let relationships = compute(&store, kind, &request, request.window).1;
+    let results = series(&starts, request.window.1, |window| compute(&store, kind, &request, window).0);
+    series_answer(report_type, &starts, results, Some(relationships))
 }
 
 /// Parses and validates a report body, and reads its timeframe and filter.
@@ -416,30 +438,51 @@ fn kept(filter: &Filter, groupings: &Map<String, Value>) -> bool {
     filter.conditions().iter().all(|c| crate::pagination::matches(&view, c))
 }
 
-/// `query_segment_values`, per segment: `total_members` now; `members_added`, the members
-/// whose profile was created in the timeframe. The sandbox keeps no membership history, so
-/// `members_removed` is 0 and `net_members_changed` equals `members_added`.
-async fn segment_values(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
-    let (document, (start, end), filter) = match report_request(&body, "SegmentValuesRequestDTO") {
+/// Per segment: `total_members` now; `members_added`, the members whose profile was created
+/// in the window. The sandbox keeps no membership history, so `members_removed` is 0 and
+/// `net_members_changed` equals `members_added`.
+fn segment_rows(store: &Store, statistics: &[&str], (start, end): (SystemTime, SystemTime), filter: &Filter) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for segment in store.resources.get("segment").into_iter().flat_map(|m| m.values()) {
+        let groupings: Map<String, Value> = [("segment_id".to_string(), segment["id"].clone())].into_iter().collect();
+        if !kept(filter, &groupings) {
+            continue;
+        }
+        let members = crate::emulation::segment_members(store, segment);
+        let added = members.iter().filter_map(|id| store.profiles.get(id)).filter(|p| p["attributes"]["created"].as_str().and_then(klaviyo_bridge::time::parse_iso8601).is_some_and(|t| t >= start && t < end)).count();
+        let values: Map<String, Value> = statistics.iter().map(|name| {
+            let value = match *name { "total_members" => members.len(), "members_added" | "net_members_changed" => added, _ => 0 };
+            (name.to_string(), json!(value))
+        }).collect();
+        rows.push((groupings, values));
+    }
+    rows
+}
+
+fn statistic_names(document: &Value) -> Vec<&str> {
+    document["data"]["attributes"]["statistics"].as_array().into_iter().flatten().filter_map(Value::as_str).collect()
+}
+
+fn values_answer(report_type: &str, rows: Vec<Row>) -> Response {
+    let results: Vec<Value> = rows.into_iter().map(|(groupings, statistics)| json!({"groupings": groupings, "statistics": statistics})).collect();
+    json_api(StatusCode::OK, json!({"data": {"type": report_type, "attributes": {"results": results}}, "links": {"self": format!("/api/{report_type}s/")}}))
+}
+
+/// `query_segment_values` and `query_segment_series`.
+async fn segment_report(State(shared): State<Arc<Shared>>, body: Bytes, series_of: bool) -> Response {
+    let schema = if series_of { "SegmentSeriesRequestDTO" } else { "SegmentValuesRequestDTO" };
+    let (document, window, filter) = match report_request(&body, schema) {
         Ok(parts) => parts,
         Err(e) => return e,
     };
     let store = shared.store.lock().unwrap();
-    let mut results = Vec::new();
-    for segment in store.resources.get("segment").into_iter().flat_map(|m| m.values()) {
-        let groupings: Map<String, Value> = [("segment_id".to_string(), segment["id"].clone())].into_iter().collect();
-        if !kept(&filter, &groupings) {
-            continue;
-        }
-        let members = crate::emulation::segment_members(&store, segment);
-        let added = members.iter().filter_map(|id| store.profiles.get(id)).filter(|p| p["attributes"]["created"].as_str().and_then(klaviyo_bridge::time::parse_iso8601).is_some_and(|t| t >= start && t < end)).count();
-        let statistics: Map<String, Value> = document["data"]["attributes"]["statistics"].as_array().into_iter().flatten().filter_map(Value::as_str).map(|name| {
-            let value = match name { "total_members" => members.len(), "members_added" | "net_members_changed" => added, _ => 0 };
-            (name.to_string(), json!(value))
-        }).collect();
-        results.push(json!({"groupings": groupings, "statistics": statistics}));
+    let statistics = statistic_names(&document);
+    if !series_of {
+        return values_answer("segment-values-report", segment_rows(&store, &statistics, window, &filter));
     }
-    json_api(StatusCode::OK, json!({"data": {"type": "segment-values-report", "attributes": {"results": results}}, "links": {"self": "/api/segment-values-reports/"}}))
+    let starts = intervals(document["data"]["attributes"]["interval"].as_str().unwrap_or("daily"), window);
+    let results = series(&starts, window.1, |w| segment_rows(&store, &statistics, w, &filter));
+    series_answer("segment-series-report", &starts, results, None)
 }
 
 /// Events and distinct profiles per statistic.
@@ -448,26 +491,19 @@ type Counts = BTreeMap<&'static str, (u64, HashSet<String>)>;
 /// Form engagement metrics and the statistics they feed (events count; `_uniques` profiles).
 const FORM_METRICS: [(&str, &str); 6] = [("Viewed Form", "viewed_form"), ("Submitted Form", "submits"), ("Closed Form", "closed_form"), ("Qualified Form", "qualified_form"), ("Viewed Form Step", "viewed_form_step"), ("Submitted Form Step", "submitted_form_step")];
 
-/// `query_form_values`, from form events carrying `$form` (the form id) and `$form_version`
-/// (the version id); `submit_rate` is unique submitters over unique viewers.
-async fn form_values(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
-    let (document, window, filter) = match report_request(&body, "FormValuesRequestDTO") {
-        Ok(parts) => parts,
-        Err(e) => return e,
-    };
-    let attributes = &document["data"]["attributes"];
-    let group_by: Vec<&str> = attributes["group_by"].as_array().map_or_else(|| vec!["form_id"], |keys| keys.iter().filter_map(Value::as_str).collect());
-    let store = shared.store.lock().unwrap();
+/// Form statistics per group (`form_id`, `form_version_id`) from form events carrying `$form`
+/// and `$form_version`; `submit_rate` is unique submitters over unique viewers.
+fn form_rows(store: &Store, statistics: &[&str], group_by: &[&str], window: (SystemTime, SystemTime), filter: &Filter) -> Vec<Row> {
     let mut groups: BTreeMap<String, (Map<String, Value>, Counts)> = BTreeMap::new();
     for (metric, statistic) in FORM_METRICS {
-        for event in events_of(&store, metric, window) {
+        for event in events_of(store, metric, window) {
             let properties = &event["attributes"]["event_properties"];
             let all = json!({"form_id": properties["$form"], "form_version_id": properties["$form_version"]});
             if all["form_id"].is_null() {
                 continue;
             }
             let groupings: Map<String, Value> = group_by.iter().map(|k| (k.to_string(), all[*k].clone())).collect();
-            if !kept(&filter, &groupings) {
+            if !kept(filter, &groupings) {
                 continue;
             }
             let entry = groups.entry(Value::Object(groupings.clone()).to_string()).or_insert_with(|| (groupings, BTreeMap::new()));
@@ -476,20 +512,38 @@ async fn form_values(State(shared): State<Arc<Shared>>, body: Bytes) -> Response
             counts.1.insert(event["relationships"]["profile"]["data"]["id"].to_string());
         }
     }
-    let results: Vec<Value> = groups.into_values().map(|(groupings, counts)| {
+    groups.into_values().map(|(groupings, counts)| {
         let count = |name: &str| counts.get(name).map_or(0, |c| c.0);
         let uniques = |name: &str| counts.get(name).map_or(0, |c| c.1.len());
-        let statistics: Map<String, Value> = attributes["statistics"].as_array().into_iter().flatten().filter_map(Value::as_str).map(|name| {
-            let value = match name {
+        let values: Map<String, Value> = statistics.iter().map(|name| {
+            let value = match *name {
                 "submit_rate" => json!(ratio(uniques("submits") as f64, uniques("viewed_form") as f64)),
                 unique if unique.ends_with("_uniques") => json!(uniques(unique.trim_end_matches("_uniques"))),
                 other => json!(count(other)),
             };
             (name.to_string(), value)
         }).collect();
-        json!({"groupings": groupings, "statistics": statistics})
-    }).collect();
-    json_api(StatusCode::OK, json!({"data": {"type": "form-values-report", "attributes": {"results": results}}, "links": {"self": "/api/form-values-reports/"}}))
+        (groupings, values)
+    }).collect()
+}
+
+/// `query_form_values` and `query_form_series`.
+async fn form_report(State(shared): State<Arc<Shared>>, body: Bytes, series_of: bool) -> Response {
+    let schema = if series_of { "FormSeriesRequestDTO" } else { "FormValuesRequestDTO" };
+    let (document, window, filter) = match report_request(&body, schema) {
+        Ok(parts) => parts,
+        Err(e) => return e,
+    };
+    let attributes = &document["data"]["attributes"];
+    let group_by: Vec<&str> = attributes["group_by"].as_array().map_or_else(|| vec!["form_id"], |keys| keys.iter().filter_map(Value::as_str).collect());
+    let statistics = statistic_names(&document);
+    let store = shared.store.lock().unwrap();
+    if !series_of {
+        return values_answer("form-values-report", form_rows(&store, &statistics, &group_by, window, &filter));
+    }
+    let starts = intervals(attributes["interval"].as_str().unwrap_or("daily"), window);
+    let results = series(&starts, window.1, |w| form_rows(&store, &statistics, &group_by, w, &filter));
+    series_answer("form-series-report", &starts, results, None)
 }
 
 #[cfg(test)]

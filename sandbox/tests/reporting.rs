@@ -168,4 +168,12 @@ async fn segment_and_form_reports_count_what_the_account_holds() {
     let report = client.request("query_form_values", &[], &[], Some(by_version)).await.unwrap().raw().clone();
     let views: Vec<(&str, u64)> = report["data"]["attributes"]["results"].as_array().unwrap().iter().map(|r| (r["groupings"]["form_version_id"].as_str().unwrap(), r["statistics"]["viewed_form"].as_u64().unwrap())).collect();
     assert_eq!(views, [("A", 5), ("B", 5)]);
+    let series = json!({"data": {"type": "form-series-report", "attributes": {"statistics": ["submits"], "interval": "hourly", "timeframe": {"key": "today"}}}});
+    let report = client.request("query_form_series", &[], &[], Some(series)).await.unwrap().raw().clone();
+    let submits = report["data"]["attributes"]["results"][0]["statistics"]["submits"].as_array().unwrap().clone();
+    assert_eq!(submits.len(), report["data"]["attributes"]["date_times"].as_array().unwrap().len(), "one value per hour");
+    assert_eq!(submits.iter().map(|v| v.as_u64().unwrap()).sum::<u64>(), 2);
+    let segment_series = json!({"data": {"type": "segment-series-report", "attributes": {"statistics": ["total_members"], "interval": "daily", "timeframe": {"key": "today"}}}});
+    let report = client.request("query_segment_series", &[], &[], Some(segment_series)).await.unwrap().raw().clone();
+    assert_eq!(report["data"]["attributes"]["results"][0]["statistics"]["total_members"], json!([4]));
 }
