@@ -1,5 +1,6 @@
 //! The sandbox's shape table, `sandbox/src/emulation/shapes.json`: for every operation its
-//! request-body schema, success status and response schema, and every schema those reach,
+//! request-body schema, success status and response schema, the filter fields and operators
+//! and the sorts it allows, and every schema those reach,
 //! reduced to the keywords that decide validity (types, properties, required, enums,
 //! nullability, formats, combinators). Descriptions and examples are left out, so the table
 //! is a fifth of the spec. The sandbox validates request bodies against it and builds
@@ -62,6 +63,22 @@ fn refs(schema: &Value, found: &mut Vec<String>) {
     }
 }
 
+/// The filter fields and operators an operation allows, from its `filter` parameter's
+/// description ("Allowed field(s)/operator(s):<br>`email`: `any`, `equals`<br>…").
+fn allowed_filters(description: &str) -> Option<Value> {
+    let (_, list) = description.split_once("Allowed field(s)/operator(s):")?;
+    let mut allowed = Map::new();
+    for entry in list.split("<br>") {
+        let Some((field, operators)) = entry.split_once(':') else { continue };
+        let field = field.trim().trim_matches('`');
+        let operators: Vec<Value> = operators.split(',').map(|o| json!(o.trim().trim_matches('`'))).filter(|o| o != "").collect();
+        if !field.is_empty() && !operators.is_empty() {
+            allowed.insert(field.to_string(), Value::Array(operators));
+        }
+    }
+    (!allowed.is_empty()).then_some(Value::Object(allowed))
+}
+
 /// Renders the shape table as JSON, one operation and one schema per line.
 pub fn render_shapes(spec: &Value) -> Result<String, String> {
     let revision = spec["info"]["version"].as_str().ok_or("spec has no info.version")?;
@@ -81,7 +98,15 @@ pub fn render_shapes(spec: &Value) -> Result<String, String> {
                 .ok_or_else(|| format!("{id}: no success response"))?;
             wanted.extend(request.iter().cloned());
             wanted.extend(response.iter().cloned());
-            operations.insert(id.to_string(), json!({"request": request, "status": status, "response": response}));
+            let mut shape = json!({"request": request, "status": status, "response": response});
+            let parameters = op["parameters"].as_array().cloned().unwrap_or_default();
+            if let Some(filters) = parameters.iter().find(|p| p["name"] == "filter").and_then(|p| allowed_filters(p["description"].as_str().unwrap_or_default())) {
+                shape["filters"] = filters;
+            }
+            if let Some(sorts) = parameters.iter().find(|p| p["name"] == "sort").and_then(|p| p["schema"]["enum"].as_array().cloned()) {
+                shape["sorts"] = Value::Array(sorts);
+            }
+            operations.insert(id.to_string(), shape);
         }
     }
     let mut kept = BTreeMap::new();
@@ -109,6 +134,13 @@ pub fn render_shapes(spec: &Value) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_the_allowed_filter_fields_and_operators() {
+        let description = "For more information please visit https://example.com#filtering<br>Allowed field(s)/operator(s):<br>`email`: `any`, `equals`<br>`created`: `greater-than`";
+        assert_eq!(allowed_filters(description), Some(json!({"email": ["any", "equals"], "created": ["greater-than"]})));
+        assert_eq!(allowed_filters("no list here"), None);
+    }
 
     #[test]
     fn keeps_validity_keywords_and_reachable_schemas_only() {

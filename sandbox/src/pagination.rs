@@ -173,6 +173,7 @@ pub(crate) fn page(op: &'static str, source: &dyn Source, query: &ListQuery) -> 
     };
     let conditions = filter.conditions();
     let sort = query.get("sort").map(String::as_str).unwrap_or("");
+    check_allowed(op, conditions, sort)?;
     let (field, ascending) = match sort.strip_prefix('-') {
         Some(field) => (Some(field), false),
         None => (Some(sort).filter(|s| !s.is_empty()), true),
@@ -228,6 +229,31 @@ pub(crate) fn page(op: &'static str, source: &dyn Source, query: &ListQuery) -> 
     }
     let data: Vec<Value> = rows.into_iter().map(|(_, row)| sparse(row.into_owned(), query)).collect();
     Ok(json!({"data": data, "links": links}))
+}
+
+/// Refuses filter fields, operators and sorts the operation does not allow, as Klaviyo does,
+/// naming what is allowed.
+fn check_allowed(op: &str, conditions: &[Condition], sort: &str) -> Result<(), Response> {
+    let Some(shape) = crate::emulation::SHAPES.operation(op) else { return Ok(()) };
+    if let Some(allowed) = &shape.filters {
+        for condition in conditions {
+            match allowed.get(&condition.field) {
+                None => {
+                    let mut fields: Vec<&str> = allowed.keys().map(String::as_str).collect();
+                    fields.sort_unstable();
+                    return Err(invalid("filter", format!("{op} cannot filter on {:?}; it filters on {}.", condition.field, fields.join(", "))));
+                }
+                Some(operators) if !operators.contains(&condition.operator) => {
+                    return Err(invalid("filter", format!("{op} allows {} on {:?}, not {:?}.", operators.join(", "), condition.field, condition.operator)));
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    if let Some(sorts) = shape.sorts.as_ref().filter(|sorts| !sort.is_empty() && !sorts.iter().any(|s| s == sort)) {
+        return Err(invalid("sort", format!("{op} sorts by {}, not {sort:?}.", sorts.join(", "))));
+    }
+    Ok(())
 }
 
 /// Applies `fields[type]=a,b` to one resource.

@@ -159,3 +159,25 @@ async fn cursors_stay_valid_while_records_are_added() {
     }
     assert_eq!(ids(&pages), before, "every row once, in order, although 20 earlier rows arrived meanwhile");
 }
+
+#[tokio::test]
+async fn filters_and_sorts_the_spec_does_not_allow_are_refused_naming_what_is() {
+    let (sandbox, _) = sandbox().await;
+    for (query, pointer, says) in [
+        ("filter=equals(email,%22a@b.com%22)", "filter", "cannot filter on \"email\""),
+        ("filter=greater-than(metric_id,%22M1%22)", "filter", "allows equals on \"metric_id\""),
+        ("sort=email", "sort", "sorts by datetime, -datetime"),
+    ] {
+        let response = reqwest::Client::new()
+            .get(format!("{}/api/events/?{query}", sandbox.base_url()))
+            .header("authorization", format!("Klaviyo-API-Key {}", sandbox.api_key()))
+            .header("revision", REVISION)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{query}");
+        let body: Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+        assert_eq!(body["errors"][0]["source"]["parameter"], pointer);
+        assert!(body["errors"][0]["detail"].as_str().unwrap().contains(says), "{body}");
+    }
+}

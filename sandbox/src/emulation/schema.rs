@@ -15,6 +15,10 @@ pub struct OperationShape {
     pub status: u16,
     /// The success body's schema name.
     pub response: Option<String>,
+    /// The filter fields it allows, each with its operators; None when any goes.
+    pub filters: Option<HashMap<String, Vec<String>>>,
+    /// The `sort` values it allows; None when any goes.
+    pub sorts: Option<Vec<String>>,
 }
 
 /// The shape table.
@@ -34,7 +38,10 @@ pub static SHAPES: LazyLock<Shapes> = LazyLock::new(|| {
         .flatten()
         .map(|(id, op)| {
             let name = |key: &str| op[key].as_str().map(str::to_string);
-            (id.clone(), OperationShape { request: name("request"), status: op["status"].as_u64().unwrap_or(200) as u16, response: name("response") })
+            let strings = |v: &Value| -> Vec<String> { v.as_array().into_iter().flatten().filter_map(|s| s.as_str().map(str::to_string)).collect() };
+            let filters = op["filters"].as_object().map(|f| f.iter().map(|(field, ops)| (field.clone(), strings(ops))).collect());
+            let sorts = op.get("sorts").map(strings);
+            (id.clone(), OperationShape { request: name("request"), status: op["status"].as_u64().unwrap_or(200) as u16, response: name("response"), filters, sorts })
         })
         .collect();
     let schemas = table["schemas"].as_object().cloned().unwrap_or_default();
