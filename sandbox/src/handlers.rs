@@ -11,10 +11,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
-use klaviyo_bridge::filter::{Condition, Filter, FilterValue};
 
 pub(crate) use crate::pagination::{page, sparse};
-use crate::table::{Rows, Source};
+use crate::table::Rows;
 use serde_json::{Value, json};
 use tower::Layer;
 use tower_http::normalize_path::{NormalizePath, NormalizePathLayer};
@@ -34,7 +33,6 @@ pub(crate) fn router(shared: Arc<Shared>) -> NormalizePath<Router> {
         .route("/client/events", post(create_client_event))
         .route("/api/metrics", get(get_metrics))
         .route("/api/metrics/{id}", get(get_metric))
-        .route("/api/metric-aggregates", post(query_metric_aggregates))
         .route("/api/profiles", get(get_profiles).post(create_profile))
         .route("/api/profiles/{id}", get(get_profile).patch(update_profile))
         .route("/api/profile-import", post(import_profile))
@@ -199,68 +197,6 @@ async fn get_metrics(State(s): AppState, q: Params) -> Response {
 async fn get_metric(State(s): AppState, Path(id): Path<String>) -> Response {
     let metric = s.store.lock().unwrap().metrics.get(&id).cloned();
     metric.map_or_else(|| not_found("metric", &id), |m| ok(StatusCode::OK, json!({"data": m})))
-}
-
-/// Counts and sums of `value` per day (UTC) for one metric between two instants.
-async fn query_metric_aggregates(State(s): AppState, body: Bytes) -> Response {
-    let doc: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    if doc["data"]["type"] != "metric-aggregate" {
-        return error(StatusCode::BAD_REQUEST, "invalid", "'type' must be metric-aggregate.", Some(json!({"pointer": "/data/type"})));
-    }
-    let attributes = &doc["data"]["attributes"];
-    let Some(metric_id) = attributes["metric_id"].as_str() else {
-        return error(StatusCode::BAD_REQUEST, "invalid", "'metric_id' is required.", Some(json!({"pointer": "/data/attributes/metric_id"})));
-    };
-    if attributes["interval"].as_str().unwrap_or("day") != "day" {
-        return error(StatusCode::BAD_REQUEST, "invalid", "klaviyo-sandbox aggregates by day only.", Some(json!({"pointer": "/data/attributes/interval"})));
-    }
-    let measurements: Vec<String> = attributes["measurements"].as_array().into_iter().flatten().filter_map(|m| m.as_str().map(str::to_string)).collect();
-    if let Some(bad) = measurements.iter().find(|m| !matches!(m.as_str(), "count" | "sum_value" | "unique")) {
-        return error(StatusCode::BAD_REQUEST, "invalid", format!("measurement {bad:?} is not supported."), Some(json!({"pointer": "/data/attributes/measurements"})));
-    }
-    let filters: Vec<String> = attributes["filter"].as_array().into_iter().flatten().filter_map(|f| f.as_str().map(str::to_string)).collect();
-    let bound = |op: &str| {
-        filters.iter().filter_map(|f| Filter::parse(f).ok()).flat_map(|f| f.conditions().to_vec()).find(|c| c.operator == op && c.field == "datetime").and_then(|c| match c.value {
-            FilterValue::DateTime(t) | FilterValue::Str(t) => klaviyo_bridge::time::parse_iso8601(&t),
-            _ => None,
-        })
-    };
-    let (Some(start), Some(end)) = (bound("greater-or-equal"), bound("less-than")) else {
-        return error(StatusCode::BAD_REQUEST, "invalid", "filter needs greater-or-equal(datetime,…) and less-than(datetime,…).", Some(json!({"pointer": "/data/attributes/filter"})));
-    };
-    let day = |t: std::time::SystemTime| t.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() / 86_400);
-    let (first, last) = (day(start), day(end - std::time::Duration::from_secs(1)));
-    let days = (last.saturating_sub(first) + 1).min(366) as usize;
-    let mut counts = vec![0u64; days];
-    let mut sums = vec![0f64; days];
-    let mut uniques: Vec<std::collections::HashSet<String>> = vec![Default::default(); days];
-    let store = s.store.lock().unwrap();
-    let in_metric = [Condition { operator: "equals".into(), field: "metric_id".into(), value: FilterValue::Str(metric_id.to_string()) }];
-    for (_, event) in store.events.walk(Some("datetime"), true, None, &in_metric) {
-        let Some(at) = event["attributes"]["datetime"].as_str().and_then(klaviyo_bridge::time::parse_iso8601) else { continue };
-        if at < start || at >= end {
-            continue;
-        }
-        let slot = (day(at) - first) as usize;
-        if slot < days {
-            counts[slot] += 1;
-            sums[slot] += event["attributes"]["event_properties"]["$value"].as_f64().unwrap_or(0.0);
-            uniques[slot].insert(event["relationships"]["profile"]["data"]["id"].to_string());
-        }
-    }
-    let dates: Vec<String> = (0..days as u64).map(|d| crate::store::date_iso(first + d)).collect();
-    let mut values = serde_json::Map::new();
-    for m in &measurements {
-        values.insert(
-            m.clone(),
-            match m.as_str() {
-                "count" => json!(counts),
-                "sum_value" => json!(sums),
-                _ => json!(uniques.iter().map(|u| u.len()).collect::<Vec<_>>()),
-            },
-        );
-    }
-    ok(StatusCode::OK, json!({"data": {"type": "metric-aggregate", "id": format!("{metric_id}-{}", now_iso()), "attributes": {"dates": dates, "data": [{"dimensions": [], "measurements": values}]}, "links": links("/api/metric-aggregates/")}, "links": links("/api/metric-aggregates/")}))
 }
 
 async fn get_profiles(State(s): AppState, q: Params) -> Response {

@@ -1,7 +1,7 @@
 //! Reports computed from what the sandbox holds, so report code can be tested against known
 //! numbers: `query_campaign_values`, `query_flow_values` and `query_flow_series` (message
 //! statistics), `query_segment_values` and `_series` (membership), `query_form_values` and
-//! `_series` (form events).
+//! `_series` (form events), and `query_metric_aggregates`.
 //!
 //! Attribution follows Klaviyo's event properties: a message's engagement events (`Received
 //! Email`, `Opened Email`, `Clicked Email`, `Bounced Email`, `Marked Email as Spam`,
@@ -32,6 +32,7 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/api/campaign-values-reports", post(|s: State<Arc<Shared>>, b: Bytes| values_report(s, b, &CAMPAIGNS)))
         .route("/api/flow-values-reports", post(|s: State<Arc<Shared>>, b: Bytes| values_report(s, b, &FLOWS)))
         .route("/api/flow-series-reports", post(|s: State<Arc<Shared>>, b: Bytes| series_report(s, b, &FLOWS, "FlowSeriesRequestDTO", "flow-series-report")))
+        .route("/api/metric-aggregates", post(metric_aggregates))
         .route("/api/segment-values-reports", post(|s: State<Arc<Shared>>, b: Bytes| segment_report(s, b, false)))
         .route("/api/segment-series-reports", post(|s: State<Arc<Shared>>, b: Bytes| segment_report(s, b, true)))
         .route("/api/form-values-reports", post(|s: State<Arc<Shared>>, b: Bytes| form_report(s, b, false)))
@@ -544,6 +545,71 @@ async fn form_report(State(shared): State<Arc<Shared>>, body: Bytes, series_of: 
     let starts = intervals(attributes["interval"].as_str().unwrap_or("daily"), window);
     let results = series(&starts, window.1, |w| form_rows(&store, &statistics, &group_by, w, &filter));
     series_answer("form-series-report", &starts, results, None)
+}
+
+/// `query_metric_aggregates`: for one metric in `[greater-or-equal, less-than)` of `datetime`,
+/// per interval (`hour`, `day`, `week`, `month`; UTC) and per value of the `by` dimensions
+/// (event properties such as `$message` or `Campaign Name`): `count`, `sum_value` (of `$value`)
+/// and `unique` (profiles).
+async fn metric_aggregates(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let document = match parse_body(&body) {
+        Ok(d) => d,
+        Err(e) => return e,
+    };
+    if let Err(problem) = SHAPES.validate(SHAPES.named("MetricAggregateQuery"), &document, "") {
+        return invalid(problem.detail, &problem.pointer);
+    }
+    let attributes = &document["data"]["attributes"];
+    let metric_id = attributes["metric_id"].as_str().unwrap_or_default();
+    let conditions: Vec<Condition> = attributes["filter"].as_array().into_iter().flatten().filter_map(|f| f.as_str().and_then(|f| Filter::parse(f).ok())).flat_map(|f| f.conditions().to_vec()).collect();
+    let bound = |op: &str| conditions.iter().find(|c| c.operator == op && c.field == "datetime").and_then(|c| match &c.value {
+        FilterValue::DateTime(t) | FilterValue::Str(t) => klaviyo_bridge::time::parse_iso8601(t),
+        _ => None,
+    });
+    let (Some(start), Some(end)) = (bound("greater-or-equal"), bound("less-than")) else {
+        return invalid("filter needs greater-or-equal(datetime,…) and less-than(datetime,…).", "/data/attributes/filter");
+    };
+    let interval = match attributes["interval"].as_str().unwrap_or("day") {
+        "hour" => "hourly",
+        "week" => "weekly",
+        "month" => "monthly",
+        _ => "daily",
+    };
+    let starts = intervals(interval, (start, end));
+    let by: Vec<&str> = attributes["by"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    let measurements: Vec<&str> = attributes["measurements"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    let store = shared.store.lock().unwrap();
+    let name = store.metrics.get(metric_id).and_then(|m| m["attributes"]["name"].as_str()).map(str::to_string);
+    // (dimension values) → per interval: count, sum, profiles.
+    let mut groups: BTreeMap<Vec<String>, Vec<(u64, f64, HashSet<String>)>> = BTreeMap::new();
+    for event in name.as_deref().map(|n| events_of(&store, n, (start, end))).unwrap_or_default() {
+        let Some(at) = event["attributes"]["datetime"].as_str().and_then(klaviyo_bridge::time::parse_iso8601) else { continue };
+        let slot = starts.iter().rposition(|s| *s <= at).unwrap_or(0);
+        let properties = &event["attributes"]["event_properties"];
+        let dimensions: Vec<String> = by.iter().map(|d| match &properties[*d] {
+            Value::String(s) => s.clone(),
+            Value::Null => String::new(),
+            other => other.to_string(),
+        }).collect();
+        let slots = groups.entry(dimensions).or_insert_with(|| vec![(0, 0.0, HashSet::new()); starts.len()]);
+        if let Some((count, sum, profiles)) = slots.get_mut(slot) {
+            *count += 1;
+            *sum += properties["$value"].as_f64().unwrap_or(0.0);
+            profiles.insert(event["relationships"]["profile"]["data"]["id"].to_string());
+        }
+    }
+    if groups.is_empty() {
+        groups.insert(vec![String::new(); by.len()], vec![(0, 0.0, HashSet::new()); starts.len()]);
+    }
+    let data: Vec<Value> = groups.into_iter().map(|(dimensions, slots)| {
+        let values: Map<String, Value> = measurements.iter().map(|m| {
+            let series: Vec<Value> = slots.iter().map(|(count, sum, profiles)| match *m { "count" => json!(count), "sum_value" => json!(sum), _ => json!(profiles.len()) }).collect();
+            (m.to_string(), Value::Array(series))
+        }).collect();
+        json!({"dimensions": dimensions, "measurements": values})
+    }).collect();
+    let dates: Vec<String> = starts.iter().map(|t| klaviyo_bridge::time::format_iso8601(*t)).collect();
+    json_api(StatusCode::OK, json!({"data": {"type": "metric-aggregate", "id": format!("{metric_id}-{}", crate::store::now_iso()), "attributes": {"dates": dates, "data": data}, "links": {"self": "/api/metric-aggregates/"}}, "links": {"self": "/api/metric-aggregates/"}}))
 }
 
 #[cfg(test)]

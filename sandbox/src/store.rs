@@ -112,12 +112,6 @@ pub(crate) fn now_iso() -> String {
     klaviyo_bridge::time::format_iso8601(std::time::SystemTime::now())
 }
 
-/// `YYYY-MM-DDT00:00:00+00:00` for a day number since 1970-01-01.
-pub(crate) fn date_iso(day: u64) -> String {
-    let (y, m, d) = klaviyo_bridge::time::civil_from_days(day as i64);
-    format!("{y:04}-{m:02}-{d:02}T00:00:00+00:00")
-}
-
 const IDENTIFIERS: [&str; 3] = ["email", "phone_number", "external_id"];
 
 impl Store {
@@ -376,7 +370,6 @@ mod tests {
     #[test]
     fn dates_are_iso() {
         assert!(now_iso().ends_with("+00:00"));
-        assert_eq!(date_iso(19_723), "2024-01-01T00:00:00+00:00");
     }
 
     #[test]

@@ -177,3 +177,28 @@ async fn segment_and_form_reports_count_what_the_account_holds() {
     let report = client.request("query_segment_series", &[], &[], Some(segment_series)).await.unwrap().raw().clone();
     assert_eq!(report["data"]["attributes"]["results"][0]["statistics"]["total_members"], json!([4]));
 }
+
+#[tokio::test]
+async fn metric_aggregates_by_interval_and_dimension() {
+    let sandbox = start(Options { rate_limits: RateLimits::Off, ..Options::default() }).await.unwrap();
+    let client = Client::builder().api_key(sandbox.api_key()).base_url(sandbox.base_url()).rate_limit(false).build().unwrap();
+    for (i, (time, campaign)) in [("2026-03-02T10:00:00Z", "Spring"), ("2026-03-03T11:00:00Z", "Spring"), ("2026-03-10T09:00:00Z", "Summer"), ("2026-03-11T09:30:00Z", "Spring")].into_iter().enumerate() {
+        let order = EventCreate::new("Placed Order").email(format!("o{}@example.com", i % 3)).value(10.0 * (i + 1) as f64).time(time).properties(json!({"Campaign Name": campaign}));
+        client.events().create(order).await.unwrap();
+    }
+    let metrics = client.request("get_metrics", &[], &[], None).await.unwrap().raw().clone();
+    let metric = metrics["data"][0]["id"].as_str().unwrap().to_string();
+    let query = |interval: &str, by: Value| json!({"data": {"type": "metric-aggregate", "attributes": {"metric_id": metric, "measurements": ["count", "sum_value", "unique"], "interval": interval, "by": by,
+        "filter": ["greater-or-equal(datetime,2026-03-02T00:00:00Z)", "less-than(datetime,2026-03-16T00:00:00Z)"], "timezone": "UTC"}}});
+    let weekly = client.request("query_metric_aggregates", &[], &[], Some(query("week", json!(["Campaign Name"])))).await.unwrap().raw().clone();
+    let attributes = &weekly["data"]["attributes"];
+    assert_eq!(attributes["dates"], json!(["2026-03-02T00:00:00+00:00", "2026-03-09T00:00:00+00:00"]));
+    assert_eq!(attributes["data"], json!([
+        {"dimensions": ["Spring"], "measurements": {"count": [2, 1], "sum_value": [30.0, 40.0], "unique": [2, 1]}},
+        {"dimensions": ["Summer"], "measurements": {"count": [0, 1], "sum_value": [0.0, 30.0], "unique": [0, 1]}}]));
+    let hourly = client.request("query_metric_aggregates", &[], &[], Some(query("hour", json!([])))).await.unwrap().raw().clone();
+    assert_eq!(hourly["data"]["attributes"]["dates"].as_array().unwrap().len(), 14 * 24);
+    assert_eq!(hourly["data"]["attributes"]["data"][0]["measurements"]["count"].as_array().unwrap().iter().map(|c| c.as_u64().unwrap()).sum::<u64>(), 4);
+    let bad = client.request("query_metric_aggregates", &[], &[], Some(query("fortnight", json!([])))).await.unwrap_err();
+    assert_eq!(bad.errors()[0].source.as_ref().unwrap().pointer.as_deref(), Some("/data/attributes/interval"));
+}
