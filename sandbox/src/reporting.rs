@@ -547,6 +547,9 @@ async fn form_report(State(shared): State<Arc<Shared>>, body: Bytes, series_of: 
     series_answer("form-series-report", &starts, results, None)
 }
 
+/// One interval's aggregate: events, the sum of their `$value`, the profiles behind them.
+type Slot = (u64, f64, HashSet<String>);
+
 /// `query_metric_aggregates`: for one metric in `[greater-or-equal, less-than)` of `datetime`,
 /// per interval (`hour`, `day`, `week`, `month`; UTC) and per value of the `by` dimensions
 /// (event properties such as `$message` or `Campaign Name`): `count`, `sum_value` (of `$value`)
@@ -581,7 +584,7 @@ async fn metric_aggregates(State(shared): State<Arc<Shared>>, body: Bytes) -> Re
     let store = shared.store.lock().unwrap();
     let name = store.metrics.get(metric_id).and_then(|m| m["attributes"]["name"].as_str()).map(str::to_string);
     // (dimension values) → per interval: count, sum, profiles.
-    let mut groups: BTreeMap<Vec<String>, Vec<(u64, f64, HashSet<String>)>> = BTreeMap::new();
+    let mut groups: BTreeMap<Vec<String>, Vec<Slot>> = BTreeMap::new();
     for event in name.as_deref().map(|n| events_of(&store, n, (start, end))).unwrap_or_default() {
         let Some(at) = event["attributes"]["datetime"].as_str().and_then(klaviyo_bridge::time::parse_iso8601) else { continue };
         let slot = starts.iter().rposition(|s| *s <= at).unwrap_or(0);
