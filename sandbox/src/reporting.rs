@@ -219,7 +219,8 @@ struct Request<'a> {
     conversion_metric: &'a str,
 }
 
-fn parse_request<'a>(document: &'a Value, kind: &ReportKind, schema: &str) -> Result<Request<'a>, Response> {
+/// Validates a report request against `schema`; its timeframe and filter.
+fn window_and_filter(document: &Value, schema: &str) -> Result<((SystemTime, SystemTime), Filter), Response> {
     if let Err(problem) = SHAPES.validate(SHAPES.named(schema), document, "") {
         return Err(invalid(problem.detail, &problem.pointer));
     }
@@ -229,6 +230,12 @@ fn parse_request<'a>(document: &'a Value, kind: &ReportKind, schema: &str) -> Re
         Some(text) => Filter::parse(text).map_err(|e| invalid(e.to_string(), "/data/attributes/filter"))?,
         None => Filter::new(),
     };
+    Ok((window, filter))
+}
+
+fn parse_request<'a>(document: &'a Value, kind: &ReportKind, schema: &str) -> Result<Request<'a>, Response> {
+    let (window, filter) = window_and_filter(document, schema)?;
+    let attributes = &document["data"]["attributes"];
     Ok(Request {
         window,
         statistics: attributes["statistics"].as_array().into_iter().flatten().filter_map(Value::as_str).collect(),
@@ -422,15 +429,7 @@ async fn series_report(State(shared): State<Arc<Shared>>, body: Bytes, kind: &'s
 /// Parses and validates a report body, and reads its timeframe and filter.
 fn report_request(body: &Bytes, schema: &str) -> Result<(Value, (SystemTime, SystemTime), Filter), Response> {
     let document = parse_body(body)?;
-    if let Err(problem) = SHAPES.validate(SHAPES.named(schema), &document, "") {
-        return Err(invalid(problem.detail, &problem.pointer));
-    }
-    let attributes = &document["data"]["attributes"];
-    let window = timeframe(&attributes["timeframe"], SystemTime::now()).ok_or_else(|| invalid("timeframe needs a key such as last_30_days, or start and end.", "/data/attributes/timeframe"))?;
-    let filter = match attributes["filter"].as_str() {
-        Some(text) => Filter::parse(text).map_err(|e| invalid(e.to_string(), "/data/attributes/filter"))?,
-        None => Filter::new(),
-    };
+    let (window, filter) = window_and_filter(&document, schema)?;
     Ok((document, window, filter))
 }
 
