@@ -81,6 +81,9 @@ pub struct Pager {
     pages_read: usize,
     items_read: usize,
     done: bool,
+    /// A page was yielded but its `links.next` was unusable: raised on the next call, so the
+    /// page's items are never lost to it.
+    pending: Option<Error>,
 }
 
 #[derive(Deserialize)]
@@ -150,6 +153,7 @@ impl Pager {
             pages_read: 0,
             items_read: 0,
             done: params.max_items == Some(0) || params.max_pages == Some(0),
+            pending: None,
         })
     }
 
@@ -164,6 +168,9 @@ impl Pager {
     }
 
     async fn fetch(&mut self) -> Result<Option<Bytes>> {
+        if let Some(error) = self.pending.take() {
+            return Err(error);
+        }
         if self.done {
             return Ok(None);
         }
@@ -192,13 +199,15 @@ impl Pager {
         Error::Decode { operation: self.op.id.to_string(), status: 200, message: e.to_string(), snippet: crate::error::snippet(body) }
     }
 
-    fn next_cursor(&self, links_next: Option<String>) -> Result<Option<String>> {
-        match links_next {
-            None => Ok(None),
-            Some(link) => cursor_from_link(&link)
-                .map(Some)
-                .ok_or_else(|| Error::Decode { operation: self.op.id.to_string(), status: 200, message: "links.next has no page[cursor]".into(), snippet: link }),
+    /// The cursor in `links.next`; an unusable link ends the walk after this page, with an
+    /// error that names it on the next call.
+    fn next_cursor(&mut self, links_next: Option<String>) -> Option<String> {
+        let link = links_next?;
+        let cursor = cursor_from_link(&link);
+        if cursor.is_none() {
+            self.pending = Some(Error::Decode { operation: self.op.id.to_string(), status: 200, message: format!("links.next has no page[cursor]: {link}"), snippet: link });
         }
+        cursor
     }
 
     /// The next page, parsed; `None` after the last.
@@ -210,7 +219,7 @@ impl Pager {
             _ => Vec::new(),
         };
         let included = doc.get("included").and_then(Value::as_array).map(|v| v.iter().cloned().map(Resource::new).collect()).unwrap_or_default();
-        let next = self.next_cursor(doc.get("links").and_then(|l| l.get("next")).and_then(Value::as_str).map(str::to_string))?;
+        let next = self.next_cursor(doc.get("links").and_then(|l| l.get("next")).and_then(Value::as_str).map(str::to_string));
         let keep = self.advance(data.len(), next);
         data.truncate(keep);
         Ok(Some(Page { data, included, next_cursor: self.cursor.clone() }))
@@ -221,7 +230,7 @@ impl Pager {
         let Some(body) = self.fetch().await? else { return Ok(None) };
         let head: PageHead = serde_json::from_slice(&body).map_err(|e| self.decode_error(e, &body))?;
         let count = head.data.map_or(0, |d| d.len());
-        let next = self.next_cursor(head.links.and_then(|l| l.next))?;
+        let next = self.next_cursor(head.links.and_then(|l| l.next));
         let keep = self.advance(count, next);
         let body = if keep < count {
             let mut doc: Value = serde_json::from_slice(&body).map_err(|e| self.decode_error(e, &body))?;

@@ -1,7 +1,8 @@
 //! Retry policy: which failures are retried, how long to wait (the larger of `Retry-After`
 //! and exponential backoff with full jitter, capped), and which operations are safe to repeat.
 //!
-//! Retried: HTTP 429, 502, 503, 504, 524, and connection or read failures.
+//! Retried: HTTP 429, 500, 502, 503, 504, 524, and connection or read failures (all but 429 and
+//! an unopened connection only when repeating the request is safe).
 //! Repeating a request is safe for every GET, PATCH, PUT and DELETE, and for the POSTs listed
 //! in [`IDEMPOTENT_POSTS`] (events carry a `unique_id`, which Klaviyo de-duplicates; profile
 //! import and list/subscription relationship calls are upserts; query POSTs only read).
@@ -52,7 +53,7 @@ impl Default for RetryPolicy {
             max_retries: 3,
             base_delay: Duration::from_millis(500),
             max_delay: Duration::from_secs(60),
-            retry_statuses: vec![429, 502, 503, 504, 524],
+            retry_statuses: vec![429, 500, 502, 503, 504, 524],
         }
     }
 }
@@ -171,7 +172,9 @@ mod tests {
         assert!(policy.should_retry(0, Failure::Status(429), false));
         assert!(policy.should_retry(0, Failure::Connect, false));
         assert!(!policy.should_retry(0, Failure::Read, false));
-        assert!(!policy.should_retry(0, Failure::Status(500), true));
+        // A 500 may have half-happened: repeated only where repeating is safe.
+        assert!(policy.should_retry(0, Failure::Status(500), true));
+        assert!(!policy.should_retry(0, Failure::Status(500), false));
         assert!(!policy.should_retry(3, Failure::Status(429), true));
         assert!(!RetryPolicy::none().should_retry(0, Failure::Status(429), true));
         let create_event = crate::operations::operation("create_event").unwrap();

@@ -129,3 +129,19 @@ fn blocking_iterator_walks_pages_without_an_async_caller() {
     assert_eq!(ids.len(), 60);
     assert_eq!(ids.last().map(String::as_str), Some("P2-19"));
 }
+
+#[tokio::test]
+async fn a_page_with_an_unusable_next_link_is_yielded_before_the_error() {
+    // Prism's example answers links.next with a URL that has no cursor.
+    let server = serve(|_, _| Reply::json(200, json!({"data": [{"type": "profile", "id": "P1", "attributes": {"email": "a@example.com"}}], "links": {"self": "x", "next": "http://example.com"}}))).await;
+    let client = server.client().rate_limit(false).build().unwrap();
+    let mut pager = client.profiles().list(ListParams::default()).unwrap();
+    let page = pager.next_page().await.unwrap().unwrap();
+    assert_eq!(page.data[0].id(), Some("P1"), "the page received is not lost");
+    let err = pager.next_page().await.unwrap_err();
+    assert_eq!(err.code(), "decode_error");
+    assert!(err.to_string().contains("http://example.com"), "the error names the link: {err}");
+    assert!(pager.next_page().await.unwrap().is_none(), "then the walk is over");
+    let items: Vec<Result<_, _>> = futures_util::StreamExt::collect::<Vec<_>>(client.profiles().list(ListParams::default()).unwrap().items()).await;
+    assert!(items[0].is_ok() && items[1].is_err(), "items too: the item first, then the error");
+}

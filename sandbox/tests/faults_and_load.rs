@@ -25,24 +25,15 @@ async fn every_event_arrives_exactly_once_through_injected_faults() {
         .retry_policy(RetryPolicy { max_retries: 8, base_delay: Duration::from_millis(5), max_delay: Duration::from_secs(2), ..RetryPolicy::default() })
         .build()
         .unwrap();
-    // 429/503/resets are retried inside the client; a 500 is not (it is not in the retry set),
-    // so it reaches the caller as a typed error, and the caller resends with the same unique_id.
-    let mut pending: Vec<usize> = (0..400).collect();
-    let mut surfaced = Vec::new();
-    for _round in 0..5 {
-        let sends = pending.iter().map(|&i| {
-            let client = client.clone();
-            async move { (i, client.events().create(EventCreate::new("Placed Order").email(format!("u{}@example.com", i % 50)).unique_id(format!("order-{i}"))).await) }
-        });
-        let results = futures_util::future::join_all(sends).await;
-        pending = results.iter().filter(|(_, r)| r.is_err()).map(|(i, _)| *i).collect();
-        surfaced.extend(results.into_iter().filter_map(|(_, r)| r.err().map(|e| e.code())));
-        if pending.is_empty() {
-            break;
-        }
-    }
-    assert!(pending.is_empty(), "still failing after 5 rounds: {pending:?}");
-    assert!(surfaced.iter().all(|code| *code == "server_error"), "only the unretried 500s reach the caller: {surfaced:?}");
+    // 429s, 500s, 503s and resets are all retried inside the client (events carry a unique_id,
+    // so repeating them is safe): no call fails.
+    let sends = (0..400).map(|i| {
+        let client = client.clone();
+        async move { client.events().create(EventCreate::new("Placed Order").email(format!("u{}@example.com", i % 50)).unique_id(format!("order-{i}"))).await }
+    });
+    let results = futures_util::future::join_all(sends).await;
+    let surfaced: Vec<&str> = results.iter().filter_map(|r| r.as_ref().err().map(|e| e.code())).collect();
+    assert!(surfaced.is_empty(), "faults reached the caller: {surfaced:?}");
     assert_eq!(sandbox.state()["events_per_metric"]["Placed Order"], 400, "none lost, none doubled");
     let statuses: Vec<u16> = sandbox.requests().iter().map(|r| r.status).collect();
     for injected in [429, 500, 503, 0] {
