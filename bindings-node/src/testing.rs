@@ -1,4 +1,4 @@
-//! `startSandbox()`: the sandbox crate's emulator, run inside the addon, so an installed
+//! `NativeSandbox.start()`: the sandbox crate's emulator, run inside the addon, so an installed
 //! package needs no cargo to test against it. `testing.js` wraps it.
 
 use std::sync::Arc;

@@ -7,8 +7,11 @@
 //! State lives in memory: profiles with identity resolution, events with metric creation and
 //! `unique_id` de-duplication, metrics and aggregates, lists, catalog items, variants and
 //! categories, bulk jobs that run asynchronously, webhooks with signed deliveries, and
-//! data-privacy deletion. Faults and latency can be injected; `/__sandbox/*` shows the state
-//! and the requests received.
+//! data-privacy deletion, each by hand (`handlers`, `catalog`, `jobs`, `webhooks`); every
+//! other operation of the spec runs on the spec-driven engine in `emulation` (with hand-written
+//! behaviour where tests depend on it), and reports are computed in `reporting`. Lists page with
+//! keyset cursors over indexed tables (`table`, `pagination`). Faults and latency can be
+//! injected; `/__sandbox/*` shows the state and the requests received.
 //!
 //! Start it in-process with [`start`], or run the `klaviyo-sandbox` binary.
 
