@@ -2,7 +2,6 @@
 //! data privacy, inspection). Catalog, jobs and webhooks have files of their own. Admission
 //! (revision, auth, faults, rate limits) has already run when a handler is called.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
@@ -13,6 +12,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 
 pub(crate) use crate::pagination::{page, sparse};
+use crate::emulation::with_included;
 use crate::table::Rows;
 use serde_json::{Value, json};
 use tower::Layer;
@@ -145,32 +145,6 @@ async fn create_event(State(s): AppState, body: Bytes) -> Response {
 /// `/client/events`: the same event, authenticated by the public key (`company_id`).
 async fn create_client_event(State(s): AppState, body: Bytes) -> Response {
     create_event(State(s), body).await
-}
-
-/// Adds `included` resources for `include=metric,profile` on event responses.
-fn with_included(store: &crate::Store, mut body: Value, query: &HashMap<String, String>) -> Value {
-    let Some(include) = query.get("include") else { return body };
-    let events: Vec<Value> = match &body["data"] {
-        Value::Array(items) => items.clone(),
-        one => vec![one.clone()],
-    };
-    let mut included: Vec<Value> = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for relation in include.split(',').map(str::trim) {
-        for event in &events {
-            let id = event["relationships"][relation]["data"]["id"].as_str().unwrap_or_default();
-            let found = match relation {
-                "metric" => store.metrics.get(id).cloned(),
-                "profile" => store.profiles.get(id),
-                _ => None,
-            };
-            if let Some(resource) = found.filter(|_| seen.insert((relation, id))) {
-                included.push(sparse(resource, query));
-            }
-        }
-    }
-    body["included"] = json!(included);
-    body
 }
 
 async fn get_events(State(s): AppState, q: Params) -> Response {

@@ -87,12 +87,7 @@ struct Message {
 /// Every message of every campaign, or of every flow's actions.
 fn messages(store: &Store, kind: &ReportKind) -> Vec<Message> {
     let resource = |kind: &str, id: &str| store.resources.get(kind).and_then(|m| m.get(id));
-    let linked = |owner: &Value, relation: &str| -> Vec<String> {
-        match &owner["relationships"][relation]["data"] {
-            Value::Array(items) => items.iter().filter_map(|l| l["id"].as_str().map(str::to_string)).collect(),
-            one => one["id"].as_str().map(str::to_string).into_iter().collect(),
-        }
-    };
+    let linked = |owner: &Value, relation: &str| -> Vec<String> { crate::emulation::linkage(owner, relation).iter().filter_map(|l| l["id"].as_str().map(str::to_string)).collect() };
     let mut found = Vec::new();
     for owner in store.resources.get(kind.owner_type).into_iter().flat_map(|m| m.values()) {
         let message_ids: Vec<String> = if kind.owner_type == "campaign" {
@@ -421,8 +416,14 @@ async fn series_report(State(shared): State<Arc<Shared>>, body: Bytes, kind: &'s
     };
     let starts = intervals(document["data"]["attributes"]["interval"].as_str().unwrap_or("daily"), request.window);
     let store = shared.store.lock().unwrap();
-    let relationships = compute(&store, kind, &request, request.window).1;
-    let results = series(&starts, request.window.1, |window| compute(&store, kind, &request, window).0);
+    // Every interval names the same flows and messages; they are kept from the last one.
+    let mut relationships = None;
+    let results = series(&starts, request.window.1, |window| {
+        let (rows, links) = compute(&store, kind, &request, window);
+        relationships = Some(links);
+        rows
+    });
+    let relationships = relationships.unwrap_or_else(|| compute(&store, kind, &request, request.window).1);
     series_answer(report_type, &starts, results, Some(relationships))
 }
 
@@ -441,22 +442,35 @@ fn kept(filter: &Filter, groupings: &Map<String, Value>) -> bool {
 /// Per segment: `total_members` now; `members_added`, the members whose profile was created
 /// in the window. The sandbox keeps no membership history, so `members_removed` is 0 and
 /// `net_members_changed` equals `members_added`.
-fn segment_rows(store: &Store, statistics: &[&str], (start, end): (SystemTime, SystemTime), filter: &Filter) -> Vec<Row> {
-    let mut rows = Vec::new();
-    for segment in store.resources.get("segment").into_iter().flat_map(|m| m.values()) {
-        let groupings: Map<String, Value> = [("segment_id".to_string(), segment["id"].clone())].into_iter().collect();
-        if !kept(filter, &groupings) {
-            continue;
-        }
-        let members = crate::emulation::segment_members(store, segment);
-        let added = members.iter().filter_map(|id| store.profiles.get(id)).filter(|p| p["attributes"]["created"].as_str().and_then(klaviyo_bridge::time::parse_iso8601).is_some_and(|t| t >= start && t < end)).count();
-        let values: Map<String, Value> = statistics.iter().map(|name| {
-            let value = match *name { "total_members" => members.len(), "members_added" | "net_members_changed" => added, _ => 0 };
-            (name.to_string(), json!(value))
-        }).collect();
-        rows.push((groupings, values));
-    }
-    rows
+/// Each segment the filter keeps, with its member profiles now: the same for every interval
+/// of a series, so evaluated once.
+fn segment_memberships(store: &Store, filter: &Filter) -> Vec<(Map<String, Value>, Vec<Value>)> {
+    store
+        .resources
+        .get("segment")
+        .into_iter()
+        .flat_map(|m| m.values())
+        .map(|segment| ([("segment_id".to_string(), segment["id"].clone())].into_iter().collect::<Map<String, Value>>(), segment))
+        .filter(|(groupings, _)| kept(filter, groupings))
+        .map(|(groupings, segment)| (groupings, crate::emulation::segment_members(store, segment).iter().filter_map(|id| store.profiles.get(id)).collect()))
+        .collect()
+}
+
+fn segment_rows(memberships: &[(Map<String, Value>, Vec<Value>)], statistics: &[&str], (start, end): (SystemTime, SystemTime)) -> Vec<Row> {
+    memberships
+        .iter()
+        .map(|(groupings, members)| {
+            let added = members.iter().filter(|p| p["attributes"]["created"].as_str().and_then(klaviyo_bridge::time::parse_iso8601).is_some_and(|t| t >= start && t < end)).count();
+            let values: Map<String, Value> = statistics
+                .iter()
+                .map(|name| {
+                    let value = match *name { "total_members" => members.len(), "members_added" | "net_members_changed" => added, _ => 0 };
+                    (name.to_string(), json!(value))
+                })
+                .collect();
+            (groupings.clone(), values)
+        })
+        .collect()
 }
 
 fn statistic_names(document: &Value) -> Vec<&str> {
@@ -475,13 +489,13 @@ async fn segment_report(State(shared): State<Arc<Shared>>, body: Bytes, series_o
         Ok(parts) => parts,
         Err(e) => return e,
     };
-    let store = shared.store.lock().unwrap();
+    let memberships = segment_memberships(&shared.store.lock().unwrap(), &filter);
     let statistics = statistic_names(&document);
     if !series_of {
-        return values_answer("segment-values-report", segment_rows(&store, &statistics, window, &filter));
+        return values_answer("segment-values-report", segment_rows(&memberships, &statistics, window));
     }
     let starts = intervals(document["data"]["attributes"]["interval"].as_str().unwrap_or("daily"), window);
-    let results = series(&starts, window.1, |w| segment_rows(&store, &statistics, w, &filter));
+    let results = series(&starts, window.1, |w| segment_rows(&memberships, &statistics, w));
     series_answer("segment-series-report", &starts, results, None)
 }
 

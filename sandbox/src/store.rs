@@ -42,8 +42,8 @@ pub struct Store {
     seen_unique_ids: HashSet<(String, String, String)>,
     /// Events received again with a `unique_id` already recorded (and ignored).
     duplicate_events: usize,
-    /// (metric id, property) pairs already seen, each kept as a `metric-property`.
-    metric_properties: HashSet<(String, String)>,
+    /// Per metric id, the properties already seen, each kept as a `metric-property`.
+    metric_properties: HashMap<String, HashSet<String>>,
 }
 
 impl Default for Store {
@@ -65,7 +65,7 @@ impl Default for Store {
             identities: HashMap::new(),
             seen_unique_ids: HashSet::new(),
             duplicate_events: 0,
-            metric_properties: HashSet::new(),
+            metric_properties: HashMap::new(),
         }
     }
 }
@@ -251,8 +251,9 @@ impl Store {
         let id = self.id('E');
         let mut properties = attributes.get("properties").cloned().unwrap_or_else(|| json!({}));
         for (key, example) in properties.as_object().into_iter().flatten() {
-            if !key.starts_with('$') && !self.metric_properties.contains(&(metric_id.clone(), key.clone())) {
-                self.metric_properties.insert((metric_id.clone(), key.clone()));
+            // Looked up by reference: this runs for every property of every event recorded.
+            if !key.starts_with('$') && !self.metric_properties.get(&metric_id).is_some_and(|seen| seen.contains(key.as_str())) {
+                self.metric_properties.entry(metric_id.clone()).or_default().insert(key.clone());
                 crate::emulation::keep_metric_property(self, &metric_id, key, example);
             }
         }

@@ -383,7 +383,7 @@ fn position_range(keys: (Bound<SortKey>, Bound<SortKey>), ascending: bool, from:
 }
 
 /// Whether a range is empty or inverted (BTreeSet::range panics on those).
-fn is_empty_range(range: &(Bound<Position>, Bound<Position>)) -> bool {
+fn is_empty_range<T: Ord>(range: &(Bound<T>, Bound<T>)) -> bool {
     match range {
         (Bound::Included(a), Bound::Included(b)) => a > b,
         (Bound::Included(a) | Bound::Excluded(a), Bound::Excluded(b)) | (Bound::Excluded(a), Bound::Included(b)) => a >= b,
@@ -417,15 +417,11 @@ impl Source for Table {
             if let Some((_, id)) = from {
                 if ascending { lower = Bound::Excluded(id.clone()) } else { upper = Bound::Excluded(id.clone()) }
             }
-            let empty = match (&lower, &upper) {
-                (Bound::Included(a), Bound::Included(b)) => a > b,
-                (Bound::Included(a) | Bound::Excluded(a), Bound::Excluded(b)) | (Bound::Excluded(a), Bound::Included(b)) => a >= b,
-                _ => false,
-            };
-            if empty {
+            let range = (lower, upper);
+            if is_empty_range(&range) {
                 return Box::new(std::iter::empty());
             }
-            let rows = self.rows.range::<String, _>((lower, upper)).map(|(_, text)| (SortKey::Missing, Cow::Owned(decode(text))));
+            let rows = self.rows.range::<String, _>(range).map(|(_, text)| (SortKey::Missing, Cow::Owned(decode(text))));
             return if ascending { Box::new(rows) } else { Box::new(rows.rev()) };
         };
         let range = position_range(key_range(field, conditions), ascending, from);

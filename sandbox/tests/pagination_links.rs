@@ -17,7 +17,8 @@ async fn sandbox() -> (Sandbox, Client) {
     (sandbox, client)
 }
 
-async fn get(sandbox: &Sandbox, url: &str) -> Value {
+/// GET with the sandbox's key: the status and the JSON body.
+async fn answer(sandbox: &Sandbox, url: &str) -> (u16, Value) {
     let response = reqwest::Client::new()
         .get(url)
         .header("authorization", format!("Klaviyo-API-Key {}", sandbox.api_key()))
@@ -25,8 +26,14 @@ async fn get(sandbox: &Sandbox, url: &str) -> Value {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 200, "GET {url}");
-    serde_json::from_slice(&response.bytes().await.unwrap()).unwrap()
+    let status = response.status().as_u16();
+    (status, serde_json::from_slice(&response.bytes().await.unwrap()).unwrap())
+}
+
+async fn get(sandbox: &Sandbox, url: &str) -> Value {
+    let (status, body) = answer(sandbox, url).await;
+    assert_eq!(status, 200, "GET {url}");
+    body
 }
 
 /// Every page from `first`, following `links.next` exactly as given.
@@ -168,15 +175,8 @@ async fn filters_and_sorts_the_spec_does_not_allow_are_refused_naming_what_is() 
         ("filter=greater-than(metric_id,%22M1%22)", "filter", "allows equals on \"metric_id\""),
         ("sort=email", "sort", "sorts by datetime, -datetime"),
     ] {
-        let response = reqwest::Client::new()
-            .get(format!("{}/api/events/?{query}", sandbox.base_url()))
-            .header("authorization", format!("Klaviyo-API-Key {}", sandbox.api_key()))
-            .header("revision", REVISION)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 400, "{query}");
-        let body: Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+        let (status, body) = answer(&sandbox, &format!("{}/api/events/?{query}", sandbox.base_url())).await;
+        assert_eq!(status, 400, "{query}");
         assert_eq!(body["errors"][0]["source"]["parameter"], pointer);
         assert!(body["errors"][0]["detail"].as_str().unwrap().contains(says), "{body}");
     }

@@ -10,11 +10,16 @@ fn engagement(metric: &str, email: String, message: &str) -> EventCreate {
     EventCreate::new(metric).email(email).properties(json!({"$message": message}))
 }
 
+/// A sandbox with rate limits off, and a client for it with its own pacing off: reports allow 2 requests a minute.
+async fn sandbox_with(options: Options) -> (klaviyo_sandbox::Sandbox, Client) {
+    let sandbox = start(Options { rate_limits: RateLimits::Off, ..options }).await.unwrap();
+    let client = Client::builder().api_key(sandbox.api_key()).base_url(sandbox.base_url()).rate_limit(false).build().unwrap();
+    (sandbox, client)
+}
+
 #[tokio::test]
 async fn campaign_values_are_computed_from_the_recorded_events() {
-    let sandbox = start(Options { rate_limits: RateLimits::Off, ..Options::default() }).await.unwrap();
-    // Reports allow 2 requests a minute; the client's limiter would space these four out.
-    let client = Client::builder().api_key(sandbox.api_key()).base_url(sandbox.base_url()).rate_limit(false).build().unwrap();
+    let (sandbox, client) = sandbox_with(Options::default()).await;
     let mut body = example_request_body("create_campaign").unwrap();
     body["data"]["attributes"]["name"] = json!("Spring sale");
     body["data"]["attributes"]["campaign-messages"] = json!({"data": [{"type": "campaign-message", "attributes": {"definition": {"channel": "email", "label": "Spring", "content": {"subject": "Hello"}}}}]});
@@ -78,8 +83,7 @@ async fn all_events(client: &Client, metric_id: &str) -> Vec<Value> {
 
 #[tokio::test]
 async fn the_demo_account_reports_what_its_events_say() {
-    let sandbox = start(Options { rate_limits: RateLimits::Off, seed_data: Some("demo".into()), ..Options::default() }).await.unwrap();
-    let client = Client::builder().api_key(sandbox.api_key()).base_url(sandbox.base_url()).rate_limit(false).build().unwrap();
+    let (_sandbox, client) = sandbox_with(Options { seed_data: Some("demo".into()), ..Options::default() }).await;
     let campaigns = client.request("get_campaigns", &[], &[("filter", "equals(messages.channel,'email')")], None).await.unwrap().raw().clone();
     assert_eq!(campaigns["data"].as_array().unwrap().len(), 3);
     let metrics = client.request("get_metrics", &[], &[], None).await.unwrap().raw().clone();
@@ -108,8 +112,7 @@ async fn the_demo_account_reports_what_its_events_say() {
 
 #[tokio::test]
 async fn flow_values_count_the_demo_welcome_email() {
-    let sandbox = start(Options { rate_limits: RateLimits::Off, seed_data: Some("demo".into()), ..Options::default() }).await.unwrap();
-    let client = Client::builder().api_key(sandbox.api_key()).base_url(sandbox.base_url()).rate_limit(false).build().unwrap();
+    let (_sandbox, client) = sandbox_with(Options { seed_data: Some("demo".into()), ..Options::default() }).await;
     let metrics = client.request("get_metrics", &[], &[], None).await.unwrap().raw().clone();
     let placed = metrics["data"].as_array().unwrap().iter().find(|m| m["attributes"]["name"] == "Placed Order").unwrap()["id"].as_str().unwrap().to_string();
     let flows = client.request("get_flows", &[], &[], None).await.unwrap().raw().clone();
@@ -123,8 +126,7 @@ async fn flow_values_count_the_demo_welcome_email() {
 
 #[tokio::test]
 async fn flow_series_spread_the_counts_over_their_intervals() {
-    let sandbox = start(Options { rate_limits: RateLimits::Off, seed_data: Some("demo".into()), ..Options::default() }).await.unwrap();
-    let client = Client::builder().api_key(sandbox.api_key()).base_url(sandbox.base_url()).rate_limit(false).build().unwrap();
+    let (_sandbox, client) = sandbox_with(Options { seed_data: Some("demo".into()), ..Options::default() }).await;
     let metrics = client.request("get_metrics", &[], &[], None).await.unwrap().raw().clone();
     let placed = metrics["data"].as_array().unwrap().iter().find(|m| m["attributes"]["name"] == "Placed Order").unwrap()["id"].as_str().unwrap().to_string();
     // The demo's welcome email went out on 2025-10-03.
@@ -143,8 +145,7 @@ async fn flow_series_spread_the_counts_over_their_intervals() {
 
 #[tokio::test]
 async fn segment_and_form_reports_count_what_the_account_holds() {
-    let sandbox = start(Options { rate_limits: RateLimits::Off, ..Options::default() }).await.unwrap();
-    let client = Client::builder().api_key(sandbox.api_key()).base_url(sandbox.base_url()).rate_limit(false).build().unwrap();
+    let (sandbox, client) = sandbox_with(Options::default()).await;
     for i in 0..6 {
         let tier = if i < 4 { "gold" } else { "silver" };
         client.profiles().upsert(klaviyo_bridge::profiles::ProfileData::email(format!("s{i}@example.com")).set("tier", tier)).await.unwrap();
@@ -180,8 +181,7 @@ async fn segment_and_form_reports_count_what_the_account_holds() {
 
 #[tokio::test]
 async fn metric_aggregates_by_interval_and_dimension() {
-    let sandbox = start(Options { rate_limits: RateLimits::Off, ..Options::default() }).await.unwrap();
-    let client = Client::builder().api_key(sandbox.api_key()).base_url(sandbox.base_url()).rate_limit(false).build().unwrap();
+    let (_sandbox, client) = sandbox_with(Options::default()).await;
     for (i, (time, campaign)) in [("2026-03-02T10:00:00Z", "Spring"), ("2026-03-03T11:00:00Z", "Spring"), ("2026-03-10T09:00:00Z", "Summer"), ("2026-03-11T09:30:00Z", "Spring")].into_iter().enumerate() {
         let order = EventCreate::new("Placed Order").email(format!("o{}@example.com", i % 3)).value(10.0 * (i + 1) as f64).time(time).properties(json!({"Campaign Name": campaign}));
         client.events().create(order).await.unwrap();

@@ -13,10 +13,16 @@ async fn call(client: &Client, op: &str, id: Option<&str>, query: &[(&str, &str)
     client.request(op, &path, query, body).await.map(|d| d.raw().clone())
 }
 
+/// A sandbox with rate limits off, and a client for it with retries off, so every answer is the first one.
+async fn sandbox_with(options: Options) -> (klaviyo_sandbox::Sandbox, Client) {
+    let sandbox = start(Options { rate_limits: RateLimits::Off, ..options }).await.unwrap();
+    let client = Client::builder().api_key(sandbox.api_key()).base_url(sandbox.base_url()).max_retries(0).build().unwrap();
+    (sandbox, client)
+}
+
 #[tokio::test]
 async fn campaigns_and_tags_round_trip_through_the_spec_engine() {
-    let sandbox = start(Options { rate_limits: RateLimits::Off, ..Options::default() }).await.unwrap();
-    let client = Client::builder().api_key(sandbox.api_key()).base_url(sandbox.base_url()).max_retries(0).build().unwrap();
+    let (sandbox, client) = sandbox_with(Options::default()).await;
     let mut body = example_request_body("create_campaign").unwrap();
     body["data"]["attributes"]["name"] = json!("Spring sale");
     body["data"]["attributes"]["campaign-messages"] = json!({"data": [{"type": "campaign-message", "attributes": {"definition": {"channel": "email", "label": "Spring", "content": {"subject": "Hello", "from_email": "shop@example.com", "from_label": "Shop"}}}}]});
@@ -77,8 +83,7 @@ async fn campaign_for(client: &Client, list_id: &str) -> (String, String) {
 
 #[tokio::test]
 async fn a_campaign_send_reaches_its_list_and_is_counted_by_reports() {
-    let sandbox = start(Options { rate_limits: RateLimits::Off, ..Options::default() }).await.unwrap();
-    let client = Client::builder().api_key(sandbox.api_key()).base_url(sandbox.base_url()).max_retries(0).build().unwrap();
+    let (sandbox, client) = sandbox_with(Options::default()).await;
     let list = client.lists().create("Newsletter").await.unwrap();
     let mut members = Vec::new();
     for i in 0..5 {
@@ -115,8 +120,7 @@ async fn a_campaign_send_reaches_its_list_and_is_counted_by_reports() {
 #[tokio::test]
 async fn a_send_can_be_cancelled_or_reverted_before_it_completes() {
     // Steps of a minute: the cancel surely comes while the send is still queued.
-    let sandbox = start(Options { rate_limits: RateLimits::Off, job_step: std::time::Duration::from_secs(60), ..Options::default() }).await.unwrap();
-    let client = Client::builder().api_key(sandbox.api_key()).base_url(sandbox.base_url()).max_retries(0).build().unwrap();
+    let (sandbox, client) = sandbox_with(Options { job_step: std::time::Duration::from_secs(60), ..Options::default() }).await;
     let list = client.lists().create("All").await.unwrap();
     for action in ["cancel", "revert"] {
         let (campaign, _) = campaign_for(&client, list.id().unwrap()).await;
@@ -133,8 +137,7 @@ async fn a_send_can_be_cancelled_or_reverted_before_it_completes() {
 
 #[tokio::test]
 async fn templates_render_their_variables_and_clone() {
-    let sandbox = start(Options { rate_limits: RateLimits::Off, ..Options::default() }).await.unwrap();
-    let client = Client::builder().api_key(sandbox.api_key()).base_url(sandbox.base_url()).max_retries(0).build().unwrap();
+    let (_sandbox, client) = sandbox_with(Options::default()).await;
     let template = call(&client, "create_template", None, &[], Some(json!({"data": {"type": "template", "attributes": {"name": "Welcome", "editor_type": "CODE", "html": "<p>Hi {{ first_name|default:'there' }} from {{ shop.name }}</p>"}}}))).await.unwrap();
     let id = template["data"]["id"].as_str().unwrap().to_string();
     let rendered = call(&client, "render_template", None, &[], Some(json!({"data": {"type": "template", "id": id, "attributes": {"context": {"first_name": "Jane", "shop": {"name": "Mugs"}}}}}))).await.unwrap();
@@ -151,8 +154,7 @@ async fn templates_render_their_variables_and_clone() {
 
 #[tokio::test]
 async fn a_flow_is_created_with_its_actions_and_messages() {
-    let sandbox = start(Options { rate_limits: RateLimits::Off, ..Options::default() }).await.unwrap();
-    let client = Client::builder().api_key(sandbox.api_key()).base_url(sandbox.base_url()).max_retries(0).build().unwrap();
+    let (_sandbox, client) = sandbox_with(Options::default()).await;
     let list = client.lists().create("New").await.unwrap();
     let flow = call(&client, "create_flow", None, &[], Some(welcome_flow(list.id().unwrap()))).await.unwrap();
     let flow_id = flow["data"]["id"].as_str().unwrap().to_string();
@@ -172,8 +174,7 @@ async fn a_flow_is_created_with_its_actions_and_messages() {
 
 #[tokio::test]
 async fn every_account_has_tracking_settings_and_lists_count_their_members_on_request() {
-    let sandbox = start(Options { rate_limits: RateLimits::Off, ..Options::default() }).await.unwrap();
-    let client = Client::builder().api_key(sandbox.api_key()).base_url(sandbox.base_url()).max_retries(0).build().unwrap();
+    let (_sandbox, client) = sandbox_with(Options::default()).await;
     let account = klaviyo_sandbox::ACCOUNT_ID;
     let settings = call(&client, "get_tracking_settings", None, &[], None).await.unwrap();
     assert_eq!(settings["data"][0]["id"], account);
@@ -192,8 +193,7 @@ async fn every_account_has_tracking_settings_and_lists_count_their_members_on_re
 
 #[tokio::test]
 async fn coupon_codes_come_from_their_bulk_job_and_belong_to_their_coupon() {
-    let sandbox = start(Options { rate_limits: RateLimits::Off, ..Options::default() }).await.unwrap();
-    let client = Client::builder().api_key(sandbox.api_key()).base_url(sandbox.base_url()).max_retries(0).build().unwrap();
+    let (_sandbox, client) = sandbox_with(Options::default()).await;
     let coupon = call(&client, "create_coupon", None, &[], Some(json!({"data": {"type": "coupon", "attributes": {"external_id": "SUMMER", "description": "Summer"}}}))).await.unwrap();
     let coupon_id = coupon["data"]["id"].as_str().unwrap().to_string();
     let code = |unique: &str, coupon: &str| json!({"type": "coupon-code", "attributes": {"unique_code": unique}, "relationships": {"coupon": {"data": {"type": "coupon", "id": coupon}}}});
@@ -212,8 +212,7 @@ async fn coupon_codes_come_from_their_bulk_job_and_belong_to_their_coupon() {
 
 #[tokio::test]
 async fn metrics_know_their_properties_and_the_account_its_mapped_metrics() {
-    let sandbox = start(Options { rate_limits: RateLimits::Off, ..Options::default() }).await.unwrap();
-    let client = Client::builder().api_key(sandbox.api_key()).base_url(sandbox.base_url()).max_retries(0).build().unwrap();
+    let (_sandbox, client) = sandbox_with(Options::default()).await;
     let order = klaviyo_bridge::events::EventCreate::new("Placed Order").email("p@example.com").value(5.0);
     client.events().create(order.clone().properties(json!({"Items": ["mug"], "Coupon": "SPRING10"}))).await.unwrap();
     client.events().create(order.properties(json!({"Items": ["plate"], "Gift": true}))).await.unwrap();
@@ -229,8 +228,7 @@ async fn metrics_know_their_properties_and_the_account_its_mapped_metrics() {
 
 #[tokio::test]
 async fn segments_take_the_profiles_their_definition_describes() {
-    let sandbox = start(Options { rate_limits: RateLimits::Off, ..Options::default() }).await.unwrap();
-    let client = Client::builder().api_key(sandbox.api_key()).base_url(sandbox.base_url()).max_retries(0).build().unwrap();
+    let (_sandbox, client) = sandbox_with(Options::default()).await;
     let vip = client.lists().create("VIP").await.unwrap();
     let mut ids = Vec::new();
     for (email, tier) in [("gold@example.com", "gold"), ("silver@example.com", "silver"), ("vip@example.com", "silver"), ("gold@elsewhere.org", "gold")] {
@@ -260,8 +258,7 @@ async fn segments_take_the_profiles_their_definition_describes() {
 
 #[tokio::test]
 async fn images_upload_from_a_url_or_as_a_multipart_file() {
-    let sandbox = start(Options { rate_limits: RateLimits::Off, ..Options::default() }).await.unwrap();
-    let client = Client::builder().api_key(sandbox.api_key()).base_url(sandbox.base_url()).max_retries(0).build().unwrap();
+    let (sandbox, client) = sandbox_with(Options::default()).await;
     let from_url = call(&client, "upload_image_from_url", None, &[], Some(json!({"data": {"type": "image", "attributes": {"import_from_url": "https://example.com/pics/hero.png"}}}))).await.unwrap();
     assert_eq!((from_url["data"]["attributes"]["name"].as_str(), from_url["data"]["attributes"]["format"].as_str()), (Some("hero.png"), Some("png")));
     let upload = |content_type: String, body: Vec<u8>| {
@@ -289,8 +286,7 @@ async fn images_upload_from_a_url_or_as_a_multipart_file() {
 
 #[tokio::test]
 async fn a_form_is_created_with_its_versions() {
-    let sandbox = start(Options { rate_limits: RateLimits::Off, ..Options::default() }).await.unwrap();
-    let client = Client::builder().api_key(sandbox.api_key()).base_url(sandbox.base_url()).max_retries(0).build().unwrap();
+    let (_sandbox, client) = sandbox_with(Options::default()).await;
     let mut body = example_request_body("create_form").unwrap();
     body["data"]["attributes"]["name"] = json!("Signup");
     body["data"]["attributes"]["definition"]["versions"] = json!([{"name": "A", "type": "flyout", "steps": []}, {"name": "B", "steps": []}]);
@@ -305,8 +301,7 @@ async fn a_form_is_created_with_its_versions() {
 
 #[tokio::test]
 async fn include_brings_related_resources_with_their_fieldsets() {
-    let sandbox = start(Options { rate_limits: RateLimits::Off, ..Options::default() }).await.unwrap();
-    let client = Client::builder().api_key(sandbox.api_key()).base_url(sandbox.base_url()).max_retries(0).build().unwrap();
+    let (_sandbox, client) = sandbox_with(Options::default()).await;
     let list = client.lists().create("All").await.unwrap();
     let (campaign, message) = campaign_for(&client, list.id().unwrap()).await;
     let tag = call(&client, "create_tag", None, &[], Some(json!({"data": {"type": "tag", "attributes": {"name": "q3"}}}))).await.unwrap();
@@ -320,8 +315,7 @@ async fn include_brings_related_resources_with_their_fieldsets() {
 
 #[tokio::test]
 async fn data_source_records_become_object_records_through_the_source_mapping() {
-    let sandbox = start(Options { rate_limits: RateLimits::Off, ..Options::default() }).await.unwrap();
-    let client = Client::builder().api_key(sandbox.api_key()).base_url(sandbox.base_url()).max_retries(0).build().unwrap();
+    let (_sandbox, client) = sandbox_with(Options::default()).await;
     let source = call(&client, "create_data_source", None, &[], Some(example_request_body("create_data_source").unwrap())).await.unwrap();
     let source_id = source["data"]["id"].as_str().unwrap().to_string();
     let mut schema = example_request_body("create_object_schema").unwrap();

@@ -245,17 +245,9 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
             let Some(owner) = store.resources.get_mut(kind).and_then(|m| m.get_mut(&id)) else {
                 return if lookup(&store, kind, &id).is_some() { answer(op, None) } else { not_found(kind, &id) };
             };
-            let given: Vec<Value> = match &document["data"] {
-                Value::Array(items) => items.clone(),
-                Value::Null => Vec::new(),
-                one => vec![one.clone()],
-            };
+            let given = as_list(&document["data"]);
             let slot = &mut owner["relationships"][relation.as_str()]["data"];
-            let before: Vec<Value> = match slot.take() {
-                Value::Array(items) => items,
-                Value::Null => Vec::new(),
-                one => vec![one],
-            };
+            let before = as_list(&slot.take());
             let after: Vec<Value> = match change {
                 LinkChange::Add => before.iter().cloned().chain(given.iter().filter(|g| !before.contains(g)).cloned()).collect(),
                 LinkChange::Replace => given.clone(),
@@ -353,13 +345,9 @@ fn linking_to(store: &Store, op: &Operation, kind: &str, id: &str) -> Vec<Value>
 
 /// Adds `included`: the resources `include=a,b` names through each resource's relationships,
 /// once each, with their sparse fieldsets.
-fn with_included(store: &Store, mut document: Value, query: &ListQuery) -> Value {
+pub(crate) fn with_included(store: &Store, mut document: Value, query: &ListQuery) -> Value {
     let Some(include) = query.get("include") else { return document };
-    let resources: Vec<Value> = match &document["data"] {
-        Value::Array(items) => items.clone(),
-        Value::Null => Vec::new(),
-        one => vec![one.clone()],
-    };
+    let resources = as_list(&document["data"]);
     let mut included = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for relation in include.split(',').map(str::trim).filter(|r| !r.is_empty()) {
@@ -378,13 +366,18 @@ fn with_included(store: &Store, mut document: Value, query: &ListQuery) -> Value
     document
 }
 
-/// The `{type, id}` identifiers a resource links under `relation`.
-fn linkage(resource: &Value, relation: &str) -> Vec<Value> {
-    match &resource["relationships"][relation]["data"] {
+/// A JSON:API `data` member as a list: a list as it is, one resource as one, null as none.
+fn as_list(data: &Value) -> Vec<Value> {
+    match data {
         Value::Array(items) => items.clone(),
         Value::Null => Vec::new(),
         one => vec![one.clone()],
     }
+}
+
+/// The `{type, id}` identifiers a resource links under `relation`.
+pub(crate) fn linkage(resource: &Value, relation: &str) -> Vec<Value> {
+    as_list(&resource["relationships"][relation]["data"])
 }
 
 /// Copies request attributes and relationships onto a stored resource.
@@ -445,12 +438,7 @@ fn link_inverses(store: &mut Store, resource: &Value) {
     let me = json!({"type": resource["type"], "id": resource["id"]});
     let kind = resource["type"].as_str().unwrap_or_default();
     for (_, relation) in resource["relationships"].as_object().into_iter().flatten() {
-        let targets = match &relation["data"] {
-            Value::Array(items) => items.clone(),
-            Value::Null => Vec::new(),
-            one => vec![one.clone()],
-        };
-        for target in targets {
+        for target in as_list(&relation["data"]) {
             let (Some(target_type), Some(target_id)) = (target["type"].as_str(), target["id"].as_str()) else { continue };
             let Some(inverse) = inverse_relation(target_type, kind) else { continue };
             let Some(other) = store.resources.get_mut(target_type).and_then(|m| m.get_mut(target_id)) else { continue };
