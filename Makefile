@@ -12,6 +12,7 @@ BENCH_VENV := .venv-bench
 test: lint test-rust test-python test-node
 
 lint:
+	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 
 test-rust:

@@ -15,7 +15,10 @@ static TOKENS: LazyLock<Mutex<HashMap<u32, CancellationToken>>> = LazyLock::new(
 
 pub fn new() -> u32 {
     let id = NEXT.fetch_add(1, Ordering::Relaxed);
-    TOKENS.lock().unwrap_or_else(|e| e.into_inner()).insert(id, CancellationToken::new());
+    TOKENS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(id, CancellationToken::new());
     id
 }
 
@@ -30,8 +33,17 @@ pub fn release(id: u32) {
 }
 
 /// Runs `fut`, abandoning it if the id's token is cancelled.
-pub async fn run<T>(id: Option<u32>, fut: impl Future<Output = klaviyo_bridge::Result<T>>) -> napi::Result<T> {
-    let token = id.and_then(|id| TOKENS.lock().unwrap_or_else(|e| e.into_inner()).get(&id).cloned());
+pub async fn run<T>(
+    id: Option<u32>,
+    fut: impl Future<Output = klaviyo_bridge::Result<T>>,
+) -> napi::Result<T> {
+    let token = id.and_then(|id| {
+        TOKENS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&id)
+            .cloned()
+    });
     match token {
         None => fut.await.map_err(js_error),
         Some(token) if token.is_cancelled() => Err(aborted()),

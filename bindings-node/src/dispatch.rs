@@ -38,7 +38,12 @@ impl From<EventArgs> for EventCreate {
     fn from(a: EventArgs) -> Self {
         EventCreate {
             metric: a.metric,
-            profile: ProfileRef { id: a.profile_id, email: a.email, phone_number: a.phone_number, external_id: a.external_id },
+            profile: ProfileRef {
+                id: a.profile_id,
+                email: a.email,
+                phone_number: a.phone_number,
+                external_id: a.external_id,
+            },
             properties: a.properties.unwrap_or_default(),
             value: a.value,
             value_currency: a.value_currency,
@@ -59,7 +64,15 @@ struct ProfileArgs {
 
 impl From<ProfileArgs> for ProfileData {
     fn from(a: ProfileArgs) -> Self {
-        ProfileData::from_flat(ProfileRef { id: None, email: a.email, phone_number: a.phone_number, external_id: a.external_id }, a.properties.unwrap_or_default())
+        ProfileData::from_flat(
+            ProfileRef {
+                id: None,
+                email: a.email,
+                phone_number: a.phone_number,
+                external_id: a.external_id,
+            },
+            a.properties.unwrap_or_default(),
+        )
     }
 }
 
@@ -82,14 +95,20 @@ impl From<ListOptions> for ListParams {
         ListParams {
             filter: o.filter,
             sort: o.sort,
-            fields: o.fields.map(|f| f.into_iter().collect()).unwrap_or_default(),
+            fields: o
+                .fields
+                .map(|f| f.into_iter().collect())
+                .unwrap_or_default(),
             include: o.include.unwrap_or_default(),
             page_size: o.page_size,
             max_items: o.max_items,
             max_pages: o.max_pages,
             cursor: o.cursor,
             extra: Vec::new(),
-            options: RequestOptions { timeout: o.timeout.filter(|t| *t > 0.0).map(Duration::from_secs_f64), ..Default::default() },
+            options: RequestOptions {
+                timeout: o.timeout.filter(|t| *t > 0.0).map(Duration::from_secs_f64),
+                ..Default::default()
+            },
         }
     }
 }
@@ -103,7 +122,12 @@ struct BulkOptions {
 
 impl BulkOptions {
     fn poll(&self) -> Option<PollOptions> {
-        self.wait.unwrap_or(true).then(|| PollOptions { timeout: self.timeout.map_or(Duration::from_secs(1800), Duration::from_secs_f64), ..PollOptions::default() })
+        self.wait.unwrap_or(true).then(|| PollOptions {
+            timeout: self
+                .timeout
+                .map_or(Duration::from_secs(1800), Duration::from_secs_f64),
+            ..PollOptions::default()
+        })
     }
 }
 
@@ -130,20 +154,28 @@ impl Args {
             Value::Null => Vec::new(),
             one => vec![one],
         };
-        Args { values, method: method.to_string() }
+        Args {
+            values,
+            method: method.to_string(),
+        }
     }
 
     fn get<T: DeserializeOwned + Default>(&self, index: usize) -> Result<T> {
         match self.values.get(index) {
             None | Some(Value::Null) => Ok(T::default()),
-            Some(v) => serde_json::from_value(v.clone()).map_err(|e| Error::InvalidInput(format!("{}: argument {}: {e}", self.method, index + 1))),
+            Some(v) => serde_json::from_value(v.clone()).map_err(|e| {
+                Error::InvalidInput(format!("{}: argument {}: {e}", self.method, index + 1))
+            }),
         }
     }
 
     fn required<T: DeserializeOwned>(&self, index: usize, what: &str) -> Result<T> {
         match self.values.get(index) {
-            None | Some(Value::Null) => Err(Error::InvalidInput(format!("{} needs {what}", self.method))),
-            Some(v) => serde_json::from_value(v.clone()).map_err(|e| Error::InvalidInput(format!("{}: {what}: {e}", self.method))),
+            None | Some(Value::Null) => {
+                Err(Error::InvalidInput(format!("{} needs {what}", self.method)))
+            }
+            Some(v) => serde_json::from_value(v.clone())
+                .map_err(|e| Error::InvalidInput(format!("{}: {what}: {e}", self.method))),
         }
     }
 
@@ -182,7 +214,9 @@ fn catalog<'a>(core: &'a Client, namespace: &str) -> Option<klaviyo_bridge::cata
 }
 
 fn unknown(namespace: &str, method: &str) -> Error {
-    Error::InvalidInput(format!("{namespace}.{method} is not a method of klaviyo-bridge"))
+    Error::InvalidInput(format!(
+        "{namespace}.{method} is not a method of klaviyo-bridge"
+    ))
 }
 
 /// Opens the pager of a list method.
@@ -192,11 +226,17 @@ pub fn pager(core: &Client, namespace: &str, method: &str, args: Value) -> napi:
         match (namespace, method) {
             ("events", "list") => core.events().list(a.get::<ListOptions>(0)?.into()),
             ("profiles", "list") => core.profiles().list(a.get::<ListOptions>(0)?.into()),
-            ("profiles", "importErrors") => core.profiles().import_errors(&a.string(0, "a job id")?),
+            ("profiles", "importErrors") => {
+                core.profiles().import_errors(&a.string(0, "a job id")?)
+            }
             ("lists", "list") => core.lists().list(a.get::<ListOptions>(0)?.into()),
-            ("lists", "profiles") => core.lists().profiles(&a.string(0, "a list id")?, a.get::<ListOptions>(1)?.into()),
+            ("lists", "profiles") => core
+                .lists()
+                .profiles(&a.string(0, "a list id")?, a.get::<ListOptions>(1)?.into()),
             ("metrics", "list") => core.metrics().list(a.get::<ListOptions>(0)?.into()),
-            (ns, "list") if catalog(core, ns).is_some() => catalog(core, ns).expect("checked").list(a.get::<ListOptions>(0)?.into()),
+            (ns, "list") if catalog(core, ns).is_some() => catalog(core, ns)
+                .expect("checked")
+                .list(a.get::<ListOptions>(0)?.into()),
             _ => Err(unknown(namespace, method)),
         }
     })();
@@ -210,25 +250,74 @@ pub async fn call(core: &Client, namespace: &str, method: &str, args: Value) -> 
         ("client", "request") => {
             let operation: String = a.string(0, "an operation id")?;
             let o: RequestArgs = a.get(1)?;
-            let mut request = Request::new(operation).options(RequestOptions { timeout: o.timeout.filter(|t| *t > 0.0).map(Duration::from_secs_f64), revision: o.revision, ..Default::default() });
+            let mut request = Request::new(operation).options(RequestOptions {
+                timeout: o.timeout.filter(|t| *t > 0.0).map(Duration::from_secs_f64),
+                revision: o.revision,
+                ..Default::default()
+            });
             request.path = o.path.unwrap_or_default().into_iter().collect();
-            request.query = o.query.unwrap_or_default().into_iter().map(|(k, v)| (k, v.as_str().map_or_else(|| v.to_string(), str::to_string))).collect();
+            request.query = o
+                .query
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(k, v)| (k, v.as_str().map_or_else(|| v.to_string(), str::to_string)))
+                .collect();
             request.body = o.body;
             value(core.send(request).await?.json()?)
         }
         ("events", "create") => {
-            let receipt = core.events().create(a.required::<EventArgs>(0, "{ metric, email | phoneNumber | externalId | profileId, … }")?.into()).await?;
+            let receipt = core
+                .events()
+                .create(
+                    a.required::<EventArgs>(
+                        0,
+                        "{ metric, email | phoneNumber | externalId | profileId, … }",
+                    )?
+                    .into(),
+                )
+                .await?;
             value(json!({ "uniqueId": receipt.unique_id }))
         }
         ("events", "bulkCreate") => {
             let events: Vec<EventArgs> = a.required(0, "an array of events")?;
-            value(core.events().bulk_create(events.into_iter().map(Into::into).collect()).await?)
+            value(
+                core.events()
+                    .bulk_create(events.into_iter().map(Into::into).collect())
+                    .await?,
+            )
         }
         ("events", "get") => resource(core.events().get(&a.string(0, "an event id")?).await?),
-        ("profiles", "create") => resource(core.profiles().create(a.required::<ProfileArgs>(0, "{ email | phoneNumber | externalId, properties }")?.into()).await?),
-        ("profiles", "upsert") => resource(core.profiles().upsert(a.required::<ProfileArgs>(0, "{ email | phoneNumber | externalId, properties }")?.into()).await?),
+        ("profiles", "create") => resource(
+            core.profiles()
+                .create(
+                    a.required::<ProfileArgs>(
+                        0,
+                        "{ email | phoneNumber | externalId, properties }",
+                    )?
+                    .into(),
+                )
+                .await?,
+        ),
+        ("profiles", "upsert") => resource(
+            core.profiles()
+                .upsert(
+                    a.required::<ProfileArgs>(
+                        0,
+                        "{ email | phoneNumber | externalId, properties }",
+                    )?
+                    .into(),
+                )
+                .await?,
+        ),
         ("profiles", "get") => resource(core.profiles().get(&a.string(0, "a profile id")?).await?),
-        ("profiles", "update") => resource(core.profiles().update(&a.string(0, "a profile id")?, a.get::<ProfileArgs>(1)?.into()).await?),
+        ("profiles", "update") => resource(
+            core.profiles()
+                .update(
+                    &a.string(0, "a profile id")?,
+                    a.get::<ProfileArgs>(1)?.into(),
+                )
+                .await?,
+        ),
         ("profiles", "bulkImport") => {
             let rows: Vec<Map<String, Value>> = a.required(0, "an array of profiles")?;
             #[derive(Deserialize, Default)]
@@ -237,11 +326,19 @@ pub async fn call(core: &Client, namespace: &str, method: &str, args: Value) -> 
                 list_id: Option<String>,
             }
             let options: ImportOptions = a.get(1)?;
-            let data = rows.into_iter().map(|row| ProfileData::from_flat(ProfileRef::default(), row)).collect();
-            value(core.profiles().bulk_import(data, options.list_id.as_deref()).await?)
+            let data = rows
+                .into_iter()
+                .map(|row| ProfileData::from_flat(ProfileRef::default(), row))
+                .collect();
+            value(
+                core.profiles()
+                    .bulk_import(data, options.list_id.as_deref())
+                    .await?,
+            )
         }
         ("profiles", "subscribe") | ("profiles", "unsubscribe") => {
-            let people: Vec<Value> = a.required(0, "an array of emails or { email, phoneNumber }")?;
+            let people: Vec<Value> =
+                a.required(0, "an array of emails or { email, phoneNumber }")?;
             #[derive(Deserialize, Default)]
             #[serde(rename_all = "camelCase", deny_unknown_fields)]
             struct SubscribeOptions {
@@ -252,36 +349,85 @@ pub async fn call(core: &Client, namespace: &str, method: &str, args: Value) -> 
             let channel = match o.channel.as_deref().unwrap_or("email") {
                 "email" => Channel::Email,
                 "sms" => Channel::Sms,
-                other => return Err(Error::InvalidInput(format!("channel must be 'email' or 'sms', not {other:?}"))),
+                other => {
+                    return Err(Error::InvalidInput(format!(
+                        "channel must be 'email' or 'sms', not {other:?}"
+                    )));
+                }
             };
             let refs: Vec<ProfileRef> = people
                 .into_iter()
                 .map(|p| match p {
                     Value::String(email) => ProfileRef::email(email),
                     other => {
-                        let text = |k: &str| other.get(k).and_then(Value::as_str).map(str::to_string);
-                        ProfileRef { id: text("id"), email: text("email"), phone_number: text("phoneNumber"), external_id: text("externalId") }
+                        let text =
+                            |k: &str| other.get(k).and_then(Value::as_str).map(str::to_string);
+                        ProfileRef {
+                            id: text("id"),
+                            email: text("email"),
+                            phone_number: text("phoneNumber"),
+                            external_id: text("externalId"),
+                        }
                     }
                 })
                 .collect();
             let profiles = core.profiles();
-            value(if method == "subscribe" { profiles.subscribe(&refs, channel, o.list_id.as_deref()).await? } else { profiles.unsubscribe(&refs, channel, o.list_id.as_deref()).await? })
+            value(if method == "subscribe" {
+                profiles
+                    .subscribe(&refs, channel, o.list_id.as_deref())
+                    .await?
+            } else {
+                profiles
+                    .unsubscribe(&refs, channel, o.list_id.as_deref())
+                    .await?
+            })
         }
-        ("profiles", "suppress") => value(core.profiles().suppress(&refs(&a.strings(0, "an array of emails")?)).await?),
-        ("profiles", "unsuppress") => value(core.profiles().unsuppress(&refs(&a.strings(0, "an array of emails")?)).await?),
+        ("profiles", "suppress") => value(
+            core.profiles()
+                .suppress(&refs(&a.strings(0, "an array of emails")?))
+                .await?,
+        ),
+        ("profiles", "unsuppress") => value(
+            core.profiles()
+                .unsuppress(&refs(&a.strings(0, "an array of emails")?))
+                .await?,
+        ),
         ("profiles", "merge") => {
-            core.profiles().merge(&a.string(0, "a destination profile id")?, &refs(&a.strings(1, "an array of source profile ids")?)).await?;
+            core.profiles()
+                .merge(
+                    &a.string(0, "a destination profile id")?,
+                    &refs(&a.strings(1, "an array of source profile ids")?),
+                )
+                .await?;
             value(Value::Null)
         }
         ("lists", "create") => resource(core.lists().create(&a.string(0, "a name")?).await?),
         ("lists", "get") => resource(core.lists().get(&a.string(0, "a list id")?).await?),
-        ("lists", "update") => resource(core.lists().update(&a.string(0, "a list id")?, &a.string(1, "a name")?).await?),
+        ("lists", "update") => resource(
+            core.lists()
+                .update(&a.string(0, "a list id")?, &a.string(1, "a name")?)
+                .await?,
+        ),
         ("lists", "delete") => {
             core.lists().delete(&a.string(0, "a list id")?).await?;
             value(Value::Null)
         }
-        ("lists", "addProfiles") => value(core.lists().add_profiles(&a.string(0, "a list id")?, &refs(&a.strings(1, "an array of profile ids")?)).await?),
-        ("lists", "removeProfiles") => value(core.lists().remove_profiles(&a.string(0, "a list id")?, &refs(&a.strings(1, "an array of profile ids")?)).await?),
+        ("lists", "addProfiles") => value(
+            core.lists()
+                .add_profiles(
+                    &a.string(0, "a list id")?,
+                    &refs(&a.strings(1, "an array of profile ids")?),
+                )
+                .await?,
+        ),
+        ("lists", "removeProfiles") => value(
+            core.lists()
+                .remove_profiles(
+                    &a.string(0, "a list id")?,
+                    &refs(&a.strings(1, "an array of profile ids")?),
+                )
+                .await?,
+        ),
         ("metrics", "get") => resource(core.metrics().get(&a.string(0, "a metric id")?).await?),
         ("metrics", "aggregate") => {
             #[derive(Deserialize)]
@@ -296,7 +442,8 @@ pub async fn call(core: &Client, namespace: &str, method: &str, args: Value) -> 
                 timezone: Option<String>,
             }
             let o: AggregateArgs = a.required(1, "{ start, end, measurements?, interval?, … }")?;
-            let mut query = AggregateQuery::daily_count(a.string(0, "a metric id")?, o.start, o.end);
+            let mut query =
+                AggregateQuery::daily_count(a.string(0, "a metric id")?, o.start, o.end);
             query.measurements = o.measurements.unwrap_or(query.measurements);
             query.interval = o.interval.unwrap_or(query.interval);
             query.filters = o.filters.unwrap_or_default();
@@ -315,12 +462,28 @@ pub async fn call(core: &Client, namespace: &str, method: &str, args: Value) -> 
                 description: Option<String>,
             }
             let w: WebhookArgs = a.required(0, "{ name, endpointUrl, secretKey, topics }")?;
-            resource(core.webhooks().create(&WebhookCreate { name: w.name, endpoint_url: w.endpoint_url, secret_key: w.secret_key, topics: w.topics, description: w.description }).await?)
+            resource(
+                core.webhooks()
+                    .create(&WebhookCreate {
+                        name: w.name,
+                        endpoint_url: w.endpoint_url,
+                        secret_key: w.secret_key,
+                        topics: w.topics,
+                        description: w.description,
+                    })
+                    .await?,
+            )
         }
         ("webhooks", "get") => resource(core.webhooks().get(&a.string(0, "a webhook id")?).await?),
-        ("webhooks", "update") => resource(core.webhooks().update(&a.string(0, "a webhook id")?, a.required(1, "attributes")?).await?),
+        ("webhooks", "update") => resource(
+            core.webhooks()
+                .update(&a.string(0, "a webhook id")?, a.required(1, "attributes")?)
+                .await?,
+        ),
         ("webhooks", "delete") => {
-            core.webhooks().delete(&a.string(0, "a webhook id")?).await?;
+            core.webhooks()
+                .delete(&a.string(0, "a webhook id")?)
+                .await?;
             value(Value::Null)
         }
         ("webhooks", "list") => resources(core.webhooks().list().await?),
@@ -337,14 +500,36 @@ pub async fn call(core: &Client, namespace: &str, method: &str, args: Value) -> 
                 profile_id: Option<String>,
             }
             let w: Who = a.required(0, "{ email | phoneNumber | externalId | profileId }")?;
-            core.data_privacy().delete_profile(&ProfileRef { id: w.profile_id, email: w.email, phone_number: w.phone_number, external_id: w.external_id }).await?;
+            core.data_privacy()
+                .delete_profile(&ProfileRef {
+                    id: w.profile_id,
+                    email: w.email,
+                    phone_number: w.phone_number,
+                    external_id: w.external_id,
+                })
+                .await?;
             value(Value::Null)
         }
-        ("jobs", "get") => value(core.jobs().get(JobKind::parse(&a.string(0, "a job kind")?)?, &a.string(1, "a job id")?).await?),
+        ("jobs", "get") => value(
+            core.jobs()
+                .get(
+                    JobKind::parse(&a.string(0, "a job kind")?)?,
+                    &a.string(1, "a job id")?,
+                )
+                .await?,
+        ),
         ("jobs", "wait") => {
             let o: BulkOptions = a.get(2)?;
             let poll = o.poll().unwrap_or_default();
-            value(core.jobs().wait(JobKind::parse(&a.string(0, "a job kind")?)?, &a.string(1, "a job id")?, &poll).await?)
+            value(
+                core.jobs()
+                    .wait(
+                        JobKind::parse(&a.string(0, "a job kind")?)?,
+                        &a.string(1, "a job id")?,
+                        &poll,
+                    )
+                    .await?,
+            )
         }
         (ns, m) if catalog(core, ns).is_some() => {
             let api = catalog(core, ns).expect("checked");
@@ -356,17 +541,41 @@ pub async fn call(core: &Client, namespace: &str, method: &str, args: Value) -> 
                         relationships: Option<Value>,
                     }
                     let o: CreateOptions = a.get(1)?;
-                    resource(api.create(a.required(0, "attributes")?, o.relationships).await?)
+                    resource(
+                        api.create(a.required(0, "attributes")?, o.relationships)
+                            .await?,
+                    )
                 }
                 "get" => resource(api.get(&a.string(0, "an id")?).await?),
-                "update" => resource(api.update(&a.string(0, "an id")?, a.required(1, "attributes")?).await?),
+                "update" => resource(
+                    api.update(&a.string(0, "an id")?, a.required(1, "attributes")?)
+                        .await?,
+                ),
                 "delete" => {
                     api.delete(&a.string(0, "an id")?).await?;
                     value(Value::Null)
                 }
-                "bulkCreate" => value(api.bulk_create(a.required(0, "an array of attributes")?, a.get::<BulkOptions>(1)?.poll().as_ref()).await?),
-                "bulkUpdate" => value(api.bulk_update(a.required(0, "an array of { id, …attributes }")?, a.get::<BulkOptions>(1)?.poll().as_ref()).await?),
-                "bulkDelete" => value(api.bulk_delete(&refs(&a.strings(0, "an array of ids")?), a.get::<BulkOptions>(1)?.poll().as_ref()).await?),
+                "bulkCreate" => value(
+                    api.bulk_create(
+                        a.required(0, "an array of attributes")?,
+                        a.get::<BulkOptions>(1)?.poll().as_ref(),
+                    )
+                    .await?,
+                ),
+                "bulkUpdate" => value(
+                    api.bulk_update(
+                        a.required(0, "an array of { id, …attributes }")?,
+                        a.get::<BulkOptions>(1)?.poll().as_ref(),
+                    )
+                    .await?,
+                ),
+                "bulkDelete" => value(
+                    api.bulk_delete(
+                        &refs(&a.strings(0, "an array of ids")?),
+                        a.get::<BulkOptions>(1)?.poll().as_ref(),
+                    )
+                    .await?,
+                ),
                 _ => return Err(unknown(namespace, method)),
             }
         }
@@ -376,5 +585,7 @@ pub async fn call(core: &Client, namespace: &str, method: &str, args: Value) -> 
 
 /// An event from `track()`'s camelCase object (unknown keys refused).
 pub fn event_from_json(value: Value) -> Result<EventCreate> {
-    serde_json::from_value::<EventArgs>(value).map(Into::into).map_err(|e| Error::InvalidInput(format!("track(): {e}")))
+    serde_json::from_value::<EventArgs>(value)
+        .map(Into::into)
+        .map_err(|e| Error::InvalidInput(format!("track(): {e}")))
 }

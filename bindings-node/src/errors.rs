@@ -16,7 +16,12 @@ pub fn payload(error: &Error) -> String {
         "errors": error.errors(),
         "retryAfter": error.retry_after().map(|d| d.as_secs_f64()),
     });
-    if let Error::BulkPartial { failures, total, accepted } = error {
+    if let Error::BulkPartial {
+        failures,
+        total,
+        accepted,
+    } = error
+    {
         info["failures"] = json!(failures);
         info["total"] = json!(total);
         info["accepted"] = json!(accepted);

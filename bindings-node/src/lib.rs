@@ -67,7 +67,10 @@ fn builder(options: Option<ClientOptions>) -> napi::Result<ClientBuilder> {
         rate_limit: o.rate_limit,
         user_agent_suffix: o.user_agent_suffix,
     });
-    ClientBuilder::from_env().binding(Binding::Node).options(options.unwrap_or_default()).map_err(js_error)
+    ClientBuilder::from_env()
+        .binding(Binding::Node)
+        .options(options.unwrap_or_default())
+        .map_err(js_error)
 }
 
 /// A Klaviyo client.
@@ -80,7 +83,9 @@ pub struct NativeClient {
 impl NativeClient {
     #[napi(constructor)]
     pub fn new(options: Option<ClientOptions>) -> napi::Result<Self> {
-        Ok(NativeClient { core: builder(options)?.build().map_err(js_error)? })
+        Ok(NativeClient {
+            core: builder(options)?.build().map_err(js_error)?,
+        })
     }
 
     /// A client authenticated by an OAuth app's tokens, refreshed as needed; `onRefresh`
@@ -90,16 +95,32 @@ impl NativeClient {
         options: Option<ClientOptions>,
         app: &oauth::NativeOAuthApp,
         tokens: oauth::OAuthTokens,
-        on_refresh: Option<napi::bindgen_prelude::Function<'_, oauth::OAuthTokens, napi::bindgen_prelude::Promise<()>>>,
+        on_refresh: Option<
+            napi::bindgen_prelude::Function<
+                '_,
+                oauth::OAuthTokens,
+                napi::bindgen_prelude::Promise<()>,
+            >,
+        >,
         refresh_margin: Option<f64>,
     ) -> napi::Result<Self> {
         let provider = oauth::token_provider(app, tokens, on_refresh, refresh_margin)?;
-        Ok(NativeClient { core: builder(options)?.token_provider(provider).build().map_err(js_error)? })
+        Ok(NativeClient {
+            core: builder(options)?
+                .token_provider(provider)
+                .build()
+                .map_err(js_error)?,
+        })
     }
 
     #[napi(getter)]
     pub fn base_url(&self) -> String {
-        self.core.config().base_url.as_str().trim_end_matches('/').to_string()
+        self.core
+            .config()
+            .base_url
+            .as_str()
+            .trim_end_matches('/')
+            .to_string()
     }
 
     #[napi(getter)]
@@ -121,22 +142,39 @@ impl NativeClient {
             klaviyo_bridge::auth::Credentials::OAuth(_) => "oauth",
             klaviyo_bridge::auth::Credentials::None => "public key only",
         };
-        format!("Client {{ baseUrl: '{}', revision: '{}', auth: '{auth}' }}", self.base_url(), self.core.config().revision)
+        format!(
+            "Client {{ baseUrl: '{}', revision: '{}', auth: '{auth}' }}",
+            self.base_url(),
+            self.core.config().revision
+        )
     }
 
     /// Calls `namespace.method(args)`; `cancel` is an id from `newCancel()`; `timeout` (seconds)
     /// bounds the whole call, retries included.
     #[napi]
-    pub async fn dispatch(&self, namespace: String, method: String, args: Value, cancel: Option<u32>, timeout: Option<f64>) -> napi::Result<Value> {
+    pub async fn dispatch(
+        &self,
+        namespace: String,
+        method: String,
+        args: Value,
+        cancel: Option<u32>,
+        timeout: Option<f64>,
+    ) -> napi::Result<Value> {
         let core = self.core.clone();
-        let limit = timeout.map(|t| klaviyo_bridge::config::seconds(t, "timeout")).transpose().map_err(js_error)?;
+        let limit = timeout
+            .map(|t| klaviyo_bridge::config::seconds(t, "timeout"))
+            .transpose()
+            .map_err(js_error)?;
         cancel::run(cancel, async move {
             let call = dispatch::call(&core, &namespace, &method, args);
             match limit {
                 None => call.await,
-                Some(limit) => tokio::time::timeout(limit, call)
-                    .await
-                    .unwrap_or_else(|_| Err(klaviyo_bridge::Error::Timeout { operation: format!("{namespace}.{method}"), elapsed: limit })),
+                Some(limit) => tokio::time::timeout(limit, call).await.unwrap_or_else(|_| {
+                    Err(klaviyo_bridge::Error::Timeout {
+                        operation: format!("{namespace}.{method}"),
+                        elapsed: limit,
+                    })
+                }),
             }
         })
         .await
@@ -144,16 +182,40 @@ impl NativeClient {
 
     /// A background event tracker; `onError` receives each event finally not delivered.
     #[napi]
-    pub fn tracker(&self, options: Option<tracker::TrackerArgs>, on_error: Option<napi::bindgen_prelude::Function<'_, Value, ()>>) -> napi::Result<tracker::NativeTracker> {
-        let options = tracker::options(options.unwrap_or(tracker::TrackerArgs { flush_at: None, flush_interval: None, max_queue: None, max_batch_bytes: None, when_full: None, max_in_flight: None, spool_dir: None }), on_error)?;
-        Ok(tracker::NativeTracker { inner: self.core.tracker(options).map_err(js_error)? })
+    pub fn tracker(
+        &self,
+        options: Option<tracker::TrackerArgs>,
+        on_error: Option<napi::bindgen_prelude::Function<'_, Value, ()>>,
+    ) -> napi::Result<tracker::NativeTracker> {
+        let options = tracker::options(
+            options.unwrap_or(tracker::TrackerArgs {
+                flush_at: None,
+                flush_interval: None,
+                max_queue: None,
+                max_batch_bytes: None,
+                when_full: None,
+                max_in_flight: None,
+                spool_dir: None,
+            }),
+            on_error,
+        )?;
+        Ok(tracker::NativeTracker {
+            inner: self.core.tracker(options).map_err(js_error)?,
+        })
     }
 
     /// Opens a pager for a list method.
     #[napi]
-    pub fn pager(&self, namespace: String, method: String, args: Value) -> napi::Result<PageCursor> {
+    pub fn pager(
+        &self,
+        namespace: String,
+        method: String,
+        args: Value,
+    ) -> napi::Result<PageCursor> {
         let pager = dispatch::pager(&self.core, &namespace, &method, args)?;
-        Ok(PageCursor { pager: Arc::new(tokio::sync::Mutex::new(pager)) })
+        Ok(PageCursor {
+            pager: Arc::new(tokio::sync::Mutex::new(pager)),
+        })
     }
 }
 
@@ -179,7 +241,10 @@ impl PageCursor {
     /// The cursor to resume from (null at the end).
     #[napi(getter)]
     pub fn cursor(&self) -> Option<String> {
-        self.pager.try_lock().ok().and_then(|p| p.cursor().map(str::to_string))
+        self.pager
+            .try_lock()
+            .ok()
+            .and_then(|p| p.cursor().map(str::to_string))
     }
 }
 
@@ -217,33 +282,63 @@ pub struct VerifyArgs {
 /// MemorySeenStore, or an object with `firstTime(key): boolean`), a delivery already
 /// processed fails the "replay" check.
 #[napi]
-pub fn verify(body: Buffer, headers: Value, options: VerifyArgs, seen: Option<Either<&MemorySeenStore, Object<'_>>>) -> napi::Result<Value> {
+pub fn verify(
+    body: Buffer,
+    headers: Value,
+    options: VerifyArgs,
+    seen: Option<Either<&MemorySeenStore, Object<'_>>>,
+) -> napi::Result<Value> {
     let pairs: Vec<(String, String)> = match headers {
-        Value::Object(map) => map.into_iter().filter_map(|(k, v)| match v {
-            Value::String(s) => Some((k, s)),
-            Value::Array(values) => values.first().and_then(Value::as_str).map(|s| (k, s.to_string())),
-            _ => None,
-        }).collect(),
+        Value::Object(map) => map
+            .into_iter()
+            .filter_map(|(k, v)| match v {
+                Value::String(s) => Some((k, s)),
+                Value::Array(values) => values
+                    .first()
+                    .and_then(Value::as_str)
+                    .map(|s| (k, s.to_string())),
+                _ => None,
+            })
+            .collect(),
         _ => return Err(usage("headers must be an object")),
     };
     let secrets = match options.secret {
         Value::String(s) => vec![s],
-        Value::Array(items) => items.into_iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+        Value::Array(items) => items
+            .into_iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
         _ => return Err(usage("secret must be a string or an array of strings")),
     };
     let timestamp_source = match options.timestamp_source.as_deref().unwrap_or("body") {
         "body" => TimestampSource::BodyThenHeader,
         "header" => TimestampSource::Header,
-        other => return Err(usage(format!("timestampSource must be 'body' or 'header', not {other:?}"))),
+        other => {
+            return Err(usage(format!(
+                "timestampSource must be 'body' or 'header', not {other:?}"
+            )));
+        }
     };
-    let now = options.now.map_or_else(SystemTime::now, |t| UNIX_EPOCH + Duration::from_secs_f64(t.max(0.0)));
-    let opts = VerifyOptions { secrets, tolerance: Duration::from_secs_f64(options.tolerance.unwrap_or(300.0).max(0.0)), now, timestamp_source };
+    let now = options.now.map_or_else(SystemTime::now, |t| {
+        UNIX_EPOCH + Duration::from_secs_f64(t.max(0.0))
+    });
+    let opts = VerifyOptions {
+        secrets,
+        tolerance: Duration::from_secs_f64(options.tolerance.unwrap_or(300.0).max(0.0)),
+        now,
+        timestamp_source,
+    };
     let headers = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()));
     let delivery = match seen {
         None => webhook_signature::verify(&body, headers, &opts),
-        Some(Either::A(native)) => webhook_signature::verify_once(&body, headers, &opts, &native.inner),
+        Some(Either::A(native)) => {
+            webhook_signature::verify_once(&body, headers, &opts, &native.inner)
+        }
         Some(Either::B(object)) => {
-            let custom = CustomSeenStore { object, error: Default::default() };
+            let custom = CustomSeenStore {
+                object,
+                error: Default::default(),
+            };
             let outcome = webhook_signature::verify_once(&body, headers, &opts, &custom);
             if let Some(error) = custom.error.take() {
                 return Err(error);
@@ -266,7 +361,11 @@ pub struct MemorySeenStore {
 impl MemorySeenStore {
     #[napi(constructor)]
     pub fn new(retention_seconds: Option<f64>) -> Self {
-        MemorySeenStore { inner: webhook_signature::MemorySeenStore::new(Duration::from_secs_f64(retention_seconds.unwrap_or(600.0).max(0.0))) }
+        MemorySeenStore {
+            inner: webhook_signature::MemorySeenStore::new(Duration::from_secs_f64(
+                retention_seconds.unwrap_or(600.0).max(0.0),
+            )),
+        }
     }
 
     /// Records `key`; false when it was already recorded.
@@ -284,7 +383,10 @@ struct CustomSeenStore<'env> {
 
 impl SeenStore for CustomSeenStore<'_> {
     fn first_time(&self, key: &str, _now: SystemTime) -> bool {
-        let outcome = self.object.get_named_property::<Function<'_, String, bool>>("firstTime").and_then(|f| f.apply(self.object, key.to_string()));
+        let outcome = self
+            .object
+            .get_named_property::<Function<'_, String, bool>>("firstTime")
+            .and_then(|f| f.apply(self.object, key.to_string()));
         match outcome {
             Ok(first) => first,
             Err(e) => {
@@ -307,9 +409,22 @@ pub struct SignArgs {
 /// The headers Klaviyo would send with `body`.
 #[napi]
 pub fn sign(body: Buffer, options: SignArgs) -> Value {
-    let at = options.timestamp.map_or_else(SystemTime::now, |t| UNIX_EPOCH + Duration::from_secs_f64(t.max(0.0)));
-    let headers = webhook_signature::sign(&body, &options.secret, options.webhook_id.as_deref().unwrap_or("test-webhook"), at);
-    Value::Object(headers.pairs().iter().map(|(k, v)| (k.to_string(), Value::from(*v))).collect())
+    let at = options.timestamp.map_or_else(SystemTime::now, |t| {
+        UNIX_EPOCH + Duration::from_secs_f64(t.max(0.0))
+    });
+    let headers = webhook_signature::sign(
+        &body,
+        &options.secret,
+        options.webhook_id.as_deref().unwrap_or("test-webhook"),
+        at,
+    );
+    Value::Object(
+        headers
+            .pairs()
+            .iter()
+            .map(|(k, v)| (k.to_string(), Value::from(*v)))
+            .collect(),
+    )
 }
 
 /// Runs the klaviyo-client / klaviyo-dev-tools CLI (blocking; for the npm bins).
@@ -320,7 +435,11 @@ pub fn run_cli(program: String, argv: Vec<String>) -> napi::Result<i32> {
         "dev-tools" => klaviyo_cli::Program::DevTools,
         other => return Err(usage(format!("unknown program {other:?}"))),
     };
-    Ok(klaviyo_cli::run(program, argv.into_iter().map(Into::into).collect(), Binding::Node))
+    Ok(klaviyo_cli::run(
+        program,
+        argv.into_iter().map(Into::into).collect(),
+        Binding::Node,
+    ))
 }
 
 /// The API revision this build pins by default.

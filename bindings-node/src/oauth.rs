@@ -30,7 +30,10 @@ impl From<oauth::Tokens> for OAuthTokens {
         OAuthTokens {
             access_token: t.access_token.expose().to_string(),
             refresh_token: t.refresh_token.as_ref().map(|s| s.expose().to_string()),
-            expires_at: t.expires_at.duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_millis() as f64),
+            expires_at: t
+                .expires_at
+                .duration_since(UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_millis() as f64),
             scope: t.scope,
         }
     }
@@ -64,40 +67,70 @@ pub struct NativeOAuthApp {
 #[napi]
 impl NativeOAuthApp {
     #[napi(constructor)]
-    pub fn new(client_id: String, client_secret: String, redirect_uri: String, host: Option<String>) -> napi::Result<Self> {
+    pub fn new(
+        client_id: String,
+        client_secret: String,
+        redirect_uri: String,
+        host: Option<String>,
+    ) -> napi::Result<Self> {
         let app = oauth::OAuthApp::new(client_id, client_secret, redirect_uri);
         let app = match host {
             Some(host) => app.with_host(&host),
             None => app,
         };
-        Ok(NativeOAuthApp { client: OAuthClient::new(app).map_err(js_error)? })
+        Ok(NativeOAuthApp {
+            client: OAuthClient::new(app).map_err(js_error)?,
+        })
     }
 
     #[napi]
     pub fn authorization_url(&self, scopes: Vec<String>) -> napi::Result<AuthorizationRequest> {
         let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
         let request = oauth::authorization_url(self.client.app(), &scopes).map_err(js_error)?;
-        Ok(AuthorizationRequest { url: request.url, state: request.state, code_verifier: request.code_verifier.expose().to_string() })
+        Ok(AuthorizationRequest {
+            url: request.url,
+            state: request.state,
+            code_verifier: request.code_verifier.expose().to_string(),
+        })
     }
 
     #[napi]
-    pub async fn exchange_code(&self, code: String, code_verifier: String) -> napi::Result<OAuthTokens> {
-        self.client.exchange_code(&code, &Secret::new(code_verifier)).await.map(Into::into).map_err(js_error)
+    pub async fn exchange_code(
+        &self,
+        code: String,
+        code_verifier: String,
+    ) -> napi::Result<OAuthTokens> {
+        self.client
+            .exchange_code(&code, &Secret::new(code_verifier))
+            .await
+            .map(Into::into)
+            .map_err(js_error)
     }
 
     #[napi]
     pub async fn refresh(&self, refresh_token: String) -> napi::Result<OAuthTokens> {
-        self.client.refresh(&Secret::new(refresh_token)).await.map(Into::into).map_err(js_error)
+        self.client
+            .refresh(&Secret::new(refresh_token))
+            .await
+            .map(Into::into)
+            .map_err(js_error)
     }
 
     #[napi]
     pub async fn revoke(&self, token: String) -> napi::Result<()> {
-        self.client.revoke(&Secret::new(token)).await.map_err(js_error)
+        self.client
+            .revoke(&Secret::new(token))
+            .await
+            .map_err(js_error)
     }
 
     #[napi]
     pub fn describe(&self) -> String {
-        format!("OAuthApp {{ clientId: '{}', tokenUrl: '{}' }}", self.client.app().client_id, self.client.app().token_url)
+        format!(
+            "OAuthApp {{ clientId: '{}', tokenUrl: '{}' }}",
+            self.client.app().client_id,
+            self.client.app().token_url
+        )
     }
 }
 
@@ -110,7 +143,12 @@ impl TokenStore for CallbackTokenStore {
     fn save(&self, tokens: &oauth::Tokens) -> BoxFuture<'_, Result<()>> {
         let tokens = OAuthTokens::from(tokens.clone());
         Box::pin(async move {
-            let failed = |e: napi::Error| Error::Config(format!("onRefresh failed to save the refreshed tokens (they are still used): {}", e.reason));
+            let failed = |e: napi::Error| {
+                Error::Config(format!(
+                    "onRefresh failed to save the refreshed tokens (they are still used): {}",
+                    e.reason
+                ))
+            };
             let promise = self.0.call_async_catch(tokens).await.map_err(failed)?;
             promise.await.map_err(failed)
         })
@@ -118,12 +156,23 @@ impl TokenStore for CallbackTokenStore {
 }
 
 /// A refreshing token provider for a client built from an app and its tokens.
-pub fn token_provider(app: &NativeOAuthApp, tokens: OAuthTokens, on_refresh: Option<Function<'_, OAuthTokens, Promise<()>>>, refresh_margin: Option<f64>) -> napi::Result<Arc<oauth::RefreshingTokenProvider>> {
+pub fn token_provider(
+    app: &NativeOAuthApp,
+    tokens: OAuthTokens,
+    on_refresh: Option<Function<'_, OAuthTokens, Promise<()>>>,
+    refresh_margin: Option<f64>,
+) -> napi::Result<Arc<oauth::RefreshingTokenProvider>> {
     let store = match on_refresh {
-        Some(f) => Some(Arc::new(CallbackTokenStore(f.build_threadsafe_function().callee_handled::<false>().weak::<true>().build()?)) as Arc<dyn TokenStore>),
+        Some(f) => Some(Arc::new(CallbackTokenStore(
+            f.build_threadsafe_function()
+                .callee_handled::<false>()
+                .weak::<true>()
+                .build()?,
+        )) as Arc<dyn TokenStore>),
         None => None,
     };
-    let mut provider = oauth::RefreshingTokenProvider::new(app.client.clone(), tokens.into(), store);
+    let mut provider =
+        oauth::RefreshingTokenProvider::new(app.client.clone(), tokens.into(), store);
     if let Some(margin) = refresh_margin {
         provider = provider.refresh_margin(Duration::from_secs_f64(margin.max(0.0)));
     }

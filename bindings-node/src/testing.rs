@@ -46,22 +46,49 @@ impl NativeSandbox {
     /// Starts a sandbox on a free 127.0.0.1 port.
     #[napi]
     pub async fn start(args: Option<SandboxArgs>) -> napi::Result<NativeSandbox> {
-        let args = args.unwrap_or(SandboxArgs { api_key: None, rate_limits: None, latency: None, faults: None, seed: None, seed_profiles: None, seed_events: None, seed_data: None, request_log: None });
+        let args = args.unwrap_or(SandboxArgs {
+            api_key: None,
+            rate_limits: None,
+            latency: None,
+            faults: None,
+            seed: None,
+            seed_profiles: None,
+            seed_events: None,
+            seed_data: None,
+            request_log: None,
+        });
         let defaults = klaviyo_sandbox::Options::default();
         let options = klaviyo_sandbox::Options {
             api_key: args.api_key.unwrap_or(defaults.api_key.clone()),
-            rate_limits: args.rate_limits.as_deref().unwrap_or("real").parse().map_err(invalid)?,
-            latency: klaviyo_bridge::config::seconds_or_zero(args.latency.unwrap_or(0.0), "latency").map_err(js_error)?,
+            rate_limits: args
+                .rate_limits
+                .as_deref()
+                .unwrap_or("real")
+                .parse()
+                .map_err(invalid)?,
+            latency: klaviyo_bridge::config::seconds_or_zero(
+                args.latency.unwrap_or(0.0),
+                "latency",
+            )
+            .map_err(js_error)?,
             faults: args.faults.unwrap_or_default(),
             seed: args.seed.map_or(0, u64::from),
             seed_profiles: args.seed_profiles.map_or(0, |n| n as usize),
             seed_events: args.seed_events.map_or(0, |n| n as usize),
             seed_data: args.seed_data,
-            request_log: args.request_log.map_or(defaults.request_log, |n| n as usize),
+            request_log: args
+                .request_log
+                .map_or(defaults.request_log, |n| n as usize),
             ..defaults
         };
-        let sandbox = klaviyo_sandbox::start(options).await.map_err(|e| invalid(format!("cannot start the sandbox: {e}")))?;
-        Ok(NativeSandbox { url: sandbox.base_url(), api_key: sandbox.api_key().to_string(), sandbox: Arc::new(Mutex::new(Some(sandbox))) })
+        let sandbox = klaviyo_sandbox::start(options)
+            .await
+            .map_err(|e| invalid(format!("cannot start the sandbox: {e}")))?;
+        Ok(NativeSandbox {
+            url: sandbox.base_url(),
+            api_key: sandbox.api_key().to_string(),
+            sandbox: Arc::new(Mutex::new(Some(sandbox))),
+        })
     }
 
     #[napi(getter)]
@@ -77,7 +104,12 @@ impl NativeSandbox {
     /// Counts per resource, events per metric, jobs and webhook deliveries.
     #[napi]
     pub async fn state(&self) -> napi::Result<Value> {
-        self.sandbox.lock().await.as_ref().map(|s| s.state()).ok_or_else(stopped)
+        self.sandbox
+            .lock()
+            .await
+            .as_ref()
+            .map(|s| s.state())
+            .ok_or_else(stopped)
     }
 
     /// The latest requests received, credentials redacted.
@@ -100,13 +132,23 @@ impl NativeSandbox {
     /// Empties the store and the request log.
     #[napi]
     pub async fn reset(&self) -> napi::Result<()> {
-        self.sandbox.lock().await.as_ref().map(|s| s.reset()).ok_or_else(stopped)
+        self.sandbox
+            .lock()
+            .await
+            .as_ref()
+            .map(|s| s.reset())
+            .ok_or_else(stopped)
     }
 
     /// A Bearer token the sandbox accepts like the API key.
     #[napi]
     pub async fn issue_token(&self) -> napi::Result<String> {
-        self.sandbox.lock().await.as_ref().map(|s| s.issue_token()).ok_or_else(stopped)
+        self.sandbox
+            .lock()
+            .await
+            .as_ref()
+            .map(|s| s.issue_token())
+            .ok_or_else(stopped)
     }
 
     /// Stops the server; later calls reject.

@@ -32,11 +32,19 @@ pub struct TrackerArgs {
 
 type ErrorFn = ThreadsafeFunction<Value, (), Value, napi::Status, false, true>;
 
-pub fn options(args: TrackerArgs, on_error: Option<Function<'_, Value, ()>>) -> napi::Result<TrackerOptions> {
+pub fn options(
+    args: TrackerArgs,
+    on_error: Option<Function<'_, Value, ()>>,
+) -> napi::Result<TrackerOptions> {
     let defaults = TrackerOptions::default();
     let on_error = match on_error {
         Some(f) => {
-            let tsfn: Arc<ErrorFn> = Arc::new(f.build_threadsafe_function().callee_handled::<false>().weak::<true>().build()?);
+            let tsfn: Arc<ErrorFn> = Arc::new(
+                f.build_threadsafe_function()
+                    .callee_handled::<false>()
+                    .weak::<true>()
+                    .build()?,
+            );
             Some(Arc::new(move |failure: &TrackFailure| {
                 let value = serde_json::to_value(failure).unwrap_or(Value::Null);
                 tsfn.call(value, ThreadsafeFunctionCallMode::NonBlocking);
@@ -46,11 +54,26 @@ pub fn options(args: TrackerArgs, on_error: Option<Function<'_, Value, ()>>) -> 
     };
     Ok(TrackerOptions {
         flush_at: args.flush_at.map_or(defaults.flush_at, |n| n as usize),
-        flush_interval: args.flush_interval.map(|s| seconds(s, "flushInterval")).transpose().map_err(js_error)?.unwrap_or(defaults.flush_interval),
+        flush_interval: args
+            .flush_interval
+            .map(|s| seconds(s, "flushInterval"))
+            .transpose()
+            .map_err(js_error)?
+            .unwrap_or(defaults.flush_interval),
         max_queue: args.max_queue.map_or(defaults.max_queue, |n| n as usize),
-        max_batch_bytes: args.max_batch_bytes.map_or(defaults.max_batch_bytes, |n| n as usize),
-        when_full: args.when_full.as_deref().map(str::parse).transpose().map_err(js_error)?.unwrap_or(defaults.when_full),
-        max_in_flight: args.max_in_flight.map_or(defaults.max_in_flight, |n| n as usize),
+        max_batch_bytes: args
+            .max_batch_bytes
+            .map_or(defaults.max_batch_bytes, |n| n as usize),
+        when_full: args
+            .when_full
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(js_error)?
+            .unwrap_or(defaults.when_full),
+        max_in_flight: args
+            .max_in_flight
+            .map_or(defaults.max_in_flight, |n| n as usize),
         spool_dir: args.spool_dir.map(Into::into),
         on_error,
     })
@@ -77,7 +100,10 @@ impl NativeTracker {
     #[napi]
     pub async fn flush(&self, timeout: Option<f64>) -> napi::Result<bool> {
         let inner = self.inner.clone();
-        let limit = timeout.map(|t| seconds(t, "timeout")).transpose().map_err(js_error)?;
+        let limit = timeout
+            .map(|t| seconds(t, "timeout"))
+            .transpose()
+            .map_err(js_error)?;
         Ok(match limit {
             Some(limit) => inner.flush_timeout(limit).await,
             None => {
@@ -92,7 +118,8 @@ impl NativeTracker {
     #[napi]
     pub async fn close(&self, timeout: Option<f64>) -> napi::Result<Value> {
         let inner = self.inner.clone();
-        let limit = seconds(timeout.unwrap_or(DEFAULT_CLOSE_TIMEOUT), "timeout").map_err(js_error)?;
+        let limit =
+            seconds(timeout.unwrap_or(DEFAULT_CLOSE_TIMEOUT), "timeout").map_err(js_error)?;
         let stats = inner.shutdown(limit).await.map_err(js_error)?;
         Ok(serde_json::to_value(stats).unwrap_or(Value::Null))
     }

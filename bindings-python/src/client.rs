@@ -10,9 +10,11 @@ use klaviyo_bridge::{Binding, ClientBuilder, ClientOptions, Request, RequestOpti
 use crate::convert::{from_py, serialized, to_py};
 use crate::errors::to_py_err;
 use crate::oauth::{OAuthApp, PyTokens, token_provider};
-use crate::tracker::{Tracker, options as tracker_options};
-use crate::resources::{Accounts, Catalog, DataPrivacy, Events, Jobs, Lists, Metrics, Profiles, Webhooks};
+use crate::resources::{
+    Accounts, Catalog, DataPrivacy, Events, Jobs, Lists, Metrics, Profiles, Webhooks,
+};
 use crate::runtime::run;
+use crate::tracker::{Tracker, options as tracker_options};
 
 /// A Klaviyo client (the core's, shared by clones).
 #[pyclass(module = "klaviyo_bridge._native", frozen)]
@@ -23,8 +25,15 @@ pub struct NativeClient {
 
 /// Per-request options from keyword arguments.
 pub fn request_options(timeout: Option<f64>, revision: Option<String>) -> PyResult<RequestOptions> {
-    let timeout = timeout.map(|t| klaviyo_bridge::config::seconds(t, "timeout")).transpose().map_err(to_py_err)?;
-    Ok(RequestOptions { timeout, revision, ..Default::default() })
+    let timeout = timeout
+        .map(|t| klaviyo_bridge::config::seconds(t, "timeout"))
+        .transpose()
+        .map_err(to_py_err)?;
+    Ok(RequestOptions {
+        timeout,
+        revision,
+        ..Default::default()
+    })
 }
 
 #[pymethods]
@@ -61,18 +70,40 @@ impl NativeClient {
             rate_limit,
             user_agent_suffix,
         };
-        let mut builder = ClientBuilder::from_env().binding(Binding::Python).options(options).map_err(to_py_err)?;
+        let mut builder = ClientBuilder::from_env()
+            .binding(Binding::Python)
+            .options(options)
+            .map_err(to_py_err)?;
         match (oauth, tokens) {
-            (Some(app), Some(tokens)) => builder = builder.token_provider(token_provider(&app, &tokens, on_token_refresh, refresh_margin)?),
+            (Some(app), Some(tokens)) => {
+                builder = builder.token_provider(token_provider(
+                    &app,
+                    &tokens,
+                    on_token_refresh,
+                    refresh_margin,
+                )?)
+            }
             (None, None) => {}
-            _ => return Err(to_py_err(klaviyo_bridge::Error::Config("OAuth clients need both oauth= (an OAuthApp) and tokens= (Tokens)".into()))),
+            _ => {
+                return Err(to_py_err(klaviyo_bridge::Error::Config(
+                    "OAuth clients need both oauth= (an OAuthApp) and tokens= (Tokens)".into(),
+                )));
+            }
         }
-        Ok(NativeClient { core: builder.build().map_err(to_py_err)?, asynchronous })
+        Ok(NativeClient {
+            core: builder.build().map_err(to_py_err)?,
+            asynchronous,
+        })
     }
 
     #[getter]
     fn base_url(&self) -> String {
-        self.core.config().base_url.as_str().trim_end_matches('/').to_string()
+        self.core
+            .config()
+            .base_url
+            .as_str()
+            .trim_end_matches('/')
+            .to_string()
     }
 
     #[getter]
@@ -93,19 +124,31 @@ impl NativeClient {
 
     #[getter]
     fn events(&self) -> Events {
-        Events { core: self.core.clone(), asynchronous: self.asynchronous }
+        Events {
+            core: self.core.clone(),
+            asynchronous: self.asynchronous,
+        }
     }
     #[getter]
     fn profiles(&self) -> Profiles {
-        Profiles { core: self.core.clone(), asynchronous: self.asynchronous }
+        Profiles {
+            core: self.core.clone(),
+            asynchronous: self.asynchronous,
+        }
     }
     #[getter]
     fn lists(&self) -> Lists {
-        Lists { core: self.core.clone(), asynchronous: self.asynchronous }
+        Lists {
+            core: self.core.clone(),
+            asynchronous: self.asynchronous,
+        }
     }
     #[getter]
     fn metrics(&self) -> Metrics {
-        Metrics { core: self.core.clone(), asynchronous: self.asynchronous }
+        Metrics {
+            core: self.core.clone(),
+            asynchronous: self.asynchronous,
+        }
     }
     #[getter]
     fn catalog_items(&self) -> Catalog {
@@ -121,19 +164,31 @@ impl NativeClient {
     }
     #[getter]
     fn webhooks(&self) -> Webhooks {
-        Webhooks { core: self.core.clone(), asynchronous: self.asynchronous }
+        Webhooks {
+            core: self.core.clone(),
+            asynchronous: self.asynchronous,
+        }
     }
     #[getter]
     fn accounts(&self) -> Accounts {
-        Accounts { core: self.core.clone(), asynchronous: self.asynchronous }
+        Accounts {
+            core: self.core.clone(),
+            asynchronous: self.asynchronous,
+        }
     }
     #[getter]
     fn data_privacy(&self) -> DataPrivacy {
-        DataPrivacy { core: self.core.clone(), asynchronous: self.asynchronous }
+        DataPrivacy {
+            core: self.core.clone(),
+            asynchronous: self.asynchronous,
+        }
     }
     #[getter]
     fn jobs(&self) -> Jobs {
-        Jobs { core: self.core.clone(), asynchronous: self.asynchronous }
+        Jobs {
+            core: self.core.clone(),
+            asynchronous: self.asynchronous,
+        }
     }
 
     /// A background event tracker (see `Tracker`).
@@ -150,8 +205,19 @@ impl NativeClient {
         spool_dir: Option<std::path::PathBuf>,
         on_error: Option<Py<PyAny>>,
     ) -> PyResult<Tracker> {
-        let options = tracker_options(flush_at, flush_interval, max_queue, max_batch_bytes, when_full, max_in_flight, spool_dir, on_error)?;
-        Ok(Tracker { inner: self.core.tracker(options).map_err(to_py_err)? })
+        let options = tracker_options(
+            flush_at,
+            flush_interval,
+            max_queue,
+            max_batch_bytes,
+            when_full,
+            max_in_flight,
+            spool_dir,
+            on_error,
+        )?;
+        Ok(Tracker {
+            inner: self.core.tracker(options).map_err(to_py_err)?,
+        })
     }
 
     /// Calls any operation by its operation id; returns the response document (or None).
@@ -172,7 +238,12 @@ impl NativeClient {
         request.query = pairs(query.as_ref())?;
         request.body = body.as_ref().map(from_py).transpose()?;
         let core = self.core.clone();
-        run(py, self.asynchronous, async move { core.send(request).await?.json() }, |py, doc| to_py(py, &doc))
+        run(
+            py,
+            self.asynchronous,
+            async move { core.send(request).await?.json() },
+            |py, doc| to_py(py, &doc),
+        )
     }
 
     fn __repr__(&self) -> String {
@@ -181,14 +252,24 @@ impl NativeClient {
             klaviyo_bridge::auth::Credentials::OAuth(_) => "oauth",
             klaviyo_bridge::auth::Credentials::None => "public key only",
         };
-        let kind = if self.asynchronous { "AsyncClient" } else { "Client" };
-        format!("<klaviyo_bridge.{kind} base_url={:?} revision={:?} auth={auth}>", self.base_url(), self.core.config().revision)
+        let kind = if self.asynchronous {
+            "AsyncClient"
+        } else {
+            "Client"
+        };
+        format!(
+            "<klaviyo_bridge.{kind} base_url={:?} revision={:?} auth={auth}>",
+            self.base_url(),
+            self.core.config().revision
+        )
     }
 }
 
 /// A dict of str → str/int as (name, value) pairs.
 fn pairs(dict: Option<&Bound<'_, PyDict>>) -> PyResult<Vec<(String, String)>> {
-    let Some(dict) = dict else { return Ok(Vec::new()) };
+    let Some(dict) = dict else {
+        return Ok(Vec::new());
+    };
     dict.iter()
         .map(|(k, v)| {
             let value = match v.cast::<PyString>() {

@@ -13,7 +13,12 @@ pub fn to_py(py: Python<'_>, value: &Value) -> PyResult<Py<PyAny>> {
         Value::Number(n) => match (n.as_i64(), n.as_u64()) {
             (Some(i), _) => i.into_pyobject(py)?.into_any().unbind(),
             (None, Some(u)) => u.into_pyobject(py)?.into_any().unbind(),
-            _ => n.as_f64().unwrap_or(f64::NAN).into_pyobject(py)?.into_any().unbind(),
+            _ => n
+                .as_f64()
+                .unwrap_or(f64::NAN)
+                .into_pyobject(py)?
+                .into_any()
+                .unbind(),
         },
         Value::String(s) => PyString::new(py, s).into_any().unbind(),
         Value::Array(items) => {
@@ -35,7 +40,10 @@ pub fn to_py(py: Python<'_>, value: &Value) -> PyResult<Py<PyAny>> {
 
 /// Any serializable result as a Python object.
 pub fn serialized<T: serde::Serialize>(py: Python<'_>, value: &T) -> PyResult<Py<PyAny>> {
-    to_py(py, &serde_json::to_value(value).map_err(|e| PyTypeError::new_err(e.to_string()))?)
+    to_py(
+        py,
+        &serde_json::to_value(value).map_err(|e| PyTypeError::new_err(e.to_string()))?,
+    )
 }
 
 /// A Python object (dict, list, str, int, float, bool, None, tuple) as JSON.
@@ -54,7 +62,9 @@ pub fn from_py(object: &Bound<'_, PyAny>) -> PyResult<Value> {
     }
     if object.is_instance_of::<PyFloat>() {
         let f: f64 = object.extract()?;
-        return Number::from_f64(f).map(Value::Number).ok_or_else(|| PyTypeError::new_err("NaN and infinity are not JSON numbers"));
+        return Number::from_f64(f)
+            .map(Value::Number)
+            .ok_or_else(|| PyTypeError::new_err("NaN and infinity are not JSON numbers"));
     }
     if let Ok(s) = object.cast::<PyString>() {
         return Ok(Value::String(s.to_cow()?.into_owned()));
@@ -62,22 +72,37 @@ pub fn from_py(object: &Bound<'_, PyAny>) -> PyResult<Value> {
     if let Ok(dict) = object.cast::<PyDict>() {
         let mut map = Map::new();
         for (k, v) in dict.iter() {
-            let key = k.cast::<PyString>().map_err(|_| PyTypeError::new_err("JSON object keys must be str"))?.to_cow()?.into_owned();
+            let key = k
+                .cast::<PyString>()
+                .map_err(|_| PyTypeError::new_err("JSON object keys must be str"))?
+                .to_cow()?
+                .into_owned();
             map.insert(key, from_py(&v)?);
         }
         return Ok(Value::Object(map));
     }
     if let Ok(list) = object.cast::<PyList>() {
-        return list.iter().map(|item| from_py(&item)).collect::<PyResult<Vec<_>>>().map(Value::Array);
+        return list
+            .iter()
+            .map(|item| from_py(&item))
+            .collect::<PyResult<Vec<_>>>()
+            .map(Value::Array);
     }
     if let Ok(tuple) = object.cast::<PyTuple>() {
-        return tuple.iter().map(|item| from_py(&item)).collect::<PyResult<Vec<_>>>().map(Value::Array);
+        return tuple
+            .iter()
+            .map(|item| from_py(&item))
+            .collect::<PyResult<Vec<_>>>()
+            .map(Value::Array);
     }
     // Dates and other objects with an ISO form.
     if let Ok(iso) = object.call_method0("isoformat") {
         return Ok(Value::String(iso.extract()?));
     }
-    Err(PyTypeError::new_err(format!("cannot send a {} as JSON", object.get_type().name()?)))
+    Err(PyTypeError::new_err(format!(
+        "cannot send a {} as JSON",
+        object.get_type().name()?
+    )))
 }
 
 /// An optional dict argument as a JSON object.

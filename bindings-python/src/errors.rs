@@ -46,7 +46,12 @@ fn build(py: Python<'_>, error: &Error) -> PyResult<PyErr> {
     instance.setattr("request_id", error.request_id())?;
     instance.setattr("errors", serialized(py, &error.errors())?)?;
     instance.setattr("retry_after", error.retry_after().map(|d| d.as_secs_f64()))?;
-    if let Error::BulkPartial { failures, total, accepted } = error {
+    if let Error::BulkPartial {
+        failures,
+        total,
+        accepted,
+    } = error
+    {
         instance.setattr("failures", serialized(py, failures)?)?;
         instance.setattr("total", total)?;
         instance.setattr("accepted", accepted)?;
@@ -63,4 +68,3 @@ fn build(py: Python<'_>, error: &Error) -> PyResult<PyErr> {
     }
     Ok(PyErr::from_value(instance))
 }
-

@@ -59,6 +59,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(runtime::wait_for_callbacks, m)?)?;
     m.add_function(wrap_pyfunction!(refresh_logging, m)?)?;
     // Let callbacks that resolve asyncio futures finish before the interpreter finalizes.
-    m.py().import("atexit")?.call_method1("register", (m.getattr("wait_for_callbacks")?,))?;
+    m.py()
+        .import("atexit")?
+        .call_method1("register", (m.getattr("wait_for_callbacks")?,))?;
     Ok(())
 }

@@ -15,7 +15,8 @@ use crate::runtime::{ForkSafeRuntime, run};
 use pyo3_async_runtimes::generic::ContextExt;
 
 fn unix(at: SystemTime) -> f64 {
-    at.duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+    at.duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 /// OAuth tokens. The repr shows hints only; read `access_token` / `refresh_token` to store them.
@@ -31,9 +32,23 @@ impl PyTokens {
     /// the first call refreshes).
     #[new]
     #[pyo3(signature = (access_token, refresh_token=None, expires_at=None, scope=None))]
-    fn new(access_token: String, refresh_token: Option<String>, expires_at: Option<f64>, scope: Option<String>) -> Self {
-        let expires_at = expires_at.map_or(UNIX_EPOCH, |t| UNIX_EPOCH + Duration::from_secs_f64(t.max(0.0)));
-        PyTokens { inner: oauth::Tokens { access_token: Secret::new(access_token), refresh_token: refresh_token.map(Secret::new), expires_at, scope } }
+    fn new(
+        access_token: String,
+        refresh_token: Option<String>,
+        expires_at: Option<f64>,
+        scope: Option<String>,
+    ) -> Self {
+        let expires_at = expires_at.map_or(UNIX_EPOCH, |t| {
+            UNIX_EPOCH + Duration::from_secs_f64(t.max(0.0))
+        });
+        PyTokens {
+            inner: oauth::Tokens {
+                access_token: Secret::new(access_token),
+                refresh_token: refresh_token.map(Secret::new),
+                expires_at,
+                scope,
+            },
+        }
     }
     #[getter]
     fn access_token(&self) -> &str {
@@ -53,7 +68,12 @@ impl PyTokens {
         self.inner.scope.as_deref()
     }
     fn __repr__(&self) -> String {
-        format!("Tokens(access_token={:?}, expires_at={:.0}, scope={:?})", self.inner.access_token.hint(), self.expires_at(), self.inner.scope)
+        format!(
+            "Tokens(access_token={:?}, expires_at={:.0}, scope={:?})",
+            self.inner.access_token.hint(),
+            self.expires_at(),
+            self.inner.scope
+        )
     }
 }
 
@@ -75,7 +95,10 @@ impl AuthorizationRequest {
         self.verifier.expose()
     }
     fn __repr__(&self) -> String {
-        format!("AuthorizationRequest(url={:?}, state={:?})", self.url, self.state)
+        format!(
+            "AuthorizationRequest(url={:?}, state={:?})",
+            self.url, self.state
+        )
     }
 }
 
@@ -89,27 +112,48 @@ pub struct OAuthApp {
 impl OAuthApp {
     #[new]
     #[pyo3(signature = (client_id, client_secret, redirect_uri, *, host=None))]
-    fn new(client_id: String, client_secret: String, redirect_uri: String, host: Option<String>) -> PyResult<Self> {
+    fn new(
+        client_id: String,
+        client_secret: String,
+        redirect_uri: String,
+        host: Option<String>,
+    ) -> PyResult<Self> {
         let app = oauth::OAuthApp::new(client_id, client_secret, redirect_uri);
         let app = match host {
             Some(host) => app.with_host(&host),
             None => app,
         };
-        Ok(OAuthApp { client: OAuthClient::new(app).map_err(to_py_err)? })
+        Ok(OAuthApp {
+            client: OAuthClient::new(app).map_err(to_py_err)?,
+        })
     }
 
     /// The authorize URL (PKCE S256, random state) for `scopes`.
     fn authorization_url(&self, scopes: Vec<String>) -> PyResult<AuthorizationRequest> {
         let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
         let request = oauth::authorization_url(self.client.app(), &scopes).map_err(to_py_err)?;
-        Ok(AuthorizationRequest { url: request.url, state: request.state, verifier: request.code_verifier })
+        Ok(AuthorizationRequest {
+            url: request.url,
+            state: request.state,
+            verifier: request.code_verifier,
+        })
     }
 
     /// Exchanges the redirect's code for Tokens (blocking; `aexchange_code` awaits).
-    fn exchange_code(&self, py: Python<'_>, code: String, code_verifier: String) -> PyResult<Py<PyAny>> {
+    fn exchange_code(
+        &self,
+        py: Python<'_>,
+        code: String,
+        code_verifier: String,
+    ) -> PyResult<Py<PyAny>> {
         self.exchange(py, false, code, code_verifier)
     }
-    fn aexchange_code(&self, py: Python<'_>, code: String, code_verifier: String) -> PyResult<Py<PyAny>> {
+    fn aexchange_code(
+        &self,
+        py: Python<'_>,
+        code: String,
+        code_verifier: String,
+    ) -> PyResult<Py<PyAny>> {
         self.exchange(py, true, code, code_verifier)
     }
 
@@ -130,22 +174,52 @@ impl OAuthApp {
     }
 
     fn __repr__(&self) -> String {
-        format!("OAuthApp(client_id={:?}, token_url={:?})", self.client.app().client_id, self.client.app().token_url)
+        format!(
+            "OAuthApp(client_id={:?}, token_url={:?})",
+            self.client.app().client_id,
+            self.client.app().token_url
+        )
     }
 }
 
 impl OAuthApp {
-    fn exchange(&self, py: Python<'_>, asynchronous: bool, code: String, verifier: String) -> PyResult<Py<PyAny>> {
+    fn exchange(
+        &self,
+        py: Python<'_>,
+        asynchronous: bool,
+        code: String,
+        verifier: String,
+    ) -> PyResult<Py<PyAny>> {
         let client = self.client.clone();
-        run(py, asynchronous, async move { client.exchange_code(&code, &Secret::new(verifier)).await }, tokens_to_py)
+        run(
+            py,
+            asynchronous,
+            async move { client.exchange_code(&code, &Secret::new(verifier)).await },
+            tokens_to_py,
+        )
     }
-    fn refreshed(&self, py: Python<'_>, asynchronous: bool, refresh_token: String) -> PyResult<Py<PyAny>> {
+    fn refreshed(
+        &self,
+        py: Python<'_>,
+        asynchronous: bool,
+        refresh_token: String,
+    ) -> PyResult<Py<PyAny>> {
         let client = self.client.clone();
-        run(py, asynchronous, async move { client.refresh(&Secret::new(refresh_token)).await }, tokens_to_py)
+        run(
+            py,
+            asynchronous,
+            async move { client.refresh(&Secret::new(refresh_token)).await },
+            tokens_to_py,
+        )
     }
     fn revoked(&self, py: Python<'_>, asynchronous: bool, token: String) -> PyResult<Py<PyAny>> {
         let client = self.client.clone();
-        run(py, asynchronous, async move { client.revoke(&Secret::new(token)).await }, |py, ()| Ok(py.None()))
+        run(
+            py,
+            asynchronous,
+            async move { client.revoke(&Secret::new(token)).await },
+            |py, ()| Ok(py.None()),
+        )
     }
 }
 
@@ -162,10 +236,16 @@ type Awaited = std::pin::Pin<Box<dyn std::future::Future<Output = PyResult<Py<Py
 impl TokenStore for CallbackTokenStore {
     fn save(&self, tokens: &oauth::Tokens) -> BoxFuture<'_, Result<()>> {
         let callback = self.0.clone();
-        let tokens = PyTokens { inner: tokens.clone() };
+        let tokens = PyTokens {
+            inner: tokens.clone(),
+        };
         // Present when the refresh happens inside an AsyncClient call.
         let locals = <ForkSafeRuntime as ContextExt>::get_task_locals();
-        let failed = |message: String| Error::Config(format!("on_token_refresh failed to save the refreshed tokens (they are still used): {message}"));
+        let failed = |message: String| {
+            Error::Config(format!(
+                "on_token_refresh failed to save the refreshed tokens (they are still used): {message}"
+            ))
+        };
         Box::pin(async move {
             let called = tokio::task::spawn_blocking(move || {
                 Python::attach(|py| -> std::result::Result<Option<Awaited>, String> {
@@ -195,9 +275,16 @@ impl TokenStore for CallbackTokenStore {
 }
 
 /// A refreshing token provider for a client built from an OAuth app and its tokens.
-pub fn token_provider(app: &OAuthApp, tokens: &PyTokens, on_token_refresh: Option<Py<PyAny>>, refresh_margin: Option<f64>) -> PyResult<Arc<oauth::RefreshingTokenProvider>> {
-    let store = on_token_refresh.map(|callback| Arc::new(CallbackTokenStore(Arc::new(callback))) as Arc<dyn TokenStore>);
-    let mut provider = oauth::RefreshingTokenProvider::new(app.client.clone(), tokens.inner.clone(), store);
+pub fn token_provider(
+    app: &OAuthApp,
+    tokens: &PyTokens,
+    on_token_refresh: Option<Py<PyAny>>,
+    refresh_margin: Option<f64>,
+) -> PyResult<Arc<oauth::RefreshingTokenProvider>> {
+    let store = on_token_refresh
+        .map(|callback| Arc::new(CallbackTokenStore(Arc::new(callback))) as Arc<dyn TokenStore>);
+    let mut provider =
+        oauth::RefreshingTokenProvider::new(app.client.clone(), tokens.inner.clone(), store);
     if let Some(margin) = refresh_margin {
         provider = provider.refresh_margin(Duration::from_secs_f64(margin.max(0.0)));
     }

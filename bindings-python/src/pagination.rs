@@ -18,7 +18,10 @@ use crate::runtime::run;
 
 /// A page's `data` as a list of Resource objects.
 fn page_items<'py>(py: Python<'py>, page: &RawPage) -> PyResult<Bound<'py, PyList>> {
-    let document = py.import("json")?.getattr("loads")?.call1((PyBytes::new(py, &page.body),))?;
+    let document = py
+        .import("json")?
+        .getattr("loads")?
+        .call1((PyBytes::new(py, &page.body),))?;
     let data = document.get_item("data")?;
     let items = PyList::empty(py);
     for raw in data.try_iter()? {
@@ -39,15 +42,26 @@ pub struct PageCursor {
 
 impl PageCursor {
     pub fn new(pager: Pager, asynchronous: bool) -> Self {
-        PageCursor { pager: Arc::new(tokio::sync::Mutex::new(pager)), buffer: Arc::default(), asynchronous, pages: false }
+        PageCursor {
+            pager: Arc::new(tokio::sync::Mutex::new(pager)),
+            buffer: Arc::default(),
+            asynchronous,
+            pages: false,
+        }
     }
 
     /// The next item already fetched, when iterating items.
     fn buffered(&self) -> Option<Py<PyAny>> {
-        if self.pages { None } else { self.buffer.lock().expect("buffer lock").pop_front() }
+        if self.pages {
+            None
+        } else {
+            self.buffer.lock().expect("buffer lock").pop_front()
+        }
     }
 
-    async fn fetch(pager: Arc<tokio::sync::Mutex<Pager>>) -> klaviyo_bridge::Result<Option<RawPage>> {
+    async fn fetch(
+        pager: Arc<tokio::sync::Mutex<Pager>>,
+    ) -> klaviyo_bridge::Result<Option<RawPage>> {
         pager.lock().await.next_page_raw().await
     }
 }
@@ -64,7 +78,10 @@ impl Ready {
         slf
     }
     fn __next__(&mut self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        Err(PyStopIteration::new_err((self.value.take().unwrap_or_else(|| py.None()),)))
+        Err(PyStopIteration::new_err((self
+            .value
+            .take()
+            .unwrap_or_else(|| py.None()),)))
     }
 }
 
@@ -79,14 +96,22 @@ impl PageCursor {
 
     /// The same listing, a page (a list of Resources) at a time.
     fn pages(&self) -> PageCursor {
-        PageCursor { pager: self.pager.clone(), buffer: self.buffer.clone(), asynchronous: self.asynchronous, pages: true }
+        PageCursor {
+            pager: self.pager.clone(),
+            buffer: self.buffer.clone(),
+            asynchronous: self.asynchronous,
+            pages: true,
+        }
     }
 
     /// The next page as a list, or None after the last (blocking).
     fn next_page(&self, py: Python<'_>) -> PyResult<Option<Py<PyList>>> {
         let pager = self.pager.clone();
-        let page = py.detach(|| klaviyo_bridge::runtime::runtime().block_on(Self::fetch(pager))).map_err(to_py_err)?;
-        page.map(|p| page_items(py, &p).map(Bound::unbind)).transpose()
+        let page = py
+            .detach(|| klaviyo_bridge::runtime::runtime().block_on(Self::fetch(pager)))
+            .map_err(to_py_err)?;
+        page.map(|p| page_items(py, &p).map(Bound::unbind))
+            .transpose()
     }
 
     fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
@@ -98,7 +123,9 @@ impl PageCursor {
             return Ok(Some(item));
         }
         loop {
-            let Some(page) = self.next_page(py)? else { return Ok(None) };
+            let Some(page) = self.next_page(py)? else {
+                return Ok(None);
+            };
             let page = page.into_bound(py);
             if self.pages {
                 return Ok(Some(page.into_any().unbind()));
@@ -128,21 +155,27 @@ impl PageCursor {
                 loop {
                     match Self::fetch(pager.clone()).await? {
                         None => return Ok(None),
-                        Some(page) if page.item_count == 0 && pager.lock().await.is_done() => return Ok(None),
+                        Some(page) if page.item_count == 0 && pager.lock().await.is_done() => {
+                            return Ok(None);
+                        }
                         Some(page) if page.item_count == 0 && !pages => continue,
                         Some(page) => return Ok(Some(page)),
                     }
                 }
             },
             move |py, page| {
-                let Some(page) = page else { return Err(PyStopAsyncIteration::new_err(())) };
+                let Some(page) = page else {
+                    return Err(PyStopAsyncIteration::new_err(()));
+                };
                 let items = page_items(py, &page)?;
                 if pages {
                     return Ok(items.into_any().unbind());
                 }
                 let mut buffer = buffer.lock().expect("buffer lock");
                 buffer.extend(items.iter().map(Bound::unbind));
-                buffer.pop_front().ok_or_else(|| PyStopAsyncIteration::new_err(()))
+                buffer
+                    .pop_front()
+                    .ok_or_else(|| PyStopAsyncIteration::new_err(()))
             },
         )
     }

@@ -72,7 +72,9 @@ impl ContextExt for ForkSafeRuntime {
     }
 
     fn get_task_locals() -> Option<TaskLocals> {
-        TASK_LOCALS.try_with(|c| c.get().cloned()).unwrap_or_default()
+        TASK_LOCALS
+            .try_with(|c| c.get().cloned())
+            .unwrap_or_default()
     }
 }
 
@@ -98,13 +100,18 @@ where
     C: for<'py> FnOnce(Python<'py>, T) -> PyResult<Py<PyAny>> + Send + 'static,
 {
     if asynchronous {
-        let awaitable = pyo3_async_runtimes::generic::future_into_py::<ForkSafeRuntime, _, _>(py, async move {
-            let value = fut.await.map_err(to_py_err)?;
-            Python::attach(|py| convert(py, value))
-        })?;
+        let awaitable = pyo3_async_runtimes::generic::future_into_py::<ForkSafeRuntime, _, _>(
+            py,
+            async move {
+                let value = fut.await.map_err(to_py_err)?;
+                Python::attach(|py| convert(py, value))
+            },
+        )?;
         Ok(awaitable.unbind())
     } else {
-        let value = py.detach(|| klaviyo_bridge::runtime::runtime().block_on(fut)).map_err(to_py_err)?;
+        let value = py
+            .detach(|| klaviyo_bridge::runtime::runtime().block_on(fut))
+            .map_err(to_py_err)?;
         convert(py, value)
     }
 }

@@ -19,7 +19,10 @@ pub struct SandboxServer {
 impl SandboxServer {
     fn with<T>(&self, f: impl FnOnce(&klaviyo_sandbox::Sandbox) -> T) -> PyResult<T> {
         let guard = self.sandbox.lock().unwrap_or_else(|e| e.into_inner());
-        guard.as_ref().map(f).ok_or_else(|| PyRuntimeError::new_err("the sandbox was stopped"))
+        guard
+            .as_ref()
+            .map(f)
+            .ok_or_else(|| PyRuntimeError::new_err("the sandbox was stopped"))
     }
 }
 
@@ -32,13 +35,26 @@ impl SandboxServer {
     #[new]
     #[pyo3(signature = (*, api_key=None, rate_limits="real", latency=0.0, faults="", seed=0, seed_profiles=0, seed_events=0, seed_data=None, request_log=None, port=0))]
     #[allow(clippy::too_many_arguments)]
-    fn new(py: Python<'_>, api_key: Option<String>, rate_limits: &str, latency: f64, faults: &str, seed: u64, seed_profiles: usize, seed_events: usize, seed_data: Option<String>, request_log: Option<usize>, port: u16) -> PyResult<Self> {
+    fn new(
+        py: Python<'_>,
+        api_key: Option<String>,
+        rate_limits: &str,
+        latency: f64,
+        faults: &str,
+        seed: u64,
+        seed_profiles: usize,
+        seed_events: usize,
+        seed_data: Option<String>,
+        request_log: Option<usize>,
+        port: u16,
+    ) -> PyResult<Self> {
         let defaults = klaviyo_sandbox::Options::default();
         let options = klaviyo_sandbox::Options {
             addr: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
             api_key: api_key.unwrap_or(defaults.api_key.clone()),
             rate_limits: rate_limits.parse().map_err(invalid)?,
-            latency: klaviyo_bridge::config::seconds_or_zero(latency, "latency").map_err(to_py_err)?,
+            latency: klaviyo_bridge::config::seconds_or_zero(latency, "latency")
+                .map_err(to_py_err)?,
             faults: faults.to_string(),
             seed,
             seed_profiles,
@@ -50,7 +66,11 @@ impl SandboxServer {
         let sandbox = py
             .detach(|| klaviyo_bridge::runtime::runtime().block_on(klaviyo_sandbox::start(options)))
             .map_err(|e| invalid(format!("cannot start the sandbox: {e}")))?;
-        Ok(SandboxServer { url: sandbox.base_url(), api_key: sandbox.api_key().to_string(), sandbox: Mutex::new(Some(sandbox)) })
+        Ok(SandboxServer {
+            url: sandbox.base_url(),
+            api_key: sandbox.api_key().to_string(),
+            sandbox: Mutex::new(Some(sandbox)),
+        })
     }
 
     /// `http://127.0.0.1:<port>`
@@ -81,7 +101,9 @@ impl SandboxServer {
     /// finished; then the state.
     fn settled(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         let guard = self.sandbox.lock().unwrap_or_else(|e| e.into_inner());
-        let sandbox = guard.as_ref().ok_or_else(|| PyRuntimeError::new_err("the sandbox was stopped"))?;
+        let sandbox = guard
+            .as_ref()
+            .ok_or_else(|| PyRuntimeError::new_err("the sandbox was stopped"))?;
         py.detach(|| klaviyo_bridge::runtime::runtime().block_on(sandbox.settled()));
         to_py(py, &sandbox.state())
     }
@@ -98,7 +120,11 @@ impl SandboxServer {
 
     /// Stops the server and waits for requests in flight; later calls fail.
     fn stop(&self, py: Python<'_>) {
-        let taken = self.sandbox.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let taken = self
+            .sandbox
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
         if let Some(sandbox) = taken {
             py.detach(|| klaviyo_bridge::runtime::runtime().block_on(sandbox.shutdown()));
         }

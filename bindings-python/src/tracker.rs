@@ -11,8 +11,8 @@ use klaviyo_bridge::profiles::ProfileRef;
 use klaviyo_bridge::tracker::{TrackFailure, TrackerOptions};
 
 use crate::convert::serialized;
-use crate::resources::event_create;
 use crate::errors::to_py_err;
+use crate::resources::event_create;
 use crate::runtime::run;
 
 /// Default wait for `close()` and interpreter exit.
@@ -44,10 +44,18 @@ pub fn options(
     });
     Ok(TrackerOptions {
         flush_at: flush_at.unwrap_or(defaults.flush_at),
-        flush_interval: flush_interval.map(|s| seconds(s, "flush_interval")).transpose().map_err(to_py_err)?.unwrap_or(defaults.flush_interval),
+        flush_interval: flush_interval
+            .map(|s| seconds(s, "flush_interval"))
+            .transpose()
+            .map_err(to_py_err)?
+            .unwrap_or(defaults.flush_interval),
         max_queue: max_queue.unwrap_or(defaults.max_queue),
         max_batch_bytes: max_batch_bytes.unwrap_or(defaults.max_batch_bytes),
-        when_full: when_full.map(str::parse).transpose().map_err(to_py_err)?.unwrap_or(defaults.when_full),
+        when_full: when_full
+            .map(str::parse)
+            .transpose()
+            .map_err(to_py_err)?
+            .unwrap_or(defaults.when_full),
         max_in_flight: max_in_flight.unwrap_or(defaults.max_in_flight),
         spool_dir,
         on_error,
@@ -80,7 +88,20 @@ impl Tracker {
         time: Option<Bound<'_, PyAny>>,
         unique_id: Option<String>,
     ) -> PyResult<String> {
-        let event = event_create(metric, ProfileRef { id: profile_id, email, phone_number, external_id }, properties.as_ref(), value, value_currency, time.as_ref(), unique_id)?;
+        let event = event_create(
+            metric,
+            ProfileRef {
+                id: profile_id,
+                email,
+                phone_number,
+                external_id,
+            },
+            properties.as_ref(),
+            value,
+            value_currency,
+            time.as_ref(),
+            unique_id,
+        )?;
         // Released: a blocking track() on a full queue must not hold the GIL.
         py.detach(|| self.inner.track(event)).map_err(to_py_err)
     }
@@ -134,21 +155,47 @@ impl Tracker {
 
     fn __repr__(&self) -> String {
         let s = self.inner.stats();
-        format!("<klaviyo_bridge.Tracker queued={} sent={} pending={} failed={}>", s.queued, s.sent, s.pending, s.failed)
+        format!(
+            "<klaviyo_bridge.Tracker queued={} sent={} pending={} failed={}>",
+            s.queued, s.sent, s.pending, s.failed
+        )
     }
 }
 
 impl Tracker {
-    fn flushed(&self, py: Python<'_>, asynchronous: bool, timeout: Option<f64>) -> PyResult<Py<PyAny>> {
+    fn flushed(
+        &self,
+        py: Python<'_>,
+        asynchronous: bool,
+        timeout: Option<f64>,
+    ) -> PyResult<Py<PyAny>> {
         let inner = self.inner.clone();
-        let limit = timeout.map(|t| seconds(t, "timeout")).transpose().map_err(to_py_err)?;
-        run(py, asynchronous, async move { Ok(flush(&inner, limit).await) }, |py, done| Ok(pyo3::types::PyBool::new(py, done).to_owned().into_any().unbind()))
+        let limit = timeout
+            .map(|t| seconds(t, "timeout"))
+            .transpose()
+            .map_err(to_py_err)?;
+        run(
+            py,
+            asynchronous,
+            async move { Ok(flush(&inner, limit).await) },
+            |py, done| {
+                Ok(pyo3::types::PyBool::new(py, done)
+                    .to_owned()
+                    .into_any()
+                    .unbind())
+            },
+        )
     }
 
     fn shutdown(&self, py: Python<'_>, asynchronous: bool, timeout: f64) -> PyResult<Py<PyAny>> {
         let inner = self.inner.clone();
         let limit = seconds(timeout, "timeout").map_err(to_py_err)?;
-        run(py, asynchronous, async move { inner.shutdown(limit).await }, |py, stats| serialized(py, &stats))
+        run(
+            py,
+            asynchronous,
+            async move { inner.shutdown(limit).await },
+            |py, stats| serialized(py, &stats),
+        )
     }
 }
 

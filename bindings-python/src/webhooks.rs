@@ -18,11 +18,15 @@ fn body_bytes(body: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     if let Ok(text) = body.cast::<PyString>() {
         return Ok(text.to_cow()?.as_bytes().to_vec());
     }
-    Err(PyValueError::new_err("body must be the raw request body (bytes)"))
+    Err(PyValueError::new_err(
+        "body must be the raw request body (bytes)",
+    ))
 }
 
 fn when(timestamp: Option<f64>) -> SystemTime {
-    timestamp.map_or_else(SystemTime::now, |t| UNIX_EPOCH + Duration::from_secs_f64(t.max(0.0)))
+    timestamp.map_or_else(SystemTime::now, |t| {
+        UNIX_EPOCH + Duration::from_secs_f64(t.max(0.0))
+    })
 }
 
 /// Verifies a delivery: `headers` is any mapping (names matched case-insensitively);
@@ -33,11 +37,27 @@ fn when(timestamp: Option<f64>) -> SystemTime {
 #[pyfunction]
 #[pyo3(signature = (body, headers, *, secret, tolerance=300.0, now=None, timestamp_source="body", seen=None))]
 #[allow(clippy::too_many_arguments)]
-pub fn verify(py: Python<'_>, body: Bound<'_, PyAny>, headers: Bound<'_, PyAny>, secret: Bound<'_, PyAny>, tolerance: f64, now: Option<f64>, timestamp_source: &str, seen: Option<Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+pub fn verify(
+    py: Python<'_>,
+    body: Bound<'_, PyAny>,
+    headers: Bound<'_, PyAny>,
+    secret: Bound<'_, PyAny>,
+    tolerance: f64,
+    now: Option<f64>,
+    timestamp_source: &str,
+    seen: Option<Bound<'_, PyAny>>,
+) -> PyResult<Py<PyAny>> {
     let body = body_bytes(&body)?;
     let pairs: Vec<(String, String)> = match headers.cast::<PyMapping>() {
-        Ok(mapping) => mapping.items()?.iter().map(|item| item.extract::<(String, String)>()).collect::<PyResult<_>>()?,
-        Err(_) => headers.try_iter()?.map(|item| item?.extract::<(String, String)>()).collect::<PyResult<_>>()?,
+        Ok(mapping) => mapping
+            .items()?
+            .iter()
+            .map(|item| item.extract::<(String, String)>())
+            .collect::<PyResult<_>>()?,
+        Err(_) => headers
+            .try_iter()?
+            .map(|item| item?.extract::<(String, String)>())
+            .collect::<PyResult<_>>()?,
     };
     let secrets: Vec<String> = match secret.extract::<String>() {
         Ok(one) => vec![one],
@@ -46,16 +66,30 @@ pub fn verify(py: Python<'_>, body: Bound<'_, PyAny>, headers: Bound<'_, PyAny>,
     let timestamp_source = match timestamp_source {
         "body" => TimestampSource::BodyThenHeader,
         "header" => TimestampSource::Header,
-        other => return Err(PyValueError::new_err(format!("timestamp_source must be 'body' or 'header', not {other:?}"))),
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "timestamp_source must be 'body' or 'header', not {other:?}"
+            )));
+        }
     };
-    let options = VerifyOptions { secrets, tolerance: Duration::from_secs_f64(tolerance.max(0.0)), now: when(now), timestamp_source };
+    let options = VerifyOptions {
+        secrets,
+        tolerance: Duration::from_secs_f64(tolerance.max(0.0)),
+        now: when(now),
+        timestamp_source,
+    };
     let headers = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()));
     let delivery = match seen {
         None => webhook_signature::verify(&body, headers, &options),
         Some(store) => match store.cast::<MemorySeenStore>() {
-            Ok(native) => webhook_signature::verify_once(&body, headers, &options, &native.get().inner),
+            Ok(native) => {
+                webhook_signature::verify_once(&body, headers, &options, &native.get().inner)
+            }
             Err(_) => {
-                let custom = CustomSeenStore { object: store, error: Default::default() };
+                let custom = CustomSeenStore {
+                    object: store,
+                    error: Default::default(),
+                };
                 let outcome = webhook_signature::verify_once(&body, headers, &options, &custom);
                 if let Some(error) = custom.error.take() {
                     return Err(error);
@@ -71,7 +105,13 @@ pub fn verify(py: Python<'_>, body: Bound<'_, PyAny>, headers: Bound<'_, PyAny>,
 /// The headers Klaviyo would send with `body`, for testing your receiver.
 #[pyfunction]
 #[pyo3(signature = (body, *, secret, webhook_id="test-webhook", timestamp=None))]
-pub fn sign<'py>(py: Python<'py>, body: Bound<'py, PyAny>, secret: &str, webhook_id: &str, timestamp: Option<f64>) -> PyResult<Bound<'py, PyDict>> {
+pub fn sign<'py>(
+    py: Python<'py>,
+    body: Bound<'py, PyAny>,
+    secret: &str,
+    webhook_id: &str,
+    timestamp: Option<f64>,
+) -> PyResult<Bound<'py, PyDict>> {
     let headers = webhook_signature::sign(&body_bytes(&body)?, secret, webhook_id, when(timestamp));
     let dict = PyDict::new(py);
     for (name, value) in headers.pairs() {
@@ -92,7 +132,11 @@ impl MemorySeenStore {
     #[new]
     #[pyo3(signature = (retention=600.0))]
     fn new(retention: f64) -> Self {
-        MemorySeenStore { inner: webhook_signature::MemorySeenStore::new(Duration::from_secs_f64(retention.max(0.0))) }
+        MemorySeenStore {
+            inner: webhook_signature::MemorySeenStore::new(Duration::from_secs_f64(
+                retention.max(0.0),
+            )),
+        }
     }
 
     /// Records `key`; False when it was already recorded.
@@ -109,7 +153,11 @@ struct CustomSeenStore<'py> {
 
 impl SeenStore for CustomSeenStore<'_> {
     fn first_time(&self, key: &str, _now: SystemTime) -> bool {
-        match self.object.call_method1("first_time", (key,)).and_then(|r| r.is_truthy()) {
+        match self
+            .object
+            .call_method1("first_time", (key,))
+            .and_then(|r| r.is_truthy())
+        {
             Ok(first) => first,
             Err(e) => {
                 *self.error.borrow_mut() = Some(e);

@@ -53,16 +53,25 @@ impl From<Error> for Failure {
             Error::RateLimited { .. } => " (wait and retry, or lower the request rate)",
             _ => "",
         };
-        Failure { code, message: format!("{e}{hint}") }
+        Failure {
+            code,
+            message: format!("{e}{hint}"),
+        }
     }
 }
 
 fn usage(message: impl Into<String>) -> Failure {
-    Failure { code: EXIT_USAGE, message: message.into() }
+    Failure {
+        code: EXIT_USAGE,
+        message: message.into(),
+    }
 }
 
 fn io(e: std::io::Error) -> Failure {
-    Failure { code: EXIT_FAILED, message: format!("cannot write the output: {e}") }
+    Failure {
+        code: EXIT_FAILED,
+        message: format!("cannot write the output: {e}"),
+    }
 }
 
 /// Runs a program with `argv` (program name first), writing to the process's stdout and
@@ -76,7 +85,12 @@ pub fn run(program: Program, argv: Vec<OsString>, binding: Binding) -> i32 {
 }
 
 /// [`run`] with stdout given, for callers that capture it.
-pub fn run_with(program: Program, argv: Vec<OsString>, binding: Binding, out: &mut dyn Write) -> i32 {
+pub fn run_with(
+    program: Program,
+    argv: Vec<OsString>,
+    binding: Binding,
+    out: &mut dyn Write,
+) -> i32 {
     let parsed = match program {
         Program::Client => ClientArgs::try_parse_from(argv).map(Parsed::Client),
         Program::DevTools => DevArgs::try_parse_from(argv).map(Parsed::Dev),
@@ -100,7 +114,11 @@ pub fn run_with(program: Program, argv: Vec<OsString>, binding: Binding, out: &m
         Parsed::Dev(a) => a.common.clone(),
     };
     if common.verbose {
-        let _ = tracing_subscriber::fmt().with_env_filter("klaviyo_bridge=debug").with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal()).try_init();
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("klaviyo_bridge=debug")
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init();
     }
     let runtime = klaviyo_bridge::blocking::runtime();
     let result = runtime.block_on(async {
@@ -146,17 +164,32 @@ fn properties(text: Option<&str>) -> Result<Map<String, Value>, Failure> {
     match text.map(serde_json::from_str::<Value>) {
         None => Ok(Map::new()),
         Some(Ok(Value::Object(map))) => Ok(map),
-        Some(Ok(_)) => Err(usage("--properties must be a JSON object, e.g. '{\"OrderId\": \"ORD-123\"}'")),
-        Some(Err(e)) => Err(usage(format!("--properties is not valid JSON ({e}); quote it, e.g. '{{\"OrderId\": \"ORD-123\"}}'"))),
+        Some(Ok(_)) => Err(usage(
+            "--properties must be a JSON object, e.g. '{\"OrderId\": \"ORD-123\"}'",
+        )),
+        Some(Err(e)) => Err(usage(format!(
+            "--properties is not valid JSON ({e}); quote it, e.g. '{{\"OrderId\": \"ORD-123\"}}'"
+        ))),
     }
 }
 
 fn require_identity(a: &ClientArgs, action: &str, allow_id: bool) -> Result<ProfileRef, Failure> {
-    let who = ProfileRef { id: a.profile_id.clone(), email: a.email.clone(), phone_number: a.phone_number.clone(), external_id: a.external_id.clone() };
-    let given = [&who.email, &who.phone_number, &who.external_id].iter().filter(|v| v.is_some()).count() + usize::from(allow_id && who.id.is_some());
+    let who = ProfileRef {
+        id: a.profile_id.clone(),
+        email: a.email.clone(),
+        phone_number: a.phone_number.clone(),
+        external_id: a.external_id.clone(),
+    };
+    let given = [&who.email, &who.phone_number, &who.external_id]
+        .iter()
+        .filter(|v| v.is_some())
+        .count()
+        + usize::from(allow_id && who.id.is_some());
     if given == 0 {
         let id = if allow_id { ", --profile-id" } else { "" };
-        return Err(usage(format!("--action {action} needs --email, --phone-number or --external-id{id}")));
+        return Err(usage(format!(
+            "--action {action} needs --email, --phone-number or --external-id{id}"
+        )));
     }
     Ok(who)
 }
@@ -169,10 +202,14 @@ fn record<T: serde::Serialize>(value: &T) -> Output {
 }
 
 /// Opens `--output`, or stdout.
-fn destination<'a>(path: Option<&std::path::Path>, out: &'a mut dyn Write) -> Result<Box<dyn Write + 'a>, Failure> {
+fn destination<'a>(
+    path: Option<&std::path::Path>,
+    out: &'a mut dyn Write,
+) -> Result<Box<dyn Write + 'a>, Failure> {
     match path {
         Some(p) => {
-            let file = std::fs::File::create(p).map_err(|e| usage(format!("cannot create {}: {e}", p.display())))?;
+            let file = std::fs::File::create(p)
+                .map_err(|e| usage(format!("cannot create {}: {e}", p.display())))?;
             Ok(Box::new(std::io::BufWriter::new(file)))
         }
         None => Ok(Box::new(out)),
@@ -183,7 +220,10 @@ fn destination<'a>(path: Option<&std::path::Path>, out: &'a mut dyn Write) -> Re
 fn progress(common: &Common, what: &'static str) -> impl Fn(u64) {
     let bar = (!common.quiet && std::io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new_spinner();
-        bar.set_style(indicatif::ProgressStyle::with_template("{spinner} {pos} {msg} ({elapsed})").unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()));
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {pos} {msg} ({elapsed})")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
         bar.set_message(what);
         bar
     });
@@ -195,25 +235,47 @@ fn progress(common: &Common, what: &'static str) -> impl Fn(u64) {
 }
 
 async fn run_client(a: ClientArgs, binding: Binding, out: &mut dyn Write) -> Result<i32, Failure> {
-    let name = a.action.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default();
+    let name = a
+        .action
+        .to_possible_value()
+        .map(|v| v.get_name().to_string())
+        .unwrap_or_default();
     let table_or = |default: Format| a.format.unwrap_or(default);
     // Check the flags before touching the network.
     let props = properties(a.properties.as_deref())?;
     let client = client(&a.common, binding)?;
     let (output, format) = match a.action {
         Action::TrackEvent => {
-            let event = a.event.as_deref().ok_or_else(|| usage("--action track-event needs --event NAME"))?;
+            let event = a
+                .event
+                .as_deref()
+                .ok_or_else(|| usage("--action track-event needs --event NAME"))?;
             let who = require_identity(&a, &name, true)?;
-            let tracked = tools::track_event(&client, &who, event, props, a.value, a.unique_id.clone(), a.time.clone()).await?;
+            let tracked = tools::track_event(
+                &client,
+                &who,
+                event,
+                props,
+                a.value,
+                a.unique_id.clone(),
+                a.time.clone(),
+            )
+            .await?;
             (record(&tracked), table_or(Format::Table))
         }
         Action::UpsertProfile => {
             let who = require_identity(&a, &name, false)?;
-            (Output::Record(tools::upsert_profile(&client, &who, props).await?), table_or(Format::Table))
+            (
+                Output::Record(tools::upsert_profile(&client, &who, props).await?),
+                table_or(Format::Table),
+            )
         }
         Action::GetProfile => {
             let who = require_identity(&a, &name, true)?;
-            (Output::Record(tools::get_profile(&client, &who).await?), table_or(Format::Table))
+            (
+                Output::Record(tools::get_profile(&client, &who).await?),
+                table_or(Format::Table),
+            )
         }
         Action::CatalogItems => {
             let (columns, rows) = tools::catalog_items(&client, a.max_pages).await?;
@@ -228,17 +290,31 @@ async fn run_client(a: ClientArgs, binding: Binding, out: &mut dyn Write) -> Res
             (Output::Rows { columns, rows }, table_or(Format::Table))
         }
         Action::AddToList => {
-            let list = a.list_id.as_deref().ok_or_else(|| usage("--action add-to-list needs --list-id ID"))?;
+            let list = a
+                .list_id
+                .as_deref()
+                .ok_or_else(|| usage("--action add-to-list needs --list-id ID"))?;
             let who = require_identity(&a, &name, true)?;
-            (Output::Record(tools::add_to_list(&client, list, &who).await?), table_or(Format::Table))
+            (
+                Output::Record(tools::add_to_list(&client, list, &who).await?),
+                table_or(Format::Table),
+            )
         }
         Action::SubscribeProfile => {
             let who = require_identity(&a, &name, false)?;
-            (Output::Record(tools::subscribe_profile(&client, &who, a.list_id.as_deref(), a.sms).await?), table_or(Format::Table))
+            (
+                Output::Record(
+                    tools::subscribe_profile(&client, &who, a.list_id.as_deref(), a.sms).await?,
+                ),
+                table_or(Format::Table),
+            )
         }
         Action::DeleteProfile => {
             let who = require_identity(&a, &name, true)?;
-            (Output::Record(tools::delete_profile(&client, &who).await?), table_or(Format::Table))
+            (
+                Output::Record(tools::delete_profile(&client, &who).await?),
+                table_or(Format::Table),
+            )
         }
         Action::ExportProfiles => {
             let format = table_or(Format::Csv);
@@ -248,10 +324,25 @@ async fn run_client(a: ClientArgs, binding: Binding, out: &mut dyn Write) -> Res
             let to_file = a.output.is_some();
             let rows = {
                 let sink = destination(a.output.as_deref(), out)?;
-                dev_tools::export(&client, dev_tools::ExportResource::Profiles, None, a.max_pages, format, sink, &progress(&a.common, "profiles")).await?
+                dev_tools::export(
+                    &client,
+                    dev_tools::ExportResource::Profiles,
+                    None,
+                    a.max_pages,
+                    format,
+                    sink,
+                    &progress(&a.common, "profiles"),
+                )
+                .await?
             };
             if to_file && !a.common.quiet {
-                eprintln!("exported {rows} profiles to {}", a.output.as_deref().map(|p| p.display().to_string()).unwrap_or_default());
+                eprintln!(
+                    "exported {rows} profiles to {}",
+                    a.output
+                        .as_deref()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default()
+                );
             }
             return Ok(EXIT_OK);
         }
@@ -264,22 +355,42 @@ async fn run_dev(a: DevArgs, binding: Binding, out: &mut dyn Write) -> Result<i3
     let format = a.format.unwrap_or(Format::Table);
     match a.tool {
         Tool::TestWebhook => {
-            let url = a.webhook_url.as_deref().ok_or_else(|| usage("--tool test-webhook needs --webhook-url URL"))?;
+            let url = a
+                .webhook_url
+                .as_deref()
+                .ok_or_else(|| usage("--tool test-webhook needs --webhook-url URL"))?;
             let report = dev_tools::test_webhook(url, a.secret.as_deref()).await?;
             record(&report).render(format, out).map_err(io)?;
             let ok = report.accepted && report.rejected_forged.unwrap_or(true);
             return Ok(if ok { EXIT_OK } else { EXIT_FAILED });
         }
         Tool::ImportCsv => {
-            let path = a.file.clone().ok_or_else(|| usage("--tool import-csv needs --file FILE"))?;
+            let path = a
+                .file
+                .clone()
+                .ok_or_else(|| usage("--tool import-csv needs --file FILE"))?;
             if !path.is_file() {
                 return Err(usage(format!("--file {} does not exist", path.display())));
             }
             let client = client(&a.common, binding)?;
-            let open = || std::fs::File::open(&path).map(|f| Box::new(std::io::BufReader::new(f)) as Box<dyn std::io::Read>);
-            let report = dev_tools::import_csv(&client, &open, a.list_id.as_deref(), a.dry_run, &progress(&a.common, "rows")).await?;
+            let open = || {
+                std::fs::File::open(&path)
+                    .map(|f| Box::new(std::io::BufReader::new(f)) as Box<dyn std::io::Read>)
+            };
+            let report = dev_tools::import_csv(
+                &client,
+                &open,
+                a.list_id.as_deref(),
+                a.dry_run,
+                &progress(&a.common, "rows"),
+            )
+            .await?;
             render_import(&report, format, out).map_err(io)?;
-            return Ok(if report.invalid_count == 0 && report.failed.is_empty() { EXIT_OK } else { EXIT_FAILED });
+            return Ok(if report.invalid_count == 0 && report.failed.is_empty() {
+                EXIT_OK
+            } else {
+                EXIT_FAILED
+            });
         }
         _ => {}
     }
@@ -301,10 +412,22 @@ async fn run_dev(a: DevArgs, binding: Binding, out: &mut dyn Write) -> Result<i3
                 fields.insert(format!("scope_{}", scope.family), json!(scope.status));
             }
             Output::Record(fields).render(format, out).map_err(io)?;
-            Ok(if report.key_valid { EXIT_OK } else { EXIT_FAILED })
+            Ok(if report.key_valid {
+                EXIT_OK
+            } else {
+                EXIT_FAILED
+            })
         }
         Tool::ValidateEvents => {
-            let names: Vec<String> = a.events.as_deref().ok_or_else(|| usage("--tool validate-events needs --events \"A,B\""))?.split(',').map(str::trim).filter(|n| !n.is_empty()).map(str::to_string).collect();
+            let names: Vec<String> = a
+                .events
+                .as_deref()
+                .ok_or_else(|| usage("--tool validate-events needs --events \"A,B\""))?
+                .split(',')
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(str::to_string)
+                .collect();
             if names.is_empty() {
                 return Err(usage("--events lists no names"));
             }
@@ -316,20 +439,53 @@ async fn run_dev(a: DevArgs, binding: Binding, out: &mut dyn Write) -> Result<i3
                     json!({"event": c.event, "exists": c.exists, "metric_id": c.metric_id, "events_30d": count, "sample_properties": c.sample_properties.join(", ")}).as_object().cloned().unwrap_or_default()
                 })
                 .collect();
-            let columns = ["event", "exists", "metric_id", "events_30d", "sample_properties"].map(String::from).to_vec();
-            Output::Rows { columns, rows }.render(format, out).map_err(io)?;
-            Ok(if checks.iter().all(|c| c.exists) { EXIT_OK } else { EXIT_FAILED })
+            let columns = [
+                "event",
+                "exists",
+                "metric_id",
+                "events_30d",
+                "sample_properties",
+            ]
+            .map(String::from)
+            .to_vec();
+            Output::Rows { columns, rows }
+                .render(format, out)
+                .map_err(io)?;
+            Ok(if checks.iter().all(|c| c.exists) {
+                EXIT_OK
+            } else {
+                EXIT_FAILED
+            })
         }
         Tool::ExportData => {
             let resource = a.resource.ok_or_else(|| usage("--tool export-data needs --resource profiles|events|metrics|lists|catalog-items"))?;
-            let path = a.output.clone().ok_or_else(|| usage("--tool export-data needs --output FILE"))?;
+            let path = a
+                .output
+                .clone()
+                .ok_or_else(|| usage("--tool export-data needs --output FILE"))?;
             let format = a.format.unwrap_or(Format::Csv);
             if format == Format::Table {
                 return Err(usage("export-data writes csv, json or jsonl"));
             }
             let sink = destination(Some(&path), out)?;
-            let rows = dev_tools::export(&client, resource, a.max_records, None, format, sink, &progress(&a.common, "records")).await?;
-            let summary = dev_tools::ExportSummary { resource: resource.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default(), rows, output: path.display().to_string() };
+            let rows = dev_tools::export(
+                &client,
+                resource,
+                a.max_records,
+                None,
+                format,
+                sink,
+                &progress(&a.common, "records"),
+            )
+            .await?;
+            let summary = dev_tools::ExportSummary {
+                resource: resource
+                    .to_possible_value()
+                    .map(|v| v.get_name().to_string())
+                    .unwrap_or_default(),
+                rows,
+                output: path.display().to_string(),
+            };
             record(&summary).render(Format::Table, out).map_err(io)?;
             Ok(EXIT_OK)
         }
@@ -337,18 +493,35 @@ async fn run_dev(a: DevArgs, binding: Binding, out: &mut dyn Write) -> Result<i3
     }
 }
 
-fn render_import(report: &dev_tools::ImportReport, format: Format, out: &mut dyn Write) -> std::io::Result<()> {
+fn render_import(
+    report: &dev_tools::ImportReport,
+    format: Format,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     let problems: Vec<Map<String, Value>> = report
         .invalid
         .iter()
         .map(|p| (p, "invalid"))
         .chain(report.failed.iter().map(|p| (p, "rejected")))
-        .map(|(p, kind)| json!({"line": p.line, "problem": kind, "reason": p.reason}).as_object().cloned().unwrap_or_default())
+        .map(|(p, kind)| {
+            json!({"line": p.line, "problem": kind, "reason": p.reason})
+                .as_object()
+                .cloned()
+                .unwrap_or_default()
+        })
         .collect();
     let columns = ["line", "problem", "reason"].map(String::from).to_vec();
     match format {
-        Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(report).unwrap_or_default()),
-        Format::Csv | Format::Jsonl => Output::Rows { columns, rows: problems }.render(format, out),
+        Format::Json => writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(report).unwrap_or_default()
+        ),
+        Format::Csv | Format::Jsonl => Output::Rows {
+            columns,
+            rows: problems,
+        }
+        .render(format, out),
         Format::Table => {
             let summary = json!({
                 "rows": report.rows, "valid": report.valid, "invalid": report.invalid_count, "sent": !report.dry_run,
@@ -356,7 +529,11 @@ fn render_import(report: &dev_tools::ImportReport, format: Format, out: &mut dyn
             });
             record(&summary).render(Format::Table, out)?;
             if !problems.is_empty() {
-                Output::Rows { columns, rows: problems }.render(Format::Table, out)?;
+                Output::Rows {
+                    columns,
+                    rows: problems,
+                }
+                .render(Format::Table, out)?;
             }
             Ok(())
         }

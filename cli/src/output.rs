@@ -58,7 +58,10 @@ fn truncate(text: String) -> String {
 
 fn table(header: &[String], rows: impl Iterator<Item = Vec<String>>) -> String {
     let mut table = Table::new();
-    table.load_preset(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Disabled).set_header(header);
+    table
+        .load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(header);
     for row in rows {
         table.add_row(row.into_iter().map(truncate));
     }
@@ -73,20 +76,37 @@ impl Output {
                 let rows = record.iter().map(|(k, v)| vec![k.clone(), cell(Some(v))]);
                 out.write_all(table(&["field".into(), "value".into()], rows).as_bytes())
             }
-            (Output::Record(record), Format::Json) => writeln!(out, "{}", serde_json::to_string_pretty(record).unwrap_or_default()),
-            (Output::Record(record), Format::Jsonl) => writeln!(out, "{}", Value::Object(record.clone())),
+            (Output::Record(record), Format::Json) => writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(record).unwrap_or_default()
+            ),
+            (Output::Record(record), Format::Jsonl) => {
+                writeln!(out, "{}", Value::Object(record.clone()))
+            }
             (Output::Record(record), Format::Csv) => {
                 let columns: Vec<String> = record.keys().cloned().collect();
                 write_csv(&columns, std::slice::from_ref(record), out)
             }
             (Output::Rows { columns, rows }, Format::Table) => {
-                let body = rows.iter().map(|row| columns.iter().map(|c| cell(row.get(c))).collect());
+                let body = rows
+                    .iter()
+                    .map(|row| columns.iter().map(|c| cell(row.get(c))).collect());
                 out.write_all(table(columns, body).as_bytes())?;
-                writeln!(out, "{} row{}", rows.len(), if rows.len() == 1 { "" } else { "s" })
+                writeln!(
+                    out,
+                    "{} row{}",
+                    rows.len(),
+                    if rows.len() == 1 { "" } else { "s" }
+                )
             }
             (Output::Rows { rows, .. }, Format::Json) => {
                 let array = Value::Array(rows.iter().cloned().map(Value::Object).collect());
-                writeln!(out, "{}", serde_json::to_string_pretty(&array).unwrap_or_default())
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::to_string_pretty(&array).unwrap_or_default()
+                )
             }
             (Output::Rows { rows, .. }, Format::Jsonl) => {
                 for row in rows {
@@ -100,7 +120,11 @@ impl Output {
 }
 
 /// Writes rows as CSV with a header.
-pub fn write_csv(columns: &[String], rows: &[Map<String, Value>], out: &mut dyn Write) -> std::io::Result<()> {
+pub fn write_csv(
+    columns: &[String],
+    rows: &[Map<String, Value>],
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     let mut writer = csv::Writer::from_writer(out);
     writer.write_record(columns)?;
     for row in rows {
@@ -120,11 +144,24 @@ pub struct RowWriter<'a> {
 
 impl<'a> RowWriter<'a> {
     /// Starts the stream (writes the CSV header or the JSON array's opening).
-    pub fn new(format: Format, columns: Vec<String>, out: Box<dyn Write + 'a>) -> std::io::Result<Self> {
-        let mut writer = RowWriter { format, columns, out, csv: None, written: 0 };
+    pub fn new(
+        format: Format,
+        columns: Vec<String>,
+        out: Box<dyn Write + 'a>,
+    ) -> std::io::Result<Self> {
+        let mut writer = RowWriter {
+            format,
+            columns,
+            out,
+            csv: None,
+            written: 0,
+        };
         match format {
             Format::Csv => {
-                let mut csv = csv::Writer::from_writer(std::mem::replace(&mut writer.out, Box::new(std::io::sink())));
+                let mut csv = csv::Writer::from_writer(std::mem::replace(
+                    &mut writer.out,
+                    Box::new(std::io::sink()),
+                ));
                 csv.write_record(&writer.columns)?;
                 writer.csv = Some(csv);
             }
@@ -161,7 +198,9 @@ impl<'a> RowWriter<'a> {
     pub fn finish(mut self) -> std::io::Result<usize> {
         match self.format {
             Format::Csv => self.csv.take().expect("csv writer").flush()?,
-            Format::Json => self.out.write_all(if self.written > 0 { b"\n]\n" } else { b"]\n" })?,
+            Format::Json => self
+                .out
+                .write_all(if self.written > 0 { b"\n]\n" } else { b"]\n" })?,
             _ => {}
         }
         self.out.flush()?;
@@ -175,8 +214,16 @@ mod tests {
     use serde_json::json;
 
     fn rows() -> Output {
-        let row = |id: &str, title: &str| json!({"id": id, "title": title}).as_object().unwrap().clone();
-        Output::Rows { columns: vec!["id".into(), "title".into()], rows: vec![row("1", "Blue, \"large\" mug"), row("2", &"x".repeat(80))] }
+        let row = |id: &str, title: &str| {
+            json!({"id": id, "title": title})
+                .as_object()
+                .unwrap()
+                .clone()
+        };
+        Output::Rows {
+            columns: vec!["id".into(), "title".into()],
+            rows: vec![row("1", "Blue, \"large\" mug"), row("2", &"x".repeat(80))],
+        }
     }
 
     fn render(output: &Output, format: Format) -> String {
@@ -187,7 +234,10 @@ mod tests {
 
     #[test]
     fn csv_is_rfc4180_and_json_parses() {
-        assert_eq!(render(&rows(), Format::Csv).lines().nth(1), Some("1,\"Blue, \"\"large\"\" mug\""));
+        assert_eq!(
+            render(&rows(), Format::Csv).lines().nth(1),
+            Some("1,\"Blue, \"\"large\"\" mug\"")
+        );
         let parsed: Value = serde_json::from_str(&render(&rows(), Format::Json)).unwrap();
         assert_eq!(parsed[0]["title"], "Blue, \"large\" mug");
         assert_eq!(render(&rows(), Format::Jsonl).lines().count(), 2);
@@ -196,7 +246,11 @@ mod tests {
     #[test]
     fn tables_align_and_cut_long_cells() {
         let text = render(&rows(), Format::Table);
-        let widths: Vec<usize> = text.lines().filter(|l| !l.ends_with("rows")).map(|l| l.chars().count()).collect();
+        let widths: Vec<usize> = text
+            .lines()
+            .filter(|l| !l.ends_with("rows"))
+            .map(|l| l.chars().count())
+            .collect();
         assert!(widths.windows(2).all(|w| w[0] == w[1]), "aligned:\n{text}");
         assert!(text.contains('…') && !text.contains(&"x".repeat(60)));
         assert!(text.ends_with("2 rows\n"));
@@ -205,16 +259,22 @@ mod tests {
     #[test]
     fn streamed_json_and_csv_match_the_batch_formatter() {
         for format in [Format::Json, Format::Csv, Format::Jsonl] {
-            let Output::Rows { columns, rows: all } = rows() else { unreachable!() };
+            let Output::Rows { columns, rows: all } = rows() else {
+                unreachable!()
+            };
             let mut buffer = Vec::new();
-            let mut writer = RowWriter::new(format, columns.clone(), Box::new(&mut buffer)).unwrap();
+            let mut writer =
+                RowWriter::new(format, columns.clone(), Box::new(&mut buffer)).unwrap();
             for row in &all {
                 writer.row(row).unwrap();
             }
             assert_eq!(writer.finish().unwrap(), 2);
             let streamed = String::from_utf8(buffer).unwrap();
             if format == Format::Json {
-                assert_eq!(serde_json::from_str::<Value>(&streamed).unwrap(), serde_json::from_str::<Value>(&render(&rows(), format)).unwrap());
+                assert_eq!(
+                    serde_json::from_str::<Value>(&streamed).unwrap(),
+                    serde_json::from_str::<Value>(&render(&rows(), format)).unwrap()
+                );
             } else {
                 assert_eq!(streamed, render(&rows(), format));
             }

@@ -26,7 +26,15 @@ pub struct TrackedEvent {
 
 /// Records an event. A numeric `value` inside `properties` becomes the event value when
 /// `value` is not given, as the reference script's example expects.
-pub async fn track_event(client: &Client, who: &ProfileRef, event: &str, properties: Map<String, Value>, value: Option<f64>, unique_id: Option<String>, time: Option<String>) -> Result<TrackedEvent> {
+pub async fn track_event(
+    client: &Client,
+    who: &ProfileRef,
+    event: &str,
+    properties: Map<String, Value>,
+    value: Option<f64>,
+    unique_id: Option<String>,
+    time: Option<String>,
+) -> Result<TrackedEvent> {
     let value = value.or_else(|| properties.get("value").and_then(Value::as_f64));
     let mut create = EventCreate::new(event);
     create.profile = who.clone();
@@ -35,7 +43,13 @@ pub async fn track_event(client: &Client, who: &ProfileRef, event: &str, propert
     create.unique_id = unique_id;
     create.time = time;
     let receipt = client.events().create(create).await?;
-    Ok(TrackedEvent { status: "accepted", event: event.to_string(), profile: describe(who), value, unique_id: receipt.unique_id })
+    Ok(TrackedEvent {
+        status: "accepted",
+        event: event.to_string(),
+        profile: describe(who),
+        value,
+        unique_id: receipt.unique_id,
+    })
 }
 
 fn describe(who: &ProfileRef) -> String {
@@ -46,20 +60,51 @@ fn describe(who: &ProfileRef) -> String {
 pub fn profile_row(profile: &Resource) -> Map<String, Value> {
     let mut row = Map::new();
     row.insert("id".into(), json!(profile.id()));
-    for key in ["email", "phone_number", "external_id", "first_name", "last_name", "created", "updated"] {
-        row.insert(key.into(), profile.attr(key).cloned().unwrap_or(Value::Null));
+    for key in [
+        "email",
+        "phone_number",
+        "external_id",
+        "first_name",
+        "last_name",
+        "created",
+        "updated",
+    ] {
+        row.insert(
+            key.into(),
+            profile.attr(key).cloned().unwrap_or(Value::Null),
+        );
     }
-    row.insert("properties".into(), profile.attr("properties").cloned().unwrap_or(Value::Null));
+    row.insert(
+        "properties".into(),
+        profile.attr("properties").cloned().unwrap_or(Value::Null),
+    );
     row
 }
 
 /// The columns of [`profile_row`].
-pub const PROFILE_COLUMNS: [&str; 9] = ["id", "email", "phone_number", "external_id", "first_name", "last_name", "created", "updated", "properties"];
+pub const PROFILE_COLUMNS: [&str; 9] = [
+    "id",
+    "email",
+    "phone_number",
+    "external_id",
+    "first_name",
+    "last_name",
+    "created",
+    "updated",
+    "properties",
+];
 
 /// Creates or updates a profile; standard attributes (first_name, …) are split from custom
 /// properties by the core's rule.
-pub async fn upsert_profile(client: &Client, who: &ProfileRef, properties: Map<String, Value>) -> Result<Map<String, Value>> {
-    let profile = client.profiles().upsert(ProfileData::from_flat(who.clone(), properties)).await?;
+pub async fn upsert_profile(
+    client: &Client,
+    who: &ProfileRef,
+    properties: Map<String, Value>,
+) -> Result<Map<String, Value>> {
+    let profile = client
+        .profiles()
+        .upsert(ProfileData::from_flat(who.clone(), properties))
+        .await?;
     Ok(profile_row(&profile))
 }
 
@@ -77,11 +122,27 @@ pub async fn find_profile(client: &Client, who: &ProfileRef) -> Result<Resource>
         (Some(e), _, _) => ("email", e),
         (_, Some(p), _) => ("phone_number", p),
         (_, _, Some(x)) => ("external_id", x),
-        _ => return Err(Error::InvalidInput("give --profile-id, --email, --phone-number or --external-id".into())),
+        _ => {
+            return Err(Error::InvalidInput(
+                "give --profile-id, --email, --phone-number or --external-id".into(),
+            ));
+        }
     };
-    let params = ListParams { filter: Some(Filter::new().equals(field, value.as_str()).to_string()), max_items: Some(1), ..Default::default() };
-    let found: Vec<Resource> = client.profiles().list(params)?.items().try_collect().await?;
-    found.into_iter().next().ok_or_else(|| Error::InvalidInput(format!("no profile has {field} {value:?}")))
+    let params = ListParams {
+        filter: Some(Filter::new().equals(field, value.as_str()).to_string()),
+        max_items: Some(1),
+        ..Default::default()
+    };
+    let found: Vec<Resource> = client
+        .profiles()
+        .list(params)?
+        .items()
+        .try_collect()
+        .await?;
+    found
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::InvalidInput(format!("no profile has {field} {value:?}")))
 }
 
 /// One row of a resource: `id`, a relationship's id for `<relationship>_id` columns
@@ -92,7 +153,10 @@ pub fn resource_row(item: &Resource, columns: &[String]) -> Map<String, Value> {
         .map(|column| {
             let value = match column.as_str() {
                 "id" => json!(item.id()),
-                other => match other.strip_suffix("_id").filter(|rel| item.relationships().is_some_and(|r| r.contains_key(*rel))) {
+                other => match other
+                    .strip_suffix("_id")
+                    .filter(|rel| item.relationships().is_some_and(|r| r.contains_key(*rel)))
+                {
                     Some(relationship) => json!(item.related_ids(relationship).first()),
                     None => item.attr(other).cloned().unwrap_or(Value::Null),
                 },
@@ -103,21 +167,41 @@ pub fn resource_row(item: &Resource, columns: &[String]) -> Map<String, Value> {
 }
 
 /// Every item of a listing as rows with `columns`.
-async fn rows(pager: Result<klaviyo_bridge::Pager>, columns: &[&str]) -> Result<(Vec<String>, Vec<Map<String, Value>>)> {
+async fn rows(
+    pager: Result<klaviyo_bridge::Pager>,
+    columns: &[&str],
+) -> Result<(Vec<String>, Vec<Map<String, Value>>)> {
     let columns: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
     let items: Vec<Resource> = pager?.items().try_collect().await?;
-    let rows = items.iter().map(|item| resource_row(item, &columns)).collect();
+    let rows = items
+        .iter()
+        .map(|item| resource_row(item, &columns))
+        .collect();
     Ok((columns, rows))
 }
 
 /// Catalog items, one row each.
-pub async fn catalog_items(client: &Client, max_pages: Option<usize>) -> Result<(Vec<String>, Vec<Map<String, Value>>)> {
-    rows(client.catalog_items().list(ListParams { max_pages, ..Default::default() }), &["id", "title", "price", "url", "published", "updated"]).await
+pub async fn catalog_items(
+    client: &Client,
+    max_pages: Option<usize>,
+) -> Result<(Vec<String>, Vec<Map<String, Value>>)> {
+    rows(
+        client.catalog_items().list(ListParams {
+            max_pages,
+            ..Default::default()
+        }),
+        &["id", "title", "price", "url", "published", "updated"],
+    )
+    .await
 }
 
 /// Metrics, one row each (`integration` shows the integration's name).
 pub async fn list_metrics(client: &Client) -> Result<(Vec<String>, Vec<Map<String, Value>>)> {
-    let (columns, mut rows) = rows(client.metrics().list(ListParams::default()), &["id", "name", "integration", "created"]).await?;
+    let (columns, mut rows) = rows(
+        client.metrics().list(ListParams::default()),
+        &["id", "name", "integration", "created"],
+    )
+    .await?;
     for row in &mut rows {
         if let Some(integration) = row.get_mut("integration") {
             *integration = integration.get("name").cloned().unwrap_or(Value::Null);
@@ -128,26 +212,52 @@ pub async fn list_metrics(client: &Client) -> Result<(Vec<String>, Vec<Map<Strin
 
 /// Lists, one row each.
 pub async fn list_lists(client: &Client) -> Result<(Vec<String>, Vec<Map<String, Value>>)> {
-    rows(client.lists().list(ListParams::default()), &["id", "name", "created", "updated"]).await
+    rows(
+        client.lists().list(ListParams::default()),
+        &["id", "name", "created", "updated"],
+    )
+    .await
 }
 
 /// Adds one profile (by id or identifier) to a list.
-pub async fn add_to_list(client: &Client, list_id: &str, who: &ProfileRef) -> Result<Map<String, Value>> {
+pub async fn add_to_list(
+    client: &Client,
+    list_id: &str,
+    who: &ProfileRef,
+) -> Result<Map<String, Value>> {
     let profile = find_profile(client, who).await?;
     let id = profile.id().unwrap_or_default().to_string();
     client.lists().add_profiles(list_id, &[id.as_str()]).await?;
-    Ok(json!({"status": "added", "list_id": list_id, "profile_id": id}).as_object().cloned().unwrap_or_default())
+    Ok(
+        json!({"status": "added", "list_id": list_id, "profile_id": id})
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+    )
 }
 
 /// Subscribes a profile to email (or SMS) marketing, optionally on a list.
-pub async fn subscribe_profile(client: &Client, who: &ProfileRef, list_id: Option<&str>, sms: bool) -> Result<Map<String, Value>> {
+pub async fn subscribe_profile(
+    client: &Client,
+    who: &ProfileRef,
+    list_id: Option<&str>,
+    sms: bool,
+) -> Result<Map<String, Value>> {
     let channel = if sms { Channel::Sms } else { Channel::Email };
-    client.profiles().subscribe(std::slice::from_ref(who), channel, list_id).await?;
+    client
+        .profiles()
+        .subscribe(std::slice::from_ref(who), channel, list_id)
+        .await?;
     Ok(json!({"status": "subscription requested", "profile": describe(who), "channel": if sms { "sms" } else { "email" }, "list_id": list_id}).as_object().cloned().unwrap_or_default())
 }
 
 /// Requests deletion of a profile and all its data.
 pub async fn delete_profile(client: &Client, who: &ProfileRef) -> Result<Map<String, Value>> {
     client.data_privacy().delete_profile(who).await?;
-    Ok(json!({"status": "deletion requested", "profile": describe(who)}).as_object().cloned().unwrap_or_default())
+    Ok(
+        json!({"status": "deletion requested", "profile": describe(who)})
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+    )
 }

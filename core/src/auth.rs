@@ -25,8 +25,20 @@ impl Secret {
 
     /// A hint that is safe to show: the prefix and the last 4 characters (`pk_…abcd`).
     pub fn hint(&self) -> String {
-        let tail: String = self.0.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
-        if self.0.len() <= 12 { "…".to_string() } else { format!("{}…{tail}", &self.0[..3]) }
+        let tail: String = self
+            .0
+            .chars()
+            .rev()
+            .take(4)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        if self.0.len() <= 12 {
+            "…".to_string()
+        } else {
+            format!("{}…{tail}", &self.0[..3])
+        }
     }
 }
 
@@ -99,7 +111,9 @@ pub fn validate_private_key(key: &str) -> Result<Secret> {
         )));
     }
     if key.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(Error::Config("the API key contains whitespace or control characters".into()));
+        return Err(Error::Config(
+            "the API key contains whitespace or control characters".into(),
+        ));
     }
     Ok(Secret::new(key))
 }
@@ -130,8 +144,16 @@ mod tests {
     #[test]
     fn rejects_keys_that_are_not_private_keys_with_a_fix() {
         let err = validate_private_key("AbC123").unwrap_err().to_string();
-        assert!(err.contains("must start with pk_") && err.contains("public_key"), "{err}");
-        assert!(validate_private_key("").unwrap_err().to_string().contains("KLAVIYO_API_KEY"));
+        assert!(
+            err.contains("must start with pk_") && err.contains("public_key"),
+            "{err}"
+        );
+        assert!(
+            validate_private_key("")
+                .unwrap_err()
+                .to_string()
+                .contains("KLAVIYO_API_KEY")
+        );
         assert!(validate_private_key("pk_ab cd").is_err());
         assert!(validate_public_key("pk_abc").is_err());
         assert_eq!(validate_public_key("AbC123").unwrap(), "AbC123");

@@ -44,13 +44,22 @@ impl Client {
     }
 
     /// [`crate::Client::request`], blocking.
-    pub fn request(&self, operation_id: &str, path: &[(&str, &str)], query: &[(&str, &str)], body: Option<Value>) -> Result<Document> {
+    pub fn request(
+        &self,
+        operation_id: &str,
+        path: &[(&str, &str)],
+        query: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> Result<Document> {
         runtime().block_on(self.inner.request(operation_id, path, query, body))
     }
 
     /// Iterates a pager's items, fetching one page at a time.
     pub fn iter(&self, pager: Pager) -> Items {
-        Items { pager: Some(pager), buffer: Vec::new().into_iter() }
+        Items {
+            pager: Some(pager),
+            buffer: Vec::new().into_iter(),
+        }
     }
 }
 

@@ -30,7 +30,12 @@ impl Item {
     /// Serializes `value` to measure it.
     pub fn new(index: usize, key: Option<String>, value: Value) -> Self {
         let bytes = serde_json::to_vec(&value).map_or(usize::MAX, |v| v.len());
-        Item { index, key, value, bytes }
+        Item {
+            index,
+            key,
+            value,
+            bytes,
+        }
     }
 }
 
@@ -40,20 +45,36 @@ impl Item {
 /// nothing is packed.
 pub fn chunk(items: Vec<Item>, limit: &BulkLimit) -> Result<Vec<Vec<Item>>> {
     let total = items.len();
-    let payload_budget = limit.max_payload_bytes.map(|max| max.saturating_sub(ENVELOPE_BYTES));
+    let payload_budget = limit
+        .max_payload_bytes
+        .map(|max| max.saturating_sub(ENVELOPE_BYTES));
     let failures: Vec<BulkFailure> = items
         .iter()
         .filter_map(|item| {
             let reason = match (limit.max_item_bytes, payload_budget) {
-                (Some(max), _) if item.bytes > max => format!("item is {} bytes; {} allows at most {max} bytes per item", item.bytes, limit.operation_id),
-                (_, Some(budget)) if item.bytes > budget => format!("item is {} bytes; it cannot fit in one {} request ({budget} bytes)", item.bytes, limit.operation_id),
+                (Some(max), _) if item.bytes > max => format!(
+                    "item is {} bytes; {} allows at most {max} bytes per item",
+                    item.bytes, limit.operation_id
+                ),
+                (_, Some(budget)) if item.bytes > budget => format!(
+                    "item is {} bytes; it cannot fit in one {} request ({budget} bytes)",
+                    item.bytes, limit.operation_id
+                ),
                 _ => return None,
             };
-            Some(BulkFailure { index: item.index, key: item.key.clone(), reason })
+            Some(BulkFailure {
+                index: item.index,
+                key: item.key.clone(),
+                reason,
+            })
         })
         .collect();
     if !failures.is_empty() {
-        return Err(Error::BulkPartial { failures, total, accepted: 0 });
+        return Err(Error::BulkPartial {
+            failures,
+            total,
+            accepted: 0,
+        });
     }
     let mut chunks = Vec::new();
     let mut current: Vec<Item> = Vec::new();
@@ -104,7 +125,11 @@ impl BulkReport {
         if self.failures.is_empty() {
             Ok(self)
         } else {
-            Err(Error::BulkPartial { failures: self.failures, total, accepted: self.accepted })
+            Err(Error::BulkPartial {
+                failures: self.failures,
+                total,
+                accepted: self.accepted,
+            })
         }
     }
 }
@@ -122,7 +147,11 @@ pub struct PollOptions {
 
 impl Default for PollOptions {
     fn default() -> Self {
-        PollOptions { interval: Duration::from_millis(250), max_interval: Duration::from_secs(10), timeout: Duration::from_secs(30 * 60) }
+        PollOptions {
+            interval: Duration::from_millis(250),
+            max_interval: Duration::from_secs(10),
+            timeout: Duration::from_secs(30 * 60),
+        }
     }
 }
 
@@ -133,7 +162,14 @@ mod tests {
     use serde_json::json;
 
     fn limit(max_items: usize, payload: Option<usize>, item: Option<usize>) -> BulkLimit {
-        BulkLimit { operation_id: "test", max_items, max_payload_bytes: payload, max_item_bytes: item, max_jobs_in_flight: None, source: "test" }
+        BulkLimit {
+            operation_id: "test",
+            max_items,
+            max_payload_bytes: payload,
+            max_item_bytes: item,
+            max_jobs_in_flight: None,
+            source: "test",
+        }
     }
 
     /// An item whose JSON is exactly `bytes` long: a string of bytes-2 characters plus quotes.
@@ -145,9 +181,14 @@ mod tests {
 
     #[test]
     fn splits_by_count() {
-        let items: Vec<Item> = (0..2_501).map(|i| Item::new(i, None, json!({"i": i}))).collect();
+        let items: Vec<Item> = (0..2_501)
+            .map(|i| Item::new(i, None, json!({"i": i})))
+            .collect();
         let chunks = chunk(items, bulk_limit("bulk_create_events")).unwrap();
-        assert_eq!(chunks.iter().map(Vec::len).collect::<Vec<_>>(), [1000, 1000, 501]);
+        assert_eq!(
+            chunks.iter().map(Vec::len).collect::<Vec<_>>(),
+            [1000, 1000, 501]
+        );
         assert_eq!(chunks[2][0].index, 2000);
     }
 
@@ -167,12 +208,24 @@ mod tests {
     #[test]
     fn oversize_items_are_all_reported_and_nothing_is_packed() {
         let l = limit(10, Some(ENVELOPE_BYTES + 1000), Some(60));
-        let err = chunk(vec![sized(0, 10), sized(1, 61), sized(2, 60), sized(3, 500)], &l).unwrap_err();
+        let err = chunk(
+            vec![sized(0, 10), sized(1, 61), sized(2, 60), sized(3, 500)],
+            &l,
+        )
+        .unwrap_err();
         match err {
-            Error::BulkPartial { failures, total, accepted } => {
+            Error::BulkPartial {
+                failures,
+                total,
+                accepted,
+            } => {
                 assert_eq!((total, accepted), (4, 0));
                 assert_eq!(failures.iter().map(|f| f.index).collect::<Vec<_>>(), [1, 3]);
-                assert!(failures[0].reason.contains("at most 60 bytes per item"), "{}", failures[0].reason);
+                assert!(
+                    failures[0].reason.contains("at most 60 bytes per item"),
+                    "{}",
+                    failures[0].reason
+                );
             }
             other => panic!("{other:?}"),
         }

@@ -50,7 +50,13 @@ pub struct Request {
 impl Request {
     /// A request to `operation_id` with nothing else set.
     pub fn new(operation_id: impl Into<String>) -> Self {
-        Request { operation_id: operation_id.into(), path: Vec::new(), query: Vec::new(), body: None, options: RequestOptions::default() }
+        Request {
+            operation_id: operation_id.into(),
+            path: Vec::new(),
+            query: Vec::new(),
+            body: None,
+            options: RequestOptions::default(),
+        }
     }
 
     /// Adds a path parameter.
@@ -138,8 +144,15 @@ impl std::fmt::Debug for Client {
 }
 
 enum SendFailure {
-    Status { status: u16, headers: HeaderMap, body: Bytes },
-    Transport { failure: Failure, error: Error },
+    Status {
+        status: u16,
+        headers: HeaderMap,
+        body: Bytes,
+    },
+    Transport {
+        failure: Failure,
+        error: Error,
+    },
 }
 
 impl Client {
@@ -160,12 +173,21 @@ impl Client {
         let http = crate::runtime::ForkLocal::new();
         let first = build_http(&config)?;
         http.get(|| first);
-        let limiter = RateLimiter::with_overrides(config.rate_limit, config.rate_limit_overrides.clone());
-        Ok(Client { inner: Arc::new(Inner { config, http, limiter }) })
+        let limiter =
+            RateLimiter::with_overrides(config.rate_limit, config.rate_limit_overrides.clone());
+        Ok(Client {
+            inner: Arc::new(Inner {
+                config,
+                http,
+                limiter,
+            }),
+        })
     }
 
     fn http(&self) -> &reqwest::Client {
-        self.inner.http.get(|| build_http(&self.inner.config).expect("the HTTP client was built once already"))
+        self.inner
+            .http
+            .get(|| build_http(&self.inner.config).expect("the HTTP client was built once already"))
     }
 
     /// The configuration in use.
@@ -185,10 +207,22 @@ impl Client {
     /// let accounts = client.request("get_accounts", &[], &[], None).await?;
     /// # Ok(()) }
     /// ```
-    pub async fn request(&self, operation_id: &str, path: &[(&str, &str)], query: &[(&str, &str)], body: Option<Value>) -> Result<Document> {
+    pub async fn request(
+        &self,
+        operation_id: &str,
+        path: &[(&str, &str)],
+        query: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> Result<Document> {
         let mut request = Request::new(operation_id);
-        request.path = path.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        request.query = query.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        request.path = path
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        request.query = query
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         request.body = body;
         self.send(request).await?.document()
     }
@@ -196,26 +230,46 @@ impl Client {
     /// Sends a [`Request`] and returns the raw response.
     pub async fn send(&self, request: Request) -> Result<Response> {
         let op = require_operation(&request.operation_id)?;
-        let path: Vec<(&str, &str)> = request.path.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let path: Vec<(&str, &str)> = request
+            .path
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         let path = op.render_path(&path)?;
         let body = match request.body {
             Some(body) => {
                 if !op.has_body {
-                    return Err(Error::InvalidInput(format!("{} takes no request body", op.id)));
+                    return Err(Error::InvalidInput(format!(
+                        "{} takes no request body",
+                        op.id
+                    )));
                 }
-                Some(Bytes::from(serde_json::to_vec(&body).map_err(|e| Error::InvalidInput(e.to_string()))?))
+                Some(Bytes::from(
+                    serde_json::to_vec(&body).map_err(|e| Error::InvalidInput(e.to_string()))?,
+                ))
             }
             None => None,
         };
-        self.execute(op, &path, &request.query, body, &request.options).await
+        self.execute(op, &path, &request.query, body, &request.options)
+            .await
     }
 
     /// Runs one operation through the pipeline: rate limiter, auth, send, retry, errors.
-    pub async fn execute(&self, op: &'static Operation, path: &str, query: &[(String, String)], body: Option<Bytes>, options: &RequestOptions) -> Result<Response> {
+    pub async fn execute(
+        &self,
+        op: &'static Operation,
+        path: &str,
+        query: &[(String, String)],
+        body: Option<Bytes>,
+        options: &RequestOptions,
+    ) -> Result<Response> {
         let config = &self.inner.config;
         // Borrowed unless this call overrides the retry count: nothing is cloned per request.
         let policy = match options.max_retries {
-            Some(max_retries) => std::borrow::Cow::Owned(RetryPolicy { max_retries, ..config.retry.clone() }),
+            Some(max_retries) => std::borrow::Cow::Owned(RetryPolicy {
+                max_retries,
+                ..config.retry.clone()
+            }),
             None => std::borrow::Cow::Borrowed(&config.retry),
         };
         let idempotent = options.idempotent.unwrap_or_else(|| is_idempotent(op));
@@ -228,33 +282,73 @@ impl Client {
             }
             let started = Instant::now();
             let token = match &config.credentials {
-                Credentials::OAuth(provider) if !op.client_side => Some(provider.access_token().await?),
+                Credentials::OAuth(provider) if !op.client_side => {
+                    Some(provider.access_token().await?)
+                }
                 _ => None,
             };
-            let auth = if op.client_side { None } else { Some(self.authorization(op, token.as_ref())?) };
+            let auth = if op.client_side {
+                None
+            } else {
+                Some(self.authorization(op, token.as_ref())?)
+            };
             let result = self.send_once(op, &url, body.clone(), auth, options).await;
             let elapsed_ms = started.elapsed().as_millis() as u64;
             let (failure, error, retry_after) = match result {
                 Ok((status, headers, body)) => {
                     let rate = RateLimitHeaders::from_headers(&headers);
                     self.inner.limiter.observe(op, &rate, None, Instant::now());
-                    tracing::debug!(operation = op.id, attempt, status, elapsed_ms, remaining = rate.remaining, "klaviyo request");
-                    return Ok(Response { status, request_id: crate::error::request_id(&headers), rate_limit: rate, body, operation: op.id });
+                    tracing::debug!(
+                        operation = op.id,
+                        attempt,
+                        status,
+                        elapsed_ms,
+                        remaining = rate.remaining,
+                        "klaviyo request"
+                    );
+                    return Ok(Response {
+                        status,
+                        request_id: crate::error::request_id(&headers),
+                        rate_limit: rate,
+                        body,
+                        operation: op.id,
+                    });
                 }
-                Err(SendFailure::Status { status, headers, body }) => {
+                Err(SendFailure::Status {
+                    status,
+                    headers,
+                    body,
+                }) => {
                     let retry_after = headers
                         .get(reqwest::header::RETRY_AFTER)
                         .and_then(|v| v.to_str().ok())
                         .and_then(|v| parse_retry_after(v, SystemTime::now()));
                     let api_error = ApiError::from_response(op.id, status, &headers, &body);
-                    self.inner.limiter.observe(op, &api_error.rate_limit, if status == 429 { retry_after } else { None }, Instant::now());
-                    tracing::debug!(operation = op.id, attempt, status, elapsed_ms, "klaviyo request failed");
-                    if let (401, false, Credentials::OAuth(provider), Some(token)) = (status, refreshed_token, &config.credentials, &token) {
+                    self.inner.limiter.observe(
+                        op,
+                        &api_error.rate_limit,
+                        if status == 429 { retry_after } else { None },
+                        Instant::now(),
+                    );
+                    tracing::debug!(
+                        operation = op.id,
+                        attempt,
+                        status,
+                        elapsed_ms,
+                        "klaviyo request failed"
+                    );
+                    if let (401, false, Credentials::OAuth(provider), Some(token)) =
+                        (status, refreshed_token, &config.credentials, &token)
+                    {
                         refreshed_token = true;
                         provider.invalidate(token).await?;
                         continue;
                     }
-                    (Failure::Status(status), Error::from_api(api_error, retry_after), retry_after)
+                    (
+                        Failure::Status(status),
+                        Error::from_api(api_error, retry_after),
+                        retry_after,
+                    )
                 }
                 Err(SendFailure::Transport { failure, error }) => {
                     tracing::debug!(operation = op.id, attempt, elapsed_ms, error = %error, "klaviyo request failed");
@@ -266,7 +360,13 @@ impl Client {
             }
             // Jitter only when a retry waits: no per-request seeding from the OS.
             let delay = policy.delay(attempt, retry_after, &mut rand::rng());
-            tracing::debug!(operation = op.id, attempt, delay_ms = delay.as_millis() as u64, code = error.code(), "retrying");
+            tracing::debug!(
+                operation = op.id,
+                attempt,
+                delay_ms = delay.as_millis() as u64,
+                code = error.code(),
+                "retrying"
+            );
             tokio::time::sleep(delay).await;
             attempt += 1;
         }
@@ -297,13 +397,24 @@ impl Client {
 
     /// The `Authorization` header for an `/api/*` operation, marked sensitive so it never
     /// shows in debug output.
-    fn authorization(&self, op: &Operation, token: Option<&crate::auth::Secret>) -> Result<HeaderValue> {
+    fn authorization(
+        &self,
+        op: &Operation,
+        token: Option<&crate::auth::Secret>,
+    ) -> Result<HeaderValue> {
         let text = match (&self.inner.config.credentials, token) {
             (_, Some(token)) => format!("Bearer {}", token.expose()),
             (Credentials::ApiKey(key), None) => format!("Klaviyo-API-Key {}", key.expose()),
-            _ => return Err(Error::Config(format!("{} needs a private API key or OAuth token; a public key only reaches /client/* operations", op.id))),
+            _ => {
+                return Err(Error::Config(format!(
+                    "{} needs a private API key or OAuth token; a public key only reaches /client/* operations",
+                    op.id
+                )));
+            }
         };
-        let mut value = HeaderValue::from_str(&text).map_err(|_| Error::Config("the credential contains characters not allowed in a header".into()))?;
+        let mut value = HeaderValue::from_str(&text).map_err(|_| {
+            Error::Config("the credential contains characters not allowed in a header".into())
+        })?;
         value.set_sensitive(true);
         Ok(value)
     }
@@ -324,7 +435,10 @@ impl Client {
             .timeout(timeout)
             .header(ACCEPT, JSON_API)
             .header(USER_AGENT, &config.user_agent)
-            .header("revision", options.revision.as_deref().unwrap_or(&config.revision));
+            .header(
+                "revision",
+                options.revision.as_deref().unwrap_or(&config.revision),
+            );
         if let Some(auth) = auth {
             request = request.header(AUTHORIZATION, auth);
         }
@@ -333,11 +447,29 @@ impl Client {
         }
         let transport = |e: reqwest::Error| {
             let (failure, error) = if e.is_timeout() {
-                (Failure::Read, Error::Timeout { operation: op.id.to_string(), elapsed: timeout })
+                (
+                    Failure::Read,
+                    Error::Timeout {
+                        operation: op.id.to_string(),
+                        elapsed: timeout,
+                    },
+                )
             } else if e.is_connect() {
-                (Failure::Connect, Error::Network { operation: op.id.to_string(), message: describe(&e) })
+                (
+                    Failure::Connect,
+                    Error::Network {
+                        operation: op.id.to_string(),
+                        message: describe(&e),
+                    },
+                )
             } else {
-                (Failure::Read, Error::Network { operation: op.id.to_string(), message: describe(&e) })
+                (
+                    Failure::Read,
+                    Error::Network {
+                        operation: op.id.to_string(),
+                        message: describe(&e),
+                    },
+                )
             };
             SendFailure::Transport { failure, error }
         };
@@ -345,7 +477,15 @@ impl Client {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let body = response.bytes().await.map_err(transport)?;
-        if (200..300).contains(&status) { Ok((status, headers, body)) } else { Err(SendFailure::Status { status, headers, body }) }
+        if (200..300).contains(&status) {
+            Ok((status, headers, body))
+        } else {
+            Err(SendFailure::Status {
+                status,
+                headers,
+                body,
+            })
+        }
     }
 }
 
@@ -392,7 +532,10 @@ fn client_side_limit(op: &Operation, wait: Wait) -> Error {
         )),
         ..Default::default()
     });
-    Error::RateLimited { error: Box::new(error), retry_after: Some(wait.duration) }
+    Error::RateLimited {
+        error: Box::new(error),
+        retry_after: Some(wait.duration),
+    }
 }
 
 impl Client {
@@ -414,15 +557,24 @@ impl Client {
     }
     /// Catalog items.
     pub fn catalog_items(&self) -> crate::catalog::Catalog<'_> {
-        crate::catalog::Catalog { client: self, kind: &crate::catalog::ITEMS }
+        crate::catalog::Catalog {
+            client: self,
+            kind: &crate::catalog::ITEMS,
+        }
     }
     /// Catalog variants.
     pub fn catalog_variants(&self) -> crate::catalog::Catalog<'_> {
-        crate::catalog::Catalog { client: self, kind: &crate::catalog::VARIANTS }
+        crate::catalog::Catalog {
+            client: self,
+            kind: &crate::catalog::VARIANTS,
+        }
     }
     /// Catalog categories.
     pub fn catalog_categories(&self) -> crate::catalog::Catalog<'_> {
-        crate::catalog::Catalog { client: self, kind: &crate::catalog::CATEGORIES }
+        crate::catalog::Catalog {
+            client: self,
+            kind: &crate::catalog::CATEGORIES,
+        }
     }
     /// Webhooks.
     pub fn webhooks(&self) -> crate::webhooks::Webhooks<'_> {

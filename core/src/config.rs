@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::auth::{Credentials, Secret, StaticToken, TokenProvider, validate_private_key, validate_public_key};
+use crate::auth::{
+    Credentials, Secret, StaticToken, TokenProvider, validate_private_key, validate_public_key,
+};
 use crate::error::{Error, Result};
 use crate::operations::{RateLimit, SPEC_REVISION};
 use crate::retry::RetryPolicy;
@@ -128,13 +130,19 @@ pub fn seconds(value: f64, what: &str) -> Result<Duration> {
     if value.is_finite() && value > 0.0 {
         Ok(Duration::from_secs_f64(value))
     } else {
-        Err(Error::Config(format!("{what} must be a positive number of seconds, not {value}")))
+        Err(Error::Config(format!(
+            "{what} must be a positive number of seconds, not {value}"
+        )))
     }
 }
 
 /// A finite number of seconds, zero or more, as a duration (delays, where none is allowed).
 pub fn seconds_or_zero(value: f64, what: &str) -> Result<Duration> {
-    if value == 0.0 { Ok(Duration::ZERO) } else { seconds(value, what) }
+    if value == 0.0 {
+        Ok(Duration::ZERO)
+    } else {
+        seconds(value, what)
+    }
 }
 
 /// Reads a setting from the process environment, else from a `.env` file in the current
@@ -143,7 +151,11 @@ pub fn env_setting(name: &str) -> Option<String> {
     if let Ok(value) = std::env::var(name) {
         return Some(value);
     }
-    dotenvy::dotenv_iter().ok()?.flatten().find(|(key, _)| key == name).map(|(_, value)| value)
+    dotenvy::dotenv_iter()
+        .ok()?
+        .flatten()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value)
 }
 
 impl ClientBuilder {
@@ -156,7 +168,9 @@ impl ClientBuilder {
     /// and `KLAVIYO_REVISION` (environment first, then `.env`).
     pub fn from_env() -> Self {
         ClientBuilder {
-            api_key: env_setting("KLAVIYO_API_KEY").filter(|v| !v.is_empty()).map(Secret::new),
+            api_key: env_setting("KLAVIYO_API_KEY")
+                .filter(|v| !v.is_empty())
+                .map(Secret::new),
             public_key: env_setting("KLAVIYO_PUBLIC_KEY").filter(|v| !v.is_empty()),
             base_url: env_setting("KLAVIYO_BASE_URL").filter(|v| !v.is_empty()),
             revision: env_setting("KLAVIYO_REVISION").filter(|v| !v.is_empty()),
@@ -232,7 +246,11 @@ impl ClientBuilder {
     }
 
     /// Replaces the table's rate limits for one operation (validated at build time).
-    pub fn rate_limit_override(mut self, operation_id: impl Into<String>, limit: RateLimit) -> Self {
+    pub fn rate_limit_override(
+        mut self,
+        operation_id: impl Into<String>,
+        limit: RateLimit,
+    ) -> Self {
         self.rate_limit_overrides.push((operation_id.into(), limit));
         self
     }
@@ -292,27 +310,45 @@ impl ClientBuilder {
             (None, None) if self.public_key.is_some() => Credentials::None,
             (None, None) => return Err(validate_private_key("").unwrap_err()),
         };
-        let public_key = self.public_key.as_deref().map(validate_public_key).transpose()?;
-        let revision = self.revision.unwrap_or_else(|| DEFAULT_REVISION.to_string());
+        let public_key = self
+            .public_key
+            .as_deref()
+            .map(validate_public_key)
+            .transpose()?;
+        let revision = self
+            .revision
+            .unwrap_or_else(|| DEFAULT_REVISION.to_string());
         validate_revision(&revision)?;
         let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
         if timeout.is_zero() {
             return Err(Error::Config("timeout must be greater than zero".into()));
         }
         let suffix = self.user_agent_suffix.filter(|s| !s.trim().is_empty());
-        if suffix.as_deref().is_some_and(|s| s.chars().any(char::is_control)) {
-            return Err(Error::Config("user agent suffix contains control characters".into()));
+        if suffix
+            .as_deref()
+            .is_some_and(|s| s.chars().any(char::is_control))
+        {
+            return Err(Error::Config(
+                "user agent suffix contains control characters".into(),
+            ));
         }
-        let mut user_agent = format!("klaviyo-bridge/{} ({})", env!("CARGO_PKG_VERSION"), self.binding.as_str());
+        let mut user_agent = format!(
+            "klaviyo-bridge/{} ({})",
+            env!("CARGO_PKG_VERSION"),
+            self.binding.as_str()
+        );
         if let Some(suffix) = suffix {
             user_agent.push(' ');
             user_agent.push_str(suffix.trim());
         }
         let mut rate_limit_overrides = Vec::new();
         for (id, limit) in self.rate_limit_overrides {
-            let op = crate::operations::require_operation(&id).map_err(|e| Error::Config(e.to_string()))?;
+            let op = crate::operations::require_operation(&id)
+                .map_err(|e| Error::Config(e.to_string()))?;
             if limit.burst == 0 || limit.steady == 0 || limit.daily == Some(0) {
-                return Err(Error::Config(format!("rate limit override for {id} must allow at least one request per window")));
+                return Err(Error::Config(format!(
+                    "rate limit override for {id} must allow at least one request per window"
+                )));
             }
             rate_limit_overrides.push((op.id, limit));
         }
@@ -323,7 +359,10 @@ impl ClientBuilder {
             credentials,
             public_key,
             timeout,
-            connect_timeout: self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT).min(timeout),
+            connect_timeout: self
+                .connect_timeout
+                .unwrap_or(DEFAULT_CONNECT_TIMEOUT)
+                .min(timeout),
             retry: self.retry.unwrap_or_default(),
             rate_limit: self.rate_limit.unwrap_or(true),
             user_agent,
@@ -350,17 +389,22 @@ pub fn is_loopback(url: &Url) -> bool {
 /// A webhook endpoint (`what` names it in the error): https://, or http:// on loopback;
 /// paths and query strings are kept.
 pub fn validate_endpoint_url(text: &str, what: &str) -> Result<Url> {
-    let url = Url::parse(text.trim()).map_err(|e| Error::InvalidInput(format!("{what} {text:?} is not a URL: {e}")))?;
+    let url = Url::parse(text.trim())
+        .map_err(|e| Error::InvalidInput(format!("{what} {text:?} is not a URL: {e}")))?;
     match url.scheme() {
         "https" => Ok(url),
         "http" if is_loopback(&url) => Ok(url),
-        _ => Err(Error::InvalidInput(format!("{what} must be https:// (http:// only for loopback hosts), got {:?}", url.scheme()))),
+        _ => Err(Error::InvalidInput(format!(
+            "{what} must be https:// (http:// only for loopback hosts), got {:?}",
+            url.scheme()
+        ))),
     }
 }
 
 /// Accepts `https://host[:port][/]`, and `http://` only for loopback hosts (local tests).
 pub fn validate_base_url(text: &str) -> Result<Url> {
-    let url = Url::parse(text.trim()).map_err(|e| Error::Config(format!("base URL {text:?} is not a URL: {e}")))?;
+    let url = Url::parse(text.trim())
+        .map_err(|e| Error::Config(format!("base URL {text:?} is not a URL: {e}")))?;
     let loopback = is_loopback(&url);
     match url.scheme() {
         "https" => {}
@@ -371,10 +415,16 @@ pub fn validate_base_url(text: &str) -> Result<Url> {
                 url.host_str().unwrap_or("?")
             )));
         }
-        other => return Err(Error::Config(format!("base URL scheme {other:?} is not supported; use https://"))),
+        other => {
+            return Err(Error::Config(format!(
+                "base URL scheme {other:?} is not supported; use https://"
+            )));
+        }
     }
     if url.query().is_some() || !url.username().is_empty() || url.password().is_some() {
-        return Err(Error::Config("base URL must not carry a query string or credentials".into()));
+        return Err(Error::Config(
+            "base URL must not carry a query string or credentials".into(),
+        ));
     }
     let mut url = url;
     let trimmed = url.path().trim_end_matches('/').to_string();
@@ -384,21 +434,36 @@ pub fn validate_base_url(text: &str) -> Result<Url> {
 
 /// Whether the date exists (no month 13, no February 30).
 fn is_calendar_date(year: i64, month: i64, day: i64) -> bool {
-    (1..=12).contains(&month) && (1..=31).contains(&day) && crate::time::civil_from_days(crate::time::days_from_civil(year, month, day)) == (year, month as u32, day as u32)
+    (1..=12).contains(&month)
+        && (1..=31).contains(&day)
+        && crate::time::civil_from_days(crate::time::days_from_civil(year, month, day))
+            == (year, month as u32, day as u32)
 }
 
 /// A revision is `YYYY-MM-DD`, a real date, with an optional `.suffix` (e.g. `2026-07-15.pre`).
 pub fn validate_revision(revision: &str) -> Result<()> {
-    let (date, suffix) = revision.split_once('.').map_or((revision, None), |(d, s)| (d, Some(s)));
+    let (date, suffix) = revision
+        .split_once('.')
+        .map_or((revision, None), |(d, s)| (d, Some(s)));
     let parts: Vec<&str> = date.split('-').collect();
     let date_ok = parts.len() == 3
-        && [4, 2, 2].iter().zip(&parts).all(|(len, p)| p.len() == *len && p.chars().all(|c| c.is_ascii_digit()))
-        && is_calendar_date(parts[0].parse().unwrap_or(0), parts[1].parse().unwrap_or(0), parts[2].parse().unwrap_or(0));
-    let suffix_ok = suffix.is_none_or(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric()));
+        && [4, 2, 2]
+            .iter()
+            .zip(&parts)
+            .all(|(len, p)| p.len() == *len && p.chars().all(|c| c.is_ascii_digit()))
+        && is_calendar_date(
+            parts[0].parse().unwrap_or(0),
+            parts[1].parse().unwrap_or(0),
+            parts[2].parse().unwrap_or(0),
+        );
+    let suffix_ok =
+        suffix.is_none_or(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric()));
     if date_ok && suffix_ok {
         Ok(())
     } else {
-        Err(Error::Config(format!("revision {revision:?} is malformed; use YYYY-MM-DD, e.g. {DEFAULT_REVISION}")))
+        Err(Error::Config(format!(
+            "revision {revision:?} is malformed; use YYYY-MM-DD, e.g. {DEFAULT_REVISION}"
+        )))
     }
 }
 
@@ -417,22 +482,42 @@ mod tests {
         assert_eq!(config.connect_timeout, Duration::from_secs(10));
         assert_eq!(config.retry.max_retries, 3);
         assert!(config.rate_limit);
-        assert!(config.user_agent.starts_with("klaviyo-bridge/0.") && config.user_agent.ends_with("(rust)"));
+        assert!(
+            config.user_agent.starts_with("klaviyo-bridge/0.")
+                && config.user_agent.ends_with("(rust)")
+        );
     }
 
     #[test]
     fn refuses_plain_http_except_loopback() {
-        assert!(validate_endpoint_url("http://127.0.0.2:8/hook?x=1", "endpoint").unwrap().as_str().ends_with("/hook?x=1"));
-        assert!(validate_endpoint_url("http://example.com/hook", "endpoint").unwrap_err().to_string().contains("https://"));
+        assert!(
+            validate_endpoint_url("http://127.0.0.2:8/hook?x=1", "endpoint")
+                .unwrap()
+                .as_str()
+                .ends_with("/hook?x=1")
+        );
+        assert!(
+            validate_endpoint_url("http://example.com/hook", "endpoint")
+                .unwrap_err()
+                .to_string()
+                .contains("https://")
+        );
         assert!(validate_endpoint_url("ftp://[::1]/", "endpoint").is_err());
         assert!(validate_base_url("http://127.0.0.1:8080/").is_ok());
         assert!(validate_base_url("http://localhost:1").is_ok());
         assert!(validate_base_url("http://[::1]:9").is_ok());
-        let err = validate_base_url("http://api.example.com").unwrap_err().to_string();
+        let err = validate_base_url("http://api.example.com")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("refusing plain http://"), "{err}");
         assert!(validate_base_url("ftp://a.klaviyo.com").is_err());
         assert!(validate_base_url("https://u:p@a.klaviyo.com").is_err());
-        assert_eq!(validate_base_url("https://a.klaviyo.com/base/").unwrap().path(), "/base");
+        assert_eq!(
+            validate_base_url("https://a.klaviyo.com/base/")
+                .unwrap()
+                .path(),
+            "/base"
+        );
     }
 
     #[test]
@@ -441,33 +526,97 @@ mod tests {
         assert!(validate_revision("2026-07-15.pre").is_ok());
         assert!(validate_revision("2026-7-15").is_err());
         assert!(validate_revision("latest").is_err());
-        assert!(validate_revision("2026-13-45").is_err(), "no such month or day");
-        assert!(validate_revision("2026-02-29").is_err(), "2026 is no leap year");
+        assert!(
+            validate_revision("2026-13-45").is_err(),
+            "no such month or day"
+        );
+        assert!(
+            validate_revision("2026-02-29").is_err(),
+            "2026 is no leap year"
+        );
         assert!(validate_revision("2024-02-29").is_ok());
-        assert!(ClientBuilder::new().into_config().unwrap_err().to_string().contains("KLAVIYO_API_KEY"));
-        let err = ClientBuilder::new().api_key("sk_live_x").into_config().unwrap_err();
+        assert!(
+            ClientBuilder::new()
+                .into_config()
+                .unwrap_err()
+                .to_string()
+                .contains("KLAVIYO_API_KEY")
+        );
+        let err = ClientBuilder::new()
+            .api_key("sk_live_x")
+            .into_config()
+            .unwrap_err();
         assert_eq!(err.code(), "config_error");
-        let ua = ClientBuilder::new().api_key(KEY).binding(Binding::Python).user_agent_suffix("shop/1.2").into_config().unwrap().user_agent;
+        let ua = ClientBuilder::new()
+            .api_key(KEY)
+            .binding(Binding::Python)
+            .user_agent_suffix("shop/1.2")
+            .into_config()
+            .unwrap()
+            .user_agent;
         assert!(ua.ends_with("(python) shop/1.2"), "{ua}");
-        assert!(ClientBuilder::new().api_key(KEY).timeout(Duration::ZERO).into_config().is_err());
+        assert!(
+            ClientBuilder::new()
+                .api_key(KEY)
+                .timeout(Duration::ZERO)
+                .into_config()
+                .is_err()
+        );
     }
 
     #[test]
     fn plain_options_apply_over_the_builder_and_check_seconds() {
-        let options = ClientOptions { api_key: Some(Secret::new(KEY)), timeout: Some(2.5), max_retries: Some(7), rate_limit: Some(false), ..Default::default() };
-        let config = ClientBuilder::new().revision("2026-01-15").options(options).unwrap().into_config().unwrap();
-        assert_eq!((config.timeout, config.retry.max_retries, config.rate_limit, config.revision.as_str()), (Duration::from_millis(2500), 7, false, "2026-01-15"));
+        let options = ClientOptions {
+            api_key: Some(Secret::new(KEY)),
+            timeout: Some(2.5),
+            max_retries: Some(7),
+            rate_limit: Some(false),
+            ..Default::default()
+        };
+        let config = ClientBuilder::new()
+            .revision("2026-01-15")
+            .options(options)
+            .unwrap()
+            .into_config()
+            .unwrap();
+        assert_eq!(
+            (
+                config.timeout,
+                config.retry.max_retries,
+                config.rate_limit,
+                config.revision.as_str()
+            ),
+            (Duration::from_millis(2500), 7, false, "2026-01-15")
+        );
         for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
-            let err = ClientBuilder::new().options(ClientOptions { timeout: Some(bad), ..Default::default() }).err().unwrap();
-            assert!(err.to_string().contains("timeout must be a positive number of seconds"), "{err}");
+            let err = ClientBuilder::new()
+                .options(ClientOptions {
+                    timeout: Some(bad),
+                    ..Default::default()
+                })
+                .err()
+                .unwrap();
+            assert!(
+                err.to_string()
+                    .contains("timeout must be a positive number of seconds"),
+                "{err}"
+            );
         }
     }
 
     #[test]
     fn public_key_alone_allows_client_operations_only() {
-        let config = ClientBuilder::new().public_key("AbC123").into_config().unwrap();
+        let config = ClientBuilder::new()
+            .public_key("AbC123")
+            .into_config()
+            .unwrap();
         assert!(matches!(config.credentials, Credentials::None));
-        assert!(ClientBuilder::new().public_key("pk_nope").into_config().is_err());
+        assert!(
+            ClientBuilder::new()
+                .public_key("pk_nope")
+                .into_config()
+                .is_err()
+        );
     }
 
     #[test]

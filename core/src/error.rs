@@ -27,7 +27,11 @@ pub struct ErrorObject {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// HTTP status as the API wrote it.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient_status")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient_status"
+    )]
     pub status: Option<u16>,
     /// Klaviyo's error code, e.g. `invalid`, `throttled`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -74,7 +78,12 @@ pub struct ApiError {
 impl ApiError {
     /// Builds from a response status, headers and body. Never fails: bodies that are not
     /// JSON:API are kept as a snippet.
-    pub fn from_response(operation: &str, status: u16, headers: &reqwest::header::HeaderMap, body: &[u8]) -> Self {
+    pub fn from_response(
+        operation: &str,
+        status: u16,
+        headers: &reqwest::header::HeaderMap,
+        body: &[u8],
+    ) -> Self {
         #[derive(Deserialize)]
         struct Envelope {
             #[serde(default)]
@@ -105,7 +114,11 @@ impl ApiError {
             .unwrap_or_else(|| "no error detail in the response".to_string());
         if let Some(source) = first.and_then(|e| e.source.as_ref()) {
             // "/data/" points at the whole document: no field to name.
-            if let Some(pointer) = source.pointer.as_ref().filter(|p| !matches!(p.as_str(), "/data" | "/data/" | "/" | "")) {
+            if let Some(pointer) = source
+                .pointer
+                .as_ref()
+                .filter(|p| !matches!(p.as_str(), "/data" | "/data/" | "/" | ""))
+            {
                 text.push_str(&format!(" (at {pointer})"));
             } else if let Some(parameter) = &source.parameter {
                 text.push_str(&format!(" (parameter {parameter})"));
@@ -120,7 +133,13 @@ impl ApiError {
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} failed with HTTP {}: {}", self.operation, self.status, self.summary())?;
+        write!(
+            f,
+            "{} failed with HTTP {}: {}",
+            self.operation,
+            self.status,
+            self.summary()
+        )?;
         if let Some(id) = &self.request_id {
             write!(f, " [request id {id}]")?;
         }
@@ -131,7 +150,11 @@ impl std::fmt::Display for ApiError {
 /// Keeps the first 200 characters of a body, on a character boundary, on one line.
 pub(crate) fn snippet(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
-    let mut out: String = text.chars().take(200).map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let mut out: String = text
+        .chars()
+        .take(200)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
     if text.chars().count() > 200 {
         out.push('…');
     }
@@ -141,7 +164,12 @@ pub(crate) fn snippet(body: &[u8]) -> String {
 pub(crate) fn request_id(headers: &reqwest::header::HeaderMap) -> Option<String> {
     ["x-request-id", "x-klaviyo-request-id", "cf-ray"]
         .iter()
-        .find_map(|name| headers.get(*name).and_then(|v| v.to_str().ok()).map(str::to_string))
+        .find_map(|name| {
+            headers
+                .get(*name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        })
 }
 
 /// One item of a bulk operation that was not accepted.
@@ -206,7 +234,9 @@ pub enum Error {
         message: String,
     },
     /// A success response whose body could not be read.
-    #[error("{operation}: could not decode the HTTP {status} response: {message}; body starts: {snippet}")]
+    #[error(
+        "{operation}: could not decode the HTTP {status} response: {message}; body starts: {snippet}"
+    )]
     Decode {
         /// The operation.
         operation: String,
@@ -236,7 +266,9 @@ pub enum Error {
         message: String,
     },
     /// The event tracker's queue is full (with `WhenFull::Error`): slow down or raise `max_queue`.
-    #[error("the tracker's queue is full ({capacity} events waiting); the event was not queued: track more slowly, flush, or raise max_queue")]
+    #[error(
+        "the tracker's queue is full ({capacity} events waiting); the event was not queued: track more slowly, flush, or raise max_queue"
+    )]
     QueueFull {
         /// The queue's capacity.
         capacity: usize,
@@ -348,12 +380,23 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert("x-request-id", HeaderValue::from_static("req-1"));
         let body = br#"{"errors":[{"id":"e1","status":400,"code":"invalid","title":"Invalid input.","detail":"'email' is not a valid email address.","source":{"pointer":"/data/attributes/email"}},{"id":"e2","code":"invalid","title":"x","detail":"y","source":{"parameter":"page[size]"},"extra":1}]}"#;
-        let err = Error::from_api(ApiError::from_response("create_profile", 400, &headers, body), None);
+        let err = Error::from_api(
+            ApiError::from_response("create_profile", 400, &headers, body),
+            None,
+        );
         assert_eq!(err.code(), "validation_error");
         assert_eq!(err.status(), Some(400));
         assert_eq!(err.request_id(), Some("req-1"));
         assert_eq!(err.errors().len(), 2);
-        assert_eq!(err.errors()[1].source.as_ref().unwrap().parameter.as_deref(), Some("page[size]"));
+        assert_eq!(
+            err.errors()[1]
+                .source
+                .as_ref()
+                .unwrap()
+                .parameter
+                .as_deref(),
+            Some("page[size]")
+        );
         let text = err.to_string();
         assert!(text.contains("create_profile failed with HTTP 400: 'email' is not a valid email address. (at /data/attributes/email) (+1 more errors) [request id req-1]"), "{text}");
     }
@@ -361,19 +404,47 @@ mod tests {
     #[test]
     fn html_error_page_from_a_cdn_becomes_a_typed_error_with_a_snippet() {
         let body = b"<!DOCTYPE html><html><head><title>Attention Required! | Cloudflare</title></head>\n<body>blocked</body></html>";
-        let err = Error::from_api(ApiError::from_response("get_profiles", 403, &HeaderMap::new(), body), None);
+        let err = Error::from_api(
+            ApiError::from_response("get_profiles", 403, &HeaderMap::new(), body),
+            None,
+        );
         assert_eq!(err.code(), "permission_denied");
         assert!(err.errors().is_empty());
         let snippet = err.api_error().unwrap().body_snippet.clone().unwrap();
-        assert!(snippet.starts_with("<!DOCTYPE html>") && !snippet.contains('\n'), "{snippet}");
+        assert!(
+            snippet.starts_with("<!DOCTYPE html>") && !snippet.contains('\n'),
+            "{snippet}"
+        );
         assert!(err.to_string().contains("Cloudflare"));
     }
 
     #[test]
     fn every_status_class_maps_to_its_variant() {
-        let make = |status| Error::from_api(ApiError::from_response("op", status, &HeaderMap::new(), b""), Some(Duration::from_secs(2)));
-        let codes: Vec<_> = [400, 401, 403, 404, 409, 422, 429, 500, 503, 418].into_iter().map(|s| make(s).code()).collect();
-        assert_eq!(codes, ["validation_error", "authentication_error", "permission_denied", "not_found", "conflict", "validation_error", "rate_limited", "server_error", "server_error", "api_error"]);
+        let make = |status| {
+            Error::from_api(
+                ApiError::from_response("op", status, &HeaderMap::new(), b""),
+                Some(Duration::from_secs(2)),
+            )
+        };
+        let codes: Vec<_> = [400, 401, 403, 404, 409, 422, 429, 500, 503, 418]
+            .into_iter()
+            .map(|s| make(s).code())
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                "validation_error",
+                "authentication_error",
+                "permission_denied",
+                "not_found",
+                "conflict",
+                "validation_error",
+                "rate_limited",
+                "server_error",
+                "server_error",
+                "api_error"
+            ]
+        );
         assert_eq!(make(429).retry_after(), Some(Duration::from_secs(2)));
         assert!(make(429).to_string().contains("retry after 2.0s"));
     }

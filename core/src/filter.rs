@@ -141,7 +141,11 @@ impl Filter {
 
     /// Adds any condition.
     pub fn condition(mut self, operator: &str, field: &str, value: impl Into<FilterValue>) -> Self {
-        self.conditions.push(Condition { operator: operator.to_string(), field: field.to_string(), value: value.into() });
+        self.conditions.push(Condition {
+            operator: operator.to_string(),
+            field: field.to_string(),
+            value: value.into(),
+        });
         self
     }
 
@@ -170,7 +174,12 @@ impl Filter {
 
     /// Parses a filter string back into conditions.
     pub fn parse(text: &str) -> Result<Self> {
-        Parser { chars: text.chars().collect(), pos: 0, text }.filter()
+        Parser {
+            chars: text.chars().collect(),
+            pos: 0,
+            text,
+        }
+        .filter()
     }
 }
 
@@ -197,7 +206,10 @@ struct Parser<'a> {
 
 impl Parser<'_> {
     fn error(&self, what: &str) -> Error {
-        Error::InvalidInput(format!("filter {:?}: {what} at character {}", self.text, self.pos))
+        Error::InvalidInput(format!(
+            "filter {:?}: {what} at character {}",
+            self.text, self.pos
+        ))
     }
 
     fn peek(&self) -> Option<char> {
@@ -225,7 +237,11 @@ impl Parser<'_> {
         while self.peek().is_some_and(|c| !stop.contains(&c)) {
             self.pos += 1;
         }
-        self.chars[start..self.pos].iter().collect::<String>().trim().to_string()
+        self.chars[start..self.pos]
+            .iter()
+            .collect::<String>()
+            .trim()
+            .to_string()
     }
 
     fn filter(&mut self) -> Result<Filter> {
@@ -233,7 +249,11 @@ impl Parser<'_> {
         loop {
             self.skip_space();
             if self.peek().is_none() {
-                return if filter.is_empty() { Err(self.error("empty filter")) } else { Ok(filter) };
+                return if filter.is_empty() {
+                    Err(self.error("empty filter"))
+                } else {
+                    Ok(filter)
+                };
             }
             let operator = self.word(&['(']);
             if operator.is_empty() {
@@ -244,7 +264,11 @@ impl Parser<'_> {
             self.expect(',')?;
             let value = self.value()?;
             self.expect(')')?;
-            filter.conditions.push(Condition { operator, field, value });
+            filter.conditions.push(Condition {
+                operator,
+                field,
+                value,
+            });
             self.skip_space();
             match self.peek() {
                 Some(',') => self.pos += 1,
@@ -338,26 +362,63 @@ mod tests {
 
     #[test]
     fn values_with_spaces_quotes_commas_and_backslashes_round_trip() {
-        let tricky = ["Black Friday Sale", r#"say "hi", then (leave)"#, r"back\slash", "a,b),c(", "  padded  ", "émoji 🎉"];
+        let tricky = [
+            "Black Friday Sale",
+            r#"say "hi", then (leave)"#,
+            r"back\slash",
+            "a,b),c(",
+            "  padded  ",
+            "émoji 🎉",
+        ];
         for text in tricky {
-            let f = Filter::new().equals("name", text).any("tags", vec![text, "plain"]);
+            let f = Filter::new()
+                .equals("name", text)
+                .any("tags", vec![text, "plain"]);
             let rendered = f.to_string();
             assert_eq!(Filter::parse(&rendered).unwrap(), f, "{rendered}");
         }
         // The official Python SDK's FilterBuilder strips these spaces; we must not.
-        assert_eq!(Filter::new().equals("name", "Black Friday Sale").to_string(), r#"equals(name,"Black Friday Sale")"#);
+        assert_eq!(
+            Filter::new()
+                .equals("name", "Black Friday Sale")
+                .to_string(),
+            r#"equals(name,"Black Friday Sale")"#
+        );
     }
 
     #[test]
     fn parses_what_users_write_and_rejects_garbage() {
-        let f = Filter::parse(r#"greater-than(created,2024-01-01T00:00:00Z), equals(email,"a@b.com")"#).unwrap();
-        assert_eq!(f.conditions()[0].value, FilterValue::DateTime("2024-01-01T00:00:00Z".into()));
+        let f =
+            Filter::parse(r#"greater-than(created,2024-01-01T00:00:00Z), equals(email,"a@b.com")"#)
+                .unwrap();
+        assert_eq!(
+            f.conditions()[0].value,
+            FilterValue::DateTime("2024-01-01T00:00:00Z".into())
+        );
         assert_eq!(f.conditions()[1].field, "email");
-        let single = Filter::parse("equals(messages.channel,'email'),equals(name,'it\\'s')").unwrap();
-        assert_eq!(single.conditions()[0].value, FilterValue::Str("email".into()));
-        assert_eq!(single.conditions()[1].value, FilterValue::Str("it's".into()));
-        for bad in ["", "equals(email", r#"equals(email,"open"#, "equals(email,'open)", "equals(email,)", r#"equals(a,"b") x"#] {
-            assert_eq!(Filter::parse(bad).unwrap_err().code(), "invalid_input", "{bad}");
+        let single =
+            Filter::parse("equals(messages.channel,'email'),equals(name,'it\\'s')").unwrap();
+        assert_eq!(
+            single.conditions()[0].value,
+            FilterValue::Str("email".into())
+        );
+        assert_eq!(
+            single.conditions()[1].value,
+            FilterValue::Str("it's".into())
+        );
+        for bad in [
+            "",
+            "equals(email",
+            r#"equals(email,"open"#,
+            "equals(email,'open)",
+            "equals(email,)",
+            r#"equals(a,"b") x"#,
+        ] {
+            assert_eq!(
+                Filter::parse(bad).unwrap_err().code(),
+                "invalid_input",
+                "{bad}"
+            );
         }
     }
 }

@@ -39,5 +39,7 @@ pub use config::{Binding, ClientBuilder, ClientOptions};
 pub use error::{Error, Result};
 pub use pagination::{ListParams, Page, Pager};
 pub use resource::{Document, Resource};
+pub use resources::{
+    accounts, catalog, data_privacy, events, jobs, lists, metrics, profiles, webhooks,
+};
 pub use tracker::{Tracker, TrackerOptions, TrackerStats, WhenFull};
-pub use resources::{accounts, catalog, data_privacy, events, jobs, lists, metrics, profiles, webhooks};

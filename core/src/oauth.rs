@@ -47,7 +47,11 @@ pub struct OAuthApp {
 
 impl OAuthApp {
     /// An app on Klaviyo's hosts.
-    pub fn new(client_id: impl Into<String>, client_secret: impl Into<String>, redirect_uri: impl Into<String>) -> Self {
+    pub fn new(
+        client_id: impl Into<String>,
+        client_secret: impl Into<String>,
+        redirect_uri: impl Into<String>,
+    ) -> Self {
         OAuthApp {
             client_id: client_id.into(),
             client_secret: Secret::new(client_secret),
@@ -71,7 +75,11 @@ impl OAuthApp {
 /// A PKCE code verifier: 64 characters from the allowed set (43–128 allowed).
 pub fn code_verifier() -> Secret {
     let mut rng = rand::rng();
-    Secret::new((0..64).map(|_| VERIFIER_CHARS[rng.random_range(0..VERIFIER_CHARS.len())] as char).collect::<String>())
+    Secret::new(
+        (0..64)
+            .map(|_| VERIFIER_CHARS[rng.random_range(0..VERIFIER_CHARS.len())] as char)
+            .collect::<String>(),
+    )
 }
 
 /// The S256 challenge of a verifier: base64url(SHA-256(verifier)), no padding.
@@ -93,11 +101,14 @@ pub struct AuthorizationRequest {
 /// Builds the authorization URL with space-separated scopes, a random `state` and PKCE.
 pub fn authorization_url(app: &OAuthApp, scopes: &[&str]) -> Result<AuthorizationRequest> {
     if scopes.is_empty() {
-        return Err(Error::InvalidInput("OAuth needs at least one scope, e.g. profiles:read".into()));
+        return Err(Error::InvalidInput(
+            "OAuth needs at least one scope, e.g. profiles:read".into(),
+        ));
     }
     let verifier = code_verifier();
     let state = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 24]>());
-    let mut url = url::Url::parse(&app.authorize_url).map_err(|e| Error::Config(format!("authorize URL: {e}")))?;
+    let mut url = url::Url::parse(&app.authorize_url)
+        .map_err(|e| Error::Config(format!("authorize URL: {e}")))?;
     url.query_pairs_mut()
         .append_pair("response_type", "code")
         .append_pair("client_id", &app.client_id)
@@ -106,7 +117,11 @@ pub fn authorization_url(app: &OAuthApp, scopes: &[&str]) -> Result<Authorizatio
         .append_pair("state", &state)
         .append_pair("code_challenge_method", "S256")
         .append_pair("code_challenge", &code_challenge(verifier.expose()));
-    Ok(AuthorizationRequest { url: url.into(), state, code_verifier: verifier })
+    Ok(AuthorizationRequest {
+        url: url.into(),
+        state,
+        code_verifier: verifier,
+    })
 }
 
 /// Tokens from the token endpoint.
@@ -146,7 +161,10 @@ pub struct OAuthClient {
 impl OAuthClient {
     /// A client for `app`.
     pub fn new(app: OAuthApp) -> Result<Self> {
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().map_err(|e| Error::Config(e.to_string()))?;
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| Error::Config(e.to_string()))?;
         Ok(OAuthClient { app, http })
     }
 
@@ -155,39 +173,72 @@ impl OAuthClient {
         &self.app
     }
 
-    async fn post(&self, url: &str, form: &[(&str, &str)], operation: &str) -> Result<reqwest::Response> {
-        let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
+    async fn post(
+        &self,
+        url: &str,
+        form: &[(&str, &str)],
+        operation: &str,
+    ) -> Result<reqwest::Response> {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
         self.http
             .post(url)
             .basic_auth(&self.app.client_id, Some(self.app.client_secret.expose()))
-            .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
             .body(body)
             .send()
             .await
-            .map_err(|e| Error::Network { operation: operation.into(), message: e.without_url().to_string() })
+            .map_err(|e| Error::Network {
+                operation: operation.into(),
+                message: e.without_url().to_string(),
+            })
     }
 
     async fn tokens(&self, form: &[(&str, &str)], operation: &str) -> Result<Tokens> {
         let response = self.post(&self.app.token_url, form, operation).await?;
         let status = response.status().as_u16();
-        let body = response.bytes().await.map_err(|e| Error::Network { operation: operation.into(), message: e.without_url().to_string() })?;
+        let body = response.bytes().await.map_err(|e| Error::Network {
+            operation: operation.into(),
+            message: e.without_url().to_string(),
+        })?;
         if !(200..300).contains(&status) {
             let error: OAuthErrorBody = serde_json::from_slice(&body).unwrap_or_default();
-            let reason = error.error.clone().unwrap_or_else(|| format!("HTTP {status}"));
-            let detail = error.error_description.map(|d| format!(": {d}")).unwrap_or_default();
+            let reason = error
+                .error
+                .clone()
+                .unwrap_or_else(|| format!("HTTP {status}"));
+            let detail = error
+                .error_description
+                .map(|d| format!(": {d}"))
+                .unwrap_or_default();
             if reason == "invalid_grant" {
-                return Err(Error::ReauthorizationRequired(format!("{operation}: invalid_grant{detail}; the app must be authorized again")));
+                return Err(Error::ReauthorizationRequired(format!(
+                    "{operation}: invalid_grant{detail}; the app must be authorized again"
+                )));
             }
             return Err(Error::Authentication(Box::new(crate::error::ApiError {
                 operation: operation.into(),
                 status,
-                errors: vec![crate::error::ErrorObject { code: Some(reason.clone()), detail: Some(format!("{reason}{detail}")), ..Default::default() }],
+                errors: vec![crate::error::ErrorObject {
+                    code: Some(reason.clone()),
+                    detail: Some(format!("{reason}{detail}")),
+                    ..Default::default()
+                }],
                 request_id: None,
                 rate_limit: Default::default(),
                 body_snippet: None,
             })));
         }
-        let parsed: TokenResponse = serde_json::from_slice(&body).map_err(|e| Error::Decode { operation: operation.into(), status, message: e.to_string(), snippet: String::new() })?;
+        let parsed: TokenResponse = serde_json::from_slice(&body).map_err(|e| Error::Decode {
+            operation: operation.into(),
+            status,
+            message: e.to_string(),
+            snippet: String::new(),
+        })?;
         Ok(Tokens {
             access_token: Secret::new(parsed.access_token),
             refresh_token: parsed.refresh_token.map(Secret::new),
@@ -198,20 +249,53 @@ impl OAuthClient {
 
     /// Exchanges the code from the redirect (with the request's verifier) for tokens.
     pub async fn exchange_code(&self, code: &str, code_verifier: &Secret) -> Result<Tokens> {
-        let form = [("grant_type", "authorization_code"), ("code", code), ("code_verifier", code_verifier.expose()), ("redirect_uri", self.app.redirect_uri.as_str())];
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("code_verifier", code_verifier.expose()),
+            ("redirect_uri", self.app.redirect_uri.as_str()),
+        ];
         self.tokens(&form, "oauth_exchange_code").await
     }
 
     /// New tokens from a refresh token.
     pub async fn refresh(&self, refresh_token: &Secret) -> Result<Tokens> {
-        self.tokens(&[("grant_type", "refresh_token"), ("refresh_token", refresh_token.expose())], "oauth_refresh").await
+        self.tokens(
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token.expose()),
+            ],
+            "oauth_refresh",
+        )
+        .await
     }
 
     /// Revokes a token (refresh tokens revoke the whole grant).
     pub async fn revoke(&self, token: &Secret) -> Result<()> {
-        let response = self.post(&self.app.revoke_url, &[("token", token.expose()), ("token_type_hint", "refresh_token")], "oauth_revoke").await?;
+        let response = self
+            .post(
+                &self.app.revoke_url,
+                &[
+                    ("token", token.expose()),
+                    ("token_type_hint", "refresh_token"),
+                ],
+                "oauth_revoke",
+            )
+            .await?;
         let status = response.status().as_u16();
-        if (200..300).contains(&status) { Ok(()) } else { Err(Error::from_api(crate::error::ApiError::from_response("oauth_revoke", status, response.headers(), b""), None)) }
+        if (200..300).contains(&status) {
+            Ok(())
+        } else {
+            Err(Error::from_api(
+                crate::error::ApiError::from_response(
+                    "oauth_revoke",
+                    status,
+                    response.headers(),
+                    b"",
+                ),
+                None,
+            ))
+        }
     }
 }
 
@@ -232,14 +316,22 @@ pub struct RefreshingTokenProvider {
 
 impl std::fmt::Debug for RefreshingTokenProvider {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RefreshingTokenProvider").field("refreshes", &self.refresh_count()).finish_non_exhaustive()
+        f.debug_struct("RefreshingTokenProvider")
+            .field("refreshes", &self.refresh_count())
+            .finish_non_exhaustive()
     }
 }
 
 impl RefreshingTokenProvider {
     /// A provider starting from `tokens`; `store` receives refreshed tokens.
     pub fn new(oauth: OAuthClient, tokens: Tokens, store: Option<Arc<dyn TokenStore>>) -> Self {
-        RefreshingTokenProvider { oauth, tokens: tokio::sync::Mutex::new(tokens), store, margin: DEFAULT_REFRESH_MARGIN, refreshes: AtomicU64::new(0) }
+        RefreshingTokenProvider {
+            oauth,
+            tokens: tokio::sync::Mutex::new(tokens),
+            store,
+            margin: DEFAULT_REFRESH_MARGIN,
+            refreshes: AtomicU64::new(0),
+        }
     }
 
     /// Refresh when less than `margin` remains (default 60 s).
@@ -255,7 +347,11 @@ impl RefreshingTokenProvider {
 
     /// Refreshes while holding the lock: concurrent callers wait and then see the new token.
     async fn refresh_locked(&self, tokens: &mut Tokens) -> Result<()> {
-        let refresh_token = tokens.refresh_token.clone().ok_or_else(|| Error::ReauthorizationRequired("the access token expired and there is no refresh token".into()))?;
+        let refresh_token = tokens.refresh_token.clone().ok_or_else(|| {
+            Error::ReauthorizationRequired(
+                "the access token expired and there is no refresh token".into(),
+            )
+        })?;
         let mut fresh = self.oauth.refresh(&refresh_token).await?;
         if fresh.refresh_token.is_none() {
             fresh.refresh_token = Some(refresh_token);
@@ -274,7 +370,10 @@ impl TokenProvider for RefreshingTokenProvider {
     fn access_token(&self) -> BoxFuture<'_, Result<Secret>> {
         Box::pin(async move {
             let mut tokens = self.tokens.lock().await;
-            let remaining = tokens.expires_at.duration_since(SystemTime::now()).unwrap_or_default();
+            let remaining = tokens
+                .expires_at
+                .duration_since(SystemTime::now())
+                .unwrap_or_default();
             if remaining < self.margin {
                 self.refresh_locked(&mut tokens).await?;
             }
@@ -303,10 +402,18 @@ mod tests {
     fn pkce_challenge_is_base64url_sha256_without_padding() {
         // python3 -c 'import hashlib,base64;print(base64.urlsafe_b64encode(hashlib.sha256(
         //   b"dBjftJeZ4CVP-mB92K27uhbUJU1p1r7wW1gFWFOEjXk").digest()).rstrip(b"=").decode())'
-        assert_eq!(code_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r7wW1gFWFOEjXk"), "bwWFMyPfdG9qreDhH2lmftFx_dFeLDalzcT1gb_j68g");
+        assert_eq!(
+            code_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r7wW1gFWFOEjXk"),
+            "bwWFMyPfdG9qreDhH2lmftFx_dFeLDalzcT1gb_j68g"
+        );
         let verifier = code_verifier();
         assert!((43..=128).contains(&verifier.expose().len()));
-        assert!(verifier.expose().bytes().all(|b| VERIFIER_CHARS.contains(&b)));
+        assert!(
+            verifier
+                .expose()
+                .bytes()
+                .all(|b| VERIFIER_CHARS.contains(&b))
+        );
     }
 
     #[test]
@@ -322,8 +429,14 @@ mod tests {
         assert_eq!(q["scope"], "profiles:read events:write");
         assert_eq!(q["state"], request.state);
         assert_eq!(q["code_challenge_method"], "S256");
-        assert_eq!(q["code_challenge"], code_challenge(request.code_verifier.expose()));
-        assert!(!request.url.contains(request.code_verifier.expose()), "the verifier stays with the app");
+        assert_eq!(
+            q["code_challenge"],
+            code_challenge(request.code_verifier.expose())
+        );
+        assert!(
+            !request.url.contains(request.code_verifier.expose()),
+            "the verifier stays with the app"
+        );
         assert!(authorization_url(&app, &[]).is_err());
     }
 }

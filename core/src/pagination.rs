@@ -41,7 +41,10 @@ pub struct ListParams {
 impl ListParams {
     /// Params with a filter.
     pub fn filter(filter: impl Into<String>) -> Self {
-        ListParams { filter: Some(filter.into()), ..Self::default() }
+        ListParams {
+            filter: Some(filter.into()),
+            ..Self::default()
+        }
     }
 }
 
@@ -103,7 +106,10 @@ struct Links {
 /// Extracts the `page[cursor]` value from a `links.next` URL; accepts a bare cursor too.
 pub fn cursor_from_link(link: &str) -> Option<String> {
     match url::Url::parse(link) {
-        Ok(url) => url.query_pairs().find(|(k, _)| k == "page[cursor]").map(|(_, v)| v.into_owned()),
+        Ok(url) => url
+            .query_pairs()
+            .find(|(k, _)| k == "page[cursor]")
+            .map(|(_, v)| v.into_owned()),
         Err(_) if !link.is_empty() && !link.contains("://") => Some(link.to_string()),
         Err(_) => None,
     }
@@ -111,9 +117,17 @@ pub fn cursor_from_link(link: &str) -> Option<String> {
 
 impl Pager {
     /// A pager over `op` at `path` (already rendered). Fails if `op` is not paginated.
-    pub fn new(client: Client, op: &'static Operation, path: String, params: ListParams) -> Result<Self> {
+    pub fn new(
+        client: Client,
+        op: &'static Operation,
+        path: String,
+        params: ListParams,
+    ) -> Result<Self> {
         if !op.paginated {
-            return Err(Error::InvalidInput(format!("{} is not a paginated operation", op.id)));
+            return Err(Error::InvalidInput(format!(
+                "{} is not a paginated operation",
+                op.id
+            )));
         }
         let mut query = Vec::new();
         if let Some(filter) = params.filter {
@@ -138,7 +152,9 @@ impl Pager {
         }
         query.extend(params.extra);
         let cursor = match params.cursor {
-            Some(c) => Some(cursor_from_link(&c).ok_or_else(|| Error::InvalidInput(format!("{c:?} is not a page cursor or links.next URL")))?),
+            Some(c) => Some(cursor_from_link(&c).ok_or_else(|| {
+                Error::InvalidInput(format!("{c:?} is not a page cursor or links.next URL"))
+            })?),
             None => None,
         };
         Ok(Pager {
@@ -178,14 +194,19 @@ impl Pager {
         if let Some(cursor) = &self.cursor {
             query.push(("page[cursor]".to_string(), cursor.clone()));
         }
-        let response = self.client.execute(self.op, &self.path, &query, None, &self.options).await?;
+        let response = self
+            .client
+            .execute(self.op, &self.path, &query, None, &self.options)
+            .await?;
         Ok(Some(response.body))
     }
 
     /// Updates counters from a page; returns how many of its items to keep.
     fn advance(&mut self, item_count: usize, next: Option<String>) -> usize {
         self.pages_read += 1;
-        let keep = self.max_items.map_or(item_count, |max| item_count.min(max - self.items_read));
+        let keep = self
+            .max_items
+            .map_or(item_count, |max| item_count.min(max - self.items_read));
         self.items_read += keep;
         self.cursor = next;
         self.done = self.cursor.is_none()
@@ -196,7 +217,12 @@ impl Pager {
     }
 
     fn decode_error(&self, e: impl std::fmt::Display, body: &[u8]) -> Error {
-        Error::Decode { operation: self.op.id.to_string(), status: 200, message: e.to_string(), snippet: crate::error::snippet(body) }
+        Error::Decode {
+            operation: self.op.id.to_string(),
+            status: 200,
+            message: e.to_string(),
+            snippet: crate::error::snippet(body),
+        }
     }
 
     /// The cursor in `links.next`; an unusable link ends the walk after this page, with an
@@ -205,35 +231,59 @@ impl Pager {
         let link = links_next?;
         let cursor = cursor_from_link(&link);
         if cursor.is_none() {
-            self.pending = Some(Error::Decode { operation: self.op.id.to_string(), status: 200, message: format!("links.next has no page[cursor]: {link}"), snippet: link });
+            self.pending = Some(Error::Decode {
+                operation: self.op.id.to_string(),
+                status: 200,
+                message: format!("links.next has no page[cursor]: {link}"),
+                snippet: link,
+            });
         }
         cursor
     }
 
     /// The next page, parsed; `None` after the last.
     pub async fn next_page(&mut self) -> Result<Option<Page>> {
-        let Some(body) = self.fetch().await? else { return Ok(None) };
+        let Some(body) = self.fetch().await? else {
+            return Ok(None);
+        };
         let doc: Value = serde_json::from_slice(&body).map_err(|e| self.decode_error(e, &body))?;
         let mut data: Vec<Resource> = match doc.get("data") {
             Some(Value::Array(items)) => items.iter().cloned().map(Resource::new).collect(),
             _ => Vec::new(),
         };
-        let included = doc.get("included").and_then(Value::as_array).map(|v| v.iter().cloned().map(Resource::new).collect()).unwrap_or_default();
-        let next = self.next_cursor(doc.get("links").and_then(|l| l.get("next")).and_then(Value::as_str).map(str::to_string));
+        let included = doc
+            .get("included")
+            .and_then(Value::as_array)
+            .map(|v| v.iter().cloned().map(Resource::new).collect())
+            .unwrap_or_default();
+        let next = self.next_cursor(
+            doc.get("links")
+                .and_then(|l| l.get("next"))
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        );
         let keep = self.advance(data.len(), next);
         data.truncate(keep);
-        Ok(Some(Page { data, included, next_cursor: self.cursor.clone() }))
+        Ok(Some(Page {
+            data,
+            included,
+            next_cursor: self.cursor.clone(),
+        }))
     }
 
     /// The next page as raw JSON; only `links.next` is parsed in Rust.
     pub async fn next_page_raw(&mut self) -> Result<Option<RawPage>> {
-        let Some(body) = self.fetch().await? else { return Ok(None) };
-        let head: PageHead = serde_json::from_slice(&body).map_err(|e| self.decode_error(e, &body))?;
+        let Some(body) = self.fetch().await? else {
+            return Ok(None);
+        };
+        let head: PageHead =
+            serde_json::from_slice(&body).map_err(|e| self.decode_error(e, &body))?;
         let count = head.data.map_or(0, |d| d.len());
         let next = self.next_cursor(head.links.and_then(|l| l.next));
         let keep = self.advance(count, next);
         let body = if keep < count {
-            let mut doc: Value = serde_json::from_slice(&body).map_err(|e| self.decode_error(e, &body))?;
+            let mut doc: Value =
+                serde_json::from_slice(&body).map_err(|e| self.decode_error(e, &body))?;
             if let Some(Value::Array(items)) = doc.get_mut("data") {
                 items.truncate(keep);
             }
@@ -241,18 +291,26 @@ impl Pager {
         } else {
             body
         };
-        Ok(Some(RawPage { body, item_count: keep, next_cursor: self.cursor.clone() }))
+        Ok(Some(RawPage {
+            body,
+            item_count: keep,
+            next_cursor: self.cursor.clone(),
+        }))
     }
 
     /// The pages as a stream.
     pub fn pages(self) -> impl Stream<Item = Result<Page>> + Send {
-        futures_util::stream::try_unfold(self, |mut pager| async move { Ok(pager.next_page().await?.map(|page| (page, pager))) })
+        futures_util::stream::try_unfold(self, |mut pager| async move {
+            Ok(pager.next_page().await?.map(|page| (page, pager)))
+        })
     }
 
     /// The items of every page as a stream.
     pub fn items(self) -> impl Stream<Item = Result<Resource>> + Send {
         use futures_util::TryStreamExt;
-        self.pages().map_ok(|page| futures_util::stream::iter(page.data.into_iter().map(Ok))).try_flatten()
+        self.pages()
+            .map_ok(|page| futures_util::stream::iter(page.data.into_iter().map(Ok)))
+            .try_flatten()
     }
 }
 
@@ -262,8 +320,17 @@ mod tests {
 
     #[test]
     fn cursor_comes_from_links_next_or_is_taken_as_is() {
-        assert_eq!(cursor_from_link("https://a.klaviyo.com/api/profiles/?page%5Bcursor%5D=bmV4d%3D&page%5Bsize%5D=20").as_deref(), Some("bmV4d="));
+        assert_eq!(
+            cursor_from_link(
+                "https://a.klaviyo.com/api/profiles/?page%5Bcursor%5D=bmV4d%3D&page%5Bsize%5D=20"
+            )
+            .as_deref(),
+            Some("bmV4d=")
+        );
         assert_eq!(cursor_from_link("bmV4d").as_deref(), Some("bmV4d"));
-        assert_eq!(cursor_from_link("https://a.klaviyo.com/api/profiles/"), None);
+        assert_eq!(
+            cursor_from_link("https://a.klaviyo.com/api/profiles/"),
+            None
+        );
     }
 }

@@ -38,7 +38,11 @@ impl RateLimitHeaders {
     pub fn from_headers(headers: &HeaderMap) -> Self {
         let number = |name: &str| -> Option<u32> {
             let text = headers.get(name)?.to_str().ok()?;
-            let digits: String = text.trim().chars().take_while(char::is_ascii_digit).collect();
+            let digits: String = text
+                .trim()
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
             digits.parse().ok()
         };
         RateLimitHeaders {
@@ -93,7 +97,9 @@ pub struct RateLimiter {
 
 impl std::fmt::Debug for RateLimiter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RateLimiter").field("enabled", &self.enabled).finish_non_exhaustive()
+        f.debug_struct("RateLimiter")
+            .field("enabled", &self.enabled)
+            .finish_non_exhaustive()
     }
 }
 
@@ -105,7 +111,13 @@ impl RateLimiter {
 
     /// A limiter whose limits for some operations replace the table's.
     pub fn with_overrides(enabled: bool, overrides: Vec<(&'static str, RateLimit)>) -> Self {
-        RateLimiter { enabled, overrides, margin: Duration::from_millis(50), windows: Mutex::default(), latest: Mutex::default() }
+        RateLimiter {
+            enabled,
+            overrides,
+            margin: Duration::from_millis(50),
+            windows: Mutex::default(),
+            latest: Mutex::default(),
+        }
     }
 
     /// Whether pacing is on.
@@ -118,10 +130,17 @@ impl RateLimiter {
         if !self.enabled {
             return Ok(());
         }
-        let limits = self.overrides.iter().find(|(id, _)| *id == op.id).map_or(op.rate_limit, |(_, l)| *l);
+        let limits = self
+            .overrides
+            .iter()
+            .find(|(id, _)| *id == op.id)
+            .map_or(op.rate_limit, |(_, l)| *l);
         let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
         let window = windows.entry(op.id).or_default();
-        let mut wait = Wait { duration: Duration::ZERO, limit: "none" };
+        let mut wait = Wait {
+            duration: Duration::ZERO,
+            limit: "none",
+        };
         let mut consider = |until: Instant, limit: &'static str| {
             let d = until.saturating_duration_since(now);
             if d > wait.duration {
@@ -132,24 +151,38 @@ impl RateLimiter {
             consider(until, "server");
         }
         let steady_span = STEADY_WINDOW + self.margin * 4;
-        while window.recent.front().is_some_and(|t| now.saturating_duration_since(*t) >= steady_span) {
+        while window
+            .recent
+            .front()
+            .is_some_and(|t| now.saturating_duration_since(*t) >= steady_span)
+        {
             window.recent.pop_front();
         }
         let len = window.recent.len();
         let burst = limits.burst.max(1) as usize;
         if len >= burst {
-            consider(window.recent[len - burst] + BURST_WINDOW + self.margin, "burst");
+            consider(
+                window.recent[len - burst] + BURST_WINDOW + self.margin,
+                "burst",
+            );
         }
         let steady = limits.steady.max(1) as usize;
         if len >= steady {
             consider(window.recent[len - steady] + steady_span, "steady");
         }
         if let Some(daily) = limits.daily {
-            while window.today.front().is_some_and(|t| now.saturating_duration_since(*t) >= DAILY_WINDOW) {
+            while window
+                .today
+                .front()
+                .is_some_and(|t| now.saturating_duration_since(*t) >= DAILY_WINDOW)
+            {
                 window.today.pop_front();
             }
             if window.today.len() >= daily.max(1) as usize {
-                consider(window.today[window.today.len() - daily as usize] + DAILY_WINDOW, "daily");
+                consider(
+                    window.today[window.today.len() - daily as usize] + DAILY_WINDOW,
+                    "daily",
+                );
             }
         }
         if !wait.duration.is_zero() {
@@ -177,10 +210,18 @@ impl RateLimiter {
 
     /// Learns from a response: records the reading and pauses the operation when the server
     /// says its window is spent (`RateLimit-Remaining: 0`) or asks us to wait (429).
-    pub fn observe(&self, op: &'static Operation, headers: &RateLimitHeaders, retry_after: Option<Duration>, now: Instant) {
+    pub fn observe(
+        &self,
+        op: &'static Operation,
+        headers: &RateLimitHeaders,
+        retry_after: Option<Duration>,
+        now: Instant,
+    ) {
         if !headers.is_empty() {
-            *self.latest.lock().unwrap_or_else(|e| e.into_inner()) =
-                Some(RateLimitReading { operation: op.id.to_string(), headers: headers.clone() });
+            *self.latest.lock().unwrap_or_else(|e| e.into_inner()) = Some(RateLimitReading {
+                operation: op.id.to_string(),
+                headers: headers.clone(),
+            });
         }
         let pause = match (retry_after, headers.remaining, headers.reset_seconds) {
             (Some(wait), _, _) => Some(wait),
@@ -197,7 +238,10 @@ impl RateLimiter {
 
     /// The most recent `RateLimit-*` reading from any response.
     pub fn latest(&self) -> Option<RateLimitReading> {
-        self.latest.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.latest
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }
 
@@ -211,7 +255,11 @@ mod tests {
             id: "test_op",
             method: HttpMethod::Get,
             path: "/api/test",
-            rate_limit: RateLimit { burst, steady, daily },
+            rate_limit: RateLimit {
+                burst,
+                steady,
+                daily,
+            },
             page_size: None,
             paginated: false,
             client_side: false,
@@ -230,8 +278,16 @@ mod tests {
         let wait = limiter.try_acquire(op, t0).unwrap_err();
         assert_eq!(wait.limit, "burst");
         assert_eq!(wait.duration, BURST_WINDOW + limiter.margin);
-        assert!(limiter.try_acquire(op, t0 + Duration::from_millis(1049)).is_err());
-        assert!(limiter.try_acquire(op, t0 + Duration::from_millis(1050)).is_ok());
+        assert!(
+            limiter
+                .try_acquire(op, t0 + Duration::from_millis(1049))
+                .is_err()
+        );
+        assert!(
+            limiter
+                .try_acquire(op, t0 + Duration::from_millis(1050))
+                .is_ok()
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -253,7 +309,10 @@ mod tests {
             now += Duration::from_millis(100);
         }
         assert_eq!(in_first_minute, 15);
-        assert!(sent > 15, "the window slides: sends resume after a minute ({sent})");
+        assert!(
+            sent > 15,
+            "the window slides: sends resume after a minute ({sent})"
+        );
         let wait = limiter.try_acquire(op, now).unwrap_err();
         assert!(matches!(wait.limit, "steady" | "burst"));
     }
@@ -274,7 +333,12 @@ mod tests {
         // Any fixed window, at any alignment, holds at most the limit.
         for start_ms in (0..180_000).step_by(13) {
             let start = Duration::from_millis(start_ms);
-            let in_window = |len: Duration| sends.iter().filter(|t| **t >= start && **t < start + len).count();
+            let in_window = |len: Duration| {
+                sends
+                    .iter()
+                    .filter(|t| **t >= start && **t < start + len)
+                    .count()
+            };
             assert!(in_window(BURST_WINDOW) <= 5);
             assert!(in_window(STEADY_WINDOW) <= 20);
         }
@@ -287,7 +351,10 @@ mod tests {
         let t0 = Instant::now();
         limiter.try_acquire(op, t0).unwrap();
         limiter.try_acquire(op, t0).unwrap();
-        let wait = limiter.acquire(op, Duration::from_secs(60)).await.unwrap_err();
+        let wait = limiter
+            .acquire(op, Duration::from_secs(60))
+            .await
+            .unwrap_err();
         assert_eq!(wait.limit, "daily");
         assert!(wait.duration > Duration::from_secs(86_000));
     }
@@ -297,13 +364,29 @@ mod tests {
         let limiter = RateLimiter::new(true);
         let op = op(100, 1000, None);
         let t0 = Instant::now();
-        let spent = RateLimitHeaders { limit: Some(10), remaining: Some(0), reset_seconds: Some(5) };
+        let spent = RateLimitHeaders {
+            limit: Some(10),
+            remaining: Some(0),
+            reset_seconds: Some(5),
+        };
         limiter.observe(op, &spent, None, t0);
         let wait = limiter.try_acquire(op, t0).unwrap_err();
-        assert_eq!((wait.limit, wait.duration), ("server", Duration::from_secs(5)));
+        assert_eq!(
+            (wait.limit, wait.duration),
+            ("server", Duration::from_secs(5))
+        );
         assert!(limiter.try_acquire(op, t0 + Duration::from_secs(5)).is_ok());
-        limiter.observe(op, &RateLimitHeaders::default(), Some(Duration::from_secs(2)), t0 + Duration::from_secs(5));
-        assert!(limiter.try_acquire(op, t0 + Duration::from_secs(6)).is_err());
+        limiter.observe(
+            op,
+            &RateLimitHeaders::default(),
+            Some(Duration::from_secs(2)),
+            t0 + Duration::from_secs(5),
+        );
+        assert!(
+            limiter
+                .try_acquire(op, t0 + Duration::from_secs(6))
+                .is_err()
+        );
         assert_eq!(limiter.latest().unwrap().headers, spent);
     }
 
@@ -316,7 +399,10 @@ mod tests {
             limiter.acquire(op, Duration::from_secs(60)).await.unwrap();
         }
         let elapsed = Instant::now() - t0;
-        assert!(elapsed >= Duration::from_secs(2) && elapsed < Duration::from_secs(3), "{elapsed:?}");
+        assert!(
+            elapsed >= Duration::from_secs(2) && elapsed < Duration::from_secs(3),
+            "{elapsed:?}"
+        );
         let off = RateLimiter::new(false);
         for _ in 0..1000 {
             off.try_acquire(op, t0).unwrap();
@@ -329,7 +415,14 @@ mod tests {
         h.insert("RateLimit-Limit", "10, 10;w=1, 150;w=60".parse().unwrap());
         h.insert("ratelimit-remaining", "7".parse().unwrap());
         h.insert("RateLimit-Reset", "x".parse().unwrap());
-        assert_eq!(RateLimitHeaders::from_headers(&h), RateLimitHeaders { limit: Some(10), remaining: Some(7), reset_seconds: None });
+        assert_eq!(
+            RateLimitHeaders::from_headers(&h),
+            RateLimitHeaders {
+                limit: Some(10),
+                remaining: Some(7),
+                reset_seconds: None
+            }
+        );
         assert!(RateLimitHeaders::from_headers(&HeaderMap::new()).is_empty());
     }
 }

@@ -28,7 +28,10 @@ impl Resource {
     /// The attributes object (empty when absent or null).
     pub fn attributes(&self) -> &Map<String, Value> {
         static EMPTY: std::sync::LazyLock<Map<String, Value>> = std::sync::LazyLock::new(Map::new);
-        self.0.get("attributes").and_then(Value::as_object).unwrap_or(&EMPTY)
+        self.0
+            .get("attributes")
+            .and_then(Value::as_object)
+            .unwrap_or(&EMPTY)
     }
 
     /// One attribute (`None` when absent; `Some(Null)` when the API sent null).
@@ -48,10 +51,18 @@ impl Resource {
 
     /// Ids of a to-many or to-one relationship's linkage data.
     pub fn related_ids(&self, relationship: &str) -> Vec<&str> {
-        let data = self.relationships().and_then(|r| r.get(relationship)).and_then(|r| r.get("data"));
+        let data = self
+            .relationships()
+            .and_then(|r| r.get(relationship))
+            .and_then(|r| r.get("data"));
         match data {
-            Some(Value::Array(items)) => items.iter().filter_map(|i| i.get("id").and_then(Value::as_str)).collect(),
-            Some(one @ Value::Object(_)) => one.get("id").and_then(Value::as_str).into_iter().collect(),
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(|i| i.get("id").and_then(Value::as_str))
+                .collect(),
+            Some(one @ Value::Object(_)) => {
+                one.get("id").and_then(Value::as_str).into_iter().collect()
+            }
             _ => Vec::new(),
         }
     }
@@ -80,7 +91,11 @@ impl Document {
 
     /// `data` when it is one resource.
     pub fn resource(&self) -> Option<Resource> {
-        self.0.get("data").filter(|d| d.is_object()).cloned().map(Resource)
+        self.0
+            .get("data")
+            .filter(|d| d.is_object())
+            .cloned()
+            .map(Resource)
     }
 
     /// `data` as a list (one resource becomes a list of one).
@@ -94,12 +109,19 @@ impl Document {
 
     /// `included` resources.
     pub fn included(&self) -> Vec<Resource> {
-        self.0.get("included").and_then(Value::as_array).map(|v| v.iter().cloned().map(Resource).collect()).unwrap_or_default()
+        self.0
+            .get("included")
+            .and_then(Value::as_array)
+            .map(|v| v.iter().cloned().map(Resource).collect())
+            .unwrap_or_default()
     }
 
     /// `links.next`, if any.
     pub fn next_link(&self) -> Option<&str> {
-        self.0.get("links").and_then(|l| l.get("next")).and_then(Value::as_str)
+        self.0
+            .get("links")
+            .and_then(|l| l.get("next"))
+            .and_then(Value::as_str)
     }
 
     /// The untouched document.
@@ -144,7 +166,10 @@ mod tests {
         assert_eq!(items[0].attr("brand_new").unwrap()["x"], 1);
         assert_eq!(items[0].related_ids("lists"), vec!["L1"]);
         assert!(items[1].attributes().is_empty());
-        assert_eq!(doc.next_link(), Some("https://a.klaviyo.com/api/profiles?page%5Bcursor%5D=abc"));
+        assert_eq!(
+            doc.next_link(),
+            Some("https://a.klaviyo.com/api/profiles?page%5Bcursor%5D=abc")
+        );
         assert!(Document::new(Value::Null).resources().is_empty());
     }
 }

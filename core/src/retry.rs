@@ -72,7 +72,10 @@ pub enum Failure {
 impl RetryPolicy {
     /// A policy that never retries.
     pub fn none() -> Self {
-        RetryPolicy { max_retries: 0, ..Self::default() }
+        RetryPolicy {
+            max_retries: 0,
+            ..Self::default()
+        }
     }
 
     /// Whether to retry after `failure` on attempt number `attempt` (0-based).
@@ -98,10 +101,17 @@ impl RetryPolicy {
 
     /// How long to wait before retry number `attempt` (0-based): the larger of the server's
     /// `Retry-After` and a full-jitter backoff (uniform in 0..=ceiling), capped at `max_delay`.
-    pub fn delay(&self, attempt: u32, retry_after: Option<Duration>, rng: &mut impl Rng) -> Duration {
+    pub fn delay(
+        &self,
+        attempt: u32,
+        retry_after: Option<Duration>,
+        rng: &mut impl Rng,
+    ) -> Duration {
         let ceiling = self.backoff_ceiling(attempt);
         let jitter = Duration::from_secs_f64(rng.random_range(0.0..=ceiling.as_secs_f64()));
-        jitter.max(retry_after.unwrap_or_default()).min(self.max_delay)
+        jitter
+            .max(retry_after.unwrap_or_default())
+            .min(self.max_delay)
     }
 }
 
@@ -115,7 +125,8 @@ pub fn is_idempotent(op: &Operation) -> bool {
 pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if let Ok(secs) = value.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(86_400.0)));
+        return (secs.is_finite() && secs >= 0.0)
+            .then(|| Duration::from_secs_f64(secs.min(86_400.0)));
     }
     let when = httpdate::parse_http_date(value).ok()?;
     Some(when.duration_since(now).unwrap_or_default())
@@ -131,7 +142,10 @@ mod tests {
     fn retry_after_parses_integer_decimal_and_http_date() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
         assert_eq!(parse_retry_after("3", now), Some(Duration::from_secs(3)));
-        assert_eq!(parse_retry_after(" 1.5 ", now), Some(Duration::from_millis(1500)));
+        assert_eq!(
+            parse_retry_after(" 1.5 ", now),
+            Some(Duration::from_millis(1500))
+        );
         let later = httpdate::fmt_http_date(now + Duration::from_secs(7));
         assert_eq!(parse_retry_after(&later, now), Some(Duration::from_secs(7)));
         let earlier = httpdate::fmt_http_date(now - Duration::from_secs(7));
@@ -143,7 +157,10 @@ mod tests {
 
     #[test]
     fn backoff_doubles_with_full_jitter_and_is_capped() {
-        let policy = RetryPolicy { max_delay: Duration::from_secs(3), ..RetryPolicy::default() };
+        let policy = RetryPolicy {
+            max_delay: Duration::from_secs(3),
+            ..RetryPolicy::default()
+        };
         assert_eq!(policy.backoff_ceiling(0), Duration::from_millis(500));
         assert_eq!(policy.backoff_ceiling(2), Duration::from_secs(2));
         assert_eq!(policy.backoff_ceiling(3), Duration::from_secs(3));
@@ -158,10 +175,19 @@ mod tests {
 
     #[test]
     fn retry_after_wins_over_shorter_backoff_but_respects_the_cap() {
-        let policy = RetryPolicy { max_delay: Duration::from_secs(10), ..RetryPolicy::default() };
+        let policy = RetryPolicy {
+            max_delay: Duration::from_secs(10),
+            ..RetryPolicy::default()
+        };
         let mut rng = StdRng::seed_from_u64(1);
-        assert_eq!(policy.delay(0, Some(Duration::from_secs(4)), &mut rng), Duration::from_secs(4));
-        assert_eq!(policy.delay(0, Some(Duration::from_secs(400)), &mut rng), Duration::from_secs(10));
+        assert_eq!(
+            policy.delay(0, Some(Duration::from_secs(4)), &mut rng),
+            Duration::from_secs(4)
+        );
+        assert_eq!(
+            policy.delay(0, Some(Duration::from_secs(400)), &mut rng),
+            Duration::from_secs(10)
+        );
     }
 
     #[test]
@@ -181,7 +207,10 @@ mod tests {
         let create_profile = crate::operations::operation("create_profile").unwrap();
         assert!(is_idempotent(create_event) && !is_idempotent(create_profile));
         for id in IDEMPOTENT_POSTS {
-            assert!(crate::operations::operation(id).is_some(), "{id} is not an operation");
+            assert!(
+                crate::operations::operation(id).is_some(),
+                "{id} is not an operation"
+            );
         }
     }
 }

@@ -45,7 +45,10 @@ impl<T> Default for ForkLocal<T> {
 impl<T> ForkLocal<T> {
     /// An empty slot.
     pub const fn new() -> Self {
-        ForkLocal { value: AtomicPtr::new(std::ptr::null_mut()), generation: AtomicU64::new(u64::MAX) }
+        ForkLocal {
+            value: AtomicPtr::new(std::ptr::null_mut()),
+            generation: AtomicU64::new(u64::MAX),
+        }
     }
 
     /// The value for this process, made by `make` on first use and again after a fork.
@@ -58,7 +61,10 @@ impl<T> ForkLocal<T> {
             return unsafe { &*current };
         }
         let fresh = Box::into_raw(Box::new(make()));
-        match self.value.compare_exchange(current, fresh, Ordering::AcqRel, Ordering::Acquire) {
+        match self
+            .value
+            .compare_exchange(current, fresh, Ordering::AcqRel, Ordering::Acquire)
+        {
             Ok(_) => {
                 // The previous value (if any) belongs to the parent process: leak it.
                 self.generation.store(generation, Ordering::Release);
@@ -110,8 +116,20 @@ mod tests {
     fn a_slot_builds_once_per_generation() {
         let slot: ForkLocal<u32> = ForkLocal::new();
         let mut made = 0;
-        assert_eq!(*slot.get(|| { made += 1; 7 }), 7);
-        assert_eq!(*slot.get(|| { made += 1; 8 }), 7);
+        assert_eq!(
+            *slot.get(|| {
+                made += 1;
+                7
+            }),
+            7
+        );
+        assert_eq!(
+            *slot.get(|| {
+                made += 1;
+                8
+            }),
+            7
+        );
         assert_eq!(made, 1);
         // Simulate the child side of a fork.
         GENERATION.fetch_add(1, Ordering::SeqCst);
@@ -125,14 +143,24 @@ mod tests {
         // SAFETY: the child only runs the runtime and exits.
         let pid = unsafe { libc::fork() };
         if pid == 0 {
-            let ok = runtime().block_on(async { tokio::time::sleep(std::time::Duration::from_millis(1)).await; 3 }) == 3;
+            let ok = runtime().block_on(async {
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                3
+            }) == 3;
             // SAFETY: leaving the child without running the parent's destructors.
             unsafe { libc::_exit(if ok { 0 } else { 1 }) };
         }
         let mut status = 0;
         // SAFETY: waiting for our own child.
         unsafe { libc::waitpid(pid, &mut status, 0) };
-        assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "child status {status}");
-        assert_eq!(runtime().block_on(async { 2 + 2 }), 4, "the parent's runtime still works");
+        assert!(
+            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+            "child status {status}"
+        );
+        assert_eq!(
+            runtime().block_on(async { 2 + 2 }),
+            4,
+            "the parent's runtime still works"
+        );
     }
 }

@@ -86,7 +86,8 @@ fn read_acks(bytes: &[u8]) -> std::collections::HashSet<u32> {
         .chunks_exact(8)
         .filter_map(|entry| {
             let index = &entry[..4];
-            (crc32fast::hash(index).to_le_bytes() == entry[4..8]).then(|| u32::from_le_bytes(index.try_into().unwrap_or_default()))
+            (crc32fast::hash(index).to_le_bytes() == entry[4..8])
+                .then(|| u32::from_le_bytes(index.try_into().unwrap_or_default()))
         })
         .collect()
 }
@@ -96,8 +97,18 @@ impl Spool {
     /// first. Fails if another live process has the spool open.
     pub fn open(dir: &Path) -> Result<(Spool, Recovered)> {
         std::fs::create_dir_all(dir).map_err(|e| io(dir, "create the directory", e))?;
-        let lock = OpenOptions::new().create(true).truncate(false).write(true).open(dir.join("LOCK")).map_err(|e| io(dir, "open LOCK", e))?;
-        lock.try_lock().map_err(|_| Error::Config(format!("spool {} is in use by another process (one tracker per spool directory)", dir.display())))?;
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join("LOCK"))
+            .map_err(|e| io(dir, "open LOCK", e))?;
+        lock.try_lock().map_err(|_| {
+            Error::Config(format!(
+                "spool {} is in use by another process (one tracker per spool directory)",
+                dir.display()
+            ))
+        })?;
         let mut segments: Vec<u64> = std::fs::read_dir(dir)
             .map_err(|e| io(dir, "list", e))?
             .filter_map(|entry| {
@@ -110,8 +121,12 @@ impl Spool {
         let mut open = HashMap::new();
         for &segment in &segments {
             let mut log = Vec::new();
-            File::open(segment_path(dir, segment, "log")).and_then(|mut f| f.read_to_end(&mut log)).map_err(|e| io(dir, "read a segment", e))?;
-            let acks = std::fs::read(segment_path(dir, segment, "ack")).map(|b| read_acks(&b)).unwrap_or_default();
+            File::open(segment_path(dir, segment, "log"))
+                .and_then(|mut f| f.read_to_end(&mut log))
+                .map_err(|e| io(dir, "read a segment", e))?;
+            let acks = std::fs::read(segment_path(dir, segment, "ack"))
+                .map(|b| read_acks(&b))
+                .unwrap_or_default();
             let before = recovered.len();
             for (index, record) in read_records(&log).into_iter().enumerate() {
                 let index = index as u32;
@@ -128,12 +143,25 @@ impl Spool {
         }
         let segment = segments.last().map_or(1, |s| s + 1);
         let file = Self::create_segment(dir, segment)?;
-        let spool = Spool { dir: dir.to_path_buf(), _lock: lock, active: Mutex::new(Active { segment, file, records: 0 }), open: Mutex::new(open) };
+        let spool = Spool {
+            dir: dir.to_path_buf(),
+            _lock: lock,
+            active: Mutex::new(Active {
+                segment,
+                file,
+                records: 0,
+            }),
+            open: Mutex::new(open),
+        };
         Ok((spool, recovered))
     }
 
     fn create_segment(dir: &Path, segment: u64) -> Result<File> {
-        OpenOptions::new().create(true).append(true).open(segment_path(dir, segment, "log")).map_err(|e| io(dir, "create a segment", e))
+        OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(segment_path(dir, segment, "log"))
+            .map_err(|e| io(dir, "create a segment", e))
     }
 
     /// Appends one record; when this returns, a killed process still has it.
@@ -147,21 +175,39 @@ impl Spool {
             active.records = 0;
             // The finished segment may already be fully acknowledged.
             let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
-            if open.get(&finished).is_none_or(|(remaining, _)| *remaining == 0) {
+            if open
+                .get(&finished)
+                .is_none_or(|(remaining, _)| *remaining == 0)
+            {
                 open.remove(&finished);
                 remove_segment(&self.dir, finished);
             }
         }
-        active.file.write_all(&framed).map_err(|e| io(&self.dir, "append", e))?;
-        let at = SpoolRef { segment: active.segment, index: active.records };
+        active
+            .file
+            .write_all(&framed)
+            .map_err(|e| io(&self.dir, "append", e))?;
+        let at = SpoolRef {
+            segment: active.segment,
+            index: active.records,
+        };
         active.records += 1;
-        self.open.lock().unwrap_or_else(|e| e.into_inner()).entry(at.segment).or_insert((0, None)).0 += 1;
+        self.open
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(at.segment)
+            .or_insert((0, None))
+            .0 += 1;
         Ok(at)
     }
 
     /// Marks records delivered (or finally rejected); deletes segments with nothing left.
     pub fn ack(&self, refs: &[SpoolRef]) -> Result<()> {
-        let active = self.active.lock().unwrap_or_else(|e| e.into_inner()).segment;
+        let active = self
+            .active
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .segment;
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         let mut by_segment: HashMap<u64, Vec<u8>> = HashMap::new();
         for r in refs {
@@ -170,7 +216,9 @@ impl Spool {
             entry.extend_from_slice(&crc32fast::hash(&r.index.to_le_bytes()).to_le_bytes());
         }
         for (segment, bytes) in by_segment {
-            let Some((remaining, file)) = open.get_mut(&segment) else { continue };
+            let Some((remaining, file)) = open.get_mut(&segment) else {
+                continue;
+            };
             *remaining = remaining.saturating_sub(bytes.len() / 8);
             if *remaining == 0 && segment != active {
                 open.remove(&segment);
@@ -178,10 +226,17 @@ impl Spool {
                 continue;
             }
             if file.is_none() {
-                *file = Some(OpenOptions::new().create(true).append(true).open(segment_path(&self.dir, segment, "ack")).map_err(|e| io(&self.dir, "open an ack file", e))?);
+                *file = Some(
+                    OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(segment_path(&self.dir, segment, "ack"))
+                        .map_err(|e| io(&self.dir, "open an ack file", e))?,
+                );
             }
             if let Some(f) = file {
-                f.write_all(&bytes).map_err(|e| io(&self.dir, "write acks", e))?;
+                f.write_all(&bytes)
+                    .map_err(|e| io(&self.dir, "write acks", e))?;
             }
         }
         Ok(())
@@ -198,7 +253,8 @@ mod tests {
     use super::*;
 
     fn temp_dir(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("klaviyo-spool-{name}-{}", uuid::Uuid::new_v4()));
+        let dir =
+            std::env::temp_dir().join(format!("klaviyo-spool-{name}-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
         dir
     }
@@ -209,18 +265,28 @@ mod tests {
         {
             let (spool, recovered) = Spool::open(&dir).unwrap();
             assert!(recovered.is_empty());
-            let refs: Vec<_> = (0..5).map(|i| spool.append(format!("event-{i}").as_bytes()).unwrap()).collect();
+            let refs: Vec<_> = (0..5)
+                .map(|i| spool.append(format!("event-{i}").as_bytes()).unwrap())
+                .collect();
             spool.ack(&[refs[1], refs[3]]).unwrap();
-            assert!(Spool::open(&dir).is_err(), "a second opener is refused while the first is open");
+            assert!(
+                Spool::open(&dir).is_err(),
+                "a second opener is refused while the first is open"
+            );
         }
         // A write cut short by a kill: a header promising more bytes than follow.
         let log = segment_path(&dir, 1, "log");
         let mut f = OpenOptions::new().append(true).open(&log).unwrap();
         f.write_all(&[200, 0, 0, 0, 1, 2, 3, 4, b'x']).unwrap();
         let (spool, recovered) = Spool::open(&dir).unwrap();
-        let payloads: Vec<String> = recovered.iter().map(|(_, p)| String::from_utf8(p.clone()).unwrap()).collect();
+        let payloads: Vec<String> = recovered
+            .iter()
+            .map(|(_, p)| String::from_utf8(p.clone()).unwrap())
+            .collect();
         assert_eq!(payloads, ["event-0", "event-2", "event-4"]);
-        spool.ack(&recovered.iter().map(|(r, _)| *r).collect::<Vec<_>>()).unwrap();
+        spool
+            .ack(&recovered.iter().map(|(r, _)| *r).collect::<Vec<_>>())
+            .unwrap();
         assert!(!log.exists(), "a fully acknowledged old segment is deleted");
         drop(spool);
         assert!(Spool::open(&dir).unwrap().1.is_empty());

@@ -29,22 +29,41 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
 
 /// `YYYY-MM-DDTHH:MM:SS+00:00`, to the second.
 pub fn format_iso8601(time: SystemTime) -> String {
-    let secs = time.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+    let secs = time
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
     let (y, m, d) = civil_from_days((secs / 86_400) as i64);
     let rest = secs % 86_400;
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}+00:00", rest / 3600, rest % 3600 / 60, rest % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}+00:00",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
 }
 
 /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`.
 pub fn parse_iso8601(text: &str) -> Option<SystemTime> {
     let b = text.as_bytes();
     let num = |r: std::ops::Range<usize>| -> Option<i64> { text.get(r)?.parse().ok() };
-    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b' ') || b[13] != b':' || b[16] != b':' {
+    if b.len() < 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
         return None;
     }
     let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
         return None;
     }
     let mut rest = &text[19..];
@@ -67,11 +86,11 @@ pub fn parse_iso8601(text: &str) -> Option<SystemTime> {
             sign * (h.parse::<i64>().ok()? * 3600 + m.parse::<i64>().ok()? * 60)
         }
     };
-    let secs = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - offset;
+    let secs =
+        days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - offset;
     let secs = u64::try_from(secs).ok()?;
     Some(UNIX_EPOCH + Duration::new(secs, nanos))
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -81,11 +100,22 @@ mod tests {
     fn parses_offsets_and_fractions_and_round_trips() {
         let base = parse_iso8601("2026-04-14T03:50:12Z").unwrap();
         assert_eq!(parse_iso8601("2026-04-14T05:50:12+02:00"), Some(base));
-        assert_eq!(parse_iso8601("2026-04-14T03:50:12.5Z"), Some(base + Duration::from_millis(500)));
-        assert_eq!(httpdate::fmt_http_date(base), "Tue, 14 Apr 2026 03:50:12 GMT");
+        assert_eq!(
+            parse_iso8601("2026-04-14T03:50:12.5Z"),
+            Some(base + Duration::from_millis(500))
+        );
+        assert_eq!(
+            httpdate::fmt_http_date(base),
+            "Tue, 14 Apr 2026 03:50:12 GMT"
+        );
         assert_eq!(format_iso8601(base), "2026-04-14T03:50:12+00:00");
         assert_eq!(parse_iso8601(&format_iso8601(base)), Some(base));
-        for bad in ["", "2026-13-01T00:00:00Z", "yesterday", "2026-04-14T03:50:12+0200x"] {
+        for bad in [
+            "",
+            "2026-13-01T00:00:00Z",
+            "yesterday",
+            "2026-04-14T03:50:12+0200x",
+        ] {
             assert!(parse_iso8601(bad).is_none(), "{bad}");
         }
     }

@@ -61,7 +61,9 @@ impl std::str::FromStr for WhenFull {
             "block" => Ok(WhenFull::Block),
             "error" => Ok(WhenFull::Error),
             "drop" => Ok(WhenFull::Drop),
-            other => Err(Error::InvalidInput(format!("when_full must be \"block\", \"error\" or \"drop\", not {other:?}"))),
+            other => Err(Error::InvalidInput(format!(
+                "when_full must be \"block\", \"error\" or \"drop\", not {other:?}"
+            ))),
         }
     }
 }
@@ -137,14 +139,23 @@ impl TrackerOptions {
     fn validate(&self) -> Result<()> {
         let limit = bulk_limit(OPERATION);
         if self.flush_at == 0 || self.flush_at > limit.max_items {
-            return Err(Error::InvalidInput(format!("flush_at must be between 1 and {} (the bulk API's limit), not {}", limit.max_items, self.flush_at)));
+            return Err(Error::InvalidInput(format!(
+                "flush_at must be between 1 and {} (the bulk API's limit), not {}",
+                limit.max_items, self.flush_at
+            )));
         }
         let max_bytes = limit.max_payload_bytes.unwrap_or(usize::MAX);
         if self.max_batch_bytes <= ENVELOPE_BYTES || self.max_batch_bytes > max_bytes {
-            return Err(Error::InvalidInput(format!("max_batch_bytes must be between {} and {max_bytes}, not {}", ENVELOPE_BYTES + 1, self.max_batch_bytes)));
+            return Err(Error::InvalidInput(format!(
+                "max_batch_bytes must be between {} and {max_bytes}, not {}",
+                ENVELOPE_BYTES + 1,
+                self.max_batch_bytes
+            )));
         }
         if self.max_queue == 0 || self.max_in_flight == 0 || self.flush_interval.is_zero() {
-            return Err(Error::InvalidInput("max_queue, max_in_flight and flush_interval must be greater than zero".into()));
+            return Err(Error::InvalidInput(
+                "max_queue, max_in_flight and flush_interval must be greater than zero".into(),
+            ));
         }
         Ok(())
     }
@@ -252,7 +263,9 @@ impl Drop for CloseOnDrop {
 
 impl std::fmt::Debug for Tracker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Tracker").field("stats", &self.stats()).finish()
+        f.debug_struct("Tracker")
+            .field("stats", &self.stats())
+            .finish()
     }
 }
 
@@ -271,7 +284,10 @@ impl Client {
         let shared = Arc::new(Shared {
             client: self.clone(),
             operation: require_operation(OPERATION)?,
-            max_entry_bytes: bulk_limit(OPERATION).max_item_bytes.unwrap_or(usize::MAX).min(options.max_batch_bytes - ENVELOPE_BYTES),
+            max_entry_bytes: bulk_limit(OPERATION)
+                .max_item_bytes
+                .unwrap_or(usize::MAX)
+                .min(options.max_batch_bytes - ENVELOPE_BYTES),
             options,
             queue: Mutex::new(Queue::default()),
             room: Condvar::new(),
@@ -292,7 +308,13 @@ impl Client {
                     }
                     continue;
                 };
-                shared.enqueue(&mut queue, record.unique_id, record.metric, record.entry, Some(at));
+                shared.enqueue(
+                    &mut queue,
+                    record.unique_id,
+                    record.metric,
+                    record.entry,
+                    Some(at),
+                );
             }
         }
         let task = run(shared.clone());
@@ -300,7 +322,10 @@ impl Client {
             Ok(handle) => drop(handle.spawn(task)),
             Err(_) => drop(crate::runtime::runtime().spawn(task)),
         }
-        Ok(Tracker { _handle: Arc::new(CloseOnDrop(shared.clone())), shared })
+        Ok(Tracker {
+            _handle: Arc::new(CloseOnDrop(shared.clone())),
+            shared,
+        })
     }
 }
 
@@ -309,12 +334,26 @@ impl Shared {
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn enqueue(&self, queue: &mut Queue, unique_id: String, metric: String, entry: Box<RawValue>, spooled: Option<SpoolRef>) {
+    fn enqueue(
+        &self,
+        queue: &mut Queue,
+        unique_id: String,
+        metric: String,
+        entry: Box<RawValue>,
+        spooled: Option<SpoolRef>,
+    ) {
         let seq = queue.next_seq;
         queue.next_seq += 1;
         queue.unsettled.insert(seq);
         let was_empty = queue.waiting.is_empty();
-        queue.waiting.push_back(Queued { seq, unique_id, metric, entry, since: Instant::now(), spooled });
+        queue.waiting.push_back(Queued {
+            seq,
+            unique_id,
+            metric,
+            entry,
+            since: Instant::now(),
+            spooled,
+        });
         self.counters.queued.fetch_add(1, Ordering::Relaxed);
         // Wake the sender when a job is full, or to start the interval for a first event.
         if was_empty || queue.waiting.len() == self.options.flush_at {
@@ -336,14 +375,23 @@ impl Shared {
         }
         match failure {
             None => {
-                self.counters.sent.fetch_add(events.len() as u64, Ordering::Relaxed);
+                self.counters
+                    .sent
+                    .fetch_add(events.len() as u64, Ordering::Relaxed);
             }
             Some((code, reason)) => {
-                self.counters.failed.fetch_add(events.len() as u64, Ordering::Relaxed);
+                self.counters
+                    .failed
+                    .fetch_add(events.len() as u64, Ordering::Relaxed);
                 self.note_error(reason);
                 if let Some(on_error) = &self.options.on_error {
                     for event in events {
-                        on_error(&TrackFailure { unique_id: event.unique_id.clone(), metric: event.metric.clone(), code: code.to_string(), reason: reason.to_string() });
+                        on_error(&TrackFailure {
+                            unique_id: event.unique_id.clone(),
+                            metric: event.metric.clone(),
+                            code: code.to_string(),
+                            reason: reason.to_string(),
+                        });
                     }
                 }
             }
@@ -366,7 +414,8 @@ impl Shared {
     fn next_job(&self, queue: &mut Queue) -> std::result::Result<Vec<Queued>, Option<Instant>> {
         let oldest = queue.waiting.front().map(|e| e.since);
         let due = oldest.is_some_and(|since| since.elapsed() >= self.options.flush_interval);
-        let ready = queue.waiting.len() >= self.options.flush_at || (!queue.waiting.is_empty() && (due || queue.flush_requested || queue.closed));
+        let ready = queue.waiting.len() >= self.options.flush_at
+            || (!queue.waiting.is_empty() && (due || queue.flush_requested || queue.closed));
         if queue.in_flight_jobs >= self.options.max_in_flight {
             return Err(None); // woken when a job finishes
         }
@@ -428,9 +477,17 @@ async fn run(shared: Arc<Shared>) {
 
 /// The job's body, spliced from the events' serialized entries.
 fn job_body(events: &[Queued]) -> Bytes {
-    const HEAD: &str = r#"{"data":{"type":"event-bulk-create-job","attributes":{"events-bulk-create":{"data":["#;
+    const HEAD: &str =
+        r#"{"data":{"type":"event-bulk-create-job","attributes":{"events-bulk-create":{"data":["#;
     const TAIL: &str = "]}}}}";
-    let mut body = String::with_capacity(HEAD.len() + TAIL.len() + events.iter().map(|e| e.entry.get().len() + 1).sum::<usize>());
+    let mut body = String::with_capacity(
+        HEAD.len()
+            + TAIL.len()
+            + events
+                .iter()
+                .map(|e| e.entry.get().len() + 1)
+                .sum::<usize>(),
+    );
     body.push_str(HEAD);
     for (i, event) in events.iter().enumerate() {
         if i > 0 {
@@ -449,7 +506,14 @@ fn refused(error: &Error) -> bool {
 
 /// Whether no resend can help (credentials, permissions, configuration).
 fn hopeless(error: &Error) -> bool {
-    matches!(error, Error::Authentication(_) | Error::PermissionDenied(_) | Error::Config(_) | Error::ReauthorizationRequired(_) | Error::NotFound(_))
+    matches!(
+        error,
+        Error::Authentication(_)
+            | Error::PermissionDenied(_)
+            | Error::Config(_)
+            | Error::ReauthorizationRequired(_)
+            | Error::NotFound(_)
+    )
 }
 
 /// Sends one job until every event in it is settled: splitting refused jobs, resending
@@ -462,7 +526,17 @@ async fn deliver(shared: &Shared, job: Vec<Queued>) {
             abandon(shared, &events);
             continue;
         }
-        let error = match shared.client.execute(shared.operation, shared.operation.path, &[], Some(job_body(&events)), &RequestOptions::default()).await {
+        let error = match shared
+            .client
+            .execute(
+                shared.operation,
+                shared.operation.path,
+                &[],
+                Some(job_body(&events)),
+                &RequestOptions::default(),
+            )
+            .await
+        {
             Ok(_) => {
                 shared.settle(&events, None);
                 backoff = Duration::from_millis(500);
@@ -472,7 +546,10 @@ async fn deliver(shared: &Shared, job: Vec<Queued>) {
         };
         let reason = error.to_string();
         if refused(&error) && events.len() > 1 {
-            shared.counters.retried.fetch_add(events.len() as u64, Ordering::Relaxed);
+            shared
+                .counters
+                .retried
+                .fetch_add(events.len() as u64, Ordering::Relaxed);
             shared.note_error(&reason);
             let mut first = events;
             let second = first.split_off(first.len() / 2);
@@ -481,7 +558,10 @@ async fn deliver(shared: &Shared, job: Vec<Queued>) {
         } else if refused(&error) || hopeless(&error) {
             shared.settle(&events, Some((error.code(), &reason)));
         } else {
-            shared.counters.retried.fetch_add(events.len() as u64, Ordering::Relaxed);
+            shared
+                .counters
+                .retried
+                .fetch_add(events.len() as u64, Ordering::Relaxed);
             shared.note_error(&reason);
             let wait = error.retry_after().unwrap_or(backoff).max(backoff);
             tracing::warn!(events = events.len(), ?wait, error = %reason, "event job failed; resending");
@@ -510,7 +590,13 @@ fn abandon(shared: &Shared, events: &[Queued]) {
     if shared.spool.is_some() {
         shared.release(events);
     } else {
-        shared.settle(events, Some(("shutdown", "the tracker shut down before this event was delivered")));
+        shared.settle(
+            events,
+            Some((
+                "shutdown",
+                "the tracker shut down before this event was delivered",
+            )),
+        );
     }
 }
 
@@ -521,30 +607,50 @@ impl Tracker {
     pub fn track(&self, mut event: EventCreate) -> Result<String> {
         let shared = &self.shared;
         let unique_id = event.prepare()?;
-        let entry = serde_json::value::to_raw_value(&bulk_entry(&event)).map_err(|e| Error::InvalidInput(format!("event {unique_id} cannot be serialized: {e}")))?;
+        let entry = serde_json::value::to_raw_value(&bulk_entry(&event)).map_err(|e| {
+            Error::InvalidInput(format!("event {unique_id} cannot be serialized: {e}"))
+        })?;
         let bytes = entry.get().len();
         let max_item = shared.max_entry_bytes;
         if bytes > max_item {
-            return Err(Error::InvalidInput(format!("event {unique_id} is {bytes} bytes; one event may be at most {max_item} bytes in a bulk job: trim its properties")));
+            return Err(Error::InvalidInput(format!(
+                "event {unique_id} is {bytes} bytes; one event may be at most {max_item} bytes in a bulk job: trim its properties"
+            )));
         }
         let mut queue = shared.lock();
         loop {
             if queue.closed {
-                return Err(Error::InvalidInput("the tracker is shut down; create a new one to track more events".into()));
+                return Err(Error::InvalidInput(
+                    "the tracker is shut down; create a new one to track more events".into(),
+                ));
             }
             if queue.unsettled.len() < shared.options.max_queue {
                 break;
             }
             match shared.options.when_full {
-                WhenFull::Block => queue = shared.room.wait(queue).unwrap_or_else(|e| e.into_inner()),
-                WhenFull::Error => return Err(Error::QueueFull { capacity: shared.options.max_queue }),
+                WhenFull::Block => {
+                    queue = shared.room.wait(queue).unwrap_or_else(|e| e.into_inner())
+                }
+                WhenFull::Error => {
+                    return Err(Error::QueueFull {
+                        capacity: shared.options.max_queue,
+                    });
+                }
                 WhenFull::Drop => {
                     drop(queue);
                     shared.counters.dropped.fetch_add(1, Ordering::Relaxed);
-                    let reason = format!("the tracker's queue is full ({} events); the event was dropped", shared.options.max_queue);
+                    let reason = format!(
+                        "the tracker's queue is full ({} events); the event was dropped",
+                        shared.options.max_queue
+                    );
                     shared.note_error(&reason);
                     if let Some(on_error) = &shared.options.on_error {
-                        on_error(&TrackFailure { unique_id: unique_id.clone(), metric: event.metric.clone(), code: "queue_full".into(), reason });
+                        on_error(&TrackFailure {
+                            unique_id: unique_id.clone(),
+                            metric: event.metric.clone(),
+                            code: "queue_full".into(),
+                            reason,
+                        });
                     }
                     return Ok(unique_id);
                 }
@@ -552,9 +658,21 @@ impl Tracker {
         }
         let spooled = match &shared.spool {
             Some(spool) => {
-                let record = SpoolRecord { unique_id: unique_id.clone(), metric: event.metric.clone(), entry };
-                let at = spool.append(&serde_json::to_vec(&record).map_err(|e| Error::InvalidInput(e.to_string()))?)?;
-                shared.enqueue(&mut queue, record.unique_id, record.metric, record.entry, Some(at));
+                let record = SpoolRecord {
+                    unique_id: unique_id.clone(),
+                    metric: event.metric.clone(),
+                    entry,
+                };
+                let at = spool.append(
+                    &serde_json::to_vec(&record).map_err(|e| Error::InvalidInput(e.to_string()))?,
+                )?;
+                shared.enqueue(
+                    &mut queue,
+                    record.unique_id,
+                    record.metric,
+                    record.entry,
+                    Some(at),
+                );
                 return Ok(unique_id);
             }
             None => None,
@@ -573,7 +691,13 @@ impl Tracker {
         self.shared.wake.notify_one();
         let mut progress = self.shared.progress.subscribe();
         loop {
-            if self.shared.lock().unsettled.first().is_none_or(|&oldest| oldest >= target) {
+            if self
+                .shared
+                .lock()
+                .unsettled
+                .first()
+                .is_none_or(|&oldest| oldest >= target)
+            {
                 return;
             }
             if progress.changed().await.is_err() {
@@ -602,7 +726,10 @@ impl Tracker {
         let waiting: Vec<Queued> = self.shared.lock().waiting.drain(..).collect();
         abandon(&self.shared, &waiting);
         self.shared.wake.notify_one();
-        Err(Error::Timeout { operation: "tracker.shutdown".into(), elapsed: limit })
+        Err(Error::Timeout {
+            operation: "tracker.shutdown".into(),
+            elapsed: limit,
+        })
     }
 
     /// Whether `shutdown` was called.
@@ -620,7 +747,12 @@ impl Tracker {
             failed: c.failed.load(Ordering::Relaxed),
             dropped: c.dropped.load(Ordering::Relaxed),
             pending: self.shared.lock().unsettled.len() as u64,
-            last_error: self.shared.last_error.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+            last_error: self
+                .shared
+                .last_error
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
         }
     }
 }

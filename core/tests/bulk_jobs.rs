@@ -32,10 +32,22 @@ async fn catalog_bulk_create_chunks_by_100_polls_jobs_and_maps_item_errors() {
     .await;
     let client = server.client().build().unwrap();
     let items: Vec<Value> = (0..250).map(|i| json!({"external_id": format!("SKU-{i}"), "title": "Mug", "catalog_type": "$default", "integration_type": "$custom"})).collect();
-    let poll = PollOptions { interval: Duration::from_millis(5), max_interval: Duration::from_millis(20), timeout: Duration::from_secs(5) };
-    let err = client.catalog_items().bulk_create(items, Some(&poll)).await.unwrap_err();
+    let poll = PollOptions {
+        interval: Duration::from_millis(5),
+        max_interval: Duration::from_millis(20),
+        timeout: Duration::from_secs(5),
+    };
+    let err = client
+        .catalog_items()
+        .bulk_create(items, Some(&poll))
+        .await
+        .unwrap_err();
     match err {
-        klaviyo_bridge::Error::BulkPartial { failures, total, accepted } => {
+        klaviyo_bridge::Error::BulkPartial {
+            failures,
+            total,
+            accepted,
+        } => {
             assert_eq!((total, accepted), (250, 249));
             assert_eq!(failures.len(), 1);
             assert_eq!(failures[0].index, 5);
@@ -43,35 +55,92 @@ async fn catalog_bulk_create_chunks_by_100_polls_jobs_and_maps_item_errors() {
         }
         other => panic!("{other:?}"),
     }
-    let posts: Vec<Value> = server.requests().iter().filter(|s| s.method == "POST").map(body).collect();
-    let sizes: Vec<usize> = posts.iter().map(|b| b["data"]["attributes"]["items"]["data"].as_array().unwrap().len()).collect();
+    let posts: Vec<Value> = server
+        .requests()
+        .iter()
+        .filter(|s| s.method == "POST")
+        .map(body)
+        .collect();
+    let sizes: Vec<usize> = posts
+        .iter()
+        .map(|b| {
+            b["data"]["attributes"]["items"]["data"]
+                .as_array()
+                .unwrap()
+                .len()
+        })
+        .collect();
     assert_eq!(sizes, [100, 100, 50]);
     assert_eq!(posts[0]["data"]["type"], "catalog-item-bulk-create-job");
-    assert_eq!(posts[2]["data"]["attributes"]["items"]["data"][0]["attributes"]["external_id"], "SKU-200");
-    let polled: Vec<String> = server.requests().iter().filter(|s| s.method == "GET").map(|s| s.path.clone()).collect();
-    assert!(polled.iter().all(|p| p.starts_with("/api/catalog-item-bulk-create-jobs/JOB")), "{polled:?}");
+    assert_eq!(
+        posts[2]["data"]["attributes"]["items"]["data"][0]["attributes"]["external_id"],
+        "SKU-200"
+    );
+    let polled: Vec<String> = server
+        .requests()
+        .iter()
+        .filter(|s| s.method == "GET")
+        .map(|s| s.path.clone())
+        .collect();
+    assert!(
+        polled
+            .iter()
+            .all(|p| p.starts_with("/api/catalog-item-bulk-create-jobs/JOB")),
+        "{polled:?}"
+    );
 }
 
 #[tokio::test]
 async fn subscriptions_chunk_to_the_tables_limits_and_carry_consent_and_list() {
     let server = serve(|_, n| Reply::json(202, json!({"data": {"type": "profile-subscription-bulk-create-job", "id": format!("S{n}")}}))).await;
     let client = server.client().build().unwrap();
-    let profiles: Vec<ProfileRef> = (0..1_500).map(|i| ProfileRef::email(format!("u{i}@example.com"))).collect();
-    let report = client.profiles().subscribe(&profiles, Channel::Email, Some("LIST1")).await.unwrap();
+    let profiles: Vec<ProfileRef> = (0..1_500)
+        .map(|i| ProfileRef::email(format!("u{i}@example.com")))
+        .collect();
+    let report = client
+        .profiles()
+        .subscribe(&profiles, Channel::Email, Some("LIST1"))
+        .await
+        .unwrap();
     assert_eq!((report.accepted, report.jobs.len()), (1_500, 2));
     let first = body(&server.requests()[0]);
-    assert_eq!(first["data"]["attributes"]["profiles"]["data"].as_array().unwrap().len(), 1_000);
-    assert_eq!(first["data"]["attributes"]["profiles"]["data"][0]["attributes"]["subscriptions"]["email"]["marketing"]["consent"], "SUBSCRIBED");
-    assert_eq!(first["data"]["relationships"]["list"]["data"]["id"], "LIST1");
+    assert_eq!(
+        first["data"]["attributes"]["profiles"]["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1_000
+    );
+    assert_eq!(
+        first["data"]["attributes"]["profiles"]["data"][0]["attributes"]["subscriptions"]["email"]
+            ["marketing"]["consent"],
+        "SUBSCRIBED"
+    );
+    assert_eq!(
+        first["data"]["relationships"]["list"]["data"]["id"],
+        "LIST1"
+    );
 
     let before = server.count();
-    let report = client.profiles().unsubscribe(&profiles[..250], Channel::Email, None).await.unwrap();
-    assert_eq!(report.jobs.iter().map(|j| j.item_count).collect::<Vec<_>>(), [100, 100, 50], "unsubscribe takes 100 per job");
+    let report = client
+        .profiles()
+        .unsubscribe(&profiles[..250], Channel::Email, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        report.jobs.iter().map(|j| j.item_count).collect::<Vec<_>>(),
+        [100, 100, 50],
+        "unsubscribe takes 100 per job"
+    );
     assert_eq!(server.count(), before + 3);
 
     // SMS needs a phone number: the bad item is named and nothing is sent.
     let before = server.count();
-    let err = client.profiles().subscribe(&profiles[..3], Channel::Sms, None).await.unwrap_err();
+    let err = client
+        .profiles()
+        .subscribe(&profiles[..3], Channel::Sms, None)
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), "bulk_partial_failure");
     assert_eq!(server.count(), before);
 }

@@ -18,7 +18,8 @@ static PEAK: AtomicIsize = AtomicIsize::new(0);
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let live = LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed) + layout.size() as isize;
+        let live =
+            LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed) + layout.size() as isize;
         PEAK.fetch_max(live, Ordering::Relaxed);
         unsafe { System.alloc(layout) }
     }
@@ -48,7 +49,13 @@ async fn profile_server(pages: usize, per_page: usize) -> Server {
 async fn reads_every_page_with_flat_memory() {
     let server = profile_server(400, 100).await;
     let client = server.client().rate_limit(false).build().unwrap();
-    let mut pager = client.profiles().list(ListParams { page_size: Some(100), ..Default::default() }).unwrap();
+    let mut pager = client
+        .profiles()
+        .list(ListParams {
+            page_size: Some(100),
+            ..Default::default()
+        })
+        .unwrap();
     // Warm up (connection pool, first buffers), then measure the peak over the rest.
     let first = pager.next_page().await.unwrap().unwrap();
     assert_eq!(first.data.len(), 100);
@@ -59,28 +66,48 @@ async fn reads_every_page_with_flat_memory() {
     let mut bytes_seen = 0usize;
     while let Some(page) = pager.next_page().await.unwrap() {
         items += page.data.len();
-        bytes_seen += page.data.iter().map(|r| r.raw().to_string().len()).sum::<usize>();
+        bytes_seen += page
+            .data
+            .iter()
+            .map(|r| r.raw().to_string().len())
+            .sum::<usize>();
     }
     let growth = PEAK.load(Ordering::Relaxed) - baseline;
     assert_eq!(items, 40_000);
     assert_eq!(server.count(), 400);
-    assert!(bytes_seen > 8_000_000, "the test reads real volume: {bytes_seen}");
+    assert!(
+        bytes_seen > 8_000_000,
+        "the test reads real volume: {bytes_seen}"
+    );
     // One page is ~25 KB of JSON (~0.2 MB parsed); the whole run is > 8 MB. Holding more than
     // a few pages at once would break this bound.
-    assert!(growth < 3_000_000, "peak heap grew by {growth} bytes over {bytes_seen} bytes read");
+    assert!(
+        growth < 3_000_000,
+        "peak heap grew by {growth} bytes over {bytes_seen} bytes read"
+    );
 }
 
 #[tokio::test]
 async fn clamps_page_size_follows_cursors_and_stops_at_max_items() {
     let server = profile_server(10, 20).await;
     let client = server.client().build().unwrap();
-    let pager = client.profiles().list(ListParams { page_size: Some(5_000), max_items: Some(45), ..Default::default() }).unwrap();
+    let pager = client
+        .profiles()
+        .list(ListParams {
+            page_size: Some(5_000),
+            max_items: Some(45),
+            ..Default::default()
+        })
+        .unwrap();
     let items: Vec<_> = pager.items().try_collect().await.unwrap();
     assert_eq!(items.len(), 45);
     assert_eq!(items[44].id(), Some("P2-4"));
     let requests = server.requests();
     assert_eq!(requests.len(), 3);
-    assert_eq!(requests[0].query["page[size]"], "100", "clamped to get_profiles' maximum");
+    assert_eq!(
+        requests[0].query["page[size]"], "100",
+        "clamped to get_profiles' maximum"
+    );
     assert!(!requests[0].query.contains_key("page[cursor]"));
     assert_eq!(requests[1].query["page[cursor]"], "c1");
     assert_eq!(requests[2].query["page[cursor]"], "c2");
@@ -90,7 +117,14 @@ async fn clamps_page_size_follows_cursors_and_stops_at_max_items() {
 async fn max_pages_stops_and_the_cursor_resumes_where_it_left_off() {
     let server = profile_server(6, 20).await;
     let client = server.client().build().unwrap();
-    let mut pager = client.profiles().list(ListParams { max_pages: Some(2), filter: Some("equals(email,\"a b@c.com\")".into()), ..Default::default() }).unwrap();
+    let mut pager = client
+        .profiles()
+        .list(ListParams {
+            max_pages: Some(2),
+            filter: Some("equals(email,\"a b@c.com\")".into()),
+            ..Default::default()
+        })
+        .unwrap();
     let mut seen = 0;
     while let Some(page) = pager.next_page().await.unwrap() {
         seen += page.data.len();
@@ -98,8 +132,21 @@ async fn max_pages_stops_and_the_cursor_resumes_where_it_left_off() {
     assert_eq!(seen, 40);
     let resume_at = pager.cursor().unwrap().to_string();
     assert_eq!(resume_at, "c2");
-    assert_eq!(server.requests()[0].query["filter"], "equals(email,\"a b@c.com\")");
-    let rest: Vec<_> = client.profiles().list(ListParams { cursor: Some(resume_at), ..Default::default() }).unwrap().items().try_collect().await.unwrap();
+    assert_eq!(
+        server.requests()[0].query["filter"],
+        "equals(email,\"a b@c.com\")"
+    );
+    let rest: Vec<_> = client
+        .profiles()
+        .list(ListParams {
+            cursor: Some(resume_at),
+            ..Default::default()
+        })
+        .unwrap()
+        .items()
+        .try_collect()
+        .await
+        .unwrap();
     assert_eq!(rest.len(), 80);
     assert_eq!(rest[0].id(), Some("P2-0"));
 }
@@ -108,15 +155,36 @@ async fn max_pages_stops_and_the_cursor_resumes_where_it_left_off() {
 async fn raw_pages_carry_the_json_and_are_cut_to_max_items() {
     let server = profile_server(3, 20).await;
     let client = server.client().build().unwrap();
-    let mut pager = client.profiles().list(ListParams { max_items: Some(30), ..Default::default() }).unwrap();
+    let mut pager = client
+        .profiles()
+        .list(ListParams {
+            max_items: Some(30),
+            ..Default::default()
+        })
+        .unwrap();
     let first = pager.next_page_raw().await.unwrap().unwrap();
-    assert_eq!((first.item_count, first.next_cursor.as_deref()), (20, Some("c1")));
+    assert_eq!(
+        (first.item_count, first.next_cursor.as_deref()),
+        (20, Some("c1"))
+    );
     let second = pager.next_page_raw().await.unwrap().unwrap();
     let doc: serde_json::Value = serde_json::from_slice(&second.body).unwrap();
-    assert_eq!((second.item_count, doc["data"].as_array().unwrap().len()), (10, 10));
+    assert_eq!(
+        (second.item_count, doc["data"].as_array().unwrap().len()),
+        (10, 10)
+    );
     assert!(pager.next_page_raw().await.unwrap().is_none());
     assert!(client.request("get_profiles", &[], &[], None).await.is_ok());
-    assert!(client.profiles().list(ListParams { cursor: Some("https://x/api/profiles".into()), ..Default::default() }).is_err(), "a link without a cursor is rejected up front");
+    assert!(
+        client
+            .profiles()
+            .list(ListParams {
+                cursor: Some("https://x/api/profiles".into()),
+                ..Default::default()
+            })
+            .is_err(),
+        "a link without a cursor is rejected up front"
+    );
 }
 
 #[test]
@@ -124,8 +192,15 @@ fn blocking_iterator_walks_pages_without_an_async_caller() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let server = runtime.block_on(profile_server(3, 20));
     let client = klaviyo_bridge::blocking::Client::new(server.client().build().unwrap());
-    let pager = client.inner().profiles().list(ListParams::default()).unwrap();
-    let ids: Vec<String> = client.iter(pager).map(|r| r.unwrap().id().unwrap().to_string()).collect();
+    let pager = client
+        .inner()
+        .profiles()
+        .list(ListParams::default())
+        .unwrap();
+    let ids: Vec<String> = client
+        .iter(pager)
+        .map(|r| r.unwrap().id().unwrap().to_string())
+        .collect();
     assert_eq!(ids.len(), 60);
     assert_eq!(ids.last().map(String::as_str), Some("P2-19"));
 }
@@ -137,11 +212,31 @@ async fn a_page_with_an_unusable_next_link_is_yielded_before_the_error() {
     let client = server.client().rate_limit(false).build().unwrap();
     let mut pager = client.profiles().list(ListParams::default()).unwrap();
     let page = pager.next_page().await.unwrap().unwrap();
-    assert_eq!(page.data[0].id(), Some("P1"), "the page received is not lost");
+    assert_eq!(
+        page.data[0].id(),
+        Some("P1"),
+        "the page received is not lost"
+    );
     let err = pager.next_page().await.unwrap_err();
     assert_eq!(err.code(), "decode_error");
-    assert!(err.to_string().contains("http://example.com"), "the error names the link: {err}");
-    assert!(pager.next_page().await.unwrap().is_none(), "then the walk is over");
-    let items: Vec<Result<_, _>> = futures_util::StreamExt::collect::<Vec<_>>(client.profiles().list(ListParams::default()).unwrap().items()).await;
-    assert!(items[0].is_ok() && items[1].is_err(), "items too: the item first, then the error");
+    assert!(
+        err.to_string().contains("http://example.com"),
+        "the error names the link: {err}"
+    );
+    assert!(
+        pager.next_page().await.unwrap().is_none(),
+        "then the walk is over"
+    );
+    let items: Vec<Result<_, _>> = futures_util::StreamExt::collect::<Vec<_>>(
+        client
+            .profiles()
+            .list(ListParams::default())
+            .unwrap()
+            .items(),
+    )
+    .await;
+    assert!(
+        items[0].is_ok() && items[1].is_err(),
+        "items too: the item first, then the error"
+    );
 }

@@ -26,22 +26,46 @@ async fn two_hundred_concurrent_creates_under_ten_per_second_see_no_429() {
         let count = windows.entry(window).or_default();
         if *count >= BURST {
             t.fetch_add(1, Ordering::SeqCst);
-            return Reply::json(429, error_body(429, "throttled", "Request was throttled.")).header("retry-after", "1");
+            return Reply::json(429, error_body(429, "throttled", "Request was throttled."))
+                .header("retry-after", "1");
         }
         *count += 1;
         Reply::json(202, json!(null))
     })
     .await;
-    let client = server.client().rate_limit_override("create_event", RateLimit { burst: 10, steady: 600, daily: None }).build().unwrap();
+    let client = server
+        .client()
+        .rate_limit_override(
+            "create_event",
+            RateLimit {
+                burst: 10,
+                steady: 600,
+                daily: None,
+            },
+        )
+        .build()
+        .unwrap();
     let calls = (0..200).map(|i| {
         let client = client.clone();
-        async move { client.events().create(EventCreate::new("Placed Order").email(format!("u{i}@example.com"))).await }
+        async move {
+            client
+                .events()
+                .create(EventCreate::new("Placed Order").email(format!("u{i}@example.com")))
+                .await
+        }
     });
     let results = join_all(calls).await;
     assert!(results.iter().all(Result::is_ok));
-    assert_eq!(throttled.load(Ordering::SeqCst), 0, "the server never had to throttle");
+    assert_eq!(
+        throttled.load(Ordering::SeqCst),
+        0,
+        "the server never had to throttle"
+    );
     assert_eq!(server.count(), 200);
     let elapsed = started.elapsed();
     // 200 at 10/s cannot take less than 19 s; pacing should not waste much more than that.
-    assert!(elapsed >= Duration::from_secs(19) && elapsed < Duration::from_secs(26), "{elapsed:?}");
+    assert!(
+        elapsed >= Duration::from_secs(19) && elapsed < Duration::from_secs(26),
+        "{elapsed:?}"
+    );
 }

@@ -15,7 +15,11 @@ use klaviyo_sandbox::{Options, RateLimits, start};
 
 fn rss_mib() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kib: f64 = status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap_or(0.0);
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0.0);
     kib / 1024.0
 }
 
@@ -28,14 +32,31 @@ async fn main() {
     match mode.as_str() {
         "profiles" => {
             let started = Instant::now();
-            let sandbox = start(Options { rate_limits: RateLimits::Off, seed_profiles: n, ..Options::default() }).await.unwrap();
+            let sandbox = start(Options {
+                rate_limits: RateLimits::Off,
+                seed_profiles: n,
+                ..Options::default()
+            })
+            .await
+            .unwrap();
             let seeded = started.elapsed();
             assert_eq!(sandbox.state()["profiles"], n);
-            println!("profiles={n:>9}  seed={:.1}s  rss={:.0}MiB ({:.0} bytes per profile over a {baseline:.0} MiB start)", seeded.as_secs_f64(), rss_mib(), (rss_mib() - baseline) * 1_048_576.0 / n as f64);
+            println!(
+                "profiles={n:>9}  seed={:.1}s  rss={:.0}MiB ({:.0} bytes per profile over a {baseline:.0} MiB start)",
+                seeded.as_secs_f64(),
+                rss_mib(),
+                (rss_mib() - baseline) * 1_048_576.0 / n as f64
+            );
             sandbox.shutdown().await;
         }
         _ => {
-            let sandbox = start(Options { rate_limits: RateLimits::Off, seed_profiles: 1, ..Options::default() }).await.unwrap();
+            let sandbox = start(Options {
+                rate_limits: RateLimits::Off,
+                seed_profiles: 1,
+                ..Options::default()
+            })
+            .await
+            .unwrap();
             let url = format!("{}/api/accounts/", sandbox.base_url());
             let key = format!("Klaviyo-API-Key {}", sandbox.api_key());
             let http = reqwest::Client::new();
@@ -44,10 +65,17 @@ async fn main() {
             let started = Instant::now();
             let workers: Vec<_> = (0..16)
                 .map(|_| {
-                    let (http, url, key, sent) = (http.clone(), url.clone(), key.clone(), sent.clone());
+                    let (http, url, key, sent) =
+                        (http.clone(), url.clone(), key.clone(), sent.clone());
                     tokio::spawn(async move {
                         while sent.fetch_add(1, Ordering::Relaxed) < n {
-                            let response = http.get(&url).header("authorization", &key).header("revision", "2026-07-15").send().await.unwrap();
+                            let response = http
+                                .get(&url)
+                                .header("authorization", &key)
+                                .header("revision", "2026-07-15")
+                                .send()
+                                .await
+                                .unwrap();
                             assert_eq!(response.status(), 200);
                             response.bytes().await.unwrap();
                         }
@@ -72,8 +100,16 @@ async fn main() {
             }
             let elapsed = started.elapsed();
             rss_at.extend(watcher.await.unwrap());
-            let marks: Vec<String> = rss_at.iter().map(|(at, rss)| format!("{at}: {rss:.0}MiB")).collect();
-            println!("requests={n}  {:.0} requests/s  rss after {}  request log holds {}", n as f64 / elapsed.as_secs_f64(), marks.join(", "), sandbox.requests().len());
+            let marks: Vec<String> = rss_at
+                .iter()
+                .map(|(at, rss)| format!("{at}: {rss:.0}MiB"))
+                .collect();
+            println!(
+                "requests={n}  {:.0} requests/s  rss after {}  request log holds {}",
+                n as f64 / elapsed.as_secs_f64(),
+                marks.join(", "),
+                sandbox.requests().len()
+            );
             sandbox.shutdown().await;
         }
     }

@@ -57,7 +57,9 @@ pub const DEFAULT_REQUEST_LOG: usize = 5_000;
 /// The largest request body accepted: the bulk endpoints' payload limit (5 MB) from the
 /// core's table.
 pub fn max_body_bytes() -> usize {
-    klaviyo_bridge::operations::bulk_limit("bulk_create_events").max_payload_bytes.expect("the table gives bulk_create_events a payload limit")
+    klaviyo_bridge::operations::bulk_limit("bulk_create_events")
+        .max_payload_bytes
+        .expect("the table gives bulk_create_events a payload limit")
 }
 
 /// The sandbox account's id, also its public key for `/client/*` operations.
@@ -231,7 +233,11 @@ impl Sandbox {
     /// Issues a Bearer token that the sandbox accepts like the API key.
     pub fn issue_token(&self) -> String {
         let token = format!("sbx_at_{:032x}", rand::random::<u128>());
-        self.shared.tokens.lock().unwrap().insert(token.clone(), None);
+        self.shared
+            .tokens
+            .lock()
+            .unwrap()
+            .insert(token.clone(), None);
         token
     }
 
@@ -248,7 +254,8 @@ impl Sandbox {
 
 /// Starts a sandbox on the current tokio runtime.
 pub async fn start(options: Options) -> std::io::Result<Sandbox> {
-    let faults = Faults::parse(&options.faults, options.seed).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    let faults = Faults::parse(&options.faults, options.seed)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
     let listener = tokio::net::TcpListener::bind(options.addr).await?;
     let addr = listener.local_addr()?;
     let (deliveries, queue) = mpsc::unbounded_channel();
@@ -256,7 +263,12 @@ pub async fn start(options: Options) -> std::io::Result<Sandbox> {
     match options.seed_data.as_deref() {
         None => {}
         Some("demo") => seed::demo(&mut store),
-        Some(other) => return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("seed data {other:?} is unknown; the one ready-made account is \"demo\""))),
+        Some(other) => {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("seed data {other:?} is unknown; the one ready-made account is \"demo\""),
+            ));
+        }
     }
     seed::seed(&mut store, options.seed_profiles, options.seed_events);
     let shared = Arc::new(Shared {
@@ -275,8 +287,18 @@ pub async fn start(options: Options) -> std::io::Result<Sandbox> {
     tokio::spawn(webhooks::deliver(shared.clone(), queue));
     let app = handlers::router(shared.clone());
     let (tx, rx) = oneshot::channel();
-    let task = tokio::spawn(server::serve(listener, app, rx, shared.options.header_timeout));
-    Ok(Sandbox { addr, shared, shutdown: Some(tx), task: Some(task) })
+    let task = tokio::spawn(server::serve(
+        listener,
+        app,
+        rx,
+        shared.options.header_timeout,
+    ));
+    Ok(Sandbox {
+        addr,
+        shared,
+        shutdown: Some(tx),
+        task: Some(task),
+    })
 }
 
 impl Shared {
@@ -321,12 +343,23 @@ impl Shared {
 }
 
 /// A JSON:API error response in Klaviyo's shape.
-pub(crate) fn error(status: StatusCode, code: &str, detail: impl Into<String>, source: Option<Value>) -> Response {
+pub(crate) fn error(
+    status: StatusCode,
+    code: &str,
+    detail: impl Into<String>,
+    source: Option<Value>,
+) -> Response {
     error_with_meta(status, code, detail, source, None)
 }
 
 /// A JSON:API error response with `meta` on the error object.
-pub(crate) fn error_with_meta(status: StatusCode, code: &str, detail: impl Into<String>, source: Option<Value>, meta: Option<Value>) -> Response {
+pub(crate) fn error_with_meta(
+    status: StatusCode,
+    code: &str,
+    detail: impl Into<String>,
+    source: Option<Value>,
+    meta: Option<Value>,
+) -> Response {
     let mut object = json!({
         "id": format!("{:08x}-sbx", rand::random::<u32>()),
         "status": status.as_u16(),
@@ -343,8 +376,15 @@ pub(crate) fn error_with_meta(status: StatusCode, code: &str, detail: impl Into<
 
 /// A JSON:API response; `Null` becomes an empty body (202/204).
 pub(crate) fn json_api(status: StatusCode, body: Value) -> Response {
-    let text = if body.is_null() { String::new() } else { body.to_string() };
+    let text = if body.is_null() {
+        String::new()
+    } else {
+        body.to_string()
+    };
     let mut response = (status, text).into_response();
-    response.headers_mut().insert("content-type", HeaderValue::from_static("application/vnd.api+json"));
+    response.headers_mut().insert(
+        "content-type",
+        HeaderValue::from_static("application/vnd.api+json"),
+    );
     response
 }

@@ -74,14 +74,28 @@ async fn main() {
     let sandbox = match start(options).await {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("klaviyo-sandbox: cannot start on {}:{}: {e}", args.host, args.port);
-            std::process::exit(if e.kind() == std::io::ErrorKind::InvalidInput { 2 } else { 1 });
+            eprintln!(
+                "klaviyo-sandbox: cannot start on {}:{}: {e}",
+                args.host, args.port
+            );
+            std::process::exit(if e.kind() == std::io::ErrorKind::InvalidInput {
+                2
+            } else {
+                1
+            });
         }
     };
     println!("{}", sandbox.base_url());
     // The default key is a published fake, so it is named; a key of the user's own is not echoed.
-    let key = if sandbox.api_key() == DEFAULT_API_KEY { format!("KLAVIYO_API_KEY={DEFAULT_API_KEY}") } else { "KLAVIYO_API_KEY to the key you gave (--api-key / KLAVIYO_SANDBOX_API_KEY)".to_string() };
-    eprintln!("klaviyo-sandbox ready; set KLAVIYO_BASE_URL={} and {key}. Ctrl-C stops it.", sandbox.base_url());
+    let key = if sandbox.api_key() == DEFAULT_API_KEY {
+        format!("KLAVIYO_API_KEY={DEFAULT_API_KEY}")
+    } else {
+        "KLAVIYO_API_KEY to the key you gave (--api-key / KLAVIYO_SANDBOX_API_KEY)".to_string()
+    };
+    eprintln!(
+        "klaviyo-sandbox ready; set KLAVIYO_BASE_URL={} and {key}. Ctrl-C stops it.",
+        sandbox.base_url()
+    );
     let _ = tokio::signal::ctrl_c().await;
     sandbox.shutdown().await;
 }

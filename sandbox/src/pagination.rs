@@ -36,8 +36,20 @@ impl std::ops::Deref for ListQuery {
 impl<S: Send + Sync> FromRequestParts<S> for ListQuery {
     type Rejection = Infallible;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
-        let pairs: Vec<(String, String)> = parts.uri.query().map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default();
-        Ok(ListQuery { params: pairs.iter().cloned().collect(), pairs, path: parts.uri.path().trim_end_matches('/').to_string() })
+        let pairs: Vec<(String, String)> = parts
+            .uri
+            .query()
+            .map(|q| {
+                url::form_urlencoded::parse(q.as_bytes())
+                    .into_owned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(ListQuery {
+            params: pairs.iter().cloned().collect(),
+            pairs,
+            path: parts.uri.path().trim_end_matches('/').to_string(),
+        })
     }
 }
 
@@ -73,14 +85,23 @@ impl ListQuery {
             query.append_pair("page[cursor]", cursor);
         }
         let query = query.finish();
-        if query.is_empty() { format!("{}/", self.path) } else { format!("{}/?{query}", self.path) }
+        if query.is_empty() {
+            format!("{}/", self.path)
+        } else {
+            format!("{}/?{query}", self.path)
+        }
     }
 }
 
 /// The scheme and authority links point at: the `Host` the request came to, when it is a
 /// plain host name or address, else the address the sandbox listens on.
 pub(crate) fn origin(host: Option<&str>, listening: std::net::SocketAddr) -> String {
-    let plain = |h: &&str| !h.is_empty() && h.len() <= 255 && h.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b));
+    let plain = |h: &&str| {
+        !h.is_empty()
+            && h.len() <= 255
+            && h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+    };
     match host.filter(plain) {
         Some(host) => format!("http://{host}"),
         None => format!("http://{listening}"),
@@ -94,7 +115,9 @@ pub(crate) fn absolute_links(body: &str, origin: &str) -> Option<String> {
     let mut out = String::new();
     let mut copied = 0;
     for (at, marker) in body.match_indices("\":\"/") {
-        let Some(open) = body[..at].rfind('"') else { continue };
+        let Some(open) = body[..at].rfind('"') else {
+            continue;
+        };
         if LINK_KEYS.contains(&&body[open + 1..at]) {
             if out.is_empty() {
                 out.reserve(body.len() + body.len() / 8);
@@ -128,7 +151,11 @@ fn encode_cursor(direction: Direction, sort: &str, (key, id): &Position) -> Stri
         SortKey::Time(t) => format!("t{t}"),
         SortKey::Text(s) => format!("s{s}"),
     };
-    let dir = if direction == Direction::After { 'a' } else { 'b' };
+    let dir = if direction == Direction::After {
+        'a'
+    } else {
+        'b'
+    };
     URL_SAFE_NO_PAD.encode(format!("{dir}\x1f{sort}\x1f{id}\x1f{key}"))
 }
 
@@ -137,7 +164,11 @@ fn decode_cursor(cursor: &str) -> Option<(Direction, String, Position)> {
     // non-https links) means its cursor.
     if cursor.starts_with("http://") || cursor.starts_with("https://") {
         let url = url::Url::parse(cursor).ok()?;
-        let inner = url.query_pairs().find(|(k, _)| k == "page[cursor]")?.1.into_owned();
+        let inner = url
+            .query_pairs()
+            .find(|(k, _)| k == "page[cursor]")?
+            .1
+            .into_owned();
         return decode_cursor(&inner);
     }
     let text = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()?;
@@ -147,7 +178,11 @@ fn decode_cursor(cursor: &str) -> Option<(Direction, String, Position)> {
         "b" => Direction::Before,
         _ => return None,
     };
-    let (sort, id, key) = (parts.next()?.to_string(), parts.next()?.to_string(), parts.next()?);
+    let (sort, id, key) = (
+        parts.next()?.to_string(),
+        parts.next()?.to_string(),
+        parts.next()?,
+    );
     let key = match key.split_at_checked(1)? {
         ("m", "") => SortKey::Missing,
         ("b", b) => SortKey::Bool(b == "1"),
@@ -160,13 +195,23 @@ fn decode_cursor(cursor: &str) -> Option<(Direction, String, Position)> {
 }
 
 fn invalid(parameter: &str, detail: impl Into<String>) -> Response {
-    error(StatusCode::BAD_REQUEST, "invalid", detail, Some(json!({"parameter": parameter})))
+    error(
+        StatusCode::BAD_REQUEST,
+        "invalid",
+        detail,
+        Some(json!({"parameter": parameter})),
+    )
 }
 
 /// One page of list operation `op` over `source`, filtered, sorted and sparse as the request
 /// asks, with `links` for it and its neighbours. Only the returned rows are cloned.
-pub(crate) fn page(op: &'static str, source: &dyn Source, query: &ListQuery) -> Result<Value, Response> {
-    let operation = klaviyo_bridge::operations::operation(op).expect("handlers name real operations");
+pub(crate) fn page(
+    op: &'static str,
+    source: &dyn Source,
+    query: &ListQuery,
+) -> Result<Value, Response> {
+    let operation =
+        klaviyo_bridge::operations::operation(op).expect("handlers name real operations");
     let filter = match query.get("filter") {
         Some(text) => Filter::parse(text).map_err(|e| invalid("filter", e.to_string()))?,
         None => Filter::new(),
@@ -181,7 +226,15 @@ pub(crate) fn page(op: &'static str, source: &dyn Source, query: &ListQuery) -> 
     let size = match (operation.page_size, query.get("page[size]")) {
         (Some(bounds), Some(text)) => match text.parse::<u32>() {
             Ok(n) if (1..=bounds.max).contains(&n) => n as usize,
-            _ => return Err(invalid("page[size]", format!("page[size] must be an integer between 1 and {}.", bounds.max))),
+            _ => {
+                return Err(invalid(
+                    "page[size]",
+                    format!(
+                        "page[size] must be an integer between 1 and {}.",
+                        bounds.max
+                    ),
+                ));
+            }
         },
         (Some(bounds), None) => bounds.default as usize,
         // Operations without page[size] use a fixed page, as Klaviyo does.
@@ -189,9 +242,15 @@ pub(crate) fn page(op: &'static str, source: &dyn Source, query: &ListQuery) -> 
     };
     let cursor = match query.get("page[cursor]") {
         Some(text) => {
-            let (direction, made_for, position) = decode_cursor(text).ok_or_else(|| invalid("page[cursor]", "Invalid page cursor."))?;
+            let (direction, made_for, position) = decode_cursor(text)
+                .ok_or_else(|| invalid("page[cursor]", "Invalid page cursor."))?;
             if made_for != sort {
-                return Err(invalid("page[cursor]", format!("This page cursor was made for sort {made_for:?}, not {sort:?}: follow links.next, or start again without page[cursor].")));
+                return Err(invalid(
+                    "page[cursor]",
+                    format!(
+                        "This page cursor was made for sort {made_for:?}, not {sort:?}: follow links.next, or start again without page[cursor]."
+                    ),
+                ));
             }
             Some((direction, position))
         }
@@ -199,59 +258,108 @@ pub(crate) fn page(op: &'static str, source: &dyn Source, query: &ListQuery) -> 
     };
     let matching = |forward: bool, from: Option<&Position>| {
         let along = forward == ascending;
-        source.walk(field, along, from, conditions).filter(move |(_, row)| conditions.iter().all(|c| matches(row, c)))
+        source
+            .walk(field, along, from, conditions)
+            .filter(move |(_, row)| conditions.iter().all(|c| matches(row, c)))
     };
-    let position = |(key, row): &(SortKey, Cow<Value>)| (key.clone(), row["id"].as_str().unwrap_or_default().to_string());
+    let position = |(key, row): &(SortKey, Cow<Value>)| {
+        (
+            key.clone(),
+            row["id"].as_str().unwrap_or_default().to_string(),
+        )
+    };
     let (rows, has_prev, has_next) = match &cursor {
         Some((Direction::Before, from)) => {
-            let mut rows: Vec<(SortKey, Cow<Value>)> = matching(false, Some(from)).take(size + 1).collect();
+            let mut rows: Vec<(SortKey, Cow<Value>)> =
+                matching(false, Some(from)).take(size + 1).collect();
             let has_prev = rows.len() > size;
             rows.truncate(size);
             rows.reverse();
-            let has_next = rows.last().is_some_and(|last| matching(true, Some(&position(last))).next().is_some());
+            let has_next = rows
+                .last()
+                .is_some_and(|last| matching(true, Some(&position(last))).next().is_some());
             (rows, has_prev, has_next)
         }
         after => {
             let from = after.as_ref().map(|(_, p)| p);
-            let mut rows: Vec<(SortKey, Cow<Value>)> = matching(true, from).take(size + 1).collect();
+            let mut rows: Vec<(SortKey, Cow<Value>)> =
+                matching(true, from).take(size + 1).collect();
             let has_next = rows.len() > size;
             rows.truncate(size);
-            let has_prev = from.is_some() && rows.first().is_some_and(|first| matching(false, Some(&position(first))).next().is_some());
+            let has_prev = from.is_some()
+                && rows
+                    .first()
+                    .is_some_and(|first| matching(false, Some(&position(first))).next().is_some());
             (rows, has_prev, has_next)
         }
     };
     let mut links = json!({"self": query.link(query.get("page[cursor]").map(String::as_str))});
     if let (true, Some(last)) = (has_next, rows.last()) {
-        links["next"] = json!(query.link(Some(&encode_cursor(Direction::After, sort, &position(last)))));
+        links["next"] = json!(query.link(Some(&encode_cursor(
+            Direction::After,
+            sort,
+            &position(last)
+        ))));
     }
     if let (true, Some(first)) = (has_prev, rows.first()) {
-        links["prev"] = json!(query.link(Some(&encode_cursor(Direction::Before, sort, &position(first)))));
+        links["prev"] = json!(query.link(Some(&encode_cursor(
+            Direction::Before,
+            sort,
+            &position(first)
+        ))));
     }
-    let data: Vec<Value> = rows.into_iter().map(|(_, row)| sparse(row.into_owned(), query)).collect();
+    let data: Vec<Value> = rows
+        .into_iter()
+        .map(|(_, row)| sparse(row.into_owned(), query))
+        .collect();
     Ok(json!({"data": data, "links": links}))
 }
 
 /// Refuses filter fields, operators and sorts the operation does not allow, as Klaviyo does,
 /// naming what is allowed.
 fn check_allowed(op: &str, conditions: &[Condition], sort: &str) -> Result<(), Response> {
-    let Some(shape) = crate::emulation::SHAPES.operation(op) else { return Ok(()) };
+    let Some(shape) = crate::emulation::SHAPES.operation(op) else {
+        return Ok(());
+    };
     if let Some(allowed) = &shape.filters {
         for condition in conditions {
             match allowed.get(&condition.field) {
                 None => {
                     let mut fields: Vec<&str> = allowed.keys().map(String::as_str).collect();
                     fields.sort_unstable();
-                    return Err(invalid("filter", format!("{op} cannot filter on {:?}; it filters on {}.", condition.field, fields.join(", "))));
+                    return Err(invalid(
+                        "filter",
+                        format!(
+                            "{op} cannot filter on {:?}; it filters on {}.",
+                            condition.field,
+                            fields.join(", ")
+                        ),
+                    ));
                 }
                 Some(operators) if !operators.contains(&condition.operator) => {
-                    return Err(invalid("filter", format!("{op} allows {} on {:?}, not {:?}.", operators.join(", "), condition.field, condition.operator)));
+                    return Err(invalid(
+                        "filter",
+                        format!(
+                            "{op} allows {} on {:?}, not {:?}.",
+                            operators.join(", "),
+                            condition.field,
+                            condition.operator
+                        ),
+                    ));
                 }
                 Some(_) => {}
             }
         }
     }
-    if let Some(sorts) = shape.sorts.as_ref().filter(|sorts| !sort.is_empty() && !sorts.iter().any(|s| s == sort)) {
-        return Err(invalid("sort", format!("{op} sorts by {}, not {sort:?}.", sorts.join(", "))));
+    if let Some(sorts) = shape
+        .sorts
+        .as_ref()
+        .filter(|sorts| !sort.is_empty() && !sorts.iter().any(|s| s == sort))
+    {
+        return Err(invalid(
+            "sort",
+            format!("{op} sorts by {}, not {sort:?}.", sorts.join(", ")),
+        ));
     }
     Ok(())
 }
@@ -270,14 +378,28 @@ pub(crate) fn sparse(mut item: Value, query: &HashMap<String, String>) -> Value 
 
 /// Whether a row meets one filter condition, comparing as the indexes order.
 pub(crate) fn matches(row: &Value, condition: &Condition) -> bool {
-    let Condition { operator, field, value } = condition;
+    let Condition {
+        operator,
+        field,
+        value,
+    } = condition;
     let actual = field_value(row, field);
     let key = SortKey::of(field, actual);
     let text = |v: &FilterValue| match v {
-        FilterValue::Str(s) | FilterValue::DateTime(s) => Some(if field == "email" { s.to_lowercase() } else { s.clone() }),
+        FilterValue::Str(s) | FilterValue::DateTime(s) => Some(if field == "email" {
+            s.to_lowercase()
+        } else {
+            s.clone()
+        }),
         _ => None,
     };
-    let actual_text = actual.as_str().map(|s| if field == "email" { s.to_lowercase() } else { s.to_string() });
+    let actual_text = actual.as_str().map(|s| {
+        if field == "email" {
+            s.to_lowercase()
+        } else {
+            s.to_string()
+        }
+    });
     let equal = |v: &FilterValue| match v {
         FilterValue::Null => actual.is_null(),
         v => SortKey::of_filter(field, v).is_some_and(|k| k == key),
@@ -286,17 +408,27 @@ pub(crate) fn matches(row: &Value, condition: &Condition) -> bool {
         ("equals", v) => equal(v),
         ("any" | "contains-any", FilterValue::List(options)) => options.iter().any(equal),
         ("contains", v) => match actual {
-            Value::Array(items) => items.iter().any(|item| SortKey::of(field, item) == SortKey::of_filter(field, v).unwrap_or(SortKey::Missing)),
-            _ => actual_text.zip(text(v)).is_some_and(|(a, b)| a.contains(&b)),
+            Value::Array(items) => items.iter().any(|item| {
+                SortKey::of(field, item) == SortKey::of_filter(field, v).unwrap_or(SortKey::Missing)
+            }),
+            _ => actual_text
+                .zip(text(v))
+                .is_some_and(|(a, b)| a.contains(&b)),
         },
-        ("starts-with", v) => actual_text.zip(text(v)).is_some_and(|(a, b)| a.starts_with(&b)),
-        ("ends-with", v) => actual_text.zip(text(v)).is_some_and(|(a, b)| a.ends_with(&b)),
+        ("starts-with", v) => actual_text
+            .zip(text(v))
+            .is_some_and(|(a, b)| a.starts_with(&b)),
+        ("ends-with", v) => actual_text
+            .zip(text(v))
+            .is_some_and(|(a, b)| a.ends_with(&b)),
         ("has", _) => !actual.is_null(),
         (op, v) => {
             if actual.is_null() {
                 return false;
             }
-            let Some(other) = SortKey::of_filter(field, v) else { return false };
+            let Some(other) = SortKey::of_filter(field, v) else {
+                return false;
+            };
             // Keys of different kinds (a number against a date) do not compare.
             if std::mem::discriminant(&key) != std::mem::discriminant(&other) {
                 return false;
@@ -317,29 +449,56 @@ mod tests {
     use super::*;
 
     fn query(text: &str) -> ListQuery {
-        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(text.as_bytes()).into_owned().collect();
-        ListQuery { params: pairs.iter().cloned().collect(), pairs, path: "/api/events".into() }
+        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(text.as_bytes())
+            .into_owned()
+            .collect();
+        ListQuery {
+            params: pairs.iter().cloned().collect(),
+            pairs,
+            path: "/api/events".into(),
+        }
     }
 
     #[test]
     fn links_keep_every_parameter_in_place_and_replace_only_the_cursor() {
-        let q = query("filter=greater-than(datetime,2024-01-01T00:00:00Z)&page%5Bcursor%5D=old&sort=-datetime&fields%5Bevent%5D=datetime");
-        assert_eq!(q.link(Some("new")), "/api/events/?filter=greater-than%28datetime%2C2024-01-01T00%3A00%3A00Z%29&page%5Bcursor%5D=new&sort=-datetime&fields%5Bevent%5D=datetime");
-        assert_eq!(query("include=metric").link(Some("c")), "/api/events/?include=metric&page%5Bcursor%5D=c");
+        let q = query(
+            "filter=greater-than(datetime,2024-01-01T00:00:00Z)&page%5Bcursor%5D=old&sort=-datetime&fields%5Bevent%5D=datetime",
+        );
+        assert_eq!(
+            q.link(Some("new")),
+            "/api/events/?filter=greater-than%28datetime%2C2024-01-01T00%3A00%3A00Z%29&page%5Bcursor%5D=new&sort=-datetime&fields%5Bevent%5D=datetime"
+        );
+        assert_eq!(
+            query("include=metric").link(Some("c")),
+            "/api/events/?include=metric&page%5Bcursor%5D=c"
+        );
         assert_eq!(query("").link(None), "/api/events/");
     }
 
     #[test]
     fn links_become_absolute_on_the_request_address() {
         let body = json!({"data": [{"id": "P1", "attributes": {"note": "/api/x", "self": "text"}, "links": {"self": "/api/profiles/P1/"}}], "links": {"self": "/api/profiles/", "next": "/api/profiles/?page%5Bcursor%5D=c"}}).to_string();
-        let out: Value = serde_json::from_str(&absolute_links(&body, "http://127.0.0.1:7").unwrap()).unwrap();
-        assert_eq!(out["links"]["next"], "http://127.0.0.1:7/api/profiles/?page%5Bcursor%5D=c");
-        assert_eq!(out["data"][0]["links"]["self"], "http://127.0.0.1:7/api/profiles/P1/");
+        let out: Value =
+            serde_json::from_str(&absolute_links(&body, "http://127.0.0.1:7").unwrap()).unwrap();
+        assert_eq!(
+            out["links"]["next"],
+            "http://127.0.0.1:7/api/profiles/?page%5Bcursor%5D=c"
+        );
+        assert_eq!(
+            out["data"][0]["links"]["self"],
+            "http://127.0.0.1:7/api/profiles/P1/"
+        );
         assert_eq!(out["data"][0]["attributes"]["note"], "/api/x");
         assert_eq!(absolute_links("{\"data\":[]}", "http://h"), None);
         let addr: std::net::SocketAddr = "127.0.0.1:9".parse().unwrap();
-        assert_eq!(origin(Some("localhost:8080"), addr), "http://localhost:8080");
-        assert_eq!(origin(Some("evil.com/\"><script>"), addr), "http://127.0.0.1:9");
+        assert_eq!(
+            origin(Some("localhost:8080"), addr),
+            "http://localhost:8080"
+        );
+        assert_eq!(
+            origin(Some("evil.com/\"><script>"), addr),
+            "http://127.0.0.1:9"
+        );
         assert_eq!(origin(None, addr), "http://127.0.0.1:9");
     }
 
@@ -347,7 +506,10 @@ mod tests {
     fn cursors_round_trip_and_whole_links_count_as_their_cursor() {
         let position = (SortKey::Time(-5), "E1".to_string());
         let cursor = encode_cursor(Direction::Before, "-datetime", &position);
-        assert_eq!(decode_cursor(&cursor), Some((Direction::Before, "-datetime".into(), position.clone())));
+        assert_eq!(
+            decode_cursor(&cursor),
+            Some((Direction::Before, "-datetime".into(), position.clone()))
+        );
         let link = format!("http://127.0.0.1:9/api/events/?page%5Bcursor%5D={cursor}");
         assert_eq!(decode_cursor(&link), decode_cursor(&cursor));
         assert_eq!(decode_cursor("bz5a5b"), None);
@@ -357,7 +519,13 @@ mod tests {
     #[test]
     fn conditions_compare_instants_numbers_and_emails_as_klaviyo_does() {
         let row = json!({"id": "P1", "attributes": {"email": "Jane@Example.com", "created": "2024-01-01T00:00:00+00:00", "n": 5}});
-        let check = |f: &str| Filter::parse(f).unwrap().conditions().iter().all(|c| matches(&row, c));
+        let check = |f: &str| {
+            Filter::parse(f)
+                .unwrap()
+                .conditions()
+                .iter()
+                .all(|c| matches(&row, c))
+        };
         assert!(check("equals(email,\"jane@example.COM\")"));
         assert!(check("equals(created,2024-01-01T00:00:00Z)"));
         assert!(check("greater-than(created,2023-12-31T23:59:59Z)"));

@@ -29,14 +29,37 @@ use crate::{Shared, Store, error, json_api};
 
 pub(crate) fn routes() -> Router<Arc<Shared>> {
     Router::new()
-        .route("/api/campaign-values-reports", post(|s: State<Arc<Shared>>, b: Bytes| values_report(s, b, &CAMPAIGNS)))
-        .route("/api/flow-values-reports", post(|s: State<Arc<Shared>>, b: Bytes| values_report(s, b, &FLOWS)))
-        .route("/api/flow-series-reports", post(|s: State<Arc<Shared>>, b: Bytes| series_report(s, b, &FLOWS, "FlowSeriesRequestDTO", "flow-series-report")))
+        .route(
+            "/api/campaign-values-reports",
+            post(|s: State<Arc<Shared>>, b: Bytes| values_report(s, b, &CAMPAIGNS)),
+        )
+        .route(
+            "/api/flow-values-reports",
+            post(|s: State<Arc<Shared>>, b: Bytes| values_report(s, b, &FLOWS)),
+        )
+        .route(
+            "/api/flow-series-reports",
+            post(|s: State<Arc<Shared>>, b: Bytes| {
+                series_report(s, b, &FLOWS, "FlowSeriesRequestDTO", "flow-series-report")
+            }),
+        )
         .route("/api/metric-aggregates", post(metric_aggregates))
-        .route("/api/segment-values-reports", post(|s: State<Arc<Shared>>, b: Bytes| segment_report(s, b, false)))
-        .route("/api/segment-series-reports", post(|s: State<Arc<Shared>>, b: Bytes| segment_report(s, b, true)))
-        .route("/api/form-values-reports", post(|s: State<Arc<Shared>>, b: Bytes| form_report(s, b, false)))
-        .route("/api/form-series-reports", post(|s: State<Arc<Shared>>, b: Bytes| form_report(s, b, true)))
+        .route(
+            "/api/segment-values-reports",
+            post(|s: State<Arc<Shared>>, b: Bytes| segment_report(s, b, false)),
+        )
+        .route(
+            "/api/segment-series-reports",
+            post(|s: State<Arc<Shared>>, b: Bytes| segment_report(s, b, true)),
+        )
+        .route(
+            "/api/form-values-reports",
+            post(|s: State<Arc<Shared>>, b: Bytes| form_report(s, b, false)),
+        )
+        .route(
+            "/api/form-series-reports",
+            post(|s: State<Arc<Shared>>, b: Bytes| form_report(s, b, true)),
+        )
 }
 
 /// What differs between campaign and flow reports.
@@ -87,22 +110,54 @@ struct Message {
 /// Every message of every campaign, or of every flow's actions.
 fn messages(store: &Store, kind: &ReportKind) -> Vec<Message> {
     let resource = |kind: &str, id: &str| store.resources.get(kind).and_then(|m| m.get(id));
-    let linked = |owner: &Value, relation: &str| -> Vec<String> { crate::emulation::linkage(owner, relation).iter().filter_map(|l| l["id"].as_str().map(str::to_string)).collect() };
+    let linked = |owner: &Value, relation: &str| -> Vec<String> {
+        crate::emulation::linkage(owner, relation)
+            .iter()
+            .filter_map(|l| l["id"].as_str().map(str::to_string))
+            .collect()
+    };
     let mut found = Vec::new();
-    for owner in store.resources.get(kind.owner_type).into_iter().flat_map(|m| m.values()) {
+    for owner in store
+        .resources
+        .get(kind.owner_type)
+        .into_iter()
+        .flat_map(|m| m.values())
+    {
         let message_ids: Vec<String> = if kind.owner_type == "campaign" {
             linked(owner, "campaign-messages")
         } else {
-            linked(owner, "flow-actions").iter().filter_map(|a| resource("flow-action", a)).flat_map(|a| linked(a, "flow-messages")).collect()
+            linked(owner, "flow-actions")
+                .iter()
+                .filter_map(|a| resource("flow-action", a))
+                .flat_map(|a| linked(a, "flow-messages"))
+                .collect()
         };
         for id in message_ids {
-            let Some(message) = resource(if kind.owner_type == "campaign" { "campaign-message" } else { "flow-message" }, &id) else { continue };
+            let Some(message) = resource(
+                if kind.owner_type == "campaign" {
+                    "campaign-message"
+                } else {
+                    "flow-message"
+                },
+                &id,
+            ) else {
+                continue;
+            };
             let attributes = &message["attributes"];
             let (name, channel) = match kind.owner_type {
-                "campaign" => (attributes["definition"]["label"].clone(), attributes["definition"]["channel"].as_str()),
+                "campaign" => (
+                    attributes["definition"]["label"].clone(),
+                    attributes["definition"]["channel"].as_str(),
+                ),
                 _ => (attributes["name"].clone(), attributes["channel"].as_str()),
             };
-            found.push(Message { owner: owner["id"].as_str().unwrap_or_default().to_string(), owner_name: owner["attributes"]["name"].clone(), id, name, channel: channel.unwrap_or("email").to_string() });
+            found.push(Message {
+                owner: owner["id"].as_str().unwrap_or_default().to_string(),
+                owner_name: owner["attributes"]["name"].clone(),
+                id,
+                name,
+                channel: channel.unwrap_or("email").to_string(),
+            });
         }
     }
     found
@@ -110,9 +165,39 @@ fn messages(store: &Store, kind: &ReportKind) -> Vec<Message> {
 
 /// Engagement metric names per channel: received, opened, clicked, bounced, spam, unsubscribed.
 const ENGAGEMENT: [(&str, [&str; 6]); 3] = [
-    ("email", ["Received Email", "Opened Email", "Clicked Email", "Bounced Email", "Marked Email as Spam", "Unsubscribed from Email Marketing"]),
-    ("sms", ["Received SMS", "Opened SMS", "Clicked SMS", "Failed to Deliver SMS", "Marked SMS as Spam", "Unsubscribed from SMS Marketing"]),
-    ("push", ["Received Push", "Opened Push", "Clicked Push", "Bounced Push", "Marked Push as Spam", "Unsubscribed from Push"]),
+    (
+        "email",
+        [
+            "Received Email",
+            "Opened Email",
+            "Clicked Email",
+            "Bounced Email",
+            "Marked Email as Spam",
+            "Unsubscribed from Email Marketing",
+        ],
+    ),
+    (
+        "sms",
+        [
+            "Received SMS",
+            "Opened SMS",
+            "Clicked SMS",
+            "Failed to Deliver SMS",
+            "Marked SMS as Spam",
+            "Unsubscribed from SMS Marketing",
+        ],
+    ),
+    (
+        "push",
+        [
+            "Received Push",
+            "Opened Push",
+            "Clicked Push",
+            "Bounced Push",
+            "Marked Push as Spam",
+            "Unsubscribed from Push",
+        ],
+    ),
 ];
 
 /// What was recorded for one message.
@@ -126,16 +211,27 @@ struct Tally {
 }
 
 fn invalid(detail: impl Into<String>, pointer: &str) -> Response {
-    error(StatusCode::BAD_REQUEST, "invalid", detail, Some(json!({"pointer": pointer})))
+    error(
+        StatusCode::BAD_REQUEST,
+        "invalid",
+        detail,
+        Some(json!({"pointer": pointer})),
+    )
 }
 
 /// The `[start, end)` a timeframe names, relative to now for the named ones.
 fn timeframe(frame: &Value, now: SystemTime) -> Option<(SystemTime, SystemTime)> {
     if let (Some(start), Some(end)) = (frame["start"].as_str(), frame["end"].as_str()) {
-        return Some((klaviyo_bridge::time::parse_iso8601(start)?, klaviyo_bridge::time::parse_iso8601(end)?));
+        return Some((
+            klaviyo_bridge::time::parse_iso8601(start)?,
+            klaviyo_bridge::time::parse_iso8601(end)?,
+        ));
     }
     let day = Duration::from_secs(86_400);
-    let today = SystemTime::UNIX_EPOCH + Duration::from_secs(now.duration_since(SystemTime::UNIX_EPOCH).ok()?.as_secs() / 86_400 * 86_400);
+    let today = SystemTime::UNIX_EPOCH
+        + Duration::from_secs(
+            now.duration_since(SystemTime::UNIX_EPOCH).ok()?.as_secs() / 86_400 * 86_400,
+        );
     Some(match frame["key"].as_str()? {
         "today" => (today, now),
         "yesterday" => (today - day, today),
@@ -151,7 +247,11 @@ fn timeframe(frame: &Value, now: SystemTime) -> Option<(SystemTime, SystemTime)>
 }
 
 fn ratio(part: f64, whole: f64) -> f64 {
-    if whole > 0.0 { (part / whole * 1e6).round() / 1e6 } else { 0.0 }
+    if whole > 0.0 {
+        (part / whole * 1e6).round() / 1e6
+    } else {
+        0.0
+    }
 }
 
 fn statistic(name: &str, t: &Tally) -> Value {
@@ -190,16 +290,45 @@ fn statistic(name: &str, t: &Tally) -> Value {
 
 /// Events of metric `name` in `[start, end)`, by the metric and time indexes.
 fn events_of(store: &Store, name: &str, (start, end): (SystemTime, SystemTime)) -> Vec<Value> {
-    let Some(metric) = store.metrics.iter().find(|(_, m)| m["attributes"]["name"] == name).map(|(id, _)| id.clone()) else { return Vec::new() };
+    let Some(metric) = store
+        .metrics
+        .iter()
+        .find(|(_, m)| m["attributes"]["name"] == name)
+        .map(|(id, _)| id.clone())
+    else {
+        return Vec::new();
+    };
     let iso = |t: SystemTime| FilterValue::DateTime(klaviyo_bridge::time::format_iso8601(t));
     let conditions = [
-        Condition { operator: "equals".into(), field: "metric_id".into(), value: FilterValue::Str(metric) },
-        Condition { operator: "greater-or-equal".into(), field: "datetime".into(), value: iso(start) },
+        Condition {
+            operator: "equals".into(),
+            field: "metric_id".into(),
+            value: FilterValue::Str(metric),
+        },
+        Condition {
+            operator: "greater-or-equal".into(),
+            field: "datetime".into(),
+            value: iso(start),
+        },
         // Formatted times drop fractions: the index range is widened a second, then cut exactly.
-        Condition { operator: "less-than".into(), field: "datetime".into(), value: iso(end + Duration::from_secs(1)) },
+        Condition {
+            operator: "less-than".into(),
+            field: "datetime".into(),
+            value: iso(end + Duration::from_secs(1)),
+        },
     ];
-    let in_range = |e: &Value| e["attributes"]["datetime"].as_str().and_then(klaviyo_bridge::time::parse_iso8601).is_some_and(|at| at >= start && at < end);
-    store.events.walk(Some("datetime"), true, None, &conditions).map(|(_, e)| e.into_owned()).filter(in_range).collect::<Vec<_>>()
+    let in_range = |e: &Value| {
+        e["attributes"]["datetime"]
+            .as_str()
+            .and_then(klaviyo_bridge::time::parse_iso8601)
+            .is_some_and(|at| at >= start && at < end)
+    };
+    store
+        .events
+        .walk(Some("datetime"), true, None, &conditions)
+        .map(|(_, e)| e.into_owned())
+        .filter(in_range)
+        .collect::<Vec<_>>()
 }
 
 /// One result row: the grouping values and the statistics.
@@ -215,38 +344,68 @@ struct Request<'a> {
 }
 
 /// Validates a report request against `schema`; its timeframe and filter.
-fn window_and_filter(document: &Value, schema: &str) -> Result<((SystemTime, SystemTime), Filter), Response> {
+fn window_and_filter(
+    document: &Value,
+    schema: &str,
+) -> Result<((SystemTime, SystemTime), Filter), Response> {
     if let Err(problem) = SHAPES.validate(SHAPES.named(schema), document, "") {
         return Err(invalid(problem.detail, &problem.pointer));
     }
     let attributes = &document["data"]["attributes"];
-    let window = timeframe(&attributes["timeframe"], SystemTime::now()).ok_or_else(|| invalid("timeframe needs a key such as last_30_days, or start and end.", "/data/attributes/timeframe"))?;
+    let window = timeframe(&attributes["timeframe"], SystemTime::now()).ok_or_else(|| {
+        invalid(
+            "timeframe needs a key such as last_30_days, or start and end.",
+            "/data/attributes/timeframe",
+        )
+    })?;
     let filter = match attributes["filter"].as_str() {
-        Some(text) => Filter::parse(text).map_err(|e| invalid(e.to_string(), "/data/attributes/filter"))?,
+        Some(text) => {
+            Filter::parse(text).map_err(|e| invalid(e.to_string(), "/data/attributes/filter"))?
+        }
         None => Filter::new(),
     };
     Ok((window, filter))
 }
 
-fn parse_request<'a>(document: &'a Value, kind: &ReportKind, schema: &str) -> Result<Request<'a>, Response> {
+fn parse_request<'a>(
+    document: &'a Value,
+    kind: &ReportKind,
+    schema: &str,
+) -> Result<Request<'a>, Response> {
     let (window, filter) = window_and_filter(document, schema)?;
     let attributes = &document["data"]["attributes"];
     Ok(Request {
         window,
-        statistics: attributes["statistics"].as_array().into_iter().flatten().filter_map(Value::as_str).collect(),
+        statistics: attributes["statistics"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect(),
         group_by: match attributes["group_by"].as_array() {
             Some(keys) => keys.iter().filter_map(Value::as_str).collect(),
             None => vec![kind.owner_id, kind.message_id, "send_channel"],
         },
         filter,
-        conversion_metric: attributes["conversion_metric_id"].as_str().unwrap_or_default(),
+        conversion_metric: attributes["conversion_metric_id"]
+            .as_str()
+            .unwrap_or_default(),
     })
 }
 
 /// The statistics per group in `window`, groups in a stable order; and the report's
 /// relationships (the owners and messages counted).
-fn compute(store: &Store, kind: &ReportKind, request: &Request, window: (SystemTime, SystemTime)) -> (Vec<Row>, Value) {
-    let conversion_name = store.metrics.get(request.conversion_metric).and_then(|m| m["attributes"]["name"].as_str()).map(str::to_string);
+fn compute(
+    store: &Store,
+    kind: &ReportKind,
+    request: &Request,
+    window: (SystemTime, SystemTime),
+) -> (Vec<Row>, Value) {
+    let conversion_name = store
+        .metrics
+        .get(request.conversion_metric)
+        .and_then(|m| m["attributes"]["name"].as_str())
+        .map(str::to_string);
     let messages = messages(store, kind);
     let mut tallies: BTreeMap<String, Tally> = BTreeMap::new();
     for (channel, names) in ENGAGEMENT {
@@ -255,20 +414,28 @@ fn compute(store: &Store, kind: &ReportKind, request: &Request, window: (SystemT
         }
         for (slot, name) in names.iter().enumerate() {
             for event in events_of(store, name, window) {
-                let Some(message) = event["attributes"]["event_properties"]["$message"].as_str() else { continue };
+                let Some(message) = event["attributes"]["event_properties"]["$message"].as_str()
+                else {
+                    continue;
+                };
                 let tally = tallies.entry(message.to_string()).or_default();
                 tally.events[slot] += 1;
-                tally.profiles[slot].insert(event["relationships"]["profile"]["data"]["id"].to_string());
+                tally.profiles[slot]
+                    .insert(event["relationships"]["profile"]["data"]["id"].to_string());
             }
         }
     }
     if let Some(name) = &conversion_name {
         for event in events_of(store, name, window) {
             let properties = &event["attributes"]["event_properties"];
-            let Some(message) = properties["$attributed_message"].as_str() else { continue };
+            let Some(message) = properties["$attributed_message"].as_str() else {
+                continue;
+            };
             let tally = tallies.entry(message.to_string()).or_default();
             tally.conversions += 1;
-            tally.converters.insert(event["relationships"]["profile"]["data"]["id"].to_string());
+            tally
+                .converters
+                .insert(event["relationships"]["profile"]["data"]["id"].to_string());
             tally.conversion_value += properties["$value"].as_f64().unwrap_or(0.0);
         }
     }
@@ -278,21 +445,44 @@ fn compute(store: &Store, kind: &ReportKind, request: &Request, window: (SystemT
     let (mut owners, mut message_refs) = (Vec::new(), Vec::new());
     for message in &messages {
         let mut all = Map::new();
-        for (key, value) in [(kind.owner_id, json!(message.owner)), (kind.owner_name, message.owner_name.clone()), (kind.message_id, json!(message.id)), (kind.message_name, message.name.clone()), ("send_channel", json!(message.channel))] {
+        for (key, value) in [
+            (kind.owner_id, json!(message.owner)),
+            (kind.owner_name, message.owner_name.clone()),
+            (kind.message_id, json!(message.id)),
+            (kind.message_name, message.name.clone()),
+            ("send_channel", json!(message.channel)),
+        ] {
             all.insert(key.to_string(), value);
         }
         let view = json!({"attributes": all});
-        if !request.filter.conditions().iter().all(|c| crate::pagination::matches(&view, c)) {
+        if !request
+            .filter
+            .conditions()
+            .iter()
+            .all(|c| crate::pagination::matches(&view, c))
+        {
             continue;
         }
-        let groupings: Map<String, Value> = request.group_by.iter().map(|key| (key.to_string(), all.get(*key).cloned().unwrap_or(Value::Null))).collect();
-        let entry = groups.entry(Value::Object(groupings.clone()).to_string()).or_insert_with(|| (groupings, Vec::new()));
+        let groupings: Map<String, Value> = request
+            .group_by
+            .iter()
+            .map(|key| {
+                (
+                    key.to_string(),
+                    all.get(*key).cloned().unwrap_or(Value::Null),
+                )
+            })
+            .collect();
+        let entry = groups
+            .entry(Value::Object(groupings.clone()).to_string())
+            .or_insert_with(|| (groupings, Vec::new()));
         entry.1.push(tallies.get(&message.id).unwrap_or(&empty));
         let owner = json!({"type": kind.owner_type, "id": message.owner});
         if !owners.contains(&owner) {
             owners.push(owner);
         }
-        message_refs.push(json!({"type": format!("{}-message", kind.owner_type), "id": message.id}));
+        message_refs
+            .push(json!({"type": format!("{}-message", kind.owner_type), "id": message.id}));
     }
     let results = groups
         .into_values()
@@ -307,7 +497,14 @@ fn compute(store: &Store, kind: &ReportKind, request: &Request, window: (SystemT
                 sum.converters.extend(part.converters.iter().cloned());
                 sum.conversion_value += part.conversion_value;
             }
-            (groupings, request.statistics.iter().map(|s| (s.to_string(), statistic(s, &sum))).collect())
+            (
+                groupings,
+                request
+                    .statistics
+                    .iter()
+                    .map(|s| (s.to_string(), statistic(s, &sum)))
+                    .collect(),
+            )
         })
         .collect();
     let mut relationships = json!({kind.relationship: {"data": owners}});
@@ -318,11 +515,16 @@ fn compute(store: &Store, kind: &ReportKind, request: &Request, window: (SystemT
 }
 
 fn parse_body(body: &Bytes) -> Result<Value, Response> {
-    serde_json::from_slice(body).map_err(|e| invalid(format!("The request body is not valid JSON: {e}"), "/"))
+    serde_json::from_slice(body)
+        .map_err(|e| invalid(format!("The request body is not valid JSON: {e}"), "/"))
 }
 
 /// `query_campaign_values` and `query_flow_values`.
-async fn values_report(State(shared): State<Arc<Shared>>, body: Bytes, kind: &'static ReportKind) -> Response {
+async fn values_report(
+    State(shared): State<Arc<Shared>>,
+    body: Bytes,
+    kind: &'static ReportKind,
+) -> Response {
     let document = match parse_body(&body) {
         Ok(d) => d,
         Err(e) => return e,
@@ -333,14 +535,23 @@ async fn values_report(State(shared): State<Arc<Shared>>, body: Bytes, kind: &'s
     };
     let store = shared.store.lock().unwrap();
     let (results, relationships) = compute(&store, kind, &request, request.window);
-    let results: Vec<Value> = results.into_iter().map(|(groupings, statistics)| json!({"groupings": groupings, "statistics": statistics})).collect();
-    json_api(StatusCode::OK, json!({"data": {"type": kind.report_type, "attributes": {"results": results}, "relationships": relationships}, "links": {"self": format!("/api/{}s/", kind.report_type)}}))
+    let results: Vec<Value> = results
+        .into_iter()
+        .map(|(groupings, statistics)| json!({"groupings": groupings, "statistics": statistics}))
+        .collect();
+    json_api(
+        StatusCode::OK,
+        json!({"data": {"type": kind.report_type, "attributes": {"results": results}, "relationships": relationships}, "links": {"self": format!("/api/{}s/", kind.report_type)}}),
+    )
 }
 
 /// The starts of the intervals that cover `[start, end)`: hours, days, weeks (from the start)
 /// or calendar months, in UTC.
 fn intervals(interval: &str, (start, end): (SystemTime, SystemTime)) -> Vec<SystemTime> {
-    let secs = |t: SystemTime| t.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let secs = |t: SystemTime| {
+        t.duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    };
     let at = |s: u64| SystemTime::UNIX_EPOCH + Duration::from_secs(s);
     let (first, last) = (secs(start), secs(end));
     let mut starts = Vec::new();
@@ -358,7 +569,11 @@ fn intervals(interval: &str, (start, end): (SystemTime, SystemTime)) -> Vec<Syst
             }
         }
         other => {
-            let step = match other { "hourly" => 3_600, "weekly" => 7 * 86_400, _ => 86_400 };
+            let step = match other {
+                "hourly" => 3_600,
+                "weekly" => 7 * 86_400,
+                _ => 86_400,
+            };
             let mut t = first - first % step.min(86_400);
             while t < last && starts.len() <= 10_000 {
                 starts.push(at(t));
@@ -371,12 +586,27 @@ fn intervals(interval: &str, (start, end): (SystemTime, SystemTime)) -> Vec<Syst
 
 /// Rows per interval zipped into series: each group's statistics become arrays, one value per
 /// interval (0 where the group had nothing then).
-fn series(starts: &[SystemTime], end: SystemTime, mut rows: impl FnMut((SystemTime, SystemTime)) -> Vec<Row>) -> Vec<Value> {
-    let buckets: Vec<Vec<Row>> = starts.iter().enumerate().map(|(n, start)| rows((*start, starts.get(n + 1).copied().unwrap_or(end)))).collect();
+fn series(
+    starts: &[SystemTime],
+    end: SystemTime,
+    mut rows: impl FnMut((SystemTime, SystemTime)) -> Vec<Row>,
+) -> Vec<Value> {
+    let buckets: Vec<Vec<Row>> = starts
+        .iter()
+        .enumerate()
+        .map(|(n, start)| rows((*start, starts.get(n + 1).copied().unwrap_or(end))))
+        .collect();
     let mut groups: BTreeMap<String, (Map<String, Value>, Vec<String>)> = BTreeMap::new();
     for (groupings, statistics) in buckets.iter().flatten() {
-        let entry = groups.entry(Value::Object(groupings.clone()).to_string()).or_insert_with(|| (groupings.clone(), Vec::new()));
-        for name in statistics.keys().filter(|name| !entry.1.contains(name)).cloned().collect::<Vec<_>>() {
+        let entry = groups
+            .entry(Value::Object(groupings.clone()).to_string())
+            .or_insert_with(|| (groupings.clone(), Vec::new()));
+        for name in statistics
+            .keys()
+            .filter(|name| !entry.1.contains(name))
+            .cloned()
+            .collect::<Vec<_>>()
+        {
             entry.1.push(name);
         }
     }
@@ -386,7 +616,16 @@ fn series(starts: &[SystemTime], end: SystemTime, mut rows: impl FnMut((SystemTi
             let statistics: Map<String, Value> = names
                 .into_iter()
                 .map(|name| {
-                    let values: Vec<Value> = buckets.iter().map(|bucket| bucket.iter().find(|(g, _)| *g == groupings).and_then(|(_, stats)| stats.get(&name).cloned()).unwrap_or(json!(0))).collect();
+                    let values: Vec<Value> = buckets
+                        .iter()
+                        .map(|bucket| {
+                            bucket
+                                .iter()
+                                .find(|(g, _)| *g == groupings)
+                                .and_then(|(_, stats)| stats.get(&name).cloned())
+                                .unwrap_or(json!(0))
+                        })
+                        .collect();
                     (name, Value::Array(values))
                 })
                 .collect();
@@ -395,17 +634,35 @@ fn series(starts: &[SystemTime], end: SystemTime, mut rows: impl FnMut((SystemTi
         .collect()
 }
 
-fn series_answer(report_type: &str, starts: &[SystemTime], results: Vec<Value>, relationships: Option<Value>) -> Response {
-    let date_times: Vec<String> = starts.iter().map(|t| klaviyo_bridge::time::format_iso8601(*t)).collect();
-    let mut data = json!({"type": report_type, "attributes": {"results": results, "date_times": date_times}});
+fn series_answer(
+    report_type: &str,
+    starts: &[SystemTime],
+    results: Vec<Value>,
+    relationships: Option<Value>,
+) -> Response {
+    let date_times: Vec<String> = starts
+        .iter()
+        .map(|t| klaviyo_bridge::time::format_iso8601(*t))
+        .collect();
+    let mut data =
+        json!({"type": report_type, "attributes": {"results": results, "date_times": date_times}});
     if let Some(relationships) = relationships {
         data["relationships"] = relationships;
     }
-    json_api(StatusCode::OK, json!({"data": data, "links": {"self": format!("/api/{report_type}s/")}}))
+    json_api(
+        StatusCode::OK,
+        json!({"data": data, "links": {"self": format!("/api/{report_type}s/")}}),
+    )
 }
 
 /// `query_flow_series`: the flow statistics per interval.
-async fn series_report(State(shared): State<Arc<Shared>>, body: Bytes, kind: &'static ReportKind, schema: &'static str, report_type: &'static str) -> Response {
+async fn series_report(
+    State(shared): State<Arc<Shared>>,
+    body: Bytes,
+    kind: &'static ReportKind,
+    schema: &'static str,
+    report_type: &'static str,
+) -> Response {
     let document = match parse_body(&body) {
         Ok(d) => d,
         Err(e) => return e,
@@ -414,7 +671,12 @@ async fn series_report(State(shared): State<Arc<Shared>>, body: Bytes, kind: &'s
         Ok(r) => r,
         Err(e) => return e,
     };
-    let starts = intervals(document["data"]["attributes"]["interval"].as_str().unwrap_or("daily"), request.window);
+    let starts = intervals(
+        document["data"]["attributes"]["interval"]
+            .as_str()
+            .unwrap_or("daily"),
+        request.window,
+    );
     let store = shared.store.lock().unwrap();
     // Every interval names the same flows and messages; they are kept from the last one.
     let mut relationships = None;
@@ -423,12 +685,16 @@ async fn series_report(State(shared): State<Arc<Shared>>, body: Bytes, kind: &'s
         relationships = Some(links);
         rows
     });
-    let relationships = relationships.unwrap_or_else(|| compute(&store, kind, &request, request.window).1);
+    let relationships =
+        relationships.unwrap_or_else(|| compute(&store, kind, &request, request.window).1);
     series_answer(report_type, &starts, results, Some(relationships))
 }
 
 /// Parses and validates a report body, and reads its timeframe and filter.
-fn report_request(body: &Bytes, schema: &str) -> Result<(Value, (SystemTime, SystemTime), Filter), Response> {
+fn report_request(
+    body: &Bytes,
+    schema: &str,
+) -> Result<(Value, (SystemTime, SystemTime), Filter), Response> {
     let document = parse_body(body)?;
     let (window, filter) = window_and_filter(&document, schema)?;
     Ok((document, window, filter))
@@ -436,7 +702,10 @@ fn report_request(body: &Bytes, schema: &str) -> Result<(Value, (SystemTime, Sys
 
 fn kept(filter: &Filter, groupings: &Map<String, Value>) -> bool {
     let view = json!({"attributes": groupings});
-    filter.conditions().iter().all(|c| crate::pagination::matches(&view, c))
+    filter
+        .conditions()
+        .iter()
+        .all(|c| crate::pagination::matches(&view, c))
 }
 
 /// Per segment: `total_members` now; `members_added`, the members whose profile was created
@@ -450,21 +719,52 @@ fn segment_memberships(store: &Store, filter: &Filter) -> Vec<(Map<String, Value
         .get("segment")
         .into_iter()
         .flat_map(|m| m.values())
-        .map(|segment| ([("segment_id".to_string(), segment["id"].clone())].into_iter().collect::<Map<String, Value>>(), segment))
+        .map(|segment| {
+            (
+                [("segment_id".to_string(), segment["id"].clone())]
+                    .into_iter()
+                    .collect::<Map<String, Value>>(),
+                segment,
+            )
+        })
         .filter(|(groupings, _)| kept(filter, groupings))
-        .map(|(groupings, segment)| (groupings, crate::emulation::segment_members(store, segment).iter().filter_map(|id| store.profiles.get(id)).collect()))
+        .map(|(groupings, segment)| {
+            (
+                groupings,
+                crate::emulation::segment_members(store, segment)
+                    .iter()
+                    .filter_map(|id| store.profiles.get(id))
+                    .collect(),
+            )
+        })
         .collect()
 }
 
-fn segment_rows(memberships: &[(Map<String, Value>, Vec<Value>)], statistics: &[&str], (start, end): (SystemTime, SystemTime)) -> Vec<Row> {
+fn segment_rows(
+    memberships: &[(Map<String, Value>, Vec<Value>)],
+    statistics: &[&str],
+    (start, end): (SystemTime, SystemTime),
+) -> Vec<Row> {
     memberships
         .iter()
         .map(|(groupings, members)| {
-            let added = members.iter().filter(|p| p["attributes"]["created"].as_str().and_then(klaviyo_bridge::time::parse_iso8601).is_some_and(|t| t >= start && t < end)).count();
+            let added = members
+                .iter()
+                .filter(|p| {
+                    p["attributes"]["created"]
+                        .as_str()
+                        .and_then(klaviyo_bridge::time::parse_iso8601)
+                        .is_some_and(|t| t >= start && t < end)
+                })
+                .count();
             let values: Map<String, Value> = statistics
                 .iter()
                 .map(|name| {
-                    let value = match *name { "total_members" => members.len(), "members_added" | "net_members_changed" => added, _ => 0 };
+                    let value = match *name {
+                        "total_members" => members.len(),
+                        "members_added" | "net_members_changed" => added,
+                        _ => 0,
+                    };
                     (name.to_string(), json!(value))
                 })
                 .collect();
@@ -474,17 +774,36 @@ fn segment_rows(memberships: &[(Map<String, Value>, Vec<Value>)], statistics: &[
 }
 
 fn statistic_names(document: &Value) -> Vec<&str> {
-    document["data"]["attributes"]["statistics"].as_array().into_iter().flatten().filter_map(Value::as_str).collect()
+    document["data"]["attributes"]["statistics"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect()
 }
 
 fn values_answer(report_type: &str, rows: Vec<Row>) -> Response {
-    let results: Vec<Value> = rows.into_iter().map(|(groupings, statistics)| json!({"groupings": groupings, "statistics": statistics})).collect();
-    json_api(StatusCode::OK, json!({"data": {"type": report_type, "attributes": {"results": results}}, "links": {"self": format!("/api/{report_type}s/")}}))
+    let results: Vec<Value> = rows
+        .into_iter()
+        .map(|(groupings, statistics)| json!({"groupings": groupings, "statistics": statistics}))
+        .collect();
+    json_api(
+        StatusCode::OK,
+        json!({"data": {"type": report_type, "attributes": {"results": results}}, "links": {"self": format!("/api/{report_type}s/")}}),
+    )
 }
 
 /// `query_segment_values` and `query_segment_series`.
-async fn segment_report(State(shared): State<Arc<Shared>>, body: Bytes, series_of: bool) -> Response {
-    let schema = if series_of { "SegmentSeriesRequestDTO" } else { "SegmentValuesRequestDTO" };
+async fn segment_report(
+    State(shared): State<Arc<Shared>>,
+    body: Bytes,
+    series_of: bool,
+) -> Response {
+    let schema = if series_of {
+        "SegmentSeriesRequestDTO"
+    } else {
+        "SegmentValuesRequestDTO"
+    };
     let (document, window, filter) = match report_request(&body, schema) {
         Ok(parts) => parts,
         Err(e) => return e,
@@ -492,10 +811,20 @@ async fn segment_report(State(shared): State<Arc<Shared>>, body: Bytes, series_o
     let memberships = segment_memberships(&shared.store.lock().unwrap(), &filter);
     let statistics = statistic_names(&document);
     if !series_of {
-        return values_answer("segment-values-report", segment_rows(&memberships, &statistics, window));
+        return values_answer(
+            "segment-values-report",
+            segment_rows(&memberships, &statistics, window),
+        );
     }
-    let starts = intervals(document["data"]["attributes"]["interval"].as_str().unwrap_or("daily"), window);
-    let results = series(&starts, window.1, |w| segment_rows(&memberships, &statistics, w));
+    let starts = intervals(
+        document["data"]["attributes"]["interval"]
+            .as_str()
+            .unwrap_or("daily"),
+        window,
+    );
+    let results = series(&starts, window.1, |w| {
+        segment_rows(&memberships, &statistics, w)
+    });
     series_answer("segment-series-report", &starts, results, None)
 }
 
@@ -503,11 +832,24 @@ async fn segment_report(State(shared): State<Arc<Shared>>, body: Bytes, series_o
 type Counts = BTreeMap<&'static str, (u64, HashSet<String>)>;
 
 /// Form engagement metrics and the statistics they feed (events count; `_uniques` profiles).
-const FORM_METRICS: [(&str, &str); 6] = [("Viewed Form", "viewed_form"), ("Submitted Form", "submits"), ("Closed Form", "closed_form"), ("Qualified Form", "qualified_form"), ("Viewed Form Step", "viewed_form_step"), ("Submitted Form Step", "submitted_form_step")];
+const FORM_METRICS: [(&str, &str); 6] = [
+    ("Viewed Form", "viewed_form"),
+    ("Submitted Form", "submits"),
+    ("Closed Form", "closed_form"),
+    ("Qualified Form", "qualified_form"),
+    ("Viewed Form Step", "viewed_form_step"),
+    ("Submitted Form Step", "submitted_form_step"),
+];
 
 /// Form statistics per group (`form_id`, `form_version_id`) from form events carrying `$form`
 /// and `$form_version`; `submit_rate` is unique submitters over unique viewers.
-fn form_rows(store: &Store, statistics: &[&str], group_by: &[&str], window: (SystemTime, SystemTime), filter: &Filter) -> Vec<Row> {
+fn form_rows(
+    store: &Store,
+    statistics: &[&str],
+    group_by: &[&str],
+    window: (SystemTime, SystemTime),
+    filter: &Filter,
+) -> Vec<Row> {
     let mut groups: BTreeMap<String, (Map<String, Value>, Counts)> = BTreeMap::new();
     for (metric, statistic) in FORM_METRICS {
         for event in events_of(store, metric, window) {
@@ -516,47 +858,77 @@ fn form_rows(store: &Store, statistics: &[&str], group_by: &[&str], window: (Sys
             if all["form_id"].is_null() {
                 continue;
             }
-            let groupings: Map<String, Value> = group_by.iter().map(|k| (k.to_string(), all[*k].clone())).collect();
+            let groupings: Map<String, Value> = group_by
+                .iter()
+                .map(|k| (k.to_string(), all[*k].clone()))
+                .collect();
             if !kept(filter, &groupings) {
                 continue;
             }
-            let entry = groups.entry(Value::Object(groupings.clone()).to_string()).or_insert_with(|| (groupings, BTreeMap::new()));
+            let entry = groups
+                .entry(Value::Object(groupings.clone()).to_string())
+                .or_insert_with(|| (groupings, BTreeMap::new()));
             let counts = entry.1.entry(statistic).or_default();
             counts.0 += 1;
-            counts.1.insert(event["relationships"]["profile"]["data"]["id"].to_string());
+            counts
+                .1
+                .insert(event["relationships"]["profile"]["data"]["id"].to_string());
         }
     }
-    groups.into_values().map(|(groupings, counts)| {
-        let count = |name: &str| counts.get(name).map_or(0, |c| c.0);
-        let uniques = |name: &str| counts.get(name).map_or(0, |c| c.1.len());
-        let values: Map<String, Value> = statistics.iter().map(|name| {
-            let value = match *name {
-                "submit_rate" => json!(ratio(uniques("submits") as f64, uniques("viewed_form") as f64)),
-                unique if unique.ends_with("_uniques") => json!(uniques(unique.trim_end_matches("_uniques"))),
-                other => json!(count(other)),
-            };
-            (name.to_string(), value)
-        }).collect();
-        (groupings, values)
-    }).collect()
+    groups
+        .into_values()
+        .map(|(groupings, counts)| {
+            let count = |name: &str| counts.get(name).map_or(0, |c| c.0);
+            let uniques = |name: &str| counts.get(name).map_or(0, |c| c.1.len());
+            let values: Map<String, Value> = statistics
+                .iter()
+                .map(|name| {
+                    let value = match *name {
+                        "submit_rate" => json!(ratio(
+                            uniques("submits") as f64,
+                            uniques("viewed_form") as f64
+                        )),
+                        unique if unique.ends_with("_uniques") => {
+                            json!(uniques(unique.trim_end_matches("_uniques")))
+                        }
+                        other => json!(count(other)),
+                    };
+                    (name.to_string(), value)
+                })
+                .collect();
+            (groupings, values)
+        })
+        .collect()
 }
 
 /// `query_form_values` and `query_form_series`.
 async fn form_report(State(shared): State<Arc<Shared>>, body: Bytes, series_of: bool) -> Response {
-    let schema = if series_of { "FormSeriesRequestDTO" } else { "FormValuesRequestDTO" };
+    let schema = if series_of {
+        "FormSeriesRequestDTO"
+    } else {
+        "FormValuesRequestDTO"
+    };
     let (document, window, filter) = match report_request(&body, schema) {
         Ok(parts) => parts,
         Err(e) => return e,
     };
     let attributes = &document["data"]["attributes"];
-    let group_by: Vec<&str> = attributes["group_by"].as_array().map_or_else(|| vec!["form_id"], |keys| keys.iter().filter_map(Value::as_str).collect());
+    let group_by: Vec<&str> = attributes["group_by"].as_array().map_or_else(
+        || vec!["form_id"],
+        |keys| keys.iter().filter_map(Value::as_str).collect(),
+    );
     let statistics = statistic_names(&document);
     let store = shared.store.lock().unwrap();
     if !series_of {
-        return values_answer("form-values-report", form_rows(&store, &statistics, &group_by, window, &filter));
+        return values_answer(
+            "form-values-report",
+            form_rows(&store, &statistics, &group_by, window, &filter),
+        );
     }
     let starts = intervals(attributes["interval"].as_str().unwrap_or("daily"), window);
-    let results = series(&starts, window.1, |w| form_rows(&store, &statistics, &group_by, w, &filter));
+    let results = series(&starts, window.1, |w| {
+        form_rows(&store, &statistics, &group_by, w, &filter)
+    });
     series_answer("form-series-report", &starts, results, None)
 }
 
@@ -577,13 +949,29 @@ async fn metric_aggregates(State(shared): State<Arc<Shared>>, body: Bytes) -> Re
     }
     let attributes = &document["data"]["attributes"];
     let metric_id = attributes["metric_id"].as_str().unwrap_or_default();
-    let conditions: Vec<Condition> = attributes["filter"].as_array().into_iter().flatten().filter_map(|f| f.as_str().and_then(|f| Filter::parse(f).ok())).flat_map(|f| f.conditions().to_vec()).collect();
-    let bound = |op: &str| conditions.iter().find(|c| c.operator == op && c.field == "datetime").and_then(|c| match &c.value {
-        FilterValue::DateTime(t) | FilterValue::Str(t) => klaviyo_bridge::time::parse_iso8601(t),
-        _ => None,
-    });
+    let conditions: Vec<Condition> = attributes["filter"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f.as_str().and_then(|f| Filter::parse(f).ok()))
+        .flat_map(|f| f.conditions().to_vec())
+        .collect();
+    let bound = |op: &str| {
+        conditions
+            .iter()
+            .find(|c| c.operator == op && c.field == "datetime")
+            .and_then(|c| match &c.value {
+                FilterValue::DateTime(t) | FilterValue::Str(t) => {
+                    klaviyo_bridge::time::parse_iso8601(t)
+                }
+                _ => None,
+            })
+    };
     let (Some(start), Some(end)) = (bound("greater-or-equal"), bound("less-than")) else {
-        return invalid("filter needs greater-or-equal(datetime,…) and less-than(datetime,…).", "/data/attributes/filter");
+        return invalid(
+            "filter needs greater-or-equal(datetime,…) and less-than(datetime,…).",
+            "/data/attributes/filter",
+        );
     };
     let interval = match attributes["interval"].as_str().unwrap_or("day") {
         "hour" => "hourly",
@@ -592,22 +980,50 @@ async fn metric_aggregates(State(shared): State<Arc<Shared>>, body: Bytes) -> Re
         _ => "daily",
     };
     let starts = intervals(interval, (start, end));
-    let by: Vec<&str> = attributes["by"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-    let measurements: Vec<&str> = attributes["measurements"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    let by: Vec<&str> = attributes["by"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let measurements: Vec<&str> = attributes["measurements"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
     let store = shared.store.lock().unwrap();
-    let name = store.metrics.get(metric_id).and_then(|m| m["attributes"]["name"].as_str()).map(str::to_string);
+    let name = store
+        .metrics
+        .get(metric_id)
+        .and_then(|m| m["attributes"]["name"].as_str())
+        .map(str::to_string);
     // (dimension values) → per interval: count, sum, profiles.
     let mut groups: BTreeMap<Vec<String>, Vec<Slot>> = BTreeMap::new();
-    for event in name.as_deref().map(|n| events_of(&store, n, (start, end))).unwrap_or_default() {
-        let Some(at) = event["attributes"]["datetime"].as_str().and_then(klaviyo_bridge::time::parse_iso8601) else { continue };
+    for event in name
+        .as_deref()
+        .map(|n| events_of(&store, n, (start, end)))
+        .unwrap_or_default()
+    {
+        let Some(at) = event["attributes"]["datetime"]
+            .as_str()
+            .and_then(klaviyo_bridge::time::parse_iso8601)
+        else {
+            continue;
+        };
         let slot = starts.iter().rposition(|s| *s <= at).unwrap_or(0);
         let properties = &event["attributes"]["event_properties"];
-        let dimensions: Vec<String> = by.iter().map(|d| match &properties[*d] {
-            Value::String(s) => s.clone(),
-            Value::Null => String::new(),
-            other => other.to_string(),
-        }).collect();
-        let slots = groups.entry(dimensions).or_insert_with(|| vec![(0, 0.0, HashSet::new()); starts.len()]);
+        let dimensions: Vec<String> = by
+            .iter()
+            .map(|d| match &properties[*d] {
+                Value::String(s) => s.clone(),
+                Value::Null => String::new(),
+                other => other.to_string(),
+            })
+            .collect();
+        let slots = groups
+            .entry(dimensions)
+            .or_insert_with(|| vec![(0, 0.0, HashSet::new()); starts.len()]);
         if let Some((count, sum, profiles)) = slots.get_mut(slot) {
             *count += 1;
             *sum += properties["$value"].as_f64().unwrap_or(0.0);
@@ -615,17 +1031,39 @@ async fn metric_aggregates(State(shared): State<Arc<Shared>>, body: Bytes) -> Re
         }
     }
     if groups.is_empty() {
-        groups.insert(vec![String::new(); by.len()], vec![(0, 0.0, HashSet::new()); starts.len()]);
+        groups.insert(
+            vec![String::new(); by.len()],
+            vec![(0, 0.0, HashSet::new()); starts.len()],
+        );
     }
-    let data: Vec<Value> = groups.into_iter().map(|(dimensions, slots)| {
-        let values: Map<String, Value> = measurements.iter().map(|m| {
-            let series: Vec<Value> = slots.iter().map(|(count, sum, profiles)| match *m { "count" => json!(count), "sum_value" => json!(sum), _ => json!(profiles.len()) }).collect();
-            (m.to_string(), Value::Array(series))
-        }).collect();
-        json!({"dimensions": dimensions, "measurements": values})
-    }).collect();
-    let dates: Vec<String> = starts.iter().map(|t| klaviyo_bridge::time::format_iso8601(*t)).collect();
-    json_api(StatusCode::OK, json!({"data": {"type": "metric-aggregate", "id": format!("{metric_id}-{}", crate::store::now_iso()), "attributes": {"dates": dates, "data": data}, "links": {"self": "/api/metric-aggregates/"}}, "links": {"self": "/api/metric-aggregates/"}}))
+    let data: Vec<Value> = groups
+        .into_iter()
+        .map(|(dimensions, slots)| {
+            let values: Map<String, Value> = measurements
+                .iter()
+                .map(|m| {
+                    let series: Vec<Value> = slots
+                        .iter()
+                        .map(|(count, sum, profiles)| match *m {
+                            "count" => json!(count),
+                            "sum_value" => json!(sum),
+                            _ => json!(profiles.len()),
+                        })
+                        .collect();
+                    (m.to_string(), Value::Array(series))
+                })
+                .collect();
+            json!({"dimensions": dimensions, "measurements": values})
+        })
+        .collect();
+    let dates: Vec<String> = starts
+        .iter()
+        .map(|t| klaviyo_bridge::time::format_iso8601(*t))
+        .collect();
+    json_api(
+        StatusCode::OK,
+        json!({"data": {"type": "metric-aggregate", "id": format!("{metric_id}-{}", crate::store::now_iso()), "attributes": {"dates": dates, "data": data}, "links": {"self": "/api/metric-aggregates/"}}, "links": {"self": "/api/metric-aggregates/"}}),
+    )
 }
 
 #[cfg(test)]
@@ -636,10 +1074,25 @@ mod tests {
     fn named_timeframes_end_now_and_custom_ones_are_taken_as_given() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_225_600 + 3600);
         let (start, end) = timeframe(&json!({"key": "last_30_days"}), now).unwrap();
-        assert_eq!((end, now.duration_since(start).unwrap().as_secs()), (now, 30 * 86_400));
+        assert_eq!(
+            (end, now.duration_since(start).unwrap().as_secs()),
+            (now, 30 * 86_400)
+        );
         let (start, _) = timeframe(&json!({"key": "yesterday"}), now).unwrap();
-        assert_eq!(start.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs(), 1_767_225_600 - 86_400);
-        assert!(timeframe(&json!({"start": "2026-01-01T00:00:00Z", "end": "2026-02-01T00:00:00Z"}), now).is_some());
+        assert_eq!(
+            start
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap()
+                .as_secs(),
+            1_767_225_600 - 86_400
+        );
+        assert!(
+            timeframe(
+                &json!({"start": "2026-01-01T00:00:00Z", "end": "2026-02-01T00:00:00Z"}),
+                now
+            )
+            .is_some()
+        );
         assert!(timeframe(&json!({"key": "someday"}), now).is_none());
     }
 

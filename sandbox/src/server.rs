@@ -11,11 +11,19 @@ use tokio::sync::oneshot;
 use tower_http::normalize_path::NormalizePath;
 
 /// Serves `app` on `listener` until `stop` fires, then lets requests in flight finish.
-pub(crate) async fn serve(listener: TcpListener, app: NormalizePath<axum::Router>, stop: oneshot::Receiver<()>, header_timeout: Duration) {
+pub(crate) async fn serve(
+    listener: TcpListener,
+    app: NormalizePath<axum::Router>,
+    stop: oneshot::Receiver<()>,
+    header_timeout: Duration,
+) {
     let graceful = GracefulShutdown::new();
     let mut builder = hyper::server::conn::http1::Builder::new();
     // Also bounds how long a kept-alive connection may sit idle before its next request.
-    builder.timer(TokioTimer::new()).header_read_timeout(header_timeout).keep_alive(true);
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .keep_alive(true);
     tokio::pin!(stop);
     loop {
         tokio::select! {

@@ -51,7 +51,10 @@ impl Default for Store {
         Store {
             next_id: 0,
             profiles: Table::new(&["created", "updated", "email"], &[]),
-            events: Table::new(&["datetime", "timestamp"], &[("metric_id", "datetime"), ("profile_id", "datetime")]),
+            events: Table::new(
+                &["datetime", "timestamp"],
+                &[("metric_id", "datetime"), ("profile_id", "datetime")],
+            ),
             metrics: BTreeMap::new(),
             lists: BTreeMap::new(),
             list_members: HashMap::new(),
@@ -72,7 +75,14 @@ impl Default for Store {
 
 /// The identity index's key: emails match whatever their case, as in Klaviyo.
 fn identity(kind: &'static str, value: &str) -> (&'static str, String) {
-    (kind, if kind == "email" { value.to_lowercase() } else { value.to_string() })
+    (
+        kind,
+        if kind == "email" {
+            value.to_lowercase()
+        } else {
+            value.to_string()
+        },
+    )
 }
 
 /// A bulk job.
@@ -99,7 +109,17 @@ pub struct Webhook {
 
 /// The webhook topic of an event of metric `name`: `event:klaviyo.<snake_case name>`.
 pub fn topic_for_metric(name: &str) -> String {
-    let snake: String = name.trim().chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
+    let snake: String = name
+        .trim()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
     format!("event:klaviyo.{snake}")
 }
 
@@ -124,7 +144,11 @@ impl Store {
     pub fn summary(&self) -> Value {
         let mut per_metric = Map::new();
         for (metric, count) in self.events.group_sizes("metric_id") {
-            let name = self.metrics.get(metric).and_then(|m| m["attributes"]["name"].as_str()).unwrap_or("?");
+            let name = self
+                .metrics
+                .get(metric)
+                .and_then(|m| m["attributes"]["name"].as_str())
+                .unwrap_or("?");
             per_metric.insert(name.to_string(), json!(count));
         }
         json!({
@@ -207,26 +231,46 @@ impl Store {
 
     /// Changes a profile's email marketing state (consent, suppression) and keeps the rest of
     /// it complete, as Klaviyo reports it: `can_receive_email_marketing` follows from both.
-    pub fn set_email_marketing(&mut self, id: &str, consent: Option<&str>, suppressed: Option<bool>) {
-        let Some(profile) = self.profiles.get(id) else { return };
+    pub fn set_email_marketing(
+        &mut self,
+        id: &str,
+        consent: Option<&str>,
+        suppressed: Option<bool>,
+    ) {
+        let Some(profile) = self.profiles.get(id) else {
+            return;
+        };
         let old = &profile["attributes"]["subscriptions"]["email"]["marketing"];
-        let consent = consent.or(old["consent"].as_str()).unwrap_or("NEVER_SUBSCRIBED").to_string();
+        let consent = consent
+            .or(old["consent"].as_str())
+            .unwrap_or("NEVER_SUBSCRIBED")
+            .to_string();
         let suppression = match suppressed {
             Some(true) => json!([{"reason": "USER_SUPPRESSED", "timestamp": now_iso()}]),
             Some(false) => json!([]),
-            None => old["suppression"].as_array().cloned().map_or(json!([]), Value::Array),
+            None => old["suppression"]
+                .as_array()
+                .cloned()
+                .map_or(json!([]), Value::Array),
         };
         let marketing = json!({
             "can_receive_email_marketing": consent == "SUBSCRIBED" && suppression.as_array().is_some_and(Vec::is_empty),
             "consent": consent, "consent_timestamp": now_iso(), "last_updated": now_iso(), "method": "API", "method_detail": null,
             "custom_method_detail": null, "double_optin": null, "suppression": suppression, "list_suppressions": [],
         });
-        self.profiles.update(id, |profile| profile["attributes"]["subscriptions"]["email"]["marketing"] = marketing);
+        self.profiles.update(id, |profile| {
+            profile["attributes"]["subscriptions"]["email"]["marketing"] = marketing
+        });
     }
 
     /// The metric named `name`, created on first use.
     pub fn metric_by_name(&mut self, name: &str) -> String {
-        if let Some(id) = self.metrics.iter().find(|(_, m)| m["attributes"]["name"] == name).map(|(id, _)| id.clone()) {
+        if let Some(id) = self
+            .metrics
+            .iter()
+            .find(|(_, m)| m["attributes"]["name"] == name)
+            .map(|(id, _)| id.clone())
+        {
             return id;
         }
         let id = self.id('M');
@@ -240,20 +284,48 @@ impl Store {
 
     /// Records an event; returns its id, or `None` when its `unique_id` was already seen for
     /// this profile and metric (Klaviyo keeps only the first).
-    pub fn record_event(&mut self, profile_id: &str, metric_name: &str, attributes: &Value) -> Option<String> {
+    pub fn record_event(
+        &mut self,
+        profile_id: &str,
+        metric_name: &str,
+        attributes: &Value,
+    ) -> Option<String> {
         let metric_id = self.metric_by_name(metric_name);
-        let time = attributes.get("time").and_then(Value::as_str).map(str::to_string).unwrap_or_else(now_iso);
-        let unique_id = attributes.get("unique_id").and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| time.clone());
-        if !self.seen_unique_ids.insert((profile_id.to_string(), metric_id.clone(), unique_id.clone())) {
+        let time = attributes
+            .get("time")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or_else(now_iso);
+        let unique_id = attributes
+            .get("unique_id")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or_else(|| time.clone());
+        if !self.seen_unique_ids.insert((
+            profile_id.to_string(),
+            metric_id.clone(),
+            unique_id.clone(),
+        )) {
             self.duplicate_events += 1;
             return None;
         }
         let id = self.id('E');
-        let mut properties = attributes.get("properties").cloned().unwrap_or_else(|| json!({}));
+        let mut properties = attributes
+            .get("properties")
+            .cloned()
+            .unwrap_or_else(|| json!({}));
         for (key, example) in properties.as_object().into_iter().flatten() {
             // Looked up by reference: this runs for every property of every event recorded.
-            if !key.starts_with('$') && !self.metric_properties.get(&metric_id).is_some_and(|seen| seen.contains(key.as_str())) {
-                self.metric_properties.entry(metric_id.clone()).or_default().insert(key.clone());
+            if !key.starts_with('$')
+                && !self
+                    .metric_properties
+                    .get(&metric_id)
+                    .is_some_and(|seen| seen.contains(key.as_str()))
+            {
+                self.metric_properties
+                    .entry(metric_id.clone())
+                    .or_default()
+                    .insert(key.clone());
                 crate::emulation::keep_metric_property(self, &metric_id, key, example);
             }
         }
@@ -267,7 +339,8 @@ impl Store {
                    "relationships": {"profile": {"data": {"type": "profile", "id": profile_id}}, "metric": {"data": {"type": "metric", "id": metric_id}}},
                    "links": {"self": format!("/api/events/{id}/")}}),
         );
-        self.profiles.set_attribute(profile_id, "last_event_date", json!(time));
+        self.profiles
+            .set_attribute(profile_id, "last_event_date", json!(time));
         Some(id)
     }
 
@@ -293,7 +366,14 @@ impl Store {
         if let Some(rel) = relationships {
             resource["relationships"] = rel;
         }
-        self.jobs.insert(id.clone(), Job { resource, history: vec!["queued".into()], import_errors: Vec::new() });
+        self.jobs.insert(
+            id.clone(),
+            Job {
+                resource,
+                history: vec!["queued".into()],
+                import_errors: Vec::new(),
+            },
+        );
         id
     }
 
@@ -312,8 +392,20 @@ impl Store {
 
     /// Whether no job is unfinished and no delivery is in flight.
     pub fn is_settled(&self) -> bool {
-        let sends_done = self.resources.get("campaign-send-job").is_none_or(|jobs| jobs.values().all(|j| !matches!(j["attributes"]["status"].as_str(), Some("queued" | "processing"))));
-        self.pending_deliveries == 0 && sends_done && self.jobs.values().all(|j| j.resource["attributes"]["status"] == "complete")
+        let sends_done = self.resources.get("campaign-send-job").is_none_or(|jobs| {
+            jobs.values().all(|j| {
+                !matches!(
+                    j["attributes"]["status"].as_str(),
+                    Some("queued" | "processing")
+                )
+            })
+        });
+        self.pending_deliveries == 0
+            && sends_done
+            && self
+                .jobs
+                .values()
+                .all(|j| j.resource["attributes"]["status"] == "complete")
     }
 
     /// Adds profiles to a list (once each).
@@ -321,7 +413,8 @@ impl Store {
         let members = self.list_members.entry(list_id.to_string()).or_default();
         for id in profile_ids {
             if !members.contains(&id) {
-                self.joined_at.insert((list_id.to_string(), id.clone()), now_iso());
+                self.joined_at
+                    .insert((list_id.to_string(), id.clone()), now_iso());
                 members.push(id);
             }
         }
@@ -365,7 +458,10 @@ mod tests {
 
     #[test]
     fn topics_follow_klaviyo_naming() {
-        assert_eq!(topic_for_metric("Placed Order"), "event:klaviyo.placed_order");
+        assert_eq!(
+            topic_for_metric("Placed Order"),
+            "event:klaviyo.placed_order"
+        );
     }
 
     #[test]
@@ -377,11 +473,38 @@ mod tests {
     fn events_deduplicate_by_unique_id_per_profile_and_metric() {
         let mut store = Store::default();
         let p = store.insert_profile(&json!({"email": "a@b.com"}));
-        assert!(store.record_event(&p, "Placed Order", &json!({"unique_id": "u1", "properties": {}})).is_some());
-        assert!(store.record_event(&p, "Placed Order", &json!({"unique_id": "u1", "properties": {}})).is_none());
-        assert!(store.record_event(&p, "Viewed Product", &json!({"unique_id": "u1", "properties": {}})).is_some());
+        assert!(
+            store
+                .record_event(
+                    &p,
+                    "Placed Order",
+                    &json!({"unique_id": "u1", "properties": {}})
+                )
+                .is_some()
+        );
+        assert!(
+            store
+                .record_event(
+                    &p,
+                    "Placed Order",
+                    &json!({"unique_id": "u1", "properties": {}})
+                )
+                .is_none()
+        );
+        assert!(
+            store
+                .record_event(
+                    &p,
+                    "Viewed Product",
+                    &json!({"unique_id": "u1", "properties": {}})
+                )
+                .is_some()
+        );
         assert_eq!(store.events.len(), 2);
-        assert_eq!(store.find_profile(&json!({"email": "a@b.com"})), Some(p.clone()));
+        assert_eq!(
+            store.find_profile(&json!({"email": "a@b.com"})),
+            Some(p.clone())
+        );
         store.delete_profile(&p);
         assert_eq!((store.events.len(), store.profiles.len()), (0, 0));
     }

@@ -89,9 +89,14 @@ impl SortKey {
 pub fn field_value<'a>(row: &'a Value, field: &str) -> &'a Value {
     match field {
         "id" => &row["id"],
-        other => match other.strip_suffix("_id").map(|relation| &row["relationships"][relation]["data"]["id"]) {
+        other => match other
+            .strip_suffix("_id")
+            .map(|relation| &row["relationships"][relation]["data"]["id"])
+        {
             Some(related) if !related.is_null() => related,
-            _ => other.split('.').fold(&row["attributes"], |v, part| &v[part]),
+            _ => other
+                .split('.')
+                .fold(&row["attributes"], |v, part| &v[part]),
         },
     }
 }
@@ -101,7 +106,13 @@ pub trait Source {
     /// Rows in ascending (key of `field`, id) order, or descending when `!ascending`, strictly
     /// past `from` in that direction. `field` None is the id order. Rows that cannot match
     /// `conditions` may be left out; rows that can must not be.
-    fn walk<'a>(&'a self, field: Option<&str>, ascending: bool, from: Option<&Position>, conditions: &[Condition]) -> Walk<'a>;
+    fn walk<'a>(
+        &'a self,
+        field: Option<&str>,
+        ascending: bool,
+        from: Option<&Position>,
+        conditions: &[Condition],
+    ) -> Walk<'a>;
 }
 
 /// Rows with their sort keys, in walk order.
@@ -111,15 +122,33 @@ pub type Walk<'a> = Box<dyn Iterator<Item = (SortKey, Cow<'a, Value>)> + 'a>;
 pub struct Rows<'a>(pub Vec<&'a Value>);
 
 impl Source for Rows<'_> {
-    fn walk<'a>(&'a self, field: Option<&str>, ascending: bool, from: Option<&Position>, _: &[Condition]) -> Walk<'a> {
-        sorted_walk(self.0.iter().map(|row| Cow::Borrowed(*row)), field, ascending, from)
+    fn walk<'a>(
+        &'a self,
+        field: Option<&str>,
+        ascending: bool,
+        from: Option<&Position>,
+        _: &[Condition],
+    ) -> Walk<'a> {
+        sorted_walk(
+            self.0.iter().map(|row| Cow::Borrowed(*row)),
+            field,
+            ascending,
+            from,
+        )
     }
 }
 
 /// Sorts rows in memory and walks them: for small collections and small candidate sets.
-fn sorted_walk<'a>(rows: impl Iterator<Item = Cow<'a, Value>>, field: Option<&str>, ascending: bool, from: Option<&Position>) -> Walk<'a> {
+fn sorted_walk<'a>(
+    rows: impl Iterator<Item = Cow<'a, Value>>,
+    field: Option<&str>,
+    ascending: bool,
+    from: Option<&Position>,
+) -> Walk<'a> {
     let id = |row: &Value| row["id"].as_str().unwrap_or_default().to_string();
-    let mut keyed: Vec<(SortKey, String, Cow<'a, Value>)> = rows.map(|row| (SortKey::of_row(field, &row), id(&row), row)).collect();
+    let mut keyed: Vec<(SortKey, String, Cow<'a, Value>)> = rows
+        .map(|row| (SortKey::of_row(field, &row), id(&row), row))
+        .collect();
     keyed.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
     if !ascending {
         keyed.reverse();
@@ -127,7 +156,11 @@ fn sorted_walk<'a>(rows: impl Iterator<Item = Cow<'a, Value>>, field: Option<&st
     if let Some((key, id)) = from {
         let past = |entry: &(SortKey, String, Cow<'a, Value>)| {
             let ordering = (&entry.0, &entry.1).cmp(&(key, id));
-            if ascending { ordering.is_gt() } else { ordering.is_lt() }
+            if ascending {
+                ordering.is_gt()
+            } else {
+                ordering.is_lt()
+            }
         };
         let start = keyed.iter().position(past).unwrap_or(keyed.len());
         keyed.drain(..start);
@@ -171,8 +204,21 @@ impl Table {
     pub fn new(ordered: &[&'static str], grouped: &[(&'static str, &'static str)]) -> Table {
         Table {
             rows: BTreeMap::new(),
-            ordered: ordered.iter().map(|field| Ordered { field, entries: BTreeSet::new() }).collect(),
-            grouped: grouped.iter().map(|(group, order)| Grouped { group, order, entries: HashMap::new() }).collect(),
+            ordered: ordered
+                .iter()
+                .map(|field| Ordered {
+                    field,
+                    entries: BTreeSet::new(),
+                })
+                .collect(),
+            grouped: grouped
+                .iter()
+                .map(|(group, order)| Grouped {
+                    group,
+                    order,
+                    entries: HashMap::new(),
+                })
+                .collect(),
         }
     }
 
@@ -207,7 +253,9 @@ impl Table {
 
     /// Changes a row, re-indexing it; false when there is no such row.
     pub fn update(&mut self, id: &str, change: impl FnOnce(&mut Value)) -> bool {
-        let Some(mut row) = self.remove(id) else { return false };
+        let Some(mut row) = self.remove(id) else {
+            return false;
+        };
         change(&mut row);
         self.insert(id.to_string(), row);
         true
@@ -215,7 +263,11 @@ impl Table {
 
     /// Sets one attribute, re-indexing only when an index reads it.
     pub fn set_attribute(&mut self, id: &str, name: &str, value: Value) {
-        let indexed = self.ordered.iter().any(|i| i.field == name) || self.grouped.iter().any(|g| g.group == name || g.order == name);
+        let indexed = self.ordered.iter().any(|i| i.field == name)
+            || self
+                .grouped
+                .iter()
+                .any(|g| g.group == name || g.order == name);
         if indexed {
             self.update(id, |row| row["attributes"][name] = value);
         } else if let Some(text) = self.rows.get_mut(id) {
@@ -227,7 +279,12 @@ impl Table {
 
     /// Keeps only the rows for which `keep` holds.
     pub fn retain(&mut self, mut keep: impl FnMut(&Value) -> bool) {
-        let gone: Vec<String> = self.rows.iter().filter(|(_, text)| !keep(&decode(text))).map(|(id, _)| id.clone()).collect();
+        let gone: Vec<String> = self
+            .rows
+            .iter()
+            .filter(|(_, text)| !keep(&decode(text)))
+            .map(|(id, _)| id.clone())
+            .collect();
         for id in gone {
             self.remove(&id);
         }
@@ -235,17 +292,32 @@ impl Table {
 
     /// The ids whose `group` field (e.g. `profile_id`) is `value`, without a scan.
     pub fn ids_in_group(&self, group: &str, value: &str) -> Vec<String> {
-        self.grouped.iter().find(|g| g.group == group).and_then(|g| g.entries.get(value)).map(|set| set.iter().map(|(_, id)| id.clone()).collect()).unwrap_or_default()
+        self.grouped
+            .iter()
+            .find(|g| g.group == group)
+            .and_then(|g| g.entries.get(value))
+            .map(|set| set.iter().map(|(_, id)| id.clone()).collect())
+            .unwrap_or_default()
     }
 
     /// Each value of `group` with its number of rows.
     pub fn group_sizes(&self, group: &str) -> impl Iterator<Item = (&str, usize)> {
-        self.grouped.iter().filter(move |g| g.group == group).flat_map(|g| g.entries.iter().map(|(value, set)| (value.as_str(), set.len())))
+        self.grouped
+            .iter()
+            .filter(move |g| g.group == group)
+            .flat_map(|g| {
+                g.entries
+                    .iter()
+                    .map(|(value, set)| (value.as_str(), set.len()))
+            })
     }
 
     fn index(&mut self, id: &str, row: &Value, add: bool) {
         for index in &mut self.ordered {
-            let entry = (SortKey::of(index.field, field_value(row, index.field)), id.to_string());
+            let entry = (
+                SortKey::of(index.field, field_value(row, index.field)),
+                id.to_string(),
+            );
             if add {
                 index.entries.insert(entry);
             } else {
@@ -253,10 +325,19 @@ impl Table {
             }
         }
         for index in &mut self.grouped {
-            let Some(group) = field_value(row, index.group).as_str() else { continue };
-            let entry = (SortKey::of(index.order, field_value(row, index.order)), id.to_string());
+            let Some(group) = field_value(row, index.group).as_str() else {
+                continue;
+            };
+            let entry = (
+                SortKey::of(index.order, field_value(row, index.order)),
+                id.to_string(),
+            );
             if add {
-                index.entries.entry(group.to_string()).or_default().insert(entry);
+                index
+                    .entries
+                    .entry(group.to_string())
+                    .or_default()
+                    .insert(entry);
             } else if let Some(set) = index.entries.get_mut(group) {
                 set.remove(&entry);
                 if set.is_empty() {
@@ -268,7 +349,11 @@ impl Table {
 
     /// Candidate ids from `equals`/`any` conditions on `id` or an ordered field, if any:
     /// a point lookup beats walking an index in another order.
-    fn point_lookup(&self, field: Option<&str>, conditions: &[Condition]) -> Option<Vec<Cow<'_, Value>>> {
+    fn point_lookup(
+        &self,
+        field: Option<&str>,
+        conditions: &[Condition],
+    ) -> Option<Vec<Cow<'_, Value>>> {
         conditions.iter().find_map(|c| {
             let values: Vec<&FilterValue> = match (c.operator.as_str(), &c.value) {
                 ("equals", v) => vec![v],
@@ -276,27 +361,51 @@ impl Table {
                 _ => return None,
             };
             if c.field == "id" {
-                return Some(values.iter().filter_map(|v| match v {
-                    FilterValue::Str(id) => self.get(id).map(Cow::Owned),
-                    _ => None,
-                }).collect());
+                return Some(
+                    values
+                        .iter()
+                        .filter_map(|v| match v {
+                            FilterValue::Str(id) => self.get(id).map(Cow::Owned),
+                            _ => None,
+                        })
+                        .collect(),
+                );
             }
             // A group already ordered by the sort field is walked, not looked up.
-            let group = self.grouped.iter().find(|g| g.group == c.field && Some(g.order) != field);
-            if self.grouped.iter().any(|g| g.group == c.field && Some(g.order) == field) {
+            let group = self
+                .grouped
+                .iter()
+                .find(|g| g.group == c.field && Some(g.order) != field);
+            if self
+                .grouped
+                .iter()
+                .any(|g| g.group == c.field && Some(g.order) == field)
+            {
                 return None;
             }
             if let (Some(group), [FilterValue::Str(value)]) = (group, values.as_slice()) {
                 let members = group.entries.get(value.as_str());
                 // A large group is better walked in the index's order than sorted per page.
-                return (members.map_or(0, BTreeSet::len) <= SMALL_GROUP).then(|| members.into_iter().flatten().filter_map(|(_, id)| self.get(id).map(Cow::Owned)).collect());
+                return (members.map_or(0, BTreeSet::len) <= SMALL_GROUP).then(|| {
+                    members
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|(_, id)| self.get(id).map(Cow::Owned))
+                        .collect()
+                });
             }
             let index = self.ordered.iter().find(|i| i.field == c.field)?;
             let mut rows = Vec::new();
             for value in values {
                 let key = SortKey::of_filter(&c.field, value)?;
                 let lower = (key.clone(), String::new());
-                rows.extend(index.entries.range(lower..).take_while(|(k, _)| *k == key).filter_map(|(_, id)| self.get(id).map(Cow::Owned)));
+                rows.extend(
+                    index
+                        .entries
+                        .range(lower..)
+                        .take_while(|(k, _)| *k == key)
+                        .filter_map(|(_, id)| self.get(id).map(Cow::Owned)),
+                );
             }
             Some(rows)
         })
@@ -307,7 +416,9 @@ impl Table {
 fn key_range(field: &str, conditions: &[Condition]) -> (Bound<SortKey>, Bound<SortKey>) {
     let (mut lower, mut upper) = (Bound::Unbounded, Bound::Unbounded);
     for c in conditions.iter().filter(|c| c.field == field) {
-        let Some(key) = SortKey::of_filter(field, &c.value) else { continue };
+        let Some(key) = SortKey::of_filter(field, &c.value) else {
+            continue;
+        };
         match c.operator.as_str() {
             "greater-than" => lower = tighter_lower(lower, Bound::Excluded(key)),
             "greater-or-equal" => lower = tighter_lower(lower, Bound::Included(key)),
@@ -352,7 +463,11 @@ fn tighter_upper(a: Bound<SortKey>, b: Bound<SortKey>) -> Bound<SortKey> {
 const BEYOND: &str = "\u{10FFFF}";
 
 /// Range bounds over (key, id) positions from key bounds and a walk position.
-fn position_range(keys: (Bound<SortKey>, Bound<SortKey>), ascending: bool, from: Option<&Position>) -> (Bound<Position>, Bound<Position>) {
+fn position_range(
+    keys: (Bound<SortKey>, Bound<SortKey>),
+    ascending: bool,
+    from: Option<&Position>,
+) -> (Bound<Position>, Bound<Position>) {
     let lower = match keys.0 {
         Bound::Included(k) => Bound::Included((k, String::new())),
         Bound::Excluded(k) => Bound::Excluded((k, BEYOND.to_string())),
@@ -363,7 +478,9 @@ fn position_range(keys: (Bound<SortKey>, Bound<SortKey>), ascending: bool, from:
         Bound::Excluded(k) => Bound::Excluded((k, String::new())),
         Bound::Unbounded => Bound::Unbounded,
     };
-    let Some(from) = from else { return (lower, upper) };
+    let Some(from) = from else {
+        return (lower, upper);
+    };
     let past = Bound::Excluded(from.clone());
     if ascending {
         let lower = match &lower {
@@ -386,22 +503,41 @@ fn position_range(keys: (Bound<SortKey>, Bound<SortKey>), ascending: bool, from:
 fn is_empty_range<T: Ord>(range: &(Bound<T>, Bound<T>)) -> bool {
     match range {
         (Bound::Included(a), Bound::Included(b)) => a > b,
-        (Bound::Included(a) | Bound::Excluded(a), Bound::Excluded(b)) | (Bound::Excluded(a), Bound::Included(b)) => a >= b,
+        (Bound::Included(a) | Bound::Excluded(a), Bound::Excluded(b))
+        | (Bound::Excluded(a), Bound::Included(b)) => a >= b,
         _ => false,
     }
 }
 
-fn walk_set<'a>(set: &'a BTreeSet<Position>, rows: &'a BTreeMap<String, Box<str>>, range: (Bound<Position>, Bound<Position>), ascending: bool) -> Walk<'a> {
+fn walk_set<'a>(
+    set: &'a BTreeSet<Position>,
+    rows: &'a BTreeMap<String, Box<str>>,
+    range: (Bound<Position>, Bound<Position>),
+    ascending: bool,
+) -> Walk<'a> {
     if is_empty_range(&range) {
         return Box::new(std::iter::empty());
     }
     let entries = set.range(range);
-    let lookup = move |(key, id): &'a Position| rows.get(id).map(|text| (key.clone(), Cow::Owned(decode(text))));
-    if ascending { Box::new(entries.filter_map(lookup)) } else { Box::new(entries.rev().filter_map(lookup)) }
+    let lookup = move |(key, id): &'a Position| {
+        rows.get(id)
+            .map(|text| (key.clone(), Cow::Owned(decode(text))))
+    };
+    if ascending {
+        Box::new(entries.filter_map(lookup))
+    } else {
+        Box::new(entries.rev().filter_map(lookup))
+    }
 }
 
 impl Source for Table {
-    fn walk<'a>(&'a self, field: Option<&str>, ascending: bool, from: Option<&Position>, conditions: &[Condition]) -> Walk<'a> {
+    fn walk<'a>(
+        &'a self,
+        field: Option<&str>,
+        ascending: bool,
+        from: Option<&Position>,
+        conditions: &[Condition],
+    ) -> Walk<'a> {
         if let Some(candidates) = self.point_lookup(field, conditions) {
             return sorted_walk(candidates.into_iter(), field, ascending, from);
         }
@@ -415,21 +551,41 @@ impl Source for Table {
             };
             let (mut lower, mut upper) = (text(id_bounds.0), text(id_bounds.1));
             if let Some((_, id)) = from {
-                if ascending { lower = Bound::Excluded(id.clone()) } else { upper = Bound::Excluded(id.clone()) }
+                if ascending {
+                    lower = Bound::Excluded(id.clone())
+                } else {
+                    upper = Bound::Excluded(id.clone())
+                }
             }
             let range = (lower, upper);
             if is_empty_range(&range) {
                 return Box::new(std::iter::empty());
             }
-            let rows = self.rows.range::<String, _>(range).map(|(_, text)| (SortKey::Missing, Cow::Owned(decode(text))));
-            return if ascending { Box::new(rows) } else { Box::new(rows.rev()) };
+            let rows = self
+                .rows
+                .range::<String, _>(range)
+                .map(|(_, text)| (SortKey::Missing, Cow::Owned(decode(text))));
+            return if ascending {
+                Box::new(rows)
+            } else {
+                Box::new(rows.rev())
+            };
         };
         let range = position_range(key_range(field, conditions), ascending, from);
-        let group = self.grouped.iter().filter(|g| g.order == field).find_map(|g| {
-            conditions.iter().find(|c| c.field == g.group && c.operator == "equals").map(|c| (g, &c.value))
-        });
+        let group = self
+            .grouped
+            .iter()
+            .filter(|g| g.order == field)
+            .find_map(|g| {
+                conditions
+                    .iter()
+                    .find(|c| c.field == g.group && c.operator == "equals")
+                    .map(|c| (g, &c.value))
+            });
         if let Some((group, value)) = group {
-            let FilterValue::Str(value) = value else { return Box::new(std::iter::empty()) };
+            let FilterValue::Str(value) = value else {
+                return Box::new(std::iter::empty());
+            };
             return match group.entries.get(value) {
                 Some(set) => walk_set(set, &self.rows, range, ascending),
                 None => Box::new(std::iter::empty()),
@@ -453,7 +609,8 @@ mod tests {
     }
 
     fn ids(walk: Walk<'_>) -> Vec<String> {
-        walk.map(|(_, row)| row["id"].as_str().unwrap().to_string()).collect()
+        walk.map(|(_, row)| row["id"].as_str().unwrap().to_string())
+            .collect()
     }
 
     fn table() -> Table {
@@ -469,44 +626,101 @@ mod tests {
     fn walks_by_index_with_ranges_positions_and_groups() {
         let table = table();
         let none = Filter::new();
-        assert_eq!(ids(table.walk(Some("datetime"), true, None, none.conditions())), ["E2", "E3", "E4", "E1"]);
-        assert_eq!(ids(table.walk(Some("datetime"), false, None, none.conditions())), ["E1", "E4", "E3", "E2"]);
+        assert_eq!(
+            ids(table.walk(Some("datetime"), true, None, none.conditions())),
+            ["E2", "E3", "E4", "E1"]
+        );
+        assert_eq!(
+            ids(table.walk(Some("datetime"), false, None, none.conditions())),
+            ["E1", "E4", "E3", "E2"]
+        );
         let after = Filter::parse("greater-than(datetime,2024-01-01T00:00:00Z)").unwrap();
-        assert_eq!(ids(table.walk(Some("datetime"), true, None, after.conditions())), ["E3", "E4", "E1"]);
+        assert_eq!(
+            ids(table.walk(Some("datetime"), true, None, after.conditions())),
+            ["E3", "E4", "E1"]
+        );
         let within = Filter::parse("greater-or-equal(datetime,2024-01-02T00:00:00Z),less-than(datetime,2024-01-03T00:00:00Z)").unwrap();
-        assert_eq!(ids(table.walk(Some("datetime"), false, None, within.conditions())), ["E4", "E3"]);
-        let position = (SortKey::of("datetime", &json!("2024-01-02T00:00:00Z")), "E3".to_string());
-        assert_eq!(ids(table.walk(Some("datetime"), true, Some(&position), none.conditions())), ["E4", "E1"]);
-        assert_eq!(ids(table.walk(Some("datetime"), false, Some(&position), none.conditions())), ["E2"]);
+        assert_eq!(
+            ids(table.walk(Some("datetime"), false, None, within.conditions())),
+            ["E4", "E3"]
+        );
+        let position = (
+            SortKey::of("datetime", &json!("2024-01-02T00:00:00Z")),
+            "E3".to_string(),
+        );
+        assert_eq!(
+            ids(table.walk(Some("datetime"), true, Some(&position), none.conditions())),
+            ["E4", "E1"]
+        );
+        assert_eq!(
+            ids(table.walk(Some("datetime"), false, Some(&position), none.conditions())),
+            ["E2"]
+        );
         let metric = Filter::parse("equals(metric_id,\"M1\")").unwrap();
-        assert_eq!(ids(table.walk(Some("datetime"), true, None, metric.conditions())), ["E3", "E4", "E1"]);
-        assert_eq!(ids(table.walk(None, false, None, none.conditions())), ["E4", "E3", "E2", "E1"]);
-        let inverted = Filter::parse("greater-than(datetime,2025-01-01T00:00:00Z),less-than(datetime,2020-01-01T00:00:00Z)").unwrap();
-        assert_eq!(ids(table.walk(Some("datetime"), true, None, inverted.conditions())), Vec::<&str>::new());
+        assert_eq!(
+            ids(table.walk(Some("datetime"), true, None, metric.conditions())),
+            ["E3", "E4", "E1"]
+        );
+        assert_eq!(
+            ids(table.walk(None, false, None, none.conditions())),
+            ["E4", "E3", "E2", "E1"]
+        );
+        let inverted = Filter::parse(
+            "greater-than(datetime,2025-01-01T00:00:00Z),less-than(datetime,2020-01-01T00:00:00Z)",
+        )
+        .unwrap();
+        assert_eq!(
+            ids(table.walk(Some("datetime"), true, None, inverted.conditions())),
+            Vec::<&str>::new()
+        );
     }
 
     #[test]
     fn indexes_follow_updates_and_removals() {
         let mut table = table();
-        table.update("E2", |row| row["attributes"]["datetime"] = json!("2024-02-01T00:00:00Z"));
+        table.update("E2", |row| {
+            row["attributes"]["datetime"] = json!("2024-02-01T00:00:00Z")
+        });
         table.remove("E4");
         table.retain(|row| row["id"] != "E3");
-        assert_eq!(ids(table.walk(Some("datetime"), true, None, &[])), ["E1", "E2"]);
+        assert_eq!(
+            ids(table.walk(Some("datetime"), true, None, &[])),
+            ["E1", "E2"]
+        );
         let metric = Filter::parse("equals(metric_id,\"M1\")").unwrap();
-        assert_eq!(ids(table.walk(Some("datetime"), true, None, metric.conditions())), ["E1"]);
+        assert_eq!(
+            ids(table.walk(Some("datetime"), true, None, metric.conditions())),
+            ["E1"]
+        );
         assert_eq!(table.ids_in_group("metric_id", "M1"), ["E1"]);
     }
 
     #[test]
     fn point_lookups_on_ordered_fields_ignore_email_case() {
         let mut table = Table::new(&["email", "created"], &[]);
-        for (id, email) in [("P1", "b@example.com"), ("P2", "Upper@Example.com"), ("P3", "a@example.com")] {
-            table.insert(id.into(), json!({"type": "profile", "id": id, "attributes": {"email": email}}));
+        for (id, email) in [
+            ("P1", "b@example.com"),
+            ("P2", "Upper@Example.com"),
+            ("P3", "a@example.com"),
+        ] {
+            table.insert(
+                id.into(),
+                json!({"type": "profile", "id": id, "attributes": {"email": email}}),
+            );
         }
         let found = Filter::parse("equals(email,\"UPPER@example.COM\")").unwrap();
-        assert_eq!(ids(table.walk(None, true, None, found.conditions())), ["P2"]);
+        assert_eq!(
+            ids(table.walk(None, true, None, found.conditions())),
+            ["P2"]
+        );
         let any = Filter::parse("any(id,[\"P3\",\"P1\",\"P9\"])").unwrap();
-        assert_eq!(ids(table.walk(None, true, None, any.conditions())), ["P1", "P3"]);
-        assert_eq!(ids(table.walk(Some("email"), true, None, &[])), ["P3", "P1", "P2"]);
+        assert_eq!(
+            ids(table.walk(None, true, None, any.conditions())),
+            ["P1", "P3"]
+        );
+        assert_eq!(
+            ids(table.walk(Some("email"), true, None, &[])),
+            ["P3", "P1", "P2"]
+        );
     }
 }

@@ -25,11 +25,20 @@ async fn receiver(fail_first: usize) -> (String, Received) {
         axum::routing::post(move |headers: HeaderMap, body: Bytes| {
             let log = log.clone();
             async move {
-                let pairs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_str(), v.to_str().unwrap_or(""))).collect();
-                let outcome = verify(&body, pairs, &VerifyOptions::new(SECRET)).map(|d| d.items.iter().map(|i| i.topic.clone()).collect()).map_err(|e| e.to_string());
+                let pairs: Vec<(&str, &str)> = headers
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.to_str().unwrap_or("")))
+                    .collect();
+                let outcome = verify(&body, pairs, &VerifyOptions::new(SECRET))
+                    .map(|d| d.items.iter().map(|i| i.topic.clone()).collect())
+                    .map_err(|e| e.to_string());
                 let mut log = log.lock().unwrap();
                 log.push(outcome);
-                if log.len() <= fail_first { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::OK }
+                if log.len() <= fail_first {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                } else {
+                    StatusCode::OK
+                }
             }
         }),
     );
@@ -41,21 +50,52 @@ async fn receiver(fail_first: usize) -> (String, Received) {
 
 #[tokio::test]
 async fn matching_events_are_delivered_signed_and_retried_until_accepted() {
-    let sandbox = start(Options { rate_limits: RateLimits::Off, ..Options::default() }).await.unwrap();
-    let client = Client::builder().api_key(sandbox.api_key()).base_url(sandbox.base_url()).build().unwrap();
+    let sandbox = start(Options {
+        rate_limits: RateLimits::Off,
+        ..Options::default()
+    })
+    .await
+    .unwrap();
+    let client = Client::builder()
+        .api_key(sandbox.api_key())
+        .base_url(sandbox.base_url())
+        .build()
+        .unwrap();
     let (url, received) = receiver(2).await;
     client
         .webhooks()
-        .create(&WebhookCreate { name: "orders".into(), endpoint_url: url, secret_key: SECRET.into(), topics: vec!["event:klaviyo.placed_order".into()], description: None })
+        .create(&WebhookCreate {
+            name: "orders".into(),
+            endpoint_url: url,
+            secret_key: SECRET.into(),
+            topics: vec!["event:klaviyo.placed_order".into()],
+            description: None,
+        })
         .await
         .unwrap();
-    client.events().create(EventCreate::new("Placed Order").email("a@example.com")).await.unwrap();
-    client.events().create(EventCreate::new("Viewed Product").email("a@example.com")).await.unwrap();
+    client
+        .events()
+        .create(EventCreate::new("Placed Order").email("a@example.com"))
+        .await
+        .unwrap();
+    client
+        .events()
+        .create(EventCreate::new("Viewed Product").email("a@example.com"))
+        .await
+        .unwrap();
     sandbox.settled().await;
     let received = received.lock().unwrap().clone();
-    assert_eq!(received.len(), 3, "two failed attempts, then the accepted one; the other topic is not delivered");
+    assert_eq!(
+        received.len(),
+        3,
+        "two failed attempts, then the accepted one; the other topic is not delivered"
+    );
     for outcome in &received {
-        assert_eq!(outcome.as_ref().unwrap(), &vec!["event:klaviyo.placed_order".to_string()], "every attempt verifies");
+        assert_eq!(
+            outcome.as_ref().unwrap(),
+            &vec!["event:klaviyo.placed_order".to_string()],
+            "every attempt verifies"
+        );
     }
     let state = sandbox.state();
     assert_eq!(state["webhook_deliveries"][0]["attempts"], 3);
@@ -64,15 +104,34 @@ async fn matching_events_are_delivered_signed_and_retried_until_accepted() {
 
 #[tokio::test]
 async fn a_receiver_with_the_wrong_secret_rejects_every_delivery() {
-    let sandbox = start(Options { rate_limits: RateLimits::Off, ..Options::default() }).await.unwrap();
-    let client = Client::builder().api_key(sandbox.api_key()).base_url(sandbox.base_url()).build().unwrap();
+    let sandbox = start(Options {
+        rate_limits: RateLimits::Off,
+        ..Options::default()
+    })
+    .await
+    .unwrap();
+    let client = Client::builder()
+        .api_key(sandbox.api_key())
+        .base_url(sandbox.base_url())
+        .build()
+        .unwrap();
     let (url, received) = receiver(0).await;
     client
         .webhooks()
-        .create(&WebhookCreate { name: "x".into(), endpoint_url: url, secret_key: "a-different-secret-00000".into(), topics: vec!["event:klaviyo.placed_order".into()], description: None })
+        .create(&WebhookCreate {
+            name: "x".into(),
+            endpoint_url: url,
+            secret_key: "a-different-secret-00000".into(),
+            topics: vec!["event:klaviyo.placed_order".into()],
+            description: None,
+        })
         .await
         .unwrap();
-    client.events().create(EventCreate::new("Placed Order").email("a@example.com")).await.unwrap();
+    client
+        .events()
+        .create(EventCreate::new("Placed Order").email("a@example.com"))
+        .await
+        .unwrap();
     sandbox.settled().await;
     let first = received.lock().unwrap()[0].clone();
     assert!(first.unwrap_err().contains("signature"));

@@ -3,6 +3,8 @@
 //! `klaviyo-codegen`; `bulk_limits.rs` holds the limits the spec gives only in prose.
 
 mod bulk_limits;
+// Written by klaviyo-codegen, whose drift test compares it byte for byte: rustfmt leaves it be.
+#[rustfmt::skip]
 mod generated;
 
 pub use bulk_limits::{BULK_LIMITS, BulkLimit, bulk_limit};
@@ -93,7 +95,10 @@ pub struct Operation {
 
 /// Looks an operation up by its `operationId`.
 pub fn operation(id: &str) -> Option<&'static Operation> {
-    OPERATIONS.binary_search_by(|op| op.id.cmp(id)).ok().map(|i| &OPERATIONS[i])
+    OPERATIONS
+        .binary_search_by(|op| op.id.cmp(id))
+        .ok()
+        .map(|i| &OPERATIONS[i])
 }
 
 /// Looks an operation up, or returns a typed error naming close matches.
@@ -109,7 +114,8 @@ impl Operation {
     /// Names of the path parameters, in order (`{id}`, `{related_id}`…).
     pub fn path_params(&self) -> impl Iterator<Item = &'static str> {
         let path: &'static str = self.path;
-        path.split('/').filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+        path.split('/')
+            .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
     }
 
     /// Fills the path template. Every parameter must be given exactly once; values are
@@ -129,13 +135,26 @@ impl Operation {
             out.push('/');
             match seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
                 Some(name) => {
-                    let value = params.iter().find(|(n, _)| *n == name).map(|(_, v)| *v).ok_or_else(|| {
-                        Error::InvalidInput(format!("{}: missing path parameter {name:?} for {}", self.id, self.path))
-                    })?;
+                    let value = params
+                        .iter()
+                        .find(|(n, _)| *n == name)
+                        .map(|(_, v)| *v)
+                        .ok_or_else(|| {
+                            Error::InvalidInput(format!(
+                                "{}: missing path parameter {name:?} for {}",
+                                self.id, self.path
+                            ))
+                        })?;
                     if value.is_empty() {
-                        return Err(Error::InvalidInput(format!("{}: path parameter {name:?} is empty", self.id)));
+                        return Err(Error::InvalidInput(format!(
+                            "{}: path parameter {name:?} is empty",
+                            self.id
+                        )));
                     }
-                    out.extend(url::form_urlencoded::byte_serialize(value.as_bytes()).map(|s| s.replace('+', "%20")));
+                    out.extend(
+                        url::form_urlencoded::byte_serialize(value.as_bytes())
+                            .map(|s| s.replace('+', "%20")),
+                    );
                 }
                 None => out.push_str(seg),
             }
@@ -145,7 +164,8 @@ impl Operation {
 
     /// Clamps a requested page size to this operation's bounds (`None` where it takes none).
     pub fn clamp_page_size(&self, requested: Option<u32>) -> Option<u32> {
-        self.page_size.map(|bounds| requested.unwrap_or(bounds.default).clamp(1, bounds.max))
+        self.page_size
+            .map(|bounds| requested.unwrap_or(bounds.default).clamp(1, bounds.max))
     }
 }
 
@@ -158,19 +178,43 @@ mod tests {
         assert_eq!(OPERATIONS.len(), 345);
         assert!(OPERATIONS.windows(2).all(|w| w[0].id < w[1].id));
         assert_eq!(OPERATIONS.iter().filter(|op| op.client_side).count(), 12);
-        assert!(OPERATIONS.iter().filter(|op| op.client_side).all(|op| op.path.starts_with("/client/")));
+        assert!(
+            OPERATIONS
+                .iter()
+                .filter(|op| op.client_side)
+                .all(|op| op.path.starts_with("/client/"))
+        );
     }
 
     #[test]
     fn looks_up_limits_and_page_bounds_from_the_spec() {
         let events = operation("get_events").unwrap();
-        assert_eq!(events.page_size, Some(PageSize { default: 200, max: 1000 }));
+        assert_eq!(
+            events.page_size,
+            Some(PageSize {
+                default: 200,
+                max: 1000
+            })
+        );
         assert!(events.paginated);
         let profiles = operation("get_profiles").unwrap();
-        assert_eq!(profiles.rate_limit, RateLimit { burst: 75, steady: 750, daily: None });
+        assert_eq!(
+            profiles.rate_limit,
+            RateLimit {
+                burst: 75,
+                steady: 750,
+                daily: None
+            }
+        );
         assert_eq!(operation("create_event").unwrap().rate_limit.steady, 3500);
-        assert_eq!(operation("query_campaign_values").unwrap().rate_limit.daily, Some(225));
-        assert!(operation("get_metrics").unwrap().paginated && operation("get_metrics").unwrap().page_size.is_none());
+        assert_eq!(
+            operation("query_campaign_values").unwrap().rate_limit.daily,
+            Some(225)
+        );
+        assert!(
+            operation("get_metrics").unwrap().paginated
+                && operation("get_metrics").unwrap().page_size.is_none()
+        );
         assert!(operation("no_such_op").is_none());
         let err = require_operation("get_profile_typo").unwrap_err();
         assert!(err.to_string().contains("unknown operation id"), "{err}");
@@ -179,9 +223,22 @@ mod tests {
     #[test]
     fn renders_paths_with_encoding_and_rejects_missing_or_unknown_params() {
         let op = operation("get_profile").unwrap();
-        assert_eq!(op.render_path(&[("id", "01H/X Y")]).unwrap(), "/api/profiles/01H%2FX%20Y");
-        assert!(op.render_path(&[]).unwrap_err().to_string().contains("missing path parameter \"id\""));
-        assert!(op.render_path(&[("id", "1"), ("nope", "2")]).unwrap_err().to_string().contains("unknown path parameter"));
+        assert_eq!(
+            op.render_path(&[("id", "01H/X Y")]).unwrap(),
+            "/api/profiles/01H%2FX%20Y"
+        );
+        assert!(
+            op.render_path(&[])
+                .unwrap_err()
+                .to_string()
+                .contains("missing path parameter \"id\"")
+        );
+        assert!(
+            op.render_path(&[("id", "1"), ("nope", "2")])
+                .unwrap_err()
+                .to_string()
+                .contains("unknown path parameter")
+        );
         assert!(op.render_path(&[("id", "")]).is_err());
     }
 
@@ -191,6 +248,9 @@ mod tests {
         assert_eq!(op.clamp_page_size(None), Some(20));
         assert_eq!(op.clamp_page_size(Some(5000)), Some(100));
         assert_eq!(op.clamp_page_size(Some(0)), Some(1));
-        assert_eq!(operation("get_metrics").unwrap().clamp_page_size(Some(50)), None);
+        assert_eq!(
+            operation("get_metrics").unwrap().clamp_page_size(Some(50)),
+            None
+        );
     }
 }

@@ -13,16 +13,33 @@ pub struct Accounts<'a> {
 impl Accounts<'_> {
     /// The key's account (the first of `get_accounts`). A cheap way to check a key.
     pub async fn current(&self) -> Result<Resource> {
-        let doc = call(self.client, "get_accounts", &[], Vec::new(), None, &RequestOptions::default()).await?;
-        doc.resources().into_iter().next().ok_or_else(|| Error::Decode {
-            operation: "get_accounts".into(),
-            status: 200,
-            message: "no account in the response".into(),
-            snippet: String::new(),
-        })
+        let doc = call(
+            self.client,
+            "get_accounts",
+            &[],
+            Vec::new(),
+            None,
+            &RequestOptions::default(),
+        )
+        .await?;
+        doc.resources()
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::Decode {
+                operation: "get_accounts".into(),
+                status: 200,
+                message: "no account in the response".into(),
+                snippet: String::new(),
+            })
     }
     /// Gets an account by id.
     pub async fn get(&self, id: &str) -> Result<Resource> {
-        call_one(self.client, "get_account", &[("id", non_empty("account id", id)?)], None).await
+        call_one(
+            self.client,
+            "get_account",
+            &[("id", non_empty("account id", id)?)],
+            None,
+        )
+        .await
     }
 }

@@ -39,9 +39,21 @@ pub static ITEMS: CatalogKind = CatalogKind {
     delete: "delete_catalog_item",
     list: "get_catalog_items",
     bulk: [
-        ("bulk_create_catalog_items", "catalog-item-bulk-create-job", JobKind::CatalogItemCreate),
-        ("bulk_update_catalog_items", "catalog-item-bulk-update-job", JobKind::CatalogItemUpdate),
-        ("bulk_delete_catalog_items", "catalog-item-bulk-delete-job", JobKind::CatalogItemDelete),
+        (
+            "bulk_create_catalog_items",
+            "catalog-item-bulk-create-job",
+            JobKind::CatalogItemCreate,
+        ),
+        (
+            "bulk_update_catalog_items",
+            "catalog-item-bulk-update-job",
+            JobKind::CatalogItemUpdate,
+        ),
+        (
+            "bulk_delete_catalog_items",
+            "catalog-item-bulk-delete-job",
+            JobKind::CatalogItemDelete,
+        ),
     ],
 };
 
@@ -55,9 +67,21 @@ pub static VARIANTS: CatalogKind = CatalogKind {
     delete: "delete_catalog_variant",
     list: "get_catalog_variants",
     bulk: [
-        ("bulk_create_catalog_variants", "catalog-variant-bulk-create-job", JobKind::CatalogVariantCreate),
-        ("bulk_update_catalog_variants", "catalog-variant-bulk-update-job", JobKind::CatalogVariantUpdate),
-        ("bulk_delete_catalog_variants", "catalog-variant-bulk-delete-job", JobKind::CatalogVariantDelete),
+        (
+            "bulk_create_catalog_variants",
+            "catalog-variant-bulk-create-job",
+            JobKind::CatalogVariantCreate,
+        ),
+        (
+            "bulk_update_catalog_variants",
+            "catalog-variant-bulk-update-job",
+            JobKind::CatalogVariantUpdate,
+        ),
+        (
+            "bulk_delete_catalog_variants",
+            "catalog-variant-bulk-delete-job",
+            JobKind::CatalogVariantDelete,
+        ),
     ],
 };
 
@@ -71,9 +95,21 @@ pub static CATEGORIES: CatalogKind = CatalogKind {
     delete: "delete_catalog_category",
     list: "get_catalog_categories",
     bulk: [
-        ("bulk_create_catalog_categories", "catalog-category-bulk-create-job", JobKind::CatalogCategoryCreate),
-        ("bulk_update_catalog_categories", "catalog-category-bulk-update-job", JobKind::CatalogCategoryUpdate),
-        ("bulk_delete_catalog_categories", "catalog-category-bulk-delete-job", JobKind::CatalogCategoryDelete),
+        (
+            "bulk_create_catalog_categories",
+            "catalog-category-bulk-create-job",
+            JobKind::CatalogCategoryCreate,
+        ),
+        (
+            "bulk_update_catalog_categories",
+            "catalog-category-bulk-update-job",
+            JobKind::CatalogCategoryUpdate,
+        ),
+        (
+            "bulk_delete_catalog_categories",
+            "catalog-category-bulk-delete-job",
+            JobKind::CatalogCategoryDelete,
+        ),
     ],
 };
 
@@ -93,21 +129,52 @@ enum BulkAction {
 impl Catalog<'_> {
     /// Creates one (attributes as the API documents them, e.g. `external_id`, `title`,
     /// `catalog_type`, `integration_type`, `url`…; relationships optional).
-    pub async fn create(&self, attributes: Value, relationships: Option<Value>) -> Result<Resource> {
-        call_one(self.client, self.kind.create, &[], Some(envelope(self.kind.kind, None, attributes, relationships))).await
+    pub async fn create(
+        &self,
+        attributes: Value,
+        relationships: Option<Value>,
+    ) -> Result<Resource> {
+        call_one(
+            self.client,
+            self.kind.create,
+            &[],
+            Some(envelope(self.kind.kind, None, attributes, relationships)),
+        )
+        .await
     }
     /// Gets one by id (e.g. `$custom:::$default:::SKU-1`).
     pub async fn get(&self, id: &str) -> Result<Resource> {
-        call_one(self.client, self.kind.get, &[("id", non_empty("catalog id", id)?)], None).await
+        call_one(
+            self.client,
+            self.kind.get,
+            &[("id", non_empty("catalog id", id)?)],
+            None,
+        )
+        .await
     }
     /// Updates attributes.
     pub async fn update(&self, id: &str, attributes: Value) -> Result<Resource> {
         let id = non_empty("catalog id", id)?;
-        call_one(self.client, self.kind.update, &[("id", id)], Some(envelope(self.kind.kind, Some(id), attributes, None))).await
+        call_one(
+            self.client,
+            self.kind.update,
+            &[("id", id)],
+            Some(envelope(self.kind.kind, Some(id), attributes, None)),
+        )
+        .await
     }
     /// Deletes one.
     pub async fn delete(&self, id: &str) -> Result<()> {
-        call(self.client, self.kind.delete, &[("id", non_empty("catalog id", id)?)], Vec::new(), None, &RequestOptions::default()).await.map(|_| ())
+        call(
+            self.client,
+            self.kind.delete,
+            &[("id", non_empty("catalog id", id)?)],
+            Vec::new(),
+            None,
+            &RequestOptions::default(),
+        )
+        .await
+        .map(|_| ())
     }
     /// Lists them.
     pub fn list(&self, params: ListParams) -> Result<Pager> {
@@ -115,19 +182,41 @@ impl Catalog<'_> {
     }
     /// Bulk create: `resources` are attribute objects. With `poll`, waits for every job and
     /// reports the items the jobs rejected.
-    pub async fn bulk_create(&self, resources: Vec<Value>, poll: Option<&PollOptions>) -> Result<BulkReport> {
+    pub async fn bulk_create(
+        &self,
+        resources: Vec<Value>,
+        poll: Option<&PollOptions>,
+    ) -> Result<BulkReport> {
         self.bulk(BulkAction::Create, resources, poll).await
     }
     /// Bulk update: `resources` are `{"id": .., ..attributes}` objects.
-    pub async fn bulk_update(&self, resources: Vec<Value>, poll: Option<&PollOptions>) -> Result<BulkReport> {
+    pub async fn bulk_update(
+        &self,
+        resources: Vec<Value>,
+        poll: Option<&PollOptions>,
+    ) -> Result<BulkReport> {
         self.bulk(BulkAction::Update, resources, poll).await
     }
     /// Bulk delete by id.
-    pub async fn bulk_delete(&self, ids: &[&str], poll: Option<&PollOptions>) -> Result<BulkReport> {
-        self.bulk(BulkAction::Delete, ids.iter().map(|id| json!({"id": id})).collect(), poll).await
+    pub async fn bulk_delete(
+        &self,
+        ids: &[&str],
+        poll: Option<&PollOptions>,
+    ) -> Result<BulkReport> {
+        self.bulk(
+            BulkAction::Delete,
+            ids.iter().map(|id| json!({"id": id})).collect(),
+            poll,
+        )
+        .await
     }
 
-    async fn bulk(&self, action: BulkAction, resources: Vec<Value>, poll: Option<&PollOptions>) -> Result<BulkReport> {
+    async fn bulk(
+        &self,
+        action: BulkAction,
+        resources: Vec<Value>,
+        poll: Option<&PollOptions>,
+    ) -> Result<BulkReport> {
         let (op, job_type, job_kind) = self.kind.bulk[action as usize];
         let limit = bulk_limit(op);
         let total = resources.len();
@@ -136,23 +225,44 @@ impl Catalog<'_> {
             .enumerate()
             .map(|(index, resource)| {
                 let Value::Object(mut attributes) = resource else {
-                    return Err(BulkFailure { index, key: None, reason: "each item must be a JSON object".into() });
+                    return Err(BulkFailure {
+                        index,
+                        key: None,
+                        reason: "each item must be a JSON object".into(),
+                    });
                 };
-                let id = attributes.remove("id").and_then(|v| v.as_str().map(str::to_string));
+                let id = attributes
+                    .remove("id")
+                    .and_then(|v| v.as_str().map(str::to_string));
                 let needs_id = !matches!(action, BulkAction::Create);
                 if needs_id && id.as_deref().is_none_or(str::is_empty) {
-                    return Err(BulkFailure { index, key: None, reason: "item has no \"id\"".into() });
+                    return Err(BulkFailure {
+                        index,
+                        key: None,
+                        reason: "item has no \"id\"".into(),
+                    });
                 }
-                let key = id.clone().or_else(|| attributes.get("external_id").and_then(Value::as_str).map(str::to_string));
+                let key = id.clone().or_else(|| {
+                    attributes
+                        .get("external_id")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                });
                 let object = match action {
                     BulkAction::Delete => json!({"type": self.kind.kind, "id": id}),
-                    _ => crate::resource::resource_object(self.kind.kind, id.as_deref(), Value::Object(attributes)),
+                    _ => crate::resource::resource_object(
+                        self.kind.kind,
+                        id.as_deref(),
+                        Value::Object(attributes),
+                    ),
                 };
                 Ok(Item::new(index, key, object))
             })
             .collect();
         let items = all_valid(checked)?;
-        let jobs = Jobs { client: self.client };
+        let jobs = Jobs {
+            client: self.client,
+        };
         let mut in_flight: VecDeque<String> = VecDeque::new();
         let mut report = BulkReport::default();
         for batch in chunk(items, limit)? {
@@ -160,10 +270,18 @@ impl Catalog<'_> {
             if let Some(max) = limit.max_jobs_in_flight {
                 while in_flight.len() >= max {
                     let oldest = in_flight.pop_front().expect("non-empty");
-                    jobs.wait(job_kind, &oldest, poll.unwrap_or(&PollOptions::default())).await?;
+                    jobs.wait(job_kind, &oldest, poll.unwrap_or(&PollOptions::default()))
+                        .await?;
                 }
             }
-            let body = |data: Vec<Value>| envelope(job_type, None, json!({self.kind.bulk_key: {"data": data}}), None);
+            let body = |data: Vec<Value>| {
+                envelope(
+                    job_type,
+                    None,
+                    json!({self.kind.bulk_key: {"data": data}}),
+                    None,
+                )
+            };
             if let Some(id) = send_batch(self.client, op, &[], batch, body, &mut report).await {
                 in_flight.push_back(id);
             }
@@ -178,14 +296,30 @@ impl Catalog<'_> {
                 }
                 report.accepted -= failed.min(job.item_count);
                 for error in &status.errors {
-                    let reason = error.get("detail").and_then(Value::as_str).unwrap_or("rejected by the job").to_string();
+                    let reason = error
+                        .get("detail")
+                        .and_then(Value::as_str)
+                        .unwrap_or("rejected by the job")
+                        .to_string();
                     // Job errors point at the item: `/data/attributes/items/data/<n>/…`.
-                    let position = error.pointer("/source/pointer").and_then(Value::as_str).and_then(|pointer| {
-                        let segments: Vec<&str> = pointer.split('/').collect();
-                        segments.windows(3).find(|w| w[0] == self.kind.bulk_key && w[1] == "data").and_then(|w| w[2].parse::<usize>().ok())
+                    let position = error
+                        .pointer("/source/pointer")
+                        .and_then(Value::as_str)
+                        .and_then(|pointer| {
+                            let segments: Vec<&str> = pointer.split('/').collect();
+                            segments
+                                .windows(3)
+                                .find(|w| w[0] == self.kind.bulk_key && w[1] == "data")
+                                .and_then(|w| w[2].parse::<usize>().ok())
+                        });
+                    let index = position
+                        .filter(|p| *p < job.item_count)
+                        .map_or(job.first_index, |p| job.first_index + p);
+                    report.failures.push(BulkFailure {
+                        index,
+                        key: None,
+                        reason,
                     });
-                    let index = position.filter(|p| *p < job.item_count).map_or(job.first_index, |p| job.first_index + p);
-                    report.failures.push(BulkFailure { index, key: None, reason });
                 }
             }
         }

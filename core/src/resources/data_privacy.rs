@@ -17,6 +17,15 @@ impl DataPrivacy<'_> {
     pub async fn delete_profile(&self, profile: &ProfileRef) -> Result<()> {
         profile.validate("profile to delete")?;
         let body = json!({"data": {"type": "data-privacy-deletion-job", "attributes": {"profile": profile.to_relationship()}}});
-        call(self.client, "request_profile_deletion", &[], Vec::new(), Some(body), &RequestOptions::default()).await.map(|_| ())
+        call(
+            self.client,
+            "request_profile_deletion",
+            &[],
+            Vec::new(),
+            Some(body),
+            &RequestOptions::default(),
+        )
+        .await
+        .map(|_| ())
     }
 }

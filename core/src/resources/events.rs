@@ -34,7 +34,10 @@ pub struct EventCreate {
 impl EventCreate {
     /// An event of `metric` (set the profile with `email`, `phone_number`, …).
     pub fn new(metric: impl Into<String>) -> Self {
-        EventCreate { metric: metric.into(), ..Self::default() }
+        EventCreate {
+            metric: metric.into(),
+            ..Self::default()
+        }
     }
     /// Identifies the profile by email.
     pub fn email(mut self, email: impl Into<String>) -> Self {
@@ -83,16 +86,25 @@ impl EventCreate {
     /// Checks the event; fills in a `unique_id` if none was given, and returns it.
     pub fn prepare(&mut self) -> Result<String> {
         if self.metric.trim().is_empty() {
-            return Err(Error::InvalidInput("event metric name must not be empty".into()));
+            return Err(Error::InvalidInput(
+                "event metric name must not be empty".into(),
+            ));
         }
         self.profile.validate("event profile")?;
         if self.value.is_some_and(|v| !v.is_finite()) {
-            return Err(Error::InvalidInput("event value must be a finite number".into()));
+            return Err(Error::InvalidInput(
+                "event value must be a finite number".into(),
+            ));
         }
         if let Some(time) = self.time.as_ref().filter(|t| !looks_like_iso8601(t)) {
-            return Err(Error::InvalidInput(format!("event time {time:?} is not ISO 8601 (e.g. 2024-05-01T12:00:00Z)")));
+            return Err(Error::InvalidInput(format!(
+                "event time {time:?} is not ISO 8601 (e.g. 2024-05-01T12:00:00Z)"
+            )));
         }
-        let id = self.unique_id.get_or_insert_with(|| uuid::Uuid::new_v4().to_string()).clone();
+        let id = self
+            .unique_id
+            .get_or_insert_with(|| uuid::Uuid::new_v4().to_string())
+            .clone();
         if id.is_empty() {
             return Err(Error::InvalidInput("unique_id must not be empty".into()));
         }
@@ -103,7 +115,10 @@ impl EventCreate {
     pub fn attributes(&self) -> Value {
         let mut attributes = Map::new();
         attributes.insert("properties".into(), Value::Object(self.properties.clone()));
-        attributes.insert("metric".into(), json!({"data": {"type": "metric", "attributes": {"name": self.metric}}}));
+        attributes.insert(
+            "metric".into(),
+            json!({"data": {"type": "metric", "attributes": {"name": self.metric}}}),
+        );
         attributes.insert("profile".into(), self.profile.to_relationship());
         if let Some(value) = self.value {
             attributes.insert("value".into(), json!(value));
@@ -124,7 +139,11 @@ impl EventCreate {
 /// `YYYY-MM-DDTHH:MM[:SS[.f]][Z|±HH:MM]` or a plain date.
 fn looks_like_iso8601(text: &str) -> bool {
     let b = text.as_bytes();
-    b.len() >= 10 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-' && b[7] == b'-' && (b.len() == 10 || b[10] == b'T' || b[10] == b' ')
+    b.len() >= 10
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && (b.len() == 10 || b[10] == b'T' || b[10] == b' ')
 }
 
 /// What `create` returns: the API answers 202 with no body, so the receipt carries the
@@ -145,7 +164,15 @@ impl Events<'_> {
     pub async fn create(&self, mut event: EventCreate) -> Result<EventReceipt> {
         let unique_id = event.prepare()?;
         let body = json!({"data": {"type": "event", "attributes": event.attributes()}});
-        call(self.client, "create_event", &[], Vec::new(), Some(body), &RequestOptions::default()).await?;
+        call(
+            self.client,
+            "create_event",
+            &[],
+            Vec::new(),
+            Some(body),
+            &RequestOptions::default(),
+        )
+        .await?;
         Ok(EventReceipt { unique_id })
     }
 
@@ -158,20 +185,38 @@ impl Events<'_> {
             .enumerate()
             .map(|(index, mut event)| match event.prepare() {
                 Ok(id) => Ok(Item::new(index, Some(id), bulk_entry(&event))),
-                Err(e) => Err(BulkFailure { index, key: event.unique_id.clone(), reason: e.to_string() }),
+                Err(e) => Err(BulkFailure {
+                    index,
+                    key: event.unique_id.clone(),
+                    reason: e.to_string(),
+                }),
             })
             .collect();
         let mut report = BulkReport::default();
         for batch in chunk(all_valid(checked)?, bulk_limit("bulk_create_events"))? {
             let body = |data: Vec<Value>| json!({"data": {"type": "event-bulk-create-job", "attributes": {"events-bulk-create": {"data": data}}}});
-            send_batch(self.client, "bulk_create_events", &[], batch, body, &mut report).await;
+            send_batch(
+                self.client,
+                "bulk_create_events",
+                &[],
+                batch,
+                body,
+                &mut report,
+            )
+            .await;
         }
         report.into_result(total)
     }
 
     /// Gets one event.
     pub async fn get(&self, id: &str) -> Result<Resource> {
-        call_one(self.client, "get_event", &[("id", super::non_empty("event id", id)?)], None).await
+        call_one(
+            self.client,
+            "get_event",
+            &[("id", super::non_empty("event id", id)?)],
+            None,
+        )
+        .await
     }
 
     /// Lists events (filter on `metric_id`, `profile_id`, `datetime`…).
@@ -183,7 +228,10 @@ impl Events<'_> {
 /// One entry of a bulk-create job: a profile with one event.
 pub fn bulk_entry(event: &EventCreate) -> Value {
     let mut attributes = event.attributes();
-    let profile = attributes.as_object_mut().and_then(|a| a.remove("profile")).unwrap_or(Value::Null);
+    let profile = attributes
+        .as_object_mut()
+        .and_then(|a| a.remove("profile"))
+        .unwrap_or(Value::Null);
     json!({"type": "event-bulk-create", "attributes": {
         "profile": profile,
         "events": {"data": [{"type": "event", "attributes": attributes}]}
@@ -196,18 +244,55 @@ mod tests {
 
     #[test]
     fn prepare_assigns_a_unique_id_once_and_validates() {
-        let mut event = EventCreate::new("Placed Order").email("a@b.com").property("OrderId", "ORD-1").value(9.5);
+        let mut event = EventCreate::new("Placed Order")
+            .email("a@b.com")
+            .property("OrderId", "ORD-1")
+            .value(9.5);
         let id = event.prepare().unwrap();
-        assert_eq!(event.prepare().unwrap(), id, "a second prepare keeps the same id");
+        assert_eq!(
+            event.prepare().unwrap(),
+            id,
+            "a second prepare keeps the same id"
+        );
         let attributes = event.attributes();
         assert_eq!(attributes["unique_id"], id.as_str());
-        assert_eq!(attributes["metric"]["data"]["attributes"]["name"], "Placed Order");
-        assert_eq!(attributes["profile"]["data"]["attributes"]["email"], "a@b.com");
+        assert_eq!(
+            attributes["metric"]["data"]["attributes"]["name"],
+            "Placed Order"
+        );
+        assert_eq!(
+            attributes["profile"]["data"]["attributes"]["email"],
+            "a@b.com"
+        );
         assert_eq!(attributes["properties"]["OrderId"], "ORD-1");
-        assert!(EventCreate::new("X").prepare().unwrap_err().to_string().contains("email, phone_number, external_id or id"));
+        assert!(
+            EventCreate::new("X")
+                .prepare()
+                .unwrap_err()
+                .to_string()
+                .contains("email, phone_number, external_id or id")
+        );
         assert!(EventCreate::new(" ").email("a@b.com").prepare().is_err());
-        assert!(EventCreate::new("X").email("a@b.com").time("yesterday").prepare().is_err());
-        assert!(EventCreate::new("X").email("a@b.com").time("2024-05-01T12:00:00Z").prepare().is_ok());
-        assert!(EventCreate::new("X").email("a@b.com").value(f64::NAN).prepare().is_err());
+        assert!(
+            EventCreate::new("X")
+                .email("a@b.com")
+                .time("yesterday")
+                .prepare()
+                .is_err()
+        );
+        assert!(
+            EventCreate::new("X")
+                .email("a@b.com")
+                .time("2024-05-01T12:00:00Z")
+                .prepare()
+                .is_ok()
+        );
+        assert!(
+            EventCreate::new("X")
+                .email("a@b.com")
+                .value(f64::NAN)
+                .prepare()
+                .is_err()
+        );
     }
 }

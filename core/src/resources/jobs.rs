@@ -77,7 +77,10 @@ impl JobKind {
             JobKind::CatalogCategoryDelete,
         ];
         ALL.into_iter().find(|k| k.name() == name).ok_or_else(|| {
-            Error::InvalidInput(format!("unknown job kind {name:?}; one of {}", ALL.map(JobKind::name).join(", ")))
+            Error::InvalidInput(format!(
+                "unknown job kind {name:?}; one of {}",
+                ALL.map(JobKind::name).join(", ")
+            ))
         })
     }
 
@@ -129,7 +132,11 @@ impl JobStatus {
             total: count("total_count"),
             completed: count("completed_count"),
             failed: count("failed_count"),
-            errors: resource.attr("errors").and_then(Value::as_array).cloned().unwrap_or_default(),
+            errors: resource
+                .attr("errors")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default(),
             raw: resource.raw().clone(),
         }
     }
@@ -148,7 +155,13 @@ pub struct Jobs<'a> {
 impl Jobs<'_> {
     /// Reads a job.
     pub async fn get(&self, kind: JobKind, id: &str) -> Result<JobStatus> {
-        let resource = call_one(self.client, kind.get_operation(), &[("job_id", non_empty("job id", id)?)], None).await?;
+        let resource = call_one(
+            self.client,
+            kind.get_operation(),
+            &[("job_id", non_empty("job id", id)?)],
+            None,
+        )
+        .await?;
         Ok(JobStatus::from_resource(&resource))
     }
 
@@ -162,10 +175,15 @@ impl Jobs<'_> {
                 return Ok(status);
             }
             if Instant::now() + interval > deadline {
-                return Err(Error::Timeout { operation: kind.get_operation().into(), elapsed: poll.timeout });
+                return Err(Error::Timeout {
+                    operation: kind.get_operation().into(),
+                    elapsed: poll.timeout,
+                });
             }
             tokio::time::sleep(interval).await;
-            interval = (interval * 2).min(poll.max_interval).max(Duration::from_millis(1));
+            interval = (interval * 2)
+                .min(poll.max_interval)
+                .max(Duration::from_millis(1));
         }
     }
 }

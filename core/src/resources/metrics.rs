@@ -31,7 +31,11 @@ pub struct AggregateQuery {
 
 impl AggregateQuery {
     /// Daily counts of `metric_id` between `start` and `end`.
-    pub fn daily_count(metric_id: impl Into<String>, start: impl Into<String>, end: impl Into<String>) -> Self {
+    pub fn daily_count(
+        metric_id: impl Into<String>,
+        start: impl Into<String>,
+        end: impl Into<String>,
+    ) -> Self {
         AggregateQuery {
             metric_id: metric_id.into(),
             measurements: vec!["count".into()],
@@ -46,9 +50,14 @@ impl AggregateQuery {
 
     fn to_body(&self) -> Result<Value> {
         if self.measurements.is_empty() {
-            return Err(Error::InvalidInput("metric aggregate needs at least one measurement (e.g. count)".into()));
+            return Err(Error::InvalidInput(
+                "metric aggregate needs at least one measurement (e.g. count)".into(),
+            ));
         }
-        let mut filter = vec![format!("greater-or-equal(datetime,{})", self.start), format!("less-than(datetime,{})", self.end)];
+        let mut filter = vec![
+            format!("greater-or-equal(datetime,{})", self.start),
+            format!("less-than(datetime,{})", self.end),
+        ];
         filter.extend(self.filters.iter().cloned());
         let mut attributes = json!({
             "metric_id": non_empty("metric id", &self.metric_id)?,
@@ -76,10 +85,24 @@ impl Metrics<'_> {
     }
     /// Gets a metric.
     pub async fn get(&self, id: &str) -> Result<Resource> {
-        call_one(self.client, "get_metric", &[("id", non_empty("metric id", id)?)], None).await
+        call_one(
+            self.client,
+            "get_metric",
+            &[("id", non_empty("metric id", id)?)],
+            None,
+        )
+        .await
     }
     /// Runs a metric aggregate query.
     pub async fn aggregate(&self, query: &AggregateQuery) -> Result<Document> {
-        call(self.client, "query_metric_aggregates", &[], Vec::new(), Some(query.to_body()?), &RequestOptions::default()).await
+        call(
+            self.client,
+            "query_metric_aggregates",
+            &[],
+            Vec::new(),
+            Some(query.to_body()?),
+            &RequestOptions::default(),
+        )
+        .await
     }
 }

@@ -31,7 +31,11 @@ pub struct Reply {
 
 impl Reply {
     pub fn json(status: u16, body: serde_json::Value) -> Self {
-        Reply { status, headers: Vec::new(), body: body.to_string() }
+        Reply {
+            status,
+            headers: Vec::new(),
+            body: body.to_string(),
+        }
     }
     pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
         self.headers.push((name, value.into()));
@@ -54,7 +58,9 @@ impl Server {
         self.seen.lock().unwrap().len()
     }
     pub fn client(&self) -> klaviyo_bridge::ClientBuilder {
-        klaviyo_bridge::Client::builder().api_key(KEY).base_url(&self.base_url)
+        klaviyo_bridge::Client::builder()
+            .api_key(KEY)
+            .base_url(&self.base_url)
     }
 }
 
@@ -63,34 +69,49 @@ pub async fn serve(handler: impl Fn(&Seen, usize) -> Reply + Send + Sync + 'stat
     let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
     let handler: Arc<Handler> = Arc::new(handler);
     let state = (seen.clone(), handler);
-    let app = axum::Router::new().fallback(move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
-        let (seen, handler) = state.clone();
-        async move {
-            let request = Seen {
-                method: method.to_string(),
-                path: uri.path().to_string(),
-                query: url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()).into_owned().collect(),
-                headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string())).collect(),
-                body: String::from_utf8_lossy(&body).into_owned(),
-            };
-            let index = {
-                let mut seen = seen.lock().unwrap();
-                seen.push(request.clone());
-                seen.len() - 1
-            };
-            let reply = handler(&request, index);
-            let mut response: Response = (StatusCode::from_u16(reply.status).unwrap(), reply.body).into_response();
-            response.headers_mut().insert("content-type", "application/vnd.api+json".parse().unwrap());
-            for (name, value) in reply.headers {
-                response.headers_mut().insert(name, value.parse().unwrap());
+    let app = axum::Router::new().fallback(
+        move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+            let (seen, handler) = state.clone();
+            async move {
+                let request = Seen {
+                    method: method.to_string(),
+                    path: uri.path().to_string(),
+                    query: url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+                        .into_owned()
+                        .collect(),
+                    headers: headers
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
+                        .collect(),
+                    body: String::from_utf8_lossy(&body).into_owned(),
+                };
+                let index = {
+                    let mut seen = seen.lock().unwrap();
+                    seen.push(request.clone());
+                    seen.len() - 1
+                };
+                let reply = handler(&request, index);
+                let mut response: Response =
+                    (StatusCode::from_u16(reply.status).unwrap(), reply.body).into_response();
+                response
+                    .headers_mut()
+                    .insert("content-type", "application/vnd.api+json".parse().unwrap());
+                for (name, value) in reply.headers {
+                    response.headers_mut().insert(name, value.parse().unwrap());
+                }
+                response
             }
-            response
-        }
-    });
-    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.unwrap();
+        },
+    );
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    Server { base_url: format!("http://{addr}"), seen }
+    Server {
+        base_url: format!("http://{addr}"),
+        seen,
+    }
 }
 
 pub fn error_body(status: u16, code: &str, detail: &str) -> serde_json::Value {

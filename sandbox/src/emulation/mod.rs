@@ -52,7 +52,11 @@ enum LinkChange {
 }
 
 fn segments(path: &str) -> Vec<&str> {
-    path.trim_start_matches('/').split_once('/').map_or("", |(_, rest)| rest).split('/').collect()
+    path.trim_start_matches('/')
+        .split_once('/')
+        .map_or("", |(_, rest)| rest)
+        .split('/')
+        .collect()
 }
 
 fn action(op: &Operation) -> Action {
@@ -63,11 +67,21 @@ fn action(op: &Operation) -> Action {
         (HttpMethod::Get, [_, id]) if is_param(id) => Action::Get,
         (HttpMethod::Patch | HttpMethod::Put, [_, id]) if is_param(id) => Action::Update,
         (HttpMethod::Delete, [_, id]) if is_param(id) => Action::Delete,
-        (HttpMethod::Get, [_, id, relation]) if is_param(id) => Action::Related(relation.to_string()),
-        (HttpMethod::Get, [_, id, "relationships", relation]) if is_param(id) => Action::RelatedIds(relation.to_string()),
-        (HttpMethod::Post, [_, id, "relationships", relation]) if is_param(id) => Action::Link(relation.to_string(), LinkChange::Add),
-        (HttpMethod::Patch, [_, id, "relationships", relation]) if is_param(id) => Action::Link(relation.to_string(), LinkChange::Replace),
-        (HttpMethod::Delete, [_, id, "relationships", relation]) if is_param(id) => Action::Link(relation.to_string(), LinkChange::Remove),
+        (HttpMethod::Get, [_, id, relation]) if is_param(id) => {
+            Action::Related(relation.to_string())
+        }
+        (HttpMethod::Get, [_, id, "relationships", relation]) if is_param(id) => {
+            Action::RelatedIds(relation.to_string())
+        }
+        (HttpMethod::Post, [_, id, "relationships", relation]) if is_param(id) => {
+            Action::Link(relation.to_string(), LinkChange::Add)
+        }
+        (HttpMethod::Patch, [_, id, "relationships", relation]) if is_param(id) => {
+            Action::Link(relation.to_string(), LinkChange::Replace)
+        }
+        (HttpMethod::Delete, [_, id, "relationships", relation]) if is_param(id) => {
+            Action::Link(relation.to_string(), LinkChange::Remove)
+        }
         _ => Action::Perform,
     }
 }
@@ -90,14 +104,25 @@ static COLLECTIONS: LazyLock<Collections> = LazyLock::new(|| {
     let mut by_segment = HashMap::new();
     let mut by_type = HashMap::new();
     for op in OPERATIONS.iter().filter(|op| action(op) == Action::Get) {
-        let Some(response) = SHAPES.operation(op.id).and_then(|s| s.response.as_deref()) else { continue };
-        let Some((schema, _)) = SHAPES.data(SHAPES.named(response)) else { continue };
-        let Some(kind) = SHAPES.resource_type(schema) else { continue };
+        let Some(response) = SHAPES.operation(op.id).and_then(|s| s.response.as_deref()) else {
+            continue;
+        };
+        let Some((schema, _)) = SHAPES.data(SHAPES.named(response)) else {
+            continue;
+        };
+        let Some(kind) = SHAPES.resource_type(schema) else {
+            continue;
+        };
         let segment = segments(op.path)[0];
-        by_type.entry(kind.clone()).or_insert(Readable { segment, schema });
+        by_type
+            .entry(kind.clone())
+            .or_insert(Readable { segment, schema });
         by_segment.insert(segment, kind);
     }
-    Collections { types: by_segment, readable: by_type }
+    Collections {
+        types: by_segment,
+        readable: by_type,
+    }
 });
 
 /// The resource type a collection segment holds.
@@ -113,28 +138,62 @@ pub(crate) fn lookup(store: &Store, kind: &str, id: &str) -> Option<Value> {
         "metric" => store.metrics.get(id).cloned(),
         "list" => store.lists.get(id).cloned(),
         "webhook" => store.webhooks.get(id).map(|w| w.resource.clone()),
-        "catalog-item" | "catalog-variant" | "catalog-category" => store.catalog.get(kind).and_then(|m| m.get(id)).cloned(),
-        other => store.resources.get(other).and_then(|m| m.get(id)).cloned().or_else(|| store.jobs.get(id).filter(|job| job.resource["type"] == other).map(|job| job.resource.clone())),
+        "catalog-item" | "catalog-variant" | "catalog-category" => {
+            store.catalog.get(kind).and_then(|m| m.get(id)).cloned()
+        }
+        other => store
+            .resources
+            .get(other)
+            .and_then(|m| m.get(id))
+            .cloned()
+            .or_else(|| {
+                store
+                    .jobs
+                    .get(id)
+                    .filter(|job| job.resource["type"] == other)
+                    .map(|job| job.resource.clone())
+            }),
     }
 }
 
 fn not_found(kind: &str, id: &str) -> Response {
-    error(StatusCode::NOT_FOUND, "not_found", format!("A {kind} with id {id} does not exist."), Some(json!({"parameter": "id"})))
+    error(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("A {kind} with id {id} does not exist."),
+        Some(json!({"parameter": "id"})),
+    )
 }
 
 fn invalid(problem: Invalid) -> Response {
-    error(StatusCode::BAD_REQUEST, "invalid", problem.detail, Some(json!({"pointer": if problem.pointer.is_empty() { "/".to_string() } else { problem.pointer }})))
+    error(
+        StatusCode::BAD_REQUEST,
+        "invalid",
+        problem.detail,
+        Some(
+            json!({"pointer": if problem.pointer.is_empty() { "/".to_string() } else { problem.pointer }}),
+        ),
+    )
 }
 
 /// The answer of an operation: `data` put through the response schema (empty for 202/204).
 fn answer(op: &Operation, document: Option<Value>) -> Response {
-    let shape = SHAPES.operation(op.id).expect("every operation has a shape");
-    json_api(StatusCode::from_u16(shape.status).unwrap_or(StatusCode::OK), built(op, document))
+    let shape = SHAPES
+        .operation(op.id)
+        .expect("every operation has a shape");
+    json_api(
+        StatusCode::from_u16(shape.status).unwrap_or(StatusCode::OK),
+        built(op, document),
+    )
 }
 
 /// An answer's body: `document` put through the response schema (null for 202/204).
 fn built(op: &Operation, document: Option<Value>) -> Value {
-    match &SHAPES.operation(op.id).expect("every operation has a shape").response {
+    match &SHAPES
+        .operation(op.id)
+        .expect("every operation has a shape")
+        .response
+    {
         Some(schema) => SHAPES.build(SHAPES.named(schema), document.as_ref()),
         None => Value::Null,
     }
@@ -144,31 +203,76 @@ fn built(op: &Operation, document: Option<Value>) -> Value {
 pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
     let Some(op) = crate::admission::match_operation(request.method(), request.uri().path()) else {
         let path = request.uri().path();
-        let allowed: Vec<&str> = ["GET", "POST", "PATCH", "PUT", "DELETE"].into_iter().filter(|m| m.parse().is_ok_and(|m| crate::admission::match_operation(&m, path).is_some())).collect();
+        let allowed: Vec<&str> = ["GET", "POST", "PATCH", "PUT", "DELETE"]
+            .into_iter()
+            .filter(|m| {
+                m.parse()
+                    .is_ok_and(|m| crate::admission::match_operation(&m, path).is_some())
+            })
+            .collect();
         return if allowed.is_empty() {
             error(StatusCode::NOT_FOUND, "not_found", "Not found.", None)
         } else {
-            error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", format!("{} is not allowed here; this path takes {}.", request.method(), allowed.join(", ")), None)
+            error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!(
+                    "{} is not allowed here; this path takes {}.",
+                    request.method(),
+                    allowed.join(", ")
+                ),
+                None,
+            )
         };
     };
     let (mut parts, body) = request.into_parts();
     let Ok(query) = ListQuery::from_request_parts(&mut parts, &()).await;
-    let id = segments(parts.uri.path()).get(1).map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()).unwrap_or_default();
+    let id = segments(parts.uri.path())
+        .get(1)
+        .map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+        .unwrap_or_default();
     let body = match axum::body::to_bytes(body, crate::max_body_bytes()).await {
         Ok(bytes) => bytes,
-        Err(_) => return error(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("The request body is larger than {} bytes.", crate::max_body_bytes()), None),
+        Err(_) => {
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!(
+                    "The request body is larger than {} bytes.",
+                    crate::max_body_bytes()
+                ),
+                None,
+            );
+        }
     };
     // The one upload the spec takes as multipart/form-data, not JSON.
     if op.id == "upload_image_from_file" {
-        let content_type = parts.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
+        let content_type = parts
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
         return images::from_file(&mut shared.store.lock().unwrap(), op, content_type, &body);
     }
-    let shape = SHAPES.operation(op.id).expect("every operation has a shape");
+    let shape = SHAPES
+        .operation(op.id)
+        .expect("every operation has a shape");
     let document = match &shape.request {
         Some(schema) => {
             let document: Value = match serde_json::from_slice(&body) {
                 Ok(d) => d,
-                Err(e) => return error(StatusCode::BAD_REQUEST, "invalid", format!("The request body is not valid JSON: {e}"), Some(json!({"pointer": "/"}))),
+                Err(e) => {
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        "invalid",
+                        format!("The request body is not valid JSON: {e}"),
+                        Some(json!({"pointer": "/"})),
+                    );
+                }
             };
             if let Err(problem) = SHAPES.validate(SHAPES.named(schema), &document, "") {
                 return invalid(problem);
@@ -184,11 +288,15 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
     }
     match action(op) {
         Action::List => {
-            let items: Vec<Value> = owner_type.and_then(|kind| store.resources.get(kind)).map(|m| m.values().cloned().collect()).unwrap_or_default();
-            let (items, rest) = match filter_by_related(&store, owner_type.unwrap_or_default(), items, &query) {
-                Ok(split) => split,
-                Err(response) => return response,
-            };
+            let items: Vec<Value> = owner_type
+                .and_then(|kind| store.resources.get(kind))
+                .map(|m| m.values().cloned().collect())
+                .unwrap_or_default();
+            let (items, rest) =
+                match filter_by_related(&store, owner_type.unwrap_or_default(), items, &query) {
+                    Ok(split) => split,
+                    Err(response) => return response,
+                };
             let query = match rest {
                 Some(rest) => query.evaluating_filter(rest),
                 None => query,
@@ -201,7 +309,14 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
         Action::Get => {
             let kind = owner_type.unwrap_or_default();
             match lookup(&store, kind, &id) {
-                Some(resource) => answer(op, Some(with_included(&store, json!({"data": sparse(resource, &query)}), &query))),
+                Some(resource) => answer(
+                    op,
+                    Some(with_included(
+                        &store,
+                        json!({"data": sparse(resource, &query)}),
+                        &query,
+                    )),
+                ),
                 None => not_found(kind, &id),
             }
         }
@@ -214,14 +329,18 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
         }
         Action::Update => {
             let kind = owner_type.unwrap_or_default();
-            let Some(resource) = store.resources.get_mut(kind).and_then(|m| m.get_mut(&id)) else { return not_found(kind, &id) };
+            let Some(resource) = store.resources.get_mut(kind).and_then(|m| m.get_mut(&id)) else {
+                return not_found(kind, &id);
+            };
             merge(resource, &document["data"]);
             let resource = resource.clone();
             answer(op, Some(json!({"data": resource})))
         }
         Action::Related(relation) | Action::RelatedIds(relation) if owner_type.is_some() => {
             let kind = owner_type.unwrap_or_default();
-            let Some(owner) = lookup(&store, kind, &id) else { return not_found(kind, &id) };
+            let Some(owner) = lookup(&store, kind, &id) else {
+                return not_found(kind, &id);
+            };
             let mut linked = linkage(&owner, &relation);
             // A relationship the owner's schema does not list is found from the other side
             // (a coupon's codes link to it; the coupon does not list them).
@@ -229,8 +348,19 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
                 linked = linking_to(&store, op, kind, &id);
             }
             let ids_only = matches!(action(op), Action::RelatedIds(_));
-            let related: Vec<Value> = if ids_only { linked.clone() } else { linked.iter().filter_map(|r| lookup(&store, r["type"].as_str()?, r["id"].as_str()?)).collect() };
-            let is_list = SHAPES.operation(op.id).and_then(|s| s.response.as_deref()).and_then(|r| SHAPES.data(SHAPES.named(r))).is_some_and(|(_, list)| list);
+            let related: Vec<Value> = if ids_only {
+                linked.clone()
+            } else {
+                linked
+                    .iter()
+                    .filter_map(|r| lookup(&store, r["type"].as_str()?, r["id"].as_str()?))
+                    .collect()
+            };
+            let is_list = SHAPES
+                .operation(op.id)
+                .and_then(|s| s.response.as_deref())
+                .and_then(|r| SHAPES.data(SHAPES.named(r)))
+                .is_some_and(|(_, list)| list);
             if is_list {
                 match page(op.id, &Rows(related.iter().collect()), &query) {
                     Ok(body) => answer(op, Some(body)),
@@ -243,24 +373,46 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
         Action::Link(relation, change) if owner_type.is_some() => {
             let kind = owner_type.unwrap_or_default();
             let Some(owner) = store.resources.get_mut(kind).and_then(|m| m.get_mut(&id)) else {
-                return if lookup(&store, kind, &id).is_some() { answer(op, None) } else { not_found(kind, &id) };
+                return if lookup(&store, kind, &id).is_some() {
+                    answer(op, None)
+                } else {
+                    not_found(kind, &id)
+                };
             };
             let given = as_list(&document["data"]);
             let slot = &mut owner["relationships"][relation.as_str()]["data"];
             let before = as_list(&slot.take());
             let after: Vec<Value> = match change {
-                LinkChange::Add => before.iter().cloned().chain(given.iter().filter(|g| !before.contains(g)).cloned()).collect(),
+                LinkChange::Add => before
+                    .iter()
+                    .cloned()
+                    .chain(given.iter().filter(|g| !before.contains(g)).cloned())
+                    .collect(),
                 LinkChange::Replace => given.clone(),
-                LinkChange::Remove => before.iter().filter(|c| !given.contains(c)).cloned().collect(),
+                LinkChange::Remove => before
+                    .iter()
+                    .filter(|c| !given.contains(c))
+                    .cloned()
+                    .collect(),
             };
             *slot = Value::Array(after.clone());
             // The other side sees the link too (a tag's campaigns, a campaign's tags).
             let me = json!({"type": kind, "id": id});
             for target in before.iter().chain(&after) {
                 let linked = after.contains(target);
-                let (Some(target_type), Some(target_id)) = (target["type"].as_str(), target["id"].as_str()) else { continue };
-                let Some(inverse) = inverse_relation(target_type, kind) else { continue };
-                if let Some(other) = store.resources.get_mut(target_type).and_then(|m| m.get_mut(target_id)) {
+                let (Some(target_type), Some(target_id)) =
+                    (target["type"].as_str(), target["id"].as_str())
+                else {
+                    continue;
+                };
+                let Some(inverse) = inverse_relation(target_type, kind) else {
+                    continue;
+                };
+                if let Some(other) = store
+                    .resources
+                    .get_mut(target_type)
+                    .and_then(|m| m.get_mut(target_id))
+                {
                     let mut links = linkage(other, &inverse);
                     links.retain(|l| l != &me);
                     if linked {
@@ -288,16 +440,36 @@ fn inverse_relation(kind: &str, other: &str) -> Option<String> {
     let readable = COLLECTIONS.readable.get(kind)?;
     let relationships = SHAPES.property(readable.schema, "relationships")?;
     let names: Vec<String> = SHAPES.properties(relationships);
-    names.into_iter().find(|name| SHAPES.property(relationships, name).and_then(|r| SHAPES.data(r)).and_then(|(linked, _)| SHAPES.resource_type(linked)).as_deref() == Some(other))
+    names.into_iter().find(|name| {
+        SHAPES
+            .property(relationships, name)
+            .and_then(|r| SHAPES.data(r))
+            .and_then(|(linked, _)| SHAPES.resource_type(linked))
+            .as_deref()
+            == Some(other)
+    })
 }
 
 /// Stores a resource of `kind` (any type the API reads back) built from its schema with these
 /// attributes and relationships; returns it.
-pub(crate) fn keep_linked(store: &mut Store, kind: &str, id: &str, attributes: Value, relationships: Value) -> Value {
-    let readable = COLLECTIONS.readable.get(kind).expect("the spec can read back what the sandbox makes");
+pub(crate) fn keep_linked(
+    store: &mut Store,
+    kind: &str,
+    id: &str,
+    attributes: Value,
+    relationships: Value,
+) -> Value {
+    let readable = COLLECTIONS
+        .readable
+        .get(kind)
+        .expect("the spec can read back what the sandbox makes");
     let given = json!({"type": kind, "id": id, "attributes": attributes, "relationships": relationships, "links": {"self": format!("/api/{}/{id}/", readable.segment)}});
     let resource = SHAPES.build(readable.schema, Some(&given));
-    store.resources.entry(kind.to_string()).or_default().insert(id.to_string(), resource.clone());
+    store
+        .resources
+        .entry(kind.to_string())
+        .or_default()
+        .insert(id.to_string(), resource.clone());
     link_inverses(store, &resource);
     resource
 }
@@ -308,10 +480,31 @@ pub(crate) fn keep_linked(store: &mut Store, kind: &str, id: &str, attributes: V
 pub(crate) fn new_account() -> Store {
     let mut store = Store::default();
     let now = crate::store::now_iso();
-    keep_linked(&mut store, "tracking-setting", crate::ACCOUNT_ID, json!({"auto_add_parameters": true, "utm_source": {"type": "static", "value": "klaviyo"}, "created": now, "updated": now}), json!({}));
-    let mappings: Vec<String> = COLLECTIONS.readable.get("mapped-metric").and_then(|r| SHAPES.property(r.schema, "id")).and_then(|id| id.get("enum")).and_then(Value::as_array).into_iter().flatten().filter_map(|v| v.as_str().map(str::to_string)).collect();
+    keep_linked(
+        &mut store,
+        "tracking-setting",
+        crate::ACCOUNT_ID,
+        json!({"auto_add_parameters": true, "utm_source": {"type": "static", "value": "klaviyo"}, "created": now, "updated": now}),
+        json!({}),
+    );
+    let mappings: Vec<String> = COLLECTIONS
+        .readable
+        .get("mapped-metric")
+        .and_then(|r| SHAPES.property(r.schema, "id"))
+        .and_then(|id| id.get("enum"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect();
     for mapping in mappings {
-        keep_linked(&mut store, "mapped-metric", &mapping, json!({"updated": now}), json!({}));
+        keep_linked(
+            &mut store,
+            "mapped-metric",
+            &mapping,
+            json!({"updated": now}),
+            json!({}),
+        );
     }
     if let Some(kind) = type_of("ip-allowlists") {
         keep_linked(&mut store, kind, "integration-egress", json!({}), json!({}));
@@ -321,7 +514,12 @@ pub(crate) fn new_account() -> Store {
 
 /// A metric's property, first seen on one of its events (`metric-property`, id
 /// `<metric id>:<property>`), as Klaviyo infers them.
-pub(crate) fn keep_metric_property(store: &mut Store, metric_id: &str, property: &str, example: &Value) {
+pub(crate) fn keep_metric_property(
+    store: &mut Store,
+    metric_id: &str,
+    property: &str,
+    example: &Value,
+) {
     let inferred = match example {
         Value::Number(_) => "Number",
         Value::Bool(_) => "Boolean",
@@ -329,31 +527,61 @@ pub(crate) fn keep_metric_property(store: &mut Store, metric_id: &str, property:
         Value::Object(_) => "Object",
         _ => "String",
     };
-    keep_linked(store, "metric-property", &format!("{metric_id}:{property}"), json!({"label": property, "property": property, "inferred_type": inferred}), json!({"metric": {"data": {"type": "metric", "id": metric_id}}}));
+    keep_linked(
+        store,
+        "metric-property",
+        &format!("{metric_id}:{property}"),
+        json!({"label": property, "property": property, "inferred_type": inferred}),
+        json!({"metric": {"data": {"type": "metric", "id": metric_id}}}),
+    );
 }
 
 /// Identifiers of the resources of the type `op` answers with that link to (`kind`, `id`).
 fn linking_to(store: &Store, op: &Operation, kind: &str, id: &str) -> Vec<Value> {
-    let Some(related) = SHAPES.operation(op.id).and_then(|s| s.response.as_deref()).and_then(|r| SHAPES.data(SHAPES.named(r))).and_then(|(schema, _)| SHAPES.resource_type(schema)) else { return Vec::new() };
+    let Some(related) = SHAPES
+        .operation(op.id)
+        .and_then(|s| s.response.as_deref())
+        .and_then(|r| SHAPES.data(SHAPES.named(r)))
+        .and_then(|(schema, _)| SHAPES.resource_type(schema))
+    else {
+        return Vec::new();
+    };
     let me = json!({"type": kind, "id": id});
-    let links_me = |resource: &&Value| resource["relationships"].as_object().into_iter().flatten().any(|(_, r)| match &r["data"] {
-        Value::Array(items) => items.contains(&me),
-        one => one == &me,
-    });
-    store.resources.get(&related).into_iter().flat_map(|m| m.values()).filter(links_me).map(|r| json!({"type": r["type"], "id": r["id"]})).collect()
+    let links_me = |resource: &&Value| {
+        resource["relationships"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .any(|(_, r)| match &r["data"] {
+                Value::Array(items) => items.contains(&me),
+                one => one == &me,
+            })
+    };
+    store
+        .resources
+        .get(&related)
+        .into_iter()
+        .flat_map(|m| m.values())
+        .filter(links_me)
+        .map(|r| json!({"type": r["type"], "id": r["id"]}))
+        .collect()
 }
 
 /// Adds `included`: the resources `include=a,b` names through each resource's relationships,
 /// once each, with their sparse fieldsets.
 pub(crate) fn with_included(store: &Store, mut document: Value, query: &ListQuery) -> Value {
-    let Some(include) = query.get("include") else { return document };
+    let Some(include) = query.get("include") else {
+        return document;
+    };
     let resources = as_list(&document["data"]);
     let mut included = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for relation in include.split(',').map(str::trim).filter(|r| !r.is_empty()) {
         for resource in &resources {
             for link in linkage(resource, relation) {
-                let (Some(kind), Some(id)) = (link["type"].as_str(), link["id"].as_str()) else { continue };
+                let (Some(kind), Some(id)) = (link["type"].as_str(), link["id"].as_str()) else {
+                    continue;
+                };
                 if seen.insert((kind.to_string(), id.to_string()))
                     && let Some(found) = lookup(store, kind, id)
                 {
@@ -395,22 +623,50 @@ fn merge(resource: &mut Value, data: &Value) {
 /// Creates, jobs, queries and reports: when the answer is a resource of a type the API can
 /// read back, it is made from the request and kept.
 fn perform(store: &mut Store, op: &Operation, document: &Value, query: &ListQuery) -> Response {
-    let shape = SHAPES.operation(op.id).expect("every operation has a shape");
+    let shape = SHAPES
+        .operation(op.id)
+        .expect("every operation has a shape");
     let data = &document["data"];
-    let answered = shape.response.as_deref().and_then(|r| SHAPES.data(SHAPES.named(r))).filter(|(_, list)| !list).map(|(schema, _)| schema);
+    let answered = shape
+        .response
+        .as_deref()
+        .and_then(|r| SHAPES.data(SHAPES.named(r)))
+        .filter(|(_, list)| !list)
+        .map(|(schema, _)| schema);
     // A 202 without a body (a push token, a review) still makes what it names readable.
-    let requested = || data["type"].as_str().and_then(|kind| COLLECTIONS.readable.get(kind)).map(|readable| readable.schema);
-    let Some(schema) = answered.or_else(|| shape.response.is_none().then(requested).flatten()) else { return answer(op, None) };
-    let Some(kind) = SHAPES.resource_type(schema) else { return answer(op, None) };
+    let requested = || {
+        data["type"]
+            .as_str()
+            .and_then(|kind| COLLECTIONS.readable.get(kind))
+            .map(|readable| readable.schema)
+    };
+    let Some(schema) = answered.or_else(|| shape.response.is_none().then(requested).flatten())
+    else {
+        return answer(op, None);
+    };
+    let Some(kind) = SHAPES.resource_type(schema) else {
+        return answer(op, None);
+    };
     let same_type = data["type"].as_str() == Some(kind.as_str());
     // An action on an existing resource (assign a template to a message) changes it.
-    if let Some(existing) = data["id"].as_str().filter(|_| same_type).and_then(|id| store.resources.get_mut(&kind)?.get_mut(id)) {
+    if let Some(existing) = data["id"]
+        .as_str()
+        .filter(|_| same_type)
+        .and_then(|id| store.resources.get_mut(&kind)?.get_mut(id))
+    {
         merge(existing, data);
         let resource = existing.clone();
         return answer(op, Some(json!({"data": sparse(resource, query)})));
     }
-    let id = data["id"].as_str().filter(|id| same_type && !id.is_empty()).map(str::to_string).unwrap_or_else(|| store.new_id(kind.chars().next().unwrap_or('X').to_ascii_uppercase()));
-    let collection = COLLECTIONS.readable.get(&kind).map(|readable| readable.segment);
+    let id = data["id"]
+        .as_str()
+        .filter(|id| same_type && !id.is_empty())
+        .map(str::to_string)
+        .unwrap_or_else(|| store.new_id(kind.chars().next().unwrap_or('X').to_ascii_uppercase()));
+    let collection = COLLECTIONS
+        .readable
+        .get(&kind)
+        .map(|readable| readable.segment);
     let mut given = json!({"type": kind, "id": id});
     if same_type {
         given["attributes"] = data["attributes"].clone();
@@ -426,7 +682,11 @@ fn perform(store: &mut Store, op: &Operation, document: &Value, query: &ListQuer
             create_nested(store, &mut resource, &data["attributes"]);
             behaviour::after_create(store, &mut resource, &data["attributes"]);
         }
-        store.resources.entry(kind).or_default().insert(id, resource.clone());
+        store
+            .resources
+            .entry(kind)
+            .or_default()
+            .insert(id, resource.clone());
         link_inverses(store, &resource);
     }
     answer(op, Some(json!({"data": sparse(resource, query)})))
@@ -439,15 +699,35 @@ fn link_inverses(store: &mut Store, resource: &Value) {
     let kind = resource["type"].as_str().unwrap_or_default();
     for (_, relation) in resource["relationships"].as_object().into_iter().flatten() {
         for target in as_list(&relation["data"]) {
-            let (Some(target_type), Some(target_id)) = (target["type"].as_str(), target["id"].as_str()) else { continue };
-            let Some(inverse) = inverse_relation(target_type, kind) else { continue };
-            let Some(other) = store.resources.get_mut(target_type).and_then(|m| m.get_mut(target_id)) else { continue };
+            let (Some(target_type), Some(target_id)) =
+                (target["type"].as_str(), target["id"].as_str())
+            else {
+                continue;
+            };
+            let Some(inverse) = inverse_relation(target_type, kind) else {
+                continue;
+            };
+            let Some(other) = store
+                .resources
+                .get_mut(target_type)
+                .and_then(|m| m.get_mut(target_id))
+            else {
+                continue;
+            };
             let mut links = linkage(other, &inverse);
             if !links.contains(&me) {
                 links.push(me.clone());
                 // A to-one relationship holds one identifier, not a list.
-                let to_many = SHAPES.property(COLLECTIONS.readable[target_type].schema, "relationships").and_then(|r| SHAPES.property(r, &inverse)).and_then(|r| SHAPES.data(r)).is_some_and(|(_, list)| list);
-                other["relationships"][inverse.as_str()]["data"] = if to_many { Value::Array(links) } else { me.clone() };
+                let to_many = SHAPES
+                    .property(COLLECTIONS.readable[target_type].schema, "relationships")
+                    .and_then(|r| SHAPES.property(r, &inverse))
+                    .and_then(|r| SHAPES.data(r))
+                    .is_some_and(|(_, list)| list);
+                other["relationships"][inverse.as_str()]["data"] = if to_many {
+                    Value::Array(links)
+                } else {
+                    me.clone()
+                };
             }
         }
     }
@@ -466,29 +746,62 @@ fn create_nested(store: &mut Store, parent: &mut Value, attributes: &Value) {
         };
         let mut linked = Vec::new();
         for item in &items {
-            let Some(kind) = item["type"].as_str() else { continue };
-            let Some(readable) = COLLECTIONS.readable.get(kind) else { continue };
+            let Some(kind) = item["type"].as_str() else {
+                continue;
+            };
+            let Some(readable) = COLLECTIONS.readable.get(kind) else {
+                continue;
+            };
             let id = store.new_id(kind.chars().next().unwrap_or('X').to_ascii_uppercase());
             let mut given = json!({"type": kind, "id": id, "attributes": item["attributes"], "relationships": item["relationships"], "links": {"self": format!("/api/{}/{id}/", readable.segment)}});
-            if let Some(inverse) = inverse_relation(kind, parent["type"].as_str().unwrap_or_default()) {
+            if let Some(inverse) =
+                inverse_relation(kind, parent["type"].as_str().unwrap_or_default())
+            {
                 given["relationships"][inverse.as_str()] = json!({"data": parent_ref});
             }
-            store.resources.entry(kind.to_string()).or_default().insert(id.clone(), SHAPES.build(readable.schema, Some(&given)));
+            store
+                .resources
+                .entry(kind.to_string())
+                .or_default()
+                .insert(id.clone(), SHAPES.build(readable.schema, Some(&given)));
             linked.push(json!({"type": kind, "id": id}));
         }
-        parent["relationships"][relation.as_str()]["data"] = if to_many { Value::Array(linked) } else { linked.pop().unwrap_or(Value::Null) };
+        parent["relationships"][relation.as_str()]["data"] = if to_many {
+            Value::Array(linked)
+        } else {
+            linked.pop().unwrap_or(Value::Null)
+        };
     }
 }
 
 /// Filter fields that name an attribute of related resources, as the spec allows for some
 /// lists: (type, field, relationship, pointer in the related resource).
-const RELATED_FILTER_FIELDS: [(&str, &str, &str, &str); 1] = [("campaign", "messages.channel", "campaign-messages", "/attributes/definition/channel")];
+const RELATED_FILTER_FIELDS: [(&str, &str, &str, &str); 1] = [(
+    "campaign",
+    "messages.channel",
+    "campaign-messages",
+    "/attributes/definition/channel",
+)];
 
 /// Keeps the rows that meet the filter's conditions on related resources, and returns the
 /// rest of the filter for the pager.
-fn filter_by_related(store: &Store, kind: &str, rows: Vec<Value>, query: &ListQuery) -> Result<(Vec<Value>, Option<String>), Response> {
-    let Some(text) = query.get("filter") else { return Ok((rows, None)) };
-    let filter = klaviyo_bridge::filter::Filter::parse(text).map_err(|e| error(StatusCode::BAD_REQUEST, "invalid", e.to_string(), Some(json!({"parameter": "filter"}))))?;
+fn filter_by_related(
+    store: &Store,
+    kind: &str,
+    rows: Vec<Value>,
+    query: &ListQuery,
+) -> Result<(Vec<Value>, Option<String>), Response> {
+    let Some(text) = query.get("filter") else {
+        return Ok((rows, None));
+    };
+    let filter = klaviyo_bridge::filter::Filter::parse(text).map_err(|e| {
+        error(
+            StatusCode::BAD_REQUEST,
+            "invalid",
+            e.to_string(),
+            Some(json!({"parameter": "filter"})),
+        )
+    })?;
     let mut rest = klaviyo_bridge::filter::Filter::new();
     let mut rows = rows;
     for condition in filter.conditions() {
@@ -506,7 +819,17 @@ fn filter_by_related(store: &Store, kind: &str, rows: Vec<Value>, query: &ListQu
 }
 
 fn is_hand_kept(kind: &str) -> bool {
-    matches!(kind, "profile" | "event" | "metric" | "list" | "webhook" | "catalog-item" | "catalog-variant" | "catalog-category")
+    matches!(
+        kind,
+        "profile"
+            | "event"
+            | "metric"
+            | "list"
+            | "webhook"
+            | "catalog-item"
+            | "catalog-variant"
+            | "catalog-category"
+    )
 }
 
 #[cfg(test)]
@@ -521,10 +844,19 @@ mod tests {
         assert_eq!(of("update_campaign"), Action::Update);
         assert_eq!(of("delete_campaign"), Action::Delete);
         assert_eq!(of("get_tags_for_campaign"), Action::Related("tags".into()));
-        assert_eq!(of("get_tag_ids_for_campaign"), Action::RelatedIds("tags".into()));
-        assert_eq!(of("add_items_to_catalog_category"), Action::Link("items".into(), LinkChange::Add));
+        assert_eq!(
+            of("get_tag_ids_for_campaign"),
+            Action::RelatedIds("tags".into())
+        );
+        assert_eq!(
+            of("add_items_to_catalog_category"),
+            Action::Link("items".into(), LinkChange::Add)
+        );
         assert_eq!(of("create_campaign"), Action::Perform);
         assert_eq!(type_of("campaign-messages"), Some("campaign-message"));
-        assert_eq!(COLLECTIONS.readable.get("flow").map(|r| r.segment), Some("flows"));
+        assert_eq!(
+            COLLECTIONS.readable.get("flow").map(|r| r.segment),
+            Some("flows")
+        );
     }
 }

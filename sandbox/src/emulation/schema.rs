@@ -31,21 +31,44 @@ pub struct Shapes {
 const MAX_DEPTH: usize = 24;
 
 pub static SHAPES: LazyLock<Shapes> = LazyLock::new(|| {
-    let table: Value = serde_json::from_str(include_str!("shapes.json")).expect("the generated shape table is JSON");
+    let table: Value = serde_json::from_str(include_str!("shapes.json"))
+        .expect("the generated shape table is JSON");
     let operations = table["operations"]
         .as_object()
         .into_iter()
         .flatten()
         .map(|(id, op)| {
             let name = |key: &str| op[key].as_str().map(str::to_string);
-            let strings = |v: &Value| -> Vec<String> { v.as_array().into_iter().flatten().filter_map(|s| s.as_str().map(str::to_string)).collect() };
-            let filters = op["filters"].as_object().map(|f| f.iter().map(|(field, ops)| (field.clone(), strings(ops))).collect());
+            let strings = |v: &Value| -> Vec<String> {
+                v.as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|s| s.as_str().map(str::to_string))
+                    .collect()
+            };
+            let filters = op["filters"].as_object().map(|f| {
+                f.iter()
+                    .map(|(field, ops)| (field.clone(), strings(ops)))
+                    .collect()
+            });
             let sorts = op.get("sorts").map(strings);
-            (id.clone(), OperationShape { request: name("request"), status: op["status"].as_u64().unwrap_or(200) as u16, response: name("response"), filters, sorts })
+            (
+                id.clone(),
+                OperationShape {
+                    request: name("request"),
+                    status: op["status"].as_u64().unwrap_or(200) as u16,
+                    response: name("response"),
+                    filters,
+                    sorts,
+                },
+            )
         })
         .collect();
     let schemas = table["schemas"].as_object().cloned().unwrap_or_default();
-    Shapes { operations, schemas }
+    Shapes {
+        operations,
+        schemas,
+    }
 });
 
 /// A request body that does not fit its schema: where, and what to fix.
@@ -76,18 +99,35 @@ impl Shapes {
     /// The schema of property `name` of an object schema (through `allOf`).
     pub fn property<'a>(&'a self, schema: &'a Value, name: &str) -> Option<&'a Value> {
         let schema = self.resolve(schema);
-        schema.get("properties").and_then(|p| p.get(name)).or_else(|| schema.get("allOf")?.as_array()?.iter().find_map(|sub| self.property(sub, name)))
+        schema
+            .get("properties")
+            .and_then(|p| p.get(name))
+            .or_else(|| {
+                schema
+                    .get("allOf")?
+                    .as_array()?
+                    .iter()
+                    .find_map(|sub| self.property(sub, name))
+            })
     }
 
     /// The property names of an object schema.
     pub fn properties(&self, schema: &Value) -> Vec<String> {
-        self.resolve(schema).get("properties").and_then(Value::as_object).map(|p| p.keys().cloned().collect()).unwrap_or_default()
+        self.resolve(schema)
+            .get("properties")
+            .and_then(Value::as_object)
+            .map(|p| p.keys().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// The JSON:API `type` a resource schema fixes (its `type` enum's single value).
     pub fn resource_type(&self, resource: &Value) -> Option<String> {
         let kind = self.resolve(self.property(resource, "type")?);
-        kind.get("enum")?.as_array()?.first()?.as_str().map(str::to_string)
+        kind.get("enum")?
+            .as_array()?
+            .first()?
+            .as_str()
+            .map(str::to_string)
     }
 
     /// The resource schema under `data` of a document schema, and whether `data` is a list.
@@ -102,24 +142,46 @@ impl Shapes {
     /// Checks `value` against `schema`; the first problem found.
     pub fn validate(&self, schema: &Value, value: &Value, pointer: &str) -> Result<(), Invalid> {
         let schema = self.resolve(schema);
-        let invalid = |detail: String| Err(Invalid { pointer: pointer.to_string(), detail });
+        let invalid = |detail: String| {
+            Err(Invalid {
+                pointer: pointer.to_string(),
+                detail,
+            })
+        };
         if value.is_null() {
-            return if schema.get("nullable") == Some(&Value::Bool(true)) || schema.as_object().is_none_or(|o| o.is_empty()) { Ok(()) } else { invalid(format!("{} must not be null.", name_of(pointer))) };
+            return if schema.get("nullable") == Some(&Value::Bool(true))
+                || schema.as_object().is_none_or(|o| o.is_empty())
+            {
+                Ok(())
+            } else {
+                invalid(format!("{} must not be null.", name_of(pointer)))
+            };
         }
-        for sub in schema.get("allOf").and_then(Value::as_array).into_iter().flatten() {
+        for sub in schema
+            .get("allOf")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             self.validate(sub, value, pointer)?;
         }
         for keyword in ["oneOf", "anyOf"] {
             if let Some(options) = schema.get(keyword).and_then(Value::as_array) {
                 let mut first_problem = None;
-                if !options.iter().any(|sub| match self.validate(sub, value, pointer) {
-                    Ok(()) => true,
-                    Err(problem) => {
-                        first_problem.get_or_insert(problem);
-                        false
-                    }
-                }) {
-                    return Err(first_problem.unwrap_or(Invalid { pointer: pointer.into(), detail: "matches none of the allowed forms".into() }));
+                if !options
+                    .iter()
+                    .any(|sub| match self.validate(sub, value, pointer) {
+                        Ok(()) => true,
+                        Err(problem) => {
+                            first_problem.get_or_insert(problem);
+                            false
+                        }
+                    })
+                {
+                    return Err(first_problem.unwrap_or(Invalid {
+                        pointer: pointer.into(),
+                        detail: "matches none of the allowed forms".into(),
+                    }));
                 }
             }
         }
@@ -128,26 +190,62 @@ impl Shapes {
                 "object" => value.is_object(),
                 "array" => value.is_array(),
                 "string" => value.is_string(),
-                "integer" => value.is_i64() || value.is_u64() || value.as_f64().is_some_and(|n| n.fract() == 0.0),
+                "integer" => {
+                    value.is_i64()
+                        || value.is_u64()
+                        || value.as_f64().is_some_and(|n| n.fract() == 0.0)
+                }
                 "number" => value.is_number(),
                 "boolean" => value.is_boolean(),
                 _ => true,
             };
             if !fits {
-                return invalid(format!("{} must be {} {kind}, not {value}.", name_of(pointer), if kind.starts_with(['a', 'i', 'o']) { "an" } else { "a" }));
+                return invalid(format!(
+                    "{} must be {} {kind}, not {value}.",
+                    name_of(pointer),
+                    if kind.starts_with(['a', 'i', 'o']) {
+                        "an"
+                    } else {
+                        "a"
+                    }
+                ));
             }
         }
-        if let Some(options) = schema.get("enum").and_then(Value::as_array).filter(|options| !options.contains(value)) {
+        if let Some(options) = schema
+            .get("enum")
+            .and_then(Value::as_array)
+            .filter(|options| !options.contains(value))
+        {
             let allowed: Vec<String> = options.iter().map(Value::to_string).collect();
-            return invalid(format!("{value} is not a valid choice for {}: use one of {}.", name_of(pointer), allowed.join(", ")));
+            return invalid(format!(
+                "{value} is not a valid choice for {}: use one of {}.",
+                name_of(pointer),
+                allowed.join(", ")
+            ));
         }
-        if schema.get("format").and_then(Value::as_str) == Some("date-time") && value.as_str().is_some_and(|t| klaviyo_bridge::time::parse_iso8601(t).is_none() && !is_date(t)) {
-            return invalid(format!("{} must be an ISO 8601 date-time, e.g. 2026-01-01T00:00:00Z.", name_of(pointer)));
+        if schema.get("format").and_then(Value::as_str) == Some("date-time")
+            && value
+                .as_str()
+                .is_some_and(|t| klaviyo_bridge::time::parse_iso8601(t).is_none() && !is_date(t))
+        {
+            return invalid(format!(
+                "{} must be an ISO 8601 date-time, e.g. 2026-01-01T00:00:00Z.",
+                name_of(pointer)
+            ));
         }
         if let Some(object) = value.as_object() {
-            for name in schema.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
+            for name in schema
+                .get("required")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+            {
                 if !object.contains_key(name) {
-                    return Err(Invalid { pointer: format!("{pointer}/{name}"), detail: format!("'{name}' is a required field.") });
+                    return Err(Invalid {
+                        pointer: format!("{pointer}/{name}"),
+                        detail: format!("'{name}' is a required field."),
+                    });
                 }
             }
             let properties = schema.get("properties").and_then(Value::as_object);
@@ -155,15 +253,25 @@ impl Shapes {
                 match properties.and_then(|p| p.get(name)) {
                     Some(sub) => self.validate(sub, item, &format!("{pointer}/{name}"))?,
                     // Klaviyo refuses attributes a resource does not have.
-                    None if pointer.ends_with("/attributes") && properties.is_some_and(|p| !p.is_empty()) && !allows_more(schema) => {
-                        return Err(Invalid { pointer: format!("{pointer}/{name}"), detail: format!("'{name}' is not a valid field for this resource.") });
+                    None if pointer.ends_with("/attributes")
+                        && properties.is_some_and(|p| !p.is_empty())
+                        && !allows_more(schema) =>
+                    {
+                        return Err(Invalid {
+                            pointer: format!("{pointer}/{name}"),
+                            detail: format!("'{name}' is not a valid field for this resource."),
+                        });
                     }
                     None => {}
                 }
             }
         }
         if let (Some(items), Some(array)) = (schema.get("items"), value.as_array()) {
-            if let Some(max) = schema.get("maxItems").and_then(Value::as_u64).filter(|max| array.len() as u64 > *max) {
+            if let Some(max) = schema
+                .get("maxItems")
+                .and_then(Value::as_u64)
+                .filter(|max| array.len() as u64 > *max)
+            {
                 return invalid(format!("{} takes at most {max} items.", name_of(pointer)));
             }
             for (i, item) in array.iter().enumerate() {
@@ -185,7 +293,8 @@ impl Shapes {
             return given.cloned().unwrap_or(Value::Null);
         }
         // A null where the schema wants a value means "not given".
-        let given = given.filter(|v| !v.is_null() || schema.get("nullable") == Some(&Value::Bool(true)));
+        let given =
+            given.filter(|v| !v.is_null() || schema.get("nullable") == Some(&Value::Bool(true)));
         if let Some(parts) = schema.get("allOf").and_then(Value::as_array) {
             let mut merged = Map::new();
             for part in parts {
@@ -195,7 +304,11 @@ impl Shapes {
             }
             return Value::Object(merged);
         }
-        if let Some(options) = schema.get("oneOf").or_else(|| schema.get("anyOf")).and_then(Value::as_array) {
+        if let Some(options) = schema
+            .get("oneOf")
+            .or_else(|| schema.get("anyOf"))
+            .and_then(Value::as_array)
+        {
             return self.build_alternative(options, given, depth);
         }
         if let Some(value) = given.filter(|v| !v.is_object() && !v.is_array()) {
@@ -204,7 +317,13 @@ impl Shapes {
         match schema.get("type").and_then(Value::as_str) {
             Some("object") => {
                 let given = given.and_then(Value::as_object);
-                let required: Vec<&str> = schema.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+                let required: Vec<&str> = schema
+                    .get("required")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .collect();
                 let mut out = Map::new();
                 let properties = schema.get("properties").and_then(Value::as_object);
                 for (name, sub) in properties.into_iter().flatten() {
@@ -212,7 +331,10 @@ impl Shapes {
                     if value.is_some() || required.contains(&name.as_str()) {
                         let mut built = self.build_at(sub, value, depth + 1);
                         // A placeholder that reads as what the field is: URLs are URLs.
-                        if value.is_none() && built == "" && (name.ends_with("url") || name.ends_with("_uri")) {
+                        if value.is_none()
+                            && built == ""
+                            && (name.ends_with("url") || name.ends_with("_uri"))
+                        {
                             built = json!("https://example.com/");
                         }
                         out.insert(name.clone(), built);
@@ -231,11 +353,19 @@ impl Shapes {
             Some("array") => {
                 let items = schema.get("items").unwrap_or(&Value::Null);
                 match given.and_then(Value::as_array) {
-                    Some(values) => Value::Array(values.iter().map(|v| self.build_at(items, Some(v), depth + 1)).collect()),
+                    Some(values) => Value::Array(
+                        values
+                            .iter()
+                            .map(|v| self.build_at(items, Some(v), depth + 1))
+                            .collect(),
+                    ),
                     None => json!([]),
                 }
             }
-            Some("string") => match (schema.get("enum").and_then(|e| e.get(0)), schema.get("format").and_then(Value::as_str)) {
+            Some("string") => match (
+                schema.get("enum").and_then(|e| e.get(0)),
+                schema.get("format").and_then(Value::as_str),
+            ) {
                 (Some(first), _) => first.clone(),
                 (None, Some("date-time")) => json!(crate::store::now_iso()),
                 (None, Some("date")) => json!(&crate::store::now_iso()[..10]),
@@ -243,10 +373,22 @@ impl Shapes {
                 (None, Some("email")) => json!("sandbox@example.com"),
                 _ => json!(""),
             },
-            Some("integer") => json!(schema.get("minimum").and_then(Value::as_i64).unwrap_or(0).max(0)),
+            Some("integer") => json!(
+                schema
+                    .get("minimum")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0)
+                    .max(0)
+            ),
             Some("number") => json!(0.0),
             Some("boolean") => json!(false),
-            _ => given.cloned().unwrap_or_else(|| if schema.get("nullable") == Some(&Value::Bool(true)) { Value::Null } else { json!({}) }),
+            _ => given.cloned().unwrap_or_else(|| {
+                if schema.get("nullable") == Some(&Value::Bool(true)) {
+                    Value::Null
+                } else {
+                    json!({})
+                }
+            }),
         }
     }
 
@@ -254,14 +396,26 @@ impl Shapes {
     /// matches, so the result validates against `oneOf`.
     fn build_alternative(&self, options: &[Value], given: Option<&Value>, depth: usize) -> Value {
         let fitting: Vec<&Value> = match given {
-            Some(value) => options.iter().filter(|o| self.validate(o, value, "").is_ok()).collect(),
+            Some(value) => options
+                .iter()
+                .filter(|o| self.validate(o, value, "").is_ok())
+                .collect(),
             None => options.iter().collect(),
         };
-        let candidates = if fitting.is_empty() { options.iter().collect() } else { fitting };
+        let candidates = if fitting.is_empty() {
+            options.iter().collect()
+        } else {
+            fitting
+        };
         let mut first = None;
         for option in candidates {
             let built = self.build_at(option, given, depth + 1);
-            if options.iter().filter(|o| self.validate(o, &built, "").is_ok()).count() == 1 {
+            if options
+                .iter()
+                .filter(|o| self.validate(o, &built, "").is_ok())
+                .count()
+                == 1
+            {
                 return built;
             }
             first.get_or_insert(built);
@@ -271,7 +425,9 @@ impl Shapes {
 }
 
 fn allows_more(schema: &Value) -> bool {
-    schema.get("additionalProperties").is_some_and(|a| a != &Value::Bool(false))
+    schema
+        .get("additionalProperties")
+        .is_some_and(|a| a != &Value::Bool(false))
 }
 
 fn is_date(text: &str) -> bool {
@@ -279,7 +435,11 @@ fn is_date(text: &str) -> bool {
 }
 
 fn name_of(pointer: &str) -> &str {
-    pointer.rsplit('/').next().filter(|n| !n.is_empty()).unwrap_or("the body")
+    pointer
+        .rsplit('/')
+        .next()
+        .filter(|n| !n.is_empty())
+        .unwrap_or("the body")
 }
 
 #[cfg(test)]
@@ -292,31 +452,83 @@ mod tests {
             assert!(SHAPES.operation(op.id).is_some(), "{} has a shape", op.id);
         }
         let create = SHAPES.operation("create_campaign").unwrap();
-        assert_eq!((create.request.as_deref(), create.status), (Some("CampaignCreateQuery"), 201));
+        assert_eq!(
+            (create.request.as_deref(), create.status),
+            (Some("CampaignCreateQuery"), 201)
+        );
     }
 
     #[test]
     fn validation_names_the_field_and_what_to_fix() {
         let schema = SHAPES.named("ListCreateQuery");
-        assert!(SHAPES.validate(schema, &json!({"data": {"type": "list", "attributes": {"name": "VIP"}}}), "").is_ok());
-        let missing = SHAPES.validate(schema, &json!({"data": {"type": "list", "attributes": {}}}), "").unwrap_err();
+        assert!(
+            SHAPES
+                .validate(
+                    schema,
+                    &json!({"data": {"type": "list", "attributes": {"name": "VIP"}}}),
+                    ""
+                )
+                .is_ok()
+        );
+        let missing = SHAPES
+            .validate(
+                schema,
+                &json!({"data": {"type": "list", "attributes": {}}}),
+                "",
+            )
+            .unwrap_err();
         assert_eq!(missing.pointer, "/data/attributes/name");
-        let wrong_type = SHAPES.validate(schema, &json!({"data": {"type": "list", "attributes": {"name": 5}}}), "").unwrap_err();
-        assert!(wrong_type.detail.contains("must be a string"), "{}", wrong_type.detail);
-        let unknown = SHAPES.validate(schema, &json!({"data": {"type": "list", "attributes": {"name": "x", "colour": "red"}}}), "").unwrap_err();
+        let wrong_type = SHAPES
+            .validate(
+                schema,
+                &json!({"data": {"type": "list", "attributes": {"name": 5}}}),
+                "",
+            )
+            .unwrap_err();
+        assert!(
+            wrong_type.detail.contains("must be a string"),
+            "{}",
+            wrong_type.detail
+        );
+        let unknown = SHAPES
+            .validate(
+                schema,
+                &json!({"data": {"type": "list", "attributes": {"name": "x", "colour": "red"}}}),
+                "",
+            )
+            .unwrap_err();
         assert_eq!(unknown.pointer, "/data/attributes/colour");
-        let wrong_kind = SHAPES.validate(schema, &json!({"data": {"type": "segment", "attributes": {"name": "x"}}}), "").unwrap_err();
+        let wrong_kind = SHAPES
+            .validate(
+                schema,
+                &json!({"data": {"type": "segment", "attributes": {"name": "x"}}}),
+                "",
+            )
+            .unwrap_err();
         assert_eq!(wrong_kind.pointer, "/data/type");
     }
 
     #[test]
     fn built_values_validate_and_keep_what_was_given() {
-        for name in ["CampaignCreateQuery", "PostCampaignResponse", "GetFlowResponseCompoundDocument", "CouponCreateQuery", "PostCampaignValuesResponseDTO"] {
+        for name in [
+            "CampaignCreateQuery",
+            "PostCampaignResponse",
+            "GetFlowResponseCompoundDocument",
+            "CouponCreateQuery",
+            "PostCampaignValuesResponseDTO",
+        ] {
             let schema = SHAPES.named(name);
             let built = SHAPES.build(schema, None);
-            assert_eq!(SHAPES.validate(schema, &built, ""), Ok(()), "{name}: {built}");
+            assert_eq!(
+                SHAPES.validate(schema, &built, ""),
+                Ok(()),
+                "{name}: {built}"
+            );
         }
         let given = json!({"data": {"type": "list", "attributes": {"name": "VIP"}}});
-        assert_eq!(SHAPES.build(SHAPES.named("ListCreateQuery"), Some(&given))["data"]["attributes"]["name"], "VIP");
+        assert_eq!(
+            SHAPES.build(SHAPES.named("ListCreateQuery"), Some(&given))["data"]["attributes"]["name"],
+            "VIP"
+        );
     }
 }
