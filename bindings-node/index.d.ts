@@ -1,4 +1,8 @@
-// Types for klaviyo-bridge (the runtime is the native addon plus index.js).
+// Types for klaviyo-bridge (the runtime is the native addon plus index.js). The operations of
+// every namespace are typed in operations.d.ts (generated); the hand-written verbs here.
+
+import type * as ops from './operations'
+export type * from './operations'
 
 export interface ClientOptions {
   /** Private key (pk_…). Default: KLAVIYO_API_KEY from the environment or a .env file. */
@@ -213,24 +217,28 @@ export declare class Tracker {
   readonly closed: boolean
 }
 
+/** Namespaces with hand-written verbs beside their generated operations. */
+type WithVerbs = 'events' | 'profiles' | 'lists' | 'metrics' | 'webhooks' | 'accounts' | 'dataPrivacy'
+/** Every namespace of the spec (one per tag), with its generated operations. */
+export interface Client extends Omit<ops.Namespaces, WithVerbs> {}
 export declare class Client {
   constructor(options?: ClientOptions)
   /** A background event tracker, closed (flushed) on beforeExit. */
   tracker(options?: TrackerOptions): Tracker
-  readonly events: Events
-  readonly profiles: Profiles
-  readonly lists: Lists
-  readonly metrics: Metrics
+  readonly events: Events & ops.EventsOperations
+  readonly profiles: Profiles & ops.ProfilesOperations
+  readonly lists: Lists & ops.ListsOperations
+  readonly metrics: Metrics & ops.MetricsOperations
   readonly catalog: { readonly items: CatalogResource; readonly variants: CatalogResource; readonly categories: CatalogResource }
-  readonly webhooks: Webhooks
-  readonly accounts: Accounts
-  readonly dataPrivacy: DataPrivacy
+  readonly webhooks: Webhooks & ops.WebhooksOperations
+  readonly accounts: Accounts & ops.AccountsOperations
+  readonly dataPrivacy: DataPrivacy & ops.DataPrivacyOperations
   readonly jobs: Jobs
   readonly baseUrl: string
   readonly revision: string
   readonly rateLimitStatus: { operation: string; headers: { limit: number | null; remaining: number | null; reset_seconds: number | null } } | null
   /** Any operation by operation id. */
-  request(operationId: string, options?: { path?: Record<string, string>; query?: Record<string, string | number>; body?: unknown; timeout?: number; revision?: string; signal?: AbortSignal }): Promise<any>
+  request(operationId: string, options?: { path?: Record<string, string>; query?: Record<string, string | number>; body?: unknown; timeout?: number; revision?: string; signal?: AbortSignal }): Promise<unknown>
 }
 
 export interface Delivery {

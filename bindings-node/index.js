@@ -5,6 +5,7 @@
 
 const util = require('node:util')
 const native = require('./native.js')
+const { NAMESPACES } = require('./operations.js')
 
 class KlaviyoError extends Error {
   constructor(info) {
@@ -222,6 +223,48 @@ function namespace(client, name) {
   })
 }
 
+/** What the generated namespaces (operations.js) call: options in, shaped results out. */
+function operationCaller(n) {
+  const split = (operationId, given, options) => {
+    if (options != null && (typeof options !== 'object' || Array.isArray(options))) {
+      throw new InvalidInputError({ code: 'invalid_input', message: `${operationId}: the last argument is an options object, not ${Array.isArray(options) ? 'an array' : typeof options}` })
+    }
+    const { signal, ...args } = options ?? {}
+    return { signal, args: Object.assign(args, given) }
+  }
+  return {
+    call(operationId, given, options) {
+      let parts
+      try {
+        parts = split(operationId, given, options)
+      } catch (error) {
+        return Promise.reject(error)
+      }
+      return withSignal(parts.signal, (id) => n.call(operationId, parts.args, id)).then(shape, rethrow)
+    },
+    pager(operationId, given, options) {
+      const { signal, args } = split(operationId, given, options)
+      try {
+        return new Pager(n.operationPager(operationId, args), signal)
+      } catch (error) {
+        rethrow(error)
+      }
+    },
+  }
+}
+
+// Namespaces whose hand-written verbs (create, list, upsert, bulk helpers...) sit beside the
+// generated operations; a verb is looked up only when no operation has the name.
+const HAND_VERBS = new Set(['events', 'profiles', 'lists', 'metrics', 'webhooks', 'accounts', 'dataPrivacy'])
+
+function withVerbs(operations, verbs) {
+  return new Proxy(operations, {
+    get(target, key) {
+      return key in target ? target[key] : verbs[key]
+    },
+  })
+}
+
 function nativeOptions(options = {}) {
   const known = ['apiKey', 'baseUrl', 'revision', 'timeout', 'connectTimeout', 'maxRetries', 'rateLimit', 'publicKey', 'accessToken', 'userAgentSuffix', 'oauth', 'sandbox']
   for (const key of Object.keys(options)) {
@@ -374,14 +417,12 @@ class Client {
       rethrow(error)
     }
     const n = this.#native
-    this.events = namespace(n, 'events')
-    this.profiles = namespace(n, 'profiles')
-    this.lists = namespace(n, 'lists')
-    this.metrics = namespace(n, 'metrics')
+    const caller = operationCaller(n)
+    for (const [name, Operations] of Object.entries(NAMESPACES)) {
+      const operations = new Operations(caller)
+      this[name] = HAND_VERBS.has(name) ? withVerbs(operations, namespace(n, name)) : operations
+    }
     this.catalog = Object.freeze({ items: namespace(n, 'catalog.items'), variants: namespace(n, 'catalog.variants'), categories: namespace(n, 'catalog.categories') })
-    this.webhooks = namespace(n, 'webhooks')
-    this.accounts = namespace(n, 'accounts')
-    this.dataPrivacy = namespace(n, 'dataPrivacy')
     this.jobs = namespace(n, 'jobs')
   }
   get baseUrl() {

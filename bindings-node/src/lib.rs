@@ -7,6 +7,7 @@ mod cancel;
 mod dispatch;
 mod errors;
 mod oauth;
+mod operations;
 mod testing;
 mod tracker;
 
@@ -76,7 +77,7 @@ fn builder(options: Option<ClientOptions>) -> napi::Result<ClientBuilder> {
 /// A Klaviyo client.
 #[napi]
 pub struct NativeClient {
-    core: klaviyo_bridge::Client,
+    pub(crate) core: klaviyo_bridge::Client,
 }
 
 #[napi]
@@ -222,7 +223,7 @@ impl NativeClient {
 /// Pages of a list operation, as raw JSON text for `JSON.parse`.
 #[napi]
 pub struct PageCursor {
-    pager: Arc<tokio::sync::Mutex<Pager>>,
+    pub(crate) pager: Arc<tokio::sync::Mutex<Pager>>,
 }
 
 #[napi]

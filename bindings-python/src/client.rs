@@ -10,6 +10,7 @@ use klaviyo_bridge::{Binding, ClientBuilder, ClientOptions, Request, RequestOpti
 use crate::convert::{from_py, serialized, to_py};
 use crate::errors::to_py_err;
 use crate::oauth::{OAuthApp, PyTokens, token_provider};
+use crate::pagination::PageCursor;
 use crate::resources::{
     Accounts, Catalog, DataPrivacy, Events, Jobs, Lists, Metrics, Profiles, Webhooks,
 };
@@ -244,6 +245,22 @@ impl NativeClient {
             async move { core.send(request).await?.json() },
             |py, doc| to_py(py, &doc),
         )
+    }
+
+    /// Calls a non-paginated operation by id with its arguments by name (the generated
+    /// namespaces call this).
+    fn call(
+        &self,
+        py: Python<'_>,
+        operation_id: &str,
+        args: Bound<'_, PyDict>,
+    ) -> PyResult<Py<PyAny>> {
+        crate::operations::call(py, &self.core, self.asynchronous, operation_id, &args)
+    }
+
+    /// A pager over a paginated operation by id, with its arguments by name.
+    fn pager(&self, operation_id: &str, args: Bound<'_, PyDict>) -> PyResult<PageCursor> {
+        crate::operations::pager(&self.core, self.asynchronous, operation_id, &args)
     }
 
     fn __repr__(&self) -> String {

@@ -5,6 +5,7 @@ mod client;
 mod convert;
 mod errors;
 mod oauth;
+mod operations;
 mod pagination;
 mod resources;
 mod runtime;

@@ -11,7 +11,13 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+mod model;
+mod render_node;
+mod render_python;
+mod render_rust;
+mod schemas;
 mod shapes;
+mod types;
 
 /// Where the generated table lives, relative to the workspace root.
 pub const TABLE_PATH: &str = "core/src/operations/generated.rs";
@@ -133,6 +139,10 @@ pub fn render(spec: &Value) -> Result<String, String> {
         .as_str()
         .ok_or("spec has no info.version")?;
     let rows = rows(spec)?;
+    let ops = model::operations(spec)?;
+    if ops.len() != rows.len() {
+        return Err("the surface model and the table disagree on the operations".into());
+    }
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -145,7 +155,7 @@ pub fn render(spec: &Value) -> Result<String, String> {
     let _ = writeln!(out);
     let _ = writeln!(
         out,
-        "use super::{{HttpMethod, Operation, PageSize, RateLimit}};"
+        "use super::{{HttpMethod, Operation, PageSize, ParamKind, QueryParam, RateLimit}};"
     );
     let _ = writeln!(out);
     let _ = writeln!(out, "/// The API revision the table was generated from.");
@@ -160,14 +170,32 @@ pub fn render(spec: &Value) -> Result<String, String> {
         "pub static OPERATIONS: [Operation; {}] = [",
         rows.len()
     );
-    for r in &rows {
+    for (r, op) in rows.iter().zip(&ops) {
+        let params: Vec<String> = op
+            .params
+            .iter()
+            .map(|p| {
+                format!(
+                    "QueryParam {{ wire: {:?}, name: {:?}, kind: ParamKind::{}, required: {}, allowed: &{:?} }}",
+                    p.wire,
+                    p.name,
+                    p.kind.rust(),
+                    p.required,
+                    p.allowed
+                )
+            })
+            .collect();
+        let body = op
+            .body
+            .as_ref()
+            .map_or("None".to_string(), |b| format!("Some({b:?})"));
         let daily = r.daily.map_or("None".to_string(), |d| format!("Some({d})"));
         let page = r.page_size.map_or("None".to_string(), |(d, m)| {
             format!("Some(PageSize {{ default: {d}, max: {m} }})")
         });
         let _ = writeln!(
             out,
-            "    Operation {{ id: {:?}, method: HttpMethod::{}, path: {:?}, rate_limit: RateLimit {{ burst: {}, steady: {}, daily: {} }}, page_size: {}, paginated: {}, client_side: {}, has_body: {} }},",
+            "    Operation {{ id: {:?}, method: HttpMethod::{}, path: {:?}, rate_limit: RateLimit {{ burst: {}, steady: {}, daily: {} }}, page_size: {}, paginated: {}, client_side: {}, has_body: {}, namespace: {:?}, summary: {:?}, params: &[{}], body_schema: {}, multipart: {} }},",
             r.id,
             r.method,
             r.path,
@@ -177,11 +205,53 @@ pub fn render(spec: &Value) -> Result<String, String> {
             page,
             r.paginated,
             r.client_side,
-            r.has_body
+            r.has_body,
+            model::snake(&op.tag),
+            op.summary,
+            params.join(", "),
+            body,
+            op.multipart
         );
     }
     let _ = writeln!(out, "];");
     Ok(out)
+}
+
+/// Every generated file: its path relative to the workspace root, and its text.
+pub fn outputs(spec: &Value) -> Result<Vec<(&'static str, String)>, String> {
+    let revision = spec["info"]["version"]
+        .as_str()
+        .ok_or("spec has no info.version")?;
+    let ops = model::operations(spec)?;
+    let types = types::Types::from_roots(spec, ops.iter().filter_map(|op| op.body.clone()));
+    Ok(vec![
+        (TABLE_PATH, render(spec)?),
+        (shapes::SHAPES_PATH, shapes::render_shapes(spec)?),
+        (
+            schemas::REQUEST_SCHEMAS_PATH,
+            schemas::render_request_schemas(spec, &ops)?,
+        ),
+        (
+            render_rust::RUST_API_PATH,
+            render_rust::render_rust(&ops, revision),
+        ),
+        (
+            render_python::PYTHON_PATH,
+            render_python::render_python(&ops, revision),
+        ),
+        (
+            render_python::PYTHON_STUB_PATH,
+            render_python::render_python_stub(&ops, &types, revision),
+        ),
+        (
+            render_node::NODE_PATH,
+            render_node::render_node(&ops, revision),
+        ),
+        (
+            render_node::NODE_TYPES_PATH,
+            render_node::render_node_types(&ops, &types, revision),
+        ),
+    ])
 }
 
 fn load(path: &Path) -> Result<Value, String> {
@@ -197,10 +267,7 @@ fn main() {
         .unwrap_or_else(default_spec_path);
     let result = load(&spec_path).and_then(|spec| {
         let mut written = Vec::new();
-        for (path, text) in [
-            (TABLE_PATH, render(&spec)?),
-            (shapes::SHAPES_PATH, shapes::render_shapes(&spec)?),
-        ] {
+        for (path, text) in outputs(&spec)? {
             let out = workspace_root().join(path);
             std::fs::write(&out, text)
                 .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
@@ -229,10 +296,7 @@ mod tests {
             return;
         }
         let spec = load(&spec_path).unwrap();
-        for (path, fresh) in [
-            (TABLE_PATH, render(&spec).unwrap()),
-            (shapes::SHAPES_PATH, shapes::render_shapes(&spec).unwrap()),
-        ] {
+        for (path, fresh) in outputs(&spec).unwrap() {
             let committed =
                 std::fs::read_to_string(workspace_root().join(path)).unwrap_or_default();
             assert!(
@@ -257,7 +321,7 @@ mod tests {
             "info": {"version": "2026-07-15"},
             "paths": {
                 "/api/profiles": {"get": {
-                    "operationId": "get_profiles",
+                    "operationId": "get_profiles", "tags": ["Profiles"], "summary": "Get Profiles",
                     "x-klaviyo-ratelimit": {"burst": "75/s", "steady": "750/m"},
                     "parameters": [
                         {"name": "page[cursor]", "in": "query", "schema": {"type": "string"}},
@@ -265,7 +329,8 @@ mod tests {
                     ]
                 }},
                 "/client/events": {"post": {
-                    "operationId": "create_client_event", "security": [], "requestBody": {},
+                    "operationId": "create_client_event", "tags": ["Client"], "summary": "Create Client Event", "security": [],
+                    "requestBody": {"content": {"application/vnd.api+json": {"schema": {"$ref": "#/components/schemas/EventQuery"}}}},
                     "x-klaviyo-ratelimit": {"burst": "350/s", "steady": "3500/m", "daily": "9/d"}
                 }}
             }

@@ -35,7 +35,7 @@ const KEPT: [&str; 15] = [
 const METHODS: [&str; 5] = ["get", "post", "patch", "put", "delete"];
 
 /// A schema with only the kept keywords; `$ref`s become bare schema names.
-fn compact(schema: &Value) -> Value {
+pub(crate) fn compact(schema: &Value) -> Value {
     match schema {
         Value::Object(object) => {
             let mut out = Map::new();
@@ -79,7 +79,7 @@ fn body_schema(content: &Value) -> Option<String> {
         .map(|r| r.rsplit('/').next().unwrap_or_default().to_string())
 }
 
-fn refs(schema: &Value, found: &mut Vec<String>) {
+pub(crate) fn refs(schema: &Value, found: &mut Vec<String>) {
     match schema {
         Value::Object(object) => {
             for (key, value) in object {

@@ -70,6 +70,8 @@ pub struct Config {
     pub user_agent: String,
     /// Per-operation limits that replace the table's (e.g. an OAuth app's own quota).
     pub rate_limit_overrides: Vec<(&'static str, RateLimit)>,
+    /// Which front end is calling: argument names in messages are spelled its way.
+    pub binding: Binding,
 }
 
 /// Builds a [`crate::Client`]. Start from [`ClientBuilder::new`] (nothing set) or
@@ -366,6 +368,7 @@ impl ClientBuilder {
             retry: self.retry.unwrap_or_default(),
             rate_limit: self.rate_limit.unwrap_or(true),
             user_agent,
+            binding: self.binding,
         })
     }
 

@@ -264,6 +264,11 @@ mod tests {
             paginated: false,
             client_side: false,
             has_body: false,
+            namespace: "tests",
+            summary: "A test operation",
+            params: &[],
+            body_schema: None,
+            multipart: false,
         }))
     }
 

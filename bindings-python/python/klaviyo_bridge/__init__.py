@@ -21,7 +21,7 @@ import os
 import weakref
 from typing import Any, Callable, Dict, Optional, Union
 
-from . import errors, oauth, webhooks
+from . import _operations, errors, oauth, webhooks
 from ._native import DEFAULT_REVISION, NativeClient as _NativeClient, PageCursor as Pager, Resource, Tracker, __version__, refresh_logging
 from .errors import (
     AuthenticationError,
@@ -142,17 +142,24 @@ class _BaseClient:
             asynchronous=self._asynchronous,
         )
         self._native = native
-        wrap = _Coroutines if self._asynchronous else (lambda namespace: namespace)
-        self.events = wrap(native.events)
-        self.profiles = wrap(native.profiles)
-        self.lists = wrap(native.lists)
-        self.metrics = wrap(native.metrics)
+        wrap = self._wrap
+        # Namespaces of the spec's tags are the generated `_operations` classes (cached
+        # properties, listed by help()); `catalog` and `jobs` hold hand-written helpers only.
         self.catalog = _Catalog(wrap(native.catalog_items), wrap(native.catalog_variants), wrap(native.catalog_categories))
-        self.webhooks = wrap(native.webhooks)
-        self.accounts = wrap(native.accounts)
-        self.data_privacy = wrap(native.data_privacy)
         self.jobs = wrap(native.jobs)
         self.request = wrap(native).request
+
+    def _wrap(self, namespace: Any) -> Any:
+        return _Coroutines(namespace) if self._asynchronous else namespace
+
+    # The namespaces whose hand-written verbs (create, list, upsert, bulk helpers...) sit
+    # beside the generated operations.
+    _HAND_VERBS = frozenset({"events", "profiles", "lists", "metrics", "webhooks", "accounts", "data_privacy"})
+
+    def _verbs(self, namespace: str) -> Any:
+        if namespace not in self._HAND_VERBS:
+            return None
+        return self._wrap(getattr(self._native, namespace))
 
     def tracker(
         self,
@@ -198,7 +205,7 @@ class _BaseClient:
         return repr(self._native)
 
 
-class Client(_BaseClient):
+class Client(_BaseClient, _operations.Namespaces):
     """Blocking client. Calls release the GIL while they wait, so threads run in parallel."""
 
     def close(self) -> None:
@@ -211,7 +218,7 @@ class Client(_BaseClient):
         self.close()
 
 
-class AsyncClient(_BaseClient):
+class AsyncClient(_BaseClient, _operations.AsyncNamespaces):
     """asyncio client: every call returns an awaitable; lists support `async for`."""
 
     _asynchronous = True

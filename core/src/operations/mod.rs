@@ -2,7 +2,12 @@
 //! per-operation rate limits and page-size bounds. `generated.rs` is written by
 //! `klaviyo-codegen`; `bulk_limits.rs` holds the limits the spec gives only in prose.
 
+// Written by klaviyo-codegen (see `generated`).
+#[rustfmt::skip]
+pub mod api;
 mod bulk_limits;
+pub mod call;
+pub mod schema;
 // Written by klaviyo-codegen, whose drift test compares it byte for byte: rustfmt leaves it be.
 #[rustfmt::skip]
 mod generated;
@@ -91,6 +96,62 @@ pub struct Operation {
     pub client_side: bool,
     /// Whether the operation takes a request body.
     pub has_body: bool,
+    /// The namespace: the spec's tag in snake_case (`campaigns`, `custom_objects`).
+    pub namespace: &'static str,
+    /// The spec's one-line summary.
+    pub summary: &'static str,
+    /// Query parameters (`company_id` of `/client/*` operations is added by the client).
+    pub params: &'static [QueryParam],
+    /// The request body's schema name in the spec (see [`schema`]).
+    pub body_schema: Option<&'static str>,
+    /// The body is `multipart/form-data` (an image upload), not JSON:API.
+    pub multipart: bool,
+}
+
+/// What a query parameter is; decides how its value is checked and sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ParamKind {
+    /// `fields[type]`: field names, sent comma-separated.
+    Fields,
+    /// `additional-fields[type]`: names, sent comma-separated.
+    AdditionalFields,
+    /// `include`: relationship names, sent comma-separated.
+    Include,
+    /// `sort`: one field, `-field` for descending.
+    Sort,
+    /// `filter`: a filter expression.
+    Filter,
+    /// `page[size]`.
+    PageSize,
+    /// `page[cursor]` of a pager, or a report's `page_cursor`.
+    PageCursor,
+    /// Any other scalar (`group_by`, `timeframe`, `statistics`).
+    Scalar,
+}
+
+impl ParamKind {
+    /// Whether the value is a list of names.
+    pub fn is_list(self) -> bool {
+        matches!(
+            self,
+            ParamKind::Fields | ParamKind::AdditionalFields | ParamKind::Include
+        )
+    }
+}
+
+/// One query parameter of an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct QueryParam {
+    /// The name on the wire, e.g. `fields[campaign]`.
+    pub wire: &'static str,
+    /// The argument name: snake_case (`fields_campaign`); Node takes its camelCase.
+    pub name: &'static str,
+    /// What it is.
+    pub kind: ParamKind,
+    /// Whether the operation requires it.
+    pub required: bool,
+    /// Allowed values (empty: any).
+    pub allowed: &'static [&'static str],
 }
 
 /// Looks an operation up by its `operationId`.

@@ -24,7 +24,7 @@ pub struct OperationShape {
 /// The shape table.
 pub struct Shapes {
     operations: HashMap<String, OperationShape>,
-    schemas: Map<String, Value>,
+    schemas: Schemas,
 }
 
 /// Nesting deeper than this is cut off when building (the spec's schemas are recursive).
@@ -67,16 +67,12 @@ pub static SHAPES: LazyLock<Shapes> = LazyLock::new(|| {
     let schemas = table["schemas"].as_object().cloned().unwrap_or_default();
     Shapes {
         operations,
-        schemas,
+        schemas: Schemas::new(schemas),
     }
 });
 
-/// A request body that does not fit its schema: where, and what to fix.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Invalid {
-    pub pointer: String,
-    pub detail: String,
-}
+pub use klaviyo_bridge::operations::schema::Invalid;
+use klaviyo_bridge::operations::schema::{Attributes, Schemas, allows_more};
 
 impl Shapes {
     pub fn operation(&self, id: &str) -> Option<&OperationShape> {
@@ -85,15 +81,11 @@ impl Shapes {
 
     /// A schema by name (an empty schema, which allows anything, for an unknown name).
     pub fn named(&self, name: &str) -> &Value {
-        static ANY: Value = Value::Null;
-        self.schemas.get(name).unwrap_or(&ANY)
+        self.schemas.named(name)
     }
 
-    fn resolve<'a>(&'a self, mut schema: &'a Value) -> &'a Value {
-        while let Some(name) = schema.get("$ref").and_then(Value::as_str) {
-            schema = self.named(name);
-        }
-        schema
+    fn resolve<'a>(&'a self, schema: &'a Value) -> &'a Value {
+        self.schemas.resolve(schema)
     }
 
     /// The schema of property `name` of an object schema (through `allOf`).
@@ -139,146 +131,11 @@ impl Shapes {
         }
     }
 
-    /// Checks `value` against `schema`; the first problem found.
+    /// Checks `value` against `schema` as Klaviyo does (attributes a resource does not have are
+    /// refused); the first problem found.
     pub fn validate(&self, schema: &Value, value: &Value, pointer: &str) -> Result<(), Invalid> {
-        let schema = self.resolve(schema);
-        let invalid = |detail: String| {
-            Err(Invalid {
-                pointer: pointer.to_string(),
-                detail,
-            })
-        };
-        if value.is_null() {
-            return if schema.get("nullable") == Some(&Value::Bool(true))
-                || schema.as_object().is_none_or(|o| o.is_empty())
-            {
-                Ok(())
-            } else {
-                invalid(format!("{} must not be null.", name_of(pointer)))
-            };
-        }
-        for sub in schema
-            .get("allOf")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            self.validate(sub, value, pointer)?;
-        }
-        for keyword in ["oneOf", "anyOf"] {
-            if let Some(options) = schema.get(keyword).and_then(Value::as_array) {
-                let mut first_problem = None;
-                if !options
-                    .iter()
-                    .any(|sub| match self.validate(sub, value, pointer) {
-                        Ok(()) => true,
-                        Err(problem) => {
-                            first_problem.get_or_insert(problem);
-                            false
-                        }
-                    })
-                {
-                    return Err(first_problem.unwrap_or(Invalid {
-                        pointer: pointer.into(),
-                        detail: "matches none of the allowed forms".into(),
-                    }));
-                }
-            }
-        }
-        if let Some(kind) = schema.get("type").and_then(Value::as_str) {
-            let fits = match kind {
-                "object" => value.is_object(),
-                "array" => value.is_array(),
-                "string" => value.is_string(),
-                "integer" => {
-                    value.is_i64()
-                        || value.is_u64()
-                        || value.as_f64().is_some_and(|n| n.fract() == 0.0)
-                }
-                "number" => value.is_number(),
-                "boolean" => value.is_boolean(),
-                _ => true,
-            };
-            if !fits {
-                return invalid(format!(
-                    "{} must be {} {kind}, not {value}.",
-                    name_of(pointer),
-                    if kind.starts_with(['a', 'i', 'o']) {
-                        "an"
-                    } else {
-                        "a"
-                    }
-                ));
-            }
-        }
-        if let Some(options) = schema
-            .get("enum")
-            .and_then(Value::as_array)
-            .filter(|options| !options.contains(value))
-        {
-            let allowed: Vec<String> = options.iter().map(Value::to_string).collect();
-            return invalid(format!(
-                "{value} is not a valid choice for {}: use one of {}.",
-                name_of(pointer),
-                allowed.join(", ")
-            ));
-        }
-        if schema.get("format").and_then(Value::as_str) == Some("date-time")
-            && value
-                .as_str()
-                .is_some_and(|t| klaviyo_bridge::time::parse_iso8601(t).is_none() && !is_date(t))
-        {
-            return invalid(format!(
-                "{} must be an ISO 8601 date-time, e.g. 2026-01-01T00:00:00Z.",
-                name_of(pointer)
-            ));
-        }
-        if let Some(object) = value.as_object() {
-            for name in schema
-                .get("required")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-            {
-                if !object.contains_key(name) {
-                    return Err(Invalid {
-                        pointer: format!("{pointer}/{name}"),
-                        detail: format!("'{name}' is a required field."),
-                    });
-                }
-            }
-            let properties = schema.get("properties").and_then(Value::as_object);
-            for (name, item) in object {
-                match properties.and_then(|p| p.get(name)) {
-                    Some(sub) => self.validate(sub, item, &format!("{pointer}/{name}"))?,
-                    // Klaviyo refuses attributes a resource does not have.
-                    None if pointer.ends_with("/attributes")
-                        && properties.is_some_and(|p| !p.is_empty())
-                        && !allows_more(schema) =>
-                    {
-                        return Err(Invalid {
-                            pointer: format!("{pointer}/{name}"),
-                            detail: format!("'{name}' is not a valid field for this resource."),
-                        });
-                    }
-                    None => {}
-                }
-            }
-        }
-        if let (Some(items), Some(array)) = (schema.get("items"), value.as_array()) {
-            if let Some(max) = schema
-                .get("maxItems")
-                .and_then(Value::as_u64)
-                .filter(|max| array.len() as u64 > *max)
-            {
-                return invalid(format!("{} takes at most {max} items.", name_of(pointer)));
-            }
-            for (i, item) in array.iter().enumerate() {
-                self.validate(items, item, &format!("{pointer}/{i}"))?;
-            }
-        }
-        Ok(())
+        self.schemas
+            .validate(schema, value, pointer, Attributes::Closed)
     }
 
     /// A value of `schema`: `given` where it fits, the schema's own defaults elsewhere
@@ -422,24 +279,6 @@ impl Shapes {
         }
         first.unwrap_or(Value::Null)
     }
-}
-
-fn allows_more(schema: &Value) -> bool {
-    schema
-        .get("additionalProperties")
-        .is_some_and(|a| a != &Value::Bool(false))
-}
-
-fn is_date(text: &str) -> bool {
-    text.len() == 10 && klaviyo_bridge::time::parse_iso8601(&format!("{text}T00:00:00Z")).is_some()
-}
-
-fn name_of(pointer: &str) -> &str {
-    pointer
-        .rsplit('/')
-        .next()
-        .filter(|n| !n.is_empty())
-        .unwrap_or("the body")
 }
 
 #[cfg(test)]

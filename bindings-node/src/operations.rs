@@ -1,0 +1,59 @@
+//! Every operation by id, for the generated surface (`operations.js`): the options object goes
+//! to the core as JSON, which checks and sends it; the answer comes back as `{resource}`,
+//! `{resources}` or `{value}` for `index.js` to shape, or as a pager.
+
+use std::sync::Arc;
+
+use napi_derive::napi;
+use serde_json::{Map, Value, json};
+
+use klaviyo_bridge::operations::call::Call;
+
+use crate::errors::js_error;
+use crate::{NativeClient, PageCursor, cancel};
+
+fn arguments(args: Value) -> Map<String, Value> {
+    match args {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+/// A response document shaped for `index.js`: its `data` as one resource or a list, null
+/// for an empty answer, the document itself when it has no `data`.
+fn shaped(document: klaviyo_bridge::Document) -> Value {
+    let mut raw = document.into_raw();
+    match raw.get_mut("data").map(Value::take) {
+        Some(items @ Value::Array(_)) => json!({ "resources": items }),
+        Some(data @ Value::Object(_)) => json!({ "resource": data }),
+        _ if raw.is_null() => json!({ "value": null }),
+        _ => json!({ "value": raw }),
+    }
+}
+
+#[napi]
+impl NativeClient {
+    /// Calls a non-paginated operation by id; `args` holds path parameters, `body`, query
+    /// parameters and per-call options by camelCase name.
+    #[napi]
+    pub async fn call(
+        &self,
+        operation_id: String,
+        args: Value,
+        cancel: Option<u32>,
+    ) -> napi::Result<Value> {
+        let call = Call::from_args(&self.core, &operation_id, arguments(args)).map_err(js_error)?;
+        let core = self.core.clone();
+        cancel::run(cancel, async move { call.send(&core).await.map(shaped) }).await
+    }
+
+    /// A pager over a paginated operation by id.
+    #[napi]
+    pub fn operation_pager(&self, operation_id: String, args: Value) -> napi::Result<PageCursor> {
+        let call = Call::from_args(&self.core, &operation_id, arguments(args)).map_err(js_error)?;
+        let pager = call.pager(&self.core).map_err(js_error)?;
+        Ok(PageCursor {
+            pager: Arc::new(tokio::sync::Mutex::new(pager)),
+        })
+    }
+}

@@ -1,0 +1,71 @@
+//! Every operation by id, for the generated surface (`klaviyo_bridge._operations`): the
+//! keyword arguments go to the core as JSON, which checks and sends them; the answer comes
+//! back as Resource objects (one, a list, or None) or a pager.
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+use serde_json::{Map, Value};
+
+use klaviyo_bridge::Document;
+use klaviyo_bridge::operations::call::Call;
+
+use crate::convert::{from_py, to_py};
+use crate::errors::to_py_err;
+use crate::pagination::PageCursor;
+use crate::resources::resource;
+use crate::runtime::run;
+
+/// The keyword arguments as a JSON map (None values are dropped by the core).
+fn arguments(args: &Bound<'_, PyDict>) -> PyResult<Map<String, Value>> {
+    match from_py(args.as_any())? {
+        Value::Object(map) => Ok(map),
+        _ => Ok(Map::new()),
+    }
+}
+
+/// A response document as Python sees it: its `data` as a Resource or a list of them, None
+/// for an empty answer (202/204), the document as a dict when it has no `data`.
+fn answer(py: Python<'_>, document: Document) -> PyResult<Py<PyAny>> {
+    match document.raw().get("data") {
+        Some(Value::Array(items)) => {
+            let list = PyList::empty(py);
+            for item in items {
+                list.append(resource(py, item)?)?;
+            }
+            Ok(list.into_any().unbind())
+        }
+        Some(data @ Value::Object(_)) => resource(py, data),
+        _ if document.raw().is_null() => Ok(py.None()),
+        _ => to_py(py, document.raw()),
+    }
+}
+
+/// Sends one call to a non-paginated operation (awaitable for the asyncio client).
+pub fn call(
+    py: Python<'_>,
+    core: &klaviyo_bridge::Client,
+    asynchronous: bool,
+    operation_id: &str,
+    args: &Bound<'_, PyDict>,
+) -> PyResult<Py<PyAny>> {
+    let call = Call::from_args(core, operation_id, arguments(args)?).map_err(to_py_err)?;
+    let core = core.clone();
+    run(
+        py,
+        asynchronous,
+        async move { call.send(&core).await },
+        answer,
+    )
+}
+
+/// A pager over a paginated operation.
+pub fn pager(
+    core: &klaviyo_bridge::Client,
+    asynchronous: bool,
+    operation_id: &str,
+    args: &Bound<'_, PyDict>,
+) -> PyResult<PageCursor> {
+    let call = Call::from_args(core, operation_id, arguments(args)?).map_err(to_py_err)?;
+    let pager = call.pager(core).map_err(to_py_err)?;
+    Ok(PageCursor::new(pager, asynchronous))
+}
