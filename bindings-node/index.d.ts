@@ -28,7 +28,7 @@ export interface ClientOptions {
    * and once after a 401, one refresh at a time; `onRefresh` persists each new set. */
   oauth?: { app: OAuthApp; tokens: TokensInit; onRefresh?: (tokens: Tokens) => void | Promise<void>; refreshMargin?: number }
   /** A sandbox from `klaviyo-bridge/testing`: its `url` and `apiKey` unless given. */
-  sandbox?: { readonly url: string; readonly apiKey: string }
+  sandbox?: { readonly url: string; readonly apiKey: string; readonly publicKey?: string }
 }
 
 export interface TokensInit {

@@ -274,6 +274,7 @@ function nativeOptions(options = {}) {
   // A klaviyo-bridge/testing sandbox supplies the address and key it serves.
   if (sandbox != null) {
     rest.baseUrl ??= sandbox.url
+    if (sandbox.publicKey != null) rest.publicKey ??= sandbox.publicKey
     if (rest.accessToken == null) rest.apiKey ??= sandbox.apiKey
   }
   return rest

@@ -41,6 +41,10 @@ export interface LoggedRequest {
 export declare class Sandbox {
   readonly url: string
   readonly apiKey: string
+  /** The account's public key (`company_id` of the `/client/*` operations). */
+  readonly publicKey: string
+  /** A request body for the operation that fits its schema; null if it takes none. */
+  exampleBody(operationId: string): Record<string, unknown> | null
   client(options?: Omit<ClientOptions, 'sandbox'>): Client
   state(): Promise<SandboxState>
   settled(): Promise<SandboxState>

@@ -25,6 +25,15 @@ class Sandbox {
   get apiKey() {
     return this.#native.apiKey
   }
+  /** The account's public key (`company_id` of the `/client/*` operations). */
+  get publicKey() {
+    return this.#native.publicKey
+  }
+  /** A request body for the operation that fits its schema, every required field filled
+   * (placeholders where real values, such as ids, are wanted); null if it takes none. */
+  exampleBody(operationId) {
+    return native.NativeSandbox.exampleBody(operationId)
+  }
   /** A client pointed at this sandbox. */
   client(options = {}) {
     return new Client({ ...options, sandbox: this })

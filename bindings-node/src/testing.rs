@@ -101,6 +101,18 @@ impl NativeSandbox {
         self.api_key.clone()
     }
 
+    /// The account's public key, for `/client/*` operations.
+    #[napi(getter)]
+    pub fn public_key(&self) -> &'static str {
+        klaviyo_sandbox::ACCOUNT_ID
+    }
+
+    /// A request body for `operationId` that fits its schema (null if it takes none).
+    #[napi]
+    pub fn example_body(operation_id: String) -> Value {
+        klaviyo_sandbox::example_request_body(&operation_id).unwrap_or(Value::Null)
+    }
+
     /// Counts per resource, events per metric, jobs and webhook deliveries.
     #[napi]
     pub async fn state(&self) -> napi::Result<Value> {

@@ -85,6 +85,22 @@ impl SandboxServer {
         &self.api_key
     }
 
+    /// The account's public key, for `/client/*` operations.
+    #[getter]
+    fn public_key(&self) -> &'static str {
+        klaviyo_sandbox::ACCOUNT_ID
+    }
+
+    /// A request body for `operation_id` that fits its schema, every required field filled
+    /// (placeholders where real values, such as ids, are wanted); None if it takes no body.
+    #[staticmethod]
+    fn example_body(py: Python<'_>, operation_id: &str) -> PyResult<Py<PyAny>> {
+        match klaviyo_sandbox::example_request_body(operation_id) {
+            Some(body) => to_py(py, &body),
+            None => Ok(py.None()),
+        }
+    }
+
     /// Counts per resource, events per metric, jobs and webhook deliveries.
     fn state(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         let state = self.with(|s| s.state())?;

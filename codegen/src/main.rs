@@ -236,6 +236,10 @@ pub fn outputs(spec: &Value) -> Result<Vec<(&'static str, String)>, String> {
             render_rust::render_rust(&ops, revision),
         ),
         (
+            render_rust::RUST_SWEEP_PATH,
+            render_rust::render_rust_sweep(&ops, revision),
+        ),
+        (
             render_python::PYTHON_PATH,
             render_python::render_python(&ops, revision),
         ),

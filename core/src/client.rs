@@ -30,6 +30,8 @@ pub struct RequestOptions {
     pub max_retries: Option<u32>,
     /// Declare the call safe (or unsafe) to repeat, overriding the operation's default.
     pub idempotent: Option<bool>,
+    /// The body's media type when it is not JSON:API (a multipart upload).
+    pub content_type: Option<String>,
 }
 
 /// A request to any operation of the API, by operation id.
@@ -443,7 +445,8 @@ impl Client {
             request = request.header(AUTHORIZATION, auth);
         }
         if let Some(body) = body {
-            request = request.header(CONTENT_TYPE, JSON_API).body(body);
+            let media = options.content_type.as_deref().unwrap_or(JSON_API);
+            request = request.header(CONTENT_TYPE, media).body(body);
         }
         let transport = |e: reqwest::Error| {
             let (failure, error) = if e.is_timeout() {

@@ -208,6 +208,11 @@ impl Sandbox {
         &self.shared.options.api_key
     }
 
+    /// The account's public key (the `company_id` of `/client/*` operations).
+    pub fn public_key(&self) -> &str {
+        ACCOUNT_ID
+    }
+
     /// Counts per resource, events per metric, jobs, and OAuth token grants, as
     /// `GET /__sandbox/state` returns.
     pub fn state(&self) -> Value {

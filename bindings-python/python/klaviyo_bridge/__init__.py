@@ -124,6 +124,7 @@ class _BaseClient:
         if sandbox is not None:
             api_key = api_key if api_key is not None or access_token is not None else sandbox.api_key
             base_url = base_url if base_url is not None else sandbox.url
+            public_key = public_key if public_key is not None else sandbox.public_key
         native = _NativeClient(
             api_key,
             base_url=base_url,

@@ -60,6 +60,16 @@ class Sandbox:
         """The key clients must send."""
         return str(self._server.api_key)
 
+    @property
+    def public_key(self) -> str:
+        """The account's public key (`company_id` of the `/client/*` operations)."""
+        return str(self._server.public_key)
+
+    def example_body(self, operation_id: str) -> Optional[Dict[str, Any]]:
+        """A request body for the operation that fits its schema, every required field filled
+        (placeholders where real values, such as ids, are wanted); None if it takes none."""
+        return self._server.example_body(operation_id)  # type: ignore[no-any-return]
+
     def client(self, **options: Any) -> Client:
         """A blocking client pointed at this sandbox."""
         return Client(sandbox=self, **options)

@@ -310,13 +310,6 @@ impl Call {
             let body = body.as_ref().ok_or_else(|| {
                 Error::InvalidInput(format!("{} needs a request body", check.method()))
             })?;
-            if op.multipart {
-                return Err(Error::InvalidInput(format!(
-                    "{} uploads a file as multipart/form-data, which this client does not send yet; \
-                     use upload_image_from_url (create_image) with a URL instead",
-                    check.method()
-                )));
-            }
             check_body(op, &check.method(), body)?;
         }
         let pairs: Vec<(&str, &str)> = path_values.iter().map(|(n, v)| (*n, v.as_str())).collect();
@@ -356,12 +349,20 @@ impl Call {
             query.push(("page[cursor]".to_string(), cursor));
         }
         query.extend(list.extra);
-        let body = body
-            .map(|body| serde_json::to_vec(&body).map(bytes::Bytes::from))
-            .transpose()
-            .map_err(|e| Error::InvalidInput(format!("{}: request body: {e}", op.id)))?;
+        let mut options = list.options;
+        let body = match body {
+            Some(Value::Object(fields)) if op.multipart => {
+                let encoded = super::multipart::encode(op.id, &fields)?;
+                options.content_type = Some(encoded.content_type);
+                Some(bytes::Bytes::from(encoded.body))
+            }
+            body => body
+                .map(|body| serde_json::to_vec(&body).map(bytes::Bytes::from))
+                .transpose()
+                .map_err(|e| Error::InvalidInput(format!("{}: request body: {e}", op.id)))?,
+        };
         client
-            .execute(op, &path, &query, body, &list.options)
+            .execute(op, &path, &query, body, &options)
             .await?
             .document()
     }

@@ -7,6 +7,7 @@
 pub mod api;
 mod bulk_limits;
 pub mod call;
+pub mod multipart;
 pub mod schema;
 // Written by klaviyo-codegen, whose drift test compares it byte for byte: rustfmt leaves it be.
 #[rustfmt::skip]
