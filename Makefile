@@ -11,9 +11,16 @@ BENCH_VENV := .venv-bench
 
 test: lint test-rust test-python test-node
 
-lint:
+# Rust format and clippy; the Python stubs against the built module (mypy.stubtest) and a user's
+# script under mypy --strict; a user's TypeScript under tsc --strict. Both samples carry
+# expected errors (`# type: ignore[...]`, `// @ts-expect-error`) that fail the check if they
+# stop being errors.
+lint: python node_modules/.installed
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
+	$(PY) -m mypy.stubtest klaviyo_bridge --allowlist bindings-python/stubtest-allowlist.txt
+	$(VENV)/bin/mypy --strict tests/python/typing_sample.py
+	npx tsc --noEmit --strict --module nodenext --moduleResolution nodenext --target es2022 --types node tests/node/typing_sample.ts
 
 test-rust:
 	cargo test --workspace --locked
@@ -35,7 +42,6 @@ python: $(VENV)/.installed
 
 test-python: build python
 	$(PY) -m pytest -q tests/python
-	$(VENV)/bin/mypy --strict tests/python/typing_sample.py
 
 node_modules/.installed: package.json
 	npm install --no-audit --no-fund --loglevel=error
@@ -47,7 +53,6 @@ node: node_modules/.installed
 
 test-node: build node
 	node --test tests/node/
-	npx tsc --noEmit --strict --module nodenext --moduleResolution nodenext --target es2022 --types node tests/node/typing_sample.ts
 
 # Runs the reference scripts' command lines through every door (Rust binaries, Python console
 # scripts, npm bins) against the embedded sandbox on a free loopback port; then the same job

@@ -319,7 +319,7 @@ impl Events {
     }
 
     /// Events (filter on metric_id, profile_id, datetime…).
-    #[pyo3(signature = (**options))]
+    #[pyo3(signature = (**options), text_signature = "($self, *, filter=None, sort=None, fields=None, include=None, page_size=None, max_items=None, max_pages=None, cursor=None, timeout=None)")]
     fn list(&self, options: Option<Bound<'_, PyDict>>) -> PyResult<PageCursor> {
         let params = list_params(options.as_ref())?;
         cursor(self.core.events().list(params), self.asynchronous)
@@ -470,7 +470,7 @@ impl Profiles {
     }
 
     /// Profiles.
-    #[pyo3(signature = (**options))]
+    #[pyo3(signature = (**options), text_signature = "($self, *, filter=None, sort=None, fields=None, include=None, page_size=None, max_items=None, max_pages=None, cursor=None, timeout=None)")]
     fn list(&self, options: Option<Bound<'_, PyDict>>) -> PyResult<PageCursor> {
         let params = list_params(options.as_ref())?;
         cursor(self.core.profiles().list(params), self.asynchronous)
@@ -690,13 +690,13 @@ impl Lists {
         )
     }
     /// Lists.
-    #[pyo3(signature = (**options))]
+    #[pyo3(signature = (**options), text_signature = "($self, *, filter=None, sort=None, fields=None, include=None, page_size=None, max_items=None, max_pages=None, cursor=None, timeout=None)")]
     fn list(&self, options: Option<Bound<'_, PyDict>>) -> PyResult<PageCursor> {
         let params = list_params(options.as_ref())?;
         cursor(self.core.lists().list(params), self.asynchronous)
     }
     /// The profiles on a list.
-    #[pyo3(signature = (list_id, **options))]
+    #[pyo3(signature = (list_id, **options), text_signature = "($self, list_id, *, filter=None, sort=None, fields=None, include=None, page_size=None, max_items=None, max_pages=None, cursor=None, timeout=None)")]
     fn profiles(
         &self,
         list_id: String,
@@ -764,7 +764,7 @@ pub struct Metrics {
 #[pymethods]
 impl Metrics {
     /// Metrics.
-    #[pyo3(signature = (**options))]
+    #[pyo3(signature = (**options), text_signature = "($self, *, filter=None, sort=None, fields=None, include=None, page_size=None, max_items=None, max_pages=None, cursor=None, timeout=None)")]
     fn list(&self, options: Option<Bound<'_, PyDict>>) -> PyResult<PageCursor> {
         let params = list_params(options.as_ref())?;
         cursor(self.core.metrics().list(params), self.asynchronous)
@@ -905,7 +905,7 @@ impl Catalog {
         )
     }
     /// Lists them.
-    #[pyo3(signature = (**options))]
+    #[pyo3(signature = (**options), text_signature = "($self, *, filter=None, sort=None, fields=None, include=None, page_size=None, max_items=None, max_pages=None, cursor=None, timeout=None)")]
     fn list(&self, options: Option<Bound<'_, PyDict>>) -> PyResult<PageCursor> {
         let params = list_params(options.as_ref())?;
         cursor(

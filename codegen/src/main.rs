@@ -245,7 +245,11 @@ pub fn outputs(spec: &Value) -> Result<Vec<(&'static str, String)>, String> {
         ),
         (
             render_python::PYTHON_STUB_PATH,
-            render_python::render_python_stub(&ops, &types, revision),
+            render_python::render_python_stub(&ops, revision),
+        ),
+        (
+            render_python::PYTHON_BODIES_PATH,
+            render_python::render_python_bodies(&types, revision),
         ),
         (
             render_node::NODE_PATH,

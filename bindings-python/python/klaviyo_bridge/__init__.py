@@ -21,8 +21,12 @@ import os
 import weakref
 from typing import Any, Callable, Dict, Optional, Union
 
-from . import _operations, errors, oauth, webhooks
+from . import _operations, errors, oauth, results, webhooks
 from ._native import DEFAULT_REVISION, NativeClient as _NativeClient, PageCursor as Pager, Resource, Tracker, __version__, refresh_logging
+from .results import BulkFailure, BulkReport, JobRef, JobStatus, TrackerStats, TrackFailure
+
+# One native pager serves `for`, `async for` and `.pages()`.
+AsyncPager = PagePager = Pager
 from .errors import (
     AuthenticationError,
     BulkPartialError,
@@ -83,6 +87,7 @@ class _Coroutines:
 
         call.__name__ = name
         call.__doc__ = method.__doc__
+        call.__wrapped__ = method  # type: ignore[attr-defined]  # inspect.signature shows the native parameters
         return call
 
     def __repr__(self) -> str:
@@ -148,7 +153,21 @@ class _BaseClient:
         # properties, listed by help()); `catalog` and `jobs` hold hand-written helpers only.
         self.catalog = _Catalog(wrap(native.catalog_items), wrap(native.catalog_variants), wrap(native.catalog_categories))
         self.jobs = wrap(native.jobs)
-        self.request = wrap(native).request
+        self._request = wrap(native).request
+
+    def request(
+        self,
+        operation_id: str,
+        *,
+        path: Optional[Dict[str, str]] = None,
+        query: Optional[Dict[str, Any]] = None,
+        body: Optional[Dict[str, Any]] = None,
+        timeout: Optional[float] = None,
+        revision: Optional[str] = None,
+    ) -> Any:
+        """Calls any operation by id, untyped: the response document as a dict (or None).
+        Prefer the typed namespace methods (`client.campaigns.get_campaigns(...)`)."""
+        return self._request(operation_id, path=path, query=query, body=body, timeout=timeout, revision=revision)
 
     def _wrap(self, namespace: Any) -> Any:
         return _Coroutines(namespace) if self._asynchronous else namespace
@@ -239,6 +258,9 @@ __all__ = [
     "AsyncClient",
     "Resource",
     "Pager",
+    "AsyncPager",
+    "results",
+    *results.__all__,
     "Tracker",
     "webhooks",
     "oauth",

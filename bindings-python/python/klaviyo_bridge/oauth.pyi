@@ -1,7 +1,8 @@
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, final
 
+@final
 class Tokens:
-    def __init__(self, access_token: str, refresh_token: Optional[str] = ..., expires_at: Optional[float] = ..., scope: Optional[str] = ...) -> None: ...
+    def __new__(cls, access_token: str, refresh_token: Optional[str] = ..., expires_at: Optional[float] = ..., scope: Optional[str] = ...) -> Tokens: ...
     @property
     def access_token(self) -> str: ...
     @property
@@ -12,6 +13,7 @@ class Tokens:
     @property
     def scope(self) -> Optional[str]: ...
 
+@final
 class AuthorizationRequest:
     @property
     def url(self) -> str: ...
@@ -30,4 +32,4 @@ class OAuthApp:
     def revoke(self, token: str) -> None: ...
     async def arevoke(self, token: str) -> None: ...
 
-__all__: List[str]
+__all__ = ["OAuthApp", "AuthorizationRequest", "Tokens"]
