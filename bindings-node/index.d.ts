@@ -94,7 +94,7 @@ export declare class Pager implements AsyncIterable<Resource> {
 }
 
 export interface BulkFailure { index: number; key: string | null; reason: string }
-export interface JobRef { id: string | null; first_index: number; item_count: number }
+export interface JobRef { id: string | null; firstIndex: number; itemCount: number }
 export interface BulkReport { jobs: JobRef[]; accepted: number; failures: BulkFailure[] }
 export interface JobStatus { id: string; status: string; total: number | null; completed: number | null; failed: number | null; errors: unknown[]; raw: unknown }
 
@@ -236,16 +236,16 @@ export declare class Client {
   readonly jobs: Jobs
   readonly baseUrl: string
   readonly revision: string
-  readonly rateLimitStatus: { operation: string; headers: { limit: number | null; remaining: number | null; reset_seconds: number | null } } | null
+  readonly rateLimitStatus: { operation: string; headers: { limit: number | null; remaining: number | null; resetSeconds: number | null } } | null
   /** Any operation by operation id. */
   request(operationId: string, options?: { path?: Record<string, string>; query?: Record<string, string | number>; body?: unknown; timeout?: number; revision?: string; signal?: AbortSignal }): Promise<unknown>
 }
 
 export interface Delivery {
-  webhook_id: string
-  account_id: string | null
+  webhookId: string
+  accountId: string | null
   timestamp: string | null
-  items: Array<{ topic: string; external_id: string | null; payload: unknown }>
+  items: Array<{ topic: string; externalId: string | null; payload: unknown }>
 }
 /** Remembers deliveries already processed: true the first time a key is seen. */
 export interface SeenStore { firstTime(key: string): boolean }
@@ -271,6 +271,8 @@ export declare class KlaviyoError extends Error {
   errors: Array<{ id?: string; code?: string; title?: string; detail?: string; source?: { pointer?: string; parameter?: string }; meta?: unknown }>
   requestId: string | null
   retryAfter: number | null
+  /** The RateLimit-* headers of the failed response (null when none came back). */
+  rateLimit: { limit: number | null; remaining: number | null; reset: number | null } | null
 }
 export declare class ValidationError extends KlaviyoError {}
 export declare class InvalidInputError extends ValidationError {}

@@ -16,6 +16,7 @@ class KlaviyoError extends Error {
     this.errors = info.errors ?? []
     this.requestId = info.requestId ?? null
     this.retryAfter = info.retryAfter ?? null
+    this.rateLimit = info.rateLimit ?? null
   }
 }
 class ValidationError extends KlaviyoError {}
@@ -57,25 +58,26 @@ class AbortError extends KlaviyoError {
   }
 }
 
-const ERRORS = {
-  validation_error: ValidationError,
-  invalid_input: InvalidInputError,
-  config_error: ConfigurationError,
-  authentication_error: AuthenticationError,
-  permission_denied: PermissionDeniedError,
-  not_found: NotFoundError,
-  conflict: ConflictError,
-  rate_limited: RateLimitError,
-  server_error: ServerError,
-  api_error: KlaviyoError,
-  timeout: TimeoutError,
-  network_error: NetworkError,
-  decode_error: DecodeError,
-  bulk_partial_failure: BulkPartialError,
-  webhook_verification_failed: WebhookVerificationError,
-  reauthorization_required: ReauthorizationRequired,
-  queue_full: QueueFullError,
-  aborted: AbortError,
+// The class of each core error is named by the core (`Error::class_name`).
+const ERROR_CLASSES = {
+  KlaviyoError,
+  ValidationError,
+  InvalidInputError,
+  ConfigurationError,
+  AuthenticationError,
+  PermissionDeniedError,
+  NotFoundError,
+  ConflictError,
+  RateLimitError,
+  ServerError,
+  TimeoutError,
+  NetworkError,
+  DecodeError,
+  BulkPartialError,
+  WebhookVerificationError,
+  ReauthorizationRequired,
+  QueueFullError,
+  AbortError,
 }
 
 /** The addon's `{"klaviyo": {...}}` payload as the matching Error subclass. */
@@ -87,7 +89,7 @@ function convert(error) {
   } catch {
     return error
   }
-  const Class = ERRORS[info.code] ?? KlaviyoError
+  const Class = ERROR_CLASSES[info.class] ?? KlaviyoError
   return new Class(info)
 }
 
@@ -390,12 +392,12 @@ class Tracker {
   }
   /** Stops accepting events and waits (default 30 s); resolves to the final stats. */
   close({ timeout } = {}) {
-    return this.#native.close(timeout).catch(rethrow)
+    return this.#native.close(timeout).then((s) => ({ ...s, lastError: s.lastError ?? null }), rethrow)
   }
   /** Counters: queued, sent, retried, failed, dropped, pending, lastError. */
   stats() {
     const s = this.#native.stats()
-    return { queued: s.queued, sent: s.sent, retried: s.retried, failed: s.failed, dropped: s.dropped, pending: s.pending, lastError: s.last_error ?? null }
+    return { ...s, lastError: s.lastError ?? null }
   }
   get closed() {
     return this.#native.closed
@@ -445,7 +447,7 @@ class Client {
     // A throwing callback must not take the process down from the tracker's thread.
     const report = onError == null ? undefined : (failure) => {
       try {
-        onError({ uniqueId: failure.unique_id, metric: failure.metric, code: failure.code, reason: failure.reason })
+        onError(failure)
       } catch (error) {
         process.emitWarning(`klaviyo-bridge: tracker onError threw: ${error?.message ?? error}`)
       }

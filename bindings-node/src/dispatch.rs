@@ -3,55 +3,21 @@
 //! `{resource}`, `{resources}` or `{value}` so `index.js` knows what to shape.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
+use klaviyo_bridge::arguments;
 use klaviyo_bridge::bulk::PollOptions;
 use klaviyo_bridge::events::EventCreate;
 use klaviyo_bridge::jobs::JobKind;
 use klaviyo_bridge::metrics::AggregateQuery;
-use klaviyo_bridge::profiles::{Channel, ProfileData, ProfileRef};
+use klaviyo_bridge::profiles::{ProfileData, ProfileRef};
 use klaviyo_bridge::webhooks::WebhookCreate;
-use klaviyo_bridge::{Client, Error, ListParams, Pager, Request, RequestOptions, Resource, Result};
+use klaviyo_bridge::{Client, Error, Pager, Request, RequestOptions, Resource, Result};
 
 use crate::errors::js_error;
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct EventArgs {
-    metric: String,
-    email: Option<String>,
-    phone_number: Option<String>,
-    external_id: Option<String>,
-    profile_id: Option<String>,
-    properties: Option<Map<String, Value>>,
-    value: Option<f64>,
-    value_currency: Option<String>,
-    time: Option<String>,
-    unique_id: Option<String>,
-}
-
-impl From<EventArgs> for EventCreate {
-    fn from(a: EventArgs) -> Self {
-        EventCreate {
-            metric: a.metric,
-            profile: ProfileRef {
-                id: a.profile_id,
-                email: a.email,
-                phone_number: a.phone_number,
-                external_id: a.external_id,
-            },
-            properties: a.properties.unwrap_or_default(),
-            value: a.value,
-            value_currency: a.value_currency,
-            time: a.time,
-            unique_id: a.unique_id,
-        }
-    }
-}
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -78,56 +44,14 @@ impl From<ProfileArgs> for ProfileData {
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ListOptions {
-    filter: Option<String>,
-    sort: Option<String>,
-    fields: Option<HashMap<String, Vec<String>>>,
-    include: Option<Vec<String>>,
-    page_size: Option<u32>,
-    max_items: Option<usize>,
-    max_pages: Option<usize>,
-    cursor: Option<String>,
-    timeout: Option<f64>,
-}
-
-impl From<ListOptions> for ListParams {
-    fn from(o: ListOptions) -> Self {
-        ListParams {
-            filter: o.filter,
-            sort: o.sort,
-            fields: o
-                .fields
-                .map(|f| f.into_iter().collect())
-                .unwrap_or_default(),
-            include: o.include.unwrap_or_default(),
-            page_size: o.page_size,
-            max_items: o.max_items,
-            max_pages: o.max_pages,
-            cursor: o.cursor,
-            extra: Vec::new(),
-            options: RequestOptions {
-                timeout: o.timeout.filter(|t| *t > 0.0).map(Duration::from_secs_f64),
-                ..Default::default()
-            },
-        }
-    }
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct BulkOptions {
     wait: Option<bool>,
     timeout: Option<f64>,
 }
 
 impl BulkOptions {
-    fn poll(&self) -> Option<PollOptions> {
-        self.wait.unwrap_or(true).then(|| PollOptions {
-            timeout: self
-                .timeout
-                .map_or(Duration::from_secs(1800), Duration::from_secs_f64),
-            ..PollOptions::default()
-        })
+    fn poll(&self) -> Result<Option<PollOptions>> {
+        arguments::poll(self.wait, self.timeout)
     }
 }
 
@@ -197,7 +121,7 @@ fn resources(items: Vec<Resource>) -> Value {
 }
 
 fn value<T: serde::Serialize>(v: T) -> Value {
-    json!({ "value": v })
+    json!({ "value": crate::results::to_js(&v) })
 }
 
 fn refs(strings: &[String]) -> Vec<&str> {
@@ -224,19 +148,28 @@ pub fn pager(core: &Client, namespace: &str, method: &str, args: Value) -> napi:
     let a = Args::new(args, method);
     let result = (|| -> Result<Pager> {
         match (namespace, method) {
-            ("events", "list") => core.events().list(a.get::<ListOptions>(0)?.into()),
-            ("profiles", "list") => core.profiles().list(a.get::<ListOptions>(0)?.into()),
+            ("events", "list") => core
+                .events()
+                .list(arguments::list_params(a.get::<Value>(0)?)?),
+            ("profiles", "list") => core
+                .profiles()
+                .list(arguments::list_params(a.get::<Value>(0)?)?),
             ("profiles", "importErrors") => {
                 core.profiles().import_errors(&a.string(0, "a job id")?)
             }
-            ("lists", "list") => core.lists().list(a.get::<ListOptions>(0)?.into()),
-            ("lists", "profiles") => core
+            ("lists", "list") => core
                 .lists()
-                .profiles(&a.string(0, "a list id")?, a.get::<ListOptions>(1)?.into()),
-            ("metrics", "list") => core.metrics().list(a.get::<ListOptions>(0)?.into()),
+                .list(arguments::list_params(a.get::<Value>(0)?)?),
+            ("lists", "profiles") => core.lists().profiles(
+                &a.string(0, "a list id")?,
+                arguments::list_params(a.get::<Value>(1)?)?,
+            ),
+            ("metrics", "list") => core
+                .metrics()
+                .list(arguments::list_params(a.get::<Value>(0)?)?),
             (ns, "list") if catalog(core, ns).is_some() => catalog(core, ns)
                 .expect("checked")
-                .list(a.get::<ListOptions>(0)?.into()),
+                .list(arguments::list_params(a.get::<Value>(0)?)?),
             _ => Err(unknown(namespace, method)),
         }
     })();
@@ -251,7 +184,7 @@ pub async fn call(core: &Client, namespace: &str, method: &str, args: Value) -> 
             let operation: String = a.string(0, "an operation id")?;
             let o: RequestArgs = a.get(1)?;
             let mut request = Request::new(operation).options(RequestOptions {
-                timeout: o.timeout.filter(|t| *t > 0.0).map(Duration::from_secs_f64),
+                timeout: arguments::duration(o.timeout, "timeout")?,
                 revision: o.revision,
                 ..Default::default()
             });
@@ -266,25 +199,20 @@ pub async fn call(core: &Client, namespace: &str, method: &str, args: Value) -> 
             value(core.send(request).await?.json()?)
         }
         ("events", "create") => {
-            let receipt = core
-                .events()
-                .create(
-                    a.required::<EventArgs>(
-                        0,
-                        "{ metric, email | phoneNumber | externalId | profileId, … }",
-                    )?
-                    .into(),
-                )
-                .await?;
+            let event = a.required::<Value>(
+                0,
+                "{ metric, email | phoneNumber | externalId | profileId, … }",
+            )?;
+            let receipt = core.events().create(arguments::event(event)?).await?;
             value(json!({ "uniqueId": receipt.unique_id }))
         }
         ("events", "bulkCreate") => {
-            let events: Vec<EventArgs> = a.required(0, "an array of events")?;
-            value(
-                core.events()
-                    .bulk_create(events.into_iter().map(Into::into).collect())
-                    .await?,
-            )
+            let events: Vec<Value> = a.required(0, "an array of events")?;
+            let events = events
+                .into_iter()
+                .map(arguments::event)
+                .collect::<Result<Vec<_>>>()?;
+            value(core.events().bulk_create(events).await?)
         }
         ("events", "get") => resource(core.events().get(&a.string(0, "an event id")?).await?),
         ("profiles", "create") => resource(
@@ -346,31 +274,8 @@ pub async fn call(core: &Client, namespace: &str, method: &str, args: Value) -> 
                 list_id: Option<String>,
             }
             let o: SubscribeOptions = a.get(1)?;
-            let channel = match o.channel.as_deref().unwrap_or("email") {
-                "email" => Channel::Email,
-                "sms" => Channel::Sms,
-                other => {
-                    return Err(Error::InvalidInput(format!(
-                        "channel must be 'email' or 'sms', not {other:?}"
-                    )));
-                }
-            };
-            let refs: Vec<ProfileRef> = people
-                .into_iter()
-                .map(|p| match p {
-                    Value::String(email) => ProfileRef::email(email),
-                    other => {
-                        let text =
-                            |k: &str| other.get(k).and_then(Value::as_str).map(str::to_string);
-                        ProfileRef {
-                            id: text("id"),
-                            email: text("email"),
-                            phone_number: text("phoneNumber"),
-                            external_id: text("externalId"),
-                        }
-                    }
-                })
-                .collect();
+            let channel = arguments::channel(o.channel.as_deref())?;
+            let refs = arguments::identities(people)?;
             let profiles = core.profiles();
             value(if method == "subscribe" {
                 profiles
@@ -491,23 +396,10 @@ pub async fn call(core: &Client, namespace: &str, method: &str, args: Value) -> 
         ("accounts", "current") => resource(core.accounts().current().await?),
         ("accounts", "get") => resource(core.accounts().get(&a.string(0, "an account id")?).await?),
         ("dataPrivacy", "deleteProfile") => {
-            #[derive(Deserialize, Default)]
-            #[serde(rename_all = "camelCase", deny_unknown_fields)]
-            struct Who {
-                email: Option<String>,
-                phone_number: Option<String>,
-                external_id: Option<String>,
-                profile_id: Option<String>,
-            }
-            let w: Who = a.required(0, "{ email | phoneNumber | externalId | profileId }")?;
-            core.data_privacy()
-                .delete_profile(&ProfileRef {
-                    id: w.profile_id,
-                    email: w.email,
-                    phone_number: w.phone_number,
-                    external_id: w.external_id,
-                })
-                .await?;
+            let who = arguments::identity(
+                a.required(0, "{ email | phoneNumber | externalId | profileId }")?,
+            )?;
+            core.data_privacy().delete_profile(&who).await?;
             value(Value::Null)
         }
         ("jobs", "get") => value(
@@ -520,7 +412,7 @@ pub async fn call(core: &Client, namespace: &str, method: &str, args: Value) -> 
         ),
         ("jobs", "wait") => {
             let o: BulkOptions = a.get(2)?;
-            let poll = o.poll().unwrap_or_default();
+            let poll = o.poll()?.unwrap_or_default();
             value(
                 core.jobs()
                     .wait(
@@ -558,21 +450,21 @@ pub async fn call(core: &Client, namespace: &str, method: &str, args: Value) -> 
                 "bulkCreate" => value(
                     api.bulk_create(
                         a.required(0, "an array of attributes")?,
-                        a.get::<BulkOptions>(1)?.poll().as_ref(),
+                        a.get::<BulkOptions>(1)?.poll()?.as_ref(),
                     )
                     .await?,
                 ),
                 "bulkUpdate" => value(
                     api.bulk_update(
                         a.required(0, "an array of { id, …attributes }")?,
-                        a.get::<BulkOptions>(1)?.poll().as_ref(),
+                        a.get::<BulkOptions>(1)?.poll()?.as_ref(),
                     )
                     .await?,
                 ),
                 "bulkDelete" => value(
                     api.bulk_delete(
                         &refs(&a.strings(0, "an array of ids")?),
-                        a.get::<BulkOptions>(1)?.poll().as_ref(),
+                        a.get::<BulkOptions>(1)?.poll()?.as_ref(),
                     )
                     .await?,
                 ),
@@ -583,9 +475,10 @@ pub async fn call(core: &Client, namespace: &str, method: &str, args: Value) -> 
     })
 }
 
-/// An event from `track()`'s camelCase object (unknown keys refused).
+/// An event from `track()`'s object (unknown keys refused).
 pub fn event_from_json(value: Value) -> Result<EventCreate> {
-    serde_json::from_value::<EventArgs>(value)
-        .map(Into::into)
-        .map_err(|e| Error::InvalidInput(format!("track(): {e}")))
+    arguments::event(value).map_err(|e| match e {
+        Error::InvalidInput(m) => Error::InvalidInput(format!("track(): {m}")),
+        other => other,
+    })
 }

@@ -6,30 +6,21 @@ use serde_json::json;
 
 use klaviyo_bridge::Error;
 
-/// The JSON payload for a core error.
+/// The JSON payload for a core error: the core's `Error::details` with camelCase names (the
+/// API's own payloads inside, such as `errors`, are left as the API wrote them).
 pub fn payload(error: &Error) -> String {
-    let mut info = json!({
-        "code": error.code(),
-        "message": error.to_string(),
-        "status": error.status(),
-        "requestId": error.request_id(),
-        "errors": error.errors(),
-        "retryAfter": error.retry_after().map(|d| d.as_secs_f64()),
-    });
-    if let Error::BulkPartial {
-        failures,
-        total,
-        accepted,
-    } = error
-    {
-        info["failures"] = json!(failures);
-        info["total"] = json!(total);
-        info["accepted"] = json!(accepted);
-    }
-    if let Error::WebhookVerification { check, .. } = error {
-        info["check"] = json!(check);
+    let mut info = serde_json::Map::new();
+    if let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(error.details()) {
+        for (name, value) in fields {
+            info.insert(camel(&name), value);
+        }
     }
     json!({ "klaviyo": info }).to_string()
+}
+
+/// `request_id` → `requestId`.
+pub fn camel(snake: &str) -> String {
+    klaviyo_bridge::arguments::spell(klaviyo_bridge::Binding::Node, snake)
 }
 
 /// A core error as a napi error.
@@ -44,5 +35,5 @@ pub fn usage(message: impl Into<String>) -> napi::Error {
 
 /// The payload of an aborted call.
 pub fn aborted() -> napi::Error {
-    napi::Error::from_reason(json!({"klaviyo": {"code": "aborted", "message": "The operation was aborted", "status": null, "errors": []}}).to_string())
+    napi::Error::from_reason(json!({"klaviyo": {"code": "aborted", "class": "AbortError", "message": "The operation was aborted", "status": null, "errors": []}}).to_string())
 }

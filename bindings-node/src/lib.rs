@@ -8,18 +8,19 @@ mod dispatch;
 mod errors;
 mod oauth;
 mod operations;
+mod results;
 mod testing;
 mod tracker;
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use napi::bindgen_prelude::{Buffer, Either, Function, JsObjectValue, Object};
 use napi_derive::napi;
 use serde_json::Value;
 
 use klaviyo_bridge::auth::Secret;
-use klaviyo_bridge::webhook_signature::{self, SeenStore, TimestampSource, VerifyOptions};
+use klaviyo_bridge::webhook_signature::{self, SeenStore, VerifyOptions};
 use klaviyo_bridge::{Binding, ClientBuilder, Pager};
 
 use crate::errors::{js_error, usage};
@@ -132,7 +133,7 @@ impl NativeClient {
     /// The latest RateLimit-* reading, or null.
     #[napi(getter)]
     pub fn rate_limit_status(&self) -> Value {
-        serde_json::to_value(self.core.rate_limit_status()).unwrap_or(Value::Null)
+        results::to_js(&self.core.rate_limit_status())
     }
 
     /// A description without the credential.
@@ -311,24 +312,14 @@ pub fn verify(
             .collect(),
         _ => return Err(usage("secret must be a string or an array of strings")),
     };
-    let timestamp_source = match options.timestamp_source.as_deref().unwrap_or("body") {
-        "body" => TimestampSource::BodyThenHeader,
-        "header" => TimestampSource::Header,
-        other => {
-            return Err(usage(format!(
-                "timestampSource must be 'body' or 'header', not {other:?}"
-            )));
-        }
-    };
-    let now = options.now.map_or_else(SystemTime::now, |t| {
-        UNIX_EPOCH + Duration::from_secs_f64(t.max(0.0))
-    });
-    let opts = VerifyOptions {
+    let opts = VerifyOptions::from_args(
         secrets,
-        tolerance: Duration::from_secs_f64(options.tolerance.unwrap_or(300.0).max(0.0)),
-        now,
-        timestamp_source,
-    };
+        options.tolerance,
+        options.now,
+        options.timestamp_source.as_deref(),
+        Binding::Node,
+    )
+    .map_err(js_error)?;
     let headers = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()));
     let delivery = match seen {
         None => webhook_signature::verify(&body, headers, &opts),
@@ -348,11 +339,11 @@ pub fn verify(
         }
     }
     .map_err(js_error)?;
-    Ok(serde_json::to_value(delivery).unwrap_or(Value::Null))
+    Ok(results::to_js(&delivery))
 }
 
-/// Remembers processed deliveries in memory for `retentionSeconds` (default 600: twice the
-/// freshness tolerance, beyond which deliveries are refused as stale anyway).
+/// Remembers processed deliveries in memory for `retentionSeconds` (default: the core's
+/// `DEFAULT_SEEN_RETENTION`, twice the freshness tolerance).
 #[napi]
 pub struct MemorySeenStore {
     inner: webhook_signature::MemorySeenStore,
@@ -361,12 +352,11 @@ pub struct MemorySeenStore {
 #[napi]
 impl MemorySeenStore {
     #[napi(constructor)]
-    pub fn new(retention_seconds: Option<f64>) -> Self {
-        MemorySeenStore {
-            inner: webhook_signature::MemorySeenStore::new(Duration::from_secs_f64(
-                retention_seconds.unwrap_or(600.0).max(0.0),
-            )),
-        }
+    pub fn new(retention_seconds: Option<f64>) -> napi::Result<Self> {
+        Ok(MemorySeenStore {
+            inner: webhook_signature::MemorySeenStore::with_retention_seconds(retention_seconds)
+                .map_err(js_error)?,
+        })
     }
 
     /// Records `key`; false when it was already recorded.
@@ -409,23 +399,26 @@ pub struct SignArgs {
 
 /// The headers Klaviyo would send with `body`.
 #[napi]
-pub fn sign(body: Buffer, options: SignArgs) -> Value {
-    let at = options.timestamp.map_or_else(SystemTime::now, |t| {
-        UNIX_EPOCH + Duration::from_secs_f64(t.max(0.0))
-    });
+pub fn sign(body: Buffer, options: SignArgs) -> napi::Result<Value> {
+    let at = options
+        .timestamp
+        .map(|t| klaviyo_bridge::config::unix_time(t, "timestamp"))
+        .transpose()
+        .map_err(js_error)?
+        .unwrap_or_else(SystemTime::now);
     let headers = webhook_signature::sign(
         &body,
         &options.secret,
         options.webhook_id.as_deref().unwrap_or("test-webhook"),
         at,
     );
-    Value::Object(
+    Ok(Value::Object(
         headers
             .pairs()
             .iter()
             .map(|(k, v)| (k.to_string(), Value::from(*v)))
             .collect(),
-    )
+    ))
 }
 
 /// Runs the klaviyo-client / klaviyo-dev-tools CLI (blocking; for the npm bins).

@@ -174,7 +174,9 @@ pub fn token_provider(
     let mut provider =
         oauth::RefreshingTokenProvider::new(app.client.clone(), tokens.into(), store);
     if let Some(margin) = refresh_margin {
-        provider = provider.refresh_margin(Duration::from_secs_f64(margin.max(0.0)));
+        provider = provider.refresh_margin(
+            klaviyo_bridge::config::seconds_or_zero(margin, "refreshMargin").map_err(js_error)?,
+        );
     }
     Ok(Arc::new(provider))
 }

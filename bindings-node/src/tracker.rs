@@ -46,7 +46,7 @@ pub fn options(
                     .build()?,
             );
             Some(Arc::new(move |failure: &TrackFailure| {
-                let value = serde_json::to_value(failure).unwrap_or(Value::Null);
+                let value = crate::results::to_js(failure);
                 tsfn.call(value, ThreadsafeFunctionCallMode::NonBlocking);
             }) as OnError)
         }
@@ -121,13 +121,13 @@ impl NativeTracker {
         let limit =
             seconds(timeout.unwrap_or(DEFAULT_CLOSE_TIMEOUT), "timeout").map_err(js_error)?;
         let stats = inner.shutdown(limit).await.map_err(js_error)?;
-        Ok(serde_json::to_value(stats).unwrap_or(Value::Null))
+        Ok(crate::results::to_js(&stats))
     }
 
     /// Counters: queued, sent, retried, failed, dropped, pending, last_error.
     #[napi]
     pub fn stats(&self) -> Value {
-        serde_json::to_value(self.inner.stats()).unwrap_or(Value::Null)
+        crate::results::to_js(&self.inner.stats())
     }
 
     #[napi(getter)]

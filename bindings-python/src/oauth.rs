@@ -2,7 +2,7 @@
 //! revoke), its tokens, and the token store callback that persists refreshed tokens.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use pyo3::prelude::*;
 
@@ -37,18 +37,20 @@ impl PyTokens {
         refresh_token: Option<String>,
         expires_at: Option<f64>,
         scope: Option<String>,
-    ) -> Self {
-        let expires_at = expires_at.map_or(UNIX_EPOCH, |t| {
-            UNIX_EPOCH + Duration::from_secs_f64(t.max(0.0))
-        });
-        PyTokens {
+    ) -> PyResult<Self> {
+        let expires_at = expires_at
+            .map(|t| klaviyo_bridge::config::unix_time(t, "expires_at"))
+            .transpose()
+            .map_err(to_py_err)?
+            .unwrap_or(UNIX_EPOCH);
+        Ok(PyTokens {
             inner: oauth::Tokens {
                 access_token: Secret::new(access_token),
                 refresh_token: refresh_token.map(Secret::new),
                 expires_at,
                 scope,
             },
-        }
+        })
     }
     #[getter]
     fn access_token(&self) -> &str {
@@ -286,7 +288,9 @@ pub fn token_provider(
     let mut provider =
         oauth::RefreshingTokenProvider::new(app.client.clone(), tokens.inner.clone(), store);
     if let Some(margin) = refresh_margin {
-        provider = provider.refresh_margin(Duration::from_secs_f64(margin.max(0.0)));
+        provider = provider.refresh_margin(
+            klaviyo_bridge::config::seconds_or_zero(margin, "refresh_margin").map_err(to_py_err)?,
+        );
     }
     Ok(Arc::new(provider))
 }

@@ -2,8 +2,6 @@
 //! data_privacy, jobs) and the `Resource` result type. Each method maps Python arguments to
 //! the core's types, calls the core, and converts the result.
 
-use std::time::Duration;
-
 use pyo3::exceptions::{PyAttributeError, PyKeyError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -13,12 +11,13 @@ use klaviyo_bridge::bulk::PollOptions;
 use klaviyo_bridge::events::EventCreate;
 use klaviyo_bridge::jobs::JobKind;
 use klaviyo_bridge::metrics::AggregateQuery;
-use klaviyo_bridge::profiles::{Channel, ProfileData, ProfileRef};
+use klaviyo_bridge::profiles::{ProfileData, ProfileRef};
 use klaviyo_bridge::webhooks::WebhookCreate;
 use klaviyo_bridge::{Client, ListParams};
 
-use crate::client::{NativeClient, request_options};
+use crate::client::NativeClient;
 use crate::convert::{from_py, object_arg, serialized, to_py};
+use crate::errors::to_py_err;
 use crate::pagination::PageCursor;
 use crate::runtime::run;
 
@@ -170,57 +169,11 @@ fn none(py: Python<'_>, _: ()) -> PyResult<Py<PyAny>> {
     Ok(py.None())
 }
 
-/// The keyword options every `list` method takes.
-const LIST_OPTIONS: [&str; 9] = [
-    "filter",
-    "sort",
-    "fields",
-    "include",
-    "page_size",
-    "max_items",
-    "max_pages",
-    "cursor",
-    "timeout",
-];
-
 /// `filter=, sort=, fields=, include=, page_size=, max_items=, max_pages=, cursor=, timeout=`
+/// (checked by the core, which names what it takes).
 pub fn list_params(options: Option<&Bound<'_, PyDict>>) -> PyResult<ListParams> {
-    let mut params = ListParams::default();
-    let Some(options) = options else {
-        return Ok(params);
-    };
-    for (key, value) in options.iter() {
-        let key: String = key.extract()?;
-        if value.is_none() {
-            continue;
-        }
-        match key.as_str() {
-            "filter" => params.filter = Some(value.extract()?),
-            "sort" => params.sort = Some(value.extract()?),
-            "fields" => {
-                let fields = value.cast::<PyDict>().map_err(|_| {
-                    PyValueError::new_err("fields is a dict like {\"profile\": [\"email\"]}")
-                })?;
-                params.fields = fields
-                    .iter()
-                    .map(|(k, v)| Ok((k.extract::<String>()?, v.extract::<Vec<String>>()?)))
-                    .collect::<PyResult<_>>()?;
-            }
-            "include" => params.include = value.extract()?,
-            "page_size" => params.page_size = Some(value.extract()?),
-            "max_items" => params.max_items = Some(value.extract()?),
-            "max_pages" => params.max_pages = Some(value.extract()?),
-            "cursor" => params.cursor = Some(value.extract()?),
-            "timeout" => params.options = request_options(Some(value.extract()?), None)?,
-            other => {
-                return Err(pyo3::exceptions::PyTypeError::new_err(format!(
-                    "list() got an unexpected keyword argument {other:?}; it takes {}",
-                    LIST_OPTIONS.join(", ")
-                )));
-            }
-        }
-    }
-    Ok(params)
+    let value = options.map(|o| from_py(o.as_any())).transpose()?;
+    klaviyo_bridge::arguments::list_params(value.unwrap_or(Value::Null)).map_err(to_py_err)
 }
 
 fn cursor(
@@ -352,27 +305,7 @@ pub fn event_create(
 
 /// An event from a dict with `create`'s keys.
 pub fn event_from_dict(dict: &Bound<'_, PyDict>) -> PyResult<EventCreate> {
-    let value = from_py(dict.as_any())?;
-    let text = |k: &str| value.get(k).and_then(Value::as_str).map(str::to_string);
-    Ok(EventCreate {
-        metric: text("metric")
-            .ok_or_else(|| PyValueError::new_err("each event needs a 'metric'"))?,
-        profile: identity(
-            text("email"),
-            text("phone_number"),
-            text("external_id"),
-            text("profile_id"),
-        ),
-        properties: value
-            .get("properties")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default(),
-        value: value.get("value").and_then(Value::as_f64),
-        value_currency: text("value_currency"),
-        time: text("time"),
-        unique_id: text("unique_id"),
-    })
+    klaviyo_bridge::arguments::event(from_py(dict.as_any())?).map_err(to_py_err)
 }
 
 fn profile_data(
@@ -596,31 +529,11 @@ impl Profiles {
         list_id: Option<String>,
         subscribe: bool,
     ) -> PyResult<Py<PyAny>> {
-        let channel = match channel {
-            "email" => Channel::Email,
-            "sms" => Channel::Sms,
-            other => {
-                return Err(PyValueError::new_err(format!(
-                    "channel must be 'email' or 'sms', not {other:?}"
-                )));
-            }
-        };
-        let refs = profiles
-            .iter()
-            .map(|p| match from_py(p)? {
-                Value::String(email) => Ok(ProfileRef::email(email)),
-                Value::Object(map) => {
-                    let text = |k: &str| map.get(k).and_then(Value::as_str).map(str::to_string);
-                    Ok(identity(
-                        text("email"),
-                        text("phone_number"),
-                        text("external_id"),
-                        text("id"),
-                    ))
-                }
-                _ => Err(PyValueError::new_err("each profile is an email or a dict")),
-            })
-            .collect::<PyResult<Vec<_>>>()?;
+        let channel = klaviyo_bridge::arguments::channel(Some(channel)).map_err(to_py_err)?;
+        let refs = klaviyo_bridge::arguments::identities(
+            profiles.iter().map(from_py).collect::<PyResult<Vec<_>>>()?,
+        )
+        .map_err(to_py_err)?;
         let core = self.core.clone();
         run(
             py,
@@ -836,10 +749,7 @@ impl Catalog {
 }
 
 fn poll_options(wait: bool, timeout: Option<f64>) -> PyResult<Option<PollOptions>> {
-    Ok(wait.then(|| PollOptions {
-        timeout: timeout.map_or(Duration::from_secs(1800), Duration::from_secs_f64),
-        ..PollOptions::default()
-    }))
+    klaviyo_bridge::arguments::poll(Some(wait), timeout).map_err(to_py_err)
 }
 
 #[pymethods]

@@ -1,12 +1,13 @@
 //! `klaviyo_bridge.webhooks.verify` and `.sign`: the core's webhook signature functions.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyMapping, PyString};
 
-use klaviyo_bridge::webhook_signature::{self, SeenStore, TimestampSource, VerifyOptions};
+use klaviyo_bridge::Binding;
+use klaviyo_bridge::webhook_signature::{self, SeenStore, VerifyOptions};
 
 use crate::convert::serialized;
 use crate::errors::to_py_err;
@@ -23,10 +24,12 @@ fn body_bytes(body: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     ))
 }
 
-fn when(timestamp: Option<f64>) -> SystemTime {
-    timestamp.map_or_else(SystemTime::now, |t| {
-        UNIX_EPOCH + Duration::from_secs_f64(t.max(0.0))
-    })
+fn when(timestamp: Option<f64>) -> PyResult<SystemTime> {
+    timestamp
+        .map(|t| klaviyo_bridge::config::unix_time(t, "timestamp"))
+        .transpose()
+        .map(|t| t.unwrap_or_else(SystemTime::now))
+        .map_err(to_py_err)
 }
 
 /// Verifies a delivery: `headers` is any mapping (names matched case-insensitively);
@@ -35,16 +38,16 @@ fn when(timestamp: Option<f64>) -> SystemTime {
 /// With `seen` (a MemorySeenStore, or any object with `first_time(key: str) -> bool`), a
 /// delivery already processed raises with check "replay".
 #[pyfunction]
-#[pyo3(signature = (body, headers, *, secret, tolerance=300.0, now=None, timestamp_source="body", seen=None))]
+#[pyo3(signature = (body, headers, *, secret, tolerance=None, now=None, timestamp_source=None, seen=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn verify(
     py: Python<'_>,
     body: Bound<'_, PyAny>,
     headers: Bound<'_, PyAny>,
     secret: Bound<'_, PyAny>,
-    tolerance: f64,
+    tolerance: Option<f64>,
     now: Option<f64>,
-    timestamp_source: &str,
+    timestamp_source: Option<&str>,
     seen: Option<Bound<'_, PyAny>>,
 ) -> PyResult<Py<PyAny>> {
     let body = body_bytes(&body)?;
@@ -63,21 +66,9 @@ pub fn verify(
         Ok(one) => vec![one],
         Err(_) => secret.extract()?,
     };
-    let timestamp_source = match timestamp_source {
-        "body" => TimestampSource::BodyThenHeader,
-        "header" => TimestampSource::Header,
-        other => {
-            return Err(PyValueError::new_err(format!(
-                "timestamp_source must be 'body' or 'header', not {other:?}"
-            )));
-        }
-    };
-    let options = VerifyOptions {
-        secrets,
-        tolerance: Duration::from_secs_f64(tolerance.max(0.0)),
-        now: when(now),
-        timestamp_source,
-    };
+    let options =
+        VerifyOptions::from_args(secrets, tolerance, now, timestamp_source, Binding::Python)
+            .map_err(to_py_err)?;
     let headers = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()));
     let delivery = match seen {
         None => webhook_signature::verify(&body, headers, &options),
@@ -112,7 +103,8 @@ pub fn sign<'py>(
     webhook_id: &str,
     timestamp: Option<f64>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let headers = webhook_signature::sign(&body_bytes(&body)?, secret, webhook_id, when(timestamp));
+    let headers =
+        webhook_signature::sign(&body_bytes(&body)?, secret, webhook_id, when(timestamp)?);
     let dict = PyDict::new(py);
     for (name, value) in headers.pairs() {
         dict.set_item(name, value)?;
@@ -120,8 +112,9 @@ pub fn sign<'py>(
     Ok(dict)
 }
 
-/// Remembers processed deliveries in memory for `retention` seconds (default 600: twice the
-/// freshness tolerance, beyond which deliveries are refused as stale anyway).
+/// Remembers processed deliveries in memory for `retention` seconds (default: the core's
+/// `DEFAULT_SEEN_RETENTION`, twice the freshness tolerance, beyond which deliveries are
+/// refused as stale anyway).
 #[pyclass(module = "klaviyo_bridge._native", frozen)]
 pub struct MemorySeenStore {
     inner: webhook_signature::MemorySeenStore,
@@ -130,13 +123,12 @@ pub struct MemorySeenStore {
 #[pymethods]
 impl MemorySeenStore {
     #[new]
-    #[pyo3(signature = (retention=600.0))]
-    fn new(retention: f64) -> Self {
-        MemorySeenStore {
-            inner: webhook_signature::MemorySeenStore::new(Duration::from_secs_f64(
-                retention.max(0.0),
-            )),
-        }
+    #[pyo3(signature = (retention=None))]
+    fn new(retention: Option<f64>) -> PyResult<Self> {
+        Ok(MemorySeenStore {
+            inner: webhook_signature::MemorySeenStore::with_retention_seconds(retention)
+                .map_err(to_py_err)?,
+        })
     }
 
     /// Records `key`; False when it was already recorded.

@@ -6,6 +6,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use crate::config::Binding;
 use crate::error::{Error, Result};
 
 /// A string that never shows itself in `Debug` or `Display`.
@@ -98,16 +99,28 @@ impl std::fmt::Debug for Credentials {
 
 /// Checks that a private key looks like one, with an error that says what to fix.
 pub fn validate_private_key(key: &str) -> Result<Secret> {
+    validate_private_key_for(key, Binding::Rust)
+}
+
+/// [`validate_private_key`], telling how to pass a key the way `binding` takes it.
+pub fn validate_private_key_for(key: &str, binding: Binding) -> Result<Secret> {
     let key = key.trim();
     if key.is_empty() {
-        return Err(Error::Config(
-            "no API key: set KLAVIYO_API_KEY in the environment or a .env file, or pass the key (api_key / --api-key); create a private key in Klaviyo under Settings > API keys".into(),
-        ));
+        let option = match binding {
+            Binding::Rust => "ClientBuilder::api_key",
+            Binding::Python => "Client(api_key=...)",
+            Binding::Node => "new Client({ apiKey })",
+            Binding::Cli => "--api-key",
+        };
+        return Err(Error::Config(format!(
+            "no API key: set KLAVIYO_API_KEY in the environment or a .env file, or pass the key ({option}); create a private key in Klaviyo under Settings > API keys"
+        )));
     }
     if !key.starts_with("pk_") {
         return Err(Error::Config(format!(
-            "the API key is not a private key (it must start with pk_; got a {}-character value). Public 6-character keys only work for /client/* operations: pass them as public_key",
-            key.len()
+            "the API key is not a private key (it must start with pk_; got a {}-character value). Public 6-character keys only work for /client/* operations: pass them as {}",
+            key.len(),
+            crate::arguments::spell(binding, "public_key")
         )));
     }
     if key.chars().any(|c| c.is_whitespace() || c.is_control()) {

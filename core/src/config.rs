@@ -7,7 +7,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::auth::{
-    Credentials, Secret, StaticToken, TokenProvider, validate_private_key, validate_public_key,
+    Credentials, Secret, StaticToken, TokenProvider, validate_private_key_for, validate_public_key,
 };
 use crate::error::{Error, Result};
 use crate::operations::{RateLimit, SPEC_REVISION};
@@ -136,6 +136,11 @@ pub fn seconds(value: f64, what: &str) -> Result<Duration> {
             "{what} must be a positive number of seconds, not {value}"
         )))
     }
+}
+
+/// A time given as Unix seconds (a binding's `now=`, `expires_at=`), checked.
+pub fn unix_time(value: f64, what: &str) -> Result<std::time::SystemTime> {
+    Ok(std::time::UNIX_EPOCH + seconds_or_zero(value, what)?)
 }
 
 /// A finite number of seconds, zero or more, as a duration (delays, where none is allowed).
@@ -308,9 +313,11 @@ impl ClientBuilder {
     pub fn into_config(self) -> Result<Config> {
         let credentials = match (self.token_provider, self.api_key) {
             (Some(provider), _) => Credentials::OAuth(provider.0),
-            (None, Some(key)) => Credentials::ApiKey(validate_private_key(key.expose())?),
+            (None, Some(key)) => {
+                Credentials::ApiKey(validate_private_key_for(key.expose(), self.binding)?)
+            }
             (None, None) if self.public_key.is_some() => Credentials::None,
-            (None, None) => return Err(validate_private_key("").unwrap_err()),
+            (None, None) => return Err(validate_private_key_for("", self.binding).unwrap_err()),
         };
         let public_key = self
             .public_key

@@ -310,6 +310,64 @@ impl Error {
         }
     }
 
+    /// The exception class the Python and Node packages raise for this error (the same name in
+    /// both). The match is exhaustive, so a new variant cannot be left without a class.
+    pub fn class_name(&self) -> &'static str {
+        match self {
+            Error::Validation(_) => "ValidationError",
+            Error::Authentication(_) => "AuthenticationError",
+            Error::PermissionDenied(_) => "PermissionDeniedError",
+            Error::NotFound(_) => "NotFoundError",
+            Error::Conflict(_) => "ConflictError",
+            Error::RateLimited { .. } => "RateLimitError",
+            Error::Server(_) => "ServerError",
+            Error::Api(_) => "KlaviyoError",
+            Error::Timeout { .. } => "TimeoutError",
+            Error::Network { .. } => "NetworkError",
+            Error::Decode { .. } => "DecodeError",
+            Error::Config(_) => "ConfigurationError",
+            Error::InvalidInput(_) => "InvalidInputError",
+            Error::BulkPartial { .. } => "BulkPartialError",
+            Error::WebhookVerification { .. } => "WebhookVerificationError",
+            Error::ReauthorizationRequired(_) => "ReauthorizationRequired",
+            Error::QueueFull { .. } => "QueueFullError",
+        }
+    }
+
+    /// Every field the bindings put on their exceptions, by snake_case name (Node spells
+    /// them in camelCase): the same fields in every language.
+    pub fn details(&self) -> ErrorDetails<'_> {
+        let (failures, total, accepted) = match self {
+            Error::BulkPartial {
+                failures,
+                total,
+                accepted,
+            } => (Some(failures.as_slice()), Some(*total), Some(*accepted)),
+            _ => (None, None, None),
+        };
+        ErrorDetails {
+            code: self.code(),
+            class: self.class_name(),
+            message: self.to_string(),
+            status: self.status(),
+            request_id: self.request_id(),
+            errors: self.errors(),
+            retry_after: self.retry_after().map(|d| d.as_secs_f64()),
+            rate_limit: self.api_error().map(|api| RateLimitDetails {
+                limit: api.rate_limit.limit,
+                remaining: api.rate_limit.remaining,
+                reset: api.rate_limit.reset_seconds,
+            }),
+            failures,
+            total,
+            accepted,
+            check: match self {
+                Error::WebhookVerification { check, .. } => Some(check),
+                _ => None,
+            },
+        }
+    }
+
     /// Classifies an error response by status.
     pub fn from_api(error: ApiError, retry_after: Option<Duration>) -> Self {
         let error = Box::new(error);
@@ -365,6 +423,50 @@ impl Error {
             _ => None,
         }
     }
+}
+
+/// The fields of an error as the bindings expose them (see [`Error::details`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorDetails<'a> {
+    /// [`Error::code`].
+    pub code: &'static str,
+    /// [`Error::class_name`].
+    pub class: &'static str,
+    /// The message (never a credential).
+    pub message: String,
+    /// HTTP status, where the error came from a response.
+    pub status: Option<u16>,
+    /// The response's request id.
+    pub request_id: Option<&'a str>,
+    /// The parsed JSON:API errors.
+    pub errors: &'a [ErrorObject],
+    /// Seconds the API asked to wait (429).
+    pub retry_after: Option<f64>,
+    /// The `RateLimit-*` headers of the failed response.
+    pub rate_limit: Option<RateLimitDetails>,
+    /// Bulk failures, item by item.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failures: Option<&'a [BulkFailure]>,
+    /// Bulk: how many items were given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<usize>,
+    /// Bulk: how many items the API accepted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accepted: Option<usize>,
+    /// Webhook verification: the failed check.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub check: Option<&'static str>,
+}
+
+/// The `RateLimit-*` headers of a failed response.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct RateLimitDetails {
+    /// `RateLimit-Limit`.
+    pub limit: Option<u32>,
+    /// `RateLimit-Remaining`.
+    pub remaining: Option<u32>,
+    /// `RateLimit-Reset`, in seconds.
+    pub reset: Option<u32>,
 }
 
 /// Shorthand.

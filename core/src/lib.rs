@@ -14,6 +14,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod arguments;
 pub mod auth;
 pub mod blocking;
 pub mod bulk;

@@ -606,7 +606,7 @@ impl Tracker {
     /// closed tracker, or (with [`WhenFull::Error`]) a full queue.
     pub fn track(&self, mut event: EventCreate) -> Result<String> {
         let shared = &self.shared;
-        let unique_id = event.prepare()?;
+        let unique_id = event.prepare_for(shared.client.config().binding)?;
         let entry = serde_json::value::to_raw_value(&bulk_entry(&event)).map_err(|e| {
             Error::InvalidInput(format!("event {unique_id} cannot be serialized: {e}"))
         })?;

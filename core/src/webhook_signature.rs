@@ -118,7 +118,51 @@ pub struct VerifyOptions {
     pub timestamp_source: TimestampSource,
 }
 
+/// How long a [`MemorySeenStore`] keeps keys by default: twice the tolerance, beyond which
+/// deliveries are refused as stale anyway.
+pub const DEFAULT_SEEN_RETENTION: Duration = Duration::from_secs(600);
+
 impl VerifyOptions {
+    /// Options from a binding's arguments, checked: `tolerance` seconds (default 300), `now`
+    /// in Unix seconds (default the clock), `timestamp_source` `"body"` (default) or
+    /// `"header"`. Names in messages are spelled the binding's way.
+    pub fn from_args(
+        secrets: Vec<String>,
+        tolerance: Option<f64>,
+        now: Option<f64>,
+        timestamp_source: Option<&str>,
+        binding: crate::config::Binding,
+    ) -> Result<Self, Error> {
+        use crate::arguments::spell;
+        if secrets.is_empty() {
+            return Err(Error::InvalidInput(
+                "secret must be a string or a list of strings".into(),
+            ));
+        }
+        let timestamp_source = match timestamp_source.unwrap_or("body") {
+            "body" => TimestampSource::BodyThenHeader,
+            "header" => TimestampSource::Header,
+            other => {
+                return Err(Error::InvalidInput(format!(
+                    "{} must be 'body' or 'header', not {other:?}",
+                    spell(binding, "timestamp_source")
+                )));
+            }
+        };
+        Ok(VerifyOptions {
+            secrets,
+            tolerance: tolerance
+                .map(|t| crate::config::seconds_or_zero(t, "tolerance"))
+                .transpose()?
+                .unwrap_or(DEFAULT_TOLERANCE),
+            now: now
+                .map(|t| crate::config::unix_time(t, "now"))
+                .transpose()?
+                .unwrap_or_else(SystemTime::now),
+            timestamp_source,
+        })
+    }
+
     /// Options for one secret, the default tolerance, and the current time.
     pub fn new(secret: impl Into<String>) -> Self {
         VerifyOptions {
@@ -278,7 +322,17 @@ impl MemorySeenStore {
 
 impl Default for MemorySeenStore {
     fn default() -> Self {
-        Self::new(DEFAULT_TOLERANCE * 2)
+        Self::new(DEFAULT_SEEN_RETENTION)
+    }
+}
+
+impl MemorySeenStore {
+    /// A store keeping keys `retention` seconds (default [`DEFAULT_SEEN_RETENTION`]), checked.
+    pub fn with_retention_seconds(retention: Option<f64>) -> Result<Self, Error> {
+        Ok(match retention {
+            Some(r) => Self::new(crate::config::seconds_or_zero(r, "retention")?),
+            None => Self::default(),
+        })
     }
 }
 

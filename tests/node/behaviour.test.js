@@ -125,7 +125,7 @@ test('webhooks: verify, sign, and the Express-style middleware', () => {
   const middleware = k.webhooks.middleware({ secret })
   const req = { body, headers: lower }
   middleware(req, respond(), () => { passed = true })
-  assert.ok(passed && req.klaviyoDelivery.webhook_id === 'W1')
+  assert.ok(passed && req.klaviyoDelivery.webhookId === 'W1')
   const forged = respond()
   middleware({ body, headers: { ...lower, 'klaviyo-signature': '0'.repeat(64) } }, forged, () => assert.fail('forged delivery passed'))
   assert.equal(forged.statusCode, 401)

@@ -62,7 +62,7 @@ test('custom seen-stores are called, and their exceptions surface', () => {
   const headers = k.webhooks.sign(body, { secret: SECRET, webhookId: 'WH1', timestamp: now })
   const keys = new Set()
   const seen = { firstTime: (key) => (keys.has(key) ? false : (keys.add(key), true)) }
-  assert.equal(k.webhooks.verify(body, headers, { secret: SECRET, now, seen }).webhook_id, 'WH1')
+  assert.equal(k.webhooks.verify(body, headers, { secret: SECRET, now, seen }).webhookId, 'WH1')
   assert.throws(() => k.webhooks.verify(body, headers, { secret: SECRET, now, seen }), (e) => e instanceof k.WebhookVerificationError && e.check === 'replay')
   assert.throws(() => k.webhooks.verify(body, headers, { secret: SECRET, now, seen: { firstTime: () => { throw new Error('store unavailable') } } }), /store unavailable/)
 })

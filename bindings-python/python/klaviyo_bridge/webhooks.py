@@ -36,14 +36,14 @@ def verify(
     headers: Headers,
     *,
     secret: Union[str, Sequence[str]],
-    tolerance: float = 300.0,
+    tolerance: Optional[float] = None,
     now: Optional[float] = None,
-    timestamp_source: str = "body",
+    timestamp_source: Optional[str] = None,
     seen: Optional[SeenStore] = None,
 ) -> Dict[str, Any]:
     """Checks the HMAC-SHA256 signature (constant time, any of several secrets), that the
-    Klaviyo-Webhook-Id header matches the body, and freshness (`tolerance` seconds, read from
-    the body's meta.timestamp unless timestamp_source="header"). Returns the delivery:
+    Klaviyo-Webhook-Id header matches the body, and freshness (`tolerance` seconds, 300 by
+    default, read from the body's meta.timestamp unless timestamp_source="header"). Returns the delivery:
     {"webhook_id", "account_id", "timestamp", "items": [{"topic", "external_id", "payload"}]}.
     With `seen`, a delivery already processed raises (check "replay")."""
     if not isinstance(secret, str):

@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 
 use super::schema::check_body;
 use super::{Operation, ParamKind, QueryParam, require_operation};
+use crate::arguments::spell;
 use crate::client::{Client, RequestOptions};
 use crate::config::Binding;
 use crate::error::{Error, Result};
@@ -52,26 +53,6 @@ fn snake_name(name: &str) -> String {
     out
 }
 
-/// A snake_case name as the calling language spells it, for messages.
-fn spelled(binding: Binding, snake: &str) -> String {
-    if binding != Binding::Node {
-        return snake.to_string();
-    }
-    let mut out = String::with_capacity(snake.len());
-    let mut upper = false;
-    for c in snake.chars() {
-        match c {
-            '_' => upper = true,
-            c if upper => {
-                out.push(c.to_ascii_uppercase());
-                upper = false;
-            }
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 fn describe(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
@@ -90,7 +71,7 @@ struct Checker {
 
 impl Checker {
     fn name(&self, snake: &str) -> String {
-        spelled(self.binding, snake)
+        spell(self.binding, snake)
     }
 
     fn invalid(&self, arg: &str, problem: impl std::fmt::Display) -> Error {
@@ -98,7 +79,7 @@ impl Checker {
     }
 
     fn method(&self) -> String {
-        spelled(self.binding, self.op.id)
+        spell(self.binding, self.op.id)
     }
 
     fn string(&self, arg: &str, value: &Value) -> Result<String> {

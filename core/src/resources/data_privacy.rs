@@ -15,7 +15,7 @@ pub struct DataPrivacy<'a> {
 impl DataPrivacy<'_> {
     /// Requests deletion of a profile (by id, email, phone number or external id).
     pub async fn delete_profile(&self, profile: &ProfileRef) -> Result<()> {
-        profile.validate("profile to delete")?;
+        profile.validate_for("profile to delete", self.client.config().binding)?;
         let body = json!({"data": {"type": "data-privacy-deletion-job", "attributes": {"profile": profile.to_relationship()}}});
         call(
             self.client,

@@ -85,12 +85,17 @@ impl EventCreate {
 
     /// Checks the event; fills in a `unique_id` if none was given, and returns it.
     pub fn prepare(&mut self) -> Result<String> {
+        self.prepare_for(crate::config::Binding::Rust)
+    }
+
+    /// [`EventCreate::prepare`], naming fields as `binding` spells them.
+    pub fn prepare_for(&mut self, binding: crate::config::Binding) -> Result<String> {
         if self.metric.trim().is_empty() {
             return Err(Error::InvalidInput(
                 "event metric name must not be empty".into(),
             ));
         }
-        self.profile.validate("event profile")?;
+        self.profile.validate_for("event profile", binding)?;
         if self.value.is_some_and(|v| !v.is_finite()) {
             return Err(Error::InvalidInput(
                 "event value must be a finite number".into(),
@@ -162,7 +167,7 @@ pub struct Events<'a> {
 impl Events<'_> {
     /// Records one event. Safe to retry: the `unique_id` is fixed before the first attempt.
     pub async fn create(&self, mut event: EventCreate) -> Result<EventReceipt> {
-        let unique_id = event.prepare()?;
+        let unique_id = event.prepare_for(self.client.config().binding)?;
         let body = json!({"data": {"type": "event", "attributes": event.attributes()}});
         call(
             self.client,
@@ -183,14 +188,16 @@ impl Events<'_> {
         let checked = events
             .into_iter()
             .enumerate()
-            .map(|(index, mut event)| match event.prepare() {
-                Ok(id) => Ok(Item::new(index, Some(id), bulk_entry(&event))),
-                Err(e) => Err(BulkFailure {
-                    index,
-                    key: event.unique_id.clone(),
-                    reason: e.to_string(),
-                }),
-            })
+            .map(
+                |(index, mut event)| match event.prepare_for(self.client.config().binding) {
+                    Ok(id) => Ok(Item::new(index, Some(id), bulk_entry(&event))),
+                    Err(e) => Err(BulkFailure {
+                        index,
+                        key: event.unique_id.clone(),
+                        reason: e.to_string(),
+                    }),
+                },
+            )
             .collect();
         let mut report = BulkReport::default();
         for batch in chunk(all_valid(checked)?, bulk_limit("bulk_create_events"))? {

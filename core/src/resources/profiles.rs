@@ -4,8 +4,10 @@
 use serde_json::{Map, Value, json};
 
 use super::{all_valid, call, call_one, envelope, non_empty, pager, send_batch, to_many, to_one};
+use crate::arguments::spell;
 use crate::bulk::{BulkReport, Item, chunk};
 use crate::client::{Client, RequestOptions};
+use crate::config::Binding;
 use crate::error::{BulkFailure, Error, Result};
 use crate::operations::bulk_limit;
 use crate::pagination::{ListParams, Pager};
@@ -58,11 +60,23 @@ impl ProfileRef {
 
     /// Checks that an identifier is present and well-formed.
     pub fn validate(&self, what: &str) -> Result<()> {
+        self.validate_for(what, Binding::Rust)
+    }
+
+    /// [`ProfileRef::validate`], naming the identifiers as `binding` spells them.
+    pub fn validate_for(&self, what: &str, binding: Binding) -> Result<()> {
         let set = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
         if !(set(&self.id) || set(&self.email) || set(&self.phone_number) || set(&self.external_id))
         {
+            let id = if binding == Binding::Node {
+                "profileId"
+            } else {
+                "id"
+            };
             return Err(Error::InvalidInput(format!(
-                "{what} needs one of email, phone_number, external_id or id"
+                "{what} needs one of email, {}, {} or {id}",
+                spell(binding, "phone_number"),
+                spell(binding, "external_id"),
             )));
         }
         if let Some(email) = &self.email {
@@ -230,7 +244,9 @@ impl Profiles<'_> {
     /// Creates a profile. A 409 (identifier exists) surfaces as [`Error::Conflict`], whose
     /// error `meta.duplicate_profile_id` names the existing profile.
     pub async fn create(&self, profile: ProfileData) -> Result<Resource> {
-        profile.identity.validate("profile")?;
+        profile
+            .identity
+            .validate_for("profile", self.client.config().binding)?;
         call_one(
             self.client,
             "create_profile",
@@ -265,7 +281,9 @@ impl Profiles<'_> {
 
     /// Creates or updates a profile by its identifiers (`/api/profile-import`). Idempotent.
     pub async fn upsert(&self, profile: ProfileData) -> Result<Resource> {
-        profile.identity.validate("profile")?;
+        profile
+            .identity
+            .validate_for("profile", self.client.config().binding)?;
         call_one(
             self.client,
             "create_or_update_profile",
@@ -294,7 +312,10 @@ impl Profiles<'_> {
             .enumerate()
             .map(|(index, profile)| {
                 let key = profile.identity.key().map(str::to_string);
-                match profile.identity.validate("profile") {
+                match profile
+                    .identity
+                    .validate_for("profile", self.client.config().binding)
+                {
                     Ok(()) => Ok(Item::new(index, key, profile.resource())),
                     Err(e) => Err(BulkFailure {
                         index,
@@ -425,15 +446,18 @@ impl Profiles<'_> {
         kind: &str,
         consent: &str,
     ) -> Result<BulkReport> {
+        let binding = self.client.config().binding;
         let items = profiles
             .iter()
             .enumerate()
             .map(|(index, profile)| {
-                profile.validate("profile").map_err(|e| BulkFailure {
-                    index,
-                    key: profile.email.clone(),
-                    reason: e.to_string(),
-                })?;
+                profile
+                    .validate_for("profile", binding)
+                    .map_err(|e| BulkFailure {
+                        index,
+                        key: profile.email.clone(),
+                        reason: e.to_string(),
+                    })?;
                 let mut attributes = profile.identifiers();
                 let (channel_key, needs) = match channel {
                     Channel::Email => ("email", profile.email.is_some()),
@@ -446,9 +470,9 @@ impl Profiles<'_> {
                         reason: format!(
                             "{channel_key} subscription needs {}",
                             if channel_key == "email" {
-                                "an email"
+                                "an email".to_string()
                             } else {
-                                "a phone_number"
+                                format!("a {}", spell(binding, "phone_number"))
                             }
                         ),
                     });
