@@ -208,8 +208,16 @@ function namespace(client, name) {
     get(_, method) {
       if (typeof method !== 'string' || method === 'then') return undefined
       if (pagers.has(method)) {
+        // A pager's `timeout` is per page and stays in its list options; only `signal` is taken.
         return (...raw) => {
-          const { signal, args } = takeOptions(raw)
+          const last = raw[raw.length - 1]
+          let args = raw
+          let signal
+          if (last && typeof last === 'object' && !Array.isArray(last) && isSignal(last.signal)) {
+            const { signal: taken, ...rest } = last
+            signal = taken
+            args = [...raw.slice(0, -1), rest]
+          }
           try {
             return new Pager(client.pager(name, method, args), signal)
           } catch (error) {
@@ -471,6 +479,17 @@ class Client {
   }
 }
 
+/** Remembers processed deliveries for `retentionSeconds` (pass as `seen`). The native class,
+ * constructed so that a bad argument throws the typed error. */
+function MemorySeenStore(retentionSeconds) {
+  try {
+    return new native.MemorySeenStore(retentionSeconds)
+  } catch (error) {
+    rethrow(error)
+  }
+}
+MemorySeenStore.prototype = native.MemorySeenStore.prototype
+
 function headerObject(headers) {
   if (headers == null) return {}
   if (typeof headers.entries === 'function' && !Array.isArray(headers)) return Object.fromEntries(headers.entries())
@@ -492,10 +511,14 @@ const webhooks = {
   },
   /** The headers Klaviyo would send with `body`, to test your own receiver. */
   sign(body, options) {
-    return native.sign(Buffer.isBuffer(body) ? body : Buffer.from(String(body)), options)
+    try {
+      return native.sign(Buffer.isBuffer(body) ? body : Buffer.from(String(body)), options)
+    } catch (error) {
+      rethrow(error)
+    }
   },
   /** Remembers processed deliveries (pass as `seen`): a replay fails the "replay" check. */
-  MemorySeenStore: native.MemorySeenStore,
+  MemorySeenStore,
   /** Express middleware; mount after `express.raw({ type: '*\/*' })` so the raw body is kept.
    * Verified deliveries are at `req.klaviyoDelivery`; replays (with `seen`) get a 409, other
    * failures a 401. */

@@ -180,8 +180,9 @@ impl Catalog<'_> {
     pub fn list(&self, params: ListParams) -> Result<Pager> {
         pager(self.client, self.kind.list, &[], params)
     }
-    /// Bulk create: `resources` are attribute objects. With `poll`, waits for every job and
-    /// reports the items the jobs rejected.
+    /// Bulk create: `resources` are attribute objects; a `relationships` member (a variant's
+    /// `item`, an item's `categories`) is sent as the resource's relationships. With `poll`,
+    /// waits for every job and reports the items the jobs rejected.
     pub async fn bulk_create(
         &self,
         resources: Vec<Value>,
@@ -248,7 +249,8 @@ impl Catalog<'_> {
                         .and_then(Value::as_str)
                         .map(str::to_string)
                 });
-                let object = match action {
+                let relationships = attributes.remove("relationships");
+                let mut object = match action {
                     BulkAction::Delete => json!({"type": self.kind.kind, "id": id}),
                     _ => crate::resource::resource_object(
                         self.kind.kind,
@@ -256,6 +258,9 @@ impl Catalog<'_> {
                         Value::Object(attributes),
                     ),
                 };
+                if let Some(relationships) = relationships.filter(|r| !r.is_null()) {
+                    object["relationships"] = relationships;
+                }
                 Ok(Item::new(index, key, object))
             })
             .collect();
