@@ -7,7 +7,7 @@ use std::sync::Arc;
 use napi_derive::napi;
 use serde_json::{Map, Value, json};
 
-use klaviyo_bridge::operations::call::Call;
+use klaviyo_bridge::api::Call;
 
 use crate::errors::js_error;
 use crate::{NativeClient, PageCursor, cancel};

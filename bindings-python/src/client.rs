@@ -153,15 +153,15 @@ impl NativeClient {
     }
     #[getter]
     fn catalog_items(&self) -> Catalog {
-        Catalog::new(self, "items")
+        Catalog::new(&self.core, self.asynchronous, "items")
     }
     #[getter]
     fn catalog_variants(&self) -> Catalog {
-        Catalog::new(self, "variants")
+        Catalog::new(&self.core, self.asynchronous, "variants")
     }
     #[getter]
     fn catalog_categories(&self) -> Catalog {
-        Catalog::new(self, "categories")
+        Catalog::new(&self.core, self.asynchronous, "categories")
     }
     #[getter]
     fn webhooks(&self) -> Webhooks {

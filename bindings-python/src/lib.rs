@@ -7,6 +7,7 @@ mod errors;
 mod oauth;
 mod operations;
 mod pagination;
+mod resource;
 mod resources;
 mod runtime;
 mod testing;
@@ -37,7 +38,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("DEFAULT_REVISION", klaviyo_bridge::config::DEFAULT_REVISION)?;
     m.add_class::<client::NativeClient>()?;
-    m.add_class::<resources::PyResource>()?;
+    m.add_class::<resource::PyResource>()?;
     m.add_class::<pagination::PageCursor>()?;
     m.add_class::<resources::Events>()?;
     m.add_class::<resources::Profiles>()?;

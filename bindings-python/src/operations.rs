@@ -7,12 +7,12 @@ use pyo3::types::{PyDict, PyList};
 use serde_json::{Map, Value};
 
 use klaviyo_bridge::Document;
-use klaviyo_bridge::operations::call::Call;
+use klaviyo_bridge::api::Call;
 
 use crate::convert::{from_py, to_py};
 use crate::errors::to_py_err;
 use crate::pagination::PageCursor;
-use crate::resources::resource;
+use crate::resource::resource;
 use crate::runtime::run;
 
 /// The keyword arguments as a JSON map (None values are dropped by the core).

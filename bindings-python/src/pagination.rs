@@ -13,7 +13,7 @@ use klaviyo_bridge::Pager;
 use klaviyo_bridge::pagination::RawPage;
 
 use crate::errors::to_py_err;
-use crate::resources::PyResource;
+use crate::resource::PyResource;
 use crate::runtime::run;
 
 /// A page's `data` as a list of Resource objects.

@@ -1,4 +1,4 @@
-//! The Rust surface, `core/src/operations/api.rs`: for every operation a method on its
+//! The Rust surface, `core/src/api/generated.rs`: for every operation a method on its
 //! namespace (`client.campaigns().get_campaigns(params)`) and a parameter struct.
 
 use std::fmt::Write as _;
@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use crate::model::{Kind, Op, Returns, namespaces, pascal, snake};
 
 /// Where the Rust surface lives, relative to the workspace root.
-pub const RUST_API_PATH: &str = "core/src/operations/api.rs";
+pub const RUST_API_PATH: &str = "core/src/api/generated.rs";
 
 /// Namespaces whose struct is hand-written in the core (with its ergonomic verbs); the
 /// generated methods are added to it. Every other namespace gets a generated struct.
@@ -271,7 +271,7 @@ pub fn render_rust_sweep(ops: &[Op], revision: &str) -> String {
     );
     let _ = writeln!(out);
     let _ = writeln!(out, "use klaviyo_bridge::Client;");
-    let _ = writeln!(out, "use klaviyo_bridge::operations::api::*;");
+    let _ = writeln!(out, "use klaviyo_bridge::api::*;");
     let _ = writeln!(out);
     let _ = writeln!(out, "use super::Sweep;");
     let _ = writeln!(out);

@@ -18,22 +18,7 @@ use crate::profiles::{Channel, ProfileRef};
 
 /// A name as `binding` spells it (`phone_number` → `phoneNumber` for Node).
 pub fn spell(binding: Binding, snake: &str) -> String {
-    if binding != Binding::Node {
-        return snake.to_string();
-    }
-    let mut out = String::with_capacity(snake.len());
-    let mut upper = false;
-    for c in snake.chars() {
-        match c {
-            '_' => upper = true,
-            c if upper => {
-                out.push(c.to_ascii_uppercase());
-                upper = false;
-            }
-            c => out.push(c),
-        }
-    }
-    out
+    binding.spell(snake)
 }
 
 fn decode<T: serde::de::DeserializeOwned>(what: &str, value: Value) -> Result<T> {

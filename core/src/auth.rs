@@ -6,7 +6,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use crate::config::Binding;
+use crate::binding::Binding;
 use crate::error::{Error, Result};
 
 /// A string that never shows itself in `Debug` or `Display`.
@@ -120,7 +120,7 @@ pub fn validate_private_key_for(key: &str, binding: Binding) -> Result<Secret> {
         return Err(Error::Config(format!(
             "the API key is not a private key (it must start with pk_; got a {}-character value). Public 6-character keys only work for /client/* operations: pass them as {}",
             key.len(),
-            crate::arguments::spell(binding, "public_key")
+            binding.spell("public_key")
         )));
     }
     if key.chars().any(|c| c.is_whitespace() || c.is_control()) {

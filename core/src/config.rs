@@ -22,30 +22,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default connect timeout.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Which front end is calling, for the `User-Agent` header.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Binding {
-    /// The Rust crate.
-    #[default]
-    Rust,
-    /// The Python package.
-    Python,
-    /// The Node package.
-    Node,
-    /// The command-line tools.
-    Cli,
-}
-
-impl Binding {
-    fn as_str(self) -> &'static str {
-        match self {
-            Binding::Rust => "rust",
-            Binding::Python => "python",
-            Binding::Node => "node",
-            Binding::Cli => "cli",
-        }
-    }
-}
+pub use crate::binding::Binding;
 
 /// A validated configuration.
 #[derive(Debug, Clone)]

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::rate_limit::RateLimitHeaders;
+use crate::rate_limit_headers::RateLimitHeaders;
 
 /// The `source` of a JSON:API error: which part of the request it is about.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -14,8 +14,10 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod api;
 pub mod arguments;
 pub mod auth;
+pub mod binding;
 pub mod blocking;
 pub mod bulk;
 mod client;
@@ -26,6 +28,7 @@ pub mod oauth;
 pub mod operations;
 pub mod pagination;
 pub mod rate_limit;
+pub mod rate_limit_headers;
 pub mod resource;
 pub mod resources;
 pub mod retry;

@@ -12,51 +12,15 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use reqwest::header::HeaderMap;
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use crate::operations::{Operation, RateLimit};
+pub use crate::rate_limit_headers::RateLimitHeaders;
 
 const BURST_WINDOW: Duration = Duration::from_secs(1);
 const STEADY_WINDOW: Duration = Duration::from_secs(60);
 const DAILY_WINDOW: Duration = Duration::from_secs(86_400);
-
-/// The `RateLimit-*` headers of one response.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RateLimitHeaders {
-    /// `RateLimit-Limit`: requests allowed in the window.
-    pub limit: Option<u32>,
-    /// `RateLimit-Remaining`: requests left in the window.
-    pub remaining: Option<u32>,
-    /// `RateLimit-Reset`: seconds until the window resets.
-    pub reset_seconds: Option<u32>,
-}
-
-impl RateLimitHeaders {
-    /// Reads the headers; each takes its leading integer (`"10, 10;w=1"` → 10).
-    pub fn from_headers(headers: &HeaderMap) -> Self {
-        let number = |name: &str| -> Option<u32> {
-            let text = headers.get(name)?.to_str().ok()?;
-            let digits: String = text
-                .trim()
-                .chars()
-                .take_while(char::is_ascii_digit)
-                .collect();
-            digits.parse().ok()
-        };
-        RateLimitHeaders {
-            limit: number("ratelimit-limit"),
-            remaining: number("ratelimit-remaining"),
-            reset_seconds: number("ratelimit-reset"),
-        }
-    }
-
-    /// Whether any header was present.
-    pub fn is_empty(&self) -> bool {
-        self.limit.is_none() && self.remaining.is_none() && self.reset_seconds.is_none()
-    }
-}
 
 /// The latest rate-limit reading, as exposed to callers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -249,6 +213,7 @@ impl RateLimiter {
 mod tests {
     use super::*;
     use crate::operations::HttpMethod;
+    use reqwest::header::HeaderMap;
 
     fn op(burst: u32, steady: u32, daily: Option<u32>) -> &'static Operation {
         Box::leak(Box::new(Operation {

@@ -133,7 +133,6 @@ impl VerifyOptions {
         timestamp_source: Option<&str>,
         binding: crate::config::Binding,
     ) -> Result<Self, Error> {
-        use crate::arguments::spell;
         if secrets.is_empty() {
             return Err(Error::InvalidInput(
                 "secret must be a string or a list of strings".into(),
@@ -145,7 +144,7 @@ impl VerifyOptions {
             other => {
                 return Err(Error::InvalidInput(format!(
                     "{} must be 'body' or 'header', not {other:?}",
-                    spell(binding, "timestamp_source")
+                    binding.spell("timestamp_source")
                 )));
             }
         };

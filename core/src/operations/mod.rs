@@ -2,11 +2,7 @@
 //! per-operation rate limits and page-size bounds. `generated.rs` is written by
 //! `klaviyo-codegen`; `bulk_limits.rs` holds the limits the spec gives only in prose.
 
-// Written by klaviyo-codegen (see `generated`).
-#[rustfmt::skip]
-pub mod api;
 mod bulk_limits;
-pub mod call;
 pub mod multipart;
 pub mod schema;
 // Written by klaviyo-codegen, whose drift test compares it byte for byte: rustfmt leaves it be.

@@ -178,3 +178,60 @@ pub(crate) fn non_empty<'a>(what: &str, value: &'a str) -> Result<&'a str> {
         Ok(value)
     }
 }
+
+/// The hand-written namespaces of a client (the generated ones are in `crate::api`).
+impl Client {
+    /// Events.
+    pub fn events(&self) -> crate::events::Events<'_> {
+        crate::events::Events { client: self }
+    }
+    /// Profiles.
+    pub fn profiles(&self) -> crate::profiles::Profiles<'_> {
+        crate::profiles::Profiles { client: self }
+    }
+    /// Lists.
+    pub fn lists(&self) -> crate::lists::Lists<'_> {
+        crate::lists::Lists { client: self }
+    }
+    /// Metrics.
+    pub fn metrics(&self) -> crate::metrics::Metrics<'_> {
+        crate::metrics::Metrics { client: self }
+    }
+    /// Catalog items.
+    pub fn catalog_items(&self) -> crate::catalog::Catalog<'_> {
+        crate::catalog::Catalog {
+            client: self,
+            kind: &crate::catalog::ITEMS,
+        }
+    }
+    /// Catalog variants.
+    pub fn catalog_variants(&self) -> crate::catalog::Catalog<'_> {
+        crate::catalog::Catalog {
+            client: self,
+            kind: &crate::catalog::VARIANTS,
+        }
+    }
+    /// Catalog categories.
+    pub fn catalog_categories(&self) -> crate::catalog::Catalog<'_> {
+        crate::catalog::Catalog {
+            client: self,
+            kind: &crate::catalog::CATEGORIES,
+        }
+    }
+    /// Webhooks.
+    pub fn webhooks(&self) -> crate::webhooks::Webhooks<'_> {
+        crate::webhooks::Webhooks { client: self }
+    }
+    /// Accounts.
+    pub fn accounts(&self) -> crate::accounts::Accounts<'_> {
+        crate::accounts::Accounts { client: self }
+    }
+    /// Data privacy.
+    pub fn data_privacy(&self) -> crate::data_privacy::DataPrivacy<'_> {
+        crate::data_privacy::DataPrivacy { client: self }
+    }
+    /// Bulk jobs.
+    pub fn jobs(&self) -> crate::jobs::Jobs<'_> {
+        crate::jobs::Jobs { client: self }
+    }
+}

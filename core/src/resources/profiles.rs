@@ -4,7 +4,6 @@
 use serde_json::{Map, Value, json};
 
 use super::{all_valid, call, call_one, envelope, non_empty, pager, send_batch, to_many, to_one};
-use crate::arguments::spell;
 use crate::bulk::{BulkReport, Item, chunk};
 use crate::client::{Client, RequestOptions};
 use crate::config::Binding;
@@ -75,8 +74,8 @@ impl ProfileRef {
             };
             return Err(Error::InvalidInput(format!(
                 "{what} needs one of email, {}, {} or {id}",
-                spell(binding, "phone_number"),
-                spell(binding, "external_id"),
+                binding.spell("phone_number"),
+                binding.spell("external_id"),
             )));
         }
         if let Some(email) = &self.email {
@@ -472,7 +471,7 @@ impl Profiles<'_> {
                             if channel_key == "email" {
                                 "an email".to_string()
                             } else {
-                                format!("a {}", spell(binding, "phone_number"))
+                                format!("a {}", binding.spell("phone_number"))
                             }
                         ),
                     });

@@ -4,7 +4,7 @@
 //! One call of every operation through its typed method.
 
 use klaviyo_bridge::Client;
-use klaviyo_bridge::operations::api::*;
+use klaviyo_bridge::api::*;
 
 use super::Sweep;
 

@@ -7,12 +7,11 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::schema::check_body;
-use super::{Operation, ParamKind, QueryParam, require_operation};
-use crate::arguments::spell;
 use crate::client::{Client, RequestOptions};
 use crate::config::Binding;
 use crate::error::{Error, Result};
+use crate::operations::schema::check_body;
+use crate::operations::{Operation, ParamKind, QueryParam, require_operation};
 use crate::pagination::{ListParams, Pager};
 use crate::resource::Document;
 
@@ -71,7 +70,7 @@ struct Checker {
 
 impl Checker {
     fn name(&self, snake: &str) -> String {
-        spell(self.binding, snake)
+        self.binding.spell(snake)
     }
 
     fn invalid(&self, arg: &str, problem: impl std::fmt::Display) -> Error {
@@ -79,7 +78,7 @@ impl Checker {
     }
 
     fn method(&self) -> String {
-        spell(self.binding, self.op.id)
+        self.binding.spell(self.op.id)
     }
 
     fn string(&self, arg: &str, value: &Value) -> Result<String> {
@@ -333,7 +332,7 @@ impl Call {
         let mut options = list.options;
         let body = match body {
             Some(Value::Object(fields)) if op.multipart => {
-                let encoded = super::multipart::encode(op.id, &fields)?;
+                let encoded = crate::operations::multipart::encode(op.id, &fields)?;
                 options.content_type = Some(encoded.content_type);
                 Some(bytes::Bytes::from(encoded.body))
             }

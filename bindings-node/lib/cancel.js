@@ -1,0 +1,40 @@
+'use strict'
+// AbortSignal wiring: a call's signal cancels its native future (see src/cancel.rs).
+
+const native = require('../native.js')
+const { AbortError } = require('./errors.js')
+
+/** Runs `fn(cancelId)`, cancelling the native call when `signal` aborts. */
+async function withSignal(signal, fn) {
+  if (!signal) return fn(undefined)
+  if (signal.aborted) throw new AbortError({ code: 'aborted', message: 'The operation was aborted' })
+  const id = native.newCancel()
+  const onAbort = () => native.cancel(id)
+  signal.addEventListener('abort', onAbort, { once: true })
+  try {
+    return await fn(id)
+  } finally {
+    signal.removeEventListener('abort', onAbort)
+    native.releaseCancel(id)
+  }
+}
+
+const isSignal = (value) => value != null && typeof value === 'object' && typeof value.aborted === 'boolean' && typeof value.addEventListener === 'function'
+
+/** Splits per-call options off the arguments: a trailing `{ signal?, timeout? }` object, or a
+ * `signal` inside an options object (list options keep their own per-page `timeout`). */
+function takeOptions(args) {
+  const last = args[args.length - 1]
+  if (!last || typeof last !== 'object' || Array.isArray(last)) return { args }
+  const keys = Object.keys(last)
+  if (keys.length && keys.every((k) => k === 'signal' || k === 'timeout') && (last.signal === undefined || isSignal(last.signal))) {
+    return { signal: last.signal, timeout: last.timeout, args: args.slice(0, -1) }
+  }
+  if (isSignal(last.signal)) {
+    const { signal, ...rest } = last
+    return { signal, args: [...args.slice(0, -1), rest] }
+  }
+  return { args }
+}
+
+module.exports = { withSignal, isSignal, takeOptions }

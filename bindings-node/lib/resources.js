@@ -1,0 +1,94 @@
+'use strict'
+// The hand-written verbs (create, list, upsert, bulk helpers...) of each namespace, routed to
+// the addon's dispatch, and the generated operations they sit beside.
+
+const { InvalidInputError, rethrow } = require('./errors.js')
+const { shape } = require('./resource.js')
+const { withSignal, isSignal, takeOptions } = require('./cancel.js')
+const { Pager } = require('./pagination.js')
+
+// Methods that return a Pager (paginated operations), per namespace.
+const PAGERS = {
+  events: ['list'],
+  profiles: ['list', 'importErrors'],
+  lists: ['list', 'profiles'],
+  metrics: ['list'],
+  'catalog.items': ['list'],
+  'catalog.variants': ['list'],
+  'catalog.categories': ['list'],
+}
+
+function namespace(client, name) {
+  const pagers = new Set(PAGERS[name] ?? [])
+  return new Proxy(Object.create(null), {
+    get(_, method) {
+      if (typeof method !== 'string' || method === 'then') return undefined
+      if (pagers.has(method)) {
+        // A pager's `timeout` is per page and stays in its list options; only `signal` is taken.
+        return (...raw) => {
+          const last = raw[raw.length - 1]
+          let args = raw
+          let signal
+          if (last && typeof last === 'object' && !Array.isArray(last) && isSignal(last.signal)) {
+            const { signal: taken, ...rest } = last
+            signal = taken
+            args = [...raw.slice(0, -1), rest]
+          }
+          try {
+            return new Pager(client.pager(name, method, args), signal)
+          } catch (error) {
+            rethrow(error)
+          }
+        }
+      }
+      return (...raw) => {
+        const { signal, timeout, args } = takeOptions(raw)
+        return withSignal(signal, (id) => client.dispatch(name, method, args, id, timeout)).then(shape, rethrow)
+      }
+    },
+  })
+}
+
+/** What the generated namespaces (operations.js) call: options in, shaped results out. */
+function operationCaller(n) {
+  const split = (operationId, given, options) => {
+    if (options != null && (typeof options !== 'object' || Array.isArray(options))) {
+      throw new InvalidInputError({ code: 'invalid_input', message: `${operationId}: the last argument is an options object, not ${Array.isArray(options) ? 'an array' : typeof options}` })
+    }
+    const { signal, ...args } = options ?? {}
+    return { signal, args: Object.assign(args, given) }
+  }
+  return {
+    call(operationId, given, options) {
+      let parts
+      try {
+        parts = split(operationId, given, options)
+      } catch (error) {
+        return Promise.reject(error)
+      }
+      return withSignal(parts.signal, (id) => n.call(operationId, parts.args, id)).then(shape, rethrow)
+    },
+    pager(operationId, given, options) {
+      const { signal, args } = split(operationId, given, options)
+      try {
+        return new Pager(n.operationPager(operationId, args), signal)
+      } catch (error) {
+        rethrow(error)
+      }
+    },
+  }
+}
+
+// Namespaces whose hand-written verbs (create, list, upsert, bulk helpers...) sit beside the
+// generated operations; a verb is looked up only when no operation has the name.
+const HAND_VERBS = new Set(['events', 'profiles', 'lists', 'metrics', 'webhooks', 'accounts', 'dataPrivacy'])
+
+function withVerbs(operations, verbs) {
+  return new Proxy(operations, {
+    get(target, key) {
+      return key in target ? target[key] : verbs[key]
+    },
+  })
+}
+
+module.exports = { namespace, operationCaller, HAND_VERBS, withVerbs }
