@@ -218,48 +218,67 @@ pub fn render(spec: &Value) -> Result<String, String> {
 }
 
 /// Every generated file: its path relative to the workspace root, and its text.
-pub fn outputs(spec: &Value) -> Result<Vec<(&'static str, String)>, String> {
+pub fn outputs(spec: &Value) -> Result<Vec<(String, String)>, String> {
     let revision = spec["info"]["version"]
         .as_str()
         .ok_or("spec has no info.version")?;
     let ops = model::operations(spec)?;
     let types = types::Types::from_roots(spec, ops.iter().filter_map(|op| op.body.clone()));
-    Ok(vec![
-        (TABLE_PATH, render(spec)?),
-        (shapes::SHAPES_PATH, shapes::render_shapes(spec)?),
+    let mut files = vec![
+        (TABLE_PATH.to_string(), render(spec)?),
         (
-            schemas::REQUEST_SCHEMAS_PATH,
+            shapes::SHAPES_PATH.to_string(),
+            shapes::render_shapes(spec)?,
+        ),
+        (
+            schemas::REQUEST_SCHEMAS_PATH.to_string(),
             schemas::render_request_schemas(spec, &ops)?,
         ),
         (
-            render_rust::RUST_API_PATH,
+            render_rust::RUST_API_PATH.to_string(),
             render_rust::render_rust(&ops, revision),
         ),
         (
-            render_rust::RUST_SWEEP_PATH,
+            render_rust::RUST_SWEEP_PATH.to_string(),
             render_rust::render_rust_sweep(&ops, revision),
         ),
         (
-            render_python::PYTHON_PATH,
-            render_python::render_python(&ops, revision),
-        ),
-        (
-            render_python::PYTHON_STUB_PATH,
+            render_python::PYTHON_STUB_PATH.to_string(),
             render_python::render_python_stub(&ops, revision),
         ),
         (
-            render_python::PYTHON_BODIES_PATH,
+            render_python::PYTHON_BODIES_PATH.to_string(),
             render_python::render_python_bodies(&types, revision),
         ),
         (
-            render_node::NODE_PATH,
+            render_node::NODE_PATH.to_string(),
             render_node::render_node(&ops, revision),
         ),
         (
-            render_node::NODE_TYPES_PATH,
+            render_node::NODE_TYPES_PATH.to_string(),
             render_node::render_node_types(&ops, &types, revision),
         ),
-    ])
+    ];
+    files.extend(render_python::render_python(&ops, revision));
+    Ok(files)
+}
+
+/// Directories whose every file is generated: a file there that the generator no longer
+/// writes is stale.
+pub const GENERATED_DIRS: [&str; 1] = [render_python::PYTHON_PACKAGE];
+
+/// Files in `dir` that the generator does not write (caches aside).
+fn stale_files(dir: &Path, files: &[(String, String)]) -> Vec<PathBuf> {
+    let written: Vec<PathBuf> = files
+        .iter()
+        .map(|(p, _)| workspace_root().join(p))
+        .collect();
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.is_file() && !written.contains(path))
+        .collect()
 }
 
 fn load(path: &Path) -> Result<Value, String> {
@@ -275,8 +294,18 @@ fn main() {
         .unwrap_or_else(default_spec_path);
     let result = load(&spec_path).and_then(|spec| {
         let mut written = Vec::new();
-        for (path, text) in outputs(&spec)? {
-            let out = workspace_root().join(path);
+        let files = outputs(&spec)?;
+        for dir in GENERATED_DIRS {
+            let dir = workspace_root().join(dir);
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            for stale in stale_files(&dir, &files) {
+                std::fs::remove_file(&stale)
+                    .map_err(|e| format!("cannot remove {}: {e}", stale.display()))?;
+            }
+        }
+        for (path, text) in files {
+            let out = workspace_root().join(&path);
             std::fs::write(&out, text)
                 .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
             written.push(out.display().to_string());
@@ -304,9 +333,17 @@ mod tests {
             return;
         }
         let spec = load(&spec_path).unwrap();
-        for (path, fresh) in outputs(&spec).unwrap() {
+        let files = outputs(&spec).unwrap();
+        for dir in GENERATED_DIRS {
+            let stale = stale_files(&workspace_root().join(dir), &files);
+            assert!(
+                stale.is_empty(),
+                "stale generated files {stale:?}: run `cargo run -p klaviyo-codegen`"
+            );
+        }
+        for (path, fresh) in files {
             let committed =
-                std::fs::read_to_string(workspace_root().join(path)).unwrap_or_default();
+                std::fs::read_to_string(workspace_root().join(&path)).unwrap_or_default();
             assert!(
                 fresh == committed,
                 "{path} is out of date with {}: run `cargo run -p klaviyo-codegen`",

@@ -1,6 +1,7 @@
-//! The Python surface: `klaviyo_bridge/_operations.py` (every operation as a method that hands
-//! its arguments to the native module, so `help()` and `inspect.signature()` show them) and
-//! `_operations.pyi` (the types: literals for sort, include and fields, TypedDicts for bodies).
+//! The Python surface: the package `klaviyo_bridge/_operations` (every operation as a method
+//! that hands its arguments to the native module, so `help()` and `inspect.signature()` show
+//! them; one module per tag, imported on first use), its stub `__init__.pyi` (literals for sort,
+//! include and fields) and `_bodies.pyi` (TypedDicts for request bodies).
 
 use std::fmt::Write as _;
 
@@ -9,8 +10,9 @@ use serde_json::Value;
 use crate::model::{Kind, Op, Param, Returns, namespaces, pascal, snake};
 use crate::types::{Def, Ty, Types};
 
-pub const PYTHON_PATH: &str = "bindings-python/python/klaviyo_bridge/_operations.py";
-pub const PYTHON_STUB_PATH: &str = "bindings-python/python/klaviyo_bridge/_operations.pyi";
+/// The runtime surface: a package with one module per tag.
+pub const PYTHON_PACKAGE: &str = "bindings-python/python/klaviyo_bridge/_operations";
+pub const PYTHON_STUB_PATH: &str = "bindings-python/python/klaviyo_bridge/_operations/__init__.pyi";
 /// Request-body TypedDicts: a stub-only module (types for checkers; nothing at run time).
 pub const PYTHON_BODIES_PATH: &str = "bindings-python/python/klaviyo_bridge/_bodies.pyi";
 
@@ -118,25 +120,30 @@ fn class_name(tag: &str, asynchronous: bool) -> String {
     )
 }
 
-/// Renders `_operations.py`.
-pub fn render_python(ops: &[Op], revision: &str) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "{HEADER}, revision {revision}.");
-    let _ = writeln!(
-        out,
-        "# Do not edit by hand: regenerate instead. `cargo test -p klaviyo-codegen` fails on drift."
+/// Renders the runtime surface: `_operations/__init__.py` (the namespace base, the client's
+/// namespaces, imported lazily) and one module per tag with its blocking and asyncio classes.
+/// A namespace's module is imported the first time a client touches it, so a script that
+/// uses two namespaces loads two modules, not 345 operations.
+pub fn render_python(ops: &[Op], revision: &str) -> Vec<(String, String)> {
+    let header = format!(
+        "{HEADER}, revision {revision}.\n# Do not edit by hand: regenerate instead. `cargo test -p klaviyo-codegen` fails on drift.\n"
     );
-    out.push_str(r#""""Every operation of the Klaviyo API as a method on its namespace (the spec's tag), named by
+    let groups = namespaces(ops);
+    let mut files = Vec::new();
+    let mut init = header.clone();
+    init.push_str(r#""""Every operation of the Klaviyo API as a method on its namespace (the spec's tag), named by
 its operationId: `client.campaigns.get_campaigns(filter=..., fields_campaign=[...])`.
 
 Each method hands its arguments to the native core, which checks them (allowed values, required
 parameters, the body against its schema) before anything is sent. Paginated operations return
-a pager (`for item in ...`, `.pages()`, `max_items`, `max_pages`, a resumable `.cursor`).
+a pager (`for item in ...`, `.pages()`, `max_items`, `max_pages`, a resumable `.cursor`). Each
+namespace's module is imported when a client first uses it.
 """
 
 from __future__ import annotations
 
 from functools import cached_property
+from importlib import import_module
 from typing import Any
 
 
@@ -164,10 +171,75 @@ class _Namespace:
     def __repr__(self) -> str:
         return f"<klaviyo_bridge {type(self).__name__} operations>"
 
+
+def _load(module: str, name: str) -> Any:
+    return getattr(import_module(f"{__name__}.{module}"), name)
+
 "#);
-    let groups = namespaces(ops);
+    // Class name → module, for `from klaviyo_bridge._operations import Campaigns`.
+    let _ = writeln!(init);
+    let _ = writeln!(init, "_MODULES = {{");
+    for (tag, _) in &groups {
+        let module = snake(tag);
+        for asynchronous in [false, true] {
+            let _ = writeln!(init, "    {:?}: {module:?},", class_name(tag, asynchronous));
+        }
+    }
+    let _ = writeln!(init, "}}");
+    let _ = writeln!(init);
+    let _ = writeln!(init);
+    let _ = writeln!(init, "def __getattr__(name: str) -> Any:");
+    let _ = writeln!(init, "    if name in _MODULES:");
+    let _ = writeln!(init, "        return _load(_MODULES[name], name)");
+    let _ = writeln!(
+        init,
+        "    raise AttributeError(f\"module {{__name__!r}} has no attribute {{name!r}}\")"
+    );
     for asynchronous in [false, true] {
+        let mixin = if asynchronous {
+            "AsyncNamespaces"
+        } else {
+            "Namespaces"
+        };
+        let _ = writeln!(init);
+        let _ = writeln!(init);
+        let _ = writeln!(init, "class {mixin}:");
+        let _ = writeln!(
+            init,
+            "    \"\"\"The namespaces of a{} client, one per tag of the spec.\"\"\"",
+            if asynchronous {
+                "n asyncio"
+            } else {
+                " blocking"
+            }
+        );
+        let _ = writeln!(init);
+        let _ = writeln!(init, "    _native: Any");
+        let _ = writeln!(init);
+        let _ = writeln!(init, "    def _verbs(self, namespace: str) -> Any:");
+        let _ = writeln!(init, "        return None");
         for (tag, members) in &groups {
+            let ns = snake(tag);
+            let names: Vec<&str> = members.iter().map(|op| op.id.as_str()).collect();
+            let _ = writeln!(init);
+            let _ = writeln!(init, "    @cached_property");
+            let _ = writeln!(init, "    def {ns}(self) -> Any:");
+            let _ = writeln!(init, "        \"\"\"{tag}: {}.\"\"\"", names.join(", "));
+            let _ = writeln!(
+                init,
+                "        return _load({ns:?}, {:?})(self._native, self._verbs({ns:?}))",
+                class_name(tag, asynchronous)
+            );
+        }
+    }
+    files.push((PYTHON_PACKAGE.to_string() + "/__init__.py", init));
+    for (tag, members) in &groups {
+        let mut out = header.clone();
+        let _ = writeln!(out, "\"\"\"The `{tag}` operations.\"\"\"");
+        let _ = writeln!(out);
+        let _ = writeln!(out, "from . import _Namespace");
+        for asynchronous in [false, true] {
+            let _ = writeln!(out);
             let _ = writeln!(out);
             let _ = writeln!(out, "class {}(_Namespace):", class_name(tag, asynchronous));
             let _ = writeln!(
@@ -199,49 +271,10 @@ class _Namespace:
                     arguments(op)
                 );
             }
-            let _ = writeln!(out);
         }
-        let _ = writeln!(out);
-        let mixin = if asynchronous {
-            "AsyncNamespaces"
-        } else {
-            "Namespaces"
-        };
-        let _ = writeln!(out, "class {mixin}:");
-        let _ = writeln!(
-            out,
-            "    \"\"\"The namespaces of a{} client, one per tag of the spec.\"\"\"",
-            if asynchronous {
-                "n asyncio"
-            } else {
-                " blocking"
-            }
-        );
-        let _ = writeln!(out);
-        let _ = writeln!(out, "    _native: Any");
-        let _ = writeln!(out);
-        let _ = writeln!(out, "    def _verbs(self, namespace: str) -> Any:");
-        let _ = writeln!(out, "        return None");
-        for (tag, members) in &groups {
-            let ns = snake(tag);
-            let names: Vec<&str> = members.iter().map(|op| op.id.as_str()).collect();
-            let _ = writeln!(out);
-            let _ = writeln!(out, "    @cached_property");
-            let _ = writeln!(
-                out,
-                "    def {ns}(self) -> {}:",
-                class_name(tag, asynchronous)
-            );
-            let _ = writeln!(out, "        \"\"\"{tag}: {}.\"\"\"", names.join(", "));
-            let _ = writeln!(
-                out,
-                "        return {}(self._native, self._verbs({ns:?}))",
-                class_name(tag, asynchronous)
-            );
-        }
-        let _ = writeln!(out);
+        files.push((format!("{PYTHON_PACKAGE}/{}.py", snake(tag)), out));
     }
-    out
+    files
 }
 
 fn py_literal(value: &Value) -> String {
@@ -395,8 +428,8 @@ pub fn render_python_stub(ops: &[Op], revision: &str) -> String {
         "from typing import Any, List, Literal, Optional, Sequence"
     );
     let _ = writeln!(out);
-    let _ = writeln!(out, "from . import AsyncPager, Pager, Resource");
-    let _ = writeln!(out, "from ._bodies import *");
+    let _ = writeln!(out, "from .. import AsyncPager, Pager, Resource");
+    let _ = writeln!(out, "from .._bodies import *");
     let _ = writeln!(out);
     let _ = writeln!(out, "class _Namespace:");
     let _ = writeln!(

@@ -197,3 +197,18 @@ def test_namespaces_and_signatures_are_visible_to_help() -> None:
     # The hand-written verbs sit beside the generated operations in the same namespace.
     assert callable(client.events.create) and callable(client.events.get_events)
     assert "create" in dir(client.events) and "get_events" in dir(client.events)
+
+
+def test_a_namespace_is_loaded_when_first_used() -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, klaviyo_bridge\n"
+        "c = klaviyo_bridge.Client(api_key='pk_x', base_url='http://127.0.0.1:9')\n"
+        "loaded = lambda: sorted(m.rsplit('.', 1)[1] for m in sys.modules if m.startswith('klaviyo_bridge._operations.'))\n"
+        "before = loaded(); c.campaigns.get_campaigns; c.events.create\n"
+        "print(before, loaded())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[] ['campaigns', 'events']", out

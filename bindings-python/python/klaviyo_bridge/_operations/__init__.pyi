@@ -5,8 +5,8 @@
 from functools import cached_property
 from typing import Any, List, Literal, Optional, Sequence
 
-from . import AsyncPager, Pager, Resource
-from ._bodies import *
+from .. import AsyncPager, Pager, Resource
+from .._bodies import *
 
 class _Namespace:
     def __init__(self, native: Any, verbs: Any = ...) -> None: ...
