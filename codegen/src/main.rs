@@ -259,6 +259,13 @@ pub fn outputs(spec: &Value) -> Result<Vec<(String, String)>, String> {
             render_node::render_node_types(&ops, &types, revision),
         ),
     ];
+    let verbs_path = workspace_root().join(render_python::PYTHON_VERBS_PATH);
+    let verbs = std::fs::read_to_string(&verbs_path)
+        .map_err(|e| format!("cannot read {}: {e}", verbs_path.display()))?;
+    files.push((
+        render_python::PYTHON_ASYNC_VERBS_PATH.to_string(),
+        render_python::render_python_async_verbs(&verbs, revision),
+    ));
     files.extend(render_python::render_python(&ops, revision));
     Ok(files)
 }

@@ -477,3 +477,107 @@ pub fn render_python_stub(ops: &[Op], revision: &str) -> String {
     }
     out
 }
+
+/// The hand-written verbs' stubs (blocking), read to derive their asyncio variants.
+pub const PYTHON_VERBS_PATH: &str = "bindings-python/python/klaviyo_bridge/_verbs.pyi";
+/// The asyncio variants of the hand-written verbs' stubs.
+pub const PYTHON_ASYNC_VERBS_PATH: &str = "bindings-python/python/klaviyo_bridge/_verbs_async.pyi";
+
+/// `_X` → `_AsyncX` for every private class name in `line`.
+fn async_names(line: &str) -> String {
+    let mut out = String::with_capacity(line.len() + 16);
+    let mut rest = line;
+    while let Some(i) = rest.find('_') {
+        let starts_name = i == 0
+            || !rest.as_bytes()[i - 1].is_ascii_alphanumeric() && rest.as_bytes()[i - 1] != b'.';
+        let next_upper = rest[i + 1..]
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_uppercase());
+        out.push_str(&rest[..i]);
+        if starts_name && next_upper {
+            out.push_str("_Async");
+        } else {
+            out.push('_');
+        }
+        rest = &rest[i + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The asyncio stubs of the hand-written verbs, from the blocking ones: the same classes and
+/// parameters; results become awaitables, pagers asyncio pagers, `_operations.X` bases
+/// `_operations.AsyncX`.
+pub fn render_python_async_verbs(blocking: &str, revision: &str) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{HEADER}, revision {revision}, and `_verbs.pyi`.");
+    let _ = writeln!(
+        out,
+        "# Do not edit by hand: regenerate instead. `cargo test -p klaviyo-codegen` fails on drift."
+    );
+    let _ = writeln!(
+        out,
+        "\"\"\"The asyncio variants of the hand-written verbs (`_verbs.pyi`): every result awaitable.\"\"\""
+    );
+    let _ = writeln!(out);
+    let _ = writeln!(out, "from datetime import datetime");
+    let _ = writeln!(
+        out,
+        "from typing import Any, Awaitable, Dict, List, Mapping, Optional, Sequence, Union"
+    );
+    let _ = writeln!(out);
+    let _ = writeln!(out, "from . import _operations");
+    let _ = writeln!(out, "from . import AsyncPager, Resource");
+    let _ = writeln!(out, "from .results import BulkReport, JobStatus");
+    let body = blocking
+        .split_once("\nclass ")
+        .map(|(_, rest)| format!("class {rest}"))
+        .unwrap_or_default();
+    let _ = writeln!(out);
+    for line in body.lines() {
+        let line = async_names(line).replace("_operations.", "_operations.Async");
+        let converted = match line.rsplit_once(" -> ") {
+            Some((head, tail))
+                if line.trim_start().starts_with("def ") && !line.contains("def __init__") =>
+            {
+                let result = tail.trim_end_matches(": ...");
+                let result = if result == "Pager" {
+                    "AsyncPager".to_string()
+                } else {
+                    format!("Awaitable[{result}]")
+                };
+                format!("{head} -> {result}: ...")
+            }
+            _ => line,
+        };
+        let _ = writeln!(out, "{converted}");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn async_variants_await_results_and_page_asynchronously() {
+        let blocking = "\"\"\"doc\"\"\"\nfrom x import y\n\nclass _Lists(_operations.Lists):\n    def get(self, id: str) -> Resource: ...\n    def list(self, *, cursor: Optional[str] = ...) -> Pager: ...\n\nclass _Catalog:\n    def __init__(self, items: _CatalogResource) -> None: ...\n    items: _CatalogResource\n";
+        let text = render_python_async_verbs(blocking, "2026-07-15");
+        assert!(
+            text.contains("class _AsyncLists(_operations.AsyncLists):"),
+            "{text}"
+        );
+        assert!(
+            text.contains("    def get(self, id: str) -> Awaitable[Resource]: ..."),
+            "{text}"
+        );
+        assert!(text.contains("-> AsyncPager: ..."), "{text}");
+        assert!(
+            text.contains("    def __init__(self, items: _AsyncCatalogResource) -> None: ..."),
+            "{text}"
+        );
+        assert!(text.contains("    items: _AsyncCatalogResource"), "{text}");
+        assert!(!text.contains("from x import y"));
+    }
+}

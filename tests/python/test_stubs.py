@@ -1,4 +1,5 @@
-"""The hand-written namespace stubs in `klaviyo_bridge/__init__.pyi` match what the namespaces
+"""The hand-written namespace stubs (`klaviyo_bridge/_verbs.pyi`, and `_verbs_async.pyi` derived
+from it) match what the namespaces
 hold at run time: every stubbed verb exists, with the stub's parameter names. (`mypy.stubtest`
 in `make lint` checks the importable names and every generated operation; these classes describe
 the objects behind `client.events`, `client.catalog.items`... and are not importable.)"""
@@ -13,9 +14,12 @@ from typing import Any, Dict, Iterator, List, Tuple
 import klaviyo_bridge
 from klaviyo_bridge import AsyncClient, Client
 
-STUB = Path(klaviyo_bridge.__file__).with_name("__init__.pyi")
-TREE = ast.parse(STUB.read_text())
-CLASSES: Dict[str, ast.ClassDef] = {node.name: node for node in TREE.body if isinstance(node, ast.ClassDef)}
+PACKAGE = Path(klaviyo_bridge.__file__).parent
+# The client stubs, the hand-written verbs and their generated asyncio variants.
+STUBS = [PACKAGE / name for name in ("__init__.pyi", "_verbs.pyi", "_verbs_async.pyi")]
+CLASSES: Dict[str, ast.ClassDef] = {
+    node.name: node for stub in STUBS for node in ast.parse(stub.read_text()).body if isinstance(node, ast.ClassDef)
+}
 
 
 def members(cls: ast.ClassDef) -> Iterator[Tuple[str, str]]:
