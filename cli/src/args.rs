@@ -91,8 +91,10 @@ pub struct ClientArgs {
     /// Event (metric) name, e.g. "Placed Order".
     #[arg(long)]
     pub event: Option<String>,
-    /// JSON object: event properties, or profile attributes and custom properties.
-    #[arg(long, value_name = "JSON")]
+    /// JSON object: event properties, or profile attributes and custom properties; `@file.json`
+    /// reads it from a file, `-` from stdin. A key given twice, or an integer beyond ±2^53, is
+    /// an error.
+    #[arg(long, value_name = "JSON|@FILE|-")]
     pub properties: Option<String>,
     /// Event value (monetary).
     #[arg(long)]

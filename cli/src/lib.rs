@@ -6,6 +6,7 @@
 
 pub mod args;
 pub mod dev_tools;
+pub mod json_input;
 pub mod output;
 pub mod tools;
 
@@ -35,6 +36,37 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_FAILED: i32 = 1;
 /// Exit code: usage or configuration error.
 pub const EXIT_USAGE: i32 = 2;
+/// Exit code: the reader of stdout went away (`| head`), as a shell reports SIGPIPE. Nothing
+/// is printed: a closed pipe is how the reader says it has enough.
+pub const EXIT_CLOSED_PIPE: i32 = 141;
+
+/// Stdout that remembers whether its reader went away.
+struct WatchedOutput<'a> {
+    inner: &'a mut dyn Write,
+    closed: bool,
+}
+
+impl WatchedOutput<'_> {
+    fn watch<T>(&mut self, result: std::io::Result<T>) -> std::io::Result<T> {
+        if let Err(e) = &result
+            && e.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            self.closed = true;
+        }
+        result
+    }
+}
+
+impl Write for WatchedOutput<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let result = self.inner.write(buf);
+        self.watch(result)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        let result = self.inner.flush();
+        self.watch(result)
+    }
+}
 
 /// A failure with the exit code it maps to.
 struct Failure {
@@ -91,6 +123,24 @@ pub fn run_with(
     binding: Binding,
     out: &mut dyn Write,
 ) -> i32 {
+    let mut watched = WatchedOutput {
+        inner: out,
+        closed: false,
+    };
+    let code = run_watched(program, argv, binding, &mut watched);
+    let flushed = watched.flush();
+    if watched.closed || flushed.is_err_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) {
+        return EXIT_CLOSED_PIPE;
+    }
+    code
+}
+
+fn run_watched(
+    program: Program,
+    argv: Vec<OsString>,
+    binding: Binding,
+    out: &mut WatchedOutput<'_>,
+) -> i32 {
     let parsed = match program {
         Program::Client => ClientArgs::try_parse_from(argv).map(Parsed::Client),
         Program::DevTools => DevArgs::try_parse_from(argv).map(Parsed::Dev),
@@ -129,6 +179,7 @@ pub fn run_with(
     });
     match result {
         Ok(code) => code,
+        Err(_) if out.closed => EXIT_CLOSED_PIPE,
         Err(failure) => {
             let name = match program {
                 Program::Client => "klaviyo-client",
@@ -161,16 +212,11 @@ fn client(common: &Common, binding: Binding) -> Result<Client, Failure> {
 
 /// Parses `--properties` as a JSON object.
 fn properties(text: Option<&str>) -> Result<Map<String, Value>, Failure> {
-    match text.map(serde_json::from_str::<Value>) {
-        None => Ok(Map::new()),
-        Some(Ok(Value::Object(map))) => Ok(map),
-        Some(Ok(_)) => Err(usage(
-            "--properties must be a JSON object, e.g. '{\"OrderId\": \"ORD-123\"}'",
-        )),
-        Some(Err(e)) => Err(usage(format!(
-            "--properties is not valid JSON ({e}); quote it, e.g. '{{\"OrderId\": \"ORD-123\"}}'"
-        ))),
-    }
+    let Some(arg) = text else {
+        return Ok(Map::new());
+    };
+    let text = json_input::source(arg, &mut std::io::stdin()).map_err(usage)?;
+    json_input::object(&text).map_err(usage)
 }
 
 fn require_identity(a: &ClientArgs, action: &str, allow_id: bool) -> Result<ProfileRef, Failure> {
