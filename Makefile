@@ -88,7 +88,8 @@ bench: build $(BENCH_VENV)/.installed
 	target/$(CARGO_BUILD_TARGET)/bench-fast/examples/scale requests 300000
 	@echo "(bindings-node now holds an optimized addon; make test rebuilds the debug one)"
 
-# Regenerates core/src/operations/generated.rs from Klaviyo's OpenAPI spec.
+# Regenerates everything derived from Klaviyo's OpenAPI spec: the operation table and request
+# schemas, the Rust, Python and Node surfaces, the sandbox's shapes, the Rust sweep's calls.
 generate:
 	cargo run --locked -p klaviyo-codegen
 
