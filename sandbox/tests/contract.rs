@@ -12,8 +12,10 @@ use klaviyo_bridge::metrics::AggregateQuery;
 use klaviyo_bridge::profiles::{ProfileData, ProfileRef};
 use klaviyo_bridge::webhooks::WebhookCreate;
 use klaviyo_bridge::{Client, Pager, Resource, Tracker, TrackerOptions};
-use klaviyo_sandbox::{Options, RateLimits, start};
+use klaviyo_sandbox::{Options, RateLimits};
 use serde_json::{Map, Value, json};
+
+mod support;
 
 fn contract() -> Value {
     let path = concat!(
@@ -495,17 +497,12 @@ async fn every_verb_of_the_contract_exists_here_and_is_exercised() {
 async fn every_scenario_of_the_contract() {
     for scenario in contract()["scenarios"].as_array().unwrap() {
         let name = text(&scenario["name"]);
-        let sandbox = start(Options {
+        let (sandbox, builder) = support::sandbox_with(Options {
             rate_limits: RateLimits::Off,
             ..Options::default()
         })
-        .await
-        .unwrap();
-        let client = Client::builder()
-            .api_key(sandbox.api_key())
-            .base_url(sandbox.base_url())
-            .build()
-            .unwrap();
+        .await;
+        let client = builder.build().unwrap();
         let mut runner = Runner {
             client,
             tracker: None,

@@ -4,22 +4,18 @@ use futures_util::TryStreamExt;
 use klaviyo_bridge::events::EventCreate;
 use klaviyo_bridge::profiles::{ProfileData, ProfileRef};
 use klaviyo_bridge::{Client, ListParams};
-use klaviyo_sandbox::{Options, RateLimits, Sandbox, start};
+use klaviyo_sandbox::{Options, RateLimits, Sandbox};
 use serde_json::json;
 
+mod support;
+
 async fn sandbox(rate_limits: RateLimits) -> (Sandbox, Client) {
-    let sandbox = start(Options {
+    let (sandbox, builder) = support::sandbox_with(Options {
         rate_limits,
         ..Options::default()
     })
-    .await
-    .unwrap();
-    let client = Client::builder()
-        .api_key(sandbox.api_key())
-        .base_url(sandbox.base_url())
-        .build()
-        .unwrap();
-    (sandbox, client)
+    .await;
+    (sandbox, builder.build().unwrap())
 }
 
 async fn raw(sandbox: &Sandbox, path: &str, headers: &[(&str, &str)]) -> (u16, serde_json::Value) {

@@ -3,9 +3,11 @@
 //! sandbox: each reaches it as that operation and answers with a document, a page or a typed
 //! API error, never a refusal of the client's own.
 
-use klaviyo_bridge::{Client, Error};
-use klaviyo_sandbox::{Options, RateLimits, Sandbox, example_request_body, start};
+use klaviyo_bridge::Error;
+use klaviyo_sandbox::{Options, RateLimits, Sandbox, example_request_body};
 use serde_json::{Value, json};
+
+mod support;
 
 // Written by klaviyo-codegen, whose drift test compares it byte for byte: rustfmt leaves it be.
 #[rustfmt::skip]
@@ -98,19 +100,13 @@ fn every_operation_of_the_spec_is_a_method_named_by_the_rule() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_operation_reaches_the_sandbox_through_its_typed_method() {
-    let sandbox = start(Options {
+    let (sandbox, builder) = support::sandbox_with(Options {
         rate_limits: RateLimits::Off,
         seed_data: Some("demo".into()),
         ..Options::default()
     })
-    .await
-    .unwrap();
-    let client = Client::builder()
-        .api_key(sandbox.api_key())
-        .public_key(sandbox.public_key())
-        .base_url(sandbox.base_url())
-        .build()
-        .unwrap();
+    .await;
+    let client = builder.build().unwrap();
     let image = std::env::temp_dir().join(format!("kb-sweep-{}.png", std::process::id()));
     std::fs::write(&image, b"\x89PNG\r\n\x1a\n0000000000000000").unwrap();
     let mut sweep = Sweep {

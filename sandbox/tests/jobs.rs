@@ -6,23 +6,19 @@ use klaviyo_bridge::jobs::JobKind;
 use klaviyo_bridge::metrics::AggregateQuery;
 use klaviyo_bridge::profiles::{ProfileData, ProfileRef};
 use klaviyo_bridge::{Client, ListParams};
-use klaviyo_sandbox::{Options, RateLimits, Sandbox, start};
+use klaviyo_sandbox::{Options, RateLimits, Sandbox};
 use serde_json::json;
 use std::time::Duration;
 
+mod support;
+
 async fn sandbox() -> (Sandbox, Client) {
-    let sandbox = start(Options {
+    let (sandbox, builder) = support::sandbox_with(Options {
         rate_limits: RateLimits::Off,
         ..Options::default()
     })
-    .await
-    .unwrap();
-    let client = Client::builder()
-        .api_key(sandbox.api_key())
-        .base_url(sandbox.base_url())
-        .build()
-        .unwrap();
-    (sandbox, client)
+    .await;
+    (sandbox, builder.build().unwrap())
 }
 
 fn poll() -> PollOptions {

@@ -6,24 +6,20 @@ use std::collections::HashSet;
 
 use klaviyo_bridge::Client;
 use klaviyo_bridge::events::EventCreate;
-use klaviyo_sandbox::{Options, RateLimits, Sandbox, start};
+use klaviyo_sandbox::{Options, RateLimits, Sandbox};
 use serde_json::Value;
+
+mod support;
 
 const REVISION: &str = "2026-07-15";
 
 async fn sandbox() -> (Sandbox, Client) {
-    let sandbox = start(Options {
+    let (sandbox, builder) = support::sandbox_with(Options {
         rate_limits: RateLimits::Off,
         ..Options::default()
     })
-    .await
-    .unwrap();
-    let client = Client::builder()
-        .api_key(sandbox.api_key())
-        .base_url(sandbox.base_url())
-        .build()
-        .unwrap();
-    (sandbox, client)
+    .await;
+    (sandbox, builder.build().unwrap())
 }
 
 /// GET with the sandbox's key: the status and the JSON body.

@@ -8,24 +8,19 @@ use std::time::Duration;
 
 use klaviyo_bridge::Client;
 use klaviyo_bridge::profiles::ProfileData;
-use klaviyo_sandbox::{DEFAULT_API_KEY, Options, RateLimits, Sandbox, start};
+use klaviyo_sandbox::{DEFAULT_API_KEY, Options, RateLimits, Sandbox};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+mod support;
+
 async fn sandbox(options: Options) -> (Sandbox, Client) {
-    let sandbox = start(Options {
+    let (sandbox, builder) = support::sandbox_with(Options {
         rate_limits: RateLimits::Off,
         ..options
     })
-    .await
-    .unwrap();
-    let client = Client::builder()
-        .api_key(sandbox.api_key())
-        .base_url(sandbox.base_url())
-        .max_retries(0)
-        .build()
-        .unwrap();
-    (sandbox, client)
+    .await;
+    (sandbox, builder.max_retries(0).build().unwrap())
 }
 
 async fn send(

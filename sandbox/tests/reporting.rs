@@ -3,8 +3,10 @@
 
 use klaviyo_bridge::Client;
 use klaviyo_bridge::events::EventCreate;
-use klaviyo_sandbox::{Options, RateLimits, example_request_body, start};
+use klaviyo_sandbox::{Options, RateLimits, example_request_body};
 use serde_json::{Value, json};
+
+mod support;
 
 fn engagement(metric: &str, email: String, message: &str) -> EventCreate {
     EventCreate::new(metric)
@@ -14,19 +16,12 @@ fn engagement(metric: &str, email: String, message: &str) -> EventCreate {
 
 /// A sandbox with rate limits off, and a client for it with its own pacing off: reports allow 2 requests a minute.
 async fn sandbox_with(options: Options) -> (klaviyo_sandbox::Sandbox, Client) {
-    let sandbox = start(Options {
+    let (sandbox, builder) = support::sandbox_with(Options {
         rate_limits: RateLimits::Off,
         ..options
     })
-    .await
-    .unwrap();
-    let client = Client::builder()
-        .api_key(sandbox.api_key())
-        .base_url(sandbox.base_url())
-        .rate_limit(false)
-        .build()
-        .unwrap();
-    (sandbox, client)
+    .await;
+    (sandbox, builder.rate_limit(false).build().unwrap())
 }
 
 #[tokio::test]

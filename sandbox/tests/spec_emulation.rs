@@ -2,7 +2,7 @@
 //! listed, changed, linked and deleted, and links are seen from both sides.
 
 use klaviyo_bridge::Client;
-use klaviyo_sandbox::{Options, RateLimits, example_request_body, start};
+use klaviyo_sandbox::{Options, RateLimits, example_request_body};
 use serde_json::{Value, json};
 
 mod support;
@@ -24,19 +24,12 @@ async fn call(
 
 /// A sandbox with rate limits off, and a client for it with retries off, so every answer is the first one.
 async fn sandbox_with(options: Options) -> (klaviyo_sandbox::Sandbox, Client) {
-    let sandbox = start(Options {
+    let (sandbox, builder) = support::sandbox_with(Options {
         rate_limits: RateLimits::Off,
         ..options
     })
-    .await
-    .unwrap();
-    let client = Client::builder()
-        .api_key(sandbox.api_key())
-        .base_url(sandbox.base_url())
-        .max_retries(0)
-        .build()
-        .unwrap();
-    (sandbox, client)
+    .await;
+    (sandbox, builder.max_retries(0).build().unwrap())
 }
 
 #[tokio::test]

@@ -1,6 +1,20 @@
-//! Request bodies more than one test sends.
+//! What more than one test needs: a sandbox with a client pointed at it, request bodies.
 
+use klaviyo_bridge::{Client, ClientBuilder};
+use klaviyo_sandbox::{Options, Sandbox, start};
 use serde_json::{Value, json};
+
+/// A sandbox started with `options`, and a client builder pointed at it (its key, its address
+/// and its public key), for the test to adjust and build.
+#[allow(dead_code)]
+pub async fn sandbox_with(options: Options) -> (Sandbox, ClientBuilder) {
+    let sandbox = start(options).await.unwrap();
+    let builder = Client::builder()
+        .api_key(sandbox.api_key())
+        .public_key(sandbox.public_key())
+        .base_url(sandbox.base_url());
+    (sandbox, builder)
+}
 
 /// A flow whose definition sends one email after a delay (the email listed first).
 #[allow(dead_code)]
