@@ -20,7 +20,7 @@ pub fn payload(error: &Error) -> String {
 
 /// `request_id` → `requestId`.
 pub fn camel(snake: &str) -> String {
-    klaviyo_bridge::arguments::spell(klaviyo_bridge::Binding::Node, snake)
+    klaviyo_bridge::Binding::Node.spell(snake)
 }
 
 /// A core error as a napi error.

@@ -10,16 +10,11 @@ use serde_json::{Map, Value};
 
 use crate::bulk::PollOptions;
 use crate::client::RequestOptions;
-use crate::config::{Binding, seconds};
+use crate::config::seconds;
 use crate::error::{Error, Result};
 use crate::events::EventCreate;
 use crate::pagination::ListParams;
 use crate::profiles::{Channel, ProfileRef};
-
-/// A name as `binding` spells it (`phone_number` → `phoneNumber` for Node).
-pub fn spell(binding: Binding, snake: &str) -> String {
-    binding.spell(snake)
-}
 
 fn decode<T: serde::de::DeserializeOwned>(what: &str, value: Value) -> Result<T> {
     serde_json::from_value(value).map_err(|e| Error::InvalidInput(format!("{what}: {e}")))
@@ -220,6 +215,7 @@ pub fn event(value: Value) -> Result<EventCreate> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Binding;
     use serde_json::json;
 
     #[test]
@@ -294,7 +290,7 @@ mod tests {
 
     #[test]
     fn names_are_spelled_the_callers_way() {
-        assert_eq!(spell(Binding::Node, "phone_number"), "phoneNumber");
-        assert_eq!(spell(Binding::Python, "phone_number"), "phone_number");
+        assert_eq!(Binding::Node.spell("phone_number"), "phoneNumber");
+        assert_eq!(Binding::Python.spell("phone_number"), "phone_number");
     }
 }
