@@ -21,6 +21,14 @@ async function withSignal(signal, fn) {
 
 const isSignal = (value) => value != null && typeof value === 'object' && typeof value.aborted === 'boolean' && typeof value.addEventListener === 'function'
 
+/** Takes a `signal` out of a trailing options object; the other options stay. */
+function takeSignal(args) {
+  const last = args[args.length - 1]
+  if (!last || typeof last !== 'object' || Array.isArray(last) || !isSignal(last.signal)) return { args }
+  const { signal, ...rest } = last
+  return { signal, args: [...args.slice(0, -1), rest] }
+}
+
 /** Splits per-call options off the arguments: a trailing `{ signal?, timeout? }` object, or a
  * `signal` inside an options object (list options keep their own per-page `timeout`). */
 function takeOptions(args) {
@@ -30,11 +38,7 @@ function takeOptions(args) {
   if (keys.length && keys.every((k) => k === 'signal' || k === 'timeout') && (last.signal === undefined || isSignal(last.signal))) {
     return { signal: last.signal, timeout: last.timeout, args: args.slice(0, -1) }
   }
-  if (isSignal(last.signal)) {
-    const { signal, ...rest } = last
-    return { signal, args: [...args.slice(0, -1), rest] }
-  }
-  return { args }
+  return takeSignal(args)
 }
 
-module.exports = { withSignal, isSignal, takeOptions }
+module.exports = { withSignal, takeOptions, takeSignal }

@@ -4,7 +4,7 @@
 
 const { InvalidInputError, rethrow } = require('./errors.js')
 const { shape } = require('./resource.js')
-const { withSignal, isSignal, takeOptions } = require('./cancel.js')
+const { withSignal, takeOptions, takeSignal } = require('./cancel.js')
 const { Pager } = require('./pagination.js')
 
 // Methods that return a Pager (paginated operations), per namespace.
@@ -26,14 +26,7 @@ function namespace(client, name) {
       if (pagers.has(method)) {
         // A pager's `timeout` is per page and stays in its list options; only `signal` is taken.
         return (...raw) => {
-          const last = raw[raw.length - 1]
-          let args = raw
-          let signal
-          if (last && typeof last === 'object' && !Array.isArray(last) && isSignal(last.signal)) {
-            const { signal: taken, ...rest } = last
-            signal = taken
-            args = [...raw.slice(0, -1), rest]
-          }
+          const { signal, args } = takeSignal(raw)
           try {
             return new Pager(client.pager(name, method, args), signal)
           } catch (error) {
