@@ -8,6 +8,7 @@ use napi_derive::napi;
 use serde_json::{Map, Value, json};
 
 use klaviyo_bridge::api::Call;
+use klaviyo_bridge::resource::Answer;
 
 use crate::errors::js_error;
 use crate::{NativeClient, PageCursor, cancel};
@@ -19,15 +20,13 @@ fn arguments(args: Value) -> Map<String, Value> {
     }
 }
 
-/// A response document shaped for `index.js`: its `data` as one resource or a list, null
-/// for an empty answer, the document itself when it has no `data`.
+/// A response document shaped for `index.js`: `{resource}`, `{resources}` or `{value}`.
 fn shaped(document: klaviyo_bridge::Document) -> Value {
-    let mut raw = document.into_raw();
-    match raw.get_mut("data").map(Value::take) {
-        Some(items @ Value::Array(_)) => json!({ "resources": items }),
-        Some(data @ Value::Object(_)) => json!({ "resource": data }),
-        _ if raw.is_null() => json!({ "value": null }),
-        _ => json!({ "value": raw }),
+    match document.into_answer() {
+        Answer::Many(items) => json!({ "resources": items }),
+        Answer::One(data) => json!({ "resource": data }),
+        Answer::Nothing => json!({ "value": null }),
+        Answer::Other(raw) => json!({ "value": raw }),
     }
 }
 

@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 use klaviyo_bridge::Document;
 use klaviyo_bridge::api::Call;
+use klaviyo_bridge::resource::Answer;
 
 use crate::convert::{from_py, to_py};
 use crate::errors::to_py_err;
@@ -23,20 +24,19 @@ fn arguments(args: &Bound<'_, PyDict>) -> PyResult<Map<String, Value>> {
     }
 }
 
-/// A response document as Python sees it: its `data` as a Resource or a list of them, None
-/// for an empty answer (202/204), the document as a dict when it has no `data`.
+/// A response document as Python sees it: Resource objects, None, or a dict.
 fn answer(py: Python<'_>, document: Document) -> PyResult<Py<PyAny>> {
-    match document.raw().get("data") {
-        Some(Value::Array(items)) => {
+    match document.into_answer() {
+        Answer::Many(items) => {
             let list = PyList::empty(py);
-            for item in items {
+            for item in &items {
                 list.append(resource(py, item)?)?;
             }
             Ok(list.into_any().unbind())
         }
-        Some(data @ Value::Object(_)) => resource(py, data),
-        _ if document.raw().is_null() => Ok(py.None()),
-        _ => to_py(py, document.raw()),
+        Answer::One(data) => resource(py, &data),
+        Answer::Nothing => Ok(py.None()),
+        Answer::Other(raw) => to_py(py, &raw),
     }
 }
 

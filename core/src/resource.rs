@@ -133,6 +133,33 @@ impl Document {
     pub fn into_raw(self) -> Value {
         self.0
     }
+
+    /// What the typed surfaces return for this document: its `data` as one resource or a
+    /// list, nothing for an empty answer (202/204), the document itself when it has no `data`.
+    pub fn into_answer(self) -> Answer {
+        let mut raw = self.0;
+        if raw.is_null() {
+            return Answer::Nothing;
+        }
+        match raw.get_mut("data") {
+            Some(Value::Array(items)) => Answer::Many(std::mem::take(items)),
+            Some(data @ Value::Object(_)) => Answer::One(data.take()),
+            _ => Answer::Other(raw),
+        }
+    }
+}
+
+/// A response as the typed surfaces return it (see [`Document::into_answer`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    /// No body (202/204).
+    Nothing,
+    /// `data` was one resource object.
+    One(Value),
+    /// `data` was a list of resource objects.
+    Many(Vec<Value>),
+    /// A document without `data`.
+    Other(Value),
 }
 
 /// Builds a JSON:API resource object for a request body: `{type, [id], attributes}`.
@@ -148,6 +175,25 @@ pub fn resource_object(kind: &str, id: Option<&str>, attributes: Value) -> Value
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_document_answers_one_many_nothing_or_itself() {
+        use serde_json::json;
+        assert_eq!(
+            Document::new(json!({"data": {"id": "1"}})).into_answer(),
+            Answer::One(json!({"id": "1"}))
+        );
+        assert_eq!(
+            Document::new(json!({"data": [{"id": "1"}]})).into_answer(),
+            Answer::Many(vec![json!({"id": "1"})])
+        );
+        assert_eq!(Document::new(Value::Null).into_answer(), Answer::Nothing);
+        assert_eq!(
+            Document::new(json!({"meta": 1})).into_answer(),
+            Answer::Other(json!({"meta": 1}))
+        );
+    }
+
     use super::*;
     use serde_json::json;
 
