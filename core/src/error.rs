@@ -287,6 +287,18 @@ pub enum Error {
 }
 
 impl Error {
+    /// Whether the same request may well succeed later: a rate limit, a 5xx, a timeout or a
+    /// network failure. Used where a caller keeps trying past the retry policy (job polling).
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            Error::RateLimited { .. }
+                | Error::Server(_)
+                | Error::Timeout { .. }
+                | Error::Network { .. }
+        )
+    }
+
     /// A stable machine-readable code, the same in every binding.
     pub fn code(&self) -> &'static str {
         match self {

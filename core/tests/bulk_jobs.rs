@@ -144,3 +144,33 @@ async fn subscriptions_chunk_to_the_tables_limits_and_carry_consent_and_list() {
     assert_eq!(err.code(), "bulk_partial_failure");
     assert_eq!(server.count(), before);
 }
+
+#[tokio::test]
+async fn job_polling_rides_out_failures_that_pass_and_stops_on_ones_that_do_not() {
+    // More failed polls in a row than the client retries: the job still completes for the caller.
+    let server = serve(|seen, n| match (seen.path.as_str(), n) {
+        (p, 0..=5) if p.ends_with("/JOB1") => Reply::json(500, support::error_body(500, "error", "Injected fault")),
+        (p, _) if p.ends_with("/JOB1") => Reply::json(200, json!({"data": {"type": "profile-bulk-import-job", "id": "JOB1", "attributes": {"status": "complete", "total_count": 3, "completed_count": 3, "failed_count": 0}}})),
+        _ => Reply::json(404, support::error_body(404, "not_found", "No such job")),
+    })
+    .await;
+    let client = server.client().max_retries(0).build().unwrap();
+    let poll = PollOptions {
+        interval: Duration::from_millis(1),
+        max_interval: Duration::from_millis(2),
+        timeout: Duration::from_secs(10),
+    };
+    let jobs = client.jobs();
+    let done = jobs
+        .wait(klaviyo_bridge::jobs::JobKind::ProfileImport, "JOB1", &poll)
+        .await
+        .unwrap();
+    assert_eq!(done.completed, Some(3));
+    assert_eq!(server.count(), 7, "six failed polls, then the finished job");
+    let gone = jobs
+        .wait(klaviyo_bridge::jobs::JobKind::ProfileImport, "JOB2", &poll)
+        .await
+        .unwrap_err();
+    assert_eq!(gone.code(), "not_found");
+    assert_eq!(server.count(), 8, "a missing job is not polled again");
+}

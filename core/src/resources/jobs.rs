@@ -170,9 +170,16 @@ impl Jobs<'_> {
         let deadline = Instant::now() + poll.timeout;
         let mut interval = poll.interval;
         loop {
-            let status = self.get(kind, id).await?;
-            if status.is_finished() {
-                return Ok(status);
+            // A poll is a read: a transient failure (after the client's own retries) says
+            // nothing about the job, so polling goes on until the deadline. Only then, or on
+            // a failure that will not pass (the job is gone, the key is refused), does it fail.
+            match self.get(kind, id).await {
+                Ok(status) if status.is_finished() => return Ok(status),
+                Ok(_) => {}
+                Err(e) if e.is_transient() && Instant::now() + interval <= deadline => {
+                    tracing::debug!(job = id, error = %e, "job poll failed; polling again");
+                }
+                Err(e) => return Err(e),
             }
             if Instant::now() + interval > deadline {
                 return Err(Error::Timeout {
