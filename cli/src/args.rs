@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, ValueEnum};
 
-use crate::dev_tools::ExportResource;
+use crate::export::ExportResource;
 use crate::output::Format;
 
 /// Flags both programs take.
@@ -117,9 +117,13 @@ pub struct ClientArgs {
     /// Read at most this many pages.
     #[arg(long)]
     pub max_pages: Option<usize>,
-    /// Write to this file instead of stdout.
+    /// Write to this file instead of stdout (atomically: the file changes only when the
+    /// export is complete).
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Continue an interrupted or failed export to --output from where it stopped.
+    #[arg(long, requires = "output")]
+    pub resume: bool,
     /// Shared flags.
     #[command(flatten)]
     pub common: Common,
@@ -171,6 +175,9 @@ pub struct DevArgs {
     /// The receiver's signing secret; also sends a forged copy that it should reject.
     #[arg(long)]
     pub secret: Option<String>,
+    /// Seconds test-webhook waits for the receiver's answer [default: 10].
+    #[arg(long, value_name = "SECONDS", value_parser = positive_seconds)]
+    pub timeout: Option<f64>,
     /// CSV file to import.
     #[arg(long, value_name = "FILE")]
     pub file: Option<PathBuf>,
@@ -180,19 +187,38 @@ pub struct DevArgs {
     /// Validate only; send nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Import the valid rows and write the bad ones (line, reason, the row as it was) to the
+    /// --rejected file, instead of sending nothing when a row is bad.
+    #[arg(long)]
+    pub skip_invalid: bool,
+    /// Where --skip-invalid writes the rows it leaves out [default: FILE.rejected.csv beside --file].
+    #[arg(long, value_name = "FILE", requires = "skip_invalid")]
+    pub rejected: Option<PathBuf>,
     /// What to export.
     #[arg(long, value_enum)]
     pub resource: Option<ExportResource>,
     /// Export at most this many records.
     #[arg(long)]
     pub max_records: Option<usize>,
-    /// Output file.
+    /// Output file (written atomically: it changes only when the export is complete).
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Continue an interrupted or failed export to --output from where it stopped.
+    #[arg(long, requires = "output")]
+    pub resume: bool,
     /// Output format.
     #[arg(long, value_enum)]
     pub format: Option<Format>,
     /// Shared flags.
     #[command(flatten)]
     pub common: Common,
+}
+
+fn positive_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s.is_finite() && s > 0.0 && s <= 3600.0 => Ok(s),
+        _ => Err(format!(
+            "{text:?} is not a number of seconds between 0 and 3600"
+        )),
+    }
 }

@@ -6,8 +6,12 @@
 
 pub mod args;
 pub mod dev_tools;
+pub mod export;
+pub mod import_csv;
+pub mod interrupt;
 pub mod json_input;
 pub mod output;
+pub mod partial_file;
 pub mod tools;
 
 use std::ffi::OsString;
@@ -81,6 +85,9 @@ impl From<Error> for Failure {
             _ => EXIT_FAILED,
         };
         let hint = match &e {
+            Error::Network { operation, .. } if operation == "test-webhook" => {
+                " (is the receiver running, and the URL right?)"
+            }
             Error::Network { .. } => " (is the base URL right and reachable?)",
             Error::RateLimited { .. } => " (wait and retry, or lower the request rate)",
             _ => "",
@@ -247,18 +254,66 @@ fn record<T: serde::Serialize>(value: &T) -> Output {
     }
 }
 
-/// Opens `--output`, or stdout.
-fn destination<'a>(
-    path: Option<&std::path::Path>,
-    out: &'a mut dyn Write,
-) -> Result<Box<dyn Write + 'a>, Failure> {
-    match path {
-        Some(p) => {
-            let file = std::fs::File::create(p)
-                .map_err(|e| usage(format!("cannot create {}: {e}", p.display())))?;
-            Ok(Box::new(std::io::BufWriter::new(file)))
+/// Runs an atomic export to `path` and turns its stop into the message and exit code a person
+/// needs: what is kept where, and how to continue.
+async fn export_file(
+    client: &Client,
+    spec: export::ExportSpec,
+    path: &std::path::Path,
+    resume: bool,
+    common: &Common,
+    progress: &dyn Fn(u64),
+) -> Result<export::FileExport, Failure> {
+    let untouched = if path.exists() {
+        format!("; {} is untouched", path.display())
+    } else {
+        String::new()
+    };
+    match export::export_to_file(client, spec, path, resume, progress).await {
+        Ok(done) => {
+            if !common.quiet {
+                if done.nothing_to_resume {
+                    eprintln!(
+                        "note: no interrupted export onto {} to resume; exported from the start",
+                        path.display()
+                    );
+                } else if let Some(rows) = done.resumed_after {
+                    eprintln!("note: resumed after {rows} rows");
+                }
+            }
+            Ok(done)
         }
-        None => Ok(Box::new(out)),
+        Err(export::ExportStopped::Refused(message)) => Err(usage(message)),
+        Err(export::ExportStopped::Failed {
+            cause,
+            rows,
+            partial,
+        }) => {
+            let mut failure = Failure::from(cause);
+            failure.message = match partial {
+                Some(partial) => format!(
+                    "export stopped after {rows} rows: {}{untouched}; the rows so far are in {}; \
+                     run the same command with --resume to continue",
+                    failure.message,
+                    partial.display()
+                ),
+                None => format!("export failed: {}{untouched}", failure.message),
+            };
+            Err(failure)
+        }
+        Err(export::ExportStopped::Interrupted {
+            signal,
+            rows,
+            partial,
+        }) => Err(Failure {
+            code: signal.exit_code(),
+            message: format!(
+                "export interrupted by {} after {rows} rows{untouched}; the rows so far are in {}; \
+                 run the same command with --resume to continue",
+                signal.name(),
+                partial.display()
+            ),
+        }),
     }
 }
 
@@ -367,28 +422,20 @@ async fn run_client(a: ClientArgs, binding: Binding, out: &mut dyn Write) -> Res
             if format == Format::Table {
                 return Err(usage("export-profiles writes csv, json or jsonl"));
             }
-            let to_file = a.output.is_some();
-            let rows = {
-                let sink = destination(a.output.as_deref(), out)?;
-                dev_tools::export(
-                    &client,
-                    dev_tools::ExportResource::Profiles,
-                    None,
-                    a.max_pages,
-                    format,
-                    sink,
-                    &progress(&a.common, "profiles"),
-                )
-                .await?
+            let spec = export::ExportSpec {
+                resource: export::ExportResource::Profiles,
+                format,
+                max_records: None,
+                max_pages: a.max_pages,
             };
-            if to_file && !a.common.quiet {
-                eprintln!(
-                    "exported {rows} profiles to {}",
-                    a.output
-                        .as_deref()
-                        .map(|p| p.display().to_string())
-                        .unwrap_or_default()
-                );
+            let progress = progress(&a.common, "profiles");
+            let Some(path) = a.output.as_deref() else {
+                export::export(&client, spec, Box::new(out), &progress).await?;
+                return Ok(EXIT_OK);
+            };
+            let done = export_file(&client, spec, path, a.resume, &a.common, &progress).await?;
+            if !a.common.quiet {
+                eprintln!("exported {} profiles to {}", done.rows, path.display());
             }
             return Ok(EXIT_OK);
         }
@@ -405,10 +452,36 @@ async fn run_dev(a: DevArgs, binding: Binding, out: &mut dyn Write) -> Result<i3
                 .webhook_url
                 .as_deref()
                 .ok_or_else(|| usage("--tool test-webhook needs --webhook-url URL"))?;
-            let report = dev_tools::test_webhook(url, a.secret.as_deref()).await?;
+            let timeout = a.timeout.map_or(
+                dev_tools::WEBHOOK_TIMEOUT,
+                std::time::Duration::from_secs_f64,
+            );
+            let report = dev_tools::test_webhook(url, a.secret.as_deref(), timeout).await?;
             record(&report).render(format, out).map_err(io)?;
-            let ok = report.accepted && report.rejected_forged.unwrap_or(true);
-            return Ok(if ok { EXIT_OK } else { EXIT_FAILED });
+            let problem = match (
+                &report.redirect_location,
+                report.accepted,
+                report.rejected_forged,
+            ) {
+                (Some(location), _, _) => Some(format!(
+                    "the receiver answered {} with a redirect to {location}; Klaviyo does not follow redirects, so register the final URL",
+                    report.status
+                )),
+                (None, false, _) => Some(format!(
+                    "the receiver answered {} to a correctly signed delivery; it should answer 2xx",
+                    report.status
+                )),
+                (None, true, Some(false)) => Some(format!(
+                    "the receiver answered {} to a wrongly signed copy; it should refuse it with a 4xx",
+                    report.forged_status.unwrap_or_default()
+                )),
+                _ => None,
+            };
+            let Some(problem) = problem else {
+                return Ok(EXIT_OK);
+            };
+            eprintln!("klaviyo-dev-tools: error: {problem}");
+            return Ok(EXIT_FAILED);
         }
         Tool::ImportCsv => {
             let path = a
@@ -423,16 +496,31 @@ async fn run_dev(a: DevArgs, binding: Binding, out: &mut dyn Write) -> Result<i3
                 std::fs::File::open(&path)
                     .map(|f| Box::new(std::io::BufReader::new(f)) as Box<dyn std::io::Read>)
             };
-            let report = dev_tools::import_csv(
-                &client,
-                &open,
-                a.list_id.as_deref(),
-                a.dry_run,
-                &progress(&a.common, "rows"),
-            )
-            .await?;
+            let options = import_csv::ImportOptions {
+                list_id: a.list_id.clone(),
+                dry_run: a.dry_run,
+                skip_invalid: a.skip_invalid,
+                rejected_file: Some(
+                    a.rejected
+                        .clone()
+                        .unwrap_or_else(|| import_csv::default_rejected_file(&path)),
+                ),
+            };
+            let report =
+                import_csv::import_csv(&client, &open, &options, &progress(&a.common, "rows"))
+                    .await?;
             render_import(&report, format, out).map_err(io)?;
-            return Ok(if report.invalid_count == 0 && report.failed.is_empty() {
+            if let Some(file) = &report.rejected_file
+                && !a.common.quiet
+            {
+                eprintln!(
+                    "note: {} rows left out are in {file}; fix them there and import that file",
+                    report.skipped + report.failed.len() as u64
+                );
+            }
+            let all_sent_were_imported = report.failed.is_empty();
+            let bad_rows_stopped_it = report.invalid_count > 0 && !a.skip_invalid;
+            return Ok(if all_sent_were_imported && !bad_rows_stopped_it {
                 EXIT_OK
             } else {
                 EXIT_FAILED
@@ -513,23 +601,20 @@ async fn run_dev(a: DevArgs, binding: Binding, out: &mut dyn Write) -> Result<i3
             if format == Format::Table {
                 return Err(usage("export-data writes csv, json or jsonl"));
             }
-            let sink = destination(Some(&path), out)?;
-            let rows = dev_tools::export(
-                &client,
+            let spec = export::ExportSpec {
                 resource,
-                a.max_records,
-                None,
                 format,
-                sink,
-                &progress(&a.common, "records"),
-            )
-            .await?;
-            let summary = dev_tools::ExportSummary {
+                max_records: a.max_records,
+                max_pages: None,
+            };
+            let progress = progress(&a.common, "records");
+            let done = export_file(&client, spec, &path, a.resume, &a.common, &progress).await?;
+            let summary = export::ExportSummary {
                 resource: resource
                     .to_possible_value()
                     .map(|v| v.get_name().to_string())
                     .unwrap_or_default(),
-                rows,
+                rows: done.rows as usize,
                 output: path.display().to_string(),
             };
             record(&summary).render(Format::Table, out).map_err(io)?;
@@ -540,7 +625,7 @@ async fn run_dev(a: DevArgs, binding: Binding, out: &mut dyn Write) -> Result<i3
 }
 
 fn render_import(
-    report: &dev_tools::ImportReport,
+    report: &import_csv::ImportReport,
     format: Format,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
@@ -570,7 +655,7 @@ fn render_import(
         .render(format, out),
         Format::Table => {
             let summary = json!({
-                "rows": report.rows, "valid": report.valid, "invalid": report.invalid_count, "sent": !report.dry_run,
+                "rows": report.rows, "valid": report.valid, "invalid": report.invalid_count, "sent": report.sent, "skipped": report.skipped,
                 "jobs": report.jobs.len(), "imported": report.imported, "rejected": report.failed.len(),
             });
             record(&summary).render(Format::Table, out)?;

@@ -171,6 +171,38 @@ impl<'a> RowWriter<'a> {
         Ok(writer)
     }
 
+    /// Continues a stream that already holds `written` rows (its CSV header or JSON opening
+    /// included): used to resume an interrupted export onto its partial file.
+    pub fn resume(
+        format: Format,
+        columns: Vec<String>,
+        out: Box<dyn Write + 'a>,
+        written: usize,
+    ) -> Self {
+        let mut writer = RowWriter {
+            format,
+            columns,
+            out,
+            csv: None,
+            written,
+        };
+        if format == Format::Csv {
+            writer.csv = Some(csv::Writer::from_writer(std::mem::replace(
+                &mut writer.out,
+                Box::new(std::io::sink()),
+            )));
+        }
+        writer
+    }
+
+    /// Pushes every row written so far to the underlying writer.
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        if let Some(csv) = self.csv.as_mut() {
+            csv.flush()?;
+        }
+        self.out.flush()
+    }
+
     /// Writes one row.
     pub fn row(&mut self, row: &Map<String, Value>) -> std::io::Result<()> {
         match self.format {
@@ -254,6 +286,34 @@ mod tests {
         assert!(widths.windows(2).all(|w| w[0] == w[1]), "aligned:\n{text}");
         assert!(text.contains('…') && !text.contains(&"x".repeat(60)));
         assert!(text.ends_with("2 rows\n"));
+    }
+
+    #[test]
+    fn a_resumed_stream_continues_the_one_it_was_cut_from() {
+        let Output::Rows { columns, rows: all } = rows() else {
+            unreachable!()
+        };
+        for format in [Format::Json, Format::Csv, Format::Jsonl] {
+            let mut first = Vec::new();
+            let mut writer = RowWriter::new(format, columns.clone(), Box::new(&mut first)).unwrap();
+            writer.row(&all[0]).unwrap();
+            writer.flush().unwrap();
+            drop(writer);
+            let mut rest = Vec::new();
+            let mut writer = RowWriter::resume(format, columns.clone(), Box::new(&mut rest), 1);
+            writer.row(&all[1]).unwrap();
+            assert_eq!(writer.finish().unwrap(), 2);
+            first.extend(rest);
+            let joined = String::from_utf8(first).unwrap();
+            if format == Format::Json {
+                assert_eq!(
+                    serde_json::from_str::<Value>(&joined).unwrap(),
+                    serde_json::from_str::<Value>(&render(&rows(), format)).unwrap()
+                );
+            } else {
+                assert_eq!(joined, render(&rows(), format));
+            }
+        }
     }
 
     #[test]

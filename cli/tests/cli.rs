@@ -1,106 +1,10 @@
 //! Every action and tool of the Rust binaries against the sandbox: output, state, exit codes.
 
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
+mod support;
 
-use klaviyo_sandbox::{Options, RateLimits, Sandbox};
+use klaviyo_sandbox::RateLimits;
 use serde_json::Value;
-
-struct Env {
-    sandbox: Sandbox,
-    runtime: tokio::runtime::Runtime,
-    dir: PathBuf,
-}
-
-static DIRS: AtomicUsize = AtomicUsize::new(0);
-
-fn env() -> Env {
-    env_with(RateLimits::Off)
-}
-
-fn env_with(rate_limits: RateLimits) -> Env {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let sandbox = runtime
-        .block_on(klaviyo_sandbox::start(Options {
-            rate_limits,
-            job_step: std::time::Duration::from_millis(2),
-            ..Options::default()
-        }))
-        .unwrap();
-    // A fresh directory per test, so no stray .env is read.
-    let dir = std::env::temp_dir().join(format!(
-        "klaviyo-cli-test-{}-{}",
-        std::process::id(),
-        DIRS.fetch_add(1, Ordering::SeqCst)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    Env {
-        sandbox,
-        runtime,
-        dir,
-    }
-}
-
-impl Env {
-    fn run(&self, program: &str, args: &[&str]) -> (i32, String, String) {
-        self.run_with_env(program, args, &[])
-    }
-
-    fn run_with_env(
-        &self,
-        program: &str,
-        args: &[&str],
-        extra: &[(&str, &str)],
-    ) -> (i32, String, String) {
-        let exe = match program {
-            "client" => env!("CARGO_BIN_EXE_klaviyo-client"),
-            _ => env!("CARGO_BIN_EXE_klaviyo-dev-tools"),
-        };
-        let mut command = Command::new(exe);
-        command
-            .args(args)
-            .current_dir(&self.dir)
-            .env("KLAVIYO_BASE_URL", self.sandbox.base_url())
-            .env("KLAVIYO_API_KEY", self.sandbox.api_key())
-            .env_remove("KLAVIYO_REVISION");
-        for (k, v) in extra {
-            command.env(k, v);
-        }
-        let Output {
-            status,
-            stdout,
-            stderr,
-        } = command.output().unwrap();
-        (
-            status.code().unwrap_or(-1),
-            String::from_utf8(stdout).unwrap(),
-            String::from_utf8(stderr).unwrap(),
-        )
-    }
-
-    fn state(&self) -> Value {
-        self.sandbox.state()
-    }
-
-    fn settle(&self) {
-        self.runtime.block_on(self.sandbox.settled());
-    }
-
-    fn file(&self, name: &str, bytes: &[u8]) -> String {
-        let path = self.dir.join(name);
-        std::fs::File::create(&path)
-            .unwrap()
-            .write_all(bytes)
-            .unwrap();
-        path.display().to_string()
-    }
-}
+use support::{env, env_with};
 
 #[test]
 fn seed_commands_track_upsert_list_and_export() {

@@ -1,0 +1,235 @@
+//! Exports to a file are atomic and resumable: a failed or interrupted export leaves the
+//! previous file byte-identical, keeps its rows under `<file>.partial`, and `--resume` (even
+//! after SIGKILL) finishes the file exactly as an uninterrupted export would have written it.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use klaviyo_sandbox::{Options, RateLimits};
+use serde_json::Value;
+use support::{Env, env_with_options};
+
+fn seeded(profiles: usize, latency_ms: u64) -> Env {
+    env_with_options(Options {
+        rate_limits: RateLimits::Off,
+        seed_profiles: profiles,
+        latency: Duration::from_millis(latency_ms),
+        ..Options::default()
+    })
+}
+
+fn export_args<'a>(output: &'a str, format: &'a str) -> Vec<&'a str> {
+    vec![
+        "--tool",
+        "export-data",
+        "--resource",
+        "profiles",
+        "--format",
+        format,
+        "--output",
+        output,
+        "--quiet",
+    ]
+}
+
+/// Rows the export has recorded as complete in its progress file (0 before the first page).
+fn recorded_rows(output: &str) -> u64 {
+    std::fs::read(format!("{output}.partial.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        .and_then(|v| v["rows"].as_u64())
+        .unwrap_or(0)
+}
+
+/// Starts an export and returns once it has recorded at least `rows` rows (watching its
+/// progress file, not the clock), still running.
+fn export_until(env: &Env, output: &str, format: &str, rows: u64) -> Child {
+    let mut child = env
+        .command("dev", &export_args(output, format))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while recorded_rows(output) < rows {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the export ended before {rows} rows"
+        );
+        assert!(Instant::now() < deadline, "no progress");
+        std::thread::sleep(Duration::from_millis(5)); // polling a condition, not timing a race
+    }
+    child
+}
+
+fn signal(child: &Child, name: &str) {
+    let sent = Command::new("kill")
+        .args([format!("-{name}"), child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+}
+
+fn profile_ids(path: &Path) -> Vec<String> {
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    reader
+        .records()
+        .map(|r| r.unwrap().get(0).unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn sigkill_then_resume_gives_exactly_the_file_an_uninterrupted_export_writes() {
+    let env = seeded(5_000, 15);
+    for format in ["csv", "json", "jsonl"] {
+        let clean = env.path(&format!("clean.{format}"));
+        let (code, _, err) = env.run("dev", &export_args(&clean, format));
+        assert_eq!(code, 0, "{err}");
+
+        let output = env.path(&format!("resumed.{format}"));
+        let mut child = export_until(&env, &output, format, 1_000);
+        child.kill().unwrap(); // SIGKILL: no chance to clean up
+        child.wait().unwrap();
+        assert!(
+            !Path::new(&output).exists(),
+            "nothing under the real name yet"
+        );
+        assert!(Path::new(&format!("{output}.partial")).exists());
+
+        let mut args = export_args(&output, format);
+        args.push("--resume");
+        let (code, out, err) = env.run("dev", &args);
+        assert_eq!(code, 0, "{out}{err}");
+        assert_eq!(
+            std::fs::read(&output).unwrap(),
+            std::fs::read(&clean).unwrap(),
+            "{format}: the resumed file is byte for byte the uninterrupted one"
+        );
+        assert!(!Path::new(&format!("{output}.partial")).exists());
+        assert!(!Path::new(&format!("{output}.partial.json")).exists());
+    }
+    let ids = profile_ids(Path::new(&env.path("resumed.csv")));
+    let unique: std::collections::HashSet<&String> = ids.iter().collect();
+    assert_eq!((ids.len(), unique.len()), (5_000, 5_000));
+}
+
+#[test]
+fn sigint_and_sigterm_stop_at_a_page_keep_the_old_file_and_resume() {
+    let env = seeded(2_000, 15);
+    let clean = env.path("clean.csv");
+    assert_eq!(env.run("dev", &export_args(&clean, "csv")).0, 0);
+    for (name, code) in [("INT", 130), ("TERM", 143)] {
+        let output = env.path(&format!("out-{name}.csv"));
+        std::fs::write(&output, b"the previous export\n").unwrap();
+        let child = export_until(&env, &output, "csv", 300);
+        signal(&child, name);
+        let done = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&done.stderr);
+        assert_eq!(done.status.code(), Some(code), "{err}");
+        assert!(
+            err.contains(&format!("interrupted by SIG{name}"))
+                && err.contains("is untouched")
+                && err.contains("--resume"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read(&output).unwrap(), b"the previous export\n");
+        let partial = std::fs::read_to_string(format!("{output}.partial")).unwrap();
+        assert!(
+            partial.ends_with('\n') && partial.lines().count() as u64 > 300,
+            "whole rows only"
+        );
+
+        let mut args = export_args(&output, "csv");
+        args.push("--resume");
+        assert_eq!(env.run("dev", &args).0, 0);
+        assert_eq!(
+            std::fs::read(&output).unwrap(),
+            std::fs::read(&clean).unwrap()
+        );
+    }
+}
+
+#[test]
+fn a_failed_export_leaves_the_previous_file_byte_identical() {
+    let env = seeded(2_000, 15);
+    let output = env.path("profiles.csv");
+    let previous = b"id,email\nP1,kept@example.com\n".to_vec();
+    std::fs::write(&output, &previous).unwrap();
+
+    // Nothing listens: the export fails before a row, and leaves nothing behind.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let nowhere = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let (code, _, err) = env.run_with_env(
+        "dev",
+        &export_args(&output, "csv"),
+        &[("KLAVIYO_BASE_URL", &nowhere)],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("export failed") && err.contains("is untouched"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&output).unwrap(), previous);
+    assert!(!Path::new(&format!("{output}.partial")).exists());
+    assert!(!Path::new(&format!("{output}.partial.json")).exists());
+
+    // The server goes away mid-export: the rows so far are kept for --resume.
+    let child = export_until(&env, &output, "csv", 300);
+    let Env {
+        sandbox, runtime, ..
+    } = env;
+    runtime.block_on(sandbox.shutdown());
+    let done = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&done.stderr);
+    assert_eq!(done.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("export stopped after") && err.contains("--resume"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&output).unwrap(), previous);
+    let kept = recorded_rows(&output);
+    assert!(kept >= 300, "{kept}");
+}
+
+#[test]
+fn resume_refuses_other_flags_and_starts_afresh_when_there_is_nothing_to_resume() {
+    let env = seeded(500, 15);
+    let output = env.path("p.csv");
+    let child = export_until(&env, &output, "csv", 100);
+    signal(&child, "TERM");
+    child.wait_with_output().unwrap();
+    let mut other = export_args(&output, "json");
+    other.push("--resume");
+    let (code, _, err) = env.run("dev", &other);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--resource profiles --format csv") && err.contains("same flags"),
+        "{err}"
+    );
+
+    let fresh = env.path("fresh.csv");
+    let (code, out, err) = env.run(
+        "dev",
+        &[
+            "--tool",
+            "export-data",
+            "--resource",
+            "profiles",
+            "--output",
+            &fresh,
+            "--resume",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("no interrupted export"), "{err}");
+    assert!(out.contains("500"), "{out}");
+    assert_eq!(profile_ids(Path::new(&fresh)).len(), 500);
+
+    // export-profiles (klaviyo-client) shares the mechanism.
+    let (code, _, err) = env.run("client", &["--action", "export-profiles", "--resume"]);
+    assert_eq!(code, 2, "--resume needs --output: {err}");
+}
