@@ -66,8 +66,12 @@ const CLIENT_EXAMPLES: &str = "Examples:
   klaviyo-client --action subscribe-profile --email user@example.com --list-id LIST_ID
   klaviyo-client --action delete-profile --email user@example.com
 
+export-profiles --output writes FILE.partial and renames it over FILE only when complete; after a
+failure or SIGINT/SIGTERM/SIGKILL, the same command with --resume continues where it stopped.
+
 Exit codes: 0 success; 1 the API refused or failed (details on stderr); 2 usage or configuration
-error (a missing flag, malformed --properties, no API key).";
+error (a missing flag, malformed --properties, no API key); 130/143 an export stopped by
+SIGINT/SIGTERM (resumable).";
 
 /// The reference `klaviyo_client.py`, built on klaviyo-bridge.
 #[derive(Debug, Clone, Parser)]
@@ -149,15 +153,21 @@ const DEV_EXAMPLES: &str = "Examples:
   klaviyo-dev-tools --tool validate-events --events \"Placed Order,Started Checkout,Viewed Product\"
   klaviyo-dev-tools --tool test-webhook --webhook-url https://example.com/webhooks/klaviyo --secret S
   klaviyo-dev-tools --tool import-csv --file contacts.csv --list-id LIST_ID [--dry-run]
+  klaviyo-dev-tools --tool import-csv --file contacts.csv --skip-invalid
   klaviyo-dev-tools --tool export-data --resource profiles --max-records 5000 --output profiles.csv
+  klaviyo-dev-tools --tool export-data --resource profiles --output profiles.csv --resume
 
 import-csv columns: email, phone_number, external_id, first_name, last_name, organization, title,
 locale, image, address1, address2, city, region, country, zip, timezone, properties (a JSON object);
 any other column becomes a custom property. Every row is checked first; if one is bad, nothing is
-sent and the bad rows are listed by line.
+sent and the bad rows are listed by line. --skip-invalid imports the rest and writes the bad rows to
+FILE.rejected.csv, which imports once fixed.
+
+export-data writes FILE.partial and renames it over FILE only when complete; after a failure or
+SIGINT/SIGTERM/SIGKILL, the same command with --resume continues where it stopped.
 
 Exit codes: 0 success; 1 a check or the API failed (details on stderr); 2 usage or configuration
-error.";
+error; 130/143 an export stopped by SIGINT/SIGTERM (resumable).";
 
 /// The reference `dev_tools.py`, built on klaviyo-bridge.
 #[derive(Debug, Clone, Parser)]

@@ -42,6 +42,17 @@ impl Interrupts {
         #[cfg(unix)]
         {
             use tokio::signal::unix::{SignalKind, signal};
+            // tokio chains to the handler it finds. Node's re-raises the signal, so chained it
+            // would deliver the signal to itself forever; the CLI owns its process (in every
+            // door), so the hosts' handlers go before tokio installs its own, once.
+            static HOST_HANDLERS_REMOVED: std::sync::Once = std::sync::Once::new();
+            HOST_HANDLERS_REMOVED.call_once(|| {
+                for signal in [libc::SIGINT, libc::SIGTERM] {
+                    // SAFETY: resetting a disposition to the default is async-signal-safe and
+                    // happens before any handler of ours exists.
+                    unsafe { libc::signal(signal, libc::SIG_DFL) };
+                }
+            });
             Ok(Interrupts {
                 interrupt: signal(SignalKind::interrupt())?,
                 terminate: signal(SignalKind::terminate())?,

@@ -47,3 +47,31 @@ def test_console_scripts_match_the_rust_binaries_byte_for_byte(sandbox: Any) -> 
     python = run([str(BIN / "klaviyo-dev-tools"), "--tool", "validate-events", "--events", "X,Missing"], sandbox)
     rust = run([binary("klaviyo-dev-tools"), "--tool", "validate-events", "--events", "X,Missing"], sandbox)
     assert python.returncode == rust.returncode == 1 and python.stdout == rust.stdout
+
+
+def test_an_interrupted_console_script_export_keeps_the_old_file_and_resumes(start_sandbox: Any, tmp_path: Path) -> None:
+    """SIGTERM reaches the Rust export through the Python interpreter: it stops at a page with
+    exit 143, the previous file untouched, and --resume finishes the full set."""
+    import signal
+    import time
+
+    sandbox = start_sandbox("--rate-limits", "off", "--seed-profiles", "2000", "--latency", "15")
+    output = tmp_path / "profiles.csv"
+    output.write_text("the previous export\n")
+    progress = tmp_path / "profiles.csv.partial.json"
+    command = [str(BIN / "klaviyo-dev-tools"), "--tool", "export-data", "--resource", "profiles", "--output", str(output), "--quiet"]
+    environment = {**os.environ, "KLAVIYO_BASE_URL": sandbox.url, "KLAVIYO_API_KEY": sandbox.key}
+    process = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (progress.exists() and '"rows":0,' not in progress.read_text()):
+        assert process.poll() is None and time.monotonic() < deadline, "the export ended or stalled before its first page"
+        time.sleep(0.005)  # polling a condition, not timing a race
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 143, stderr
+    assert "interrupted by SIGTERM" in stderr and "--resume" in stderr
+    assert output.read_text() == "the previous export\n"
+    resumed = subprocess.run([*command, "--resume"], env=environment, capture_output=True, text=True, timeout=60)
+    assert resumed.returncode == 0, resumed.stderr
+    ids = [line.split(",")[0] for line in output.read_text().splitlines()[1:]]
+    assert len(ids) == len(set(ids)) == 2000
