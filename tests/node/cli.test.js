@@ -44,6 +44,7 @@ test('an npm bin export stopped by SIGTERM keeps the old file, exits 143 and res
   const env = { ...process.env, KLAVIYO_BASE_URL: sandbox.url, KLAVIYO_API_KEY: sandbox.key }
   const args = ['--tool', 'export-data', '--resource', 'profiles', '--output', output, '--quiet']
   const child = spawn(process.execPath, [bin('klaviyo-dev-tools'), ...args], { env })
+  t.after(() => { if (child.exitCode === null) child.kill('SIGKILL') })
   let stderr = ''
   child.stderr.on('data', (d) => { stderr += d })
   const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })))
