@@ -48,8 +48,10 @@ pub enum Action {
     AddToList,
     /// Subscribe a profile to marketing: --email E [--list-id ID] [--sms with --phone-number P]
     SubscribeProfile,
-    /// Request deletion of a profile and its data: --email E | --phone-number P | --external-id X | --profile-id ID
+    /// Request deletion of a profile and its data: --email E | --phone-number P | --external-id X | --profile-id ID; asks first on a terminal, else needs --yes
     DeleteProfile,
+    /// Create a list: --name NAME
+    CreateList,
 }
 
 const CLIENT_EXAMPLES: &str = "Examples:
@@ -64,7 +66,8 @@ const CLIENT_EXAMPLES: &str = "Examples:
   klaviyo-client --action list-lists
   klaviyo-client --action add-to-list --list-id LIST_ID --email user@example.com
   klaviyo-client --action subscribe-profile --email user@example.com --list-id LIST_ID
-  klaviyo-client --action delete-profile --email user@example.com
+  klaviyo-client --action create-list --name \"VIP customers\"
+  klaviyo-client --action delete-profile --email user@example.com --yes
 
 export-profiles --output writes FILE.partial and renames it over FILE only when complete; after a
 failure or SIGINT/SIGTERM/SIGKILL, the same command with --resume continues where it stopped.
@@ -115,6 +118,12 @@ pub struct ClientArgs {
     /// Subscribe to SMS instead of email (needs --phone-number).
     #[arg(long)]
     pub sms: bool,
+    /// Name of the list to create.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Confirm a destructive action (delete-profile) without being asked.
+    #[arg(long)]
+    pub yes: bool,
     /// Output format.
     #[arg(long, value_enum)]
     pub format: Option<Format>,

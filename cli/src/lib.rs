@@ -99,6 +99,35 @@ impl From<Error> for Failure {
     }
 }
 
+/// An API call or a check that failed (exit 1), as opposed to a usage error (exit 2).
+fn failed(message: impl Into<String>) -> Failure {
+    Failure {
+        code: EXIT_FAILED,
+        message: message.into(),
+    }
+}
+
+/// Destructive actions: asked on a terminal, `--yes` otherwise.
+fn confirm_deletion(who: &ProfileRef, yes: bool) -> Result<(), Failure> {
+    if yes {
+        return Ok(());
+    }
+    let what = tools::describe(who);
+    if !std::io::stdin().is_terminal() {
+        return Err(usage(format!(
+            "delete-profile deletes {what} and all its data for good: add --yes to confirm"
+        )));
+    }
+    eprint!("Delete {what} and all its data for good? [y/N] ");
+    let mut answer = String::new();
+    let _ = std::io::stdin().read_line(&mut answer);
+    if matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
+        Ok(())
+    } else {
+        Err(usage("not confirmed; nothing was deleted"))
+    }
+}
+
 fn usage(message: impl Into<String>) -> Failure {
     Failure {
         code: EXIT_USAGE,
@@ -116,6 +145,9 @@ fn io(e: std::io::Error) -> Failure {
 /// Runs a program with `argv` (program name first), writing to the process's stdout and
 /// stderr; returns the exit code. `binding` names the door for the `User-Agent`.
 pub fn run(program: Program, argv: Vec<OsString>, binding: Binding) -> i32 {
+    if let Some(width) = output::terminal_width() {
+        output::wrap_tables_to(width);
+    }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let code = run_with(program, argv, binding, &mut out);
@@ -373,8 +405,18 @@ async fn run_client(a: ClientArgs, binding: Binding, out: &mut dyn Write) -> Res
         }
         Action::GetProfile => {
             let who = require_identity(&a, &name, true)?;
+            let profile = tools::get_profile(&client, &who)
+                .await?
+                .ok_or_else(|| failed(tools::no_such_profile(&who)))?;
+            (Output::Record(profile), table_or(Format::Table))
+        }
+        Action::CreateList => {
+            let list_name = a
+                .name
+                .as_deref()
+                .ok_or_else(|| usage("--action create-list needs --name NAME"))?;
             (
-                Output::Record(tools::get_profile(&client, &who).await?),
+                Output::Record(tools::create_list(&client, list_name).await?),
                 table_or(Format::Table),
             )
         }
@@ -396,13 +438,18 @@ async fn run_client(a: ClientArgs, binding: Binding, out: &mut dyn Write) -> Res
                 .as_deref()
                 .ok_or_else(|| usage("--action add-to-list needs --list-id ID"))?;
             let who = require_identity(&a, &name, true)?;
-            (
-                Output::Record(tools::add_to_list(&client, list, &who).await?),
-                table_or(Format::Table),
-            )
+            let added = tools::add_to_list(&client, list, &who)
+                .await?
+                .ok_or_else(|| failed(tools::no_such_profile(&who)))?;
+            (Output::Record(added), table_or(Format::Table))
         }
         Action::SubscribeProfile => {
             let who = require_identity(&a, &name, false)?;
+            if a.sms && who.phone_number.is_none() {
+                return Err(usage(
+                    "--action subscribe-profile --sms needs --phone-number (E.164, e.g. +15005550006)",
+                ));
+            }
             (
                 Output::Record(
                     tools::subscribe_profile(&client, &who, a.list_id.as_deref(), a.sms).await?,
@@ -412,6 +459,7 @@ async fn run_client(a: ClientArgs, binding: Binding, out: &mut dyn Write) -> Res
         }
         Action::DeleteProfile => {
             let who = require_identity(&a, &name, true)?;
+            confirm_deletion(&who, a.yes)?;
             (
                 Output::Record(tools::delete_profile(&client, &who).await?),
                 table_or(Format::Table),
@@ -477,17 +525,19 @@ async fn run_dev(a: DevArgs, binding: Binding, out: &mut dyn Write) -> Result<i3
                 )),
                 _ => None,
             };
-            let Some(problem) = problem else {
-                return Ok(EXIT_OK);
-            };
-            eprintln!("klaviyo-dev-tools: error: {problem}");
-            return Ok(EXIT_FAILED);
+            return Ok(problem.map_or(EXIT_OK, |p| check_failed(&p)));
         }
         Tool::ImportCsv => {
             let path = a
                 .file
                 .clone()
                 .ok_or_else(|| usage("--tool import-csv needs --file FILE"))?;
+            if path.is_dir() {
+                return Err(usage(format!(
+                    "--file {} is a directory; give the CSV file in it",
+                    path.display()
+                )));
+            }
             if !path.is_file() {
                 return Err(usage(format!("--file {} does not exist", path.display())));
             }
@@ -518,13 +568,21 @@ async fn run_dev(a: DevArgs, binding: Binding, out: &mut dyn Write) -> Result<i3
                     report.skipped + report.failed.len() as u64
                 );
             }
-            let all_sent_were_imported = report.failed.is_empty();
-            let bad_rows_stopped_it = report.invalid_count > 0 && !a.skip_invalid;
-            return Ok(if all_sent_were_imported && !bad_rows_stopped_it {
-                EXIT_OK
-            } else {
-                EXIT_FAILED
-            });
+            if report.invalid_count > 0 && !a.skip_invalid {
+                let what = if a.dry_run { "" } else { "; nothing was sent" };
+                return Ok(check_failed(&format!(
+                    "{} of {} rows are invalid (listed above){what}; fix them, or import the rest with --skip-invalid",
+                    report.invalid_count, report.rows
+                )));
+            }
+            if !report.failed.is_empty() {
+                return Ok(check_failed(&format!(
+                    "Klaviyo rejected {} of the {} rows sent (listed above)",
+                    report.failed.len(),
+                    report.valid
+                )));
+            }
+            return Ok(EXIT_OK);
         }
         _ => {}
     }
@@ -546,11 +604,14 @@ async fn run_dev(a: DevArgs, binding: Binding, out: &mut dyn Write) -> Result<i3
                 fields.insert(format!("scope_{}", scope.family), json!(scope.status));
             }
             Output::Record(fields).render(format, out).map_err(io)?;
-            Ok(if report.key_valid {
-                EXIT_OK
-            } else {
-                EXIT_FAILED
-            })
+            if report.key_valid {
+                return Ok(EXIT_OK);
+            }
+            let why = report.error.as_deref().unwrap_or("no answer");
+            Ok(check_failed(&format!(
+                "the key check against {} failed: {why}",
+                report.base_url
+            )))
         }
         Tool::ValidateEvents => {
             let names: Vec<String> = a
@@ -585,11 +646,22 @@ async fn run_dev(a: DevArgs, binding: Binding, out: &mut dyn Write) -> Result<i3
             Output::Rows { columns, rows }
                 .render(format, out)
                 .map_err(io)?;
-            Ok(if checks.iter().all(|c| c.exists) {
-                EXIT_OK
-            } else {
-                EXIT_FAILED
-            })
+            let missing: Vec<&str> = checks
+                .iter()
+                .filter(|c| !c.exists)
+                .map(|c| c.event.as_str())
+                .collect();
+            if missing.is_empty() {
+                return Ok(EXIT_OK);
+            }
+            Ok(check_failed(&format!(
+                "no metric named {} exists (a metric appears with its first event; check the spelling and case)",
+                missing
+                    .iter()
+                    .map(|m| format!("{m:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )))
         }
         Tool::ExportData => {
             let resource = a.resource.ok_or_else(|| usage("--tool export-data needs --resource profiles|events|metrics|lists|catalog-items"))?;
@@ -624,6 +696,12 @@ async fn run_dev(a: DevArgs, binding: Binding, out: &mut dyn Write) -> Result<i3
     }
 }
 
+/// A check that ran and failed: its one line on stderr (the report is on stdout), exit 1.
+fn check_failed(message: &str) -> i32 {
+    eprintln!("klaviyo-dev-tools: error: {message}");
+    EXIT_FAILED
+}
+
 fn render_import(
     report: &import_csv::ImportReport,
     format: Format,
@@ -648,11 +726,27 @@ fn render_import(
             "{}",
             serde_json::to_string_pretty(report).unwrap_or_default()
         ),
-        Format::Csv | Format::Jsonl => Output::Rows {
+        Format::Csv => Output::Rows {
             columns,
             rows: problems,
         }
         .render(format, out),
+        Format::Jsonl => {
+            Output::Rows {
+                columns,
+                rows: problems,
+            }
+            .render(format, out)?;
+            // The last line is the summary, so a jsonl reader gets the counts too.
+            let mut summary = match serde_json::to_value(report) {
+                Ok(Value::Object(map)) => map,
+                _ => Map::new(),
+            };
+            for listed in ["invalid", "failed"] {
+                summary.remove(listed);
+            }
+            writeln!(out, "{}", json!({ "summary": summary }))
+        }
         Format::Table => {
             let summary = json!({
                 "rows": report.rows, "valid": report.valid, "invalid": report.invalid_count, "sent": report.sent, "skipped": report.skipped,

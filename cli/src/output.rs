@@ -2,13 +2,29 @@
 //! table, JSON, RFC 4180 CSV or JSON lines. The same bytes come out of every door.
 
 use std::io::Write;
+use std::sync::OnceLock;
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ContentArrangement, Table};
 use serde_json::{Map, Value};
 
-/// Cells longer than this are cut in table output.
-pub const MAX_CELL: usize = 48;
+/// The width tables wrap to: the terminal's, set once by the process that owns stdout
+/// ([`crate::run`]); unset (captured output, pipes), cells are printed whole on one line.
+static TERMINAL_WIDTH: OnceLock<u16> = OnceLock::new();
+
+/// Tables written to this process's stdout wrap to `width` columns.
+pub fn wrap_tables_to(width: u16) {
+    let _ = TERMINAL_WIDTH.set(width);
+}
+
+/// The terminal's width when stdout is one.
+pub fn terminal_width() -> Option<u16> {
+    use std::io::IsTerminal;
+    std::io::stdout()
+        .is_terminal()
+        .then(|| Table::new().width())
+        .flatten()
+}
 
 /// How to render.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -46,24 +62,18 @@ pub fn cell(value: Option<&Value>) -> String {
     }
 }
 
-fn truncate(text: String) -> String {
-    if text.chars().count() > MAX_CELL {
-        let mut cut: String = text.chars().take(MAX_CELL - 1).collect();
-        cut.push('…');
-        cut
-    } else {
-        text
-    }
-}
-
-fn table(header: &[String], rows: impl Iterator<Item = Vec<String>>) -> String {
+/// An aligned table; long cells wrap when a terminal width is known and are never cut.
+fn table(header: &[String], rows: impl Iterator<Item = Vec<String>>, width: Option<u16>) -> String {
     let mut table = Table::new();
-    table
-        .load_preset(UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Disabled)
-        .set_header(header);
+    table.load_preset(UTF8_FULL_CONDENSED).set_header(header);
+    match width {
+        Some(width) => table
+            .set_content_arrangement(ContentArrangement::Dynamic)
+            .set_width(width),
+        None => table.set_content_arrangement(ContentArrangement::Disabled),
+    };
     for row in rows {
-        table.add_row(row.into_iter().map(truncate));
+        table.add_row(row);
     }
     format!("{table}\n")
 }
@@ -74,7 +84,8 @@ impl Output {
         match (self, format) {
             (Output::Record(record), Format::Table) => {
                 let rows = record.iter().map(|(k, v)| vec![k.clone(), cell(Some(v))]);
-                out.write_all(table(&["field".into(), "value".into()], rows).as_bytes())
+                let header = ["field".to_string(), "value".to_string()];
+                out.write_all(table(&header, rows, TERMINAL_WIDTH.get().copied()).as_bytes())
             }
             (Output::Record(record), Format::Json) => writeln!(
                 out,
@@ -92,7 +103,7 @@ impl Output {
                 let body = rows
                     .iter()
                     .map(|row| columns.iter().map(|c| cell(row.get(c))).collect());
-                out.write_all(table(columns, body).as_bytes())?;
+                out.write_all(table(columns, body, TERMINAL_WIDTH.get().copied()).as_bytes())?;
                 writeln!(
                     out,
                     "{} row{}",
@@ -276,7 +287,7 @@ mod tests {
     }
 
     #[test]
-    fn tables_align_and_cut_long_cells() {
+    fn tables_align_and_keep_long_cells_whole_or_wrap_them_to_the_terminal() {
         let text = render(&rows(), Format::Table);
         let widths: Vec<usize> = text
             .lines()
@@ -284,8 +295,17 @@ mod tests {
             .map(|l| l.chars().count())
             .collect();
         assert!(widths.windows(2).all(|w| w[0] == w[1]), "aligned:\n{text}");
-        assert!(text.contains('…') && !text.contains(&"x".repeat(60)));
+        assert!(text.contains(&"x".repeat(80)), "never cut:\n{text}");
         assert!(text.ends_with("2 rows\n"));
+
+        let body = [vec!["1".to_string(), "x".repeat(80)]].into_iter();
+        let wrapped = table(&["id".into(), "title".into()], body, Some(40));
+        assert!(
+            wrapped.lines().all(|l| l.chars().count() <= 40),
+            "{wrapped}"
+        );
+        let kept: usize = wrapped.lines().map(|l| l.matches('x').count()).sum();
+        assert_eq!(kept, 80, "wrapped, not cut:\n{wrapped}");
     }
 
     #[test]

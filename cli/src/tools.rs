@@ -52,7 +52,8 @@ pub async fn track_event(
     })
 }
 
-fn describe(who: &ProfileRef) -> String {
+/// How a profile is named in messages: its email, phone, external id or id.
+pub fn describe(who: &ProfileRef) -> String {
     who.key().unwrap_or_default().to_string()
 }
 
@@ -108,15 +109,19 @@ pub async fn upsert_profile(
     Ok(profile_row(&profile))
 }
 
-/// A profile by id, or by email / phone / external id.
-pub async fn get_profile(client: &Client, who: &ProfileRef) -> Result<Map<String, Value>> {
-    Ok(profile_row(&find_profile(client, who).await?))
+/// A profile by id, or by email / phone / external id; `None` when there is none.
+pub async fn get_profile(client: &Client, who: &ProfileRef) -> Result<Option<Map<String, Value>>> {
+    Ok(find_profile(client, who).await?.as_ref().map(profile_row))
 }
 
-/// Finds one profile by id or identifier; a clear not-found error otherwise.
-pub async fn find_profile(client: &Client, who: &ProfileRef) -> Result<Resource> {
+/// Finds one profile by id or identifier; `None` when no profile matches.
+pub async fn find_profile(client: &Client, who: &ProfileRef) -> Result<Option<Resource>> {
     if let Some(id) = &who.id {
-        return client.profiles().get(id).await;
+        return match client.profiles().get(id).await {
+            Ok(profile) => Ok(Some(profile)),
+            Err(Error::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        };
     }
     let (field, value) = match (&who.email, &who.phone_number, &who.external_id) {
         (Some(e), _, _) => ("email", e),
@@ -139,10 +144,27 @@ pub async fn find_profile(client: &Client, who: &ProfileRef) -> Result<Resource>
         .items()
         .try_collect()
         .await?;
-    found
-        .into_iter()
-        .next()
-        .ok_or_else(|| Error::InvalidInput(format!("no profile has {field} {value:?}")))
+    Ok(found.into_iter().next())
+}
+
+/// "no profile has email \"a@b.c\"": what a lookup that found nothing says.
+pub fn no_such_profile(who: &ProfileRef) -> String {
+    match (&who.id, &who.email, &who.phone_number, &who.external_id) {
+        (Some(id), ..) => format!("no profile has id {id:?}"),
+        (_, Some(e), ..) => format!("no profile has email {e:?}"),
+        (_, _, Some(p), _) => format!("no profile has phone_number {p:?}"),
+        (_, _, _, Some(x)) => format!("no profile has external_id {x:?}"),
+        _ => "no profile matches".into(),
+    }
+}
+
+/// Creates a list.
+pub async fn create_list(client: &Client, name: &str) -> Result<Map<String, Value>> {
+    let list = client.lists().create(name).await?;
+    Ok(resource_row(
+        &list,
+        &["id", "name", "created"].map(String::from),
+    ))
 }
 
 /// One row of a resource: `id`, a relationship's id for `<relationship>_id` columns
@@ -219,20 +241,21 @@ pub async fn list_lists(client: &Client) -> Result<(Vec<String>, Vec<Map<String,
     .await
 }
 
-/// Adds one profile (by id or identifier) to a list.
+/// Adds one profile (by id or identifier) to a list; `None` when there is no such profile.
 pub async fn add_to_list(
     client: &Client,
     list_id: &str,
     who: &ProfileRef,
-) -> Result<Map<String, Value>> {
-    let profile = find_profile(client, who).await?;
+) -> Result<Option<Map<String, Value>>> {
+    let Some(profile) = find_profile(client, who).await? else {
+        return Ok(None);
+    };
     let id = profile.id().unwrap_or_default().to_string();
     client.lists().add_profiles(list_id, &[id.as_str()]).await?;
     Ok(
         json!({"status": "added", "list_id": list_id, "profile_id": id})
             .as_object()
-            .cloned()
-            .unwrap_or_default(),
+            .cloned(),
     )
 }
 

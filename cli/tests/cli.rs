@@ -156,7 +156,10 @@ fn lists_subscriptions_and_deletion() {
             "nobody@example.com",
         ],
     );
-    assert_eq!(code, 2);
+    assert_eq!(
+        code, 1,
+        "a lookup that finds nothing is a failed call, not a usage error"
+    );
     assert!(
         err.contains("no profile has email \"nobody@example.com\""),
         "{err}"
@@ -177,7 +180,13 @@ fn lists_subscriptions_and_deletion() {
     assert_eq!(env.state()["profiles"], 2);
     let (code, _, _) = env.run(
         "client",
-        &["--action", "delete-profile", "--email", "a@example.com"],
+        &[
+            "--action",
+            "delete-profile",
+            "--email",
+            "a@example.com",
+            "--yes",
+        ],
     );
     assert_eq!(code, 0);
     assert_eq!(env.state()["profiles"], 1);
