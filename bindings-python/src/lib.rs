@@ -29,10 +29,26 @@ fn refresh_logging() {
     }
 }
 
+/// Set to 1 to also see the HTTP, TLS and runtime crates' records (`reqwest.*`, `hyper_util.*`,
+/// `rustls*`) in Python's `logging`; by default only the library's own records reach it.
+const LOG_DEPENDENCIES_VAR: &str = "KLAVIYO_BRIDGE_LOG_DEPENDENCIES";
+
+/// Targets of this library's own records (each crate's module path).
+const OWN_TARGETS: [&str; 3] = ["klaviyo_bridge", "_native", "klaviyo_cli"];
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    // Rust `tracing` events reach Python's `logging` (logger "klaviyo_bridge.*").
-    if let Ok(handle) = pyo3_log::try_init() {
+    // Rust `tracing` events reach Python's `logging` (logger "klaviyo_bridge.*"); records of
+    // the crates below us stay out unless asked for, so DEBUG on the root logger is readable.
+    let everything = std::env::var(LOG_DEPENDENCIES_VAR).is_ok_and(|v| v == "1");
+    let mut logger = pyo3_log::Logger::new(m.py(), pyo3_log::Caching::LoggersAndLevels)?;
+    if !everything {
+        logger = logger.filter(log::LevelFilter::Off);
+        for target in OWN_TARGETS {
+            logger = logger.filter_target(target.to_string(), log::LevelFilter::Trace);
+        }
+    }
+    if let Ok(handle) = logger.install() {
         let _ = LOG_RESET.set(handle);
     }
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

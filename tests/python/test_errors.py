@@ -84,3 +84,29 @@ def test_repr_messages_and_logs_hide_the_key(sandbox: Any, caplog: pytest.LogCap
     with pytest.raises(AuthenticationError) as e:
         client.accounts.current()
     assert KEY not in str(e.value) and KEY not in repr(e.value)
+
+
+def test_debug_logging_shows_the_library_and_not_its_dependencies(sandbox: Any) -> None:
+    """`logging.basicConfig(level=logging.DEBUG)` shows klaviyo_bridge's records only; the HTTP
+    and TLS crates' join them when KLAVIYO_BRIDGE_LOG_DEPENDENCIES=1."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import logging, sys\n"
+        "logging.basicConfig(level=logging.DEBUG, stream=sys.stdout, format='%(name)s')\n"
+        "from klaviyo_bridge import Client\n"
+        f"Client({sandbox.key!r}, base_url={sandbox.url!r}).accounts.current()\n"
+    )
+
+    def loggers(**env: str) -> set:
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env={**os.environ, **env}, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return {line.split(".")[0] for line in done.stdout.split()}
+
+    quiet = loggers()
+    assert "klaviyo_bridge" in quiet, quiet
+    assert not quiet & {"reqwest", "hyper_util", "rustls", "rustls_platform_verifier", "h2"}, quiet
+    everything = loggers(KLAVIYO_BRIDGE_LOG_DEPENDENCIES="1")
+    assert everything & {"reqwest", "hyper_util"}, everything
