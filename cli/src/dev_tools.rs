@@ -223,7 +223,7 @@ pub async fn test_webhook(
         },
         str::to_string,
     );
-    let http = reqwest::Client::builder()
+    let http = klaviyo_bridge::tls::http_client_builder()
         .timeout(timeout)
         .redirect(reqwest::redirect::Policy::none())
         .build()

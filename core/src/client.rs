@@ -493,7 +493,7 @@ impl Client {
 }
 
 fn build_http(config: &Config) -> Result<reqwest::Client> {
-    reqwest::Client::builder()
+    crate::tls::http_client_builder()
         .connect_timeout(config.connect_timeout)
         .redirect(reqwest::redirect::Policy::none())
         .pool_idle_timeout(Duration::from_secs(60))

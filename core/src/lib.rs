@@ -35,6 +35,7 @@ pub mod retry;
 pub mod runtime;
 pub mod spool;
 pub mod time;
+pub mod tls;
 pub mod tracker;
 pub mod webhook_signature;
 

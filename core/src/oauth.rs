@@ -161,7 +161,7 @@ pub struct OAuthClient {
 impl OAuthClient {
     /// A client for `app`.
     pub fn new(app: OAuthApp) -> Result<Self> {
-        let http = reqwest::Client::builder()
+        let http = crate::tls::http_client_builder()
             .timeout(Duration::from_secs(30))
             .build()
             .map_err(|e| Error::Config(e.to_string()))?;

@@ -234,7 +234,7 @@ pub(crate) fn queue(shared: &Shared, store: &mut Store, metric: &str, event_id: 
 
 /// Sends queued deliveries, each on its own task so a slow receiver delays only itself.
 pub(crate) async fn deliver(shared: Arc<Shared>, mut queue: mpsc::UnboundedReceiver<Delivery>) {
-    let http = reqwest::Client::builder()
+    let http = klaviyo_bridge::tls::http_client_builder()
         .timeout(Duration::from_secs(10))
         .build()
         .expect("HTTP client");
