@@ -48,3 +48,8 @@ pub use resources::{
     accounts, catalog, data_privacy, events, jobs, lists, metrics, profiles, webhooks,
 };
 pub use tracker::{Tracker, TrackerOptions, TrackerStats, WhenFull};
+
+// The README's Rust examples are doctests: one that stops compiling fails `cargo test`.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeExamples;

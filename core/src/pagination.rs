@@ -3,7 +3,8 @@
 //! `max_pages`, and can resume from a cursor. Only the current page is held in memory.
 
 use bytes::Bytes;
-use futures_core::Stream;
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::Value;
@@ -298,19 +299,22 @@ impl Pager {
         }))
     }
 
-    /// The pages as a stream.
-    pub fn pages(self) -> impl Stream<Item = Result<Page>> + Send {
+    /// The pages as a stream. Boxed, so it is `Unpin`: `.try_next().await` works on it as it
+    /// is, without pinning it first (one allocation per pager, not per page).
+    pub fn pages(self) -> BoxStream<'static, Result<Page>> {
         futures_util::stream::try_unfold(self, |mut pager| async move {
             Ok(pager.next_page().await?.map(|page| (page, pager)))
         })
+        .boxed()
     }
 
-    /// The items of every page as a stream.
-    pub fn items(self) -> impl Stream<Item = Result<Resource>> + Send {
+    /// The items of every page as a stream (`Unpin`, like [`Pager::pages`]).
+    pub fn items(self) -> BoxStream<'static, Result<Resource>> {
         use futures_util::TryStreamExt;
         self.pages()
             .map_ok(|page| futures_util::stream::iter(page.data.into_iter().map(Ok)))
             .try_flatten()
+            .boxed()
     }
 }
 
