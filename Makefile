@@ -44,7 +44,7 @@ test-python: build python
 	$(PY) -m pytest -q tests/python
 
 node_modules/.installed: package.json
-	npm install --no-audit --no-fund --loglevel=error
+	KLAVIYO_BRIDGE_SKIP_ADDON_BUILD=1 npm install --no-audit --no-fund --loglevel=error
 	touch $@
 
 # Builds the addon (debug, for tests) into bindings-node/.

@@ -4,7 +4,7 @@
 // beside the generated operations.js. It converts values, maps errors, shapes results and
 // wires AbortSignal; rate limiting, retries, pagination and the rest happen in the Rust core.
 
-const native = require('./native.js')
+const native = require('./lib/addon.js')
 const errors = require('./lib/errors.js')
 const { Client } = require('./lib/client.js')
 const { Pager } = require('./lib/pagination.js')

@@ -2,7 +2,7 @@
 // A local Klaviyo for your tests, from the installed package (no cargo, no binary, no
 // account): `const sandbox = await start({ rateLimits: 'off' })`, then
 // `new Client({ sandbox })`, and `await sandbox.stop()` when done.
-const native = require('./native.js')
+const native = require('./lib/addon.js')
 const index = require('./index.js')
 
 const { Client } = index

@@ -1,4 +1,10 @@
 #!/usr/bin/env node
 // klaviyo-client: the same Rust code as the Rust binary and the Python console script.
-const { runCli } = require('../native.js')
-process.exitCode = runCli('client', ['klaviyo-client', ...process.argv.slice(2)])
+let addon
+try {
+  addon = require('../lib/addon.js')
+} catch (error) {
+  console.error(error.message) // one line: what is missing and what to run
+  process.exit(1)
+}
+process.exitCode = addon.runCli('client', ['klaviyo-client', ...process.argv.slice(2)])

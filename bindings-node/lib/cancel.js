@@ -1,7 +1,7 @@
 'use strict'
 // AbortSignal wiring: a call's signal cancels its native future (see src/cancel.rs).
 
-const native = require('../native.js')
+const native = require('./addon.js')
 const { AbortError } = require('./errors.js')
 
 /** Runs `fn(cancelId)`, cancelling the native call when `signal` aborts. */

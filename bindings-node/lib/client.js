@@ -2,7 +2,7 @@
 // The client: options to the addon, one namespace per tag of the spec.
 
 const util = require('node:util')
-const native = require('../native.js')
+const native = require('./addon.js')
 const { NAMESPACES } = require('../operations.js')
 const { ConfigurationError, InvalidInputError, rethrow } = require('./errors.js')
 const { shape } = require('./resource.js')

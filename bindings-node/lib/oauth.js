@@ -2,7 +2,7 @@
 // OAuth: the app (authorize URL with PKCE, code exchange, refresh, revoke) and its tokens.
 
 const util = require('node:util')
-const native = require('../native.js')
+const native = require('./addon.js')
 const { ConfigurationError, rethrow } = require('./errors.js')
 
 const NATIVE_APP = Symbol('klaviyo.nativeOAuthApp')

@@ -1,7 +1,7 @@
 'use strict'
 // Webhook verification (and signing, to test a receiver), with replay protection.
 
-const native = require('../native.js')
+const native = require('./addon.js')
 const { rethrow } = require('./errors.js')
 
 /** Remembers processed deliveries for `retentionSeconds` (pass as `seen`). The native class,
