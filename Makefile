@@ -6,10 +6,10 @@ export CARGO_TERM_COLOR ?= never
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: test test-rust test-python test-node lint build python node demo bench generate clean
+.PHONY: test test-rust test-python test-node test-packages lint build python node demo bench generate clean
 BENCH_VENV := .venv-bench
 
-test: lint test-rust test-python test-node
+test: lint test-rust test-python test-node test-packages
 
 # Rust format and clippy; the Python stubs against the built module (mypy.stubtest) and a user's
 # script under mypy --strict; a user's TypeScript under tsc --strict. Both samples carry
@@ -53,6 +53,16 @@ node: node_modules/.installed
 
 test-node: build node
 	node --test tests/node/
+
+# The packages as users get them: the abi3 wheel and the npm tarball (release builds) installed
+# with no Rust on PATH, then called (scripts/package_test.sh). Leaves the release addon in
+# bindings-node/ (make node puts the debug one back).
+test-packages: $(VENV)/.installed node_modules/.installed
+	rm -rf target/packages
+	$(VENV)/bin/maturin build --release --quiet --out target/packages
+	npm run build
+	npm pack --quiet --pack-destination target/packages
+	scripts/package_test.sh target/packages
 
 # Runs the reference scripts' command lines through every door (Rust binaries, Python console
 # scripts, npm bins) against the embedded sandbox on a free loopback port; then the same job
