@@ -43,8 +43,9 @@ python: $(VENV)/.installed
 test-python: build python
 	$(PY) -m pytest -q tests/python
 
+# --engine-strict: a dependency that needs a newer Node than the README promises (20) fails here.
 node_modules/.installed: package.json
-	KLAVIYO_BRIDGE_SKIP_ADDON_BUILD=1 npm install --no-audit --no-fund --loglevel=error
+	KLAVIYO_BRIDGE_SKIP_ADDON_BUILD=1 npm install --engine-strict --no-audit --no-fund --loglevel=error
 	touch $@
 
 # Builds the addon (debug, for tests) into bindings-node/.
