@@ -75,3 +75,21 @@ def test_an_interrupted_console_script_export_keeps_the_old_file_and_resumes(sta
     assert resumed.returncode == 0, resumed.stderr
     ids = [line.split(",")[0] for line in output.read_text().splitlines()[1:]]
     assert len(ids) == len(set(ids)) == 2000
+
+
+def test_delete_profile_asks_on_a_terminal(sandbox: Any) -> None:
+    """On a terminal, delete-profile asks first; only "y" deletes."""
+    import pty
+
+    run([binary("klaviyo-client"), "--action", "upsert-profile", "--email", "keep@example.com"], sandbox)
+    environment = {**os.environ, "KLAVIYO_BASE_URL": sandbox.url, "KLAVIYO_API_KEY": sandbox.key}
+    for answer, code, profiles in [("n", 2, 1), ("y", 0, 0)]:
+        controller, terminal = pty.openpty()
+        process = subprocess.Popen([binary("klaviyo-client"), "--action", "delete-profile", "--email", "keep@example.com"], stdin=terminal, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment, text=True)
+        os.close(terminal)
+        os.write(controller, f"{answer}\n".encode())
+        _, stderr = process.communicate(timeout=60)
+        os.close(controller)
+        assert process.returncode == code, stderr
+        assert "Delete keep@example.com and all its data for good? [y/N]" in stderr
+        assert sandbox.state()["profiles"] == profiles
