@@ -55,14 +55,15 @@ node: node_modules/.installed
 test-node: build node
 	node --test tests/node/
 
-# The packages as users get them: the abi3 wheel and the npm tarball (release builds) installed
-# with no Rust on PATH, then called (scripts/package_test.sh). Leaves the release addon in
+# The packages as users get them: the abi3 wheel and the npm tarballs (the package and its
+# platform package with the addon; release builds) installed with no Rust on PATH, then called
+# (scripts/package_test.sh). Leaves the release addon in
 # bindings-node/ (make node puts the debug one back).
 test-packages: $(VENV)/.installed node_modules/.installed
 	rm -rf target/packages
 	$(VENV)/bin/maturin build --release --quiet --out target/packages
 	npm run build
-	npm pack --quiet --pack-destination target/packages
+	scripts/pack_npm.sh target/packages
 	scripts/package_test.sh target/packages
 
 # Runs the reference scripts' command lines through every door (Rust binaries, Python console

@@ -31,14 +31,21 @@ PY
 )
 (cd "$work" && without_rust "$work/venv/bin/klaviyo-client" --help >/dev/null)
 
-# Node: the tarball into an empty project, with npm as a user runs it.
-tarball=$(ls "$packages"/klaviyo-bridge-*.tgz)
+# Node: the package and its platform package into an empty project, as npm installs them.
+tarball="$packages/klaviyo-bridge-0.1.0.tgz"
+platform="$packages/klaviyo-bridge-linux-x64-gnu-0.1.0.tgz"
+if tar tzf "$tarball" | grep -q '\.node$'; then
+  echo "package test: the main npm package must not carry the addon" >&2; exit 1
+fi
 mkdir "$work/app"
 cd "$work/app"
 echo '{"name": "app", "version": "1.0.0", "private": true}' >package.json
 start=$SECONDS
-without_rust npm install --no-audit --no-fund --loglevel=error "$tarball"
-echo "npm: $(basename "$tarball") ($(du -k "$tarball" | cut -f1) KiB) installed in $((SECONDS - start)) s"
+without_rust npm install --no-audit --no-fund --loglevel=error "$tarball" "$platform"
+echo "npm: $(basename "$tarball") ($(du -k "$tarball" | cut -f1) KiB) and $(basename "$platform") ($(du -k "$platform" | cut -f1) KiB) installed in $((SECONDS - start)) s"
+if [ -e node_modules/klaviyo-bridge/bindings-node/klaviyo-bridge.linux-x64-gnu.node ] || [ ! -e node_modules/klaviyo-bridge-linux-x64-gnu ]; then
+  echo "package test: the addon must come from the platform package" >&2; exit 1
+fi
 without_rust node - <<'JS'
 const { Client } = require('klaviyo-bridge')
 const { start } = require('klaviyo-bridge/testing')
