@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the packed wheel and npm tarball (from $1) as a user would, each in a fresh place with
+# Installs the packed wheel and npm tarballs (from $1) as a user would, each in a fresh place with
 # no cargo or rustc on PATH, and calls the packaged sandbox through each. Prints install times.
 set -euo pipefail
 packages=$(realpath "$1")
