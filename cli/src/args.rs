@@ -233,6 +233,14 @@ pub struct DevArgs {
     pub common: Common,
 }
 
+/// A flag value as it is typed (`export-profiles`, `catalog-items`, `jsonl`).
+pub fn typed_value(value: &impl ValueEnum) -> String {
+    value
+        .to_possible_value()
+        .map(|v| v.get_name().to_string())
+        .unwrap_or_default()
+}
+
 fn positive_seconds(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(s) if s.is_finite() && s > 0.0 && s <= 3600.0 => Ok(s),

@@ -14,6 +14,7 @@ use klaviyo_bridge::{Client, Error, ListParams, Pager, Resource};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::args::typed_value;
 use crate::interrupt::{Interrupts, Signal};
 use crate::output::{Format, RowWriter};
 use crate::partial_file::{PartialFile, partial_path, with_suffix};
@@ -63,11 +64,10 @@ pub struct ExportSpec {
 impl ExportSpec {
     /// The flags that made it, as a person would type them.
     pub fn describe(&self) -> String {
-        let value = serde_json::to_value(self).unwrap_or_default();
         let mut text = format!(
             "--resource {} --format {}",
-            value["resource"].as_str().unwrap_or_default(),
-            value["format"].as_str().unwrap_or_default()
+            typed_value(&self.resource),
+            typed_value(&self.format)
         );
         if let Some(n) = self.max_records {
             text.push_str(&format!(" --max-records {n}"));
@@ -80,13 +80,13 @@ impl ExportSpec {
 }
 
 mod format_name {
+    use crate::args::typed_value;
     use crate::output::Format;
     use clap::ValueEnum;
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(format: &Format, s: S) -> Result<S::Ok, S::Error> {
-        let name = format.to_possible_value().map(|v| v.get_name().to_string());
-        s.serialize_str(&name.unwrap_or_default())
+        s.serialize_str(&typed_value(format))
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Format, D::Error> {

@@ -22,7 +22,7 @@ use klaviyo_bridge::{Client, Error, Result};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use crate::partial_file::{PartialFile, with_suffix};
+use crate::partial_file::{PartialFile, partial_path};
 
 /// A bad CSV row.
 #[derive(Debug, Clone, Serialize)]
@@ -295,7 +295,7 @@ impl Rejects {
         let cannot = |e: std::io::Error| {
             Error::InvalidInput(format!(
                 "cannot write {}: {e}",
-                with_suffix(path, ".partial").display()
+                partial_path(path).display()
             ))
         };
         let file = PartialFile::create(path).map_err(cannot)?;

@@ -17,7 +17,7 @@ pub mod tools;
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
 
-use clap::{Parser, ValueEnum};
+use clap::Parser;
 use klaviyo_bridge::{Binding, Client, ClientBuilder, Error};
 use serde_json::{Map, Value, json};
 
@@ -385,11 +385,7 @@ fn progress(common: &Common, what: &'static str) -> impl Fn(u64) {
 }
 
 async fn run_client(a: ClientArgs, binding: Binding, out: &mut dyn Write) -> Result<i32, Failure> {
-    let name = a
-        .action
-        .to_possible_value()
-        .map(|v| v.get_name().to_string())
-        .unwrap_or_default();
+    let name = args::typed_value(&a.action);
     let table_or = |default: Format| a.format.unwrap_or(default);
     // Check the flags before touching the network.
     let props = properties(a.properties.as_deref())?;
@@ -702,10 +698,7 @@ async fn run_dev(a: DevArgs, binding: Binding, out: &mut dyn Write) -> Result<i3
             let progress = progress(&a.common, "records");
             let done = export_file(&client, spec, &path, a.resume, &a.common, &progress).await?;
             let summary = export::ExportSummary {
-                resource: resource
-                    .to_possible_value()
-                    .map(|v| v.get_name().to_string())
-                    .unwrap_or_default(),
+                resource: args::typed_value(&resource),
                 rows: done.rows as usize,
                 output: path.display().to_string(),
             };

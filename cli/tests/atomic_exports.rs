@@ -160,9 +160,7 @@ fn a_failed_export_leaves_the_previous_file_byte_identical() {
     std::fs::write(&output, &previous).unwrap();
 
     // Nothing listens: the export fails before a row, and leaves nothing behind.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let nowhere = format!("http://{}", closed.local_addr().unwrap());
-    drop(closed);
+    let nowhere = support::unreachable_url();
     let (code, _, err) = env.run_with_env(
         "dev",
         &export_args(&output, "csv"),

@@ -35,9 +35,7 @@ fn every_failed_check_says_on_stderr_what_failed() {
     assert_eq!(code, 1);
     assert!(err.contains("no metric named \"Nope\""), "{err}");
 
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let nowhere = format!("http://{}", closed.local_addr().unwrap());
-    drop(closed);
+    let nowhere = support::unreachable_url();
     let (code, _, err) = env.run_with_env(
         "dev",
         &["--tool", "health-check"],

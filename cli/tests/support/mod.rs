@@ -61,6 +61,12 @@ pub fn env_with_options(options: Options) -> Env {
     }
 }
 
+/// A base URL on which nothing listens (a port just freed): connections are refused.
+pub fn unreachable_url() -> String {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("http://{}", closed.local_addr().unwrap())
+}
+
 pub fn exe(program: &str) -> &'static str {
     match program {
         "client" => env!("CARGO_BIN_EXE_klaviyo-client"),
