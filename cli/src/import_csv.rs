@@ -209,10 +209,11 @@ fn cannot_read(e: std::io::Error) -> Error {
     Error::InvalidInput(format!("cannot read the CSV file: {e}"))
 }
 
-/// A CSV reader positioned after the header, the header's column names (trimmed, lower case)
-/// and the header as written.
+/// A CSV reader positioned after the header, the header's column names (trimmed, lower case),
+/// the header as written, and the line counter that follows the reader.
 struct Csv {
     reader: csv::Reader<Box<dyn Read>>,
+    lines: LineCounter,
     header: Vec<String>,
     raw_header: csv::ByteRecord,
 }
@@ -254,6 +255,7 @@ fn open_csv(open: Opener<'_>) -> Result<Csv> {
     }
     Ok(Csv {
         reader,
+        lines: LineCounter::new(open)?,
         header,
         raw_header,
     })
@@ -261,11 +263,8 @@ fn open_csv(open: Opener<'_>) -> Result<Csv> {
 
 impl Csv {
     /// The next record and the line it starts on.
-    fn next(
-        &mut self,
-        record: &mut csv::ByteRecord,
-        lines: &mut LineCounter,
-    ) -> Result<Option<u64>> {
+    fn next(&mut self, record: &mut csv::ByteRecord) -> Result<Option<u64>> {
+        let lines = &mut self.lines;
         let more = self.reader.read_byte_record(record).map_err(|e| {
             let line = e
                 .position()
@@ -278,7 +277,7 @@ impl Csv {
             return Ok(None);
         }
         let start = record.position().map_or(0, csv::Position::byte);
-        lines.line_at(start).map(Some)
+        self.lines.line_at(start).map(Some)
     }
 }
 
@@ -331,18 +330,21 @@ impl Rejects {
     }
 
     /// Renames the file into place when it holds rows; returns its path then.
-    fn finish(mut self) -> Result<Option<PathBuf>> {
-        if self.rows == 0 {
+    fn finish(self) -> Result<Option<PathBuf>> {
+        let Rejects {
+            path,
+            file,
+            mut writer,
+            rows,
+        } = self;
+        if rows == 0 {
             return Ok(None);
         }
         let failed = |e: std::io::Error| {
-            Error::InvalidInput(format!("cannot write {}: {e}", self.path.display()))
+            Error::InvalidInput(format!("cannot write {}: {e}", path.display()))
         };
-        self.writer.flush().map_err(failed)?;
-        let path = self.path.clone();
-        self.file
-            .commit()
-            .map_err(|e| Error::InvalidInput(format!("cannot write {}: {e}", path.display())))?;
+        writer.flush().map_err(failed)?;
+        file.commit().map_err(failed)?;
         Ok(Some(path))
     }
 }
@@ -368,7 +370,6 @@ pub async fn import_csv(
         ..Default::default()
     };
     let mut csv = open_csv(open)?;
-    let mut lines = LineCounter::new(open)?;
     let mut rejects = match (
         &options.rejected_file,
         options.skip_invalid && !options.dry_run,
@@ -377,7 +378,7 @@ pub async fn import_csv(
         _ => None,
     };
     let mut record = csv::ByteRecord::new();
-    while let Some(line) = csv.next(&mut record, &mut lines)? {
+    while let Some(line) = csv.next(&mut record)? {
         report.rows += 1;
         match row_to_profile(&csv.header, &record) {
             Ok(_) => report.valid += 1,
@@ -405,14 +406,13 @@ pub async fn import_csv(
     let budget =
         limit.max_payload_bytes.unwrap_or(usize::MAX) - klaviyo_bridge::bulk::ENVELOPE_BYTES;
     let mut csv = open_csv(open)?;
-    let mut lines = LineCounter::new(open)?;
     let mut batch: Vec<ProfileData> = Vec::new();
     let mut batch_lines: Vec<u64> = Vec::new();
     let mut batch_bytes = 0usize;
     let mut jobs: Vec<SentJob> = Vec::new();
     let list_id = options.list_id.as_deref();
     let mut row = 0u64;
-    while let Some(line) = csv.next(&mut record, &mut lines)? {
+    while let Some(line) = csv.next(&mut record)? {
         row += 1;
         let profile = match row_to_profile(&csv.header, &record) {
             Ok(profile) => profile,
@@ -479,8 +479,7 @@ pub async fn import_csv(
                 .map(|p| (p.line, p.reason.as_str()))
                 .collect();
             let mut csv = open_csv(open)?;
-            let mut lines = LineCounter::new(open)?;
-            while let Some(line) = csv.next(&mut record, &mut lines)? {
+            while let Some(line) = csv.next(&mut record)? {
                 if let Some(reason) = reasons.get(&line) {
                     rejects.write(line, reason, &record)?;
                 }
@@ -522,10 +521,9 @@ mod tests {
     fn lines_of(data: &'static [u8]) -> Vec<u64> {
         let open = move || Ok(Box::new(data) as Box<dyn Read>);
         let mut csv = open_csv(&open).unwrap();
-        let mut lines = LineCounter::new(&open).unwrap();
         let mut record = csv::ByteRecord::new();
         let mut found = Vec::new();
-        while let Some(line) = csv.next(&mut record, &mut lines).unwrap() {
+        while let Some(line) = csv.next(&mut record).unwrap() {
             found.push(line);
         }
         found
