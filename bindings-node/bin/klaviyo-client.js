@@ -1,10 +1,3 @@
 #!/usr/bin/env node
-// klaviyo-client: the same Rust code as the Rust binary and the Python console script.
-let addon
-try {
-  addon = require('../lib/addon.js')
-} catch (error) {
-  console.error(error.message) // one line: what is missing and what to run
-  process.exit(1)
-}
-process.exitCode = addon.runCli('client', ['klaviyo-client', ...process.argv.slice(2)])
+// klaviyo-client (see ../lib/cli.js).
+require('../lib/cli.js').runCli('client')
