@@ -146,10 +146,9 @@ impl ResumeState {
 pub struct FileExport {
     /// Rows in the file.
     pub rows: u64,
-    /// Rows that were already in the partial file when `--resume` picked it up.
+    /// Rows that were already in the partial file when `--resume` picked it up (`None` when
+    /// the export started from the beginning, `--resume` or not).
     pub resumed_after: Option<u64>,
-    /// `--resume` was asked for, but there was nothing to resume.
-    pub nothing_to_resume: bool,
 }
 
 /// Why an export to a file did not finish.
@@ -286,7 +285,6 @@ pub async fn export_to_file(
     } else {
         None
     };
-    let nothing_to_resume = resume && earlier.is_none();
     let columns = columns(spec.resource);
     let writer_for = |partial: &PartialFile| {
         partial
@@ -294,6 +292,7 @@ pub async fn export_to_file(
             .try_clone()
             .map(|f| Box::new(BufWriter::new(f)) as Box<dyn Write>)
     };
+    let resumed_after = earlier.as_ref().map(|found| found.rows);
     let (mut state, mut partial, mut writer) = match earlier {
         Some(found) if found.spec != spec => {
             return Err(refused(format!(
@@ -340,7 +339,6 @@ pub async fn export_to_file(
             (state, partial, writer)
         }
     };
-    let resumed_after = (resume && !nothing_to_resume).then_some(state.rows);
     // A failure keeps the partial file (and its record) only when it holds rows to resume from.
     let failed = |cause: Error, state: &ResumeState, partial: &mut PartialFile| {
         let worth_keeping = state.rows > 0;
@@ -424,6 +422,5 @@ pub async fn export_to_file(
     Ok(FileExport {
         rows,
         resumed_after,
-        nothing_to_resume,
     })
 }

@@ -321,7 +321,7 @@ async fn export_file(
     match export::export_to_file(client, spec, path, resume, progress).await {
         Ok(done) => {
             if !common.quiet {
-                if done.nothing_to_resume {
+                if resume && done.resumed_after.is_none() {
                     eprintln!(
                         "note: no interrupted export onto {} to resume; exported from the start",
                         path.display()
