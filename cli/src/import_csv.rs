@@ -9,12 +9,13 @@
 //! again once fixed (its two leading columns are ignored on import).
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, BufWriter, Read};
+use std::io::{BufWriter, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use klaviyo_bridge::bulk::PollOptions;
+use klaviyo_bridge::csv_lines::LineCounter;
 use klaviyo_bridge::jobs::JobKind;
 use klaviyo_bridge::operations::bulk_limit;
 use klaviyo_bridge::profiles::{ProfileData, ProfileRef, validate_email, validate_phone};
@@ -153,58 +154,6 @@ fn row_to_profile(
 /// Opens the CSV file afresh (the import reads it more than once).
 pub type Opener<'a> = &'a dyn Fn() -> std::io::Result<Box<dyn Read>>;
 
-/// Line numbers of the file's bytes, counted on a second reader of the same file that follows
-/// the CSV reader's record offsets. The CSV reader itself counts only `\n`, so its own line
-/// numbers are wrong for CR and (after the header) CRLF files.
-struct LineCounter {
-    bytes: BufReader<Box<dyn Read>>,
-    offset: u64,
-    line: u64,
-    after_cr: bool,
-}
-
-impl LineCounter {
-    fn new(open: Opener<'_>) -> Result<Self> {
-        let file = open().map_err(cannot_read)?;
-        Ok(LineCounter {
-            bytes: BufReader::new(file),
-            offset: 0,
-            line: 1,
-            after_cr: false,
-        })
-    }
-
-    /// The line a record that starts at byte `start` begins on (`start` only grows).
-    fn line_at(&mut self, start: u64) -> Result<u64> {
-        // Up to `start`, then past the terminators in front of the record's first byte.
-        loop {
-            let chunk = self.bytes.fill_buf().map_err(cannot_read)?;
-            let Some(&first) = chunk.first() else {
-                return Ok(self.line);
-            };
-            let wanted = start.saturating_sub(self.offset) as usize;
-            if wanted == 0 && first != b'\n' && first != b'\r' {
-                return Ok(self.line);
-            }
-            let take = if wanted > 0 {
-                wanted.min(chunk.len())
-            } else {
-                1
-            };
-            for &byte in &chunk[..take] {
-                match byte {
-                    b'\n' if self.after_cr => {} // the LF of a CRLF: one line break
-                    b'\n' | b'\r' => self.line += 1,
-                    _ => {}
-                }
-                self.after_cr = byte == b'\r';
-            }
-            self.bytes.consume(take);
-            self.offset += take as u64;
-        }
-    }
-}
-
 fn cannot_read(e: std::io::Error) -> Error {
     Error::InvalidInput(format!("cannot read the CSV file: {e}"))
 }
@@ -213,7 +162,7 @@ fn cannot_read(e: std::io::Error) -> Error {
 /// the header as written, and the line counter that follows the reader.
 struct Csv {
     reader: csv::Reader<Box<dyn Read>>,
-    lines: LineCounter,
+    lines: LineCounter<Box<dyn Read>>,
     header: Vec<String>,
     raw_header: csv::ByteRecord,
 }
@@ -255,7 +204,7 @@ fn open_csv(open: Opener<'_>) -> Result<Csv> {
     }
     Ok(Csv {
         reader,
-        lines: LineCounter::new(open)?,
+        lines: LineCounter::new(open().map_err(cannot_read)?),
         header,
         raw_header,
     })
@@ -277,7 +226,7 @@ impl Csv {
             return Ok(None);
         }
         let start = record.position().map_or(0, csv::Position::byte);
-        self.lines.line_at(start).map(Some)
+        self.lines.line_at(start).map(Some).map_err(cannot_read)
     }
 }
 

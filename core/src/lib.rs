@@ -22,6 +22,7 @@ pub mod blocking;
 pub mod bulk;
 mod client;
 pub mod config;
+pub mod csv_lines;
 pub mod error;
 pub mod filter;
 pub mod oauth;
