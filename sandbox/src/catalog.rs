@@ -164,8 +164,16 @@ pub(crate) fn insert(
     Ok(id)
 }
 
-/// Applies attribute changes; false when the resource does not exist.
-pub(crate) fn patch(store: &mut Store, kind: &Kind, id: &str, attributes: &Value) -> bool {
+/// Applies a resource object's attribute changes and, for an item, a new set of categories
+/// (`relationships.categories`, which replaces the old set); false when it does not exist.
+pub(crate) fn patch(store: &mut Store, kind: &Kind, id: &str, data: &Value) -> bool {
+    let categories: Option<Vec<Value>> = (kind.json_type == ITEM.json_type)
+        .then(|| {
+            data["relationships"]["categories"]["data"]
+                .as_array()
+                .cloned()
+        })
+        .flatten();
     let Some(resource) = store
         .catalog
         .get_mut(kind.json_type)
@@ -173,8 +181,11 @@ pub(crate) fn patch(store: &mut Store, kind: &Kind, id: &str, attributes: &Value
     else {
         return false;
     };
-    for (k, v) in attributes.as_object().into_iter().flatten() {
+    for (k, v) in data["attributes"].as_object().into_iter().flatten() {
         resource["attributes"][k] = v.clone();
+    }
+    if let Some(categories) = categories {
+        resource["relationships"]["categories"] = json!({"data": categories});
     }
     resource["attributes"]["updated"] = json!(now_iso());
     true
@@ -249,7 +260,7 @@ async fn update(
         Err(e) => return e,
     };
     let mut store = s.store.lock().unwrap();
-    if !patch(&mut store, kind, &id, &data["attributes"]) {
+    if !patch(&mut store, kind, &id, &data) {
         return not_found(kind.json_type, &id);
     }
     ok(

@@ -541,7 +541,7 @@ async fn catalog_bulk(
                         "create" => catalog::insert(store, kind, resource)
                             .map(|_| ())
                             .map_err(|(_, detail, _)| detail),
-                        "update" => catalog::patch(store, kind, rid, &resource["attributes"])
+                        "update" => catalog::patch(store, kind, rid, resource)
                             .then_some(())
                             .ok_or_else(|| format!("{rid} does not exist.")),
                         _ => catalog::remove(store, kind, rid)
