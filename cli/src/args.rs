@@ -155,6 +155,9 @@ pub enum Tool {
     ImportCsv,
     /// Export data: --resource R --output FILE [--max-records N] [--format csv|json|jsonl]
     ExportData,
+    /// Sync the catalog with a product feed: --feed FILE [--mapping F] [--dry-run]
+    /// [--delete-missing] [--skip-invalid] [--plan-out F | --apply-plan F]
+    SyncCatalog,
 }
 
 const DEV_EXAMPLES: &str = "Examples:
@@ -165,12 +168,21 @@ const DEV_EXAMPLES: &str = "Examples:
   klaviyo-dev-tools --tool import-csv --file contacts.csv --skip-invalid
   klaviyo-dev-tools --tool export-data --resource profiles --max-records 5000 --output profiles.csv
   klaviyo-dev-tools --tool export-data --resource profiles --output profiles.csv --resume
+  klaviyo-dev-tools --tool sync-catalog --feed products.xml --dry-run --plan-out plan.json
+  klaviyo-dev-tools --tool sync-catalog --apply-plan plan.json
+  klaviyo-dev-tools --tool sync-catalog --feed products.csv --mapping external_id=sku,title=name --delete-missing
 
 import-csv columns: email, phone_number, external_id, first_name, last_name, organization, title,
 locale, image, address1, address2, city, region, country, zip, timezone, properties (a JSON object);
 any other column becomes a custom property. Every row is checked first; if one is bad, nothing is
 sent and the bad rows are listed by line. --skip-invalid imports the rest and writes the bad rows to
 FILE.rejected.csv, which imports once fixed.
+
+sync-catalog reads a CSV, JSON, JSONL or Google Merchant XML feed (by its extension, or
+--feed-format), checks every record (nothing is sent while one is bad, unless --skip-invalid), reads
+the catalog, and creates, updates (changed attributes only) and, with --delete-missing, deletes in
+bulk jobs. A plan that deletes more than --max-delete-share of the catalog (default 0.1) is refused
+unless --force; two syncs of one account never run at once.
 
 export-data writes FILE.partial and renames it over FILE only when complete; after a failure or
 SIGINT/SIGTERM/SIGKILL, the same command with --resume continues where it stopped.
@@ -228,9 +240,43 @@ pub struct DevArgs {
     /// Output format.
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+    /// Product feed to sync the catalog with (.csv, .json, .jsonl, .xml).
+    #[arg(long, value_name = "FILE", conflicts_with = "apply_plan")]
+    pub feed: Option<PathBuf>,
+    /// The feed's format when its extension does not say: csv, json, jsonl, google_xml.
+    #[arg(long, value_name = "FORMAT", requires = "feed")]
+    pub feed_format: Option<String>,
+    /// Feed fields to catalog attributes: a JSON file, or attribute=field pairs
+    /// (external_id=sku,title=name,custom_metadata=brand).
+    #[arg(long, value_name = "FILE|PAIRS", requires = "feed")]
+    pub mapping: Option<String>,
+    /// Delete catalog items, variants and categories the feed does not have.
+    #[arg(long, requires = "feed")]
+    pub delete_missing: bool,
+    /// Apply a plan even if it deletes more than --max-delete-share of the catalog.
+    #[arg(long)]
+    pub force: bool,
+    /// The largest share of the catalog a sync may delete without --force [default: 0.1].
+    #[arg(long, value_name = "SHARE", value_parser = share)]
+    pub max_delete_share: Option<f64>,
+    /// Write the full plan (every create, update and delete) to this JSON file.
+    #[arg(long, value_name = "FILE", requires = "feed")]
+    pub plan_out: Option<PathBuf>,
+    /// Apply a plan written by --plan-out, exactly as written.
+    #[arg(long, value_name = "FILE")]
+    pub apply_plan: Option<PathBuf>,
     /// Shared flags.
     #[command(flatten)]
     pub common: Common,
+}
+
+fn share(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(s) if (0.0..=1.0).contains(&s) => Ok(s),
+        _ => Err(format!(
+            "{text:?} is not a share between 0 and 1 (0.1 is 10%)"
+        )),
+    }
 }
 
 /// A flag value as it is typed (`export-profiles`, `catalog-items`, `jsonl`).

@@ -597,6 +597,7 @@ async fn run_dev(a: DevArgs, binding: Binding, out: &mut dyn Write) -> Result<i3
             }
             return Ok(EXIT_OK);
         }
+        Tool::SyncCatalog => return sync_catalog(&a, binding, format, out).await,
         _ => {}
     }
     let client = match a.tool {
@@ -705,8 +706,159 @@ async fn run_dev(a: DevArgs, binding: Binding, out: &mut dyn Write) -> Result<i3
             record(&summary).render(Format::Table, out).map_err(io)?;
             Ok(EXIT_OK)
         }
-        Tool::TestWebhook | Tool::ImportCsv => unreachable!("handled above"),
+        Tool::TestWebhook | Tool::ImportCsv | Tool::SyncCatalog => unreachable!("handled above"),
     }
+}
+
+/// `--tool sync-catalog`: flags to [`SyncOptions`], the core's sync, its report rendered. A
+/// refused plan, a held lock or a bad feed is a check that failed (exit 1), listed on stderr.
+async fn sync_catalog(
+    a: &DevArgs,
+    binding: Binding,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<i32, Failure> {
+    use klaviyo_bridge::catalog_sync::{self, Feed, FeedFormat, FeedMapping, SyncOptions};
+    if a.feed.is_none() && a.apply_plan.is_none() {
+        return Err(usage(
+            "--tool sync-catalog needs --feed FILE (or --apply-plan FILE from a dry run)",
+        ));
+    }
+    if let Some(path) = a.feed.as_ref().filter(|p| !p.is_file()) {
+        return Err(usage(format!("--feed {} is not a file", path.display())));
+    }
+    let mapping = a
+        .mapping
+        .as_deref()
+        .map(FeedMapping::parse)
+        .transpose()?
+        .unwrap_or_default();
+    let feed_format = a
+        .feed_format
+        .as_deref()
+        .map(FeedFormat::parse)
+        .transpose()?;
+    let plan = a
+        .apply_plan
+        .as_deref()
+        .map(catalog_sync::read_plan)
+        .transpose()?;
+    let client = client(&a.common, binding)?;
+    let options = SyncOptions {
+        mapping,
+        delete_missing: a.delete_missing,
+        dry_run: a.dry_run,
+        skip_invalid: a.skip_invalid,
+        force: a.force,
+        max_delete_share: a
+            .max_delete_share
+            .unwrap_or(SyncOptions::default().max_delete_share),
+        plan_out: a.plan_out.clone(),
+        progress: sync_progress(&a.common),
+        ..SyncOptions::default()
+    };
+    let result = match (plan, &a.feed) {
+        (Some(plan), _) => client.catalogs().apply_plan(plan, options).await,
+        (None, Some(path)) => {
+            let feed = Feed::File {
+                path: path.clone(),
+                format: feed_format,
+            };
+            client.catalogs().sync(feed, options).await
+        }
+        (None, None) => unreachable!("checked above"),
+    };
+    let report = match result {
+        Ok(report) => report,
+        Err(Error::BulkPartial {
+            failures, total, ..
+        }) => {
+            for failure in &failures {
+                eprintln!("{}", failure.reason);
+            }
+            return Ok(check_failed(&format!(
+                "{} problems in the feed's {total} records (listed above); nothing was sent; fix \
+                 them, or sync the rest with --skip-invalid",
+                failures.len()
+            )));
+        }
+        Err(Error::InvalidInput(message)) => return Ok(check_failed(&message)),
+        Err(e) => return Err(e.into()),
+    };
+    if format == Format::Json || format == Format::Jsonl {
+        let text = serde_json::to_string_pretty(&report).unwrap_or_default();
+        writeln!(out, "{text}").map_err(io)?;
+    } else {
+        let mut fields = Map::new();
+        fields.insert("dry_run".into(), json!(report.dry_run));
+        fields.insert("records".into(), json!(report.records));
+        fields.insert("skipped".into(), json!(report.skipped.len()));
+        let plan = serde_json::to_value(report.plan).unwrap_or_default();
+        for kind in ["categories", "items", "variants"] {
+            for (action, count) in plan[kind].as_object().into_iter().flatten() {
+                fields.insert(format!("{kind}_{action}"), count.clone());
+            }
+        }
+        for (name, value) in [
+            ("created", report.created),
+            ("updated", report.updated),
+            ("deleted", report.deleted),
+            ("unchanged", report.unchanged),
+            ("failed", report.failed.len()),
+            ("jobs", report.jobs),
+            ("writes", report.writes),
+        ] {
+            fields.insert(name.into(), json!(value));
+        }
+        if let Some(file) = &report.plan_file {
+            fields.insert("plan_file".into(), json!(file));
+        }
+        Output::Record(fields).render(format, out).map_err(io)?;
+    }
+    for skipped in &report.skipped {
+        eprintln!(
+            "left out: {}{}: {}",
+            skipped.location,
+            skipped
+                .external_id
+                .as_deref()
+                .map(|id| format!(" ({id})"))
+                .unwrap_or_default(),
+            skipped.reason
+        );
+    }
+    for failure in &report.failed {
+        eprintln!(
+            "failed: {} {} {}: {}",
+            failure.action, failure.kind, failure.external_id, failure.reason
+        );
+    }
+    if !report.failed.is_empty() {
+        return Ok(check_failed(&format!(
+            "{} changes failed (listed above); run the sync again to retry them",
+            report.failed.len()
+        )));
+    }
+    Ok(EXIT_OK)
+}
+
+/// A progress line on a terminal: the phase and how far it is.
+fn sync_progress(common: &Common) -> Option<klaviyo_bridge::catalog_sync::ProgressFn> {
+    if common.quiet || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg} {pos}/{len} ({elapsed})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    Some(std::sync::Arc::new(
+        move |p: &klaviyo_bridge::catalog_sync::SyncProgress| {
+            bar.set_message(p.phase.clone());
+            bar.set_length(p.total.max(p.done) as u64);
+            bar.set_position(p.done as u64);
+        },
+    ))
 }
 
 /// A check that ran and failed: its one line on stderr (the report is on stdout), exit 1.

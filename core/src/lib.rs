@@ -20,6 +20,7 @@ pub mod auth;
 pub mod binding;
 pub mod blocking;
 pub mod bulk;
+pub mod catalog_sync;
 mod client;
 pub mod config;
 pub mod csv_lines;

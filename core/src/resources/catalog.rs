@@ -21,12 +21,13 @@ pub struct CatalogKind {
     pub kind: &'static str,
     /// Key of the items in a bulk job body (`items`, `variants`, `categories`).
     pub bulk_key: &'static str,
-    create: &'static str,
-    get: &'static str,
-    update: &'static str,
-    delete: &'static str,
-    list: &'static str,
-    bulk: [(&'static str, &'static str, JobKind); 3],
+    pub(crate) create: &'static str,
+    pub(crate) get: &'static str,
+    pub(crate) update: &'static str,
+    pub(crate) delete: &'static str,
+    pub(crate) list: &'static str,
+    /// (operation, job type, job kind) for create, update, delete.
+    pub(crate) bulk: [(&'static str, &'static str, JobKind); 3],
 }
 
 /// Catalog items.
@@ -300,23 +301,7 @@ impl Catalog<'_> {
                     continue;
                 }
                 report.accepted -= failed.min(job.item_count);
-                for error in &status.errors {
-                    let reason = error
-                        .get("detail")
-                        .and_then(Value::as_str)
-                        .unwrap_or("rejected by the job")
-                        .to_string();
-                    // Job errors point at the item: `/data/attributes/items/data/<n>/…`.
-                    let position = error
-                        .pointer("/source/pointer")
-                        .and_then(Value::as_str)
-                        .and_then(|pointer| {
-                            let segments: Vec<&str> = pointer.split('/').collect();
-                            segments
-                                .windows(3)
-                                .find(|w| w[0] == self.kind.bulk_key && w[1] == "data")
-                                .and_then(|w| w[2].parse::<usize>().ok())
-                        });
+                for (position, reason) in job_failures(&status.errors, self.kind.bulk_key) {
                     let index = position
                         .filter(|p| *p < job.item_count)
                         .map_or(job.first_index, |p| job.first_index + p);
@@ -330,4 +315,30 @@ impl Catalog<'_> {
         }
         report.into_result(total)
     }
+}
+
+/// The items a finished catalog job reports as failed: each error's position in the job
+/// (its `source.pointer`, `/data/attributes/items/data/<n>/…`) where it names one, and why.
+pub(crate) fn job_failures(errors: &[Value], bulk_key: &str) -> Vec<(Option<usize>, String)> {
+    errors
+        .iter()
+        .map(|error| {
+            let reason = error
+                .get("detail")
+                .and_then(Value::as_str)
+                .unwrap_or("rejected by the job")
+                .to_string();
+            let position = error
+                .pointer("/source/pointer")
+                .and_then(Value::as_str)
+                .and_then(|pointer| {
+                    let segments: Vec<&str> = pointer.split('/').collect();
+                    segments
+                        .windows(3)
+                        .find(|w| w[0] == bulk_key && w[1] == "data")
+                        .and_then(|w| w[2].parse::<usize>().ok())
+                });
+            (position, reason)
+        })
+        .collect()
 }

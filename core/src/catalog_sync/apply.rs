@@ -1,0 +1,336 @@
+//! Applying a plan: bulk jobs of at most 100 items and 5 MB (the bulk-limits table), several
+//! in flight at once (never more than the 500 the API allows), paced by the client's rate
+//! limiter, each polled to completion. An item a job (or its request) failed is tried once
+//! more on its own; a create that meets an existing resource becomes an update and a delete
+//! that finds nothing is done, so repeating a job after a lost response is harmless.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use super::plan::{Changes, SyncPlan, external_id};
+use super::{SyncOptions, SyncProgress};
+use crate::bulk::{Item, chunk};
+use crate::catalog::{CATEGORIES, CatalogKind, ITEMS, VARIANTS, job_failures};
+use crate::client::{Client, RequestOptions};
+use crate::error::{Error, Result};
+use crate::jobs::Jobs;
+use crate::operations::bulk_limit;
+use crate::resources::{call, envelope};
+
+/// An item of the plan that did not make it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyncFailure {
+    /// `item`, `variant` or `category`.
+    pub kind: String,
+    /// `create`, `update` or `delete`.
+    pub action: String,
+    /// Its external id.
+    pub external_id: String,
+    /// Why (the last attempt's reason).
+    pub reason: String,
+}
+
+/// What applying did.
+#[derive(Debug, Default)]
+pub(crate) struct Applied {
+    pub(crate) created: usize,
+    pub(crate) updated: usize,
+    pub(crate) deleted: usize,
+    pub(crate) failed: Vec<SyncFailure>,
+    pub(crate) jobs: usize,
+    pub(crate) writes: usize,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Action {
+    Create,
+    Update,
+    Delete,
+}
+
+impl Action {
+    fn name(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Delete => "delete",
+        }
+    }
+}
+
+fn kind_name(kind: &CatalogKind) -> &'static str {
+    kind.kind.trim_start_matches("catalog-")
+}
+
+/// Applies `plan` in dependency order: categories and items before the variants and
+/// memberships that point at them, deletes of variants before items.
+pub(crate) async fn apply(
+    client: &Client,
+    plan: &SyncPlan,
+    options: &SyncOptions,
+) -> Result<Applied> {
+    let mut applied = Applied::default();
+    let steps: [(&'static CatalogKind, Action, &Changes); 9] = [
+        (&CATEGORIES, Action::Create, &plan.categories),
+        (&CATEGORIES, Action::Update, &plan.categories),
+        (&ITEMS, Action::Create, &plan.items),
+        (&ITEMS, Action::Update, &plan.items),
+        (&VARIANTS, Action::Delete, &plan.variants),
+        (&VARIANTS, Action::Create, &plan.variants),
+        (&VARIANTS, Action::Update, &plan.variants),
+        (&ITEMS, Action::Delete, &plan.items),
+        (&CATEGORIES, Action::Delete, &plan.categories),
+    ];
+    for (kind, action, changes) in steps {
+        let resources: Vec<Value> = match action {
+            Action::Create => changes.create.clone(),
+            Action::Update => changes.update.clone(),
+            Action::Delete => changes.delete.iter().map(|id| json!({"id": id})).collect(),
+        };
+        if !resources.is_empty() {
+            run_step(client, kind, action, resources, options, &mut applied).await?;
+        }
+    }
+    Ok(applied)
+}
+
+/// The JSON:API resource object a plan entry becomes.
+fn resource_object(kind: &CatalogKind, action: Action, entry: &Value) -> Value {
+    let mut attributes: Map<String, Value> = entry.as_object().cloned().unwrap_or_default();
+    let id = attributes
+        .remove("id")
+        .and_then(|v| v.as_str().map(str::to_string));
+    let relationships = attributes.remove("relationships");
+    let mut object = match action {
+        Action::Delete => json!({"type": kind.kind, "id": id}),
+        _ => crate::resource::resource_object(kind.kind, id.as_deref(), Value::Object(attributes)),
+    };
+    if let Some(relationships) = relationships.filter(|r| !r.is_null()) {
+        object["relationships"] = relationships;
+    }
+    object
+}
+
+fn entry_external_id(entry: &Value) -> String {
+    entry["external_id"]
+        .as_str()
+        .map(str::to_string)
+        .or_else(|| entry["id"].as_str().map(|id| external_id(id).to_string()))
+        .unwrap_or_default()
+}
+
+async fn run_step(
+    client: &Client,
+    kind: &'static CatalogKind,
+    action: Action,
+    entries: Vec<Value>,
+    options: &SyncOptions,
+    applied: &mut Applied,
+) -> Result<()> {
+    let (op, job_type, job_kind) = kind.bulk[action as usize];
+    let limit = bulk_limit(op);
+    let total = entries.len();
+    let phase = format!("{} {}", action.name(), kind.bulk_key);
+    let items: Vec<Item> = entries
+        .iter()
+        .enumerate()
+        .map(|(index, entry)| Item::new(index, None, resource_object(kind, action, entry)))
+        .collect();
+    let batches = chunk(items, limit)?;
+    let in_flight = options
+        .concurrency
+        .max(1)
+        .min(limit.max_jobs_in_flight.unwrap_or(usize::MAX));
+    let done = Arc::new(AtomicUsize::new(0));
+    let writes = Arc::new(AtomicUsize::new(0));
+    let jobs_sent = Arc::new(AtomicUsize::new(0));
+    // Submitting a job again after a lost response only meets what the first one did (see
+    // the module's note), so the submission may be retried like an idempotent request.
+    let submit_options = RequestOptions {
+        idempotent: Some(true),
+        ..RequestOptions::default()
+    };
+    let results: Vec<Vec<(usize, String)>> = futures_util::stream::iter(batches)
+        .map(|batch| {
+            let (done, writes, jobs_sent) = (done.clone(), writes.clone(), jobs_sent.clone());
+            let submit_options = submit_options.clone();
+            let phase = &phase;
+            async move {
+                let indices: Vec<usize> = batch.iter().map(|i| i.index).collect();
+                let data: Vec<Value> = batch.into_iter().map(|i| i.value).collect();
+                let body = envelope(job_type, None, json!({kind.bulk_key: {"data": data}}), None);
+                writes.fetch_add(1, Ordering::Relaxed);
+                let failed: Vec<(usize, String)> =
+                    match call(client, op, &[], Vec::new(), Some(body), &submit_options).await {
+                        Err(e) => indices.iter().map(|i| (*i, e.to_string())).collect(),
+                        Ok(doc) => {
+                            jobs_sent.fetch_add(1, Ordering::Relaxed);
+                            match doc.resource().and_then(|r| r.id().map(str::to_string)) {
+                                None => Vec::new(),
+                                Some(job) => match (Jobs { client })
+                                    .wait(job_kind, &job, &options.poll)
+                                    .await
+                                {
+                                    Err(e) => indices.iter().map(|i| (*i, e.to_string())).collect(),
+                                    Ok(status) => {
+                                        let mut failed = Vec::new();
+                                        for (position, reason) in
+                                            job_failures(&status.errors, kind.bulk_key)
+                                        {
+                                            match position.and_then(|p| indices.get(p)) {
+                                                Some(index) => failed.push((*index, reason)),
+                                                // A failure that names no item: every item
+                                                // is tried again on its own.
+                                                None => failed.extend(
+                                                    indices.iter().map(|i| (*i, reason.clone())),
+                                                ),
+                                            }
+                                        }
+                                        if failed.is_empty() && status.failed.unwrap_or(0) > 0 {
+                                            failed = indices
+                                                .iter()
+                                                .map(|i| (*i, "the job reported it failed".into()))
+                                                .collect();
+                                        }
+                                        failed
+                                    }
+                                },
+                            }
+                        }
+                    };
+                let finished = done.fetch_add(indices.len(), Ordering::Relaxed) + indices.len();
+                options.report(&SyncProgress {
+                    phase: phase.clone(),
+                    done: finished,
+                    total,
+                });
+                failed
+            }
+        })
+        .buffer_unordered(in_flight)
+        .collect()
+        .await;
+    applied.jobs += jobs_sent.load(Ordering::Relaxed);
+    applied.writes += writes.load(Ordering::Relaxed);
+    let mut failed: Vec<(usize, String)> = results.into_iter().flatten().collect();
+    failed.sort_by_key(|(index, _)| *index);
+    failed.dedup_by_key(|(index, _)| *index);
+    let mut succeeded = total - failed.len();
+    // Each failed item once more on its own, a few at a time.
+    let retried: Vec<(usize, Option<String>, usize)> = futures_util::stream::iter(failed)
+        .map(|(index, _first)| {
+            let entry = &entries[index];
+            async move {
+                let (outcome, writes) = one(client, kind, action, entry).await;
+                (index, outcome.err().map(|e| e.to_string()), writes)
+            }
+        })
+        .buffer_unordered(in_flight.min(8))
+        .collect()
+        .await;
+    for (index, failure, writes) in retried {
+        applied.writes += writes;
+        match failure {
+            None => succeeded += 1,
+            Some(reason) => applied.failed.push(SyncFailure {
+                kind: kind_name(kind).into(),
+                action: action.name().into(),
+                external_id: entry_external_id(&entries[index]),
+                reason,
+            }),
+        }
+    }
+    match action {
+        Action::Create => applied.created += succeeded,
+        Action::Update => applied.updated += succeeded,
+        Action::Delete => applied.deleted += succeeded,
+    }
+    Ok(())
+}
+
+/// One item on its own. A create that finds the resource already there updates it to the
+/// plan's attributes instead; a delete that finds nothing is done. Returns the writes sent.
+async fn one(
+    client: &Client,
+    kind: &'static CatalogKind,
+    action: Action,
+    entry: &Value,
+) -> (Result<()>, usize) {
+    let object = resource_object(kind, action, entry);
+    let no_options = RequestOptions::default();
+    match action {
+        Action::Create => {
+            let body = json!({"data": object});
+            match call(
+                client,
+                kind.create,
+                &[],
+                Vec::new(),
+                Some(body),
+                &no_options,
+            )
+            .await
+            {
+                Ok(_) => (Ok(()), 1),
+                Err(Error::Conflict(_)) => {
+                    let id = super::plan::catalog_id(&entry_external_id(entry));
+                    let mut update = object;
+                    update["id"] = json!(id);
+                    if let Some(attributes) = update["attributes"].as_object_mut() {
+                        for key in ["external_id", "catalog_type", "integration_type"] {
+                            attributes.remove(key);
+                        }
+                    }
+                    if kind.kind == VARIANTS.kind {
+                        // A variant's item cannot be changed by an update.
+                        update.as_object_mut().map(|o| o.remove("relationships"));
+                    }
+                    let result = call(
+                        client,
+                        kind.update,
+                        &[("id", &id)],
+                        Vec::new(),
+                        Some(json!({"data": update})),
+                        &no_options,
+                    )
+                    .await;
+                    (result.map(|_| ()), 2)
+                }
+                Err(e) => (Err(e), 1),
+            }
+        }
+        Action::Update => {
+            let id = object["id"].as_str().unwrap_or_default().to_string();
+            let result = call(
+                client,
+                kind.update,
+                &[("id", &id)],
+                Vec::new(),
+                Some(json!({"data": object})),
+                &no_options,
+            )
+            .await;
+            (result.map(|_| ()), 1)
+        }
+        Action::Delete => {
+            let id = object["id"].as_str().unwrap_or_default().to_string();
+            match call(
+                client,
+                kind.delete,
+                &[("id", &id)],
+                Vec::new(),
+                None,
+                &no_options,
+            )
+            .await
+            {
+                Ok(_) | Err(Error::NotFound(_)) => (Ok(()), 1),
+                Err(e) => (Err(e), 1),
+            }
+        }
+    }
+}
