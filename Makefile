@@ -91,6 +91,8 @@ bench: build $(BENCH_VENV)/.installed
 	node bench/node_vs_official.js target/$(CARGO_BUILD_TARGET)/debug/klaviyo-sandbox
 	bench/import_memory.sh target/$(CARGO_BUILD_TARGET)/debug
 	cargo build --locked --quiet --profile bench-fast -p klaviyo-sandbox --examples
+	cargo build --locked --quiet --profile bench-fast -p klaviyo-sandbox -p klaviyo-cli --bins
+	$(BENCH_VENV)/bin/python bench/catalog_sync.py target/$(CARGO_BUILD_TARGET)/bench-fast/klaviyo-sandbox target/$(CARGO_BUILD_TARGET)/bench-fast/klaviyo-dev-tools
 	@echo "Sandbox: pages of 1,000 events, plain and filtered+sorted, at 20,000 and 1,000,000 stored events"
 	target/$(CARGO_BUILD_TARGET)/bench-fast/examples/page_latency 20000
 	target/$(CARGO_BUILD_TARGET)/bench-fast/examples/page_latency 1000000

@@ -169,6 +169,43 @@ export interface Accounts {
   current(options?: CallOptions): Promise<Resource>
   get(id: string, options?: CallOptions): Promise<Resource>
 }
+export interface ChangeCounts { create: number; update: number; delete: number; unchanged: number }
+export interface SyncReport {
+  dryRun: boolean
+  records: number
+  skipped: Array<{ location: string; externalId: string | null; reason: string }>
+  plan: { categories: ChangeCounts; items: ChangeCounts; variants: ChangeCounts }
+  created: number
+  updated: number
+  deleted: number
+  unchanged: number
+  failed: Array<{ kind: string; action: string; externalId: string; reason: string }>
+  jobs: number
+  writes: number
+  planFile: string | null
+}
+export interface CatalogSyncOptions {
+  /** Feed fields to catalog attributes: an object ({ external_id: 'sku', custom_metadata: ['brand'] }), a JSON file's path, or 'attribute=field' pairs. */
+  mapping?: Record<string, string | string[]> | string
+  /** csv, json, jsonl or google_xml when the file name does not say. */
+  feedFormat?: string
+  deleteMissing?: boolean
+  dryRun?: boolean
+  skipInvalid?: boolean
+  force?: boolean
+  /** The largest share of the catalog a sync may delete without force (default 0.1). */
+  maxDeleteShare?: number
+  concurrency?: number
+  planOut?: string
+  /** Apply a plan a dry run wrote (pass null as the feed). */
+  applyPlan?: string
+  lockDir?: string
+  signal?: AbortSignal
+}
+export interface Catalogs {
+  /** Syncs the catalog with a product feed (a file path or product objects): lint, plan, apply in bulk jobs. */
+  sync(feed: string | Array<Record<string, unknown>> | null, options?: CatalogSyncOptions): Promise<SyncReport>
+}
 export interface DataPrivacy {
   deleteProfile(who: Identity, options?: CallOptions): Promise<null>
 }
@@ -218,7 +255,7 @@ export declare class Tracker {
 }
 
 /** Namespaces with hand-written verbs beside their generated operations. */
-type WithVerbs = 'events' | 'profiles' | 'lists' | 'metrics' | 'webhooks' | 'accounts' | 'dataPrivacy'
+type WithVerbs = 'events' | 'profiles' | 'lists' | 'metrics' | 'catalogs' | 'webhooks' | 'accounts' | 'dataPrivacy'
 /** Every namespace of the spec (one per tag), with its generated operations. */
 export interface Client extends Omit<ops.Namespaces, WithVerbs> {}
 export declare class Client {
@@ -230,6 +267,7 @@ export declare class Client {
   readonly lists: Lists & ops.ListsOperations
   readonly metrics: Metrics & ops.MetricsOperations
   readonly catalog: { readonly items: CatalogResource; readonly variants: CatalogResource; readonly categories: CatalogResource }
+  readonly catalogs: Catalogs & ops.CatalogsOperations
   readonly webhooks: Webhooks & ops.WebhooksOperations
   readonly accounts: Accounts & ops.AccountsOperations
   readonly dataPrivacy: DataPrivacy & ops.DataPrivacyOperations

@@ -74,7 +74,7 @@ function operationCaller(n) {
 
 // Namespaces whose hand-written verbs (create, list, upsert, bulk helpers...) sit beside the
 // generated operations; a verb is looked up only when no operation has the name.
-const HAND_VERBS = new Set(['events', 'profiles', 'lists', 'metrics', 'webhooks', 'accounts', 'dataPrivacy'])
+const HAND_VERBS = new Set(['events', 'profiles', 'lists', 'metrics', 'catalogs', 'webhooks', 'accounts', 'dataPrivacy'])
 
 function withVerbs(operations, verbs) {
   return new Proxy(operations, {

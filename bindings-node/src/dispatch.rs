@@ -402,6 +402,12 @@ pub async fn call(core: &Client, namespace: &str, method: &str, args: Value) -> 
             core.data_privacy().delete_profile(&who).await?;
             value(Value::Null)
         }
+        ("catalogs", "sync") => {
+            // The feed (a path or product objects) and the options go to the core as given.
+            let feed = a.values.first().cloned().unwrap_or(Value::Null);
+            let options = a.values.get(1).cloned().unwrap_or(Value::Null);
+            value(arguments::catalog_sync(feed, options)?.run(core).await?)
+        }
         ("jobs", "get") => value(
             core.jobs()
                 .get(

@@ -12,7 +12,7 @@ use crate::errors::to_py_err;
 use crate::oauth::{OAuthApp, PyTokens, token_provider};
 use crate::pagination::PageCursor;
 use crate::resources::{
-    Accounts, Catalog, DataPrivacy, Events, Jobs, Lists, Metrics, Profiles, Webhooks,
+    Accounts, Catalog, Catalogs, DataPrivacy, Events, Jobs, Lists, Metrics, Profiles, Webhooks,
 };
 use crate::runtime::run;
 use crate::tracker::{Tracker, options as tracker_options};
@@ -173,6 +173,13 @@ impl NativeClient {
     #[getter]
     fn accounts(&self) -> Accounts {
         Accounts {
+            core: self.core.clone(),
+            asynchronous: self.asynchronous,
+        }
+    }
+    #[getter]
+    fn catalogs(&self) -> Catalogs {
+        Catalogs {
             core: self.core.clone(),
             asynchronous: self.asynchronous,
         }

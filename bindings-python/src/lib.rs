@@ -61,6 +61,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<resources::Lists>()?;
     m.add_class::<resources::Metrics>()?;
     m.add_class::<resources::Catalog>()?;
+    m.add_class::<resources::Catalogs>()?;
     m.add_class::<resources::Webhooks>()?;
     m.add_class::<resources::Accounts>()?;
     m.add_class::<resources::DataPrivacy>()?;

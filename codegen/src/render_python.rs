@@ -509,6 +509,7 @@ pub fn render_python_async_verbs(blocking: &str, revision: &str) -> String {
     );
     let _ = writeln!(out);
     let _ = writeln!(out, "from datetime import datetime");
+    let _ = writeln!(out, "from os import PathLike");
     let _ = writeln!(
         out,
         "from typing import Any, Awaitable, Dict, List, Mapping, Optional, Sequence, Union"
@@ -516,7 +517,10 @@ pub fn render_python_async_verbs(blocking: &str, revision: &str) -> String {
     let _ = writeln!(out);
     let _ = writeln!(out, "from . import _operations");
     let _ = writeln!(out, "from . import AsyncPager, Resource");
-    let _ = writeln!(out, "from .results import BulkReport, JobStatus");
+    let _ = writeln!(
+        out,
+        "from .results import BulkReport, JobStatus, SyncReport"
+    );
     let body = blocking
         .split_once("\nclass ")
         .map(|(_, rest)| format!("class {rest}"))

@@ -294,3 +294,138 @@ mod tests {
         assert_eq!(Binding::Python.spell("phone_number"), "phone_number");
     }
 }
+
+/// `catalogs.sync(feed, ...)` options as the bindings hand them over.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct CatalogSyncArgs {
+    #[serde(default)]
+    mapping: Option<Value>,
+    #[serde(default, alias = "feedFormat")]
+    feed_format: Option<String>,
+    #[serde(default, alias = "deleteMissing")]
+    delete_missing: Option<bool>,
+    #[serde(default, alias = "dryRun")]
+    dry_run: Option<bool>,
+    #[serde(default, alias = "skipInvalid")]
+    skip_invalid: Option<bool>,
+    #[serde(default)]
+    force: Option<bool>,
+    #[serde(default, alias = "maxDeleteShare")]
+    max_delete_share: Option<f64>,
+    #[serde(default)]
+    concurrency: Option<usize>,
+    #[serde(default, alias = "planOut")]
+    plan_out: Option<String>,
+    #[serde(default, alias = "applyPlan")]
+    apply_plan: Option<String>,
+    #[serde(default, alias = "lockDir")]
+    lock_dir: Option<String>,
+}
+
+/// What a binding's `catalogs.sync` call asks for: a feed (a file path, or a list of product
+/// objects) or a plan file to apply, and the options.
+pub enum CatalogSyncCall {
+    /// Sync with a feed.
+    Feed(crate::catalog_sync::Feed, crate::catalog_sync::SyncOptions),
+    /// Apply a plan written by a dry run.
+    Plan(
+        Box<crate::catalog_sync::SyncPlan>,
+        crate::catalog_sync::SyncOptions,
+    ),
+}
+
+/// `feed` is a path string, a list of product objects, or null with `apply_plan`; `options`
+/// an object of `mapping` (an object, a file path or `attribute=field` pairs), `feed_format`,
+/// `delete_missing`, `dry_run`, `skip_invalid`, `force`, `max_delete_share`, `concurrency`,
+/// `plan_out`, `apply_plan`, `lock_dir` (camelCase too).
+pub fn catalog_sync(feed: Value, options: Value) -> Result<CatalogSyncCall> {
+    use crate::catalog_sync::{Feed, FeedFormat, FeedMapping, SyncOptions, read_plan};
+    let args: CatalogSyncArgs = match options {
+        Value::Null => CatalogSyncArgs::default(),
+        Value::Object(map) => decode("catalogs.sync options", Value::Object(without_nulls(map)))?,
+        other => {
+            return Err(Error::InvalidInput(format!(
+                "catalogs.sync options are an object, not {other}"
+            )));
+        }
+    };
+    let mapping = match args.mapping {
+        None => FeedMapping::default(),
+        Some(Value::String(spec)) => FeedMapping::parse(&spec)?,
+        Some(object @ Value::Object(_)) => {
+            let mapping: FeedMapping = decode("the mapping", object)?;
+            mapping.check()?;
+            mapping
+        }
+        Some(other) => {
+            return Err(Error::InvalidInput(format!(
+                "the mapping is an object of attribute to feed field, a file path or \
+                 attribute=field pairs, not {other}"
+            )));
+        }
+    };
+    let defaults = SyncOptions::default();
+    if let Some(share) = args.max_delete_share
+        && !(0.0..=1.0).contains(&share)
+    {
+        return Err(Error::InvalidInput(format!(
+            "max_delete_share is a share between 0 and 1 (0.1 is 10%), not {share}"
+        )));
+    }
+    if args.concurrency == Some(0) {
+        return Err(Error::InvalidInput("concurrency must be at least 1".into()));
+    }
+    let options = SyncOptions {
+        mapping,
+        delete_missing: args.delete_missing.unwrap_or(false),
+        dry_run: args.dry_run.unwrap_or(false),
+        skip_invalid: args.skip_invalid.unwrap_or(false),
+        force: args.force.unwrap_or(false),
+        max_delete_share: args.max_delete_share.unwrap_or(defaults.max_delete_share),
+        concurrency: args.concurrency.unwrap_or(defaults.concurrency),
+        plan_out: args.plan_out.map(Into::into),
+        lock_dir: args.lock_dir.map(Into::into),
+        ..defaults
+    };
+    let format = args
+        .feed_format
+        .as_deref()
+        .map(FeedFormat::parse)
+        .transpose()?;
+    match (feed, args.apply_plan) {
+        (Value::Null, Some(plan)) => Ok(CatalogSyncCall::Plan(
+            Box::new(read_plan(std::path::Path::new(&plan))?),
+            options,
+        )),
+        (Value::Null, None) => Err(Error::InvalidInput(
+            "catalogs.sync needs a feed (a file path or a list of products) or apply_plan".into(),
+        )),
+        (_, Some(_)) => Err(Error::InvalidInput(
+            "catalogs.sync takes a feed or apply_plan, not both".into(),
+        )),
+        (Value::String(path), None) => Ok(CatalogSyncCall::Feed(
+            Feed::File {
+                path: path.into(),
+                format,
+            },
+            options,
+        )),
+        (Value::Array(records), None) => Ok(CatalogSyncCall::Feed(Feed::Records(records), options)),
+        (other, None) => Err(Error::InvalidInput(format!(
+            "the feed is a file path or a list of product objects, not {other}"
+        ))),
+    }
+}
+
+impl CatalogSyncCall {
+    /// Runs it.
+    pub async fn run(self, client: &crate::Client) -> Result<crate::catalog_sync::SyncReport> {
+        match self {
+            CatalogSyncCall::Feed(feed, options) => client.catalogs().sync(feed, options).await,
+            CatalogSyncCall::Plan(plan, options) => {
+                client.catalogs().apply_plan(*plan, options).await
+            }
+        }
+    }
+}

@@ -34,6 +34,14 @@ async function oauthApp(save: (t: Tokens) => Promise<void>): Promise<string | un
 }
 void oauthApp
 
+async function catalog(client: Client): Promise<number> {
+  const report = await client.catalogs.sync('products.xml', { deleteMissing: true, mapping: { external_id: 'sku' }, signal: AbortSignal.timeout(60_000) })
+  const failed: string[] = report.failed.map((f) => f.externalId)
+  const plan = await client.catalogs.sync(null, { applyPlan: 'plan.json' })
+  return report.plan.items.create + failed.length + plan.created
+}
+void catalog
+
 async function tracking(client: Client): Promise<number> {
   const tracker = client.tracker({ flushAt: 500, whenFull: 'error', onError: (f) => console.error(f.uniqueId, f.reason) })
   const id: string = tracker.track({ metric: 'Placed Order', email: 'a@b.com', value: 9.5, time: new Date() })

@@ -32,6 +32,18 @@ async def async_job(client: AsyncClient) -> int:
     return count
 
 
+def catalog_job(client: Client) -> int:
+    report = client.catalogs.sync("products.xml", delete_missing=True, mapping={"external_id": "sku"})
+    failed = [f["external_id"] for f in report["failed"]]
+    creates: int = report["plan"]["items"]["create"]
+    return creates + len(failed)
+
+
+async def async_catalog_job(client: AsyncClient) -> bool:
+    report = await client.catalogs.sync([{"id": "A", "title": "T", "description": "D", "url": "https://x.example"}], dry_run=True)
+    return report["dry_run"]
+
+
 def receiver(body: bytes, headers: dict[str, str]) -> str:
     delivery = webhooks.verify(body, headers, secret="s" * 16)
     return str(delivery["webhook_id"])

@@ -23,7 +23,7 @@ from typing import Any, Callable, Dict, Optional, Union
 
 from . import _operations, errors, oauth, results, webhooks
 from ._native import DEFAULT_REVISION, NativeClient as _NativeClient, PageCursor as Pager, Resource, Tracker, __version__, refresh_logging
-from .results import BulkFailure, BulkReport, JobRef, JobStatus, TrackerStats, TrackFailure
+from .results import BulkFailure, BulkReport, JobRef, JobStatus, SyncReport, TrackerStats, TrackFailure
 
 # One native pager serves `for`, `async for` and `.pages()`.
 AsyncPager = PagePager = Pager
@@ -174,7 +174,7 @@ class _BaseClient:
 
     # The namespaces whose hand-written verbs (create, list, upsert, bulk helpers...) sit
     # beside the generated operations.
-    _HAND_VERBS = frozenset({"events", "profiles", "lists", "metrics", "webhooks", "accounts", "data_privacy"})
+    _HAND_VERBS = frozenset({"events", "profiles", "lists", "metrics", "catalogs", "webhooks", "accounts", "data_privacy"})
 
     def _verbs(self, namespace: str) -> Any:
         if namespace not in self._HAND_VERBS:

@@ -7,7 +7,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Dict, Literal, Itera
 from . import _operations, oauth as oauth, results as results, webhooks as webhooks
 from .oauth import OAuthApp as _OAuthApp, Tokens as _Tokens
 from .testing import Sandbox as _Sandbox
-from .results import BulkFailure as BulkFailure, BulkReport as BulkReport, JobRef as JobRef, JobStatus as JobStatus, TrackFailure as TrackFailure, TrackerStats as TrackerStats
+from .results import BulkFailure as BulkFailure, BulkReport as BulkReport, JobRef as JobRef, JobStatus as JobStatus, SyncReport as SyncReport, TrackFailure as TrackFailure, TrackerStats as TrackerStats
 from .errors import (
     AuthenticationError as AuthenticationError,
     BulkPartialError as BulkPartialError,
@@ -40,6 +40,7 @@ __all__ = [
     "BulkFailure",
     "JobRef",
     "BulkReport",
+    "SyncReport",
     "JobStatus",
     "TrackerStats",
     "TrackFailure",
@@ -123,8 +124,8 @@ class AsyncPager:
 
 
 
-from ._verbs import _Accounts, _Catalog, _DataPrivacy, _Events, _Jobs, _Lists, _Metrics, _Profiles, _Webhooks
-from ._verbs_async import _AsyncAccounts, _AsyncCatalog, _AsyncDataPrivacy, _AsyncEvents, _AsyncJobs, _AsyncLists, _AsyncMetrics, _AsyncProfiles, _AsyncWebhooks
+from ._verbs import _Accounts, _Catalog, _Catalogs, _DataPrivacy, _Events, _Jobs, _Lists, _Metrics, _Profiles, _Webhooks
+from ._verbs_async import _AsyncAccounts, _AsyncCatalog, _AsyncCatalogs, _AsyncDataPrivacy, _AsyncEvents, _AsyncJobs, _AsyncLists, _AsyncMetrics, _AsyncProfiles, _AsyncWebhooks
 
 @final
 class Tracker:
@@ -153,6 +154,8 @@ class Client(_operations.Namespaces):
     def webhooks(self) -> _Webhooks: ...
     @property
     def accounts(self) -> _Accounts: ...
+    @property
+    def catalogs(self) -> _Catalogs: ...
     @property
     def data_privacy(self) -> _DataPrivacy: ...
     catalog: _Catalog
@@ -183,6 +186,8 @@ class AsyncClient(_operations.AsyncNamespaces):
     def webhooks(self) -> _AsyncWebhooks: ...
     @property
     def accounts(self) -> _AsyncAccounts: ...
+    @property
+    def catalogs(self) -> _AsyncCatalogs: ...
     @property
     def data_privacy(self) -> _AsyncDataPrivacy: ...
     catalog: _AsyncCatalog

@@ -4,11 +4,12 @@ checkers: the objects behind `client.events`, `client.catalog.items`... The asyn
 checks both against the running module."""
 
 from datetime import datetime
+from os import PathLike
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 from . import _operations
 from . import Pager, Resource
-from .results import BulkReport, JobStatus
+from .results import BulkReport, JobStatus, SyncReport
 
 class _Events(_operations.Events):
     def create(self, *, metric: str, email: Optional[str] = ..., phone_number: Optional[str] = ..., external_id: Optional[str] = ..., profile_id: Optional[str] = ..., properties: Optional[Mapping[str, Any]] = ..., value: Optional[float] = ..., value_currency: Optional[str] = ..., time: Optional[Union[str, datetime]] = ..., unique_id: Optional[str] = ...) -> Dict[str, str]: ...
@@ -72,6 +73,9 @@ class _Webhooks(_operations.Webhooks):
 class _Accounts(_operations.Accounts):
     def current(self) -> Resource: ...
     def get(self, id: str) -> Resource: ...
+
+class _Catalogs(_operations.Catalogs):
+    def sync(self, feed: Union[str, PathLike[str], Sequence[Mapping[str, Any]], None] = ..., *, mapping: Union[str, PathLike[str], Mapping[str, Any], None] = ..., feed_format: Optional[str] = ..., delete_missing: bool = ..., dry_run: bool = ..., skip_invalid: bool = ..., force: bool = ..., max_delete_share: Optional[float] = ..., concurrency: Optional[int] = ..., plan_out: Union[str, PathLike[str], None] = ..., apply_plan: Union[str, PathLike[str], None] = ..., lock_dir: Union[str, PathLike[str], None] = ...) -> SyncReport: ...
 
 class _DataPrivacy(_operations.DataPrivacy):
     def delete_profile(self, *, email: Optional[str] = ..., phone_number: Optional[str] = ..., external_id: Optional[str] = ..., profile_id: Optional[str] = ...) -> None: ...

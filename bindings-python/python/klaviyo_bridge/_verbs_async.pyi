@@ -3,11 +3,12 @@
 """The asyncio variants of the hand-written verbs (`_verbs.pyi`): every result awaitable."""
 
 from datetime import datetime
+from os import PathLike
 from typing import Any, Awaitable, Dict, List, Mapping, Optional, Sequence, Union
 
 from . import _operations
 from . import AsyncPager, Resource
-from .results import BulkReport, JobStatus
+from .results import BulkReport, JobStatus, SyncReport
 
 class _AsyncEvents(_operations.AsyncEvents):
     def create(self, *, metric: str, email: Optional[str] = ..., phone_number: Optional[str] = ..., external_id: Optional[str] = ..., profile_id: Optional[str] = ..., properties: Optional[Mapping[str, Any]] = ..., value: Optional[float] = ..., value_currency: Optional[str] = ..., time: Optional[Union[str, datetime]] = ..., unique_id: Optional[str] = ...) -> Awaitable[Dict[str, str]]: ...
@@ -71,6 +72,9 @@ class _AsyncWebhooks(_operations.AsyncWebhooks):
 class _AsyncAccounts(_operations.AsyncAccounts):
     def current(self) -> Awaitable[Resource]: ...
     def get(self, id: str) -> Awaitable[Resource]: ...
+
+class _AsyncCatalogs(_operations.AsyncCatalogs):
+    def sync(self, feed: Union[str, PathLike[str], Sequence[Mapping[str, Any]], None] = ..., *, mapping: Union[str, PathLike[str], Mapping[str, Any], None] = ..., feed_format: Optional[str] = ..., delete_missing: bool = ..., dry_run: bool = ..., skip_invalid: bool = ..., force: bool = ..., max_delete_share: Optional[float] = ..., concurrency: Optional[int] = ..., plan_out: Union[str, PathLike[str], None] = ..., apply_plan: Union[str, PathLike[str], None] = ..., lock_dir: Union[str, PathLike[str], None] = ...) -> Awaitable[SyncReport]: ...
 
 class _AsyncDataPrivacy(_operations.AsyncDataPrivacy):
     def delete_profile(self, *, email: Optional[str] = ..., phone_number: Optional[str] = ..., external_id: Optional[str] = ..., profile_id: Optional[str] = ...) -> Awaitable[None]: ...

@@ -1,5 +1,5 @@
 """The shapes of the results the hand-written helpers return (bulk reports, job status,
-tracker counters), as TypedDicts you can annotate with."""
+tracker counters, catalog sync reports), as TypedDicts you can annotate with."""
 
 from typing import Any, Dict, List, Optional, TypedDict
 
@@ -47,4 +47,47 @@ class TrackFailure(TypedDict):
     code: str
     reason: str
 
-__all__ = ["BulkFailure", "JobRef", "BulkReport", "JobStatus", "TrackerStats", "TrackFailure"]
+class ChangeCounts(TypedDict):
+    create: int
+    update: int
+    delete: int
+    unchanged: int
+
+
+class PlanSummary(TypedDict):
+    categories: ChangeCounts
+    items: ChangeCounts
+    variants: ChangeCounts
+
+
+class FeedProblem(TypedDict):
+    location: str
+    external_id: Optional[str]
+    reason: str
+
+
+class SyncFailure(TypedDict):
+    kind: str
+    action: str
+    external_id: str
+    reason: str
+
+
+class SyncReport(TypedDict):
+    """What `catalogs.sync` did (or, for a dry run, would do)."""
+
+    dry_run: bool
+    records: int
+    skipped: List[FeedProblem]
+    plan: PlanSummary
+    created: int
+    updated: int
+    deleted: int
+    unchanged: int
+    failed: List[SyncFailure]
+    jobs: int
+    writes: int
+    plan_file: Optional[str]
+
+
+__all__ = ["BulkFailure", "JobRef", "BulkReport", "JobStatus", "TrackerStats", "TrackFailure", "SyncReport"]

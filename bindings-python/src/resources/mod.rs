@@ -1,5 +1,5 @@
 //! The resource namespaces, one file per core resource (events, profiles, lists, metrics,
-//! catalog, webhooks, accounts, data_privacy, jobs), and the conversions they share.
+//! catalog, catalogs, webhooks, accounts, data_privacy, jobs), and the conversions they share.
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -16,6 +16,7 @@ use crate::resource::resource;
 
 mod accounts;
 mod catalog;
+mod catalogs;
 mod data_privacy;
 mod events;
 mod jobs;
@@ -26,6 +27,7 @@ mod webhooks;
 
 pub use accounts::Accounts;
 pub use catalog::Catalog;
+pub use catalogs::Catalogs;
 pub use data_privacy::DataPrivacy;
 pub use events::{Events, event_create};
 pub use jobs::Jobs;

@@ -46,8 +46,9 @@ pub const ATTRIBUTES: &[(&str, &[&str])] = &[
 ];
 
 /// How feed fields become catalog attributes.
+// Unknown attribute names are refused by `check` (serde's deny_unknown_fields does not work
+// with a flattened map).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct FeedMapping {
     /// Attribute → the feed field that fills it, where not the default.
     #[serde(flatten)]
@@ -198,5 +199,22 @@ mod tests {
     fn unknown_attributes_are_refused_by_name() {
         let err = FeedMapping::parse("colour=c").unwrap_err();
         assert!(err.to_string().contains("\"colour\""), "{err}");
+        let file = std::env::temp_dir().join(format!("mapping-{}.json", std::process::id()));
+        std::fs::write(
+            &file,
+            r#"{"external_id": "sku", "custom_metadata": ["brand"], "colour": "c"}"#,
+        )
+        .unwrap();
+        let err = FeedMapping::parse(file.to_str().unwrap()).unwrap_err();
+        assert!(err.to_string().contains("\"colour\""), "{err}");
+        std::fs::write(
+            &file,
+            r#"{"external_id": "sku", "custom_metadata": ["brand"]}"#,
+        )
+        .unwrap();
+        let mapping = FeedMapping::parse(file.to_str().unwrap()).unwrap();
+        let _ = std::fs::remove_file(&file);
+        assert_eq!(mapping.fields["external_id"], "sku");
+        assert_eq!(mapping.custom_metadata, ["brand"]);
     }
 }

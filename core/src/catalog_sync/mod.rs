@@ -271,9 +271,13 @@ async fn run_plan(
 
 /// Plans the difference between `feed` and the catalog and applies it (or, with `dry_run`,
 /// only plans it).
-pub async fn sync(client: &Client, feed: &Feed, options: &SyncOptions) -> Result<SyncReport> {
+pub async fn sync(client: &Client, feed: Feed, options: &SyncOptions) -> Result<SyncReport> {
     let _lock = lock(client, options)?;
-    let catalog_feed = lint_feed(feed, options)?;
+    // Reading a large feed is seconds of blocking work: off the async workers.
+    let lint_options = options.clone();
+    let catalog_feed = tokio::task::spawn_blocking(move || lint_feed(&feed, &lint_options))
+        .await
+        .map_err(|e| Error::InvalidInput(format!("reading the feed failed: {e}")))??;
     let progress = |phase: &str, done: usize| {
         options.report(&SyncProgress {
             phase: phase.into(),
@@ -308,7 +312,7 @@ pub async fn apply_plan(
 impl CatalogsApi<'_> {
     /// Syncs the catalog with a product feed: see [`crate::catalog_sync`].
     pub async fn sync(&self, feed: Feed, options: SyncOptions) -> Result<SyncReport> {
-        sync(self.client, &feed, &options).await
+        sync(self.client, feed, &options).await
     }
 
     /// Applies a plan written by a dry run (`plan_out`).

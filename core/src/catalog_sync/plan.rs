@@ -143,7 +143,7 @@ fn managed_external_id(resource: &Resource) -> Option<String> {
 /// API allows), and each category's items.
 pub async fn read_catalog(
     client: &Client,
-    progress: &dyn Fn(&str, usize),
+    progress: &(dyn Fn(&str, usize) + Sync),
 ) -> Result<CatalogSnapshot> {
     let mut snapshot = CatalogSnapshot::default();
     let largest = || ListParams {
