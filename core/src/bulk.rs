@@ -97,6 +97,57 @@ pub fn chunk(items: Vec<Item>, limit: &BulkLimit) -> Result<Vec<Vec<Item>>> {
     Ok(chunks)
 }
 
+/// Packs items into requests as [`chunk`] does, but lazily, one request at a time, so only the
+/// requests in flight are in memory (a sync of 100,000 items holds a few, not all). An item too
+/// big for any request comes out alone as `Err` with the reason, for the caller to report.
+pub fn pack_lazily<I: Iterator<Item = Item>>(
+    items: I,
+    limit: &BulkLimit,
+) -> impl Iterator<Item = std::result::Result<Vec<Item>, (Item, String)>> {
+    let payload_budget = limit
+        .max_payload_bytes
+        .map(|max| max.saturating_sub(ENVELOPE_BYTES));
+    let (max_items, max_item_bytes, operation) =
+        (limit.max_items, limit.max_item_bytes, limit.operation_id);
+    let mut items = items.peekable();
+    let mut current: Vec<Item> = Vec::new();
+    let mut current_bytes = 0usize;
+    std::iter::from_fn(move || {
+        loop {
+            let Some(item) = items.peek() else {
+                return (!current.is_empty())
+                    .then(|| std::mem::take(&mut current))
+                    .map(Ok);
+            };
+            let too_big = match (max_item_bytes, payload_budget) {
+                (Some(max), _) if item.bytes > max => Some(format!(
+                    "item is {} bytes; {operation} allows at most {max} bytes per item",
+                    item.bytes
+                )),
+                (_, Some(budget)) if item.bytes > budget => Some(format!(
+                    "item is {} bytes; it cannot fit in one {operation} request ({budget} bytes)",
+                    item.bytes
+                )),
+                _ => None,
+            };
+            if let Some(reason) = too_big {
+                let item = items.next().expect("peeked");
+                return Some(Err((item, reason)));
+            }
+            let added = item.bytes + usize::from(!current.is_empty());
+            let over_count = current.len() >= max_items;
+            let over_bytes = payload_budget.is_some_and(|budget| current_bytes + added > budget);
+            if !current.is_empty() && (over_count || over_bytes) {
+                current_bytes = 0;
+                return Some(Ok(std::mem::take(&mut current)));
+            }
+            let item = items.next().expect("peeked");
+            current_bytes += item.bytes + usize::from(!current.is_empty());
+            current.push(item);
+        }
+    })
+}
+
 /// A submitted bulk job.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct JobRef {
@@ -190,6 +241,36 @@ mod tests {
             [1000, 1000, 501]
         );
         assert_eq!(chunks[2][0].index, 2000);
+    }
+
+    #[test]
+    fn lazy_packing_makes_the_same_requests_and_reports_what_cannot_fit() {
+        let l = limit(3, Some(ENVELOPE_BYTES + 100), Some(60));
+        let sizes = [10, 40, 47, 61, 5, 5, 5, 5];
+        let items = || sizes.iter().enumerate().map(|(i, b)| sized(i, *b));
+        let packed: Vec<_> = pack_lazily(items(), &l).collect();
+        let shape: Vec<std::result::Result<Vec<usize>, usize>> = packed
+            .iter()
+            .map(|p| match p {
+                Ok(batch) => Ok(batch.iter().map(|i| i.index).collect()),
+                Err((item, _)) => Err(item.index),
+            })
+            .collect();
+        // The item too big for any request is reported as soon as it is met.
+        assert_eq!(
+            shape,
+            [Err(3), Ok(vec![0, 1, 2]), Ok(vec![4, 5, 6]), Ok(vec![7])]
+        );
+        let fits: Vec<Item> = items().filter(|i| i.bytes <= 60).collect();
+        let eager: Vec<Vec<usize>> = chunk(fits.clone(), &l)
+            .unwrap()
+            .iter()
+            .map(|b| b.iter().map(|i| i.index).collect())
+            .collect();
+        let lazy: Vec<Vec<usize>> = pack_lazily(fits.into_iter(), &l)
+            .map(|b| b.unwrap().iter().map(|i| i.index).collect())
+            .collect();
+        assert_eq!(eager, lazy);
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Catalog items, variants and categories: CRUD, their relationships (an item's variants and
 //! categories, a category's items), and bulk create/update/delete jobs.
 
+use std::collections::BTreeMap;
+
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -11,7 +13,7 @@ use serde_json::{Value, json};
 
 use crate::handlers::{AppState, Params, not_found, ok, page, parse_resource};
 use crate::store::{Store, now_iso};
-use crate::table::Rows;
+use crate::table::ById;
 use crate::{error, jobs};
 
 /// One catalog resource type and its operations.
@@ -208,14 +210,16 @@ pub(crate) fn remove(store: &mut Store, kind: &Kind, id: &str) -> bool {
     removed
 }
 
+/// No resources of a type yet.
+static NONE: BTreeMap<String, Value> = BTreeMap::new();
+
 async fn list(State(s): AppState, q: Params, kind: &'static Kind) -> Response {
     let store = s.store.lock().unwrap();
-    let items = store
-        .catalog
-        .get(kind.json_type)
-        .map(|m| m.values().collect())
-        .unwrap_or_default();
-    page(kind.list_op, &Rows(items), &q).map_or_else(|e| e, |body| ok(StatusCode::OK, body))
+    let rows = ById {
+        rows: store.catalog.get(kind.json_type).unwrap_or(&NONE),
+        keep: Box::new(|_| true),
+    };
+    page(kind.list_op, &rows, &q).map_or_else(|e| e, |body| ok(StatusCode::OK, body))
 }
 
 async fn create(State(s): AppState, body: Bytes, kind: &'static Kind) -> Response {
@@ -284,67 +288,10 @@ async fn related(
     relation: &'static str,
 ) -> Response {
     let store = s.store.lock().unwrap();
-    let (owner, op, items): (&Kind, &'static str, Vec<Value>) = match relation {
-        "variants" => (
-            &ITEM,
-            "get_variants_for_catalog_item",
-            store
-                .catalog
-                .get(VARIANT.json_type)
-                .map(|m| {
-                    m.values()
-                        .filter(|v| v["relationships"]["item"]["data"]["id"] == id.as_str())
-                        .cloned()
-                        .collect()
-                })
-                .unwrap_or_default(),
-        ),
-        "categories" => {
-            let ids: Vec<String> = store
-                .catalog
-                .get(ITEM.json_type)
-                .and_then(|m| m.get(&id))
-                .map(|i| {
-                    i["relationships"]["categories"]["data"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|c| c["id"].as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default();
-            (
-                &ITEM,
-                "get_categories_for_catalog_item",
-                ids.iter()
-                    .filter_map(|c| {
-                        store
-                            .catalog
-                            .get(CATEGORY.json_type)
-                            .and_then(|m| m.get(c))
-                            .cloned()
-                    })
-                    .collect(),
-            )
-        }
-        _ => (
-            &CATEGORY,
-            "get_items_for_catalog_category",
-            store
-                .catalog
-                .get(ITEM.json_type)
-                .map(|m| {
-                    m.values()
-                        .filter(|i| {
-                            i["relationships"]["categories"]["data"]
-                                .as_array()
-                                .is_some_and(|cs| cs.iter().any(|c| c["id"] == id.as_str()))
-                        })
-                        .cloned()
-                        .collect()
-                })
-                .unwrap_or_default(),
-        ),
+    let owner = if relation == "items" {
+        &CATEGORY
+    } else {
+        &ITEM
     };
     if !store
         .catalog
@@ -353,5 +300,44 @@ async fn related(
     {
         return not_found(owner.json_type, &id);
     }
-    page(op, &Rows(items.iter().collect()), &q).map_or_else(|e| e, |body| ok(StatusCode::OK, body))
+    let of = |kind: &Kind| store.catalog.get(kind.json_type).unwrap_or(&NONE);
+    let listed = match relation {
+        "variants" => page(
+            "get_variants_for_catalog_item",
+            &ById {
+                rows: of(&VARIANT),
+                keep: Box::new(|v| v["relationships"]["item"]["data"]["id"] == id.as_str()),
+            },
+            &q,
+        ),
+        "categories" => {
+            let categories = &of(&ITEM)[&id]["relationships"]["categories"]["data"];
+            let member = |c: &Value| {
+                categories
+                    .as_array()
+                    .is_some_and(|cs| cs.iter().any(|m| m["id"] == c["id"]))
+            };
+            page(
+                "get_categories_for_catalog_item",
+                &ById {
+                    rows: of(&CATEGORY),
+                    keep: Box::new(member),
+                },
+                &q,
+            )
+        }
+        _ => page(
+            "get_items_for_catalog_category",
+            &ById {
+                rows: of(&ITEM),
+                keep: Box::new(|i| {
+                    i["relationships"]["categories"]["data"]
+                        .as_array()
+                        .is_some_and(|cs| cs.iter().any(|c| c["id"] == id.as_str()))
+                }),
+            },
+            &q,
+        ),
+    };
+    listed.map_or_else(|e| e, |body| ok(StatusCode::OK, body))
 }

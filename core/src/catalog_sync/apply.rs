@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 
 use super::plan::{Changes, SyncPlan, external_id};
 use super::{SyncOptions, SyncProgress};
-use crate::bulk::{Item, chunk};
+use crate::bulk::{Item, pack_lazily};
 use crate::catalog::{CATEGORIES, CatalogKind, ITEMS, VARIANTS, job_failures};
 use crate::client::{Client, RequestOptions};
 use crate::error::{Error, Result};
@@ -86,13 +86,17 @@ pub(crate) async fn apply(
         (&CATEGORIES, Action::Delete, &plan.categories),
     ];
     for (kind, action, changes) in steps {
-        let resources: Vec<Value> = match action {
-            Action::Create => changes.create.clone(),
-            Action::Update => changes.update.clone(),
-            Action::Delete => changes.delete.iter().map(|id| json!({"id": id})).collect(),
+        let deletes: Vec<Value>;
+        let entries: &[Value] = match action {
+            Action::Create => &changes.create,
+            Action::Update => &changes.update,
+            Action::Delete => {
+                deletes = changes.delete.iter().map(|id| json!({"id": id})).collect();
+                &deletes
+            }
         };
-        if !resources.is_empty() {
-            run_step(client, kind, action, resources, options, &mut applied).await?;
+        if !entries.is_empty() {
+            run_step(client, kind, action, entries, options, &mut applied).await?;
         }
     }
     Ok(applied)
@@ -127,7 +131,7 @@ async fn run_step(
     client: &Client,
     kind: &'static CatalogKind,
     action: Action,
-    entries: Vec<Value>,
+    entries: &[Value],
     options: &SyncOptions,
     applied: &mut Applied,
 ) -> Result<()> {
@@ -135,12 +139,19 @@ async fn run_step(
     let limit = bulk_limit(op);
     let total = entries.len();
     let phase = format!("{} {}", action.name(), kind.bulk_key);
-    let items: Vec<Item> = entries
+    // Requests are made as they go out, so only those in flight are in memory.
+    let items = entries
         .iter()
         .enumerate()
-        .map(|(index, entry)| Item::new(index, None, resource_object(kind, action, entry)))
-        .collect();
-    let batches = chunk(items, limit)?;
+        .map(|(index, entry)| Item::new(index, None, resource_object(kind, action, entry)));
+    let mut too_big: Vec<(usize, String)> = Vec::new();
+    let batches = pack_lazily(items, limit).filter_map(|packed| match packed {
+        Ok(batch) => Some(batch),
+        Err((item, reason)) => {
+            too_big.push((item.index, reason));
+            None
+        }
+    });
     let in_flight = options
         .concurrency
         .max(1)
@@ -219,7 +230,17 @@ async fn run_step(
     let mut failed: Vec<(usize, String)> = results.into_iter().flatten().collect();
     failed.sort_by_key(|(index, _)| *index);
     failed.dedup_by_key(|(index, _)| *index);
-    let mut succeeded = total - failed.len();
+    // An item no request can carry is not sent at all: reported as it is.
+    let unsendable = too_big.len();
+    for (index, reason) in too_big {
+        applied.failed.push(SyncFailure {
+            kind: kind_name(kind).into(),
+            action: action.name().into(),
+            external_id: entry_external_id(&entries[index]),
+            reason,
+        });
+    }
+    let mut succeeded = total - failed.len() - unsendable;
     // Each failed item once more on its own, a few at a time.
     let retried: Vec<(usize, Option<String>, usize)> = futures_util::stream::iter(failed)
         .map(|(index, _first)| {

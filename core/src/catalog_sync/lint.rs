@@ -34,7 +34,7 @@ pub struct Desired {
 }
 
 /// The catalog a feed describes, keyed by external id.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct FeedCatalog {
     /// Items.
     pub items: BTreeMap<String, Desired>,

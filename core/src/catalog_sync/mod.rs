@@ -275,7 +275,7 @@ pub async fn sync(client: &Client, feed: Feed, options: &SyncOptions) -> Result<
     let _lock = lock(client, options)?;
     // Reading a large feed is seconds of blocking work: off the async workers.
     let lint_options = options.clone();
-    let catalog_feed = tokio::task::spawn_blocking(move || lint_feed(&feed, &lint_options))
+    let mut catalog_feed = tokio::task::spawn_blocking(move || lint_feed(&feed, &lint_options))
         .await
         .map_err(|e| Error::InvalidInput(format!("reading the feed failed: {e}")))??;
     let progress = |phase: &str, done: usize| {
@@ -285,13 +285,12 @@ pub async fn sync(client: &Client, feed: Feed, options: &SyncOptions) -> Result<
             total: 0,
         });
     };
-    let snapshot = plan::read_catalog(client, &progress).await?;
-    let plan = plan::diff(&catalog_feed, &snapshot, options.delete_missing);
     let report = SyncReport {
         records: catalog_feed.records,
-        skipped: catalog_feed.problems,
+        skipped: std::mem::take(&mut catalog_feed.problems),
         ..SyncReport::default()
     };
+    let plan = plan::plan(client, catalog_feed, options.delete_missing, &progress).await?;
     run_plan(client, plan, options, report).await
 }
 

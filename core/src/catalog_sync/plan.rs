@@ -121,100 +121,12 @@ impl SyncPlan {
     }
 }
 
-/// The catalog as read: each type's managed resources by external id.
-#[derive(Debug, Default)]
-pub struct CatalogSnapshot {
-    items: HashMap<String, Map<String, Value>>,
-    variants: HashMap<String, (Option<String>, Map<String, Value>)>,
-    categories: HashMap<String, Map<String, Value>>,
-    item_categories: HashMap<String, BTreeSet<String>>,
-    size: CatalogSize,
-}
-
 /// The external id of a managed resource, or `None` for one another integration owns.
 fn managed_external_id(resource: &Resource) -> Option<String> {
     resource
         .id()
         .and_then(|id| id.strip_prefix(MANAGED_PREFIX))
         .map(str::to_string)
-}
-
-/// Reads the catalog: every item, variant and category (auto-paginated, the largest pages the
-/// API allows), and each category's items.
-pub async fn read_catalog(
-    client: &Client,
-    progress: &(dyn Fn(&str, usize) + Sync),
-) -> Result<CatalogSnapshot> {
-    let mut snapshot = CatalogSnapshot::default();
-    let largest = || ListParams {
-        page_size: Some(100),
-        ..ListParams::default()
-    };
-    let mut categories = client.catalog_categories().list(largest())?.items();
-    while let Some(category) = categories.try_next().await? {
-        snapshot.size.categories += 1;
-        if let Some(external_id) = managed_external_id(&category) {
-            snapshot
-                .categories
-                .insert(external_id, category.attributes().clone());
-        }
-    }
-    let mut items = client.catalog_items().list(largest())?.items();
-    while let Some(item) = items.try_next().await? {
-        snapshot.size.items += 1;
-        if let Some(external_id) = managed_external_id(&item) {
-            snapshot
-                .items
-                .insert(external_id, item.attributes().clone());
-        }
-        if snapshot.size.items.is_multiple_of(1_000) {
-            progress("reading catalog items", snapshot.size.items);
-        }
-    }
-    let mut variants = client.catalog_variants().list(largest())?.items();
-    while let Some(variant) = variants.try_next().await? {
-        snapshot.size.variants += 1;
-        if let Some(external_id) = managed_external_id(&variant) {
-            let item = variant
-                .raw()
-                .pointer("/relationships/item/data/id")
-                .and_then(Value::as_str)
-                .and_then(|id| id.strip_prefix(MANAGED_PREFIX))
-                .map(str::to_string);
-            snapshot
-                .variants
-                .insert(external_id, (item, variant.attributes().clone()));
-        }
-        if snapshot.size.variants.is_multiple_of(1_000) {
-            progress("reading catalog variants", snapshot.size.variants);
-        }
-    }
-    // Category membership is read per category (few), not per item (many).
-    let category_ids: Vec<String> = snapshot.categories.keys().cloned().collect();
-    for category in category_ids {
-        let id = catalog_id(&category);
-        let mut members = crate::resources::pager(
-            client,
-            "get_items_for_catalog_category",
-            &[("id", &id)],
-            ListParams {
-                page_size: Some(100),
-                fields: vec![("catalog-item".into(), vec!["external_id".into()])],
-                ..ListParams::default()
-            },
-        )?
-        .items();
-        while let Some(item) = members.try_next().await? {
-            if let Some(external_id) = managed_external_id(&item) {
-                snapshot
-                    .item_categories
-                    .entry(external_id)
-                    .or_default()
-                    .insert(category.clone());
-            }
-        }
-    }
-    Ok(snapshot)
 }
 
 /// Whether a catalog attribute already has the feed's value (numbers by value, so `10` and
@@ -227,6 +139,8 @@ fn same(current: Option<&Value>, wanted: &Value) -> bool {
     }
 }
 
+/// The feed's attributes that differ from the catalog's (an attribute the feed does not have
+/// is left alone).
 fn changed_attributes(
     current: &Map<String, Value>,
     wanted: &Map<String, Value>,
@@ -242,113 +156,222 @@ fn categories_relationship(ids: &BTreeSet<String>) -> Value {
     json!({"categories": {"data": ids.iter().map(|c| json!({"type": "catalog-category", "id": catalog_id(c)})).collect::<Vec<_>>()}})
 }
 
-/// The plan that makes the catalog equal to the feed. Without `delete_missing`, nothing is
-/// deleted.
-pub fn diff(feed: &FeedCatalog, catalog: &CatalogSnapshot, delete_missing: bool) -> SyncPlan {
-    let mut plan = SyncPlan {
-        version: SyncPlan::VERSION,
-        catalog: catalog.size,
-        ..SyncPlan::default()
-    };
-    for (external_id, name) in &feed.categories {
-        match catalog.categories.get(external_id) {
-            None => plan
-                .categories
-                .create
-                .push(json!({"external_id": external_id, "name": name})),
-            Some(current) if current.get("name") != Some(&Value::String(name.clone())) => plan
+/// Builds the plan as the catalog is read, one resource at a time: each is compared with the
+/// feed and dropped, and each feed entry leaves the feed once matched, so memory is the feed's
+/// (and shrinks as the catalog is read), never the feed plus the catalog.
+pub struct Planner {
+    feed: FeedCatalog,
+    delete_missing: bool,
+    /// Each catalog item's categories (external ids), read before the items.
+    memberships: HashMap<String, BTreeSet<String>>,
+    plan: SyncPlan,
+}
+
+impl Planner {
+    /// A plan to fill for `feed`.
+    pub fn new(feed: FeedCatalog, delete_missing: bool) -> Self {
+        Planner {
+            feed,
+            delete_missing,
+            memberships: HashMap::new(),
+            plan: SyncPlan {
+                version: SyncPlan::VERSION,
+                ..SyncPlan::default()
+            },
+        }
+    }
+
+    /// A category of the catalog (`external_id` `None`: one the sync does not manage).
+    pub fn category(&mut self, external_id: Option<String>, name: Option<&Value>) {
+        self.plan.catalog.categories += 1;
+        let Some(external_id) = external_id else {
+            return;
+        };
+        match self.feed.categories.remove(&external_id) {
+            None if self.delete_missing => {
+                self.plan.categories.delete.push(catalog_id(&external_id));
+            }
+            None => {}
+            Some(wanted) if name.and_then(Value::as_str) != Some(wanted.as_str()) => self
+                .plan
                 .categories
                 .update
-                .push(json!({"id": catalog_id(external_id), "name": name})),
-            Some(_) => plan.categories.unchanged += 1,
+                .push(json!({"id": catalog_id(&external_id), "name": wanted})),
+            Some(_) => self.plan.categories.unchanged += 1,
         }
     }
-    let no_categories = BTreeSet::new();
-    for (external_id, desired) in &feed.items {
-        let categories = feed
+
+    /// `item` (external id) is in `category` (external id).
+    pub fn member(&mut self, item: String, category: &str) {
+        self.memberships
+            .entry(item)
+            .or_default()
+            .insert(category.to_string());
+    }
+
+    /// An item of the catalog.
+    pub fn item(&mut self, external_id: Option<String>, current: &Map<String, Value>) {
+        self.plan.catalog.items += 1;
+        let Some(external_id) = external_id else {
+            return;
+        };
+        let Some(desired) = self.feed.items.remove(&external_id) else {
+            if self.delete_missing {
+                self.plan.items.delete.push(catalog_id(&external_id));
+            }
+            return;
+        };
+        let mut update = changed_attributes(current, &desired.attributes);
+        let wanted = self
+            .feed
             .item_categories
-            .get(external_id)
-            .unwrap_or(&no_categories);
-        match catalog.items.get(external_id) {
-            None => {
-                let mut create = desired.attributes.clone();
-                create.insert("external_id".into(), json!(external_id));
-                if !categories.is_empty() {
-                    create.insert("relationships".into(), categories_relationship(categories));
-                }
-                plan.items.create.push(Value::Object(create));
-            }
-            Some(current) => {
-                let mut update = changed_attributes(current, &desired.attributes);
-                let current_categories = catalog
-                    .item_categories
-                    .get(external_id)
-                    .unwrap_or(&no_categories);
-                if current_categories != categories {
-                    update.insert("relationships".into(), categories_relationship(categories));
-                }
-                if update.is_empty() {
-                    plan.items.unchanged += 1;
-                } else {
-                    update.insert("id".into(), json!(catalog_id(external_id)));
-                    plan.items.update.push(Value::Object(update));
-                }
-            }
+            .remove(&external_id)
+            .unwrap_or_default();
+        let now = self.memberships.remove(&external_id).unwrap_or_default();
+        if now != wanted {
+            update.insert("relationships".into(), categories_relationship(&wanted));
+        }
+        if update.is_empty() {
+            self.plan.items.unchanged += 1;
+        } else {
+            update.insert("id".into(), json!(catalog_id(&external_id)));
+            self.plan.items.update.push(Value::Object(update));
         }
     }
-    for (external_id, (item, desired)) in &feed.variants {
-        let create = || {
-            let mut create = desired.attributes.clone();
+
+    /// A variant of the catalog, with its item's external id when the listing names it.
+    pub fn variant(
+        &mut self,
+        external_id: Option<String>,
+        item: Option<String>,
+        current: &Map<String, Value>,
+    ) {
+        self.plan.catalog.variants += 1;
+        let Some(external_id) = external_id else {
+            return;
+        };
+        let Some((wanted_item, desired)) = self.feed.variants.remove(&external_id) else {
+            if self.delete_missing {
+                self.plan.variants.delete.push(catalog_id(&external_id));
+            }
+            return;
+        };
+        // A variant cannot move to another item: it is deleted and created again. (A listing
+        // that does not name the variant's item is taken to mean the same item.)
+        if item.is_some_and(|item| item != wanted_item) {
+            self.plan.variants.delete.push(catalog_id(&external_id));
+            self.feed
+                .variants
+                .insert(external_id, (wanted_item, desired));
+            return;
+        }
+        let mut update = changed_attributes(current, &desired.attributes);
+        if update.is_empty() {
+            self.plan.variants.unchanged += 1;
+        } else {
+            update.insert("id".into(), json!(catalog_id(&external_id)));
+            self.plan.variants.update.push(Value::Object(update));
+        }
+    }
+
+    /// The plan: what is left of the feed is created.
+    pub fn finish(mut self) -> SyncPlan {
+        let plan = &mut self.plan;
+        for (external_id, name) in std::mem::take(&mut self.feed.categories) {
+            plan.categories
+                .create
+                .push(json!({"external_id": external_id, "name": name}));
+        }
+        for (external_id, desired) in std::mem::take(&mut self.feed.items) {
+            let mut create = desired.attributes;
+            let categories = self
+                .feed
+                .item_categories
+                .remove(&external_id)
+                .unwrap_or_default();
+            create.insert("external_id".into(), json!(external_id));
+            if !categories.is_empty() {
+                create.insert("relationships".into(), categories_relationship(&categories));
+            }
+            plan.items.create.push(Value::Object(create));
+        }
+        for (external_id, (item, desired)) in std::mem::take(&mut self.feed.variants) {
+            let mut create = desired.attributes;
             create.insert("external_id".into(), json!(external_id));
             create.insert(
                 "relationships".into(),
-                json!({"item": {"data": {"type": "catalog-item", "id": catalog_id(item)}}}),
+                json!({"item": {"data": {"type": "catalog-item", "id": catalog_id(&item)}}}),
             );
-            Value::Object(create)
-        };
-        match catalog.variants.get(external_id) {
-            None => plan.variants.create.push(create()),
-            // A variant cannot move to another item: it is deleted and created again.
-            Some((current_item, _)) if current_item.as_deref() != Some(item.as_str()) => {
-                plan.variants.delete.push(catalog_id(external_id));
-                plan.variants.create.push(create());
-            }
-            Some((_, current)) => {
-                let mut update = changed_attributes(current, &desired.attributes);
-                if update.is_empty() {
-                    plan.variants.unchanged += 1;
-                } else {
-                    update.insert("id".into(), json!(catalog_id(external_id)));
-                    plan.variants.update.push(Value::Object(update));
-                }
+            plan.variants.create.push(Value::Object(create));
+        }
+        for changes in [&mut plan.items, &mut plan.variants, &mut plan.categories] {
+            changes.delete.sort();
+            changes.delete.dedup();
+        }
+        self.plan
+    }
+}
+
+/// Reads the catalog (auto-paginated, 100 per page): categories, each category's items (ids
+/// only), items, variants; and plans the difference with `feed` as it goes.
+pub async fn plan(
+    client: &Client,
+    feed: FeedCatalog,
+    delete_missing: bool,
+    progress: &(dyn Fn(&str, usize) + Sync),
+) -> Result<SyncPlan> {
+    let mut planner = Planner::new(feed, delete_missing);
+    let largest = |fields: Option<(&str, &str)>| ListParams {
+        page_size: Some(100),
+        fields: fields
+            .map(|(kind, field)| vec![(kind.to_string(), vec![field.to_string()])])
+            .unwrap_or_default(),
+        ..ListParams::default()
+    };
+    let mut managed_categories = Vec::new();
+    let mut categories = client.catalog_categories().list(largest(None))?.items();
+    while let Some(category) = categories.try_next().await? {
+        let external_id = managed_external_id(&category);
+        managed_categories.extend(external_id.clone());
+        planner.category(external_id, category.attr("name"));
+    }
+    // Category membership is read per category (few), not per item (many).
+    for category in &managed_categories {
+        let id = catalog_id(category);
+        let mut members = crate::resources::pager(
+            client,
+            "get_items_for_catalog_category",
+            &[("id", &id)],
+            largest(Some(("catalog-item", "external_id"))),
+        )?
+        .items();
+        while let Some(item) = members.try_next().await? {
+            if let Some(external_id) = managed_external_id(&item) {
+                planner.member(external_id, category);
             }
         }
     }
-    if delete_missing {
-        let missing = |have: Vec<&String>, wanted: &dyn Fn(&str) -> bool| -> Vec<String> {
-            let mut ids: Vec<String> = have
-                .into_iter()
-                .filter(|id| !wanted(id))
-                .map(|id| catalog_id(id))
-                .collect();
-            ids.sort();
-            ids
-        };
-        plan.items.delete = missing(catalog.items.keys().collect(), &|id| {
-            feed.items.contains_key(id)
-        });
-        let mut variants = missing(catalog.variants.keys().collect(), &|id| {
-            feed.variants.contains_key(id)
-        });
-        variants.extend(std::mem::take(&mut plan.variants.delete));
-        variants.sort();
-        variants.dedup();
-        plan.variants.delete = variants;
-        plan.categories.delete = missing(catalog.categories.keys().collect(), &|id| {
-            feed.categories.contains_key(id)
-        });
+    let mut items = client.catalog_items().list(largest(None))?.items();
+    while let Some(item) = items.try_next().await? {
+        planner.item(managed_external_id(&item), item.attributes());
+        if planner.plan.catalog.items.is_multiple_of(1_000) {
+            progress("reading catalog items", planner.plan.catalog.items);
+        }
     }
-    plan
+    let mut variants = client.catalog_variants().list(largest(None))?.items();
+    while let Some(variant) = variants.try_next().await? {
+        let item = variant
+            .raw()
+            .pointer("/relationships/item/data/id")
+            .and_then(Value::as_str)
+            .and_then(|id| id.strip_prefix(MANAGED_PREFIX))
+            .map(str::to_string);
+        planner.variant(managed_external_id(&variant), item, variant.attributes());
+        if planner.plan.catalog.variants.is_multiple_of(1_000) {
+            progress("reading catalog variants", planner.plan.catalog.variants);
+        }
+    }
+    Ok(planner.finish())
 }
 
 /// Why a plan may not be applied without `force`: it deletes more than `max_share` of the
@@ -385,4 +408,120 @@ pub fn external_id(catalog_id: &str) -> &str {
     catalog_id
         .strip_prefix(MANAGED_PREFIX)
         .unwrap_or(catalog_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog_sync::lint::Desired;
+
+    fn desired(attributes: Value) -> Desired {
+        Desired {
+            attributes: attributes.as_object().unwrap().clone(),
+            location: "line 2".into(),
+        }
+    }
+
+    fn attributes(value: Value) -> Map<String, Value> {
+        value.as_object().unwrap().clone()
+    }
+
+    fn feed() -> FeedCatalog {
+        let mut feed = FeedCatalog::default();
+        feed.items
+            .insert("A".into(), desired(json!({"title": "Mug", "price": 10})));
+        feed.items
+            .insert("B".into(), desired(json!({"title": "Cup", "price": 4.5})));
+        feed.items
+            .insert("NEW".into(), desired(json!({"title": "New"})));
+        feed.item_categories
+            .insert("B".into(), ["kitchen".to_string()].into());
+        feed.variants.insert(
+            "A-1".into(),
+            ("A".into(), desired(json!({"sku": "A-1", "price": 10}))),
+        );
+        feed.categories.insert("kitchen".into(), "Kitchen".into());
+        feed
+    }
+
+    fn read_catalog(planner: &mut Planner) {
+        planner.category(Some("kitchen".into()), Some(&json!("Kitchen")));
+        planner.member("B".into(), "kitchen");
+        planner.item(
+            Some("A".into()),
+            &attributes(json!({"title": "Mug", "price": 10.0})),
+        );
+        planner.item(
+            Some("B".into()),
+            &attributes(json!({"title": "Cup", "price": 4})),
+        );
+        planner.item(Some("GONE".into()), &Map::new());
+        planner.item(None, &Map::new());
+        // A listing that does not name the variant's item is not a move.
+        planner.variant(
+            Some("A-1".into()),
+            None,
+            &attributes(json!({"sku": "A-1", "price": 10})),
+        );
+    }
+
+    #[test]
+    fn updates_carry_only_what_changed_and_equal_numbers_are_unchanged() {
+        let mut planner = Planner::new(feed(), false);
+        read_catalog(&mut planner);
+        let plan = planner.finish();
+        assert_eq!(
+            plan.catalog,
+            CatalogSize {
+                items: 4,
+                variants: 1,
+                categories: 1
+            }
+        );
+        assert_eq!(plan.items.unchanged, 1);
+        assert_eq!(
+            plan.items.update,
+            [json!({"price": 4.5, "id": "$custom:::$default:::B"})]
+        );
+        assert_eq!(
+            plan.items.create,
+            [json!({"title": "New", "external_id": "NEW"})]
+        );
+        assert_eq!(
+            plan.variants.counts(),
+            ChangeCounts {
+                unchanged: 1,
+                ..ChangeCounts::default()
+            }
+        );
+        assert_eq!(plan.categories.unchanged, 1);
+        assert!(
+            plan.items.delete.is_empty(),
+            "nothing is deleted without delete_missing"
+        );
+
+        let mut planner = Planner::new(feed(), true);
+        read_catalog(&mut planner);
+        let plan = planner.finish();
+        assert_eq!(plan.items.delete, ["$custom:::$default:::GONE"]);
+        // One of four items is a quarter of the catalog: over the default share.
+        let refused = guard(&plan, 0.10).unwrap();
+        assert!(
+            refused.contains("deletes 1 of the catalog's 4 items (25.0%)"),
+            "{refused}"
+        );
+        assert_eq!(guard(&plan, 0.5), None);
+    }
+
+    #[test]
+    fn a_variant_on_another_item_is_deleted_and_created_again() {
+        let mut planner = Planner::new(feed(), false);
+        planner.variant(Some("A-1".into()), Some("B".into()), &Map::new());
+        let plan = planner.finish();
+        assert_eq!(plan.variants.delete, ["$custom:::$default:::A-1"]);
+        assert_eq!(
+            plan.variants.create[0]["relationships"]["item"]["data"]["id"],
+            "$custom:::$default:::A"
+        );
+    }
 }
