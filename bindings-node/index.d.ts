@@ -182,6 +182,7 @@ export interface SyncReport {
   failed: Array<{ kind: string; action: string; externalId: string; reason: string }>
   jobs: number
   writes: number
+  reads: number
   planFile: string | null
 }
 export interface CatalogSyncOptions {

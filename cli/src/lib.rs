@@ -807,6 +807,7 @@ async fn sync_catalog(
             ("failed", report.failed.len()),
             ("jobs", report.jobs),
             ("writes", report.writes),
+            ("reads", report.reads),
         ] {
             fields.insert(name.into(), json!(value));
         }

@@ -97,9 +97,11 @@ pub fn chunk(items: Vec<Item>, limit: &BulkLimit) -> Result<Vec<Vec<Item>>> {
     Ok(chunks)
 }
 
-/// Packs items into requests as [`chunk`] does, but lazily, one request at a time, so only the
-/// requests in flight are in memory (a sync of 100,000 items holds a few, not all). An item too
-/// big for any request comes out alone as `Err` with the reason, for the caller to report.
+/// Packs items into requests as [`chunk`] does, one request at a time, and only by their
+/// `bytes`: a caller with many large items can pack placeholders that carry just the sizes and
+/// make each request's body as it goes out (the catalog sync does), so only the requests in
+/// flight are in memory. An item too big for any request comes out alone as `Err` with the
+/// reason, for the caller to report, instead of failing the whole call.
 pub fn pack_lazily<I: Iterator<Item = Item>>(
     items: I,
     limit: &BulkLimit,

@@ -87,6 +87,7 @@ class SyncReport(TypedDict):
     failed: List[SyncFailure]
     jobs: int
     writes: int
+    reads: int
     plan_file: Optional[str]
 
 

@@ -139,19 +139,26 @@ async fn run_step(
     let limit = bulk_limit(op);
     let total = entries.len();
     let phase = format!("{} {}", action.name(), kind.bulk_key);
-    // Requests are made as they go out, so only those in flight are in memory.
-    let items = entries
-        .iter()
-        .enumerate()
-        .map(|(index, entry)| Item::new(index, None, resource_object(kind, action, entry)));
-    let mut too_big: Vec<(usize, String)> = Vec::new();
-    let batches = pack_lazily(items, limit).filter_map(|packed| match packed {
-        Ok(batch) => Some(batch),
-        Err((item, reason)) => {
-            too_big.push((item.index, reason));
-            None
+    // Requests are packed by their items' sizes, and each request's body is made only as it
+    // goes out, so only the requests in flight are in memory.
+    let sizes = entries.iter().enumerate().map(|(index, entry)| {
+        let bytes = serde_json::to_vec(&resource_object(kind, action, entry))
+            .map_or(usize::MAX, |v| v.len());
+        Item {
+            index,
+            key: None,
+            value: Value::Null,
+            bytes,
         }
     });
+    let mut batches: Vec<Vec<usize>> = Vec::new();
+    let mut too_big: Vec<(usize, String)> = Vec::new();
+    for packed in pack_lazily(sizes, limit) {
+        match packed {
+            Ok(batch) => batches.push(batch.iter().map(|item| item.index).collect()),
+            Err((item, reason)) => too_big.push((item.index, reason)),
+        }
+    }
     let in_flight = options
         .concurrency
         .max(1)
@@ -171,8 +178,11 @@ async fn run_step(
             let submit_options = submit_options.clone();
             let phase = &phase;
             async move {
-                let indices: Vec<usize> = batch.iter().map(|i| i.index).collect();
-                let data: Vec<Value> = batch.into_iter().map(|i| i.value).collect();
+                let indices = batch;
+                let data: Vec<Value> = indices
+                    .iter()
+                    .map(|index| resource_object(kind, action, &entries[*index]))
+                    .collect();
                 let body = envelope(job_type, None, json!({kind.bulk_key: {"data": data}}), None);
                 writes.fetch_add(1, Ordering::Relaxed);
                 let failed: Vec<(usize, String)> =

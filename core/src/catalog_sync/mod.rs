@@ -148,6 +148,8 @@ pub struct SyncReport {
     pub jobs: usize,
     /// Write requests sent (job submissions and single-item calls).
     pub writes: usize,
+    /// Pages of the catalog read to make the plan.
+    pub reads: usize,
     /// Where the full plan was written, if asked.
     pub plan_file: Option<String>,
 }
@@ -285,12 +287,13 @@ pub async fn sync(client: &Client, feed: Feed, options: &SyncOptions) -> Result<
             total: 0,
         });
     };
-    let report = SyncReport {
+    let mut report = SyncReport {
         records: catalog_feed.records,
         skipped: std::mem::take(&mut catalog_feed.problems),
         ..SyncReport::default()
     };
-    let plan = plan::plan(client, catalog_feed, options.delete_missing, &progress).await?;
+    let (plan, reads) = plan::plan(client, catalog_feed, options.delete_missing, &progress).await?;
+    report.reads = reads;
     run_plan(client, plan, options, report).await
 }
 

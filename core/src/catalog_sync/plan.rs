@@ -313,14 +313,16 @@ impl Planner {
 }
 
 /// Reads the catalog (auto-paginated, 100 per page): categories, each category's items (ids
-/// only), items, variants; and plans the difference with `feed` as it goes.
+/// only), items, variants; and plans the difference with `feed` as it goes. Returns the plan
+/// and how many pages it read.
 pub async fn plan(
     client: &Client,
     feed: FeedCatalog,
     delete_missing: bool,
     progress: &(dyn Fn(&str, usize) + Sync),
-) -> Result<SyncPlan> {
+) -> Result<(SyncPlan, usize)> {
     let mut planner = Planner::new(feed, delete_missing);
+    let mut reads = 0usize;
     let largest = |fields: Option<(&str, &str)>| ListParams {
         page_size: Some(100),
         fields: fields
@@ -329,49 +331,57 @@ pub async fn plan(
         ..ListParams::default()
     };
     let mut managed_categories = Vec::new();
-    let mut categories = client.catalog_categories().list(largest(None))?.items();
-    while let Some(category) = categories.try_next().await? {
-        let external_id = managed_external_id(&category);
-        managed_categories.extend(external_id.clone());
-        planner.category(external_id, category.attr("name"));
+    let mut pages = client.catalog_categories().list(largest(None))?.pages();
+    while let Some(page) = pages.try_next().await? {
+        reads += 1;
+        for category in &page.data {
+            let external_id = managed_external_id(category);
+            managed_categories.extend(external_id.clone());
+            planner.category(external_id, category.attr("name"));
+        }
     }
     // Category membership is read per category (few), not per item (many).
     for category in &managed_categories {
         let id = catalog_id(category);
-        let mut members = crate::resources::pager(
+        let mut pages = crate::resources::pager(
             client,
             "get_items_for_catalog_category",
             &[("id", &id)],
             largest(Some(("catalog-item", "external_id"))),
         )?
-        .items();
-        while let Some(item) = members.try_next().await? {
-            if let Some(external_id) = managed_external_id(&item) {
-                planner.member(external_id, category);
+        .pages();
+        while let Some(page) = pages.try_next().await? {
+            reads += 1;
+            for item in &page.data {
+                if let Some(external_id) = managed_external_id(item) {
+                    planner.member(external_id, category);
+                }
             }
         }
     }
-    let mut items = client.catalog_items().list(largest(None))?.items();
-    while let Some(item) = items.try_next().await? {
-        planner.item(managed_external_id(&item), item.attributes());
-        if planner.plan.catalog.items.is_multiple_of(1_000) {
-            progress("reading catalog items", planner.plan.catalog.items);
+    let mut pages = client.catalog_items().list(largest(None))?.pages();
+    while let Some(page) = pages.try_next().await? {
+        reads += 1;
+        for item in &page.data {
+            planner.item(managed_external_id(item), item.attributes());
         }
+        progress("reading catalog items", planner.plan.catalog.items);
     }
-    let mut variants = client.catalog_variants().list(largest(None))?.items();
-    while let Some(variant) = variants.try_next().await? {
-        let item = variant
-            .raw()
-            .pointer("/relationships/item/data/id")
-            .and_then(Value::as_str)
-            .and_then(|id| id.strip_prefix(MANAGED_PREFIX))
-            .map(str::to_string);
-        planner.variant(managed_external_id(&variant), item, variant.attributes());
-        if planner.plan.catalog.variants.is_multiple_of(1_000) {
-            progress("reading catalog variants", planner.plan.catalog.variants);
+    let mut pages = client.catalog_variants().list(largest(None))?.pages();
+    while let Some(page) = pages.try_next().await? {
+        reads += 1;
+        for variant in &page.data {
+            let item = variant
+                .raw()
+                .pointer("/relationships/item/data/id")
+                .and_then(Value::as_str)
+                .and_then(|id| id.strip_prefix(MANAGED_PREFIX))
+                .map(str::to_string);
+            planner.variant(managed_external_id(variant), item, variant.attributes());
         }
+        progress("reading catalog variants", planner.plan.catalog.variants);
     }
-    Ok(planner.finish())
+    Ok((planner.finish(), reads))
 }
 
 /// Why a plan may not be applied without `force`: it deletes more than `max_share` of the
