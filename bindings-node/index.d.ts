@@ -173,7 +173,7 @@ export interface ChangeCounts { create: number; update: number; delete: number; 
 export interface SyncReport {
   dryRun: boolean
   records: number
-  skipped: Array<{ location: string; externalId: string | null; reason: string }>
+  skipped: Array<{ location: string; record: number; externalId: string | null; reason: string }>
   plan: { categories: ChangeCounts; items: ChangeCounts; variants: ChangeCounts }
   created: number
   updated: number

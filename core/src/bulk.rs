@@ -45,59 +45,30 @@ impl Item {
 /// nothing is packed.
 pub fn chunk(items: Vec<Item>, limit: &BulkLimit) -> Result<Vec<Vec<Item>>> {
     let total = items.len();
-    let payload_budget = limit
-        .max_payload_bytes
-        .map(|max| max.saturating_sub(ENVELOPE_BYTES));
-    let failures: Vec<BulkFailure> = items
-        .iter()
-        .filter_map(|item| {
-            let reason = match (limit.max_item_bytes, payload_budget) {
-                (Some(max), _) if item.bytes > max => format!(
-                    "item is {} bytes; {} allows at most {max} bytes per item",
-                    item.bytes, limit.operation_id
-                ),
-                (_, Some(budget)) if item.bytes > budget => format!(
-                    "item is {} bytes; it cannot fit in one {} request ({budget} bytes)",
-                    item.bytes, limit.operation_id
-                ),
-                _ => return None,
-            };
-            Some(BulkFailure {
+    let mut chunks = Vec::new();
+    let mut failures = Vec::new();
+    for packed in pack_lazily(items.into_iter(), limit) {
+        match packed {
+            Ok(chunk) => chunks.push(chunk),
+            Err((item, reason)) => failures.push(BulkFailure {
                 index: item.index,
-                key: item.key.clone(),
+                key: item.key,
                 reason,
-            })
-        })
-        .collect();
-    if !failures.is_empty() {
-        return Err(Error::BulkPartial {
+            }),
+        }
+    }
+    if failures.is_empty() {
+        Ok(chunks)
+    } else {
+        Err(Error::BulkPartial {
             failures,
             total,
             accepted: 0,
-        });
+        })
     }
-    let mut chunks = Vec::new();
-    let mut current: Vec<Item> = Vec::new();
-    let mut current_bytes = 0usize;
-    for item in items {
-        // Each item after the first costs one separating comma.
-        let added = item.bytes + usize::from(!current.is_empty());
-        let over_count = current.len() >= limit.max_items;
-        let over_bytes = payload_budget.is_some_and(|budget| current_bytes + added > budget);
-        if !current.is_empty() && (over_count || over_bytes) {
-            chunks.push(std::mem::take(&mut current));
-            current_bytes = 0;
-        }
-        current_bytes += item.bytes + usize::from(!current.is_empty());
-        current.push(item);
-    }
-    if !current.is_empty() {
-        chunks.push(current);
-    }
-    Ok(chunks)
 }
 
-/// Packs items into requests as [`chunk`] does, one request at a time, and only by their
+/// Packs items into requests one at a time (what [`chunk`] does for a whole call), only by their
 /// `bytes`: a caller with many large items can pack placeholders that carry just the sizes and
 /// make each request's body as it goes out (the catalog sync does), so only the requests in
 /// flight are in memory. An item too big for any request comes out alone as `Err` with the

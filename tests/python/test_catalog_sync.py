@@ -57,12 +57,13 @@ def test_bad_records_are_a_typed_error_listing_each_and_nothing_is_sent(client: 
     del feed[3]["description"]
     with pytest.raises(klaviyo_bridge.errors.BulkPartialError) as raised:
         client.catalogs.sync(feed)
+    assert [f["index"] for f in raised.value.failures] == [1, 3], "each failure is at its record's position"
     reasons = [f["reason"] for f in raised.value.failures]
     assert reasons[0].startswith('record 2: url "not a url"'), reasons
     assert reasons[1].startswith("record 4: description is missing"), reasons
     assert sandbox.state()["catalog_items"] == 0
     report = client.catalogs.sync(feed, skip_invalid=True)
-    assert [p["location"] for p in report["skipped"]] == ["record 2", "record 4"]
+    assert [(p["location"], p["record"], p["external_id"]) for p in report["skipped"]] == [("record 2", 2, "PY-1"), ("record 4", 4, "PY-3")]
     assert report["plan"]["items"]["create"] == 3
 
 

@@ -62,6 +62,7 @@ class PlanSummary(TypedDict):
 
 class FeedProblem(TypedDict):
     location: str
+    record: int
     external_id: Optional[str]
     reason: str
 

@@ -18,6 +18,8 @@ pub const CUSTOM_METADATA_MAX_BYTES: usize = 100_000;
 pub struct FeedProblem {
     /// Where it is (`line 12`, `record 7`).
     pub location: String,
+    /// The record's position in the feed, from 1.
+    pub record: u64,
     /// The record's external id, when it has one.
     pub external_id: Option<String>,
     /// What is wrong, and what to fix.
@@ -31,6 +33,8 @@ pub struct Desired {
     pub attributes: Map<String, Value>,
     /// Where in the feed it comes from.
     pub location: String,
+    /// Its record's position in the feed, from 1.
+    pub record: u64,
 }
 
 /// The catalog a feed describes, keyed by external id.
@@ -99,6 +103,7 @@ impl<'m> Linter<'m> {
                 .problems
                 .extend(problems.into_iter().map(|reason| FeedProblem {
                     location: location.clone(),
+                    record: record.location.record,
                     external_id: external_id.clone(),
                     reason,
                 }));
@@ -108,6 +113,7 @@ impl<'m> Linter<'m> {
         let desired = Desired {
             attributes: product.attributes,
             location: location.clone(),
+            record: record.location.record,
         };
         for name in &product.categories {
             let id = category_id(name);
@@ -171,6 +177,7 @@ impl<'m> Linter<'m> {
                 orphans.push(id.clone());
                 self.catalog.problems.push(FeedProblem {
                     location: desired.location.clone(),
+                    record: desired.record,
                     external_id: Some(id.clone()),
                     reason: format!("its parent id {parent:?} is not an item of the feed"),
                 });

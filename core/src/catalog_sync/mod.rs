@@ -155,7 +155,8 @@ pub struct SyncReport {
 }
 
 /// Reads and checks a feed. With problems and without `skip_invalid`, fails listing every one
-/// (as [`Error::BulkPartial`], one failure per problem, its reason starting with where it is).
+/// (as [`Error::BulkPartial`], one failure per problem: its index the record's position from 0,
+/// its reason starting with where it is).
 pub fn lint_feed(feed: &Feed, options: &SyncOptions) -> Result<lint::FeedCatalog> {
     options.mapping.check()?;
     let mut linter = lint::Linter::new(&options.mapping);
@@ -179,7 +180,7 @@ pub fn lint_feed(feed: &Feed, options: &SyncOptions) -> Result<lint::FeedCatalog
                 .problems
                 .iter()
                 .map(|p| BulkFailure {
-                    index: 0,
+                    index: p.record.saturating_sub(1) as usize,
                     key: p.external_id.clone(),
                     reason: format!("{}: {}", p.location, p.reason),
                 })

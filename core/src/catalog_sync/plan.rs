@@ -429,6 +429,7 @@ mod tests {
         Desired {
             attributes: attributes.as_object().unwrap().clone(),
             location: "line 2".into(),
+            record: 1,
         }
     }
 
