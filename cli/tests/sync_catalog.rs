@@ -411,3 +411,47 @@ fn under_the_fault_mix_the_catalog_still_ends_equal_to_the_feed() {
     assert_eq!(counts(&env).0 as usize, by_id.len());
     assert_in_step(&env, &feed, &["--delete-missing"]);
 }
+
+#[test]
+fn a_feed_without_a_categories_column_leaves_categories_alone() {
+    let env = env_with(RateLimits::Off);
+    let with = env.file(
+        "with.csv",
+        b"id,title,description,url,category\nC1,Cup,A cup,https://shop.example/c1,Kitchen|Gifts\nC2,Jug,A jug,https://shop.example/c2,Kitchen\n",
+    );
+    assert_eq!(sync(&env, &with, &[]).0, 0);
+    // The same items exported without the category column, and with a new title.
+    let without = env.file(
+        "without.csv",
+        b"id,title,description,url\nC1,Cup!,A cup,https://shop.example/c1\nC2,Jug,A jug,https://shop.example/c2\n",
+    );
+    let (code, report, err) = sync(&env, &without, &["--delete-missing"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(report["plan"]["categories"]["delete"], 0, "{report}");
+    assert_eq!(
+        report["plan"]["items"]["update"], 1,
+        "only the title: {report}"
+    );
+    assert_eq!(counts(&env), (2, 0, 2));
+    let c1 = item(&env, "C1");
+    assert_eq!(c1["data"]["attributes"]["title"], "Cup!");
+    assert_eq!(
+        c1["data"]["relationships"]["categories"]["data"]
+            .as_array()
+            .map(Vec::len),
+        Some(2),
+        "{c1}"
+    );
+    // An empty category cell does clear them.
+    let cleared = env.file(
+        "cleared.csv",
+        b"id,title,description,url,category\nC1,Cup!,A cup,https://shop.example/c1,\nC2,Jug,A jug,https://shop.example/c2,Kitchen\n",
+    );
+    let (code, report, err) = sync(&env, &cleared, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(report["plan"]["items"]["update"], 1, "{report}");
+    assert_eq!(
+        item(&env, "C1")["data"]["relationships"]["categories"]["data"],
+        serde_json::json!([])
+    );
+}

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use futures_util::StreamExt;
+use futures_util::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
@@ -166,16 +166,9 @@ async fn run_step(
     let done = Arc::new(AtomicUsize::new(0));
     let writes = Arc::new(AtomicUsize::new(0));
     let jobs_sent = Arc::new(AtomicUsize::new(0));
-    // Submitting a job again after a lost response only meets what the first one did (see
-    // the module's note), so the submission may be retried like an idempotent request.
-    let submit_options = RequestOptions {
-        idempotent: Some(true),
-        ..RequestOptions::default()
-    };
     let results: Vec<Vec<(usize, String)>> = futures_util::stream::iter(batches)
         .map(|batch| {
             let (done, writes, jobs_sent) = (done.clone(), writes.clone(), jobs_sent.clone());
-            let submit_options = submit_options.clone();
             let phase = &phase;
             async move {
                 let indices = batch;
@@ -185,56 +178,22 @@ async fn run_step(
                     .collect();
                 let body = envelope(job_type, None, json!({kind.bulk_key: {"data": data}}), None);
                 writes.fetch_add(1, Ordering::Relaxed);
-                let failed: Vec<(usize, String)> =
-                    match call(client, op, &[], Vec::new(), Some(body), &submit_options).await {
-                        Err(e) => indices.iter().map(|i| (*i, e.to_string())).collect(),
-                        Ok(doc) => {
-                            jobs_sent.fetch_add(1, Ordering::Relaxed);
-                            match doc.resource().and_then(|r| r.id().map(str::to_string)) {
-                                None => Vec::new(),
-                                Some(job) => match (Jobs { client })
-                                    .wait(job_kind, &job, &options.poll)
-                                    .await
-                                {
-                                    Err(e) => indices.iter().map(|i| (*i, e.to_string())).collect(),
-                                    Ok(status) => {
-                                        let mut failed = Vec::new();
-                                        for (position, reason) in
-                                            job_failures(&status.errors, kind.bulk_key)
-                                        {
-                                            match position.and_then(|p| indices.get(p)) {
-                                                Some(index) => failed.push((*index, reason)),
-                                                // A failure that names no item: every item
-                                                // is tried again on its own.
-                                                None => failed.extend(
-                                                    indices.iter().map(|i| (*i, reason.clone())),
-                                                ),
-                                            }
-                                        }
-                                        if failed.is_empty() && status.failed.unwrap_or(0) > 0 {
-                                            failed = indices
-                                                .iter()
-                                                .map(|i| (*i, "the job reported it failed".into()))
-                                                .collect();
-                                        }
-                                        failed
-                                    }
-                                },
-                            }
-                        }
-                    };
+                let failed = submit_and_wait(
+                    client, op, job_kind, body, &indices, kind, options, &jobs_sent,
+                )
+                .await?;
                 let finished = done.fetch_add(indices.len(), Ordering::Relaxed) + indices.len();
                 options.report(&SyncProgress {
                     phase: phase.clone(),
                     done: finished,
                     total,
                 });
-                failed
+                Ok::<_, Error>(failed)
             }
         })
         .buffer_unordered(in_flight)
-        .collect()
-        .await;
+        .try_collect()
+        .await?;
     applied.jobs += jobs_sent.load(Ordering::Relaxed);
     applied.writes += writes.load(Ordering::Relaxed);
     let mut failed: Vec<(usize, String)> = results.into_iter().flatten().collect();
@@ -281,6 +240,66 @@ async fn run_step(
         Action::Delete => applied.deleted += succeeded,
     }
     Ok(())
+}
+
+/// Whether an error says nothing about the items, only that no request of this kind can
+/// succeed now (a refused key, a missing scope, a bad configuration): the sync stops.
+fn stops_the_sync(error: &Error) -> bool {
+    matches!(
+        error,
+        Error::Authentication(_) | Error::PermissionDenied(_) | Error::Config(_)
+    )
+}
+
+/// Submits one job and polls it to its end. Returns the items (by index) that failed, with
+/// why; a job that ends other than `complete`, or is not there to poll, fails all its items.
+#[allow(clippy::too_many_arguments)]
+async fn submit_and_wait(
+    client: &Client,
+    op: &str,
+    job_kind: crate::jobs::JobKind,
+    body: Value,
+    indices: &[usize],
+    kind: &CatalogKind,
+    options: &SyncOptions,
+    jobs_sent: &AtomicUsize,
+) -> Result<Vec<(usize, String)>> {
+    let all = |reason: String| indices.iter().map(|i| (*i, reason.clone())).collect();
+    // Submitting a job again after a lost response only meets what the first one did (see
+    // the module's note), so the submission may be retried like an idempotent request.
+    let submit_options = RequestOptions {
+        idempotent: Some(true),
+        ..RequestOptions::default()
+    };
+    let doc = match call(client, op, &[], Vec::new(), Some(body), &submit_options).await {
+        Ok(doc) => doc,
+        Err(e) if stops_the_sync(&e) => return Err(e),
+        Err(e) => return Ok(all(e.to_string())),
+    };
+    jobs_sent.fetch_add(1, Ordering::Relaxed);
+    let Some(job) = doc.resource().and_then(|r| r.id().map(str::to_string)) else {
+        return Ok(all(format!("{op} answered without a job id")));
+    };
+    let status = match (Jobs { client }).wait(job_kind, &job, &options.poll).await {
+        Ok(status) => status,
+        Err(e) if stops_the_sync(&e) => return Err(e),
+        Err(e) => return Ok(all(e.to_string())),
+    };
+    if status.status != "complete" {
+        return Ok(all(format!("job {job} ended {}", status.status)));
+    }
+    let mut failed = Vec::new();
+    for (position, reason) in job_failures(&status.errors, kind.bulk_key) {
+        match position.and_then(|p| indices.get(p)) {
+            Some(index) => failed.push((*index, reason)),
+            // A failure that names no item: every item is tried again on its own.
+            None => failed.extend(indices.iter().map(|i| (*i, reason.clone()))),
+        }
+    }
+    if failed.is_empty() && status.failed.unwrap_or(0) > 0 {
+        failed = all("the job reported items failed without naming them".into());
+    }
+    Ok(failed)
 }
 
 /// One item on its own. A create that finds the resource already there updates it to the

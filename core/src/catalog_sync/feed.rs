@@ -361,14 +361,15 @@ fn read_google_xml(
         newlines: 0,
     };
     let mut reader = quick_xml::Reader::from_reader(counting);
-    reader.config_mut().trim_text(true);
+    // Text is kept whole and trimmed once its element closes: trimming each piece would glue
+    // `Big <![CDATA[<b>mug</b>]]> cup` into `Big<b>mug</b>cup`.
+    reader.config_mut().trim_text(false);
     let mut buf = Vec::new();
-    // Inside an item: its fields, the path of open elements below it, the text being read.
+    // Inside an item: its fields, and the elements open below it.
     let mut current: Option<(Location, Map<String, Value>)> = None;
-    let mut path: Vec<String> = Vec::new();
-    let mut text = String::new();
+    let mut open: Vec<Element> = Vec::new();
     let mut count = 0u64;
-    let mut open_elements = 0usize;
+    let mut depth = 0usize;
     let malformed = |reader: &quick_xml::Reader<CountingReader<_>>, e: &dyn fmt::Display| {
         Error::InvalidInput(format!(
             "line {}: the feed {shown} is not well-formed XML: {e}",
@@ -381,21 +382,26 @@ fn read_google_xml(
             .map_err(|e| malformed(&reader, &e))?;
         match event {
             Event::Start(e) => {
-                open_elements += 1;
+                depth += 1;
                 let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
                 if current.is_none() && matches!(name.as_str(), "item" | "entry") {
                     count += 1;
-                    current = Some((
-                        // The reader has consumed the tag: the line it ends on.
-                        Location {
-                            line: Some(reader.get_ref().newlines + 1),
-                            record: count,
-                        },
-                        Map::new(),
-                    ));
+                    // The reader has consumed the tag: the line it ends on.
+                    let location = Location {
+                        line: Some(reader.get_ref().newlines + 1),
+                        record: count,
+                    };
+                    current = Some((location, Map::new()));
                 } else if current.is_some() {
-                    path.push(name);
-                    text.clear();
+                    if let Some(parent) = open.last_mut() {
+                        parent.children = true;
+                    }
+                    open.push(Element {
+                        name,
+                        text: String::new(),
+                        children: false,
+                        direct: false,
+                    });
                 }
             }
             Event::Empty(e) => {
@@ -412,30 +418,44 @@ fn read_google_xml(
                     }
                 }
             }
-            Event::Text(t) if !path.is_empty() => {
-                let value = t.unescape().map_err(|e| malformed(&reader, &e))?;
-                text.push_str(&value);
+            Event::Text(t) => {
+                if let Some(element) = open.last_mut() {
+                    let value = t.unescape().map_err(|e| malformed(&reader, &e))?;
+                    element.direct |= !value.trim().is_empty();
+                    element.text.push_str(&value);
+                }
             }
-            Event::CData(t) if !path.is_empty() => {
-                text.push_str(&String::from_utf8_lossy(&t.into_inner()));
+            Event::CData(t) => {
+                if let Some(element) = open.last_mut() {
+                    let value = String::from_utf8_lossy(&t.into_inner()).into_owned();
+                    element.direct |= !value.trim().is_empty();
+                    element.text.push_str(&value);
+                }
             }
             Event::End(_) => {
-                open_elements = open_elements.saturating_sub(1);
-                if let Some(name) = path.pop() {
-                    if let Some((_, fields)) = current.as_mut() {
-                        let key = if path.is_empty() {
-                            name
+                depth = depth.saturating_sub(1);
+                if let Some(element) = open.pop() {
+                    // Mixed content (`Intro <b>x</b> rest`) is the parent's text too.
+                    if let Some(parent) = open.last_mut() {
+                        parent.text.push_str(&element.text);
+                    }
+                    if (element.direct || !element.children)
+                        && let Some((_, fields)) = current.as_mut()
+                    {
+                        let key = if open.is_empty() {
+                            element.name
                         } else {
-                            format!("{}/{name}", path.join("/"))
+                            let path: Vec<&str> = open.iter().map(|e| e.name.as_str()).collect();
+                            format!("{}/{}", path.join("/"), element.name)
                         };
-                        add_field(fields, key, std::mem::take(&mut text).trim().to_string());
+                        add_field(fields, key, element.text.trim().to_string());
                     }
                 } else if let Some((location, fields)) = current.take() {
                     each(FeedRecord { location, fields })?;
                 }
             }
             Event::Eof => {
-                if open_elements > 0 || current.is_some() {
+                if depth > 0 || current.is_some() {
                     return Err(Error::InvalidInput(format!(
                         "the feed {shown} ends in the middle of an element (after line {}): \
                          it looks truncated",
@@ -448,6 +468,17 @@ fn read_google_xml(
         }
         buf.clear();
     }
+}
+
+/// An element open inside an item.
+struct Element {
+    name: String,
+    /// Its text, its children's included.
+    text: String,
+    /// Whether it has child elements.
+    children: bool,
+    /// Whether it has text of its own (not only whitespace between children).
+    direct: bool,
 }
 
 /// Adds a field; a repeated element (`g:additional_image_link`, `g:product_type`) becomes an
@@ -508,7 +539,7 @@ mod tests {
 <item>
   <g:id>A1</g:id>
   <title>Mug &amp; saucer</title>
-  <description><![CDATA[<b>Big</b> mug]]></description>
+  <description>Big <![CDATA[<b>mug</b>]]> &amp; <i>saucer</i> set</description>
   <g:product_type>Home &gt; Kitchen</g:product_type>
   <g:product_type>Gifts</g:product_type>
   <g:shipping><g:country>US</g:country></g:shipping>
@@ -522,7 +553,7 @@ mod tests {
         let f = &got[0].fields;
         assert_eq!(f["g:id"], "A1");
         assert_eq!(f["title"], "Mug & saucer");
-        assert_eq!(f["description"], "<b>Big</b> mug");
+        assert_eq!(f["description"], "Big <b>mug</b> & saucer set");
         assert_eq!(
             f["g:product_type"],
             serde_json::json!(["Home > Kitchen", "Gifts"])

@@ -42,8 +42,12 @@ pub struct Desired {
 pub struct FeedCatalog {
     /// Items.
     pub items: BTreeMap<String, Desired>,
-    /// Each item's category external ids.
+    /// Each item's category external ids, for the items whose records have a categories
+    /// field (the others' categories are left as they are).
     pub item_categories: BTreeMap<String, BTreeSet<String>>,
+    /// Whether any record has a categories field: a feed without one says nothing about
+    /// categories, so none is deleted.
+    pub names_categories: bool,
     /// Variants, with their item's external id.
     pub variants: BTreeMap<String, (String, Desired)>,
     /// Categories: external id → name.
@@ -115,28 +119,35 @@ impl<'m> Linter<'m> {
             location: location.clone(),
             record: record.location.record,
         };
-        for name in &product.categories {
-            let id = category_id(name);
-            if !id.is_empty() {
-                self.catalog.categories.entry(id).or_insert(name.clone());
+        let category_ids: Option<BTreeSet<String>> = product.categories.map(|names| {
+            self.catalog.names_categories = true;
+            let mut ids = BTreeSet::new();
+            for name in names {
+                let id = category_id(&name);
+                if !id.is_empty() {
+                    self.catalog.categories.entry(id.clone()).or_insert(name);
+                    ids.insert(id);
+                }
             }
-        }
-        let category_ids: BTreeSet<String> = product
-            .categories
-            .iter()
-            .map(|n| category_id(n))
-            .filter(|id| !id.is_empty())
-            .collect();
+            ids
+        });
         match product.parent_id {
             None => {
-                self.groups_without_item.remove(&product.external_id);
+                if self.groups_without_item.remove(&product.external_id) {
+                    // The item's own record replaces the one made from its first variant.
+                    self.seen_items
+                        .insert(product.external_id.clone(), location.clone());
+                    self.catalog.item_categories.remove(&product.external_id);
+                }
                 let mut item = desired;
                 item.attributes.remove("sku");
                 item.attributes.remove("inventory_quantity");
                 item.attributes.remove("inventory_policy");
-                self.catalog
-                    .item_categories
-                    .insert(product.external_id.clone(), category_ids);
+                if let Some(ids) = category_ids {
+                    self.catalog
+                        .item_categories
+                        .insert(product.external_id.clone(), ids);
+                }
                 self.catalog.items.insert(product.external_id, item);
             }
             Some(parent) => {
@@ -149,16 +160,17 @@ impl<'m> Linter<'m> {
                     for key in ["sku", "inventory_quantity", "inventory_policy"] {
                         item.attributes.remove(key);
                     }
-                    self.catalog
-                        .item_categories
-                        .insert(parent.clone(), category_ids.clone());
                     self.catalog.items.insert(parent.clone(), item);
-                } else if self.groups_without_item.contains(&parent) {
+                }
+                if self.groups_without_item.contains(&parent)
+                    && let Some(ids) = category_ids
+                {
+                    // A made item is in every category its variants name.
                     self.catalog
                         .item_categories
                         .entry(parent.clone())
                         .or_default()
-                        .extend(category_ids);
+                        .extend(ids);
                 }
                 self.catalog
                     .variants
@@ -170,21 +182,33 @@ impl<'m> Linter<'m> {
     /// The catalog, with the problems found across records (a variant whose item is itself
     /// a variant).
     pub fn finish(mut self) -> FeedCatalog {
-        let items = &self.catalog.items;
+        let catalog = &mut self.catalog;
         let mut orphans = Vec::new();
-        for (id, (parent, desired)) in &self.catalog.variants {
-            if !items.contains_key(parent) {
-                orphans.push(id.clone());
-                self.catalog.problems.push(FeedProblem {
-                    location: desired.location.clone(),
-                    record: desired.record,
-                    external_id: Some(id.clone()),
-                    reason: format!("its parent id {parent:?} is not an item of the feed"),
-                });
-            }
+        for (id, (parent, desired)) in &catalog.variants {
+            // A parent that is itself a variant got a made-up item of that id: not an item.
+            let parent_is_variant =
+                self.groups_without_item.contains(parent) && catalog.variants.contains_key(parent);
+            let reason = if parent_is_variant {
+                format!("its parent id {parent:?} is a variant, not an item")
+            } else if !catalog.items.contains_key(parent) {
+                format!("its parent id {parent:?} is not an item of the feed")
+            } else {
+                continue;
+            };
+            orphans.push((id.clone(), parent_is_variant.then(|| parent.clone())));
+            catalog.problems.push(FeedProblem {
+                location: desired.location.clone(),
+                record: desired.record,
+                external_id: Some(id.clone()),
+                reason,
+            });
         }
-        for id in orphans {
-            self.catalog.variants.remove(&id);
+        for (id, made_up_item) in orphans {
+            catalog.variants.remove(&id);
+            if let Some(item) = made_up_item {
+                catalog.items.remove(&item);
+                catalog.item_categories.remove(&item);
+            }
         }
         self.catalog
     }
@@ -337,13 +361,16 @@ impl<'m> Linter<'m> {
             attributes.insert("custom_metadata".into(), Value::Object(metadata));
         }
         let categories = match mapping.value("categories", fields) {
-            None => Vec::new(),
-            Some(Value::Array(values)) => values.iter().map(scalar_text).collect(),
-            Some(other) => scalar_text(other)
-                .split(mapping.separator())
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-                .collect(),
+            None if mapping.present("categories", fields) => Some(Vec::new()),
+            None => None,
+            Some(Value::Array(values)) => Some(values.iter().map(scalar_text).collect()),
+            Some(other) => Some(
+                scalar_text(other)
+                    .split(mapping.separator())
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect(),
+            ),
         };
         Some(Product {
             external_id,
@@ -358,7 +385,8 @@ struct Product {
     external_id: String,
     parent_id: Option<String>,
     attributes: Map<String, Value>,
-    categories: Vec<String>,
+    /// `None`: the record has no categories field.
+    categories: Option<Vec<String>>,
 }
 
 fn scalar_text(value: &Value) -> String {
@@ -494,6 +522,48 @@ mod tests {
                 .iter()
                 .any(|(l, r)| *l == "line 5" && r.contains("price \"ten\"")),
             "{lines:?}"
+        );
+    }
+
+    #[test]
+    fn a_variant_of_a_variant_is_a_problem_and_a_late_item_record_replaces_the_made_one() {
+        let mapping = FeedMapping::default();
+        let mut linter = Linter::new(&mapping);
+        let mut v = full("A-1");
+        v["item_group_id"] = json!("A");
+        v["price"] = json!(1);
+        v["quantity"] = json!(1);
+        linter.add(record(2, v.clone()));
+        let mut vv = v.clone();
+        vv["id"] = json!("A-1-x");
+        vv["item_group_id"] = json!("A-1");
+        linter.add(record(3, vv));
+        let mut item = full("A");
+        item["title"] = json!("The item itself");
+        linter.add(record(4, item));
+        linter.add(record(5, full("A")));
+        let catalog = linter.finish();
+        assert_eq!(catalog.items["A"].attributes["title"], "The item itself");
+        assert!(
+            !catalog.items.contains_key("A-1"),
+            "no item is made of a variant's id"
+        );
+        assert_eq!(catalog.variants.keys().collect::<Vec<_>>(), ["A-1"]);
+        let problems: Vec<(&str, &str)> = catalog
+            .problems
+            .iter()
+            .map(|p| (p.location.as_str(), p.reason.as_str()))
+            .collect();
+        assert!(
+            problems.contains(&(
+                "line 5",
+                "the item id \"A\" is also at line 4; ids must be unique"
+            )),
+            "{problems:?}"
+        );
+        assert!(
+            problems.contains(&("line 3", "its parent id \"A-1\" is a variant, not an item")),
+            "{problems:?}"
         );
     }
 

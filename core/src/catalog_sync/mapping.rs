@@ -143,6 +143,19 @@ impl FeedMapping {
             .and_then(|(_, names)| names.iter().find_map(|n| present(n)))
     }
 
+    /// Whether a record has the field that fills `attribute` at all, even empty (an empty
+    /// categories cell clears an item's categories; no categories column leaves them alone).
+    pub fn present(&self, attribute: &str, record: &Map<String, Value>) -> bool {
+        let has = |name: &str| record.keys().any(|k| k.eq_ignore_ascii_case(name));
+        match self.fields.get(attribute) {
+            Some(field) => has(field),
+            None => ATTRIBUTES
+                .iter()
+                .find(|(a, _)| *a == attribute)
+                .is_some_and(|(_, names)| names.iter().any(|n| has(n))),
+        }
+    }
+
     /// The custom metadata of a record: the named fields, plus any `custom_metadata.X` field.
     pub fn custom_metadata(&self, record: &Map<String, Value>) -> Map<String, Value> {
         let mut metadata = Map::new();

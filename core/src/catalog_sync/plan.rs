@@ -65,7 +65,8 @@ impl Changes {
     }
 }
 
-/// How many of each type the catalog held when the plan was made.
+/// How many of each type the sync manages (`$custom:::$default:::` ids) the catalog held when
+/// the plan was made: what the delete guard's share is of.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct CatalogSize {
     /// Items.
@@ -183,12 +184,13 @@ impl Planner {
 
     /// A category of the catalog (`external_id` `None`: one the sync does not manage).
     pub fn category(&mut self, external_id: Option<String>, name: Option<&Value>) {
-        self.plan.catalog.categories += 1;
         let Some(external_id) = external_id else {
             return;
         };
+        self.plan.catalog.categories += 1;
         match self.feed.categories.remove(&external_id) {
-            None if self.delete_missing => {
+            // A feed without a categories field says nothing about categories.
+            None if self.delete_missing && self.feed.names_categories => {
                 self.plan.categories.delete.push(catalog_id(&external_id));
             }
             None => {}
@@ -211,10 +213,10 @@ impl Planner {
 
     /// An item of the catalog.
     pub fn item(&mut self, external_id: Option<String>, current: &Map<String, Value>) {
-        self.plan.catalog.items += 1;
         let Some(external_id) = external_id else {
             return;
         };
+        self.plan.catalog.items += 1;
         let Some(desired) = self.feed.items.remove(&external_id) else {
             if self.delete_missing {
                 self.plan.items.delete.push(catalog_id(&external_id));
@@ -222,13 +224,11 @@ impl Planner {
             return;
         };
         let mut update = changed_attributes(current, &desired.attributes);
-        let wanted = self
-            .feed
-            .item_categories
-            .remove(&external_id)
-            .unwrap_or_default();
         let now = self.memberships.remove(&external_id).unwrap_or_default();
-        if now != wanted {
+        // Categories change only for an item whose record names them.
+        if let Some(wanted) = self.feed.item_categories.remove(&external_id)
+            && now != wanted
+        {
             update.insert("relationships".into(), categories_relationship(&wanted));
         }
         if update.is_empty() {
@@ -246,10 +246,10 @@ impl Planner {
         item: Option<String>,
         current: &Map<String, Value>,
     ) {
-        self.plan.catalog.variants += 1;
         let Some(external_id) = external_id else {
             return;
         };
+        self.plan.catalog.variants += 1;
         let Some((wanted_item, desired)) = self.feed.variants.remove(&external_id) else {
             if self.delete_missing {
                 self.plan.variants.delete.push(catalog_id(&external_id));
@@ -385,7 +385,7 @@ pub async fn plan(
 }
 
 /// Why a plan may not be applied without `force`: it deletes more than `max_share` of the
-/// items or variants the catalog held.
+/// items, variants or categories the catalog held.
 pub fn guard(plan: &SyncPlan, max_share: f64) -> Option<String> {
     let checks = [
         ("items", plan.items.delete.len(), plan.catalog.items),
@@ -393,6 +393,11 @@ pub fn guard(plan: &SyncPlan, max_share: f64) -> Option<String> {
             "variants",
             plan.variants.delete.len(),
             plan.catalog.variants,
+        ),
+        (
+            "categories",
+            plan.categories.delete.len(),
+            plan.catalog.categories,
         ),
     ];
     checks.into_iter().find_map(|(what, deleting, held)| {
@@ -452,6 +457,7 @@ mod tests {
             ("A".into(), desired(json!({"sku": "A-1", "price": 10}))),
         );
         feed.categories.insert("kitchen".into(), "Kitchen".into());
+        feed.names_categories = true;
         feed
     }
 
@@ -483,8 +489,9 @@ mod tests {
         let plan = planner.finish();
         assert_eq!(
             plan.catalog,
+            // Only the resources the sync manages count (another integration's item not).
             CatalogSize {
-                items: 4,
+                items: 3,
                 variants: 1,
                 categories: 1
             }
@@ -515,13 +522,31 @@ mod tests {
         read_catalog(&mut planner);
         let plan = planner.finish();
         assert_eq!(plan.items.delete, ["$custom:::$default:::GONE"]);
-        // One of four items is a quarter of the catalog: over the default share.
+        // One of three items is a third of the catalog: over the default share.
         let refused = guard(&plan, 0.10).unwrap();
         assert!(
-            refused.contains("deletes 1 of the catalog's 4 items (25.0%)"),
+            refused.contains("deletes 1 of the catalog's 3 items (33.3%)"),
             "{refused}"
         );
         assert_eq!(guard(&plan, 0.5), None);
+    }
+
+    #[test]
+    fn a_feed_without_categories_leaves_memberships_and_categories_alone() {
+        let mut feed = feed();
+        feed.item_categories.clear();
+        feed.categories.clear();
+        feed.names_categories = false;
+        let mut planner = Planner::new(feed, true);
+        planner.category(Some("kitchen".into()), Some(&json!("Kitchen")));
+        planner.member("A".into(), "kitchen");
+        planner.item(
+            Some("A".into()),
+            &attributes(json!({"title": "Mug", "price": 10})),
+        );
+        let plan = planner.finish();
+        assert!(plan.categories.delete.is_empty(), "{:?}", plan.categories);
+        assert_eq!(plan.items.unchanged, 1, "{:?}", plan.items);
     }
 
     #[test]
