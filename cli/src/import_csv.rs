@@ -215,11 +215,7 @@ impl Csv {
     fn next(&mut self, record: &mut csv::ByteRecord) -> Result<Option<u64>> {
         let lines = &mut self.lines;
         let more = self.reader.read_byte_record(record).map_err(|e| {
-            let line = e
-                .position()
-                .and_then(|p| lines.line_at(p.byte()).ok())
-                .map(|l| format!("line {l}: "))
-                .unwrap_or_default();
+            let line = lines.error_prefix(&e);
             Error::InvalidInput(format!("{line}the CSV is malformed: {e}"))
         })?;
         if !more {

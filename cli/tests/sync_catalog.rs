@@ -104,25 +104,9 @@ fn requests_since_marker(env: &Env, marker: &str) -> (usize, usize) {
     (reads, since.len() - reads)
 }
 
-fn mark(env: &Env, marker: &str) {
-    let url = format!("{}/api/catalog-items/{marker}", env.sandbox.base_url());
-    let key = env.sandbox.api_key().to_string();
-    env.runtime.block_on(async {
-        reqwest::Client::new()
-            .get(url)
-            .header("Authorization", format!("Klaviyo-API-Key {key}"))
-            .header("revision", "2026-07-15")
-            .send()
-            .await
-            .unwrap();
-    });
-}
-
-fn item(env: &Env, external_id: &str) -> Value {
-    let url = format!(
-        "{}/api/catalog-items/$custom:::$default:::{external_id}",
-        env.sandbox.base_url()
-    );
+/// A GET of `path` on the sandbox, the body as JSON (an error document for a 404).
+fn get(env: &Env, path: &str) -> Value {
+    let url = format!("{}{path}", env.sandbox.base_url());
     let key = env.sandbox.api_key().to_string();
     let body = env.runtime.block_on(async {
         reqwest::Client::new()
@@ -137,6 +121,18 @@ fn item(env: &Env, external_id: &str) -> Value {
             .unwrap()
     });
     serde_json::from_slice(&body).unwrap()
+}
+
+/// A request the log can be searched for.
+fn mark(env: &Env, marker: &str) {
+    get(env, &format!("/api/catalog-items/{marker}"));
+}
+
+fn item(env: &Env, external_id: &str) -> Value {
+    get(
+        env,
+        &format!("/api/catalog-items/$custom:::$default:::{external_id}"),
+    )
 }
 
 fn assert_in_step(env: &Env, feed: &str, extra: &[&str]) {

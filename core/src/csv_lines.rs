@@ -23,6 +23,16 @@ impl<R: Read> LineCounter<R> {
         }
     }
 
+    /// `line N: ` for a CSV reader's error that knows where it happened, else nothing: the
+    /// prefix of a malformed-file message.
+    pub fn error_prefix(&mut self, error: &csv::Error) -> String {
+        error
+            .position()
+            .and_then(|p| self.line_at(p.byte()).ok())
+            .map(|line| format!("line {line}: "))
+            .unwrap_or_default()
+    }
+
     /// The line a record that starts at byte `start` begins on (`start` only grows).
     pub fn line_at(&mut self, start: u64) -> std::io::Result<u64> {
         // Up to `start`, then past the terminators in front of the record's first byte.

@@ -339,32 +339,14 @@ async fn one(
                         // A variant's item cannot be changed by an update.
                         update.as_object_mut().map(|o| o.remove("relationships"));
                     }
-                    let result = call(
-                        client,
-                        kind.update,
-                        &[("id", &id)],
-                        Vec::new(),
-                        Some(json!({"data": update})),
-                        &no_options,
-                    )
-                    .await;
-                    (result.map(|_| ()), 2)
+                    (update_one(client, kind, &id, update).await, 2)
                 }
                 Err(e) => (Err(e), 1),
             }
         }
         Action::Update => {
             let id = object["id"].as_str().unwrap_or_default().to_string();
-            let result = call(
-                client,
-                kind.update,
-                &[("id", &id)],
-                Vec::new(),
-                Some(json!({"data": object})),
-                &no_options,
-            )
-            .await;
-            (result.map(|_| ()), 1)
+            (update_one(client, kind, &id, object).await, 1)
         }
         Action::Delete => {
             let id = object["id"].as_str().unwrap_or_default().to_string();
@@ -383,4 +365,19 @@ async fn one(
             }
         }
     }
+}
+
+/// Updates one resource with its resource object.
+async fn update_one(client: &Client, kind: &CatalogKind, id: &str, object: Value) -> Result<()> {
+    let body = Some(json!({"data": object}));
+    call(
+        client,
+        kind.update,
+        &[("id", id)],
+        Vec::new(),
+        body,
+        &RequestOptions::default(),
+    )
+    .await
+    .map(|_| ())
 }

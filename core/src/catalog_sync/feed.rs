@@ -189,11 +189,7 @@ fn read_csv(
     let mut count = 0u64;
     loop {
         let more = reader.read_record(&mut record).map_err(|e| {
-            let line = e
-                .position()
-                .and_then(|p| lines.line_at(p.byte()).ok())
-                .map(|l| format!("line {l}: "))
-                .unwrap_or_default();
+            let line = lines.error_prefix(&e);
             Error::InvalidInput(format!("{line}the feed {shown} is malformed: {e}"))
         })?;
         if !more {
