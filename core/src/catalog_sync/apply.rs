@@ -14,7 +14,9 @@ use serde_json::{Map, Value, json};
 use super::plan::{Changes, SyncPlan, external_id};
 use super::{SyncOptions, SyncProgress};
 use crate::bulk::{Item, pack_lazily};
-use crate::catalog::{CATEGORIES, CatalogKind, ITEMS, VARIANTS, job_failures};
+use crate::catalog::{
+    CATEGORIES, CatalogKind, ITEMS, VARIANTS, bulk_resource_object, job_failures,
+};
 use crate::client::{Client, RequestOptions};
 use crate::error::{Error, Result};
 use crate::jobs::Jobs;
@@ -108,15 +110,7 @@ fn resource_object(kind: &CatalogKind, action: Action, entry: &Value) -> Value {
     let id = attributes
         .remove("id")
         .and_then(|v| v.as_str().map(str::to_string));
-    let relationships = attributes.remove("relationships");
-    let mut object = match action {
-        Action::Delete => json!({"type": kind.kind, "id": id}),
-        _ => crate::resource::resource_object(kind.kind, id.as_deref(), Value::Object(attributes)),
-    };
-    if let Some(relationships) = relationships.filter(|r| !r.is_null()) {
-        object["relationships"] = relationships;
-    }
-    object
+    bulk_resource_object(kind, action == Action::Delete, id.as_deref(), attributes)
 }
 
 fn entry_external_id(entry: &Value) -> String {

@@ -250,18 +250,8 @@ impl Catalog<'_> {
                         .and_then(Value::as_str)
                         .map(str::to_string)
                 });
-                let relationships = attributes.remove("relationships");
-                let mut object = match action {
-                    BulkAction::Delete => json!({"type": self.kind.kind, "id": id}),
-                    _ => crate::resource::resource_object(
-                        self.kind.kind,
-                        id.as_deref(),
-                        Value::Object(attributes),
-                    ),
-                };
-                if let Some(relationships) = relationships.filter(|r| !r.is_null()) {
-                    object["relationships"] = relationships;
-                }
+                let delete = matches!(action, BulkAction::Delete);
+                let object = bulk_resource_object(self.kind, delete, id.as_deref(), attributes);
                 Ok(Item::new(index, key, object))
             })
             .collect();
@@ -315,6 +305,26 @@ impl Catalog<'_> {
         }
         report.into_result(total)
     }
+}
+
+/// One resource of a bulk job: for a delete its type and id; otherwise its attributes, with
+/// a `relationships` member among them sent as the resource's relationships.
+pub(crate) fn bulk_resource_object(
+    kind: &CatalogKind,
+    delete: bool,
+    id: Option<&str>,
+    mut attributes: serde_json::Map<String, Value>,
+) -> Value {
+    let relationships = attributes.remove("relationships");
+    let mut object = if delete {
+        json!({"type": kind.kind, "id": id})
+    } else {
+        crate::resource::resource_object(kind.kind, id, Value::Object(attributes))
+    };
+    if let Some(relationships) = relationships.filter(|r| !r.is_null()) {
+        object["relationships"] = relationships;
+    }
+    object
 }
 
 /// The items a finished catalog job reports as failed: each error's position in the job
