@@ -77,7 +77,12 @@ const ERROR_CLASSES = {
 
 /** The addon's `{"klaviyo": {...}}` payload as the matching Error subclass. */
 function convert(error) {
-  if (!(error instanceof Error) || !error.message.startsWith('{"klaviyo":')) return error
+  if (!(error instanceof Error)) return error
+  // The addon refusing an argument it cannot read as JSON (a BigInt, a function, a cycle).
+  if (error.code === 'InvalidArg' && !error.message.startsWith('{"klaviyo":')) {
+    return new InvalidInputError({ code: 'invalid_input', message: `an argument is not JSON: ${error.message} (send numbers, strings, booleans, null, arrays and plain objects)` })
+  }
+  if (!error.message.startsWith('{"klaviyo":')) return error
   let info
   try {
     info = JSON.parse(error.message).klaviyo

@@ -20,9 +20,10 @@ class Pager {
   /** The pages, each an array of resources. */
   async *pages() {
     for (;;) {
-      const text = await withSignal(this.#signal, (id) => this.#native.nextPageRaw(id)).catch(rethrow)
-      if (text === null) return
-      yield JSON.parse(text).data.map(toResource)
+      const body = await withSignal(this.#signal, (id) => this.#native.nextPageRaw(id)).catch(rethrow)
+      if (body === null) return
+      // Invalid UTF-8 decodes to U+FFFD, as the API's own text would in any decoder.
+      yield JSON.parse(body.toString('utf8')).data.map(toResource)
     }
   }
   async *[Symbol.asyncIterator]() {

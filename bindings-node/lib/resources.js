@@ -20,26 +20,38 @@ const PAGERS = {
 
 function namespace(client, name) {
   const pagers = new Set(PAGERS[name] ?? [])
+  // One function per method, made on first use: not a new closure on every call.
+  const methods = new Map()
   return new Proxy(Object.create(null), {
     get(_, method) {
       if (typeof method !== 'string' || method === 'then') return undefined
-      if (pagers.has(method)) {
-        // A pager's `timeout` is per page and stays in its list options; only `signal` is taken.
-        return (...raw) => {
-          const { signal, args } = takeSignal(raw)
-          try {
-            return new Pager(client.pager(name, method, args), signal)
-          } catch (error) {
-            rethrow(error)
-          }
-        }
+      let fn = methods.get(method)
+      if (fn === undefined) {
+        fn = verb(client, name, method, pagers.has(method))
+        methods.set(method, fn)
       }
-      return (...raw) => {
-        const { signal, timeout, args } = takeOptions(raw)
-        return withSignal(signal, (id) => client.dispatch(name, method, args, id, timeout)).then(shape, rethrow)
-      }
+      return fn
     },
   })
+}
+
+/** The function behind `namespace.method`. */
+function verb(client, name, method, isPager) {
+  if (isPager) {
+    // A pager's `timeout` is per page and stays in its list options; only `signal` is taken.
+    return (...raw) => {
+      const { signal, args } = takeSignal(raw)
+      try {
+        return new Pager(client.pager(name, method, args), signal)
+      } catch (error) {
+        rethrow(error)
+      }
+    }
+  }
+  return (...raw) => {
+    const { signal, timeout, args } = takeOptions(raw)
+    return withSignal(signal, (id) => client.dispatch(name, method, args, id, timeout)).then(shape, rethrow)
+  }
 }
 
 /** What the generated namespaces (operations.js) call: options in, shaped results out. */

@@ -229,13 +229,14 @@ pub struct PageCursor {
 
 #[napi]
 impl PageCursor {
-    /// The next page's JSON, or null after the last.
+    /// The next page's JSON bytes, or null after the last. Handed over as the body's own
+    /// buffer (no copy, no UTF-8 check here): JS decodes it once, for `JSON.parse`.
     #[napi]
-    pub async fn next_page_raw(&self, cancel: Option<u32>) -> napi::Result<Option<String>> {
+    pub async fn next_page_raw(&self, cancel: Option<u32>) -> napi::Result<Option<Buffer>> {
         let pager = self.pager.clone();
         cancel::run(cancel, async move {
             let page = pager.lock().await.next_page_raw().await?;
-            Ok(page.map(|p| String::from_utf8_lossy(&p.body).into_owned()))
+            Ok(page.map(|p| Buffer::from(Vec::from(p.body))))
         })
         .await
     }

@@ -1,7 +1,7 @@
 'use strict'
 const test = require('node:test')
 const assert = require('node:assert/strict')
-const { Client, ConflictError, BulkPartialError } = require('../../bindings-node/index.js')
+const { Client, ConflictError, BulkPartialError, InvalidInputError } = require('../../bindings-node/index.js')
 const { start } = require('./sandbox.js')
 
 test('every resource family through the client', async (t) => {
@@ -20,6 +20,12 @@ test('every resource family through the client', async (t) => {
     assert.equal(report.accepted, 1200)
     assert.equal(report.jobs.length, 2)
     await assert.rejects(client.events.bulkCreate([{ metric: 'X', email: 'ok@example.com' }, { metric: 'X' }]), (e) => e instanceof BulkPartialError && e.failures[0].index === 1 && e.accepted === 0)
+    // A value JSON cannot hold is a rejected Promise with a typed error, not a throw, and nothing is sent.
+    const before = (await sandbox.state()).events_per_metric
+    const call = client.events.create({ email: 'a@b.com', metric: 'Big', properties: { n: 10n } })
+    assert.ok(call instanceof Promise)
+    await assert.rejects(call, (e) => e instanceof InvalidInputError && /not JSON/.test(e.message))
+    assert.deepEqual((await sandbox.state()).events_per_metric, before)
   })
 
   await t.test('profiles', async () => {
@@ -36,6 +42,12 @@ test('every resource family through the client', async (t) => {
     assert.equal(job.completed, 20)
     const found = await client.profiles.list({ filter: 'equals(email,"jane@example.com")' }).toArray()
     assert.deepEqual(found.map((p) => p.id), [jane.id])
+    // Pages cross as bytes and are decoded once in JS: text beyond ASCII arrives intact.
+    const zoe = await client.profiles.create({ email: 'zoe@example.com', properties: { first_name: 'Zoë 日本 🎉', city: 'Kraków' } })
+    const [listed] = await client.profiles.list({ filter: 'equals(email,"zoe@example.com")' }).toArray()
+    assert.equal(listed.id, zoe.id)
+    assert.equal(listed.first_name, 'Zoë 日本 🎉')
+    assert.equal(listed.properties.city, 'Kraków')
     await client.dataPrivacy.deleteProfile({ email: 'jane@example.com' })
     await assert.rejects(client.profiles.get(jane.id), { name: 'NotFoundError', status: 404 })
   })
