@@ -12,7 +12,12 @@ use crate::convert::to_py;
 
 /// The Python exception for a core error.
 pub fn to_py_err(error: Error) -> PyErr {
-    Python::attach(|py| build(py, &error).unwrap_or_else(|e| e))
+    Python::attach(|py| exception(py, &error))
+}
+
+/// The Python exception for a core error, the GIL already held.
+pub fn exception(py: Python<'_>, error: &Error) -> PyErr {
+    build(py, error).unwrap_or_else(|e| e)
 }
 
 fn build(py: Python<'_>, error: &Error) -> PyResult<PyErr> {

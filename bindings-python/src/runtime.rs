@@ -100,11 +100,16 @@ where
     C: for<'py> FnOnce(Python<'py>, T) -> PyResult<Py<PyAny>> + Send + 'static,
 {
     if asynchronous {
+        // The result is converted where pyo3-async-runtimes hands it to asyncio (on its
+        // blocking pool, GIL held), never on the runtime's one worker: taking the GIL there
+        // would stall every request in flight while the event loop runs Python code.
         let awaitable = pyo3_async_runtimes::generic::future_into_py::<ForkSafeRuntime, _, _>(
             py,
             async move {
-                let value = fut.await.map_err(to_py_err)?;
-                Python::attach(|py| convert(py, value))
+                Ok(Converted {
+                    result: fut.await,
+                    convert,
+                })
             },
         )?;
         Ok(awaitable.unbind())
@@ -113,5 +118,26 @@ where
             .detach(|| klaviyo_bridge::runtime::runtime().block_on(fut))
             .map_err(to_py_err)?;
         convert(py, value)
+    }
+}
+
+/// A core result (or error) with the function that makes it a Python object, applied once
+/// the GIL is held; an error becomes the awaitable's exception.
+struct Converted<T, C> {
+    result: klaviyo_bridge::Result<T>,
+    convert: C,
+}
+
+impl<'py, T, C> IntoPyObject<'py> for Converted<T, C>
+where
+    C: FnOnce(Python<'py>, T) -> PyResult<Py<PyAny>>,
+{
+    type Target = PyAny;
+    type Output = Bound<'py, PyAny>;
+    type Error = PyErr;
+
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
+        let value = self.result.map_err(|e| crate::errors::exception(py, &e))?;
+        (self.convert)(py, value).map(|object| object.into_bound(py))
     }
 }

@@ -24,6 +24,30 @@ from klaviyo_bridge import (
 KEY = "pk_secret_0123456789abcdef0123456789ab"
 
 
+def test_async_calls_raise_the_same_typed_errors_and_keep_results_apart(sandbox: Any) -> None:
+    """Async results and errors are made on asyncio's side (not on the I/O thread): with many
+    calls in flight, each awaitable still gets its own result or its own typed exception."""
+    import asyncio
+
+    from klaviyo_bridge import AsyncClient
+
+    async def main() -> None:
+        client = AsyncClient(sandbox.key, base_url=sandbox.url, max_retries=0)
+        created = await asyncio.gather(*(client.profiles.create(email=f"a{i}@example.com") for i in range(40)))
+        outcomes = await asyncio.gather(
+            *(client.profiles.get(p.id) for p in created),
+            *(client.profiles.get(f"NOPE{i}") for i in range(40)),
+            AsyncClient(KEY, base_url=sandbox.url).accounts.current(),
+            return_exceptions=True,
+        )
+        found, missing, refused = outcomes[:40], outcomes[40:80], outcomes[80]
+        assert [p["email"] for p in found] == [f"a{i}@example.com" for i in range(40)]
+        assert all(isinstance(e, NotFoundError) and e.status == 404 for e in missing)
+        assert isinstance(refused, AuthenticationError) and refused.status == 401 and KEY not in str(refused)
+
+    asyncio.run(main())
+
+
 def test_each_error_class_from_a_real_response(sandbox: Any, start_sandbox: Any) -> None:
     client = Client(sandbox.key, base_url=sandbox.url, max_retries=0)
     with pytest.raises(ValidationError) as v:
