@@ -80,18 +80,21 @@ $(BENCH_VENV)/.installed:
 	touch $@
 
 # Benchmarks against the official SDKs on the same local sandbox (optimized builds, no LTO).
+# The per-call and concurrency phases run against the optimized sandbox: a slow server
+# lengthens every wait, and each wake-up after a long wait costs the client more CPU.
 bench: build $(BENCH_VENV)/.installed
+	cargo build --locked --quiet --profile bench-fast -p klaviyo-sandbox --examples
+	cargo build --locked --quiet --profile bench-fast -p klaviyo-sandbox -p klaviyo-cli --bins
+	cargo build --locked --quiet --profile bench-fast -p klaviyo-bridge --example overhead_floor
 	rm -rf target/bench-wheels
 	$(BENCH_VENV)/bin/maturin build --quiet --profile bench-fast --out target/bench-wheels
 	$(BENCH_VENV)/bin/pip install --quiet --force-reinstall --no-deps target/bench-wheels/klaviyo_bridge-*.whl
-	$(BENCH_VENV)/bin/python bench/python_vs_official.py target/$(CARGO_BUILD_TARGET)/debug/klaviyo-sandbox
+	$(BENCH_VENV)/bin/python bench/python_vs_official.py target/$(CARGO_BUILD_TARGET)/bench-fast/klaviyo-sandbox target/$(CARGO_BUILD_TARGET)/bench-fast/examples/overhead_floor
 	$(BENCH_VENV)/bin/python bench/tracker_throughput.py target/$(CARGO_BUILD_TARGET)/debug/klaviyo-sandbox
 	npm install --prefix bench --no-audit --no-fund --loglevel=error
 	npx napi build --platform --profile bench-fast --manifest-path bindings-node/Cargo.toml --package-json-path package.json --output-dir bindings-node --js native.js --dts native.d.ts
-	node bench/node_vs_official.js target/$(CARGO_BUILD_TARGET)/debug/klaviyo-sandbox
+	node bench/node_vs_official.js target/$(CARGO_BUILD_TARGET)/bench-fast/klaviyo-sandbox target/$(CARGO_BUILD_TARGET)/bench-fast/examples/overhead_floor
 	bench/import_memory.sh target/$(CARGO_BUILD_TARGET)/debug
-	cargo build --locked --quiet --profile bench-fast -p klaviyo-sandbox --examples
-	cargo build --locked --quiet --profile bench-fast -p klaviyo-sandbox -p klaviyo-cli --bins
 	$(BENCH_VENV)/bin/python bench/catalog_sync.py target/$(CARGO_BUILD_TARGET)/bench-fast/klaviyo-sandbox target/$(CARGO_BUILD_TARGET)/bench-fast/klaviyo-dev-tools
 	@echo "Sandbox: pages of 1,000 events, plain and filtered+sorted, at 20,000 and 1,000,000 stored events"
 	target/$(CARGO_BUILD_TARGET)/bench-fast/examples/page_latency 20000

@@ -1,6 +1,10 @@
 'use strict'
-// CPU per call and peak RSS: klaviyo-bridge vs the official klaviyo-api npm SDK, same sandbox.
-// Run by `make bench`. Each measurement runs in a fresh process (median of 3).
+// CPU per call, peak RSS and concurrent throughput: klaviyo-bridge vs the official klaviyo-api
+// npm SDK against the same sandbox, with the bare-Rust floor beside them.
+// Run by `make bench`: `node_vs_official.js SANDBOX_BIN [FLOOR_BIN]`. Each measurement runs in a
+// fresh process (median of 3). FLOOR_BIN (core/examples/overhead_floor) measures bare reqwest
+// and the Rust core against the same server. The concurrency phase sends CONCURRENT_EVENTS
+// createEvent calls in Promise.all windows of 64 to a sandbox that answers after 20 ms.
 const { spawn, spawnSync } = require('node:child_process')
 const readline = require('node:readline')
 const path = require('node:path')
@@ -8,6 +12,12 @@ const path = require('node:path')
 const KEY = 'pk_sandbox_not_a_real_key_0000000000'
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 2000)
 const PAGES = Number(process.env.BENCH_PAGES ?? 200)
+const CONCURRENT_EVENTS = Number(process.env.BENCH_CONCURRENT_EVENTS ?? 2000)
+const IN_FLIGHT = 64
+// Beyond the latency's ceiling (64 / 20 ms = 3,200 calls/s): how many calls/s the client itself can carry.
+const CAPACITY_IN_FLIGHT = 512
+const CAPACITY_EVENTS = 8192
+const LATENCY_MS = 20
 const EVENT = {
   data: {
     type: 'event',
@@ -31,7 +41,7 @@ async function measure(kind, name, url) {
   if (name === 'klaviyo-bridge') {
     const { Client } = require(path.join(__dirname, '..', 'bindings-node', 'index.js'))
     const client = new Client({ apiKey: KEY, baseUrl: url, rateLimit: false })
-    if (kind === 'events') {
+    if (kind === 'events' || kind.startsWith('concurrent')) {
       n = EVENTS
       one = () => client.events.create({ email: 'bench@example.com', metric: 'Placed Order', properties: { OrderId: 'ORD-123', value: 99.99 } })
     } else {
@@ -42,10 +52,31 @@ async function measure(kind, name, url) {
         if (value.length !== 100 || !value[0].email) throw new Error('bad page')
       }
     }
+  } else if (name === 'fetch') {
+    // The host's own bare client: fetch, text in, JSON.parse out.
+    const headers = { Authorization: `Klaviyo-API-Key ${KEY}`, revision: '2026-07-15', Accept: 'application/vnd.api+json' }
+    if (kind === 'events') {
+      n = EVENTS
+      const body = JSON.stringify(EVENT)
+      const postHeaders = { ...headers, 'Content-Type': 'application/vnd.api+json' }
+      one = async () => {
+        const response = await fetch(`${url}/api/events`, { method: 'POST', headers: postHeaders, body })
+        await response.arrayBuffer()
+        if (response.status !== 202) throw new Error(`bad status ${response.status}`)
+      }
+    } else {
+      n = PAGES
+      let next = `${url}/api/profiles?page%5Bsize%5D=100`
+      one = async () => {
+        const page = JSON.parse(await (await fetch(next, { headers })).text())
+        if (page.data.length !== 100) throw new Error('bad page')
+        next = page.links.next
+      }
+    }
   } else {
     const sdk = require(path.join(__dirname, 'node_modules', 'klaviyo-api'))
     const session = new sdk.ApiKeySession(KEY, new sdk.RetryWithExponentialBackoff({ numRetries: 0 }))
-    if (kind === 'events') {
+    if (kind === 'events' || kind.startsWith('concurrent')) {
       const api = new sdk.EventsApi(session)
       api.basePath = url
       n = EVENTS
@@ -63,6 +94,10 @@ async function measure(kind, name, url) {
       }
     }
   }
+  if (kind.startsWith('concurrent')) {
+    const [, inFlight, total] = kind.split(':').map(Number)
+    return measureConcurrent(one, inFlight, total)
+  }
   await one()
   const cpu0 = process.cpuUsage()
   const wall0 = process.hrtime.bigint()
@@ -70,6 +105,19 @@ async function measure(kind, name, url) {
   const cpu = process.cpuUsage(cpu0)
   const wall = Number(process.hrtime.bigint() - wall0) / 1e6
   console.log(JSON.stringify({ cpu_ms: (cpu.user + cpu.system) / 1000 / (n - 1), wall_ms: wall / (n - 1), rss_mb: peakRssMb() }))
+}
+
+// `total` calls of `one` in Promise.all windows of `inFlight`, after one warm-up window.
+async function measureConcurrent(one, inFlight, total) {
+  const windowOf = () => Promise.all(Array.from({ length: inFlight }, () => one()))
+  await windowOf()
+  const cpu0 = process.cpuUsage()
+  const wall0 = process.hrtime.bigint()
+  for (let sent = 0; sent < total; sent += inFlight) await windowOf()
+  const calls = Math.ceil(total / inFlight) * inFlight
+  const cpu = process.cpuUsage(cpu0)
+  const wall = Number(process.hrtime.bigint() - wall0) / 1e9
+  console.log(JSON.stringify({ calls_per_s: calls / wall, cpu_ms: (cpu.user + cpu.system) / 1000 / calls, rss_mb: peakRssMb() }))
 }
 
 async function seed(url, count) {
@@ -91,35 +139,91 @@ async function seed(url, count) {
   }
 }
 
-async function main() {
-  if (process.argv.length === 5) return measure(process.argv[2], process.argv[3], process.argv[4])
-  const server = spawn(process.argv[2], ['--port', '0', '--rate-limits', 'off'], { stdio: ['ignore', 'pipe', 'ignore'] })
+// The median (by `key`) of three fresh processes, each printing one JSON line.
+function medianRun(argv, key, what) {
+  const runs = []
+  for (let i = 0; i < 3; i++) {
+    const out = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8' })
+    if (out.status !== 0) throw new Error(`${what} failed:\n${out.stderr.slice(-2000)}`)
+    runs.push(JSON.parse(out.stdout.trim().split('\n').pop()))
+  }
+  runs.sort((a, b) => a[key] - b[key])
+  return runs[1]
+}
+
+async function startSandbox(sandboxBin, ...options) {
+  const server = spawn(sandboxBin, ['--port', '0', '--rate-limits', 'off', ...options], { stdio: ['ignore', 'pipe', 'ignore'] })
+  const url = await new Promise((resolve) => readline.createInterface({ input: server.stdout }).once('line', resolve))
+  return { server, url }
+}
+
+async function perCallPhase(sandboxBin, floorBin) {
+  const { server, url } = await startSandbox(sandboxBin)
+  const results = {}
+  let floor
   try {
-    const url = await new Promise((resolve) => readline.createInterface({ input: server.stdout }).once('line', resolve))
     await seed(url, 100 * (PAGES + 1))
-    const results = {}
     for (const kind of ['events', 'pages']) {
-      for (const name of ['klaviyo-bridge', 'klaviyo-api']) {
-        const runs = []
-        for (let i = 0; i < 3; i++) {
-          const out = spawnSync(process.execPath, [__filename, kind, name, url], { encoding: 'utf8' })
-          if (out.status !== 0) throw new Error(`${name} ${kind} failed:\n${out.stderr.slice(-2000)}`)
-          runs.push(JSON.parse(out.stdout.trim().split('\n').pop()))
-        }
-        runs.sort((a, b) => a.cpu_ms - b.cpu_ms)
-        ;(results[kind] ??= {})[name] = runs[1]
+      for (const name of ['klaviyo-bridge', 'klaviyo-api', 'fetch']) {
+        ;(results[kind] ??= {})[name] = medianRun([process.execPath, __filename, kind, name, url], 'cpu_ms', `${name} ${kind}`)
       }
     }
-    const row = (label, a, b, digits) => console.log(label.padEnd(26) + a.toFixed(digits).padStart(16) + b.toFixed(digits).padStart(14) + (a / b).toFixed(2).padStart(9))
-    console.log(`\nNode: klaviyo-bridge vs official klaviyo-api, ${EVENTS} createEvent calls, ${PAGES} pages of 100 profiles (median of 3 processes)`)
-    console.log(''.padEnd(26) + 'klaviyo-bridge'.padStart(16) + 'klaviyo-api'.padStart(14) + 'ratio'.padStart(9))
-    row('CPU ms per createEvent', results.events['klaviyo-bridge'].cpu_ms, results.events['klaviyo-api'].cpu_ms, 3)
-    row('CPU ms per page of 100', results.pages['klaviyo-bridge'].cpu_ms, results.pages['klaviyo-api'].cpu_ms, 3)
-    row('peak RSS MB (events)', results.events['klaviyo-bridge'].rss_mb, results.events['klaviyo-api'].rss_mb, 1)
-    row('peak RSS MB (pages)', results.pages['klaviyo-bridge'].rss_mb, results.pages['klaviyo-api'].rss_mb, 1)
+    if (floorBin) {
+      const out = path.join(require('node:fs').mkdtempSync(path.join(require('node:os').tmpdir(), 'floor-')), 'floor.json')
+      const runs = []
+      for (let i = 0; i < 3; i++) {
+        const run = spawnSync(floorBin, [url, out], { encoding: 'utf8' })
+        if (run.status !== 0) throw new Error(`the floor failed:\n${run.stderr.slice(-2000)}`)
+        runs.push(JSON.parse(require('node:fs').readFileSync(out, 'utf8')))
+      }
+      const median = (door, figure) => runs.map((r) => r[door][figure]).sort((a, b) => a - b)[1]
+      floor = { bare: { event_ms: median('bare', 'event_ms'), page_ms: median('bare', 'page_ms') }, rust: { event_ms: median('rust', 'event_ms'), page_ms: median('rust', 'page_ms') } }
+    }
   } finally {
     server.kill()
   }
+  const cell = (value, digits, width) => value.toFixed(digits).padStart(width)
+  console.log(`\nNode: klaviyo-bridge vs official klaviyo-api, ${EVENTS} createEvent calls, ${PAGES} pages of 100 profiles (median of 3 processes)`)
+  console.log(''.padEnd(26) + 'klaviyo-bridge'.padStart(16) + 'klaviyo-api'.padStart(14) + 'ratio'.padStart(9) + 'fetch'.padStart(9) + 'ratio'.padStart(9) + (floor ? 'bare Rust'.padStart(11) + 'ratio'.padStart(9) + 'Rust core'.padStart(11) : ''))
+  for (const [kind, label, figure] of [['events', 'CPU ms per createEvent', 'event_ms'], ['pages', 'CPU ms per page of 100', 'page_ms']]) {
+    const [ours, theirs, host] = ['klaviyo-bridge', 'klaviyo-api', 'fetch'].map((name) => results[kind][name].cpu_ms)
+    let line = label.padEnd(26) + cell(ours, 3, 16) + cell(theirs, 3, 14) + cell(ours / theirs, 2, 9) + cell(host, 3, 9) + cell(ours / host, 2, 9)
+    if (floor) line += cell(floor.bare[figure], 3, 11) + cell(ours / floor.bare[figure], 2, 9) + cell(floor.rust[figure], 3, 11)
+    console.log(line)
+  }
+  for (const [kind, label] of [['events', 'peak RSS MB (events)'], ['pages', 'peak RSS MB (pages)']]) {
+    const [ours, theirs] = [results[kind]['klaviyo-bridge'].rss_mb, results[kind]['klaviyo-api'].rss_mb]
+    console.log(label.padEnd(26) + cell(ours, 1, 16) + cell(theirs, 1, 14) + cell(ours / theirs, 2, 9))
+  }
+}
+
+async function concurrencyPhase(sandboxBin) {
+  const { server, url } = await startSandbox(sandboxBin, '--latency', String(LATENCY_MS))
+  const rows = []
+  try {
+    for (const [inFlight, total] of [[IN_FLIGHT, CONCURRENT_EVENTS], [CAPACITY_IN_FLIGHT, CAPACITY_EVENTS]]) {
+      const results = {}
+      for (const name of ['klaviyo-bridge', 'klaviyo-api']) results[name] = medianRun([process.execPath, __filename, `concurrent:${inFlight}:${total}`, name, url], 'calls_per_s', `${name} concurrent`)
+      rows.push({ inFlight, total, results })
+    }
+  } finally {
+    server.kill()
+  }
+  console.log(`\nNode, concurrency: createEvent calls in Promise.all windows, server answering after ${LATENCY_MS} ms (median of 3 processes); ratio = calls/s over the official SDK's in the same windows. ${IN_FLIGHT} in flight cannot exceed ${(IN_FLIGHT * 1000) / LATENCY_MS}/s.`)
+  console.log(''.padEnd(44) + 'calls/s'.padStart(10) + 'ratio'.padStart(9) + 'CPU ms/call'.padStart(13) + 'peak RSS MB'.padStart(13))
+  for (const { inFlight, total, results } of rows) {
+    const official = results['klaviyo-api'].calls_per_s
+    for (const name of ['klaviyo-bridge', 'klaviyo-api']) {
+      const r = results[name]
+      console.log(`${name}, ${total} calls, ${inFlight} in flight`.padEnd(44) + r.calls_per_s.toFixed(0).padStart(10) + (r.calls_per_s / official).toFixed(2).padStart(9) + r.cpu_ms.toFixed(3).padStart(13) + r.rss_mb.toFixed(1).padStart(13))
+    }
+  }
+}
+
+async function main() {
+  if (process.argv.length === 5) return measure(process.argv[2], process.argv[3], process.argv[4])
+  await perCallPhase(process.argv[2], process.argv[3])
+  await concurrencyPhase(process.argv[2])
 }
 
 main().catch((error) => {
