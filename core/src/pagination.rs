@@ -247,16 +247,15 @@ impl Pager {
         let Some(body) = self.fetch().await? else {
             return Ok(None);
         };
-        let doc: Value = serde_json::from_slice(&body).map_err(|e| self.decode_error(e, &body))?;
-        let mut data: Vec<Resource> = match doc.get("data") {
-            Some(Value::Array(items)) => items.iter().cloned().map(Resource::new).collect(),
+        let mut doc: Value =
+            serde_json::from_slice(&body).map_err(|e| self.decode_error(e, &body))?;
+        // The resources are moved out of the document, not copied: a page is parsed once.
+        let mut resources = |member: &str| match doc.get_mut(member).map(Value::take) {
+            Some(Value::Array(items)) => items.into_iter().map(Resource::new).collect(),
             _ => Vec::new(),
         };
-        let included = doc
-            .get("included")
-            .and_then(Value::as_array)
-            .map(|v| v.iter().cloned().map(Resource::new).collect())
-            .unwrap_or_default();
+        let mut data: Vec<Resource> = resources("data");
+        let included: Vec<Resource> = resources("included");
         let next = self.next_cursor(
             doc.get("links")
                 .and_then(|l| l.get("next"))

@@ -240,3 +240,35 @@ async fn a_page_with_an_unusable_next_link_is_yielded_before_the_error() {
         "items too: the item first, then the error"
     );
 }
+
+#[tokio::test]
+async fn a_page_carries_its_data_and_included_resources_whole() {
+    let server = serve(|_, _| {
+        Reply::json(200, json!({
+            "data": [{"type": "event", "id": "E1", "attributes": {"datetime": "2026-01-01T00:00:00Z"}, "relationships": {"metric": {"data": {"type": "metric", "id": "M1"}}}}],
+            "included": [{"type": "metric", "id": "M1", "attributes": {"name": "Placed Order"}}],
+            "links": {"self": "x", "next": null}
+        }))
+    })
+    .await;
+    let client = server.client().rate_limit(false).build().unwrap();
+    let mut pager = client
+        .events()
+        .list(ListParams {
+            include: vec!["metric".into()],
+            ..Default::default()
+        })
+        .unwrap();
+    let page = pager.next_page().await.unwrap().unwrap();
+    assert_eq!(page.data.len(), 1);
+    assert_eq!(page.data[0].id(), Some("E1"));
+    assert_eq!(
+        page.data[0].raw()["relationships"]["metric"]["data"]["id"],
+        "M1"
+    );
+    assert_eq!(page.included.len(), 1);
+    assert_eq!(page.included[0].kind(), Some("metric"));
+    assert_eq!(page.included[0].raw()["attributes"]["name"], "Placed Order");
+    assert_eq!(page.next_cursor, None);
+    assert!(pager.next_page().await.unwrap().is_none());
+}
