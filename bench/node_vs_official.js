@@ -38,7 +38,17 @@ function peakRssMb() {
 async function measure(kind, name, url) {
   let one
   let n
-  if (name === 'klaviyo-bridge') {
+  if (name === 'roundtrip') {
+    // napi-rs's round trip from JS to the runtime and back, with no I/O: a finished pager's
+    // next page resolves to null at once. The part of every Node call that bare Rust does not pay.
+    const native = require(path.join(__dirname, '..', 'bindings-node', 'lib', 'addon.js'))
+    const pager = new native.NativeClient({ apiKey: KEY, baseUrl: url, rateLimit: false }).pager('profiles', 'list', [{ pageSize: 1, maxPages: 1 }])
+    await pager.nextPageRaw()
+    n = EVENTS * 5
+    one = async () => {
+      if ((await pager.nextPageRaw()) !== null) throw new Error('the pager should be finished')
+    }
+  } else if (name === 'klaviyo-bridge') {
     const { Client } = require(path.join(__dirname, '..', 'bindings-node', 'index.js'))
     const client = new Client({ apiKey: KEY, baseUrl: url, rateLimit: false })
     if (kind === 'events' || kind.startsWith('concurrent')) {
@@ -161,6 +171,7 @@ async function perCallPhase(sandboxBin, floorBin) {
   const { server, url } = await startSandbox(sandboxBin)
   const results = {}
   let floor
+  let roundTrip
   try {
     await seed(url, 100 * (PAGES + 1))
     for (const kind of ['events', 'pages']) {
@@ -168,6 +179,7 @@ async function perCallPhase(sandboxBin, floorBin) {
         ;(results[kind] ??= {})[name] = medianRun([process.execPath, __filename, kind, name, url], 'cpu_ms', `${name} ${kind}`)
       }
     }
+    roundTrip = medianRun([process.execPath, __filename, 'events', 'roundtrip', url], 'cpu_ms', 'the napi round trip')
     if (floorBin) {
       const out = path.join(require('node:fs').mkdtempSync(path.join(require('node:os').tmpdir(), 'floor-')), 'floor.json')
       const runs = []
@@ -195,6 +207,7 @@ async function perCallPhase(sandboxBin, floorBin) {
     const [ours, theirs] = [results[kind]['klaviyo-bridge'].rss_mb, results[kind]['klaviyo-api'].rss_mb]
     console.log(label.padEnd(26) + cell(ours, 1, 16) + cell(theirs, 1, 14) + cell(ours / theirs, 2, 9))
   }
+  console.log(`${'napi round trip, no I/O'.padEnd(26)}${cell(roundTrip.cpu_ms, 3, 16)} CPU ms per call (in every Node call, not in bare Rust)`)
 }
 
 async function concurrencyPhase(sandboxBin) {
