@@ -175,8 +175,15 @@ impl Client {
         let http = crate::runtime::ForkLocal::new();
         let first = build_http(&config)?;
         http.get(|| first);
-        let limiter =
+        let mut limiter =
             RateLimiter::with_overrides(config.rate_limit, config.rate_limit_overrides.clone());
+        if let (Some(store), true) = (&config.rate_limit_store, config.rate_limit) {
+            let credential = match &config.credentials {
+                Credentials::ApiKey(key) => Some(key.expose()),
+                _ => None,
+            };
+            limiter = limiter.sharing(crate::shared_budget::SharedBudget::new(store, credential)?);
+        }
         Ok(Client {
             inner: Arc::new(Inner {
                 config,
@@ -299,7 +306,8 @@ impl Client {
             let (failure, error, retry_after) = match result {
                 Ok((status, headers, body)) => {
                     let rate = RateLimitHeaders::from_headers(&headers);
-                    self.inner.limiter.observe(op, &rate, None, Instant::now());
+                    let pause = self.inner.limiter.observe(op, &rate, None, Instant::now());
+                    self.share_pause(op, pause).await;
                     tracing::debug!(
                         operation = op.id,
                         attempt,
@@ -326,12 +334,13 @@ impl Client {
                         .and_then(|v| v.to_str().ok())
                         .and_then(|v| parse_retry_after(v, SystemTime::now()));
                     let api_error = ApiError::from_response(op.id, status, &headers, &body);
-                    self.inner.limiter.observe(
+                    let pause = self.inner.limiter.observe(
                         op,
                         &api_error.rate_limit,
                         if status == 429 { retry_after } else { None },
                         Instant::now(),
                     );
+                    self.share_pause(op, pause).await;
                     tracing::debug!(
                         operation = op.id,
                         attempt,
@@ -371,6 +380,15 @@ impl Client {
             );
             tokio::time::sleep(delay).await;
             attempt += 1;
+        }
+    }
+
+    /// A pause the server asked for, passed to every process sharing the budget.
+    async fn share_pause(&self, op: &'static Operation, pause: Option<Duration>) {
+        if let (Some(pause), Some(shared)) = (pause, self.inner.limiter.shared()) {
+            shared
+                .pause(op, pause, crate::shared_budget::STORE_TIMEOUT)
+                .await;
         }
     }
 

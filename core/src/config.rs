@@ -43,6 +43,8 @@ pub struct Config {
     pub retry: RetryPolicy,
     /// Client-side rate limiting.
     pub rate_limit: bool,
+    /// Where the account's rate-limit budget is shared (`redis://…`); `None` paces in memory.
+    pub rate_limit_store: Option<Secret>,
     /// Full `User-Agent` value.
     pub user_agent: String,
     /// Per-operation limits that replace the table's (e.g. an OAuth app's own quota).
@@ -64,6 +66,7 @@ pub struct ClientBuilder {
     connect_timeout: Option<Duration>,
     retry: Option<RetryPolicy>,
     rate_limit: Option<bool>,
+    rate_limit_store: Option<Secret>,
     user_agent_suffix: Option<String>,
     binding: Binding,
     rate_limit_overrides: Vec<(String, RateLimit)>,
@@ -100,6 +103,8 @@ pub struct ClientOptions {
     pub max_retries: Option<u32>,
     /// Client-side rate limiting.
     pub rate_limit: Option<bool>,
+    /// `redis://…` to share the account's rate-limit budget with other processes, or `memory`.
+    pub rate_limit_store: Option<Secret>,
     /// Appended to the `User-Agent`.
     pub user_agent_suffix: Option<String>,
 }
@@ -148,8 +153,8 @@ impl ClientBuilder {
         Self::default()
     }
 
-    /// A builder pre-filled from `KLAVIYO_API_KEY`, `KLAVIYO_PUBLIC_KEY`, `KLAVIYO_BASE_URL`
-    /// and `KLAVIYO_REVISION` (environment first, then `.env`).
+    /// A builder pre-filled from `KLAVIYO_API_KEY`, `KLAVIYO_PUBLIC_KEY`, `KLAVIYO_BASE_URL`,
+    /// `KLAVIYO_REVISION` and `KLAVIYO_RATE_LIMIT_STORE` (environment first, then `.env`).
     pub fn from_env() -> Self {
         ClientBuilder {
             api_key: env_setting("KLAVIYO_API_KEY")
@@ -158,6 +163,9 @@ impl ClientBuilder {
             public_key: env_setting("KLAVIYO_PUBLIC_KEY").filter(|v| !v.is_empty()),
             base_url: env_setting("KLAVIYO_BASE_URL").filter(|v| !v.is_empty()),
             revision: env_setting("KLAVIYO_REVISION").filter(|v| !v.is_empty()),
+            rate_limit_store: env_setting("KLAVIYO_RATE_LIMIT_STORE")
+                .filter(|v| !v.is_empty())
+                .map(Secret::new),
             ..Self::default()
         }
     }
@@ -229,6 +237,13 @@ impl ClientBuilder {
         self
     }
 
+    /// Shares the account's rate-limit budget with every process that names the same store:
+    /// `redis://host:port/db` (see [`crate::shared_budget`]), or `memory` for this process alone.
+    pub fn rate_limit_store(mut self, url: impl Into<String>) -> Self {
+        self.rate_limit_store = Some(Secret::new(url));
+        self
+    }
+
     /// Replaces the table's rate limits for one operation (validated at build time).
     pub fn rate_limit_override(
         mut self,
@@ -279,6 +294,9 @@ impl ClientBuilder {
         }
         if let Some(on) = o.rate_limit {
             self = self.rate_limit(on);
+        }
+        if let Some(store) = o.rate_limit_store {
+            self.rate_limit_store = Some(store);
         }
         if let Some(suffix) = o.user_agent_suffix {
             self = self.user_agent_suffix(suffix);
@@ -351,6 +369,9 @@ impl ClientBuilder {
                 .min(timeout),
             retry: self.retry.unwrap_or_default(),
             rate_limit: self.rate_limit.unwrap_or(true),
+            rate_limit_store: self
+                .rate_limit_store
+                .filter(|s| !s.expose().is_empty() && s.expose() != "memory"),
             user_agent,
             binding: self.binding,
         })

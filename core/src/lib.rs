@@ -35,6 +35,7 @@ pub mod resource;
 pub mod resources;
 pub mod retry;
 pub mod runtime;
+pub mod shared_budget;
 pub mod spool;
 pub mod time;
 pub mod tls;

@@ -17,6 +17,7 @@ use tokio::time::Instant;
 
 use crate::operations::{Operation, RateLimit};
 pub use crate::rate_limit_headers::RateLimitHeaders;
+use crate::shared_budget::{STORE_TIMEOUT, SharedBudget, fallback_limits};
 
 const BURST_WINDOW: Duration = Duration::from_secs(1);
 const STEADY_WINDOW: Duration = Duration::from_secs(60);
@@ -50,13 +51,15 @@ pub struct Wait {
     pub limit: &'static str,
 }
 
-/// Paces requests per operation. Shared by every task that uses one client.
+/// Paces requests per operation. Shared by every task that uses one client; with a
+/// [`SharedBudget`], by every process that uses the same account and store.
 pub struct RateLimiter {
     enabled: bool,
     overrides: Vec<(&'static str, RateLimit)>,
     margin: Duration,
     windows: Mutex<HashMap<&'static str, OperationWindow>>,
     latest: Mutex<Option<RateLimitReading>>,
+    shared: Option<SharedBudget>,
 }
 
 impl std::fmt::Debug for RateLimiter {
@@ -81,7 +84,26 @@ impl RateLimiter {
             margin: Duration::from_millis(50),
             windows: Mutex::default(),
             latest: Mutex::default(),
+            shared: None,
         }
+    }
+
+    /// The same limiter drawing from a budget shared through `store`.
+    pub fn sharing(mut self, store: SharedBudget) -> Self {
+        self.shared = Some(store);
+        self
+    }
+
+    /// The shared budget, when there is one.
+    pub fn shared(&self) -> Option<&SharedBudget> {
+        self.shared.as_ref()
+    }
+
+    fn limits(&self, op: &'static Operation) -> RateLimit {
+        self.overrides
+            .iter()
+            .find(|(id, _)| *id == op.id)
+            .map_or(op.rate_limit, |(_, l)| *l)
     }
 
     /// Whether pacing is on.
@@ -94,11 +116,15 @@ impl RateLimiter {
         if !self.enabled {
             return Ok(());
         }
-        let limits = self
-            .overrides
-            .iter()
-            .find(|(id, _)| *id == op.id)
-            .map_or(op.rate_limit, |(_, l)| *l);
+        self.try_acquire_within(op, self.limits(op), now)
+    }
+
+    fn try_acquire_within(
+        &self,
+        op: &'static Operation,
+        limits: RateLimit,
+        now: Instant,
+    ) -> Result<(), Wait> {
         let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
         let window = windows.entry(op.id).or_default();
         let mut wait = Wait {
@@ -162,9 +188,60 @@ impl RateLimiter {
 
     /// Waits for a slot. Returns the wait instead of sleeping when it would exceed `max_wait`
     /// (a daily cap, or a long server pause), so callers fail fast with a typed error.
+    ///
+    /// With a shared budget, the slot is taken in the store; while the store cannot be
+    /// reached, in this process at the fallback share of each limit.
     pub async fn acquire(&self, op: &'static Operation, max_wait: Duration) -> Result<(), Wait> {
+        if !self.enabled {
+            return Ok(());
+        }
+        let Some(shared) = &self.shared else {
+            return self.acquire_locally(op, self.limits(op), max_wait).await;
+        };
         loop {
-            match self.try_acquire(op, Instant::now()) {
+            if let Some(wait) = self.paused(op, Instant::now()) {
+                // A pause this process saw, in case telling the store failed.
+                if wait.duration > max_wait {
+                    return Err(wait);
+                }
+                tokio::time::sleep(wait.duration).await;
+                continue;
+            }
+            if !shared.available() {
+                break;
+            }
+            match shared
+                .try_acquire(op, self.limits(op), self.margin, STORE_TIMEOUT)
+                .await
+            {
+                Ok(None) => return Ok(()),
+                Ok(Some(wait)) if wait.duration > max_wait => return Err(wait),
+                Ok(Some(wait)) => tokio::time::sleep(wait.duration).await,
+                Err(_) => break,
+            }
+        }
+        self.acquire_locally(op, fallback_limits(self.limits(op)), max_wait)
+            .await
+    }
+
+    /// How long the server asked this process to hold `op`, if it still must.
+    fn paused(&self, op: &'static Operation, now: Instant) -> Option<Wait> {
+        let windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        let until = windows.get(op.id)?.paused_until?;
+        (until > now).then(|| Wait {
+            duration: until - now,
+            limit: "server",
+        })
+    }
+
+    async fn acquire_locally(
+        &self,
+        op: &'static Operation,
+        limits: RateLimit,
+        max_wait: Duration,
+    ) -> Result<(), Wait> {
+        loop {
+            match self.try_acquire_within(op, limits, Instant::now()) {
                 Ok(()) => return Ok(()),
                 Err(wait) if wait.duration > max_wait => return Err(wait),
                 Err(wait) => tokio::time::sleep(wait.duration).await,
@@ -173,14 +250,15 @@ impl RateLimiter {
     }
 
     /// Learns from a response: records the reading and pauses the operation when the server
-    /// says its window is spent (`RateLimit-Remaining: 0`) or asks us to wait (429).
+    /// says its window is spent (`RateLimit-Remaining: 0`) or asks us to wait (429). Returns
+    /// the pause, for the shared budget to pass on.
     pub fn observe(
         &self,
         op: &'static Operation,
         headers: &RateLimitHeaders,
         retry_after: Option<Duration>,
         now: Instant,
-    ) {
+    ) -> Option<Duration> {
         if !headers.is_empty() {
             *self.latest.lock().unwrap_or_else(|e| e.into_inner()) = Some(RateLimitReading {
                 operation: op.id.to_string(),
@@ -198,6 +276,7 @@ impl RateLimiter {
             let until = now + pause;
             window.paused_until = Some(window.paused_until.map_or(until, |u| u.max(until)));
         }
+        pause
     }
 
     /// The most recent `RateLimit-*` reading from any response.

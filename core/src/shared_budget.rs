@@ -1,0 +1,407 @@
+//! One rate-limit budget for every process and host that uses an account: the limiter's
+//! windows kept in Redis (`rate_limit_store = "redis://…"`, env `KLAVIYO_RATE_LIMIT_STORE`).
+//!
+//! Klaviyo counts per account, so eight workers that each pace themselves to the full limit
+//! send eight times it. Here each operation's sliding-window log (the same algorithm as the
+//! in-memory limiter: burst, steady and daily windows with the same margin) is a sorted set in
+//! Redis, checked and appended by one Lua script, atomically, on the server's clock; a
+//! server-directed pause (`Retry-After`, `RateLimit-Remaining: 0`) is a key with a TTL that
+//! every process honours. Keys are named by a SHA-256 of the credential, never the credential.
+//!
+//! When Redis is unreachable or slow, the process paces itself locally at [`FALLBACK_SHARE`]
+//! of each limit, logs one warning, keeps working, and tries Redis again after
+//! [`RETRY_AFTER_FAILURE`]; a store call never takes longer than [`STORE_TIMEOUT`] (or the
+//! request's own timeout, when shorter).
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use sha2::{Digest, Sha256};
+
+use crate::auth::Secret;
+use crate::error::{Error, Result};
+use crate::operations::{Operation, RateLimit};
+use crate::rate_limit::Wait;
+use crate::runtime::ForkLocal;
+
+/// The share of each limit a process takes while it cannot reach the store: with up to four
+/// processes per account falling back at once, together they still stay under the limit.
+pub const FALLBACK_SHARE: f64 = 0.25;
+/// The longest a store call may take before the process falls back to local pacing.
+pub const STORE_TIMEOUT: Duration = Duration::from_millis(250);
+/// How long after a failed store call the process paces locally before trying Redis again.
+pub const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(1);
+
+/// Checks the operation's windows and takes a slot, or answers how long to wait and why.
+/// KEYS: the steady log, the daily log, the pause key. ARGV: burst, steady, daily (0: none),
+/// margin ms, a unique member suffix. Returns {wait_ms, limit}.
+const ACQUIRE: &str = r#"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local burst, steady, daily, margin = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local wait, limit = 0, 'none'
+local paused = redis.call('PTTL', KEYS[3])
+if paused > 0 then wait, limit = paused, 'server' end
+local steady_span = 60000 + margin * 4
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - steady_span + 1))
+local n = redis.call('ZCARD', KEYS[1])
+if n >= burst then
+  local at = tonumber(redis.call('ZRANGE', KEYS[1], n - burst, n - burst, 'WITHSCORES')[2])
+  local w = at + 1000 + margin - now
+  if w > wait then wait, limit = w, 'burst' end
+end
+if n >= steady then
+  local at = tonumber(redis.call('ZRANGE', KEYS[1], n - steady, n - steady, 'WITHSCORES')[2])
+  local w = at + steady_span - now
+  if w > wait then wait, limit = w, 'steady' end
+end
+if daily > 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. (now - 86400000 + 1))
+  local d = redis.call('ZCARD', KEYS[2])
+  if d >= daily then
+    local at = tonumber(redis.call('ZRANGE', KEYS[2], d - daily, d - daily, 'WITHSCORES')[2])
+    local w = at + 86400000 - now
+    if w > wait then wait, limit = w, 'daily' end
+  end
+end
+if wait > 0 then return {wait, limit} end
+local member = now .. ':' .. ARGV[5]
+redis.call('ZADD', KEYS[1], now, member)
+redis.call('PEXPIRE', KEYS[1], steady_span + 1000)
+if daily > 0 then
+  redis.call('ZADD', KEYS[2], now, member)
+  redis.call('PEXPIRE', KEYS[2], 86400000 + 1000)
+end
+return {0, 'none'}
+"#;
+
+/// Extends the pause key to at least ARGV[1] ms from now.
+const PAUSE: &str = r#"
+local want = tonumber(ARGV[1])
+if redis.call('PTTL', KEYS[1]) < want then redis.call('SET', KEYS[1], '1', 'PX', want) end
+return 1
+"#;
+
+/// Whether the store answered lately, so that an outage is warned about once.
+#[derive(Debug, Default)]
+struct Health {
+    /// Set while falling back: when to try Redis again.
+    down_until: Option<Instant>,
+}
+
+/// The Redis side of a client's rate limiter.
+pub struct SharedBudget {
+    client: redis::Client,
+    connection: ForkLocal<tokio::sync::OnceCell<ConnectionManager>>,
+    prefix: String,
+    acquire: redis::Script,
+    pause: redis::Script,
+    health: Mutex<Health>,
+    /// Where the store is, without credentials, for messages.
+    address: String,
+}
+
+impl std::fmt::Debug for SharedBudget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedBudget")
+            .field("address", &self.address)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where a store URL points, with any user and password left out.
+pub fn redacted(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(parsed) => format!(
+            "{}://{}{}{}",
+            parsed.scheme(),
+            parsed.host_str().unwrap_or(""),
+            parsed.port().map(|p| format!(":{p}")).unwrap_or_default(),
+            parsed.path()
+        ),
+        Err(_) => "an unparsable URL".into(),
+    }
+}
+
+impl SharedBudget {
+    /// A budget in the Redis at `url` for the account `credential` (the private API key)
+    /// identifies, or the one a `budget=NAME` query parameter names (OAuth clients must name
+    /// it: their access tokens change on every refresh).
+    pub fn new(url: &Secret, credential: Option<&str>) -> Result<Self> {
+        let address = redacted(url.expose());
+        let mut parsed = url::Url::parse(url.expose()).map_err(|e| {
+            Error::Config(format!(
+                "rate_limit_store {address} is not a URL ({e}): use redis://host:port/db"
+            ))
+        })?;
+        match parsed.scheme() {
+            "redis" => {}
+            "rediss" => {
+                return Err(Error::Config(format!(
+                    "rate_limit_store {address}: TLS to Redis (rediss://) is not in this build; use redis:// on a private network"
+                )));
+            }
+            other => {
+                return Err(Error::Config(format!(
+                    "rate_limit_store {address}: {other}:// is not a store; use redis://host:port/db or memory"
+                )));
+            }
+        }
+        let named = parsed
+            .query_pairs()
+            .find(|(k, _)| k == "budget")
+            .map(|(_, v)| v.into_owned());
+        let rest: Vec<(String, String)> = parsed
+            .query_pairs()
+            .filter(|(k, _)| k != "budget")
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        parsed.set_query(None);
+        if !rest.is_empty() {
+            parsed.query_pairs_mut().extend_pairs(rest);
+        }
+        let identity = match (named, credential) {
+            (Some(name), _) => format!("budget\0{name}"),
+            (None, Some(key)) => format!("key\0{key}"),
+            (None, None) => {
+                return Err(Error::Config(format!(
+                    "rate_limit_store {address}: with OAuth, name the installed account's budget: add ?budget=ACCOUNT_ID (every process of that account must use the same name)"
+                )));
+            }
+        };
+        let client = redis::Client::open(parsed.as_str()).map_err(|e| {
+            Error::Config(format!(
+                "rate_limit_store {address} is not a Redis URL ({:?}): use redis://host:port/db",
+                e.kind()
+            ))
+        })?;
+        let digest = Sha256::digest(format!("klaviyo-bridge rate limit\0{identity}"));
+        let account: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+        Ok(SharedBudget {
+            client,
+            connection: ForkLocal::new(),
+            prefix: format!("klaviyo-bridge:rl:{account}:"),
+            acquire: redis::Script::new(ACQUIRE),
+            pause: redis::Script::new(PAUSE),
+            health: Mutex::default(),
+            address,
+        })
+    }
+
+    /// The key prefix of this account's budget (a hash of the credential).
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// Whether to ask Redis now (false while falling back, until the retry time).
+    pub fn available(&self) -> bool {
+        let health = self.health.lock().unwrap_or_else(|e| e.into_inner());
+        health
+            .down_until
+            .is_none_or(|until| Instant::now() >= until)
+    }
+
+    async fn connection(&self, limit: Duration) -> std::result::Result<ConnectionManager, String> {
+        let cell = self.connection.get(tokio::sync::OnceCell::new);
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(limit))
+            .set_response_timeout(Some(limit))
+            .set_number_of_retries(1);
+        let manager = tokio::time::timeout(
+            limit,
+            cell.get_or_try_init(|| self.client.get_connection_manager_with_config(config)),
+        )
+        .await
+        .map_err(|_| format!("no answer within {} ms", limit.as_millis()))?
+        .map_err(|e| e.to_string())?;
+        Ok(manager.clone())
+    }
+
+    /// Takes a slot for `op` in the shared windows: `Ok(None)` to go now, `Ok(Some(wait))` to
+    /// wait, `Err` when the store did not answer in time (the caller falls back).
+    pub async fn try_acquire(
+        &self,
+        op: &Operation,
+        limits: RateLimit,
+        margin: Duration,
+        limit: Duration,
+    ) -> std::result::Result<Option<Wait>, String> {
+        let call = async {
+            let mut connection = self.connection(limit).await?;
+            let (wait_ms, which): (u64, String) = self
+                .acquire
+                .key(format!("{}{}", self.prefix, op.id))
+                .key(format!("{}{}:day", self.prefix, op.id))
+                .key(format!("{}{}:pause", self.prefix, op.id))
+                .arg(limits.burst.max(1))
+                .arg(limits.steady.max(1))
+                .arg(limits.daily.unwrap_or(0))
+                .arg(margin.as_millis() as u64)
+                .arg(rand::random::<u64>())
+                .invoke_async(&mut connection)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(match wait_ms {
+                0 => None,
+                ms => Some(Wait {
+                    duration: Duration::from_millis(ms),
+                    limit: match which.as_str() {
+                        "server" => "server",
+                        "burst" => "burst",
+                        "daily" => "daily",
+                        _ => "steady",
+                    },
+                }),
+            })
+        };
+        let outcome = tokio::time::timeout(limit, call)
+            .await
+            .unwrap_or_else(|_| Err(format!("no answer within {} ms", limit.as_millis())));
+        self.record(&outcome);
+        outcome
+    }
+
+    /// Tells every process to hold `op` for `pause` (the server asked for it).
+    pub async fn pause(&self, op: &Operation, pause: Duration, limit: Duration) {
+        if !self.available() {
+            return;
+        }
+        let call = async {
+            let mut connection = self.connection(limit).await?;
+            self.pause
+                .key(format!("{}{}:pause", self.prefix, op.id))
+                .arg(pause.as_millis().max(1) as u64)
+                .invoke_async::<i64>(&mut connection)
+                .await
+                .map_err(|e| e.to_string())
+        };
+        let outcome = tokio::time::timeout(limit, call)
+            .await
+            .unwrap_or_else(|_| Err(format!("no answer within {} ms", limit.as_millis())))
+            .map(|_| None::<Wait>);
+        self.record(&outcome);
+    }
+
+    /// Notes an answer or a failure; warns once when the store goes away, once when it is back.
+    fn record<T>(&self, outcome: &std::result::Result<T, String>) {
+        let mut health = self.health.lock().unwrap_or_else(|e| e.into_inner());
+        match (outcome, health.down_until) {
+            (Ok(_), Some(_)) => {
+                health.down_until = None;
+                tracing::warn!(store = %self.address, "rate-limit store reachable again; sharing the account's budget");
+            }
+            (Ok(_), None) => {}
+            (Err(reason), None) => {
+                health.down_until = Some(Instant::now() + RETRY_AFTER_FAILURE);
+                tracing::warn!(
+                    store = %self.address,
+                    reason = %reason,
+                    "rate-limit store unreachable; pacing this process alone at {:.0}% of each limit until it answers",
+                    FALLBACK_SHARE * 100.0
+                );
+            }
+            (Err(_), Some(_)) => health.down_until = Some(Instant::now() + RETRY_AFTER_FAILURE),
+        }
+    }
+}
+
+/// A limit scaled to the fallback share, at least one request per window.
+pub fn fallback_limits(limits: RateLimit) -> RateLimit {
+    let share = |n: u32| ((f64::from(n) * FALLBACK_SHARE).floor() as u32).max(1);
+    RateLimit {
+        burst: share(limits.burst),
+        steady: share(limits.steady),
+        daily: limits.daily.map(share),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_address_in_messages_has_no_password() {
+        assert_eq!(
+            redacted("redis://:hunter2@cache.internal:6380/2"),
+            "redis://cache.internal:6380/2"
+        );
+        assert_eq!(
+            redacted("redis://user:hunter2@10.0.0.5"),
+            "redis://10.0.0.5"
+        );
+    }
+
+    #[test]
+    fn keys_are_named_by_a_hash_of_the_credential() {
+        let budget = SharedBudget::new(
+            &Secret::new("redis://127.0.0.1:1"),
+            Some("pk_secret_0123456789"),
+        )
+        .unwrap();
+        assert!(budget.prefix().starts_with("klaviyo-bridge:rl:"));
+        assert!(!budget.prefix().contains("pk_secret"));
+        assert!(!format!("{budget:?}").contains("pk_secret"));
+        let other =
+            SharedBudget::new(&Secret::new("redis://127.0.0.1:1"), Some("pk_other")).unwrap();
+        assert_ne!(budget.prefix(), other.prefix());
+        // A named budget is the same for every credential, and OAuth clients must name one.
+        let a = SharedBudget::new(
+            &Secret::new("redis://127.0.0.1:1/0?budget=ACME"),
+            Some("pk_a"),
+        )
+        .unwrap();
+        let b = SharedBudget::new(&Secret::new("redis://127.0.0.1:1/0?budget=ACME"), None).unwrap();
+        assert_eq!(a.prefix(), b.prefix());
+        let error = SharedBudget::new(&Secret::new("redis://127.0.0.1:1/0"), None).unwrap_err();
+        assert!(error.to_string().contains("budget="), "{error}");
+    }
+
+    #[test]
+    fn bad_urls_are_configuration_errors_that_hide_the_password() {
+        let error =
+            SharedBudget::new(&Secret::new("rediss://:hunter2@h:1"), Some("k")).unwrap_err();
+        assert!(error.to_string().contains("TLS") && !error.to_string().contains("hunter2"));
+        let error = SharedBudget::new(&Secret::new("http://:hunter2@h:1"), Some("k")).unwrap_err();
+        assert!(
+            error.to_string().contains("not a store") && !error.to_string().contains("hunter2"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn the_store_url_is_a_secret_in_the_configuration() {
+        let config = crate::ClientBuilder::new()
+            .api_key("pk_secret_0123456789abcdef0123456789ab")
+            .rate_limit_store("redis://:hunter2@cache.internal:6379/0")
+            .into_config()
+            .unwrap();
+        assert!(config.rate_limit_store.is_some());
+        assert!(!format!("{config:?}").contains("hunter2"));
+        let memory = crate::ClientBuilder::new()
+            .api_key("pk_secret_0123456789abcdef0123456789ab")
+            .rate_limit_store("memory")
+            .into_config()
+            .unwrap();
+        assert!(memory.rate_limit_store.is_none());
+    }
+
+    #[test]
+    fn the_fallback_takes_a_quarter_and_never_nothing() {
+        let l = fallback_limits(RateLimit {
+            burst: 350,
+            steady: 3500,
+            daily: Some(2),
+        });
+        assert_eq!((l.burst, l.steady, l.daily), (87, 875, Some(1)));
+        assert_eq!(
+            fallback_limits(RateLimit {
+                burst: 1,
+                steady: 1,
+                daily: None
+            })
+            .burst,
+            1
+        );
+    }
+}

@@ -1,0 +1,345 @@
+//! The rate-limit budget shared through a real `redis-server` (started here on a free port):
+//! clients that each pace themselves stay within one account's limit together, a pause one
+//! of them is told about holds the others, and losing Redis neither stops calls nor loses the
+//! budget when it returns.
+
+mod support;
+
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use klaviyo_bridge::operations::RateLimit;
+use klaviyo_bridge::profiles::ProfileRef;
+use serde_json::json;
+use support::{KEY, Reply, Server, serve};
+
+/// A redis-server on 127.0.0.1, without persistence, killed when dropped.
+struct Redis {
+    child: Child,
+    port: u16,
+}
+
+impl Redis {
+    fn start_on(port: u16) -> Redis {
+        let mut child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server (Debian's redis-server package; the Makefile installs it)");
+        // It says when it listens; reading its log is the wait, not a sleep.
+        use std::io::BufRead;
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        loop {
+            let line = lines
+                .next()
+                .expect("redis-server exited before it was ready")
+                .unwrap();
+            if line.contains("Ready to accept connections") {
+                break;
+            }
+        }
+        std::thread::spawn(move || lines.for_each(drop));
+        Redis { child, port }
+    }
+
+    fn start() -> Redis {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        Redis::start_on(port)
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    async fn keys(&self) -> Vec<String> {
+        let client = redis::Client::open(self.url()).unwrap();
+        let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+        redis::cmd("KEYS")
+            .arg("*")
+            .query_async(&mut connection)
+            .await
+            .unwrap()
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A server that accepts events and notes when each arrived.
+async fn event_server(arrivals: Arc<Mutex<Vec<Instant>>>) -> Server {
+    serve(move |_, _| {
+        arrivals.lock().unwrap().push(Instant::now());
+        Reply::json(202, json!(null))
+    })
+    .await
+}
+
+/// The most arrivals within any one second.
+fn busiest_second(arrivals: &[Instant]) -> usize {
+    let mut times = arrivals.to_vec();
+    times.sort();
+    (0..times.len())
+        .map(|i| {
+            times[i..]
+                .iter()
+                .take_while(|t| t.duration_since(times[i]) < Duration::from_secs(1))
+                .count()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+const BURST: u32 = 4;
+
+fn client(server: &Server, store: Option<&str>) -> klaviyo_bridge::Client {
+    let mut builder = server.client().rate_limit_override(
+        "create_event",
+        RateLimit {
+            burst: BURST,
+            steady: 1000,
+            daily: None,
+        },
+    );
+    if let Some(store) = store {
+        builder = builder.rate_limit_store(store);
+    }
+    builder.build().unwrap()
+}
+
+async fn send_events(client: klaviyo_bridge::Client, n: usize) {
+    let mut calls = Vec::new();
+    for i in 0..n {
+        let client = client.clone();
+        calls.push(tokio::spawn(async move {
+            client
+                .events()
+                .create(klaviyo_bridge::events::EventCreate {
+                    metric: "Shared".into(),
+                    profile: ProfileRef {
+                        email: Some(format!("p{i}@example.com")),
+                        ..Default::default()
+                    },
+                    properties: Default::default(),
+                    value: None,
+                    value_currency: None,
+                    time: None,
+                    unique_id: None,
+                })
+                .await
+                .unwrap()
+        }));
+    }
+    for call in calls {
+        call.await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_that_each_pace_themselves_stay_within_one_budget_together() {
+    let redis = Redis::start();
+    let arrivals = Arc::new(Mutex::new(Vec::new()));
+    let server = event_server(arrivals.clone()).await;
+
+    // The problem: two processes (two clients, two limiters) each keep to the limit alone.
+    let (a, b) = (client(&server, None), client(&server, None));
+    tokio::join!(
+        send_events(a, 2 * BURST as usize),
+        send_events(b, 2 * BURST as usize)
+    );
+    assert!(
+        busiest_second(&arrivals.lock().unwrap()) > BURST as usize,
+        "without a store, together they exceed the limit"
+    );
+
+    arrivals.lock().unwrap().clear();
+    let (a, b) = (
+        client(&server, Some(&redis.url())),
+        client(&server, Some(&redis.url())),
+    );
+    let started = Instant::now();
+    tokio::join!(
+        send_events(a, 2 * BURST as usize),
+        send_events(b, 2 * BURST as usize)
+    );
+    let arrivals = arrivals.lock().unwrap().clone();
+    assert_eq!(arrivals.len(), 4 * BURST as usize);
+    assert!(
+        busiest_second(&arrivals) <= BURST as usize,
+        "with the store, at most {BURST} in any second: {}",
+        busiest_second(&arrivals)
+    );
+    assert!(
+        started.elapsed() >= Duration::from_secs(3),
+        "16 calls at 4 per second take three windows"
+    );
+
+    // Keys are named by a hash of the key, never the key.
+    let keys = redis.keys().await;
+    assert!(
+        keys.iter()
+            .any(|k| k.starts_with("klaviyo-bridge:rl:") && k.ends_with(":create_event")),
+        "{keys:?}"
+    );
+    assert!(
+        keys.iter()
+            .all(|k| !k.contains(KEY) && !k.contains("pk_test")),
+        "{keys:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pause_the_server_asks_of_one_client_holds_every_client() {
+    let redis = Redis::start();
+    let arrivals = Arc::new(Mutex::new(Vec::new()));
+    let seen = arrivals.clone();
+    let server = serve(move |_, index| {
+        seen.lock().unwrap().push(Instant::now());
+        if index == 0 {
+            Reply::json(
+                429,
+                json!({"errors": [{"status": 429, "code": "throttled", "detail": "slow down"}]}),
+            )
+            .header("Retry-After", "2")
+        } else {
+            Reply::json(202, json!(null))
+        }
+    })
+    .await;
+    let first = server
+        .client()
+        .rate_limit_store(redis.url())
+        .max_retries(0)
+        .build()
+        .unwrap();
+    let other = server
+        .client()
+        .rate_limit_store(redis.url())
+        .build()
+        .unwrap();
+    let refused = first
+        .request(
+            "create_event",
+            &[],
+            &[],
+            Some(json!({"data": {"type": "event", "attributes": {}}})),
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(klaviyo_bridge::Error::RateLimited { .. })),
+        "{refused:?}"
+    );
+    send_events(other, 1).await;
+    let arrivals = arrivals.lock().unwrap().clone();
+    assert_eq!(arrivals.len(), 2);
+    let held = arrivals[1].duration_since(arrivals[0]);
+    assert!(
+        held >= Duration::from_millis(1900),
+        "the other client waited only {held:?}"
+    );
+}
+
+/// Counts the shared budget's warnings.
+#[derive(Clone, Default)]
+struct Warnings(Arc<Mutex<Vec<String>>>);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Warnings {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        if *event.metadata().level() == tracing::Level::WARN {
+            struct Message(String);
+            impl tracing::field::Visit for Message {
+                fn record_debug(
+                    &mut self,
+                    field: &tracing::field::Field,
+                    value: &dyn std::fmt::Debug,
+                ) {
+                    if field.name() == "message" {
+                        self.0 = format!("{value:?}");
+                    }
+                }
+            }
+            let mut message = Message(String::new());
+            event.record(&mut message);
+            self.0.lock().unwrap().push(message.0);
+        }
+    }
+}
+
+// One thread, so that the test's log subscriber (thread-local) sees the spawned calls' warnings.
+#[tokio::test(flavor = "current_thread")]
+async fn without_redis_calls_go_on_paced_locally_with_one_warning_and_rejoin_when_it_returns() {
+    use tracing_subscriber::layer::SubscriberExt;
+    let warnings = Warnings::default();
+    let _guard =
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(warnings.clone()));
+
+    let mut redis = Redis::start();
+    let arrivals = Arc::new(Mutex::new(Vec::new()));
+    let server = event_server(arrivals.clone()).await;
+    let client = client(&server, Some(&redis.url()));
+    send_events(client.clone(), 1).await;
+    assert!(!redis.keys().await.is_empty());
+
+    redis.stop();
+    arrivals.lock().unwrap().clear();
+    let started = Instant::now();
+    send_events(client.clone(), 3).await;
+    // Alone, the process takes a quarter of each limit: one of the four per second here.
+    let alone = arrivals.lock().unwrap().clone();
+    assert_eq!(alone.len(), 3);
+    assert_eq!(busiest_second(&alone), 1, "paced at the fallback share");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "calls go on without Redis: {:?}",
+        started.elapsed()
+    );
+    let down: Vec<_> = warnings.0.lock().unwrap().clone();
+    assert_eq!(down.len(), 1, "one warning for the outage: {down:?}");
+    assert!(
+        down[0].contains("unreachable") && down[0].contains("25%"),
+        "{down:?}"
+    );
+
+    let redis = Redis::start_on(redis.port);
+    assert!(redis.keys().await.is_empty());
+    // The retry time after a failure passes while the process paces itself alone.
+    let rejoined = Instant::now();
+    while redis.keys().await.is_empty() {
+        assert!(
+            rejoined.elapsed() < Duration::from_secs(10),
+            "never rejoined the store"
+        );
+        send_events(client.clone(), 1).await;
+    }
+    let all: Vec<_> = warnings.0.lock().unwrap().clone();
+    assert_eq!(
+        all.len(),
+        2,
+        "one more line when the store is back: {all:?}"
+    );
+    assert!(all[1].contains("reachable again"), "{all:?}");
+    assert!(all.iter().all(|w| !w.contains(KEY)));
+}
