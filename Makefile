@@ -6,7 +6,7 @@ export CARGO_TERM_COLOR ?= never
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: test test-rust test-python test-node test-packages lint build python node demo bench generate clean
+.PHONY: test test-rust test-python test-node test-packages lint build python node demo bench generate clean redis-server
 BENCH_VENV := .venv-bench
 
 test: lint test-rust test-python test-node test-packages
@@ -22,8 +22,17 @@ lint: python node_modules/.installed
 	$(VENV)/bin/mypy --strict tests/python/typing_sample.py
 	npx tsc --noEmit --strict --module nodenext --moduleResolution nodenext --target es2022 --types node tests/node/typing_sample.ts
 
-test-rust:
+test-rust: redis-server
 	cargo test --workspace --locked
+
+# The tests of the shared rate-limit budget start their own redis-server on a free port.
+# Debian's package, installed when missing (CI machines run as root; elsewhere, sudo).
+redis-server:
+	@command -v redis-server > /dev/null || { \
+		echo "installing Debian's redis-server (the shared rate-limit budget's tests run a real one)"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-server > /dev/null || { $$SUDO apt-get update -q > /dev/null && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-server > /dev/null; }; \
+		$$SUDO service redis-server stop > /dev/null 2>&1 || true; }
 
 # The sandbox and the CLI binaries that the Python and Node suites start. Built as the test
 # build builds them (same feature set), so after `make test-rust` this compiles nothing.
@@ -52,7 +61,7 @@ node_modules/.installed: package.json
 node: node_modules/.installed
 	npx napi build --platform --manifest-path bindings-node/Cargo.toml --package-json-path package.json --output-dir bindings-node --js native.js --dts native.d.ts
 
-test-node: build node
+test-node: build node python redis-server
 	node --test tests/node/
 
 # The packages as users get them: the abi3 wheel and the npm tarballs (the package and its

@@ -19,6 +19,10 @@ export interface ClientOptions {
   maxRetries?: number
   /** Client-side rate limiting per operation (default true). */
   rateLimit?: boolean
+  /** Where the account's rate-limit budget is shared with other processes and hosts:
+   * `redis://host:port/db` (OAuth clients add `?budget=ACCOUNT_ID`), or `memory` (this
+   * process alone, the default; env KLAVIYO_RATE_LIMIT_STORE). */
+  rateLimitStore?: string
   /** The account's public key, for /client/* operations. */
   publicKey?: string
   /** An OAuth access token instead of a private key (fixed; use `oauth` to refresh). */

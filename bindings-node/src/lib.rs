@@ -18,6 +18,7 @@ use std::time::SystemTime;
 use napi::bindgen_prelude::{Buffer, Either, Function, JsObjectValue, Object};
 use napi_derive::napi;
 use serde_json::Value;
+use tracing_subscriber::Layer;
 
 use klaviyo_bridge::auth::Secret;
 use klaviyo_bridge::webhook_signature::{self, SeenStore, VerifyOptions};
@@ -38,6 +39,30 @@ fn init() {
     napi::bindgen_prelude::create_custom_tokio_runtime(runtime);
 }
 
+/// The shared rate-limit budget's warnings (its store lost and found again) go to stderr, as
+/// Python's `logging` shows them; nothing else of the core's logs is printed. Installed only
+/// once a client uses a store, so the CLI's `--verbose` (run_cli) keeps its own log.
+fn log_store_warnings(core: &klaviyo_bridge::Client) {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    if core.config().rate_limit_store.is_some() {
+        INSTALLED.call_once(install_store_warnings);
+    }
+}
+
+fn install_store_warnings() {
+    use tracing_subscriber::layer::SubscriberExt;
+    let only = tracing_subscriber::filter::Targets::new()
+        .with_target("klaviyo_bridge::shared_budget", tracing::Level::WARN);
+    let printed = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_target(false)
+        .without_time();
+    let _ = tracing::subscriber::set_global_default(
+        tracing_subscriber::registry().with(printed.with_filter(only)),
+    );
+}
+
 /// Client options (camelCase in JS).
 #[napi(object)]
 pub struct ClientOptions {
@@ -50,6 +75,8 @@ pub struct ClientOptions {
     pub connect_timeout: Option<f64>,
     pub max_retries: Option<u32>,
     pub rate_limit: Option<bool>,
+    /// `redis://…` to share the account's budget with other processes (or `memory`).
+    pub rate_limit_store: Option<String>,
     pub public_key: Option<String>,
     pub access_token: Option<String>,
     pub user_agent_suffix: Option<String>,
@@ -67,6 +94,7 @@ fn builder(options: Option<ClientOptions>) -> napi::Result<ClientBuilder> {
         connect_timeout: o.connect_timeout,
         max_retries: o.max_retries,
         rate_limit: o.rate_limit,
+        rate_limit_store: o.rate_limit_store.map(Secret::new),
         user_agent_suffix: o.user_agent_suffix,
     });
     ClientBuilder::from_env()
@@ -85,9 +113,9 @@ pub struct NativeClient {
 impl NativeClient {
     #[napi(constructor)]
     pub fn new(options: Option<ClientOptions>) -> napi::Result<Self> {
-        Ok(NativeClient {
-            core: builder(options)?.build().map_err(js_error)?,
-        })
+        let core = builder(options)?.build().map_err(js_error)?;
+        log_store_warnings(&core);
+        Ok(NativeClient { core })
     }
 
     /// A client authenticated by an OAuth app's tokens, refreshed as needed; `onRefresh`
@@ -107,12 +135,12 @@ impl NativeClient {
         refresh_margin: Option<f64>,
     ) -> napi::Result<Self> {
         let provider = oauth::token_provider(app, tokens, on_refresh, refresh_margin)?;
-        Ok(NativeClient {
-            core: builder(options)?
-                .token_provider(provider)
-                .build()
-                .map_err(js_error)?,
-        })
+        let core = builder(options)?
+            .token_provider(provider)
+            .build()
+            .map_err(js_error)?;
+        log_store_warnings(&core);
+        Ok(NativeClient { core })
     }
 
     #[napi(getter)]

@@ -202,13 +202,17 @@ fn run_watched(
         Parsed::Client(a) => a.common.clone(),
         Parsed::Dev(a) => a.common.clone(),
     };
-    if common.verbose {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter("klaviyo_bridge=debug,klaviyo_cli=debug")
-            .with_writer(std::io::stderr)
-            .with_ansi(std::io::stderr().is_terminal())
-            .try_init();
-    }
+    // --verbose: the request log. Otherwise only the warnings a user must see (a shared
+    // rate-limit store lost and found again).
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(if common.verbose {
+            "klaviyo_bridge=debug,klaviyo_cli=debug"
+        } else {
+            "klaviyo_bridge::shared_budget=warn"
+        })
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
     let runtime = klaviyo_bridge::blocking::runtime();
     let result = runtime.block_on(async {
         match parsed {

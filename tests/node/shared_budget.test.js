@@ -1,0 +1,135 @@
+'use strict'
+// One account's rate-limit budget shared by processes in both languages through a real
+// redis-server (started here on a free port): two Node and two Python processes each call
+// events.create as fast as they can against a sandbox with Klaviyo's real limits. Each alone
+// keeps to the limit, so together they meet 429s; sharing the store, they meet none.
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const { spawn } = require('node:child_process')
+const net = require('node:net')
+const path = require('node:path')
+const readline = require('node:readline')
+const { start, ROOT } = require('./sandbox.js')
+
+const SECONDS = 3
+const PYTHON = path.join(ROOT, '.venv', 'bin', 'python')
+
+async function freePort() {
+  const server = net.createServer()
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address()
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+async function startRedis() {
+  const port = await freePort()
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'ignore'] })
+  // It says when it listens; reading its log is the wait.
+  await new Promise((resolve, reject) => {
+    const lines = readline.createInterface({ input: child.stdout })
+    lines.on('line', (line) => line.includes('Ready to accept connections') && resolve())
+    child.once('exit', (code) => reject(new Error(`redis-server exited with ${code} (install Debian's redis-server)`)))
+  })
+  return { url: `redis://127.0.0.1:${port}/0`, stop: () => child.kill() }
+}
+
+const NODE_WORKER = `
+const { Client, RateLimitError } = require(${JSON.stringify(path.join(ROOT, 'bindings-node', 'index.js'))})
+const { URL: baseUrl, KEY: apiKey, STORE, SECONDS } = process.env
+const client = new Client({ apiKey, baseUrl, maxRetries: 0, ...(STORE ? { rateLimitStore: STORE } : {}) })
+;(async () => {
+  let ok = 0, throttled = 0
+  const end = Date.now() + Number(SECONDS) * 1000
+  while (Date.now() < end) {
+    try {
+      await client.events.create({ email: 'budget@example.com', metric: 'Budget' })
+      ok++
+    } catch (e) {
+      if (!(e instanceof RateLimitError) || e.errors?.[0]?.code === 'client_rate_limited') throw e
+      throttled++
+    }
+  }
+  console.log(JSON.stringify({ ok, throttled }))
+})()
+`
+
+const PYTHON_WORKER = `
+import json, os, time
+from klaviyo_bridge import Client, RateLimitError
+store = os.environ["STORE"] or None
+client = Client(os.environ["KEY"], base_url=os.environ["URL"], max_retries=0, rate_limit_store=store)
+ok = throttled = 0
+end = time.monotonic() + float(os.environ["SECONDS"])
+while time.monotonic() < end:
+    try:
+        client.events.create(email="budget@example.com", metric="Budget")
+        ok += 1
+    except RateLimitError as e:
+        if e.errors and e.errors[0].get("code") == "client_rate_limited":
+            raise
+        throttled += 1
+print(json.dumps({"ok": ok, "throttled": throttled}))
+`
+
+function run(command, args, env) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (d) => (out += d))
+    child.stderr.on('data', (d) => (err += d))
+    child.once('exit', (code) => (code === 0 ? resolve({ ...JSON.parse(out.trim().split('\n').pop()), stderr: err }) : reject(new Error(`${command} exited ${code}: ${err.slice(-2000)}`))))
+  })
+}
+
+/** Two Node and two Python processes at once; their counts added up. */
+async function fleet(sandbox, store, seconds = SECONDS) {
+  const env = { URL: sandbox.url, KEY: sandbox.key, STORE: store ?? '', SECONDS: String(seconds) }
+  const results = await Promise.all([
+    run(process.execPath, ['-e', NODE_WORKER], env),
+    run(process.execPath, ['-e', NODE_WORKER], env),
+    run(PYTHON, ['-c', PYTHON_WORKER], env),
+    run(PYTHON, ['-c', PYTHON_WORKER], env),
+  ])
+  return { ok: results.reduce((n, r) => n + r.ok, 0), throttled: results.reduce((n, r) => n + r.throttled, 0), each: results }
+}
+
+test('processes in both languages share one budget through Redis and meet no 429', async (t) => {
+  const redis = await startRedis()
+  t.after(() => redis.stop())
+
+  // The problem: four processes, each pacing itself to create_event's 350/s alone.
+  const alone = await start('--rate-limits', 'real')
+  t.after(() => alone.stop())
+  const apart = await fleet(alone)
+  assert.ok(apart.throttled > 0, `each process alone: together they meet 429s (${JSON.stringify(apart)})`)
+
+  const shared = await start('--rate-limits', 'real')
+  t.after(() => shared.stop())
+  const together = await fleet(shared, redis.url)
+  assert.equal(together.throttled, 0, `sharing the store, no 429s (${JSON.stringify(together)})`)
+  assert.ok(together.each.every((r) => r.ok > 0), 'every process got its turn')
+  // Never more than the burst per second, and the sandbox accepted every one.
+  assert.ok(together.ok <= 350 * (SECONDS + 1), JSON.stringify(together))
+  assert.equal((await shared.state()).events_per_metric.Budget, together.ok)
+  const counts = (f) => JSON.stringify({ ok: f.ok, throttled: f.throttled, each: f.each.map(({ ok, throttled }) => ({ ok, throttled })) })
+  t.diagnostic(`apart: ${counts(apart)}; together: ${counts(together)}`)
+})
+
+test('without Redis each process keeps working at a quarter of the limit and warns once', async (t) => {
+  const sandbox = await start('--rate-limits', 'real')
+  t.after(() => sandbox.stop())
+  // Nothing listens there; the password must not show in any message.
+  const store = `redis://:hunter2@127.0.0.1:${await freePort()}/0`
+  const alone = await fleet(sandbox, store, 2)
+  assert.equal(alone.throttled, 0, 'four processes at a quarter each stay under the limit together')
+  assert.ok(alone.each.every((r) => r.ok > 0), JSON.stringify(alone.each.map((r) => r.ok)))
+  assert.ok(alone.ok <= 4 * 87 * 3, `each at most 87 per second (a quarter of 350): ${alone.ok}`)
+  for (const { stderr } of alone.each) {
+    const warnings = stderr.split('\n').filter((line) => line.includes('rate-limit store unreachable'))
+    assert.equal(warnings.length, 1, `one warning per process:\n${stderr}`)
+    assert.ok(!stderr.includes('hunter2'), stderr)
+    assert.match(warnings[0], /redis:\/\/127\.0\.0\.1:\d+\/0/)
+  }
+})
