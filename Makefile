@@ -94,7 +94,7 @@ $(BENCH_VENV)/.installed:
 bench: build $(BENCH_VENV)/.installed
 	cargo build --locked --quiet --profile bench-fast -p klaviyo-sandbox --examples
 	cargo build --locked --quiet --profile bench-fast -p klaviyo-sandbox -p klaviyo-cli --bins
-	cargo build --locked --quiet --profile bench-fast -p klaviyo-bridge --example overhead_floor
+	cargo build --locked --quiet --profile bench-fast -p klaviyo-bridge --example overhead_floor --example shared_budget_overhead
 	rm -rf target/bench-wheels
 	$(BENCH_VENV)/bin/maturin build --quiet --profile bench-fast --out target/bench-wheels
 	$(BENCH_VENV)/bin/pip install --quiet --force-reinstall --no-deps target/bench-wheels/klaviyo_bridge-*.whl
@@ -104,6 +104,8 @@ bench: build $(BENCH_VENV)/.installed
 	npx napi build --platform --profile bench-fast --manifest-path bindings-node/Cargo.toml --package-json-path package.json --output-dir bindings-node --js native.js --dts native.d.ts
 	node bench/node_vs_official.js target/$(CARGO_BUILD_TARGET)/bench-fast/klaviyo-sandbox target/$(CARGO_BUILD_TARGET)/bench-fast/examples/overhead_floor
 	bench/import_memory.sh target/$(CARGO_BUILD_TARGET)/debug
+	$(MAKE) --no-print-directory redis-server
+	target/$(CARGO_BUILD_TARGET)/bench-fast/examples/shared_budget_overhead
 	$(BENCH_VENV)/bin/python bench/catalog_sync.py target/$(CARGO_BUILD_TARGET)/bench-fast/klaviyo-sandbox target/$(CARGO_BUILD_TARGET)/bench-fast/klaviyo-dev-tools
 	@echo "Sandbox: pages of 1,000 events, plain and filtered+sorted, at 20,000 and 1,000,000 stored events"
 	target/$(CARGO_BUILD_TARGET)/bench-fast/examples/page_latency 20000

@@ -215,8 +215,10 @@ impl RateLimiter {
                 .await
             {
                 Ok(None) => return Ok(()),
-                Ok(Some(wait)) if wait.duration > max_wait => return Err(wait),
-                Ok(Some(wait)) => tokio::time::sleep(wait.duration).await,
+                Ok(Some((duration, limit))) if duration > max_wait => {
+                    return Err(Wait { duration, limit });
+                }
+                Ok(Some((duration, _))) => tokio::time::sleep(duration).await,
                 Err(_) => break,
             }
         }

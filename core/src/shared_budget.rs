@@ -22,7 +22,6 @@ use sha2::{Digest, Sha256};
 use crate::auth::Secret;
 use crate::error::{Error, Result};
 use crate::operations::{Operation, RateLimit};
-use crate::rate_limit::Wait;
 use crate::runtime::ForkLocal;
 
 /// The share of each limit a process takes while it cannot reach the store: with up to four
@@ -218,15 +217,16 @@ impl SharedBudget {
         Ok(manager.clone())
     }
 
-    /// Takes a slot for `op` in the shared windows: `Ok(None)` to go now, `Ok(Some(wait))` to
-    /// wait, `Err` when the store did not answer in time (the caller falls back).
+    /// Takes a slot for `op` in the shared windows: `Ok(None)` to go now, `Ok(Some((wait,
+    /// limit)))` to wait that long for the window `limit` names (`burst`, `steady`, `daily`,
+    /// `server`), `Err` when the store did not answer in time (the caller falls back).
     pub async fn try_acquire(
         &self,
         op: &Operation,
         limits: RateLimit,
         margin: Duration,
         limit: Duration,
-    ) -> std::result::Result<Option<Wait>, String> {
+    ) -> std::result::Result<Option<(Duration, &'static str)>, String> {
         let call = async {
             let mut connection = self.connection(limit).await?;
             let (wait_ms, which): (u64, String) = self
@@ -244,15 +244,15 @@ impl SharedBudget {
                 .map_err(|e| e.to_string())?;
             Ok(match wait_ms {
                 0 => None,
-                ms => Some(Wait {
-                    duration: Duration::from_millis(ms),
-                    limit: match which.as_str() {
+                ms => Some((
+                    Duration::from_millis(ms),
+                    match which.as_str() {
                         "server" => "server",
                         "burst" => "burst",
                         "daily" => "daily",
                         _ => "steady",
                     },
-                }),
+                )),
             })
         };
         let outcome = tokio::time::timeout(limit, call)
@@ -279,7 +279,7 @@ impl SharedBudget {
         let outcome = tokio::time::timeout(limit, call)
             .await
             .unwrap_or_else(|_| Err(format!("no answer within {} ms", limit.as_millis())))
-            .map(|_| None::<Wait>);
+            .map(|_| ());
         self.record(&outcome);
     }
 
@@ -371,19 +371,17 @@ mod tests {
 
     #[test]
     fn the_store_url_is_a_secret_in_the_configuration() {
-        let config = crate::ClientBuilder::new()
-            .api_key("pk_secret_0123456789abcdef0123456789ab")
-            .rate_limit_store("redis://:hunter2@cache.internal:6379/0")
-            .into_config()
-            .unwrap();
-        assert!(config.rate_limit_store.is_some());
-        assert!(!format!("{config:?}").contains("hunter2"));
-        let memory = crate::ClientBuilder::new()
-            .api_key("pk_secret_0123456789abcdef0123456789ab")
-            .rate_limit_store("memory")
-            .into_config()
-            .unwrap();
-        assert!(memory.rate_limit_store.is_none());
+        let config = |store: &str| {
+            crate::ClientBuilder::new()
+                .api_key("pk_secret_0123456789abcdef0123456789ab")
+                .rate_limit_store(store)
+                .into_config()
+                .unwrap()
+        };
+        let redis = config("redis://:hunter2@cache.internal:6379/0");
+        assert!(redis.rate_limit_store.is_some());
+        assert!(!format!("{redis:?}").contains("hunter2"));
+        assert!(config("memory").rate_limit_store.is_none());
     }
 
     #[test]
