@@ -94,7 +94,7 @@ $(BENCH_VENV)/.installed:
 bench: build $(BENCH_VENV)/.installed
 	cargo build --locked --quiet --profile bench-fast -p klaviyo-sandbox --examples
 	cargo build --locked --quiet --profile bench-fast -p klaviyo-sandbox -p klaviyo-cli --bins
-	cargo build --locked --quiet --profile bench-fast -p klaviyo-bridge --example overhead_floor --example shared_budget_overhead
+	cargo build --locked --quiet --profile bench-fast -p klaviyo-bridge --example overhead_floor --example shared_budget_overhead --example shared_budget_fleet
 	rm -rf target/bench-wheels
 	$(BENCH_VENV)/bin/maturin build --quiet --profile bench-fast --out target/bench-wheels
 	$(BENCH_VENV)/bin/pip install --quiet --force-reinstall --no-deps target/bench-wheels/klaviyo_bridge-*.whl
@@ -106,6 +106,7 @@ bench: build $(BENCH_VENV)/.installed
 	bench/import_memory.sh target/$(CARGO_BUILD_TARGET)/debug
 	$(MAKE) --no-print-directory redis-server
 	target/$(CARGO_BUILD_TARGET)/bench-fast/examples/shared_budget_overhead
+	target/$(CARGO_BUILD_TARGET)/bench-fast/examples/shared_budget_fleet target/$(CARGO_BUILD_TARGET)/bench-fast/klaviyo-sandbox $(BENCH_VENV)/bin/python node
 	$(BENCH_VENV)/bin/python bench/catalog_sync.py target/$(CARGO_BUILD_TARGET)/bench-fast/klaviyo-sandbox target/$(CARGO_BUILD_TARGET)/bench-fast/klaviyo-dev-tools
 	@echo "Sandbox: pages of 1,000 events, plain and filtered+sorted, at 20,000 and 1,000,000 stored events"
 	target/$(CARGO_BUILD_TARGET)/bench-fast/examples/page_latency 20000

@@ -34,43 +34,8 @@ async function startRedis() {
   return { url: `redis://127.0.0.1:${port}/0`, stop: () => child.kill() }
 }
 
-const NODE_WORKER = `
-const { Client, RateLimitError } = require(${JSON.stringify(path.join(ROOT, 'bindings-node', 'index.js'))})
-const { URL: baseUrl, KEY: apiKey, STORE, SECONDS } = process.env
-const client = new Client({ apiKey, baseUrl, maxRetries: 0, ...(STORE ? { rateLimitStore: STORE } : {}) })
-;(async () => {
-  let ok = 0, throttled = 0
-  const end = Date.now() + Number(SECONDS) * 1000
-  while (Date.now() < end) {
-    try {
-      await client.events.create({ email: 'budget@example.com', metric: 'Budget' })
-      ok++
-    } catch (e) {
-      if (!(e instanceof RateLimitError) || e.errors?.[0]?.code === 'client_rate_limited') throw e
-      throttled++
-    }
-  }
-  console.log(JSON.stringify({ ok, throttled }))
-})()
-`
-
-const PYTHON_WORKER = `
-import json, os, time
-from klaviyo_bridge import Client, RateLimitError
-store = os.environ["STORE"] or None
-client = Client(os.environ["KEY"], base_url=os.environ["URL"], max_retries=0, rate_limit_store=store)
-ok = throttled = 0
-end = time.monotonic() + float(os.environ["SECONDS"])
-while time.monotonic() < end:
-    try:
-        client.events.create(email="budget@example.com", metric="Budget")
-        ok += 1
-    except RateLimitError as e:
-        if e.errors and e.errors[0].get("code") == "client_rate_limited":
-            raise
-        throttled += 1
-print(json.dumps({"ok": ok, "throttled": throttled}))
-`
+const NODE_WORKER = path.join(__dirname, 'budget_worker.js')
+const PYTHON_WORKER = path.join(ROOT, 'tests', 'python', 'budget_worker.py')
 
 function run(command, args, env) {
   return new Promise((resolve, reject) => {
@@ -87,10 +52,10 @@ function run(command, args, env) {
 async function fleet(sandbox, store, seconds = SECONDS) {
   const env = { URL: sandbox.url, KEY: sandbox.key, STORE: store ?? '', SECONDS: String(seconds) }
   const results = await Promise.all([
-    run(process.execPath, ['-e', NODE_WORKER], env),
-    run(process.execPath, ['-e', NODE_WORKER], env),
-    run(PYTHON, ['-c', PYTHON_WORKER], env),
-    run(PYTHON, ['-c', PYTHON_WORKER], env),
+    run(process.execPath, [NODE_WORKER], env),
+    run(process.execPath, [NODE_WORKER], env),
+    run(PYTHON, [PYTHON_WORKER], env),
+    run(PYTHON, [PYTHON_WORKER], env),
   ])
   return { ok: results.reduce((n, r) => n + r.ok, 0), throttled: results.reduce((n, r) => n + r.throttled, 0), each: results }
 }
