@@ -13,6 +13,10 @@ use klaviyo_bridge::profiles::ProfileRef;
 use klaviyo_bridge::{Client, ClientOptions, ListParams};
 use serde_json::{Value, json};
 
+#[path = "support/cpu.rs"]
+mod cpu;
+use cpu::cpu_ms;
+
 const KEY: &str = "pk_sandbox_not_a_real_key_0000000000";
 const REVISION: &str = klaviyo_bridge::config::DEFAULT_REVISION;
 
@@ -28,17 +32,6 @@ fn pages() -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(200)
-}
-
-/// Process CPU time (user + system, all threads), in milliseconds.
-fn cpu_ms() -> f64 {
-    let mut t = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: a valid pointer to a timespec, and a clock every Linux has.
-    unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut t) };
-    t.tv_sec as f64 * 1e3 + t.tv_nsec as f64 / 1e6
 }
 
 /// CPU per call over calls 1..n; call 0 warms up (connection, first allocations).

@@ -15,18 +15,11 @@ use klaviyo_bridge::shared_budget::SharedBudget;
 #[path = "../tests/support/redis.rs"]
 mod redis_server;
 
-const ACQUIRES: usize = 5000;
+#[path = "support/cpu.rs"]
+mod cpu;
+use cpu::cpu_ms;
 
-/// Process CPU time in milliseconds.
-fn cpu_ms() -> f64 {
-    let mut t = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: a valid pointer to a timespec, and a clock every Linux has.
-    unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut t) };
-    t.tv_sec as f64 * 1e3 + t.tv_nsec as f64 / 1e6
-}
+const ACQUIRES: usize = 5000;
 
 /// Wall time of each acquire, sorted, and CPU ms per acquire.
 async fn measure(limiter: &RateLimiter) -> (Vec<Duration>, f64) {
