@@ -201,20 +201,38 @@ impl SharedBudget {
             .is_none_or(|until| Instant::now() >= until)
     }
 
+    /// The connection, opened on first use (callers bound the whole call with [`Self::bounded`]).
     async fn connection(&self, limit: Duration) -> std::result::Result<ConnectionManager, String> {
         let cell = self.connection.get(tokio::sync::OnceCell::new);
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(limit))
-            .set_response_timeout(Some(limit))
-            .set_number_of_retries(1);
-        let manager = tokio::time::timeout(
-            limit,
-            cell.get_or_try_init(|| self.client.get_connection_manager_with_config(config)),
-        )
-        .await
-        .map_err(|_| format!("no answer within {} ms", limit.as_millis()))?
-        .map_err(|e| e.to_string())?;
+        let manager = cell
+            .get_or_try_init(|| {
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(limit))
+                    .set_response_timeout(Some(limit))
+                    .set_number_of_retries(1);
+                self.client.get_connection_manager_with_config(config)
+            })
+            .await
+            .map_err(|e| e.to_string())?;
         Ok(manager.clone())
+    }
+
+    /// Runs one store call within `limit`, and notes whether the store answered.
+    async fn bounded<T>(
+        &self,
+        limit: Duration,
+        call: impl std::future::Future<Output = std::result::Result<T, String>>,
+    ) -> std::result::Result<T, String> {
+        let outcome = tokio::time::timeout(limit, call)
+            .await
+            .unwrap_or_else(|_| Err(format!("no answer within {} ms", limit.as_millis())));
+        self.record(&outcome);
+        outcome
+    }
+
+    /// The key of `op`'s log (`suffix` ""), daily log (":day") or pause (":pause").
+    fn key(&self, op: &Operation, suffix: &str) -> String {
+        format!("{}{}{suffix}", self.prefix, op.id)
     }
 
     /// Takes a slot for `op` in the shared windows: `Ok(None)` to go now, `Ok(Some((wait,
@@ -231,9 +249,9 @@ impl SharedBudget {
             let mut connection = self.connection(limit).await?;
             let (wait_ms, which): (u64, String) = self
                 .acquire
-                .key(format!("{}{}", self.prefix, op.id))
-                .key(format!("{}{}:day", self.prefix, op.id))
-                .key(format!("{}{}:pause", self.prefix, op.id))
+                .key(self.key(op, ""))
+                .key(self.key(op, ":day"))
+                .key(self.key(op, ":pause"))
                 .arg(limits.burst.max(1))
                 .arg(limits.steady.max(1))
                 .arg(limits.daily.unwrap_or(0))
@@ -255,11 +273,7 @@ impl SharedBudget {
                 )),
             })
         };
-        let outcome = tokio::time::timeout(limit, call)
-            .await
-            .unwrap_or_else(|_| Err(format!("no answer within {} ms", limit.as_millis())));
-        self.record(&outcome);
-        outcome
+        self.bounded(limit, call).await
     }
 
     /// Tells every process to hold `op` for `pause` (the server asked for it).
@@ -270,17 +284,14 @@ impl SharedBudget {
         let call = async {
             let mut connection = self.connection(limit).await?;
             self.pause
-                .key(format!("{}{}:pause", self.prefix, op.id))
+                .key(self.key(op, ":pause"))
                 .arg(pause.as_millis().max(1) as u64)
                 .invoke_async::<i64>(&mut connection)
                 .await
                 .map_err(|e| e.to_string())
         };
-        let outcome = tokio::time::timeout(limit, call)
-            .await
-            .unwrap_or_else(|_| Err(format!("no answer within {} ms", limit.as_millis())))
-            .map(|_| ());
-        self.record(&outcome);
+        // Best effort: this process holds the pause itself too (RateLimiter::observe).
+        let _ = self.bounded(limit, call).await;
     }
 
     /// Notes an answer or a failure; warns once when the store goes away, once when it is back.
