@@ -52,7 +52,7 @@ fn log_store_warnings(core: &klaviyo_bridge::Client) {
 fn install_store_warnings() {
     use tracing_subscriber::layer::SubscriberExt;
     let only = tracing_subscriber::filter::Targets::new()
-        .with_target("klaviyo_bridge::shared_budget", tracing::Level::WARN);
+        .with_target("klaviyo_bridge::redis_store", tracing::Level::WARN);
     let printed = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(false)

@@ -208,7 +208,7 @@ fn run_watched(
         .with_env_filter(if common.verbose {
             "klaviyo_bridge=debug,klaviyo_cli=debug"
         } else {
-            "klaviyo_bridge::shared_budget=warn"
+            "klaviyo_bridge::redis_store=warn"
         })
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())

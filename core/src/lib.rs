@@ -31,6 +31,7 @@ pub mod operations;
 pub mod pagination;
 pub mod rate_limit;
 pub mod rate_limit_headers;
+pub mod redis_store;
 pub mod resource;
 pub mod resources;
 pub mod retry;

@@ -13,24 +13,20 @@
 //! [`RETRY_AFTER_FAILURE`]; a store call never takes longer than [`STORE_TIMEOUT`] (or the
 //! request's own timeout, when shorter).
 
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use sha2::{Digest, Sha256};
 
 use crate::auth::Secret;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::operations::{Operation, RateLimit};
+use crate::redis_store::{Health, within};
+pub use crate::redis_store::{RETRY_AFTER_FAILURE, STORE_TIMEOUT, redacted};
 use crate::runtime::ForkLocal;
 
 /// The share of each limit a process takes while it cannot reach the store: with up to four
 /// processes per account falling back at once, together they still stay under the limit.
 pub const FALLBACK_SHARE: f64 = 0.25;
-/// The longest a store call may take before the process falls back to local pacing.
-pub const STORE_TIMEOUT: Duration = Duration::from_millis(250);
-/// How long after a failed store call the process paces locally before trying Redis again.
-pub const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(1);
 
 /// Checks the operation's windows and takes a slot, or answers how long to wait and why.
 /// KEYS: the steady log, the daily log, the pause key. ARGV: burst, steady, daily (0: none),
@@ -82,13 +78,6 @@ if redis.call('PTTL', KEYS[1]) < want then redis.call('SET', KEYS[1], '1', 'PX',
 return 1
 "#;
 
-/// Whether the store answered lately, so that an outage is warned about once.
-#[derive(Debug, Default)]
-struct Health {
-    /// Set while falling back: when to try Redis again.
-    down_until: Option<Instant>,
-}
-
 /// The Redis side of a client's rate limiter.
 pub struct SharedBudget {
     client: redis::Client,
@@ -96,7 +85,7 @@ pub struct SharedBudget {
     prefix: String,
     acquire: redis::Script,
     pause: redis::Script,
-    health: Mutex<Health>,
+    health: Health,
     /// Where the store is, without credentials, for messages.
     address: String,
 }
@@ -109,82 +98,29 @@ impl std::fmt::Debug for SharedBudget {
     }
 }
 
-/// Where a store URL points, with any user and password left out.
-pub fn redacted(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(parsed) => format!(
-            "{}://{}{}{}",
-            parsed.scheme(),
-            parsed.host_str().unwrap_or(""),
-            parsed.port().map(|p| format!(":{p}")).unwrap_or_default(),
-            parsed.path()
-        ),
-        Err(_) => "an unparsable URL".into(),
-    }
-}
-
 impl SharedBudget {
     /// A budget in the Redis at `url` for the account `credential` (the private API key)
     /// identifies, or the one a `budget=NAME` query parameter names (OAuth clients must name
     /// it: their access tokens change on every refresh).
     pub fn new(url: &Secret, credential: Option<&str>) -> Result<Self> {
-        let address = redacted(url.expose());
-        let mut parsed = url::Url::parse(url.expose()).map_err(|e| {
-            Error::Config(format!(
-                "rate_limit_store {address} is not a URL ({e}): use redis://host:port/db"
-            ))
-        })?;
-        match parsed.scheme() {
-            "redis" => {}
-            "rediss" => {
-                return Err(Error::Config(format!(
-                    "rate_limit_store {address}: TLS to Redis (rediss://) is not in this build; use redis:// on a private network"
-                )));
-            }
-            other => {
-                return Err(Error::Config(format!(
-                    "rate_limit_store {address}: {other}:// is not a store; use redis://host:port/db or memory"
-                )));
-            }
-        }
-        let named = parsed
-            .query_pairs()
-            .find(|(k, _)| k == "budget")
-            .map(|(_, v)| v.into_owned());
-        let rest: Vec<(String, String)> = parsed
-            .query_pairs()
-            .filter(|(k, _)| k != "budget")
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-        parsed.set_query(None);
-        if !rest.is_empty() {
-            parsed.query_pairs_mut().extend_pairs(rest);
-        }
-        let identity = match (named, credential) {
-            (Some(name), _) => format!("budget\0{name}"),
-            (None, Some(key)) => format!("key\0{key}"),
-            (None, None) => {
-                return Err(Error::Config(format!(
-                    "rate_limit_store {address}: with OAuth, name the installed account's budget: add ?budget=ACCOUNT_ID (every process of that account must use the same name)"
-                )));
-            }
-        };
-        let client = redis::Client::open(parsed.as_str()).map_err(|e| {
-            Error::Config(format!(
-                "rate_limit_store {address} is not a Redis URL ({:?}): use redis://host:port/db",
-                e.kind()
-            ))
-        })?;
-        let digest = Sha256::digest(format!("klaviyo-bridge rate limit\0{identity}"));
-        let account: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+        let store =
+            crate::redis_store::open(url, "rate_limit_store", "budget", credential, "rate limit")?;
         Ok(SharedBudget {
-            client,
+            client: store.client,
             connection: ForkLocal::new(),
-            prefix: format!("klaviyo-bridge:rl:{account}:"),
+            prefix: format!("klaviyo-bridge:rl:{}:", store.account),
             acquire: redis::Script::new(ACQUIRE),
             pause: redis::Script::new(PAUSE),
-            health: Mutex::default(),
-            address,
+            health: Health::new(
+                "rate-limit store",
+                &store.address,
+                format!(
+                    "pacing this process alone at {:.0}% of each limit until it answers",
+                    FALLBACK_SHARE * 100.0
+                ),
+                "sharing the account's budget",
+            ),
+            address: store.address,
         })
     }
 
@@ -195,10 +131,7 @@ impl SharedBudget {
 
     /// Whether to ask Redis now (false while falling back, until the retry time).
     pub fn available(&self) -> bool {
-        let health = self.health.lock().unwrap_or_else(|e| e.into_inner());
-        health
-            .down_until
-            .is_none_or(|until| Instant::now() >= until)
+        self.health.available()
     }
 
     /// The connection, opened on first use (callers bound the whole call with [`Self::bounded`]).
@@ -223,10 +156,8 @@ impl SharedBudget {
         limit: Duration,
         call: impl std::future::Future<Output = std::result::Result<T, String>>,
     ) -> std::result::Result<T, String> {
-        let outcome = tokio::time::timeout(limit, call)
-            .await
-            .unwrap_or_else(|_| Err(format!("no answer within {} ms", limit.as_millis())));
-        self.record(&outcome);
+        let outcome = within(limit, call).await;
+        self.health.record(&outcome);
         outcome
     }
 
@@ -293,28 +224,6 @@ impl SharedBudget {
         // Best effort: this process holds the pause itself too (RateLimiter::observe).
         let _ = self.bounded(limit, call).await;
     }
-
-    /// Notes an answer or a failure; warns once when the store goes away, once when it is back.
-    fn record<T>(&self, outcome: &std::result::Result<T, String>) {
-        let mut health = self.health.lock().unwrap_or_else(|e| e.into_inner());
-        match (outcome, health.down_until) {
-            (Ok(_), Some(_)) => {
-                health.down_until = None;
-                tracing::warn!(store = %self.address, "rate-limit store reachable again; sharing the account's budget");
-            }
-            (Ok(_), None) => {}
-            (Err(reason), None) => {
-                health.down_until = Some(Instant::now() + RETRY_AFTER_FAILURE);
-                tracing::warn!(
-                    store = %self.address,
-                    reason = %reason,
-                    "rate-limit store unreachable; pacing this process alone at {:.0}% of each limit until it answers",
-                    FALLBACK_SHARE * 100.0
-                );
-            }
-            (Err(_), Some(_)) => health.down_until = Some(Instant::now() + RETRY_AFTER_FAILURE),
-        }
-    }
 }
 
 /// A limit scaled to the fallback share, at least one request per window.
@@ -330,18 +239,6 @@ pub fn fallback_limits(limits: RateLimit) -> RateLimit {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_address_in_messages_has_no_password() {
-        assert_eq!(
-            redacted("redis://:hunter2@cache.internal:6380/2"),
-            "redis://cache.internal:6380/2"
-        );
-        assert_eq!(
-            redacted("redis://user:hunter2@10.0.0.5"),
-            "redis://10.0.0.5"
-        );
-    }
 
     #[test]
     fn keys_are_named_by_a_hash_of_the_credential() {
@@ -366,18 +263,6 @@ mod tests {
         assert_eq!(a.prefix(), b.prefix());
         let error = SharedBudget::new(&Secret::new("redis://127.0.0.1:1/0"), None).unwrap_err();
         assert!(error.to_string().contains("budget="), "{error}");
-    }
-
-    #[test]
-    fn bad_urls_are_configuration_errors_that_hide_the_password() {
-        let error =
-            SharedBudget::new(&Secret::new("rediss://:hunter2@h:1"), Some("k")).unwrap_err();
-        assert!(error.to_string().contains("TLS") && !error.to_string().contains("hunter2"));
-        let error = SharedBudget::new(&Secret::new("http://:hunter2@h:1"), Some("k")).unwrap_err();
-        assert!(
-            error.to_string().contains("not a store") && !error.to_string().contains("hunter2"),
-            "{error}"
-        );
     }
 
     #[test]

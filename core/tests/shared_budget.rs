@@ -12,6 +12,7 @@ use klaviyo_bridge::operations::RateLimit;
 use klaviyo_bridge::profiles::ProfileRef;
 use serde_json::json;
 use support::redis::Redis;
+use support::warnings::Warnings;
 use support::{KEY, Reply, Server, serve};
 
 /// A server that accepts events and notes when each arrived.
@@ -187,32 +188,6 @@ async fn a_pause_the_server_asks_of_one_client_holds_every_client() {
     );
 }
 
-/// Counts the shared budget's warnings.
-#[derive(Clone, Default)]
-struct Warnings(Arc<Mutex<Vec<String>>>);
-
-impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Warnings {
-    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
-        if *event.metadata().level() == tracing::Level::WARN {
-            struct Message(String);
-            impl tracing::field::Visit for Message {
-                fn record_debug(
-                    &mut self,
-                    field: &tracing::field::Field,
-                    value: &dyn std::fmt::Debug,
-                ) {
-                    if field.name() == "message" {
-                        self.0 = format!("{value:?}");
-                    }
-                }
-            }
-            let mut message = Message(String::new());
-            event.record(&mut message);
-            self.0.lock().unwrap().push(message.0);
-        }
-    }
-}
-
 // One thread, so that the test's log subscriber (thread-local) sees the spawned calls' warnings.
 #[tokio::test(flavor = "current_thread")]
 async fn without_redis_calls_go_on_paced_locally_with_one_warning_and_rejoin_when_it_returns() {
@@ -241,7 +216,7 @@ async fn without_redis_calls_go_on_paced_locally_with_one_warning_and_rejoin_whe
         "calls go on without Redis: {:?}",
         started.elapsed()
     );
-    let down: Vec<_> = warnings.0.lock().unwrap().clone();
+    let down = warnings.messages();
     assert_eq!(down.len(), 1, "one warning for the outage: {down:?}");
     assert!(
         down[0].contains("unreachable") && down[0].contains("25%"),
@@ -259,7 +234,7 @@ async fn without_redis_calls_go_on_paced_locally_with_one_warning_and_rejoin_whe
         );
         send_events(client.clone(), 1).await;
     }
-    let all: Vec<_> = warnings.0.lock().unwrap().clone();
+    let all = warnings.messages();
     assert_eq!(
         all.len(),
         2,

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod redis;
+pub mod warnings;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
