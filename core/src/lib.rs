@@ -41,6 +41,7 @@ pub mod spool;
 pub mod time;
 pub mod tls;
 pub mod tracker;
+pub mod tracker_queue;
 pub mod webhook_signature;
 
 pub use client::{Client, Request, RequestOptions, Response};

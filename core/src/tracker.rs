@@ -14,12 +14,15 @@
 //! Memory is bounded by `max_queue`: a full queue blocks `track()`, refuses the event, or
 //! drops it (counted), per [`WhenFull`]. With `spool_dir`, each event is written to an
 //! append-only log before `track()` returns and acknowledged after delivery; a restarted
-//! tracker resends what was not acknowledged (see [`crate::spool`]).
+//! tracker resends what was not acknowledged (see [`crate::spool`]). With `queue`, events go
+//! to a Redis Stream that every process of the account delivers from (see
+//! [`crate::tracker_queue`]); while Redis is unreachable, the tracker queues and delivers in
+//! memory as without it, and goes back to the stream once Redis answers.
 //!
 //! Dropping a [`Tracker`] without [`Tracker::shutdown`] stops accepting events; the
 //! background task keeps sending what is queued for as long as its runtime runs.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeSet, HashSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -30,16 +33,20 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use tokio::time::Instant;
 
+use crate::auth::{Credentials, Secret};
 use crate::bulk::ENVELOPE_BYTES;
 use crate::client::{Client, RequestOptions};
 use crate::error::{Error, Result};
 use crate::events::{EventCreate, bulk_entry};
 use crate::operations::{bulk_limit, require_operation};
 use crate::spool::{Spool, SpoolRef};
+use crate::tracker_queue::{Added, Entry, TrackerQueue};
 
 const OPERATION: &str = "bulk_create_events";
 /// Longest wait between resends of a job that keeps failing transiently.
 const MAX_RESEND_BACKOFF: Duration = Duration::from_secs(30);
+/// How often `flush` looks at the shared stream while other processes deliver from it.
+const STREAM_POLL: Duration = Duration::from_millis(20);
 
 /// What `track()` does when `max_queue` events are waiting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -101,6 +108,12 @@ pub struct TrackerOptions {
     pub max_in_flight: usize,
     /// Durable mode: the spool directory.
     pub spool_dir: Option<PathBuf>,
+    /// Shared mode: the Redis (`redis://host:port/db`) whose stream every process of the
+    /// account queues events in and delivers them from. Not with `spool_dir`.
+    pub queue: Option<Secret>,
+    /// Shared mode: how long entries a sender took stay unrenewed before another sender
+    /// claims them (the sender died). Default 30 s.
+    pub claim_after: Duration,
     /// Receives every event finally not delivered.
     pub on_error: Option<OnError>,
 }
@@ -116,6 +129,8 @@ impl Default for TrackerOptions {
             when_full: WhenFull::Block,
             max_in_flight: 4,
             spool_dir: None,
+            queue: None,
+            claim_after: Duration::from_secs(30),
             on_error: None,
         }
     }
@@ -131,6 +146,14 @@ impl std::fmt::Debug for TrackerOptions {
             .field("when_full", &self.when_full)
             .field("max_in_flight", &self.max_in_flight)
             .field("spool_dir", &self.spool_dir)
+            .field(
+                "queue",
+                &self
+                    .queue
+                    .as_ref()
+                    .map(|url| crate::redis_store::redacted(url.expose())),
+            )
+            .field("claim_after", &self.claim_after)
             .finish_non_exhaustive()
     }
 }
@@ -152,9 +175,20 @@ impl TrackerOptions {
                 self.max_batch_bytes
             )));
         }
-        if self.max_queue == 0 || self.max_in_flight == 0 || self.flush_interval.is_zero() {
+        if self.max_queue == 0
+            || self.max_in_flight == 0
+            || self.flush_interval.is_zero()
+            || self.claim_after.is_zero()
+        {
             return Err(Error::InvalidInput(
-                "max_queue, max_in_flight and flush_interval must be greater than zero".into(),
+                "max_queue, max_in_flight, flush_interval and claim_after must be greater than zero"
+                    .into(),
+            ));
+        }
+        if self.queue.is_some() && self.spool_dir.is_some() {
+            return Err(Error::InvalidInput(
+                "choose spool_dir (this host's disk) or queue (a Redis every process shares), not both"
+                    .into(),
             ));
         }
         Ok(())
@@ -199,6 +233,16 @@ struct Queued {
     entry: Box<RawValue>,
     since: Instant,
     spooled: Option<SpoolRef>,
+    /// Its entry in the shared stream, when a sender read it from there.
+    stream_id: Option<String>,
+}
+
+/// Where an event waiting in memory came from.
+enum Origin {
+    /// `track()` in this process (with its spool record, in durable mode).
+    Tracked(Option<SpoolRef>),
+    /// The shared stream (read or claimed by this process's sender).
+    Stream(String),
 }
 
 #[derive(Default)]
@@ -210,6 +254,22 @@ struct Queue {
     closed: bool,
     flush_requested: bool,
     in_flight_jobs: usize,
+    /// Shared mode: the stream entries this sender holds (waiting or being sent).
+    held: HashSet<String>,
+    /// Shared mode: the reader is to read no more entries (the tracker is going away).
+    stop_reading: bool,
+    /// Shared mode: the reader task runs (it may still bring entries).
+    reading: bool,
+    /// The sender task has ended.
+    sender_done: bool,
+}
+
+/// Shared mode: settled entries on their way to being acknowledged in the stream.
+#[derive(Default)]
+struct Acknowledgements {
+    waiting: Vec<String>,
+    /// Entries in an acknowledging call now.
+    sending: usize,
 }
 
 #[derive(Default)]
@@ -237,6 +297,17 @@ struct Shared {
     counters: Counters,
     last_error: Mutex<Option<String>>,
     spool: Option<Spool>,
+    /// Shared mode: the account's stream.
+    stream: Option<TrackerQueue>,
+    /// Shared mode: entries settled here and not yet acknowledged in the stream.
+    unacknowledged: Mutex<Acknowledgements>,
+    /// Wakes the acknowledging task.
+    acknowledge: tokio::sync::Notify,
+    /// Shared mode: the last entry this process added (what `flush` waits for).
+    last_added: Mutex<Option<String>>,
+    /// Shared mode: the latest entry `flush` saw settled (so a flush during an outage does
+    /// not wait for Redis to confirm what it confirmed before).
+    settled_through: Mutex<Option<String>>,
     /// Shutdown gave up: undelivered events are reported instead of resent.
     abandoned: AtomicBool,
 }
@@ -255,9 +326,14 @@ struct CloseOnDrop(Arc<Shared>);
 
 impl Drop for CloseOnDrop {
     fn drop(&mut self) {
-        self.0.lock().closed = true;
+        let mut queue = self.0.lock();
+        queue.closed = true;
+        // What this process added stays in the stream for the other senders.
+        queue.stop_reading = true;
+        drop(queue);
         self.0.room.notify_all();
         self.0.wake.notify_one();
+        self.0.progress.send_modify(|n| *n += 1);
     }
 }
 
@@ -281,6 +357,16 @@ impl Client {
             }
             None => (None, Vec::new()),
         };
+        let stream = match &options.queue {
+            Some(url) => {
+                let credential = match &self.config().credentials {
+                    Credentials::ApiKey(key) => Some(key.expose()),
+                    _ => None,
+                };
+                Some(TrackerQueue::new(url, credential)?)
+            }
+            None => None,
+        };
         let shared = Arc::new(Shared {
             client: self.clone(),
             operation: require_operation(OPERATION)?,
@@ -296,6 +382,11 @@ impl Client {
             counters: Counters::default(),
             last_error: Mutex::new(None),
             spool,
+            stream,
+            unacknowledged: Mutex::default(),
+            acknowledge: tokio::sync::Notify::new(),
+            last_added: Mutex::new(None),
+            settled_through: Mutex::new(None),
             abandoned: AtomicBool::new(false),
         });
         {
@@ -313,14 +404,17 @@ impl Client {
                     record.unique_id,
                     record.metric,
                     record.entry,
-                    Some(at),
+                    Origin::Tracked(Some(at)),
                 );
             }
         }
-        let task = run(shared.clone());
-        match tokio::runtime::Handle::try_current() {
-            Ok(handle) => drop(handle.spawn(task)),
-            Err(_) => drop(crate::runtime::runtime().spawn(task)),
+        let handle = tokio::runtime::Handle::try_current()
+            .unwrap_or_else(|_| crate::runtime::runtime().handle().clone());
+        drop(handle.spawn(run(shared.clone())));
+        if shared.stream.is_some() {
+            shared.lock().reading = true;
+            drop(handle.spawn(read_stream(shared.clone())));
+            drop(handle.spawn(acknowledge(shared.clone())));
         }
         Ok(Tracker {
             _handle: Arc::new(CloseOnDrop(shared.clone())),
@@ -340,12 +434,22 @@ impl Shared {
         unique_id: String,
         metric: String,
         entry: Box<RawValue>,
-        spooled: Option<SpoolRef>,
+        origin: Origin,
     ) {
         let seq = queue.next_seq;
         queue.next_seq += 1;
         queue.unsettled.insert(seq);
         let was_empty = queue.waiting.is_empty();
+        let (spooled, stream_id) = match origin {
+            Origin::Tracked(spooled) => {
+                self.counters.queued.fetch_add(1, Ordering::Relaxed);
+                (spooled, None)
+            }
+            Origin::Stream(id) => {
+                queue.held.insert(id.clone());
+                (None, Some(id))
+            }
+        };
         queue.waiting.push_back(Queued {
             seq,
             unique_id,
@@ -353,8 +457,8 @@ impl Shared {
             entry,
             since: Instant::now(),
             spooled,
+            stream_id,
         });
-        self.counters.queued.fetch_add(1, Ordering::Relaxed);
         // Wake the sender when a job is full, or to start the interval for a first event.
         if was_empty || queue.waiting.len() == self.options.flush_at {
             self.wake.notify_one();
@@ -372,6 +476,9 @@ impl Shared {
             if let Err(e) = spool.ack(&refs) {
                 self.note_error(&e.to_string());
             }
+        }
+        if self.stream.is_some() {
+            self.to_acknowledge(events.iter().filter_map(|e| e.stream_id.clone()));
         }
         match failure {
             None => {
@@ -404,10 +511,121 @@ impl Shared {
         let mut queue = self.lock();
         for event in events {
             queue.unsettled.remove(&event.seq);
+            if let Some(id) = &event.stream_id {
+                queue.held.remove(id);
+            }
         }
         drop(queue);
         self.room.notify_all();
         self.progress.send_modify(|n| *n += 1);
+    }
+
+    fn acknowledgements(&self) -> MutexGuard<'_, Acknowledgements> {
+        self.unacknowledged
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Shared mode: entries to acknowledge and delete in the stream.
+    fn to_acknowledge(&self, ids: impl IntoIterator<Item = String>) {
+        self.acknowledgements().waiting.extend(ids);
+        self.acknowledge.notify_one();
+    }
+
+    /// Shared mode: queues entries the reader brought (skipping any this sender holds
+    /// already); an entry that does not parse was written by something else and is deleted.
+    fn take(&self, entries: Vec<Entry>) {
+        let mut unreadable = Vec::new();
+        let mut queue = self.lock();
+        for (id, payload) in entries {
+            if queue.held.contains(&id) {
+                continue;
+            }
+            match serde_json::from_slice::<SpoolRecord>(&payload) {
+                Ok(record) => self.enqueue(
+                    &mut queue,
+                    record.unique_id,
+                    record.metric,
+                    record.entry,
+                    Origin::Stream(id),
+                ),
+                Err(_) => unreadable.push(id),
+            }
+        }
+        drop(queue);
+        if !unreadable.is_empty() {
+            self.to_acknowledge(unreadable);
+        }
+    }
+
+    /// An event dropped on a full queue: counted and reported.
+    fn drop_event(&self, unique_id: &str, metric: &str) {
+        self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+        let reason = format!(
+            "the tracker's queue is full ({} events); the event was dropped",
+            self.options.max_queue
+        );
+        self.note_error(&reason);
+        if let Some(on_error) = &self.options.on_error {
+            on_error(&TrackFailure {
+                unique_id: unique_id.to_string(),
+                metric: metric.to_string(),
+                code: "queue_full".into(),
+                reason,
+            });
+        }
+    }
+
+    /// Shared mode: adds the event to the stream. `Ok(false)` when Redis is away: the caller
+    /// queues it in memory instead.
+    fn add_to_stream(&self, stream: &TrackerQueue, record: &SpoolRecord) -> Result<bool> {
+        if !stream.available() {
+            return Ok(false);
+        }
+        let payload = serde_json::to_vec(record).map_err(|e| Error::InvalidInput(e.to_string()))?;
+        // A full stream frees up as any sender delivers; no one here can signal it.
+        let mut pause = Duration::from_millis(2);
+        loop {
+            if self.lock().closed {
+                return Err(closed());
+            }
+            match stream.add(&payload, self.options.max_queue) {
+                Ok(Added::Queued(id)) => {
+                    self.counters.queued.fetch_add(1, Ordering::Relaxed);
+                    let mut last = self.last_added.lock().unwrap_or_else(|e| e.into_inner());
+                    if last
+                        .as_deref()
+                        .is_none_or(|l| stream_order(l) < stream_order(&id))
+                    {
+                        *last = Some(id);
+                    }
+                    return Ok(true);
+                }
+                Ok(Added::Full) => match self.options.when_full {
+                    WhenFull::Block => {
+                        std::thread::sleep(pause);
+                        pause = (pause * 2).min(Duration::from_millis(100));
+                    }
+                    WhenFull::Error => {
+                        return Err(Error::QueueFull {
+                            capacity: self.options.max_queue,
+                        });
+                    }
+                    WhenFull::Drop => {
+                        self.drop_event(&record.unique_id, &record.metric);
+                        return Ok(true);
+                    }
+                },
+                Err(_) => return Ok(false),
+            }
+        }
+    }
+
+    /// Whether everything is settled and acknowledged, and no reader can bring more.
+    fn all_settled(&self) -> bool {
+        let queue = self.lock();
+        let acks = self.acknowledgements();
+        queue.unsettled.is_empty() && !queue.reading && acks.waiting.is_empty() && acks.sending == 0
     }
 
     /// The next job's events, if one should go now; else when to look again.
@@ -450,7 +668,11 @@ async fn run(shared: Arc<Shared>) {
         notified.as_mut().enable();
         let next = {
             let mut queue = shared.lock();
-            if queue.closed && queue.unsettled.is_empty() {
+            // In shared mode the reader may still bring entries until it stops.
+            if queue.closed && queue.unsettled.is_empty() && !queue.reading {
+                queue.sender_done = true;
+                drop(queue);
+                shared.acknowledge.notify_one();
                 return;
             }
             shared.next_job(&mut queue)
@@ -471,6 +693,115 @@ async fn run(shared: Arc<Shared>) {
                 }
             }
             Err(None) => notified.await,
+        }
+    }
+}
+
+/// An entry id's order (`ms-seq`), for finding the latest of two.
+fn stream_order(id: &str) -> (u64, u64) {
+    let (ms, seq) = id.split_once('-').unwrap_or((id, "0"));
+    (ms.parse().unwrap_or(0), seq.parse().unwrap_or(0))
+}
+
+fn closed() -> Error {
+    Error::InvalidInput("the tracker is shut down; create a new one to track more events".into())
+}
+
+/// Shared mode: moves entries from the stream into this sender's memory, as many as it can
+/// send at once (so the rest stay for other senders); claims what dead senders left; renews
+/// its claim on what it holds. Ends when told to stop reading.
+async fn read_stream(shared: Arc<Shared>) {
+    let Some(stream) = &shared.stream else {
+        return;
+    };
+    let options = &shared.options;
+    let capacity = (options.flush_at * options.max_in_flight).min(options.max_queue);
+    // Renewals come three times per claim period, so a live sender's entries never go idle.
+    let renew_every = options.claim_after / 3;
+    let mut next_renewal = Instant::now();
+    let mut progress = shared.progress.subscribe();
+    loop {
+        let (stop, room) = {
+            let queue = shared.lock();
+            (
+                queue.stop_reading,
+                capacity.saturating_sub(queue.held.len()),
+            )
+        };
+        if stop {
+            break;
+        }
+        if !stream.available() {
+            tokio::select! {
+                _ = tokio::time::sleep(crate::redis_store::RETRY_AFTER_FAILURE) => {}
+                _ = progress.changed() => {}
+            }
+            continue;
+        }
+        if Instant::now() >= next_renewal {
+            next_renewal = Instant::now() + renew_every;
+            let held: Vec<String> = shared.lock().held.iter().cloned().collect();
+            if !held.is_empty() && stream.renew(&held).await.is_err() {
+                continue;
+            }
+            if room > 0
+                && let Ok(entries) = stream.claim(room, options.claim_after).await
+            {
+                shared.take(entries);
+            }
+            continue;
+        }
+        if room == 0 {
+            tokio::select! {
+                _ = tokio::time::sleep_until(next_renewal) => {}
+                _ = progress.changed() => {}
+            }
+            continue;
+        }
+        // A failure is noted by the store's health; the loop then waits for it.
+        if let Ok(entries) = stream.read(room.min(options.flush_at)).await {
+            shared.take(entries);
+        }
+    }
+    shared.lock().reading = false;
+    shared.wake.notify_one();
+    shared.progress.send_modify(|n| *n += 1);
+}
+
+/// Shared mode: acknowledges and deletes settled entries in the stream, in batches, trying
+/// again while Redis is away. Ends after the sender, once nothing is left to acknowledge.
+async fn acknowledge(shared: Arc<Shared>) {
+    let Some(stream) = &shared.stream else {
+        return;
+    };
+    loop {
+        let notified = shared.acknowledge.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let ids = {
+            let mut acks = shared.acknowledgements();
+            let ids = std::mem::take(&mut acks.waiting);
+            acks.sending = ids.len();
+            ids
+        };
+        if ids.is_empty() {
+            if shared.lock().sender_done {
+                return;
+            }
+            notified.await;
+            continue;
+        }
+        let outcome = stream.done(&ids).await;
+        {
+            let mut acks = shared.acknowledgements();
+            acks.sending = 0;
+            if outcome.is_err() {
+                acks.waiting.splice(0..0, ids);
+            }
+        }
+        shared.progress.send_modify(|n| *n += 1);
+        if outcome.is_err() {
+            tokio::time::sleep(crate::redis_store::RETRY_AFTER_FAILURE).await;
         }
     }
 }
@@ -523,7 +854,7 @@ async fn deliver(shared: &Shared, job: Vec<Queued>) {
     let mut backoff = Duration::from_millis(500);
     while let Some(events) = todo.pop() {
         if shared.abandoned.load(Ordering::Relaxed) {
-            abandon(shared, &events);
+            abandon(shared, events);
             continue;
         }
         let error = match shared
@@ -585,13 +916,16 @@ async fn wait_abandoned(shared: &Shared) {
 }
 
 /// Shutdown gave up on these events: in durable mode they stay in the spool for the next
-/// start; otherwise they are reported as failed.
-fn abandon(shared: &Shared, events: &[Queued]) {
-    if shared.spool.is_some() {
-        shared.release(events);
-    } else {
+/// start, and entries from the shared stream stay there for another sender to claim;
+/// otherwise they are reported as failed.
+fn abandon(shared: &Shared, events: Vec<Queued>) {
+    let (kept, local): (Vec<Queued>, Vec<Queued>) = events
+        .into_iter()
+        .partition(|e| e.stream_id.is_some() || shared.spool.is_some());
+    shared.release(&kept);
+    if !local.is_empty() {
         shared.settle(
-            events,
+            &local,
             Some((
                 "shutdown",
                 "the tracker shut down before this event was delivered",
@@ -617,12 +951,26 @@ impl Tracker {
                 "event {unique_id} is {bytes} bytes; one event may be at most {max_item} bytes in a bulk job: trim its properties"
             )));
         }
+        let record = SpoolRecord {
+            unique_id,
+            metric: event.metric,
+            entry,
+        };
+        if let Some(stream) = &shared.stream
+            && shared.add_to_stream(stream, &record)?
+        {
+            return Ok(record.unique_id);
+        }
+        self.track_in_memory(record)
+    }
+
+    /// Queues the event in this process (and its spool, in durable mode).
+    fn track_in_memory(&self, record: SpoolRecord) -> Result<String> {
+        let shared = &self.shared;
         let mut queue = shared.lock();
         loop {
             if queue.closed {
-                return Err(Error::InvalidInput(
-                    "the tracker is shut down; create a new one to track more events".into(),
-                ));
+                return Err(closed());
             }
             if queue.unsettled.len() < shared.options.max_queue {
                 break;
@@ -638,67 +986,81 @@ impl Tracker {
                 }
                 WhenFull::Drop => {
                     drop(queue);
-                    shared.counters.dropped.fetch_add(1, Ordering::Relaxed);
-                    let reason = format!(
-                        "the tracker's queue is full ({} events); the event was dropped",
-                        shared.options.max_queue
-                    );
-                    shared.note_error(&reason);
-                    if let Some(on_error) = &shared.options.on_error {
-                        on_error(&TrackFailure {
-                            unique_id: unique_id.clone(),
-                            metric: event.metric.clone(),
-                            code: "queue_full".into(),
-                            reason,
-                        });
-                    }
-                    return Ok(unique_id);
+                    shared.drop_event(&record.unique_id, &record.metric);
+                    return Ok(record.unique_id);
                 }
             }
         }
         let spooled = match &shared.spool {
-            Some(spool) => {
-                let record = SpoolRecord {
-                    unique_id: unique_id.clone(),
-                    metric: event.metric.clone(),
-                    entry,
-                };
-                let at = spool.append(
-                    &serde_json::to_vec(&record).map_err(|e| Error::InvalidInput(e.to_string()))?,
-                )?;
-                shared.enqueue(
-                    &mut queue,
-                    record.unique_id,
-                    record.metric,
-                    record.entry,
-                    Some(at),
-                );
-                return Ok(unique_id);
-            }
+            Some(spool) => Some(spool.append(
+                &serde_json::to_vec(&record).map_err(|e| Error::InvalidInput(e.to_string()))?,
+            )?),
             None => None,
         };
-        shared.enqueue(&mut queue, unique_id.clone(), event.metric, entry, spooled);
+        let unique_id = record.unique_id.clone();
+        shared.enqueue(
+            &mut queue,
+            record.unique_id,
+            record.metric,
+            record.entry,
+            Origin::Tracked(spooled),
+        );
         Ok(unique_id)
     }
 
-    /// Waits until every event tracked before this call is delivered or finally rejected.
+    /// Waits until every event tracked before this call is delivered or finally rejected
+    /// (in shared mode: by whichever process's sender, and acknowledged in the stream).
     pub async fn flush(&self) {
+        let shared = &self.shared;
         let target = {
-            let mut queue = self.shared.lock();
+            let mut queue = shared.lock();
             queue.flush_requested = true;
             queue.next_seq
         };
-        self.shared.wake.notify_one();
-        let mut progress = self.shared.progress.subscribe();
+        let in_stream = shared
+            .last_added
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        shared.wake.notify_one();
+        let mut progress = shared.progress.subscribe();
         loop {
-            if self
-                .shared
+            let here = shared
                 .lock()
                 .unsettled
                 .first()
-                .is_none_or(|&oldest| oldest >= target)
-            {
-                return;
+                .is_none_or(|&oldest| oldest >= target);
+            let acknowledged = {
+                let acks = shared.acknowledgements();
+                acks.waiting.is_empty() && acks.sending == 0
+            };
+            if here && acknowledged {
+                let (Some(stream), Some(last)) = (&shared.stream, &in_stream) else {
+                    return;
+                };
+                let mut confirmed = shared
+                    .settled_through
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clone();
+                // Other processes deliver from the stream too, and tell no one here: look.
+                if confirmed.as_deref() != Some(last.as_str())
+                    && stream.settled_through(last).await == Ok(true)
+                {
+                    confirmed = Some(last.clone());
+                    *shared
+                        .settled_through
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner()) = confirmed.clone();
+                }
+                if confirmed.as_deref() == Some(last.as_str()) {
+                    return;
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(STREAM_POLL) => {}
+                    _ = progress.changed() => {}
+                }
+                continue;
             }
             if progress.changed().await.is_err() {
                 return;
@@ -713,23 +1075,51 @@ impl Tracker {
 
     /// Stops accepting events and waits up to `limit` for the queued ones. Events still
     /// undelivered then are reported to `on_error` (or, in durable mode, left in the spool
-    /// for the next start) and the call returns [`Error::Timeout`]; else the final counters.
+    /// for the next start; in shared mode, left in the stream for another sender) and the
+    /// call returns [`Error::Timeout`]; else the final counters.
     pub async fn shutdown(&self, limit: Duration) -> Result<TrackerStats> {
-        self.shared.lock().closed = true;
-        self.shared.room.notify_all();
-        if self.flush_timeout(limit).await {
-            self.shared.wake.notify_one();
+        let shared = &self.shared;
+        let deadline = Instant::now() + limit;
+        shared.lock().closed = true;
+        shared.room.notify_all();
+        // In shared mode this process keeps reading while it flushes (it may be the last
+        // sender), then stops and finishes what it holds.
+        let mut done = self.flush_timeout(limit).await;
+        if done && shared.stream.is_some() {
+            shared.lock().stop_reading = true;
+            shared.progress.send_modify(|n| *n += 1);
+            done = tokio::time::timeout_at(deadline, self.settled())
+                .await
+                .is_ok();
+        }
+        if done {
+            shared.wake.notify_one();
             return Ok(self.stats());
         }
-        self.shared.abandoned.store(true, Ordering::Relaxed);
-        self.shared.progress.send_modify(|n| *n += 1);
-        let waiting: Vec<Queued> = self.shared.lock().waiting.drain(..).collect();
-        abandon(&self.shared, &waiting);
-        self.shared.wake.notify_one();
+        let waiting: Vec<Queued> = {
+            let mut queue = shared.lock();
+            queue.stop_reading = true;
+            queue.waiting.drain(..).collect()
+        };
+        shared.abandoned.store(true, Ordering::Relaxed);
+        shared.progress.send_modify(|n| *n += 1);
+        abandon(shared, waiting);
+        shared.wake.notify_one();
         Err(Error::Timeout {
             operation: "tracker.shutdown".into(),
             elapsed: limit,
         })
+    }
+
+    /// Waits until nothing is held, unacknowledged, or still to be read.
+    async fn settled(&self) {
+        let mut progress = self.shared.progress.subscribe();
+        self.shared.wake.notify_one();
+        while !self.shared.all_settled() {
+            if progress.changed().await.is_err() {
+                return;
+            }
+        }
     }
 
     /// Whether `shutdown` was called.
