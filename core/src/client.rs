@@ -272,6 +272,41 @@ impl Client {
         body: Option<Bytes>,
         options: &RequestOptions,
     ) -> Result<Response> {
+        self.execute_from(op, path, query, body, options, false)
+            .await
+    }
+
+    /// Takes one of `op`'s rate-limit slots now, for a request that [`Client::execute_acquired`]
+    /// sends later (the tracker packs a job while it waits for its turn).
+    pub(crate) async fn acquire(&self, op: &'static Operation) -> Result<()> {
+        self.inner
+            .limiter
+            .acquire(op, self.inner.config.retry.max_delay)
+            .await
+            .map_err(|wait| client_side_limit(op, wait))
+    }
+
+    /// [`Client::execute`] whose first attempt uses a slot [`Client::acquire`] took.
+    pub(crate) async fn execute_acquired(
+        &self,
+        op: &'static Operation,
+        path: &str,
+        body: Option<Bytes>,
+        options: &RequestOptions,
+    ) -> Result<Response> {
+        self.execute_from(op, path, &[], body, options, true)
+            .await
+    }
+
+    async fn execute_from(
+        &self,
+        op: &'static Operation,
+        path: &str,
+        query: &[(String, String)],
+        body: Option<Bytes>,
+        options: &RequestOptions,
+        mut slot_taken: bool,
+    ) -> Result<Response> {
         let config = &self.inner.config;
         // Borrowed unless this call overrides the retry count: nothing is cloned per request.
         let policy = match options.max_retries {
@@ -286,7 +321,9 @@ impl Client {
         let mut attempt = 0u32;
         let mut refreshed_token = false;
         loop {
-            if let Err(wait) = self.inner.limiter.acquire(op, policy.max_delay).await {
+            if !std::mem::take(&mut slot_taken)
+                && let Err(wait) = self.inner.limiter.acquire(op, policy.max_delay).await
+            {
                 return Err(client_side_limit(op, wait));
             }
             let started = Instant::now();

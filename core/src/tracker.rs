@@ -628,8 +628,8 @@ impl Shared {
         queue.unsettled.is_empty() && !queue.reading && acks.waiting.is_empty() && acks.sending == 0
     }
 
-    /// The next job's events, if one should go now; else when to look again.
-    fn next_job(&self, queue: &mut Queue) -> std::result::Result<Vec<Queued>, Option<Instant>> {
+    /// Whether a job should go now; else when to look again (None: when woken).
+    fn ready(&self, queue: &Queue) -> std::result::Result<(), Option<Instant>> {
         let oldest = queue.waiting.front().map(|e| e.since);
         let due = oldest.is_some_and(|since| since.elapsed() >= self.options.flush_interval);
         let ready = queue.waiting.len() >= self.options.flush_at
@@ -640,6 +640,11 @@ impl Shared {
         if !ready {
             return Err(oldest.map(|since| since + self.options.flush_interval));
         }
+        Ok(())
+    }
+
+    /// The next job's events, as many as fit, oldest first.
+    fn cut(&self, queue: &mut Queue) -> Vec<Queued> {
         let budget = self.options.max_batch_bytes - ENVELOPE_BYTES;
         let mut job = Vec::new();
         let mut bytes = 0;
@@ -654,13 +659,16 @@ impl Shared {
         if queue.waiting.is_empty() {
             queue.flush_requested = false;
         }
-        queue.in_flight_jobs += 1;
-        Ok(job)
+        if !job.is_empty() {
+            queue.in_flight_jobs += 1;
+        }
+        job
     }
 }
 
 /// The sender task: starts jobs while there is work, then waits to be woken or for the
-/// oldest event's interval; ends once closed and empty.
+/// oldest event's interval; ends once closed and empty. A job is packed once the rate
+/// limiter lets it go, so events that arrive while it waits for its turn go with it.
 async fn run(shared: Arc<Shared>) {
     loop {
         let notified = shared.wake.notified();
@@ -675,13 +683,19 @@ async fn run(shared: Arc<Shared>) {
                 shared.acknowledge.notify_one();
                 return;
             }
-            shared.next_job(&mut queue)
+            shared.ready(&queue)
         };
         match next {
-            Ok(job) => {
+            Ok(()) => {
+                // A refusal here (the wait would pass max_delay) is the job's first failure.
+                let slot = shared.client.acquire(shared.operation).await.is_ok();
+                let job = shared.cut(&mut shared.lock());
+                if job.is_empty() {
+                    continue; // abandoned while waiting; the slot goes unused
+                }
                 let shared = shared.clone();
                 tokio::spawn(async move {
-                    deliver(&shared, job).await;
+                    deliver(&shared, job, slot).await;
                     shared.lock().in_flight_jobs -= 1;
                     shared.wake.notify_one();
                 });
@@ -719,6 +733,9 @@ async fn read_stream(shared: Arc<Shared>) {
     // Renewals come three times per claim period, so a live sender's entries never go idle.
     let renew_every = options.claim_after / 3;
     let mut next_renewal = Instant::now();
+    // After an outage no sender could renew: each gets claim_after to renew and acknowledge
+    // what it holds before anyone takes entries that only look abandoned.
+    let mut claims_from = Instant::now();
     let mut progress = shared.progress.subscribe();
     loop {
         let (stop, room) = {
@@ -732,6 +749,8 @@ async fn read_stream(shared: Arc<Shared>) {
             break;
         }
         if !stream.available() {
+            next_renewal = Instant::now();
+            claims_from = Instant::now() + options.claim_after;
             tokio::select! {
                 _ = tokio::time::sleep(crate::redis_store::RETRY_AFTER_FAILURE) => {}
                 _ = progress.changed() => {}
@@ -745,6 +764,7 @@ async fn read_stream(shared: Arc<Shared>) {
                 continue;
             }
             if room > 0
+                && Instant::now() >= claims_from
                 && let Ok(entries) = stream.claim(room, options.claim_after).await
             {
                 shared.take(entries);
@@ -848,8 +868,8 @@ fn hopeless(error: &Error) -> bool {
 }
 
 /// Sends one job until every event in it is settled: splitting refused jobs, resending
-/// transient failures with backoff.
-async fn deliver(shared: &Shared, job: Vec<Queued>) {
+/// transient failures with backoff. `slot_taken`: its first send has its rate-limit slot.
+async fn deliver(shared: &Shared, job: Vec<Queued>, mut slot_taken: bool) {
     let mut todo = vec![job];
     let mut backoff = Duration::from_millis(500);
     while let Some(events) = todo.pop() {
@@ -857,17 +877,20 @@ async fn deliver(shared: &Shared, job: Vec<Queued>) {
             abandon(shared, events);
             continue;
         }
-        let error = match shared
-            .client
-            .execute(
-                shared.operation,
-                shared.operation.path,
-                &[],
-                Some(job_body(&events)),
-                &RequestOptions::default(),
-            )
-            .await
-        {
+        let (op, body, options) = (
+            shared.operation,
+            Some(job_body(&events)),
+            RequestOptions::default(),
+        );
+        let sent = if std::mem::take(&mut slot_taken) {
+            shared
+                .client
+                .execute_acquired(op, op.path, body, &options)
+                .await
+        } else {
+            shared.client.execute(op, op.path, &[], body, &options).await
+        };
+        let error = match sent {
             Ok(_) => {
                 shared.settle(&events, None);
                 backoff = Duration::from_millis(500);

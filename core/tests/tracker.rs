@@ -417,3 +417,45 @@ fn options_are_checked_against_the_bulk_limits() {
     );
     assert!("sometimes".parse::<WhenFull>().is_err());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_waiting_for_its_rate_limit_slot_takes_the_events_that_arrive_meanwhile() {
+    let server = serve(|_, _| accepted()).await;
+    // One job per second at most.
+    let client = server
+        .client()
+        .rate_limit_override(
+            "bulk_create_events",
+            klaviyo_bridge::operations::RateLimit {
+                burst: 1,
+                steady: 60,
+                daily: None,
+            },
+        )
+        .build()
+        .unwrap();
+    let tracker = client
+        .tracker(TrackerOptions {
+            flush_interval: Duration::from_millis(10),
+            ..Default::default()
+        })
+        .unwrap();
+    tracker.track(event(0)).unwrap();
+    tracker.flush().await;
+    // The next job waits about a second for its slot; everything tracked meanwhile (five
+    // bursts, each older than flush_interval before the next) joins it, instead of going in
+    // jobs of a hundred that each wait a second of their own.
+    for burst in 0..5 {
+        for i in 1..=100 {
+            tracker.track(event(burst * 100 + i)).unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(40)).await;
+    }
+    tracker.flush().await;
+    let sizes: Vec<usize> = server
+        .requests()
+        .iter()
+        .map(|r| unique_ids(&r.body).len())
+        .collect();
+    assert_eq!(sizes, [1, 500]);
+}
