@@ -25,7 +25,7 @@ lint: python node_modules/.installed
 test-rust: redis-server
 	cargo test --workspace --locked
 
-# The tests of the shared rate-limit budget start their own redis-server on a free port.
+# The tests of the shared rate-limit budget and the tracker queue start their own redis-server on a free port.
 # Debian's package, installed when missing (CI machines run as root; elsewhere, sudo).
 redis-server:
 	@command -v redis-server > /dev/null || { \
@@ -94,7 +94,7 @@ $(BENCH_VENV)/.installed:
 bench: build $(BENCH_VENV)/.installed
 	cargo build --locked --quiet --profile bench-fast -p klaviyo-sandbox --examples
 	cargo build --locked --quiet --profile bench-fast -p klaviyo-sandbox -p klaviyo-cli --bins
-	cargo build --locked --quiet --profile bench-fast -p klaviyo-bridge --example overhead_floor --example shared_budget_overhead --example shared_budget_fleet
+	cargo build --locked --quiet --profile bench-fast -p klaviyo-bridge --example overhead_floor --example shared_budget_overhead --example shared_budget_fleet --example tracker_queue
 	rm -rf target/bench-wheels
 	$(BENCH_VENV)/bin/maturin build --quiet --profile bench-fast --out target/bench-wheels
 	$(BENCH_VENV)/bin/pip install --quiet --force-reinstall --no-deps target/bench-wheels/klaviyo_bridge-*.whl
@@ -107,6 +107,7 @@ bench: build $(BENCH_VENV)/.installed
 	$(MAKE) --no-print-directory redis-server
 	target/$(CARGO_BUILD_TARGET)/bench-fast/examples/shared_budget_overhead
 	target/$(CARGO_BUILD_TARGET)/bench-fast/examples/shared_budget_fleet target/$(CARGO_BUILD_TARGET)/bench-fast/klaviyo-sandbox $(BENCH_VENV)/bin/python node
+	target/$(CARGO_BUILD_TARGET)/bench-fast/examples/tracker_queue target/$(CARGO_BUILD_TARGET)/bench-fast/klaviyo-sandbox
 	$(BENCH_VENV)/bin/python bench/catalog_sync.py target/$(CARGO_BUILD_TARGET)/bench-fast/klaviyo-sandbox target/$(CARGO_BUILD_TARGET)/bench-fast/klaviyo-dev-tools
 	@echo "Sandbox: pages of 1,000 events, plain and filtered+sorted, at 20,000 and 1,000,000 stored events"
 	target/$(CARGO_BUILD_TARGET)/bench-fast/examples/page_latency 20000

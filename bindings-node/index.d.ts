@@ -248,10 +248,16 @@ export interface TrackerOptions {
   maxInFlight?: number
   /** Durable mode: events are written here before track() returns. */
   spoolDir?: string
+  /** Shared mode (`redis://host:port/db`): events go to the account's Redis stream before
+   * track() returns, and every process's tracker delivers from it. Not with spoolDir. */
+  queue?: string
+  /** Shared mode: seconds a dead sender's events wait before another claims them (default 30). */
+  claimAfter?: number
   onError?: (failure: TrackFailure) => void
 }
 export declare class Tracker {
-  /** Queues the event and returns its uniqueId; never waits for the network. */
+  /** Queues the event and returns its uniqueId; never waits for Klaviyo (with `queue`, one
+   * round trip to Redis, at most 250 ms, adds it to the shared stream). */
   track(event: TrackEvent): string
   flush(options?: { timeout?: number }): Promise<boolean>
   close(options?: { timeout?: number }): Promise<TrackerStats>

@@ -61,6 +61,6 @@ class Tracker {
   }
 }
 
-const TRACKER_OPTIONS = ['flushAt', 'flushInterval', 'maxQueue', 'maxBatchBytes', 'whenFull', 'maxInFlight', 'spoolDir', 'onError']
+const TRACKER_OPTIONS = ['flushAt', 'flushInterval', 'maxQueue', 'maxBatchBytes', 'whenFull', 'maxInFlight', 'spoolDir', 'queue', 'claimAfter', 'onError']
 
 module.exports = { Tracker, TRACKER_OPTIONS }

@@ -39,13 +39,16 @@ fn init() {
     napi::bindgen_prelude::create_custom_tokio_runtime(runtime);
 }
 
-/// The shared rate-limit budget's warnings (its store lost and found again) go to stderr, as
-/// Python's `logging` shows them; nothing else of the core's logs is printed. Installed only
-/// once a client uses a store, so the CLI's `--verbose` (run_cli) keeps its own log.
+/// Installs the printing of the Redis stores' warnings, once.
+static STORE_WARNINGS: std::sync::Once = std::sync::Once::new();
+
+/// The Redis stores' warnings (the shared budget's or tracker queue's store lost and found
+/// again) go to stderr, as Python's `logging` shows them; nothing else of the core's logs is
+/// printed. Installed only once a client or tracker uses a store, so the CLI's `--verbose`
+/// (run_cli) keeps its own log.
 fn log_store_warnings(core: &klaviyo_bridge::Client) {
-    static INSTALLED: std::sync::Once = std::sync::Once::new();
     if core.config().rate_limit_store.is_some() {
-        INSTALLED.call_once(install_store_warnings);
+        STORE_WARNINGS.call_once(install_store_warnings);
     }
 }
 
@@ -226,9 +229,14 @@ impl NativeClient {
                 when_full: None,
                 max_in_flight: None,
                 spool_dir: None,
+                queue: None,
+                claim_after: None,
             }),
             on_error,
         )?;
+        if options.queue.is_some() {
+            STORE_WARNINGS.call_once(install_store_warnings);
+        }
         Ok(tracker::NativeTracker {
             inner: self.core.tracker(options).map_err(js_error)?,
         })

@@ -28,6 +28,10 @@ pub struct TrackerArgs {
     pub when_full: Option<String>,
     pub max_in_flight: Option<u32>,
     pub spool_dir: Option<String>,
+    /// Shared mode: `redis://host:port/db`.
+    pub queue: Option<String>,
+    /// Seconds an entry a sender took may go unrenewed before another claims it.
+    pub claim_after: Option<f64>,
 }
 
 type ErrorFn = ThreadsafeFunction<Value, (), Value, napi::Status, false, true>;
@@ -75,6 +79,13 @@ pub fn options(
             .max_in_flight
             .map_or(defaults.max_in_flight, |n| n as usize),
         spool_dir: args.spool_dir.map(Into::into),
+        queue: args.queue.map(klaviyo_bridge::auth::Secret::new),
+        claim_after: args
+            .claim_after
+            .map(|s| seconds(s, "claimAfter"))
+            .transpose()
+            .map_err(js_error)?
+            .unwrap_or(defaults.claim_after),
         on_error,
     })
 }

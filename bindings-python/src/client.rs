@@ -202,7 +202,7 @@ impl NativeClient {
     }
 
     /// A background event tracker (see `Tracker`).
-    #[pyo3(signature = (*, flush_at=None, flush_interval=None, max_queue=None, max_batch_bytes=None, when_full=None, max_in_flight=None, spool_dir=None, on_error=None))]
+    #[pyo3(signature = (*, flush_at=None, flush_interval=None, max_queue=None, max_batch_bytes=None, when_full=None, max_in_flight=None, spool_dir=None, queue=None, claim_after=None, on_error=None))]
     #[allow(clippy::too_many_arguments)]
     fn tracker(
         &self,
@@ -213,6 +213,8 @@ impl NativeClient {
         when_full: Option<&str>,
         max_in_flight: Option<usize>,
         spool_dir: Option<std::path::PathBuf>,
+        queue: Option<String>,
+        claim_after: Option<f64>,
         on_error: Option<Py<PyAny>>,
     ) -> PyResult<Tracker> {
         let options = tracker_options(
@@ -223,6 +225,8 @@ impl NativeClient {
             when_full,
             max_in_flight,
             spool_dir,
+            queue,
+            claim_after,
             on_error,
         )?;
         Ok(Tracker {

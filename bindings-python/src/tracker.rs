@@ -28,6 +28,8 @@ pub fn options(
     when_full: Option<&str>,
     max_in_flight: Option<usize>,
     spool_dir: Option<std::path::PathBuf>,
+    queue: Option<String>,
+    claim_after: Option<f64>,
     on_error: Option<Py<PyAny>>,
 ) -> PyResult<TrackerOptions> {
     let defaults = TrackerOptions::default();
@@ -58,6 +60,12 @@ pub fn options(
             .unwrap_or(defaults.when_full),
         max_in_flight: max_in_flight.unwrap_or(defaults.max_in_flight),
         spool_dir,
+        queue: queue.map(klaviyo_bridge::auth::Secret::new),
+        claim_after: claim_after
+            .map(|s| seconds(s, "claim_after"))
+            .transpose()
+            .map_err(to_py_err)?
+            .unwrap_or(defaults.claim_after),
         on_error,
     })
 }
@@ -70,7 +78,8 @@ pub struct Tracker {
 
 #[pymethods]
 impl Tracker {
-    /// Queues one event and returns its unique_id; no network on this thread. Raises at once
+    /// Queues one event and returns its unique_id; no call to Klaviyo on this thread (with
+    /// `queue`, one round trip to Redis adds it to the shared stream). Raises at once
     /// for a bad or oversize event, a closed tracker, or (when_full="error") a full queue.
     #[pyo3(signature = (*, metric, email=None, phone_number=None, external_id=None, profile_id=None, properties=None, value=None, value_currency=None, time=None, unique_id=None))]
     #[allow(clippy::too_many_arguments)]

@@ -294,8 +294,7 @@ impl Client {
         body: Option<Bytes>,
         options: &RequestOptions,
     ) -> Result<Response> {
-        self.execute_from(op, path, &[], body, options, true)
-            .await
+        self.execute_from(op, path, &[], body, options, true).await
     }
 
     async fn execute_from(

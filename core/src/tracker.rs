@@ -888,7 +888,10 @@ async fn deliver(shared: &Shared, job: Vec<Queued>, mut slot_taken: bool) {
                 .execute_acquired(op, op.path, body, &options)
                 .await
         } else {
-            shared.client.execute(op, op.path, &[], body, &options).await
+            shared
+                .client
+                .execute(op, op.path, &[], body, &options)
+                .await
         };
         let error = match sent {
             Ok(_) => {

@@ -6,33 +6,12 @@
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const { spawn } = require('node:child_process')
-const net = require('node:net')
 const path = require('node:path')
-const readline = require('node:readline')
 const { start, ROOT } = require('./sandbox.js')
+const { startRedis, freePort } = require('./redis.js')
 
 const SECONDS = 3
 const PYTHON = path.join(ROOT, '.venv', 'bin', 'python')
-
-async function freePort() {
-  const server = net.createServer()
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address()
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
-
-async function startRedis() {
-  const port = await freePort()
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'ignore'] })
-  // It says when it listens; reading its log is the wait.
-  await new Promise((resolve, reject) => {
-    const lines = readline.createInterface({ input: child.stdout })
-    lines.on('line', (line) => line.includes('Ready to accept connections') && resolve())
-    child.once('exit', (code) => reject(new Error(`redis-server exited with ${code} (install Debian's redis-server)`)))
-  })
-  return { url: `redis://127.0.0.1:${port}/0`, stop: () => child.kill() }
-}
 
 const NODE_WORKER = path.join(__dirname, 'budget_worker.js')
 const PYTHON_WORKER = path.join(ROOT, 'tests', 'python', 'budget_worker.py')

@@ -72,3 +72,12 @@ test('close() flushes; a full queue throws or drops; bad events throw at track()
   assert.throws(() => client.tracker({ flushEvery: 1 }), /unknown tracker option/)
   assert.equal((await dropping.close()).sent, 5)
 })
+
+test('a queue URL is checked when the tracker is made, and its password never shown', async (t) => {
+  const sandbox = await start()
+  t.after(() => sandbox.stop())
+  const client = new k.Client({ apiKey: sandbox.key, baseUrl: sandbox.url })
+  assert.throws(() => client.tracker({ queue: 'http://:hunter2@cache.internal:6379/0' }), (e) => e instanceof k.ConfigurationError && e.message.includes('redis://host:port/db') && !e.message.includes('hunter2'))
+  assert.throws(() => client.tracker({ queue: 'redis://127.0.0.1:1/0', spoolDir: '.' }), (e) => e instanceof k.InvalidInputError && /not both/.test(e.message))
+  assert.throws(() => client.tracker({ queue: 'redis://127.0.0.1:1/0', claimAfter: -1 }), (e) => e instanceof k.ConfigurationError && /claimAfter/.test(e.message))
+})

@@ -151,3 +151,17 @@ def test_spool_survives_sigkill_and_the_next_process_finishes_delivery(start_san
     assert recovered >= 20_000 - delivered_before_crash and sent == recovered and failed == 0
     assert sandbox.settled()["events"] == 20_000, "exactly 20,000: nothing lost, nothing doubled"
     assert not (spool / "000000000001.log").exists(), "the delivered segment was deleted"
+
+
+def test_a_queue_url_is_checked_when_the_tracker_is_made_and_its_password_never_shown(start_sandbox: Any) -> None:
+    from klaviyo_bridge import ConfigurationError, InvalidInputError
+
+    sandbox = start_sandbox()
+    client = Client(sandbox.key, base_url=sandbox.url)
+    with pytest.raises(ConfigurationError) as refused:
+        client.tracker(queue="http://:hunter2@cache.internal:6379/0")
+    assert "redis://host:port/db" in str(refused.value) and "hunter2" not in str(refused.value)
+    with pytest.raises(InvalidInputError, match="not both"):
+        client.tracker(queue="redis://127.0.0.1:1/0", spool_dir=".")
+    with pytest.raises(ConfigurationError, match="claim_after"):
+        client.tracker(queue="redis://127.0.0.1:1/0", claim_after=-1)

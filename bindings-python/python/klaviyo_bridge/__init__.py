@@ -193,10 +193,14 @@ class _BaseClient:
         when_full: Optional[str] = None,
         max_in_flight: Optional[int] = None,
         spool_dir: Optional[Union[str, "os.PathLike[str]"]] = None,
+        queue: Optional[str] = None,
+        claim_after: Optional[float] = None,
         on_error: Optional[Callable[[Dict[str, Any]], None]] = None,
     ) -> Tracker:
         """A background event tracker: `track(...)` queues and returns at once; events go out
-        in bulk jobs. Closed (flushed, up to 30 s) at interpreter exit, or use `with`."""
+        in bulk jobs. Closed (flushed, up to 30 s) at interpreter exit, or use `with`.
+        `queue="redis://host:port/db"` keeps events in a Redis stream that every process of
+        the account delivers from (see the README's "Shared tracker queue")."""
         tracker = self._native.tracker(
             flush_at=flush_at,
             flush_interval=flush_interval,
@@ -205,6 +209,8 @@ class _BaseClient:
             when_full=when_full,
             max_in_flight=max_in_flight,
             spool_dir=None if spool_dir is None else os.fspath(spool_dir),
+            queue=queue,
+            claim_after=claim_after,
             on_error=on_error,
         )
         _open_trackers.add(tracker)
