@@ -20,7 +20,9 @@
 //! memory as without it, and goes back to the stream once Redis answers.
 //!
 //! Dropping a [`Tracker`] without [`Tracker::shutdown`] stops accepting events; the
-//! background task keeps sending what is queued for as long as its runtime runs.
+//! background task keeps sending what is queued for as long as its runtime runs. In shared
+//! mode it reads no more from the stream: what this process added and no sender has read yet
+//! waits there for the account's other trackers (or the next one started).
 
 use std::collections::{BTreeSet, HashSet, VecDeque};
 use std::path::PathBuf;
@@ -686,8 +688,14 @@ async fn run(shared: Arc<Shared>) {
             shared.ready(&queue)
         };
         match next {
+            Ok(()) if shared.abandoned.load(Ordering::Relaxed) => {
+                // Shutdown gave up: what the reader brought since is not worth a slot.
+                let waiting: Vec<Queued> = shared.lock().waiting.drain(..).collect();
+                abandon(&shared, waiting);
+            }
             Ok(()) => {
-                // A refusal here (the wait would pass max_delay) is the job's first failure.
+                // Refused (the wait would pass max_delay): execute() asks again, and the
+                // job's retries bound how long that goes on.
                 let slot = shared.client.acquire(shared.operation).await.is_ok();
                 let job = shared.cut(&mut shared.lock());
                 if job.is_empty() {
@@ -736,16 +744,21 @@ async fn read_stream(shared: Arc<Shared>) {
     // After an outage no sender could renew: each gets claim_after to renew and acknowledge
     // what it holds before anyone takes entries that only look abandoned.
     let mut claims_from = Instant::now();
+    // Where the last claim stopped in the group's pending list (it looks at a bounded part).
+    let mut claim_cursor = String::from("0-0");
     let mut progress = shared.progress.subscribe();
     loop {
-        let (stop, room) = {
+        let (stop, room, holding) = {
             let queue = shared.lock();
             (
                 queue.stop_reading,
                 capacity.saturating_sub(queue.held.len()),
+                !queue.held.is_empty(),
             )
         };
-        if stop {
+        // Told to stop, it reads no more but renews what it holds until that is settled,
+        // so no other sender takes entries this one is still sending.
+        if stop && !holding {
             break;
         }
         if !stream.available() {
@@ -763,15 +776,18 @@ async fn read_stream(shared: Arc<Shared>) {
             if !held.is_empty() && stream.renew(&held).await.is_err() {
                 continue;
             }
-            if room > 0
+            if !stop
+                && room > 0
                 && Instant::now() >= claims_from
-                && let Ok(entries) = stream.claim(room, options.claim_after).await
+                && let Ok((entries, next)) =
+                    stream.claim(room, options.claim_after, &claim_cursor).await
             {
+                claim_cursor = next;
                 shared.take(entries);
             }
             continue;
         }
-        if room == 0 {
+        if stop || room == 0 {
             tokio::select! {
                 _ = tokio::time::sleep_until(next_renewal) => {}
                 _ = progress.changed() => {}
@@ -794,6 +810,9 @@ async fn acknowledge(shared: Arc<Shared>) {
     let Some(stream) = &shared.stream else {
         return;
     };
+    // Set once the sender has ended and acknowledging fails: when to give up (the entries are
+    // then claimed by another sender and sent again, which unique_id makes harmless).
+    let mut give_up_at: Option<Instant> = None;
     loop {
         let notified = shared.acknowledge.notified();
         tokio::pin!(notified);
@@ -821,6 +840,12 @@ async fn acknowledge(shared: Arc<Shared>) {
         }
         shared.progress.send_modify(|n| *n += 1);
         if outcome.is_err() {
+            if shared.lock().sender_done {
+                let at = *give_up_at.get_or_insert(Instant::now() + shared.options.claim_after);
+                if Instant::now() >= at {
+                    return;
+                }
+            }
             tokio::time::sleep(crate::redis_store::RETRY_AFTER_FAILURE).await;
         }
     }
@@ -1056,11 +1081,7 @@ impl Tracker {
                 .unsettled
                 .first()
                 .is_none_or(|&oldest| oldest >= target);
-            let acknowledged = {
-                let acks = shared.acknowledgements();
-                acks.waiting.is_empty() && acks.sending == 0
-            };
-            if here && acknowledged {
+            if here {
                 let (Some(stream), Some(last)) = (&shared.stream, &in_stream) else {
                     return;
                 };
@@ -1069,8 +1090,10 @@ impl Tracker {
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .clone();
-                // Other processes deliver from the stream too, and tell no one here: look.
+                // Other processes deliver from the stream too, and tell no one here: look
+                // (while Redis is away, only after its retry time).
                 if confirmed.as_deref() != Some(last.as_str())
+                    && stream.available()
                     && stream.settled_through(last).await == Ok(true)
                 {
                     confirmed = Some(last.clone());

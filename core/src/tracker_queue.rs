@@ -46,6 +46,21 @@ redis.call('XACK', KEYS[1], ARGV[1], unpack(ARGV, 2))
 return redis.call('XDEL', KEYS[1], unpack(ARGV, 2))
 "#;
 
+/// Deletes the group's members that hold nothing and were idle longer than ARGV[3] ms, but
+/// never ARGV[2] (the caller). KEYS: the stream. ARGV: the group, the caller, the idle ms.
+const FORGET: &str = r#"
+local gone = 0
+for _, member in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+  local f = {}
+  for i = 1, #member, 2 do f[member[i]] = member[i + 1] end
+  if f['name'] ~= ARGV[2] and f['pending'] == 0 and f['idle'] > tonumber(ARGV[3]) then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], f['name'])
+    gone = gone + 1
+  end
+end
+return gone
+"#;
+
 /// Ids per acknowledging call (Lua's `unpack` has a stack limit).
 const DONE_CHUNK: usize = 1000;
 
@@ -81,6 +96,7 @@ pub struct TrackerQueue {
     commands: tokio::sync::Mutex<Option<MultiplexedConnection>>,
     add: redis::Script,
     done: redis::Script,
+    forget: redis::Script,
     address: String,
 }
 
@@ -135,6 +151,7 @@ impl TrackerQueue {
             commands: tokio::sync::Mutex::new(None),
             add: redis::Script::new(ADD),
             done: redis::Script::new(DONE),
+            forget: redis::Script::new(FORGET),
             address: store.address,
         })
     }
@@ -238,8 +255,13 @@ impl TrackerQueue {
                         *slot.lock().await = None;
                     }
                     Err(e) => {
-                        // A missing or existing group is an answer, not an outage.
-                        if matches!(e.code(), Some("NOGROUP" | "BUSYGROUP")) {
+                        // An error reply (a missing or existing group, a script's error) is
+                        // an answer, not an outage.
+                        if !(e.is_io_error()
+                            || e.is_connection_dropped()
+                            || e.is_connection_refusal()
+                            || e.is_timeout())
+                        {
                             answered = Some(e.to_string());
                         }
                         return Err(message(e));
@@ -314,67 +336,47 @@ impl TrackerQueue {
     }
 
     /// Up to `count` entries that other senders held without renewing for `idle`: theirs now
-    /// this sender's. Also removes senders that hold nothing and were gone that long.
+    /// this sender's, looking in the group's pending list from `cursor` on; also where the
+    /// next claim should look (`0-0`: from the start). Also removes senders that hold
+    /// nothing and were gone that long.
     pub async fn claim(
         &self,
         count: usize,
         idle: Duration,
-    ) -> std::result::Result<Vec<Entry>, String> {
+        cursor: &str,
+    ) -> std::result::Result<(Vec<Entry>, String), String> {
         let mut command = redis::cmd("XAUTOCLAIM");
         command
             .arg(&self.key)
             .arg(GROUP)
             .arg(&self.consumer)
             .arg(idle.as_millis() as u64)
-            .arg("0-0")
+            .arg(cursor)
             .arg("COUNT")
             .arg(count);
         let reply: StreamAutoClaimReply = self
             .call(&self.commands, STORE_TIMEOUT, Call::Command(command))
             .await?;
         self.forget_gone_senders(idle).await;
-        Ok(reply.claimed.into_iter().map(entry).collect())
+        Ok((
+            reply.claimed.into_iter().map(entry).collect(),
+            reply.next_stream_id,
+        ))
     }
 
-    /// Best effort: drops group members that hold nothing and were silent for `idle` (each
-    /// tracker that ever ran would stay listed otherwise).
+    /// Best effort: drops group members that hold nothing and were silent for twice `idle`
+    /// (each tracker that ever ran would stay listed otherwise), checked and deleted in one
+    /// script so that a member that reads again in between keeps what it read.
     async fn forget_gone_senders(&self, idle: Duration) {
-        let mut command = redis::cmd("XINFO");
-        command.arg("CONSUMERS").arg(&self.key).arg(GROUP);
-        let Ok(members) = self
-            .call::<Vec<std::collections::HashMap<String, redis::Value>>>(
-                &self.commands,
-                STORE_TIMEOUT,
-                Call::Command(command),
-            )
-            .await
-        else {
-            return;
-        };
-        let number = |v: Option<&redis::Value>| match v {
-            Some(redis::Value::Int(n)) => *n,
-            _ => 0,
-        };
-        for member in members {
-            let Some(redis::Value::BulkString(name)) = member.get("name") else {
-                continue;
-            };
-            let name = String::from_utf8_lossy(name).into_owned();
-            if name != self.consumer
-                && number(member.get("pending")) == 0
-                && number(member.get("idle")) > idle.as_millis() as i64 * 2
-            {
-                let mut command = redis::cmd("XGROUP");
-                command
-                    .arg("DELCONSUMER")
-                    .arg(&self.key)
-                    .arg(GROUP)
-                    .arg(&name);
-                let _ = self
-                    .call::<i64>(&self.commands, STORE_TIMEOUT, Call::Command(command))
-                    .await;
-            }
-        }
+        let mut script = self.forget.prepare_invoke();
+        script
+            .key(&self.key)
+            .arg(GROUP)
+            .arg(&self.consumer)
+            .arg(idle.as_millis() as u64 * 2);
+        let _ = self
+            .call::<i64>(&self.commands, STORE_TIMEOUT, Call::Script(script))
+            .await;
     }
 
     /// Renews this sender's claim on entries it still works on, so no one takes them.

@@ -90,6 +90,33 @@ async fn stream_length(redis: &Redis) -> usize {
         .unwrap()
 }
 
+/// The names of the stream group's members.
+async fn consumers(redis: &Redis) -> Vec<String> {
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("klaviyo-bridge:events:*")
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    let members: Vec<HashMap<String, redis::Value>> = redis::cmd("XINFO")
+        .arg("CONSUMERS")
+        .arg(&keys[0])
+        .arg("senders")
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    members
+        .iter()
+        .filter_map(|m| match m.get("name") {
+            Some(redis::Value::BulkString(name)) => {
+                Some(String::from_utf8_lossy(name).into_owned())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trackers_of_one_account_share_the_stream_and_send_each_event_once() {
     let redis = Redis::start();
@@ -192,6 +219,16 @@ async fn a_dead_senders_events_are_claimed_by_another_after_claim_after() {
     );
     exactly_once(&received, &["e"], 300);
     assert_eq!(received.lock().unwrap().len(), 300);
+    // The dead sender holds nothing now; once silent for twice claim_after it leaves the group.
+    let since = Instant::now();
+    while consumers(&redis).await.len() > 1 {
+        assert!(
+            since.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            consumers(&redis).await
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let stats = heir.shutdown(Duration::from_secs(5)).await.unwrap();
     assert_eq!(stats.sent, 300, "the heir sent them all: {stats:?}");
     assert_eq!(stream_length(&redis).await, 0);
