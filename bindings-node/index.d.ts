@@ -17,6 +17,12 @@ export interface ClientOptions {
   connectTimeout?: number
   /** Retries after the first attempt (default 3). */
   maxRetries?: number
+  /** Seconds: the longest wait before a retry (a Retry-After included) or for a client-side
+   * rate-limit slot; a longer one fails the call (default 60). */
+  maxDelay?: number
+  /** Seconds: the longest wait for a client-side rate-limit slot, when it should differ from
+   * maxDelay. */
+  rateLimitWait?: number
   /** Client-side rate limiting per operation (default true). */
   rateLimit?: boolean
   /** Where the account's rate-limit budget is shared with other processes and hosts:

@@ -77,6 +77,10 @@ pub struct ClientOptions {
     /// Seconds.
     pub connect_timeout: Option<f64>,
     pub max_retries: Option<u32>,
+    /// Seconds: the longest wait before a retry or for a rate-limit slot.
+    pub max_delay: Option<f64>,
+    /// Seconds: the longest wait for a rate-limit slot, when it should differ from maxDelay.
+    pub rate_limit_wait: Option<f64>,
     pub rate_limit: Option<bool>,
     /// `redis://…` to share the account's budget with other processes (or `memory`).
     pub rate_limit_store: Option<String>,
@@ -96,6 +100,8 @@ fn builder(options: Option<ClientOptions>) -> napi::Result<ClientBuilder> {
         timeout: o.timeout,
         connect_timeout: o.connect_timeout,
         max_retries: o.max_retries,
+        max_delay: o.max_delay,
+        rate_limit_wait: o.rate_limit_wait,
         rate_limit: o.rate_limit,
         rate_limit_store: o.rate_limit_store.map(Secret::new),
         user_agent_suffix: o.user_agent_suffix,

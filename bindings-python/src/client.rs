@@ -40,7 +40,7 @@ pub fn request_options(timeout: Option<f64>, revision: Option<String>) -> PyResu
 #[pymethods]
 impl NativeClient {
     #[new]
-    #[pyo3(signature = (api_key=None, *, base_url=None, revision=None, timeout=None, connect_timeout=None, max_retries=None, rate_limit=None, rate_limit_store=None, public_key=None, access_token=None, user_agent_suffix=None, oauth=None, tokens=None, on_token_refresh=None, refresh_margin=None, asynchronous=false))]
+    #[pyo3(signature = (api_key=None, *, base_url=None, revision=None, timeout=None, connect_timeout=None, max_retries=None, max_delay=None, rate_limit_wait=None, rate_limit=None, rate_limit_store=None, public_key=None, access_token=None, user_agent_suffix=None, oauth=None, tokens=None, on_token_refresh=None, refresh_margin=None, asynchronous=false))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         api_key: Option<String>,
@@ -49,6 +49,8 @@ impl NativeClient {
         timeout: Option<f64>,
         connect_timeout: Option<f64>,
         max_retries: Option<u32>,
+        max_delay: Option<f64>,
+        rate_limit_wait: Option<f64>,
         rate_limit: Option<bool>,
         rate_limit_store: Option<String>,
         public_key: Option<String>,
@@ -69,6 +71,8 @@ impl NativeClient {
             timeout,
             connect_timeout,
             max_retries,
+            max_delay,
+            rate_limit_wait,
             rate_limit,
             rate_limit_store: rate_limit_store.map(Secret::new),
             user_agent_suffix,

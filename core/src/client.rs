@@ -281,7 +281,7 @@ impl Client {
     pub(crate) async fn acquire(&self, op: &'static Operation) -> Result<()> {
         self.inner
             .limiter
-            .acquire(op, self.inner.config.retry.max_delay)
+            .acquire(op, self.inner.config.retry.slot_wait())
             .await
             .map_err(|wait| client_side_limit(op, wait))
     }
@@ -321,7 +321,7 @@ impl Client {
         let mut refreshed_token = false;
         loop {
             if !std::mem::take(&mut slot_taken)
-                && let Err(wait) = self.inner.limiter.acquire(op, policy.max_delay).await
+                && let Err(wait) = self.inner.limiter.acquire(op, policy.slot_wait()).await
             {
                 return Err(client_side_limit(op, wait));
             }

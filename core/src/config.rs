@@ -101,6 +101,10 @@ pub struct ClientOptions {
     pub connect_timeout: Option<f64>,
     /// Retries after the first attempt.
     pub max_retries: Option<u32>,
+    /// Longest wait before a retry, and for a client-side rate-limit slot, seconds.
+    pub max_delay: Option<f64>,
+    /// Longest wait for a client-side rate-limit slot when it should differ, seconds.
+    pub rate_limit_wait: Option<f64>,
     /// Client-side rate limiting.
     pub rate_limit: Option<bool>,
     /// `redis://…` to share the account's rate-limit budget with other processes, or `memory`.
@@ -231,6 +235,15 @@ impl ClientBuilder {
         self
     }
 
+    /// Longest wait before a retry (a `Retry-After` included) and for a client-side
+    /// rate-limit slot (default 60 s): a longer one fails the call instead.
+    pub fn max_delay(mut self, limit: Duration) -> Self {
+        let mut policy = self.retry.take().unwrap_or_default();
+        policy.max_delay = limit;
+        self.retry = Some(policy);
+        self
+    }
+
     /// Client-side rate limiting (default on).
     pub fn rate_limit(mut self, enabled: bool) -> Self {
         self.rate_limit = Some(enabled);
@@ -291,6 +304,14 @@ impl ClientBuilder {
         }
         if let Some(n) = o.max_retries {
             self = self.max_retries(n);
+        }
+        if let Some(t) = o.max_delay {
+            self = self.max_delay(seconds(t, "max_delay")?);
+        }
+        if let Some(t) = o.rate_limit_wait {
+            let mut policy = self.retry.take().unwrap_or_default();
+            policy.rate_limit_wait = Some(seconds(t, "rate_limit_wait")?);
+            self.retry = Some(policy);
         }
         if let Some(on) = o.rate_limit {
             self = self.rate_limit(on);
@@ -578,6 +599,8 @@ mod tests {
             api_key: Some(Secret::new(KEY)),
             timeout: Some(2.5),
             max_retries: Some(7),
+            max_delay: Some(2.0),
+            rate_limit_wait: Some(30.0),
             rate_limit: Some(false),
             ..Default::default()
         };
@@ -596,6 +619,9 @@ mod tests {
             ),
             (Duration::from_millis(2500), 7, false, "2026-01-15")
         );
+        // Retries wait at most max_delay; a rate-limit slot, rate_limit_wait when given.
+        assert_eq!(config.retry.max_delay, Duration::from_secs(2));
+        assert_eq!(config.retry.slot_wait(), Duration::from_secs(30));
         for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
             let err = ClientBuilder::new()
                 .options(ClientOptions {

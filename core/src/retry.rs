@@ -43,6 +43,9 @@ pub struct RetryPolicy {
     pub base_delay: Duration,
     /// No single wait is longer than this.
     pub max_delay: Duration,
+    /// The longest wait for a client-side rate-limit slot, when it should differ from
+    /// `max_delay` (a longer wait fails the call with a client-side 429).
+    pub rate_limit_wait: Option<Duration>,
     /// HTTP statuses worth retrying.
     pub retry_statuses: Vec<u16>,
 }
@@ -53,8 +56,16 @@ impl Default for RetryPolicy {
             max_retries: 3,
             base_delay: Duration::from_millis(500),
             max_delay: Duration::from_secs(60),
+            rate_limit_wait: None,
             retry_statuses: vec![429, 500, 502, 503, 504, 524],
         }
+    }
+}
+
+impl RetryPolicy {
+    /// The longest wait for a client-side rate-limit slot.
+    pub fn slot_wait(&self) -> Duration {
+        self.rate_limit_wait.unwrap_or(self.max_delay)
     }
 }
 

@@ -309,6 +309,12 @@ impl Call {
 
     /// Sends the call; the response document (`Null` for 202/204).
     pub async fn send(self, client: &Client) -> Result<Document> {
+        self.send_raw(client).await?.document()
+    }
+
+    /// Sends the call; the response with its body unparsed (for a binding whose host parses
+    /// JSON faster into its own objects than it can convert them).
+    pub async fn send_raw(self, client: &Client) -> Result<crate::client::Response> {
         let Call {
             op,
             path,
@@ -326,6 +332,10 @@ impl Call {
             query.push(("page[size]".to_string(), size.to_string()));
         }
         if let Some(cursor) = list.cursor {
+            // A `links.next` URL, as the official SDKs take it, or a bare cursor.
+            let cursor = crate::pagination::cursor_from_link(&cursor).ok_or_else(|| {
+                Error::InvalidInput(format!("{cursor:?} is not a page cursor or links.next URL"))
+            })?;
             query.push(("page[cursor]".to_string(), cursor));
         }
         query.extend(list.extra);
@@ -341,10 +351,7 @@ impl Call {
                 .transpose()
                 .map_err(|e| Error::InvalidInput(format!("{}: request body: {e}", op.id)))?,
         };
-        client
-            .execute(op, &path, &query, body, &options)
-            .await?
-            .document()
+        client.execute(op, &path, &query, body, &options).await
     }
 
     /// A pager over the call's pages (paginated operations only).
