@@ -85,7 +85,11 @@ def measure(kind: str, client_name: str, url: str) -> None:
                 state["next"] = urlparse(page["links"]["next"])._replace(scheme="", netloc="").geturl()
             n = PAGES
     else:
-        from klaviyo_api import KlaviyoAPI
+        # The same code on the official SDK and on the drop-in: only the import differs.
+        if client_name == "klaviyo_api":
+            from klaviyo_api import KlaviyoAPI
+        else:
+            from klaviyo_bridge.compat import KlaviyoAPI  # type: ignore[assignment]
 
         api = KlaviyoAPI(KEY, max_delay=0, max_retries=0, test_host=url)
         if kind == "events":
@@ -212,7 +216,7 @@ def per_call_phase(sandbox_bin: str, floor_bin: Optional[str]) -> None:
         seed_profiles(url, 100 * (PAGES + 1))
         results: Dict[str, Dict[str, Dict[str, float]]] = {}
         for kind in ["events", "pages"]:
-            for name in ["klaviyo_bridge", "klaviyo_api", "http.client"]:
+            for name in ["klaviyo_bridge", "klaviyo_api", "http.client", "compat"]:
                 results.setdefault(kind, {})[name] = median_run([sys.executable, __file__, kind, name, url], "cpu_ms", f"{name} {kind}")
         floor = None
         if floor_bin:
@@ -236,6 +240,11 @@ def per_call_phase(sandbox_bin: str, floor_bin: Optional[str]) -> None:
         ours, theirs = results[kind]["klaviyo_bridge"], results[kind]["klaviyo_api"]
         print(f"{label:26}{ours['rss_mb']:>16.1f}{theirs['rss_mb']:>14.1f}{ours['rss_mb'] / theirs['rss_mb']:>9.2f}")
     print(f"{'wall ms per create_event':26}{results['events']['klaviyo_bridge']['wall_ms']:>16.3f}{results['events']['klaviyo_api']['wall_ms']:>14.3f}")
+    print("\nThe drop-in (klaviyo_bridge.compat.KlaviyoAPI): the official SDK's code, one import changed")
+    print(f"{'':26}{'compat':>16}{'klaviyo-api':>14}{'ratio':>9}")
+    for kind, label in [("events", "CPU ms per create_event"), ("pages", "CPU ms per page of 100")]:
+        compat, theirs = results[kind]["compat"]["cpu_ms"], results[kind]["klaviyo_api"]["cpu_ms"]
+        print(f"{label:26}{compat:>16.3f}{theirs:>14.3f}{compat / theirs:>9.2f}")
 
 
 CONCURRENT_MODES = [

@@ -275,6 +275,17 @@ impl NativeClient {
         crate::operations::call(py, &self.core, self.asynchronous, operation_id, &args)
     }
 
+    /// One call by operation id, answering the response body as JSON bytes, or None (the
+    /// compatibility layer reads it); a paginated operation sends one page.
+    fn document(
+        &self,
+        py: Python<'_>,
+        operation_id: &str,
+        args: Bound<'_, PyDict>,
+    ) -> PyResult<Py<PyAny>> {
+        crate::operations::document(py, &self.core, self.asynchronous, operation_id, &args)
+    }
+
     /// A pager over a paginated operation by id, with its arguments by name.
     fn pager(&self, operation_id: &str, args: Bound<'_, PyDict>) -> PyResult<PageCursor> {
         crate::operations::pager(&self.core, self.asynchronous, operation_id, &args)

@@ -4,6 +4,7 @@
 mod client;
 mod convert;
 mod errors;
+mod filter;
 mod oauth;
 mod operations;
 mod pagination;
@@ -73,6 +74,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<oauth::AuthorizationRequest>()?;
     m.add_class::<webhooks::MemorySeenStore>()?;
     m.add_function(wrap_pyfunction!(webhooks::verify, m)?)?;
+    m.add_function(wrap_pyfunction!(filter::filter_expression, m)?)?;
     m.add_function(wrap_pyfunction!(webhooks::sign, m)?)?;
     m.add_function(wrap_pyfunction!(tools::run_cli, m)?)?;
     m.add_function(wrap_pyfunction!(runtime::wait_for_callbacks, m)?)?;

@@ -58,6 +58,34 @@ pub fn call(
     )
 }
 
+/// Sends one call and answers the response body as bytes of JSON (None when empty: 202/204),
+/// which `klaviyo_bridge.compat` hands to `json.loads` (faster than building the tree here).
+/// A paginated operation sends one page (`page_cursor` may be a `links.next` URL).
+pub fn document(
+    py: Python<'_>,
+    core: &klaviyo_bridge::Client,
+    asynchronous: bool,
+    operation_id: &str,
+    args: &Bound<'_, PyDict>,
+) -> PyResult<Py<PyAny>> {
+    let call = Call::from_args(core, operation_id, arguments(args)?).map_err(to_py_err)?;
+    let core = core.clone();
+    run(
+        py,
+        asynchronous,
+        async move { call.send_raw(&core).await },
+        |py, response| {
+            Ok(if response.body.iter().all(u8::is_ascii_whitespace) {
+                py.None()
+            } else {
+                pyo3::types::PyBytes::new(py, &response.body)
+                    .into_any()
+                    .unbind()
+            })
+        },
+    )
+}
+
 /// A pager over a paginated operation.
 pub fn pager(
     core: &klaviyo_bridge::Client,

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 mod model;
+mod render_compat;
 mod render_node;
 mod render_python;
 mod render_rust;
@@ -260,6 +261,10 @@ pub fn outputs(spec: &Value) -> Result<Vec<(String, String)>, String> {
         render_python::render_python_async_verbs(&verbs, revision),
     ));
     files.extend(render_python::render_python(&ops, revision));
+    files.push((
+        render_compat::PYTHON_COMPAT_PATH.to_string(),
+        render_compat::render_python_compat(&ops, revision),
+    ));
     Ok(files)
 }
 

@@ -99,6 +99,14 @@ pub struct Op {
     pub paginated: bool,
     pub returns: Returns,
     pub deprecated: bool,
+    /// Other names the official SDKs give the operation (`x-klaviyo-operation-aliases`).
+    pub aliases: Vec<String>,
+    /// A multipart body's fields: name and whether it is required, required first, in the
+    /// schema's order.
+    pub form_fields: Vec<(String, bool)>,
+    /// A `/client/*` operation's `company_id` (the public key; the core adds the client's
+    /// own): `Some(required)`.
+    pub company_id: Option<bool>,
 }
 
 /// The two lines every generated file starts with, as comments of its language (`//`, `#`);
@@ -236,12 +244,15 @@ pub fn operations(spec: &Value) -> Result<Vec<Op>, String> {
                 .to_string();
             let mut params = Vec::new();
             let mut path_params = Vec::new();
+            let mut company_id = None;
             for p in op["parameters"].as_array().into_iter().flatten() {
                 let wire = p["name"].as_str().unwrap_or_default().to_string();
                 match p["in"].as_str() {
                     Some("path") => path_params.push(wire),
                     // The core adds the public key as company_id to every /client/* call.
-                    Some("query") if wire == "company_id" => {}
+                    Some("query") if wire == "company_id" => {
+                        company_id = Some(p["required"] == true);
+                    }
                     Some("query") => {
                         let schema = &p["schema"];
                         let kind = if wire.starts_with("fields[") {
@@ -283,12 +294,24 @@ pub fn operations(spec: &Value) -> Result<Vec<Op>, String> {
             if op.get("requestBody").is_some() && body.is_none() {
                 return Err(format!("{id}: request body without a schema $ref"));
             }
+            let mut form_fields = Vec::new();
+            if let (true, Some(name)) = (multipart, &body) {
+                let schema = &spec["components"]["schemas"][name.as_str()];
+                let required = strings(&schema["required"]);
+                for (field, _) in schema["properties"].as_object().into_iter().flatten() {
+                    form_fields.push((field.clone(), required.contains(field)));
+                }
+                form_fields.sort_by_key(|(_, required)| !required);
+            }
             ops.push(Op {
                 paginated: params.iter().any(|p| p.wire == "page[cursor]"),
                 returns: returns(op, spec),
                 summary: op["summary"].as_str().unwrap_or(&id).to_string(),
                 description: first_paragraph(op["description"].as_str().unwrap_or_default()),
                 deprecated: op["deprecated"] == true,
+                aliases: strings(&op["x-klaviyo-operation-aliases"]),
+                form_fields,
+                company_id,
                 id,
                 tag,
                 method: method.to_string(),
