@@ -134,7 +134,7 @@ fn method(out: &mut String, name: &str, op: &Op) {
     );
     let _ = writeln!(
         out,
-        "        return self._call({:?}, {{{}}}, _request_timeout, options)",
+        "        return self._call({:?}, {{{}}}, _request_timeout, options, _request_auth)",
         op.id,
         arguments.join(", ")
     );

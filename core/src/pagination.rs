@@ -104,14 +104,20 @@ struct Links {
     next: Option<String>,
 }
 
-/// Extracts the `page[cursor]` value from a `links.next` URL; accepts a bare cursor too.
+/// Extracts the `page[cursor]` value from a `links.next` URL; accepts a bare cursor too, one
+/// still percent-encoded (cut out of such a URL by hand) included. `+` stays `+`: cursors are
+/// base64.
 pub fn cursor_from_link(link: &str) -> Option<String> {
     match url::Url::parse(link) {
         Ok(url) => url
             .query_pairs()
             .find(|(k, _)| k == "page[cursor]")
             .map(|(_, v)| v.into_owned()),
-        Err(_) if !link.is_empty() && !link.contains("://") => Some(link.to_string()),
+        Err(_) if !link.is_empty() && !link.contains("://") => Some(
+            percent_encoding::percent_decode_str(link)
+                .decode_utf8_lossy()
+                .into_owned(),
+        ),
         Err(_) => None,
     }
 }
@@ -331,6 +337,9 @@ mod tests {
             Some("bmV4d=")
         );
         assert_eq!(cursor_from_link("bmV4d").as_deref(), Some("bmV4d"));
+        // Cut out of a URL by hand, still encoded: decoded once; a base64 `+` stays.
+        assert_eq!(cursor_from_link("bmV4d%3D").as_deref(), Some("bmV4d="));
+        assert_eq!(cursor_from_link("a+b/c=").as_deref(), Some("a+b/c="));
         assert_eq!(
             cursor_from_link("https://a.klaviyo.com/api/profiles/"),
             None

@@ -138,6 +138,14 @@ def test_results_read_as_the_official_ones_do() -> None:
         assert profile.data.attributes.properties == {"joined": "2024-01-01T00:00:00Z"}
         assert profile.data.attributes.phone_number is None
         assert profile.to_dict()["data"]["attributes"]["email"] == "a@example.com"
+        # The names the official models give fields that are not identifiers.
+        assert profile.data.links.var_self.endswith(f"/api/profiles/{created.data.id}/")
+        klaviyo.Events.create_event({"data": {"type": "event", "attributes": {"properties": {}, "metric": {"data": {"type": "metric", "attributes": {"name": "Viewed"}}}, "profile": {"data": {"type": "profile", "attributes": {"email": "a@example.com"}}}}}})
+        event = klaviyo.Events.get_events().data[0]
+        assert isinstance(event.attributes.datetime_, datetime.datetime)
+        # Another credential for one call would be paced under this client's budget: refused.
+        with pytest.raises(compat.ApiValueError, match="_request_auth"):
+            klaviyo.Profiles.get_profiles(_request_auth={"type": "api_key", "value": "Klaviyo-API-Key pk_other"})
         plain = compat.KlaviyoAPI(sandbox.api_key, test_host=sandbox.url, options={compat.USE_DICTIONARY_FOR_RESPONSE_DATA: True})
         assert plain.Profiles.get_profile(created.data.id)["data"]["attributes"]["email"] == "a@example.com"
 

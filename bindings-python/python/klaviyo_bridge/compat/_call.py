@@ -47,7 +47,7 @@ class _Group:
     def __init__(self, api: Any) -> None:
         self._api = api
 
-    def _call(self, operation_id: str, arguments: Dict[str, Any], request_timeout: Any, options: Optional[Dict[str, Any]]) -> Any:
+    def _call(self, operation_id: str, arguments: Dict[str, Any], request_timeout: Any, options: Optional[Dict[str, Any]], request_auth: Any = None) -> Any:
         args: Dict[str, Any] = {}
         form: Dict[str, Any] = {}
         for name, value in arguments.items():
@@ -64,9 +64,13 @@ class _Group:
         timeout = _seconds(request_timeout)
         if timeout is not None:
             args["timeout"] = timeout
-        # A /client/* call names its account by public key (company_id).
-        native = self._api._native_for(args.pop("company_id", None))
         try:
+            if request_auth is not None:
+                # Sending with another account's credential under this client's rate limiter
+                # would pace the wrong budget: one KlaviyoAPI per credential instead.
+                raise _errors.InvalidInputError("_request_auth (another credential for one call) is not supported: make a KlaviyoAPI with that key")
+            # A /client/* call names its account by public key (company_id).
+            native = self._api._native_for(args.pop("company_id", None))
             body = native.document(operation_id, args)
         except _errors.KlaviyoError as error:
             raise from_error(error) from None

@@ -13,11 +13,11 @@ class AccountsApi(_Group):
 
     def get_account(self, id, fields_account=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Account (GET /api/accounts/{id}; klaviyo-bridge: `get_account`)."""
-        return self._call("get_account", {"id": id, "fields_account": fields_account}, _request_timeout, options)
+        return self._call("get_account", {"id": id, "fields_account": fields_account}, _request_timeout, options, _request_auth)
 
     def get_accounts(self, fields_account=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Accounts (GET /api/accounts; klaviyo-bridge: `get_accounts`)."""
-        return self._call("get_accounts", {"fields_account": fields_account}, _request_timeout, options)
+        return self._call("get_accounts", {"fields_account": fields_account}, _request_timeout, options, _request_auth)
 
 
 class CampaignsApi(_Group):
@@ -27,179 +27,179 @@ class CampaignsApi(_Group):
 
     def assign_template_to_campaign_message(self, campaign_message_assign_template_query, fields_campaign_message=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Assign Template to Campaign Message (POST /api/campaign-message-assign-template; klaviyo-bridge: `assign_template_to_campaign_message`)."""
-        return self._call("assign_template_to_campaign_message", {"body": campaign_message_assign_template_query, "fields_campaign_message": fields_campaign_message}, _request_timeout, options)
+        return self._call("assign_template_to_campaign_message", {"body": campaign_message_assign_template_query, "fields_campaign_message": fields_campaign_message}, _request_timeout, options, _request_auth)
 
     def cancel_campaign_send(self, id, campaign_send_job_partial_update_query, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Cancel Campaign Send (PATCH /api/campaign-send-jobs/{id}; klaviyo-bridge: `cancel_campaign_send`)."""
-        return self._call("cancel_campaign_send", {"id": id, "body": campaign_send_job_partial_update_query}, _request_timeout, options)
+        return self._call("cancel_campaign_send", {"id": id, "body": campaign_send_job_partial_update_query}, _request_timeout, options, _request_auth)
 
     def clone_campaign(self, campaign_clone_query, fields_campaign=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Create Campaign Clone (POST /api/campaign-clone; klaviyo-bridge: `create_campaign_clone`)."""
-        return self._call("create_campaign_clone", {"body": campaign_clone_query, "fields_campaign": fields_campaign}, _request_timeout, options)
+        return self._call("create_campaign_clone", {"body": campaign_clone_query, "fields_campaign": fields_campaign}, _request_timeout, options, _request_auth)
 
     def create_campaign(self, campaign_create_query, fields_campaign=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Create Campaign (POST /api/campaigns; klaviyo-bridge: `create_campaign`)."""
-        return self._call("create_campaign", {"body": campaign_create_query, "fields_campaign": fields_campaign}, _request_timeout, options)
+        return self._call("create_campaign", {"body": campaign_create_query, "fields_campaign": fields_campaign}, _request_timeout, options, _request_auth)
 
     def create_campaign_clone(self, campaign_clone_query, fields_campaign=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Create Campaign Clone (POST /api/campaign-clone; klaviyo-bridge: `create_campaign_clone`)."""
-        return self._call("create_campaign_clone", {"body": campaign_clone_query, "fields_campaign": fields_campaign}, _request_timeout, options)
+        return self._call("create_campaign_clone", {"body": campaign_clone_query, "fields_campaign": fields_campaign}, _request_timeout, options, _request_auth)
 
     def create_campaign_message_assign_template(self, campaign_message_assign_template_query, fields_campaign_message=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Assign Template to Campaign Message (POST /api/campaign-message-assign-template; klaviyo-bridge: `assign_template_to_campaign_message`)."""
-        return self._call("assign_template_to_campaign_message", {"body": campaign_message_assign_template_query, "fields_campaign_message": fields_campaign_message}, _request_timeout, options)
+        return self._call("assign_template_to_campaign_message", {"body": campaign_message_assign_template_query, "fields_campaign_message": fields_campaign_message}, _request_timeout, options, _request_auth)
 
     def create_campaign_recipient_estimation_job(self, campaign_recipient_estimation_job_create_query, fields_campaign_recipient_estimation_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Refresh Campaign Recipient Estimation (POST /api/campaign-recipient-estimation-jobs; klaviyo-bridge: `refresh_campaign_recipient_estimation`)."""
-        return self._call("refresh_campaign_recipient_estimation", {"body": campaign_recipient_estimation_job_create_query, "fields_campaign_recipient_estimation_job": fields_campaign_recipient_estimation_job}, _request_timeout, options)
+        return self._call("refresh_campaign_recipient_estimation", {"body": campaign_recipient_estimation_job_create_query, "fields_campaign_recipient_estimation_job": fields_campaign_recipient_estimation_job}, _request_timeout, options, _request_auth)
 
     def create_campaign_send_job(self, campaign_send_job_create_query, fields_campaign_send_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Send Campaign (POST /api/campaign-send-jobs; klaviyo-bridge: `send_campaign`)."""
-        return self._call("send_campaign", {"body": campaign_send_job_create_query, "fields_campaign_send_job": fields_campaign_send_job}, _request_timeout, options)
+        return self._call("send_campaign", {"body": campaign_send_job_create_query, "fields_campaign_send_job": fields_campaign_send_job}, _request_timeout, options, _request_auth)
 
     def delete_campaign(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Delete Campaign (DELETE /api/campaigns/{id}; klaviyo-bridge: `delete_campaign`)."""
-        return self._call("delete_campaign", {"id": id}, _request_timeout, options)
+        return self._call("delete_campaign", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_campaign(self, id, fields_campaign_message=None, fields_campaign=None, fields_tag=None, include=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Campaign (GET /api/campaigns/{id}; klaviyo-bridge: `get_campaign`)."""
-        return self._call("get_campaign", {"id": id, "fields_campaign_message": fields_campaign_message, "fields_campaign": fields_campaign, "fields_tag": fields_tag, "include": include}, _request_timeout, options)
+        return self._call("get_campaign", {"id": id, "fields_campaign_message": fields_campaign_message, "fields_campaign": fields_campaign, "fields_tag": fields_tag, "include": include}, _request_timeout, options, _request_auth)
 
     def get_campaign_campaign_messages(self, id, fields_campaign_message=None, fields_campaign=None, fields_image=None, fields_template=None, include=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Messages for Campaign (GET /api/campaigns/{id}/campaign-messages; klaviyo-bridge: `get_messages_for_campaign`)."""
-        return self._call("get_messages_for_campaign", {"id": id, "fields_campaign_message": fields_campaign_message, "fields_campaign": fields_campaign, "fields_image": fields_image, "fields_template": fields_template, "include": include}, _request_timeout, options)
+        return self._call("get_messages_for_campaign", {"id": id, "fields_campaign_message": fields_campaign_message, "fields_campaign": fields_campaign, "fields_image": fields_image, "fields_template": fields_template, "include": include}, _request_timeout, options, _request_auth)
 
     def get_campaign_for_campaign_message(self, id, fields_campaign=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Campaign for Campaign Message (GET /api/campaign-messages/{id}/campaign; klaviyo-bridge: `get_campaign_for_campaign_message`)."""
-        return self._call("get_campaign_for_campaign_message", {"id": id, "fields_campaign": fields_campaign}, _request_timeout, options)
+        return self._call("get_campaign_for_campaign_message", {"id": id, "fields_campaign": fields_campaign}, _request_timeout, options, _request_auth)
 
     def get_campaign_id_for_campaign_message(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Campaign ID for Campaign Message (GET /api/campaign-messages/{id}/relationships/campaign; klaviyo-bridge: `get_campaign_id_for_campaign_message`)."""
-        return self._call("get_campaign_id_for_campaign_message", {"id": id}, _request_timeout, options)
+        return self._call("get_campaign_id_for_campaign_message", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_campaign_message(self, id, fields_campaign_message=None, fields_campaign=None, fields_image=None, fields_template=None, include=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Campaign Message (GET /api/campaign-messages/{id}; klaviyo-bridge: `get_campaign_message`)."""
-        return self._call("get_campaign_message", {"id": id, "fields_campaign_message": fields_campaign_message, "fields_campaign": fields_campaign, "fields_image": fields_image, "fields_template": fields_template, "include": include}, _request_timeout, options)
+        return self._call("get_campaign_message", {"id": id, "fields_campaign_message": fields_campaign_message, "fields_campaign": fields_campaign, "fields_image": fields_image, "fields_template": fields_template, "include": include}, _request_timeout, options, _request_auth)
 
     def get_campaign_message_campaign(self, id, fields_campaign=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Campaign for Campaign Message (GET /api/campaign-messages/{id}/campaign; klaviyo-bridge: `get_campaign_for_campaign_message`)."""
-        return self._call("get_campaign_for_campaign_message", {"id": id, "fields_campaign": fields_campaign}, _request_timeout, options)
+        return self._call("get_campaign_for_campaign_message", {"id": id, "fields_campaign": fields_campaign}, _request_timeout, options, _request_auth)
 
     def get_campaign_message_image(self, id, fields_image=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Image for Campaign Message (GET /api/campaign-messages/{id}/image; klaviyo-bridge: `get_image_for_campaign_message`)."""
-        return self._call("get_image_for_campaign_message", {"id": id, "fields_image": fields_image}, _request_timeout, options)
+        return self._call("get_image_for_campaign_message", {"id": id, "fields_image": fields_image}, _request_timeout, options, _request_auth)
 
     def get_campaign_message_relationships_campaign(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Campaign ID for Campaign Message (GET /api/campaign-messages/{id}/relationships/campaign; klaviyo-bridge: `get_campaign_id_for_campaign_message`)."""
-        return self._call("get_campaign_id_for_campaign_message", {"id": id}, _request_timeout, options)
+        return self._call("get_campaign_id_for_campaign_message", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_campaign_message_relationships_image(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Image ID for Campaign Message (GET /api/campaign-messages/{id}/relationships/image; klaviyo-bridge: `get_image_id_for_campaign_message`)."""
-        return self._call("get_image_id_for_campaign_message", {"id": id}, _request_timeout, options)
+        return self._call("get_image_id_for_campaign_message", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_campaign_message_relationships_template(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Template ID for Campaign Message (GET /api/campaign-messages/{id}/relationships/template; klaviyo-bridge: `get_template_id_for_campaign_message`)."""
-        return self._call("get_template_id_for_campaign_message", {"id": id}, _request_timeout, options)
+        return self._call("get_template_id_for_campaign_message", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_campaign_message_template(self, id, fields_template=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Template for Campaign Message (GET /api/campaign-messages/{id}/template; klaviyo-bridge: `get_template_for_campaign_message`)."""
-        return self._call("get_template_for_campaign_message", {"id": id, "fields_template": fields_template}, _request_timeout, options)
+        return self._call("get_template_for_campaign_message", {"id": id, "fields_template": fields_template}, _request_timeout, options, _request_auth)
 
     def get_campaign_messages(self, id, fields_campaign_message=None, fields_campaign=None, fields_image=None, fields_template=None, include=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Messages for Campaign (GET /api/campaigns/{id}/campaign-messages; klaviyo-bridge: `get_messages_for_campaign`)."""
-        return self._call("get_messages_for_campaign", {"id": id, "fields_campaign_message": fields_campaign_message, "fields_campaign": fields_campaign, "fields_image": fields_image, "fields_template": fields_template, "include": include}, _request_timeout, options)
+        return self._call("get_messages_for_campaign", {"id": id, "fields_campaign_message": fields_campaign_message, "fields_campaign": fields_campaign, "fields_image": fields_image, "fields_template": fields_template, "include": include}, _request_timeout, options, _request_auth)
 
     def get_campaign_recipient_estimation(self, id, fields_campaign_recipient_estimation=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Campaign Recipient Estimation (GET /api/campaign-recipient-estimations/{id}; klaviyo-bridge: `get_campaign_recipient_estimation`)."""
-        return self._call("get_campaign_recipient_estimation", {"id": id, "fields_campaign_recipient_estimation": fields_campaign_recipient_estimation}, _request_timeout, options)
+        return self._call("get_campaign_recipient_estimation", {"id": id, "fields_campaign_recipient_estimation": fields_campaign_recipient_estimation}, _request_timeout, options, _request_auth)
 
     def get_campaign_recipient_estimation_job(self, id, fields_campaign_recipient_estimation_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Campaign Recipient Estimation Job (GET /api/campaign-recipient-estimation-jobs/{id}; klaviyo-bridge: `get_campaign_recipient_estimation_job`)."""
-        return self._call("get_campaign_recipient_estimation_job", {"id": id, "fields_campaign_recipient_estimation_job": fields_campaign_recipient_estimation_job}, _request_timeout, options)
+        return self._call("get_campaign_recipient_estimation_job", {"id": id, "fields_campaign_recipient_estimation_job": fields_campaign_recipient_estimation_job}, _request_timeout, options, _request_auth)
 
     def get_campaign_relationships_campaign_messages(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Message IDs for Campaign (GET /api/campaigns/{id}/relationships/campaign-messages; klaviyo-bridge: `get_message_ids_for_campaign`)."""
-        return self._call("get_message_ids_for_campaign", {"id": id}, _request_timeout, options)
+        return self._call("get_message_ids_for_campaign", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_campaign_relationships_messages(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Message IDs for Campaign (GET /api/campaigns/{id}/relationships/campaign-messages; klaviyo-bridge: `get_message_ids_for_campaign`)."""
-        return self._call("get_message_ids_for_campaign", {"id": id}, _request_timeout, options)
+        return self._call("get_message_ids_for_campaign", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_campaign_relationships_tags(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Tag IDs for Campaign (GET /api/campaigns/{id}/relationships/tags; klaviyo-bridge: `get_tag_ids_for_campaign`)."""
-        return self._call("get_tag_ids_for_campaign", {"id": id}, _request_timeout, options)
+        return self._call("get_tag_ids_for_campaign", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_campaign_send_job(self, id, fields_campaign_send_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Campaign Send Job (GET /api/campaign-send-jobs/{id}; klaviyo-bridge: `get_campaign_send_job`)."""
-        return self._call("get_campaign_send_job", {"id": id, "fields_campaign_send_job": fields_campaign_send_job}, _request_timeout, options)
+        return self._call("get_campaign_send_job", {"id": id, "fields_campaign_send_job": fields_campaign_send_job}, _request_timeout, options, _request_auth)
 
     def get_campaign_tags(self, id, fields_tag=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Tags for Campaign (GET /api/campaigns/{id}/tags; klaviyo-bridge: `get_tags_for_campaign`)."""
-        return self._call("get_tags_for_campaign", {"id": id, "fields_tag": fields_tag}, _request_timeout, options)
+        return self._call("get_tags_for_campaign", {"id": id, "fields_tag": fields_tag}, _request_timeout, options, _request_auth)
 
     def get_campaigns(self, filter, fields_campaign_message=None, fields_campaign=None, fields_tag=None, include=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Campaigns (GET /api/campaigns; klaviyo-bridge: `get_campaigns`)."""
-        return self._call("get_campaigns", {"filter": filter, "fields_campaign_message": fields_campaign_message, "fields_campaign": fields_campaign, "fields_tag": fields_tag, "include": include, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_campaigns", {"filter": filter, "fields_campaign_message": fields_campaign_message, "fields_campaign": fields_campaign, "fields_tag": fields_tag, "include": include, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def get_image_for_campaign_message(self, id, fields_image=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Image for Campaign Message (GET /api/campaign-messages/{id}/image; klaviyo-bridge: `get_image_for_campaign_message`)."""
-        return self._call("get_image_for_campaign_message", {"id": id, "fields_image": fields_image}, _request_timeout, options)
+        return self._call("get_image_for_campaign_message", {"id": id, "fields_image": fields_image}, _request_timeout, options, _request_auth)
 
     def get_image_id_for_campaign_message(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Image ID for Campaign Message (GET /api/campaign-messages/{id}/relationships/image; klaviyo-bridge: `get_image_id_for_campaign_message`)."""
-        return self._call("get_image_id_for_campaign_message", {"id": id}, _request_timeout, options)
+        return self._call("get_image_id_for_campaign_message", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_message_ids_for_campaign(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Message IDs for Campaign (GET /api/campaigns/{id}/relationships/campaign-messages; klaviyo-bridge: `get_message_ids_for_campaign`)."""
-        return self._call("get_message_ids_for_campaign", {"id": id}, _request_timeout, options)
+        return self._call("get_message_ids_for_campaign", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_messages_for_campaign(self, id, fields_campaign_message=None, fields_campaign=None, fields_image=None, fields_template=None, include=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Messages for Campaign (GET /api/campaigns/{id}/campaign-messages; klaviyo-bridge: `get_messages_for_campaign`)."""
-        return self._call("get_messages_for_campaign", {"id": id, "fields_campaign_message": fields_campaign_message, "fields_campaign": fields_campaign, "fields_image": fields_image, "fields_template": fields_template, "include": include}, _request_timeout, options)
+        return self._call("get_messages_for_campaign", {"id": id, "fields_campaign_message": fields_campaign_message, "fields_campaign": fields_campaign, "fields_image": fields_image, "fields_template": fields_template, "include": include}, _request_timeout, options, _request_auth)
 
     def get_tag_ids_for_campaign(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Tag IDs for Campaign (GET /api/campaigns/{id}/relationships/tags; klaviyo-bridge: `get_tag_ids_for_campaign`)."""
-        return self._call("get_tag_ids_for_campaign", {"id": id}, _request_timeout, options)
+        return self._call("get_tag_ids_for_campaign", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_tags_for_campaign(self, id, fields_tag=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Tags for Campaign (GET /api/campaigns/{id}/tags; klaviyo-bridge: `get_tags_for_campaign`)."""
-        return self._call("get_tags_for_campaign", {"id": id, "fields_tag": fields_tag}, _request_timeout, options)
+        return self._call("get_tags_for_campaign", {"id": id, "fields_tag": fields_tag}, _request_timeout, options, _request_auth)
 
     def get_template_for_campaign_message(self, id, fields_template=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Template for Campaign Message (GET /api/campaign-messages/{id}/template; klaviyo-bridge: `get_template_for_campaign_message`)."""
-        return self._call("get_template_for_campaign_message", {"id": id, "fields_template": fields_template}, _request_timeout, options)
+        return self._call("get_template_for_campaign_message", {"id": id, "fields_template": fields_template}, _request_timeout, options, _request_auth)
 
     def get_template_id_for_campaign_message(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Template ID for Campaign Message (GET /api/campaign-messages/{id}/relationships/template; klaviyo-bridge: `get_template_id_for_campaign_message`)."""
-        return self._call("get_template_id_for_campaign_message", {"id": id}, _request_timeout, options)
+        return self._call("get_template_id_for_campaign_message", {"id": id}, _request_timeout, options, _request_auth)
 
     def refresh_campaign_recipient_estimation(self, campaign_recipient_estimation_job_create_query, fields_campaign_recipient_estimation_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Refresh Campaign Recipient Estimation (POST /api/campaign-recipient-estimation-jobs; klaviyo-bridge: `refresh_campaign_recipient_estimation`)."""
-        return self._call("refresh_campaign_recipient_estimation", {"body": campaign_recipient_estimation_job_create_query, "fields_campaign_recipient_estimation_job": fields_campaign_recipient_estimation_job}, _request_timeout, options)
+        return self._call("refresh_campaign_recipient_estimation", {"body": campaign_recipient_estimation_job_create_query, "fields_campaign_recipient_estimation_job": fields_campaign_recipient_estimation_job}, _request_timeout, options, _request_auth)
 
     def send_campaign(self, campaign_send_job_create_query, fields_campaign_send_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Send Campaign (POST /api/campaign-send-jobs; klaviyo-bridge: `send_campaign`)."""
-        return self._call("send_campaign", {"body": campaign_send_job_create_query, "fields_campaign_send_job": fields_campaign_send_job}, _request_timeout, options)
+        return self._call("send_campaign", {"body": campaign_send_job_create_query, "fields_campaign_send_job": fields_campaign_send_job}, _request_timeout, options, _request_auth)
 
     def update_campaign(self, id, campaign_partial_update_query, fields_campaign=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Update Campaign (PATCH /api/campaigns/{id}; klaviyo-bridge: `update_campaign`)."""
-        return self._call("update_campaign", {"id": id, "body": campaign_partial_update_query, "fields_campaign": fields_campaign}, _request_timeout, options)
+        return self._call("update_campaign", {"id": id, "body": campaign_partial_update_query, "fields_campaign": fields_campaign}, _request_timeout, options, _request_auth)
 
     def update_campaign_message(self, id, campaign_message_partial_update_query, fields_campaign_message=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Update Campaign Message (PATCH /api/campaign-messages/{id}; klaviyo-bridge: `update_campaign_message`)."""
-        return self._call("update_campaign_message", {"id": id, "body": campaign_message_partial_update_query, "fields_campaign_message": fields_campaign_message}, _request_timeout, options)
+        return self._call("update_campaign_message", {"id": id, "body": campaign_message_partial_update_query, "fields_campaign_message": fields_campaign_message}, _request_timeout, options, _request_auth)
 
     def update_campaign_message_relationships_image(self, id, campaign_message_image_update_query, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Update Image for Campaign Message (PATCH /api/campaign-messages/{id}/relationships/image; klaviyo-bridge: `update_image_for_campaign_message`)."""
-        return self._call("update_image_for_campaign_message", {"id": id, "body": campaign_message_image_update_query}, _request_timeout, options)
+        return self._call("update_image_for_campaign_message", {"id": id, "body": campaign_message_image_update_query}, _request_timeout, options, _request_auth)
 
     def update_campaign_send_job(self, id, campaign_send_job_partial_update_query, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Cancel Campaign Send (PATCH /api/campaign-send-jobs/{id}; klaviyo-bridge: `cancel_campaign_send`)."""
-        return self._call("cancel_campaign_send", {"id": id, "body": campaign_send_job_partial_update_query}, _request_timeout, options)
+        return self._call("cancel_campaign_send", {"id": id, "body": campaign_send_job_partial_update_query}, _request_timeout, options, _request_auth)
 
     def update_image_for_campaign_message(self, id, campaign_message_image_update_query, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Update Image for Campaign Message (PATCH /api/campaign-messages/{id}/relationships/image; klaviyo-bridge: `update_image_for_campaign_message`)."""
-        return self._call("update_image_for_campaign_message", {"id": id, "body": campaign_message_image_update_query}, _request_timeout, options)
+        return self._call("update_image_for_campaign_message", {"id": id, "body": campaign_message_image_update_query}, _request_timeout, options, _request_auth)
 
 
 class CatalogsApi(_Group):
@@ -209,499 +209,499 @@ class CatalogsApi(_Group):
 
     def add_categories_to_catalog_item(self, id, catalog_item_category_op, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Add Categories to Catalog Item (POST /api/catalog-items/{id}/relationships/categories; klaviyo-bridge: `add_categories_to_catalog_item`)."""
-        return self._call("add_categories_to_catalog_item", {"id": id, "body": catalog_item_category_op}, _request_timeout, options)
+        return self._call("add_categories_to_catalog_item", {"id": id, "body": catalog_item_category_op}, _request_timeout, options, _request_auth)
 
     def add_category_to_catalog_item(self, id, catalog_item_category_op, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Add Categories to Catalog Item (POST /api/catalog-items/{id}/relationships/categories; klaviyo-bridge: `add_categories_to_catalog_item`)."""
-        return self._call("add_categories_to_catalog_item", {"id": id, "body": catalog_item_category_op}, _request_timeout, options)
+        return self._call("add_categories_to_catalog_item", {"id": id, "body": catalog_item_category_op}, _request_timeout, options, _request_auth)
 
     def add_items_to_catalog_category(self, id, catalog_category_item_op, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Add Items to Catalog Category (POST /api/catalog-categories/{id}/relationships/items; klaviyo-bridge: `add_items_to_catalog_category`)."""
-        return self._call("add_items_to_catalog_category", {"id": id, "body": catalog_category_item_op}, _request_timeout, options)
+        return self._call("add_items_to_catalog_category", {"id": id, "body": catalog_category_item_op}, _request_timeout, options, _request_auth)
 
     def bulk_create_catalog_categories(self, catalog_category_create_job_create_query, fields_catalog_category_bulk_create_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Bulk Create Catalog Categories (POST /api/catalog-category-bulk-create-jobs; klaviyo-bridge: `bulk_create_catalog_categories`)."""
-        return self._call("bulk_create_catalog_categories", {"body": catalog_category_create_job_create_query, "fields_catalog_category_bulk_create_job": fields_catalog_category_bulk_create_job}, _request_timeout, options)
+        return self._call("bulk_create_catalog_categories", {"body": catalog_category_create_job_create_query, "fields_catalog_category_bulk_create_job": fields_catalog_category_bulk_create_job}, _request_timeout, options, _request_auth)
 
     def bulk_create_catalog_items(self, catalog_item_create_job_create_query, fields_catalog_item_bulk_create_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Bulk Create Catalog Items (POST /api/catalog-item-bulk-create-jobs; klaviyo-bridge: `bulk_create_catalog_items`)."""
-        return self._call("bulk_create_catalog_items", {"body": catalog_item_create_job_create_query, "fields_catalog_item_bulk_create_job": fields_catalog_item_bulk_create_job}, _request_timeout, options)
+        return self._call("bulk_create_catalog_items", {"body": catalog_item_create_job_create_query, "fields_catalog_item_bulk_create_job": fields_catalog_item_bulk_create_job}, _request_timeout, options, _request_auth)
 
     def bulk_create_catalog_variants(self, catalog_variant_create_job_create_query, fields_catalog_variant_bulk_create_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Bulk Create Catalog Variants (POST /api/catalog-variant-bulk-create-jobs; klaviyo-bridge: `bulk_create_catalog_variants`)."""
-        return self._call("bulk_create_catalog_variants", {"body": catalog_variant_create_job_create_query, "fields_catalog_variant_bulk_create_job": fields_catalog_variant_bulk_create_job}, _request_timeout, options)
+        return self._call("bulk_create_catalog_variants", {"body": catalog_variant_create_job_create_query, "fields_catalog_variant_bulk_create_job": fields_catalog_variant_bulk_create_job}, _request_timeout, options, _request_auth)
 
     def bulk_delete_catalog_categories(self, catalog_category_delete_job_create_query, fields_catalog_category_bulk_delete_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Bulk Delete Catalog Categories (POST /api/catalog-category-bulk-delete-jobs; klaviyo-bridge: `bulk_delete_catalog_categories`)."""
-        return self._call("bulk_delete_catalog_categories", {"body": catalog_category_delete_job_create_query, "fields_catalog_category_bulk_delete_job": fields_catalog_category_bulk_delete_job}, _request_timeout, options)
+        return self._call("bulk_delete_catalog_categories", {"body": catalog_category_delete_job_create_query, "fields_catalog_category_bulk_delete_job": fields_catalog_category_bulk_delete_job}, _request_timeout, options, _request_auth)
 
     def bulk_delete_catalog_items(self, catalog_item_delete_job_create_query, fields_catalog_item_bulk_delete_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Bulk Delete Catalog Items (POST /api/catalog-item-bulk-delete-jobs; klaviyo-bridge: `bulk_delete_catalog_items`)."""
-        return self._call("bulk_delete_catalog_items", {"body": catalog_item_delete_job_create_query, "fields_catalog_item_bulk_delete_job": fields_catalog_item_bulk_delete_job}, _request_timeout, options)
+        return self._call("bulk_delete_catalog_items", {"body": catalog_item_delete_job_create_query, "fields_catalog_item_bulk_delete_job": fields_catalog_item_bulk_delete_job}, _request_timeout, options, _request_auth)
 
     def bulk_delete_catalog_variants(self, catalog_variant_delete_job_create_query, fields_catalog_variant_bulk_delete_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Bulk Delete Catalog Variants (POST /api/catalog-variant-bulk-delete-jobs; klaviyo-bridge: `bulk_delete_catalog_variants`)."""
-        return self._call("bulk_delete_catalog_variants", {"body": catalog_variant_delete_job_create_query, "fields_catalog_variant_bulk_delete_job": fields_catalog_variant_bulk_delete_job}, _request_timeout, options)
+        return self._call("bulk_delete_catalog_variants", {"body": catalog_variant_delete_job_create_query, "fields_catalog_variant_bulk_delete_job": fields_catalog_variant_bulk_delete_job}, _request_timeout, options, _request_auth)
 
     def bulk_update_catalog_categories(self, catalog_category_update_job_create_query, fields_catalog_category_bulk_update_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Bulk Update Catalog Categories (POST /api/catalog-category-bulk-update-jobs; klaviyo-bridge: `bulk_update_catalog_categories`)."""
-        return self._call("bulk_update_catalog_categories", {"body": catalog_category_update_job_create_query, "fields_catalog_category_bulk_update_job": fields_catalog_category_bulk_update_job}, _request_timeout, options)
+        return self._call("bulk_update_catalog_categories", {"body": catalog_category_update_job_create_query, "fields_catalog_category_bulk_update_job": fields_catalog_category_bulk_update_job}, _request_timeout, options, _request_auth)
 
     def bulk_update_catalog_items(self, catalog_item_update_job_create_query, fields_catalog_item_bulk_update_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Bulk Update Catalog Items (POST /api/catalog-item-bulk-update-jobs; klaviyo-bridge: `bulk_update_catalog_items`)."""
-        return self._call("bulk_update_catalog_items", {"body": catalog_item_update_job_create_query, "fields_catalog_item_bulk_update_job": fields_catalog_item_bulk_update_job}, _request_timeout, options)
+        return self._call("bulk_update_catalog_items", {"body": catalog_item_update_job_create_query, "fields_catalog_item_bulk_update_job": fields_catalog_item_bulk_update_job}, _request_timeout, options, _request_auth)
 
     def bulk_update_catalog_variants(self, catalog_variant_update_job_create_query, fields_catalog_variant_bulk_update_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Bulk Update Catalog Variants (POST /api/catalog-variant-bulk-update-jobs; klaviyo-bridge: `bulk_update_catalog_variants`)."""
-        return self._call("bulk_update_catalog_variants", {"body": catalog_variant_update_job_create_query, "fields_catalog_variant_bulk_update_job": fields_catalog_variant_bulk_update_job}, _request_timeout, options)
+        return self._call("bulk_update_catalog_variants", {"body": catalog_variant_update_job_create_query, "fields_catalog_variant_bulk_update_job": fields_catalog_variant_bulk_update_job}, _request_timeout, options, _request_auth)
 
     def create_back_in_stock_subscription(self, server_bis_subscription_create_query, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Create Back In Stock Subscription (POST /api/back-in-stock-subscriptions; klaviyo-bridge: `create_back_in_stock_subscription`)."""
-        return self._call("create_back_in_stock_subscription", {"body": server_bis_subscription_create_query}, _request_timeout, options)
+        return self._call("create_back_in_stock_subscription", {"body": server_bis_subscription_create_query}, _request_timeout, options, _request_auth)
 
     def create_catalog_category(self, catalog_category_create_query, fields_catalog_category=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Create Catalog Category (POST /api/catalog-categories; klaviyo-bridge: `create_catalog_category`)."""
-        return self._call("create_catalog_category", {"body": catalog_category_create_query, "fields_catalog_category": fields_catalog_category}, _request_timeout, options)
+        return self._call("create_catalog_category", {"body": catalog_category_create_query, "fields_catalog_category": fields_catalog_category}, _request_timeout, options, _request_auth)
 
     def create_catalog_category_bulk_create_job(self, catalog_category_create_job_create_query, fields_catalog_category_bulk_create_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Bulk Create Catalog Categories (POST /api/catalog-category-bulk-create-jobs; klaviyo-bridge: `bulk_create_catalog_categories`)."""
-        return self._call("bulk_create_catalog_categories", {"body": catalog_category_create_job_create_query, "fields_catalog_category_bulk_create_job": fields_catalog_category_bulk_create_job}, _request_timeout, options)
+        return self._call("bulk_create_catalog_categories", {"body": catalog_category_create_job_create_query, "fields_catalog_category_bulk_create_job": fields_catalog_category_bulk_create_job}, _request_timeout, options, _request_auth)
 
     def create_catalog_category_bulk_delete_job(self, catalog_category_delete_job_create_query, fields_catalog_category_bulk_delete_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Bulk Delete Catalog Categories (POST /api/catalog-category-bulk-delete-jobs; klaviyo-bridge: `bulk_delete_catalog_categories`)."""
-        return self._call("bulk_delete_catalog_categories", {"body": catalog_category_delete_job_create_query, "fields_catalog_category_bulk_delete_job": fields_catalog_category_bulk_delete_job}, _request_timeout, options)
+        return self._call("bulk_delete_catalog_categories", {"body": catalog_category_delete_job_create_query, "fields_catalog_category_bulk_delete_job": fields_catalog_category_bulk_delete_job}, _request_timeout, options, _request_auth)
 
     def create_catalog_category_bulk_update_job(self, catalog_category_update_job_create_query, fields_catalog_category_bulk_update_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Bulk Update Catalog Categories (POST /api/catalog-category-bulk-update-jobs; klaviyo-bridge: `bulk_update_catalog_categories`)."""
-        return self._call("bulk_update_catalog_categories", {"body": catalog_category_update_job_create_query, "fields_catalog_category_bulk_update_job": fields_catalog_category_bulk_update_job}, _request_timeout, options)
+        return self._call("bulk_update_catalog_categories", {"body": catalog_category_update_job_create_query, "fields_catalog_category_bulk_update_job": fields_catalog_category_bulk_update_job}, _request_timeout, options, _request_auth)
 
     def create_catalog_category_relationships_item(self, id, catalog_category_item_op, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Add Items to Catalog Category (POST /api/catalog-categories/{id}/relationships/items; klaviyo-bridge: `add_items_to_catalog_category`)."""
-        return self._call("add_items_to_catalog_category", {"id": id, "body": catalog_category_item_op}, _request_timeout, options)
+        return self._call("add_items_to_catalog_category", {"id": id, "body": catalog_category_item_op}, _request_timeout, options, _request_auth)
 
     def create_catalog_category_relationships_items(self, id, catalog_category_item_op, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Add Items to Catalog Category (POST /api/catalog-categories/{id}/relationships/items; klaviyo-bridge: `add_items_to_catalog_category`)."""
-        return self._call("add_items_to_catalog_category", {"id": id, "body": catalog_category_item_op}, _request_timeout, options)
+        return self._call("add_items_to_catalog_category", {"id": id, "body": catalog_category_item_op}, _request_timeout, options, _request_auth)
 
     def create_catalog_item(self, catalog_item_create_query, fields_catalog_item=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Create Catalog Item (POST /api/catalog-items; klaviyo-bridge: `create_catalog_item`)."""
-        return self._call("create_catalog_item", {"body": catalog_item_create_query, "fields_catalog_item": fields_catalog_item}, _request_timeout, options)
+        return self._call("create_catalog_item", {"body": catalog_item_create_query, "fields_catalog_item": fields_catalog_item}, _request_timeout, options, _request_auth)
 
     def create_catalog_item_bulk_create_job(self, catalog_item_create_job_create_query, fields_catalog_item_bulk_create_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Bulk Create Catalog Items (POST /api/catalog-item-bulk-create-jobs; klaviyo-bridge: `bulk_create_catalog_items`)."""
-        return self._call("bulk_create_catalog_items", {"body": catalog_item_create_job_create_query, "fields_catalog_item_bulk_create_job": fields_catalog_item_bulk_create_job}, _request_timeout, options)
+        return self._call("bulk_create_catalog_items", {"body": catalog_item_create_job_create_query, "fields_catalog_item_bulk_create_job": fields_catalog_item_bulk_create_job}, _request_timeout, options, _request_auth)
 
     def create_catalog_item_bulk_delete_job(self, catalog_item_delete_job_create_query, fields_catalog_item_bulk_delete_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Bulk Delete Catalog Items (POST /api/catalog-item-bulk-delete-jobs; klaviyo-bridge: `bulk_delete_catalog_items`)."""
-        return self._call("bulk_delete_catalog_items", {"body": catalog_item_delete_job_create_query, "fields_catalog_item_bulk_delete_job": fields_catalog_item_bulk_delete_job}, _request_timeout, options)
+        return self._call("bulk_delete_catalog_items", {"body": catalog_item_delete_job_create_query, "fields_catalog_item_bulk_delete_job": fields_catalog_item_bulk_delete_job}, _request_timeout, options, _request_auth)
 
     def create_catalog_item_bulk_update_job(self, catalog_item_update_job_create_query, fields_catalog_item_bulk_update_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Bulk Update Catalog Items (POST /api/catalog-item-bulk-update-jobs; klaviyo-bridge: `bulk_update_catalog_items`)."""
-        return self._call("bulk_update_catalog_items", {"body": catalog_item_update_job_create_query, "fields_catalog_item_bulk_update_job": fields_catalog_item_bulk_update_job}, _request_timeout, options)
+        return self._call("bulk_update_catalog_items", {"body": catalog_item_update_job_create_query, "fields_catalog_item_bulk_update_job": fields_catalog_item_bulk_update_job}, _request_timeout, options, _request_auth)
 
     def create_catalog_item_relationships_categories(self, id, catalog_item_category_op, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Add Categories to Catalog Item (POST /api/catalog-items/{id}/relationships/categories; klaviyo-bridge: `add_categories_to_catalog_item`)."""
-        return self._call("add_categories_to_catalog_item", {"id": id, "body": catalog_item_category_op}, _request_timeout, options)
+        return self._call("add_categories_to_catalog_item", {"id": id, "body": catalog_item_category_op}, _request_timeout, options, _request_auth)
 
     def create_catalog_item_relationships_category(self, id, catalog_item_category_op, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Add Categories to Catalog Item (POST /api/catalog-items/{id}/relationships/categories; klaviyo-bridge: `add_categories_to_catalog_item`)."""
-        return self._call("add_categories_to_catalog_item", {"id": id, "body": catalog_item_category_op}, _request_timeout, options)
+        return self._call("add_categories_to_catalog_item", {"id": id, "body": catalog_item_category_op}, _request_timeout, options, _request_auth)
 
     def create_catalog_variant(self, catalog_variant_create_query, fields_catalog_variant=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Create Catalog Variant (POST /api/catalog-variants; klaviyo-bridge: `create_catalog_variant`)."""
-        return self._call("create_catalog_variant", {"body": catalog_variant_create_query, "fields_catalog_variant": fields_catalog_variant}, _request_timeout, options)
+        return self._call("create_catalog_variant", {"body": catalog_variant_create_query, "fields_catalog_variant": fields_catalog_variant}, _request_timeout, options, _request_auth)
 
     def create_catalog_variant_bulk_create_job(self, catalog_variant_create_job_create_query, fields_catalog_variant_bulk_create_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Bulk Create Catalog Variants (POST /api/catalog-variant-bulk-create-jobs; klaviyo-bridge: `bulk_create_catalog_variants`)."""
-        return self._call("bulk_create_catalog_variants", {"body": catalog_variant_create_job_create_query, "fields_catalog_variant_bulk_create_job": fields_catalog_variant_bulk_create_job}, _request_timeout, options)
+        return self._call("bulk_create_catalog_variants", {"body": catalog_variant_create_job_create_query, "fields_catalog_variant_bulk_create_job": fields_catalog_variant_bulk_create_job}, _request_timeout, options, _request_auth)
 
     def create_catalog_variant_bulk_delete_job(self, catalog_variant_delete_job_create_query, fields_catalog_variant_bulk_delete_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Bulk Delete Catalog Variants (POST /api/catalog-variant-bulk-delete-jobs; klaviyo-bridge: `bulk_delete_catalog_variants`)."""
-        return self._call("bulk_delete_catalog_variants", {"body": catalog_variant_delete_job_create_query, "fields_catalog_variant_bulk_delete_job": fields_catalog_variant_bulk_delete_job}, _request_timeout, options)
+        return self._call("bulk_delete_catalog_variants", {"body": catalog_variant_delete_job_create_query, "fields_catalog_variant_bulk_delete_job": fields_catalog_variant_bulk_delete_job}, _request_timeout, options, _request_auth)
 
     def create_catalog_variant_bulk_update_job(self, catalog_variant_update_job_create_query, fields_catalog_variant_bulk_update_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Bulk Update Catalog Variants (POST /api/catalog-variant-bulk-update-jobs; klaviyo-bridge: `bulk_update_catalog_variants`)."""
-        return self._call("bulk_update_catalog_variants", {"body": catalog_variant_update_job_create_query, "fields_catalog_variant_bulk_update_job": fields_catalog_variant_bulk_update_job}, _request_timeout, options)
+        return self._call("bulk_update_catalog_variants", {"body": catalog_variant_update_job_create_query, "fields_catalog_variant_bulk_update_job": fields_catalog_variant_bulk_update_job}, _request_timeout, options, _request_auth)
 
     def delete_catalog_category(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Delete Catalog Category (DELETE /api/catalog-categories/{id}; klaviyo-bridge: `delete_catalog_category`)."""
-        return self._call("delete_catalog_category", {"id": id}, _request_timeout, options)
+        return self._call("delete_catalog_category", {"id": id}, _request_timeout, options, _request_auth)
 
     def delete_catalog_category_relationships_items(self, id, catalog_category_item_op, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Remove Items from Catalog Category (DELETE /api/catalog-categories/{id}/relationships/items; klaviyo-bridge: `remove_items_from_catalog_category`)."""
-        return self._call("remove_items_from_catalog_category", {"id": id, "body": catalog_category_item_op}, _request_timeout, options)
+        return self._call("remove_items_from_catalog_category", {"id": id, "body": catalog_category_item_op}, _request_timeout, options, _request_auth)
 
     def delete_catalog_item(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Delete Catalog Item (DELETE /api/catalog-items/{id}; klaviyo-bridge: `delete_catalog_item`)."""
-        return self._call("delete_catalog_item", {"id": id}, _request_timeout, options)
+        return self._call("delete_catalog_item", {"id": id}, _request_timeout, options, _request_auth)
 
     def delete_catalog_item_relationships_categories(self, id, catalog_item_category_op, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Remove Categories from Catalog Item (DELETE /api/catalog-items/{id}/relationships/categories; klaviyo-bridge: `remove_categories_from_catalog_item`)."""
-        return self._call("remove_categories_from_catalog_item", {"id": id, "body": catalog_item_category_op}, _request_timeout, options)
+        return self._call("remove_categories_from_catalog_item", {"id": id, "body": catalog_item_category_op}, _request_timeout, options, _request_auth)
 
     def delete_catalog_variant(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Delete Catalog Variant (DELETE /api/catalog-variants/{id}; klaviyo-bridge: `delete_catalog_variant`)."""
-        return self._call("delete_catalog_variant", {"id": id}, _request_timeout, options)
+        return self._call("delete_catalog_variant", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_bulk_create_catalog_items_job(self, job_id, fields_catalog_item_bulk_create_job=None, fields_catalog_item=None, include=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Create Catalog Items Job (GET /api/catalog-item-bulk-create-jobs/{job_id}; klaviyo-bridge: `get_bulk_create_catalog_items_job`)."""
-        return self._call("get_bulk_create_catalog_items_job", {"job_id": job_id, "fields_catalog_item_bulk_create_job": fields_catalog_item_bulk_create_job, "fields_catalog_item": fields_catalog_item, "include": include}, _request_timeout, options)
+        return self._call("get_bulk_create_catalog_items_job", {"job_id": job_id, "fields_catalog_item_bulk_create_job": fields_catalog_item_bulk_create_job, "fields_catalog_item": fields_catalog_item, "include": include}, _request_timeout, options, _request_auth)
 
     def get_bulk_create_catalog_items_jobs(self, fields_catalog_item_bulk_create_job=None, filter=None, page_cursor=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Create Catalog Items Jobs (GET /api/catalog-item-bulk-create-jobs; klaviyo-bridge: `get_bulk_create_catalog_items_jobs`)."""
-        return self._call("get_bulk_create_catalog_items_jobs", {"fields_catalog_item_bulk_create_job": fields_catalog_item_bulk_create_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options)
+        return self._call("get_bulk_create_catalog_items_jobs", {"fields_catalog_item_bulk_create_job": fields_catalog_item_bulk_create_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options, _request_auth)
 
     def get_bulk_create_categories_job(self, job_id, fields_catalog_category_bulk_create_job=None, fields_catalog_category=None, include=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Create Categories Job (GET /api/catalog-category-bulk-create-jobs/{job_id}; klaviyo-bridge: `get_bulk_create_categories_job`)."""
-        return self._call("get_bulk_create_categories_job", {"job_id": job_id, "fields_catalog_category_bulk_create_job": fields_catalog_category_bulk_create_job, "fields_catalog_category": fields_catalog_category, "include": include}, _request_timeout, options)
+        return self._call("get_bulk_create_categories_job", {"job_id": job_id, "fields_catalog_category_bulk_create_job": fields_catalog_category_bulk_create_job, "fields_catalog_category": fields_catalog_category, "include": include}, _request_timeout, options, _request_auth)
 
     def get_bulk_create_categories_jobs(self, fields_catalog_category_bulk_create_job=None, filter=None, page_cursor=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Create Categories Jobs (GET /api/catalog-category-bulk-create-jobs; klaviyo-bridge: `get_bulk_create_categories_jobs`)."""
-        return self._call("get_bulk_create_categories_jobs", {"fields_catalog_category_bulk_create_job": fields_catalog_category_bulk_create_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options)
+        return self._call("get_bulk_create_categories_jobs", {"fields_catalog_category_bulk_create_job": fields_catalog_category_bulk_create_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options, _request_auth)
 
     def get_bulk_create_variants_job(self, job_id, fields_catalog_variant_bulk_create_job=None, fields_catalog_variant=None, include=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Create Variants Job (GET /api/catalog-variant-bulk-create-jobs/{job_id}; klaviyo-bridge: `get_bulk_create_variants_job`)."""
-        return self._call("get_bulk_create_variants_job", {"job_id": job_id, "fields_catalog_variant_bulk_create_job": fields_catalog_variant_bulk_create_job, "fields_catalog_variant": fields_catalog_variant, "include": include}, _request_timeout, options)
+        return self._call("get_bulk_create_variants_job", {"job_id": job_id, "fields_catalog_variant_bulk_create_job": fields_catalog_variant_bulk_create_job, "fields_catalog_variant": fields_catalog_variant, "include": include}, _request_timeout, options, _request_auth)
 
     def get_bulk_create_variants_jobs(self, fields_catalog_variant_bulk_create_job=None, filter=None, page_cursor=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Create Variants Jobs (GET /api/catalog-variant-bulk-create-jobs; klaviyo-bridge: `get_bulk_create_variants_jobs`)."""
-        return self._call("get_bulk_create_variants_jobs", {"fields_catalog_variant_bulk_create_job": fields_catalog_variant_bulk_create_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options)
+        return self._call("get_bulk_create_variants_jobs", {"fields_catalog_variant_bulk_create_job": fields_catalog_variant_bulk_create_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options, _request_auth)
 
     def get_bulk_delete_catalog_items_job(self, job_id, fields_catalog_item_bulk_delete_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Delete Catalog Items Job (GET /api/catalog-item-bulk-delete-jobs/{job_id}; klaviyo-bridge: `get_bulk_delete_catalog_items_job`)."""
-        return self._call("get_bulk_delete_catalog_items_job", {"job_id": job_id, "fields_catalog_item_bulk_delete_job": fields_catalog_item_bulk_delete_job}, _request_timeout, options)
+        return self._call("get_bulk_delete_catalog_items_job", {"job_id": job_id, "fields_catalog_item_bulk_delete_job": fields_catalog_item_bulk_delete_job}, _request_timeout, options, _request_auth)
 
     def get_bulk_delete_catalog_items_jobs(self, fields_catalog_item_bulk_delete_job=None, filter=None, page_cursor=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Delete Catalog Items Jobs (GET /api/catalog-item-bulk-delete-jobs; klaviyo-bridge: `get_bulk_delete_catalog_items_jobs`)."""
-        return self._call("get_bulk_delete_catalog_items_jobs", {"fields_catalog_item_bulk_delete_job": fields_catalog_item_bulk_delete_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options)
+        return self._call("get_bulk_delete_catalog_items_jobs", {"fields_catalog_item_bulk_delete_job": fields_catalog_item_bulk_delete_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options, _request_auth)
 
     def get_bulk_delete_categories_job(self, job_id, fields_catalog_category_bulk_delete_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Delete Categories Job (GET /api/catalog-category-bulk-delete-jobs/{job_id}; klaviyo-bridge: `get_bulk_delete_categories_job`)."""
-        return self._call("get_bulk_delete_categories_job", {"job_id": job_id, "fields_catalog_category_bulk_delete_job": fields_catalog_category_bulk_delete_job}, _request_timeout, options)
+        return self._call("get_bulk_delete_categories_job", {"job_id": job_id, "fields_catalog_category_bulk_delete_job": fields_catalog_category_bulk_delete_job}, _request_timeout, options, _request_auth)
 
     def get_bulk_delete_categories_jobs(self, fields_catalog_category_bulk_delete_job=None, filter=None, page_cursor=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Delete Categories Jobs (GET /api/catalog-category-bulk-delete-jobs; klaviyo-bridge: `get_bulk_delete_categories_jobs`)."""
-        return self._call("get_bulk_delete_categories_jobs", {"fields_catalog_category_bulk_delete_job": fields_catalog_category_bulk_delete_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options)
+        return self._call("get_bulk_delete_categories_jobs", {"fields_catalog_category_bulk_delete_job": fields_catalog_category_bulk_delete_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options, _request_auth)
 
     def get_bulk_delete_variants_job(self, job_id, fields_catalog_variant_bulk_delete_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Delete Variants Job (GET /api/catalog-variant-bulk-delete-jobs/{job_id}; klaviyo-bridge: `get_bulk_delete_variants_job`)."""
-        return self._call("get_bulk_delete_variants_job", {"job_id": job_id, "fields_catalog_variant_bulk_delete_job": fields_catalog_variant_bulk_delete_job}, _request_timeout, options)
+        return self._call("get_bulk_delete_variants_job", {"job_id": job_id, "fields_catalog_variant_bulk_delete_job": fields_catalog_variant_bulk_delete_job}, _request_timeout, options, _request_auth)
 
     def get_bulk_delete_variants_jobs(self, fields_catalog_variant_bulk_delete_job=None, filter=None, page_cursor=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Delete Variants Jobs (GET /api/catalog-variant-bulk-delete-jobs; klaviyo-bridge: `get_bulk_delete_variants_jobs`)."""
-        return self._call("get_bulk_delete_variants_jobs", {"fields_catalog_variant_bulk_delete_job": fields_catalog_variant_bulk_delete_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options)
+        return self._call("get_bulk_delete_variants_jobs", {"fields_catalog_variant_bulk_delete_job": fields_catalog_variant_bulk_delete_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options, _request_auth)
 
     def get_bulk_update_catalog_items_job(self, job_id, fields_catalog_item_bulk_update_job=None, fields_catalog_item=None, include=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Update Catalog Items Job (GET /api/catalog-item-bulk-update-jobs/{job_id}; klaviyo-bridge: `get_bulk_update_catalog_items_job`)."""
-        return self._call("get_bulk_update_catalog_items_job", {"job_id": job_id, "fields_catalog_item_bulk_update_job": fields_catalog_item_bulk_update_job, "fields_catalog_item": fields_catalog_item, "include": include}, _request_timeout, options)
+        return self._call("get_bulk_update_catalog_items_job", {"job_id": job_id, "fields_catalog_item_bulk_update_job": fields_catalog_item_bulk_update_job, "fields_catalog_item": fields_catalog_item, "include": include}, _request_timeout, options, _request_auth)
 
     def get_bulk_update_catalog_items_jobs(self, fields_catalog_item_bulk_update_job=None, filter=None, page_cursor=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Update Catalog Items Jobs (GET /api/catalog-item-bulk-update-jobs; klaviyo-bridge: `get_bulk_update_catalog_items_jobs`)."""
-        return self._call("get_bulk_update_catalog_items_jobs", {"fields_catalog_item_bulk_update_job": fields_catalog_item_bulk_update_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options)
+        return self._call("get_bulk_update_catalog_items_jobs", {"fields_catalog_item_bulk_update_job": fields_catalog_item_bulk_update_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options, _request_auth)
 
     def get_bulk_update_categories_job(self, job_id, fields_catalog_category_bulk_update_job=None, fields_catalog_category=None, include=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Update Categories Job (GET /api/catalog-category-bulk-update-jobs/{job_id}; klaviyo-bridge: `get_bulk_update_categories_job`)."""
-        return self._call("get_bulk_update_categories_job", {"job_id": job_id, "fields_catalog_category_bulk_update_job": fields_catalog_category_bulk_update_job, "fields_catalog_category": fields_catalog_category, "include": include}, _request_timeout, options)
+        return self._call("get_bulk_update_categories_job", {"job_id": job_id, "fields_catalog_category_bulk_update_job": fields_catalog_category_bulk_update_job, "fields_catalog_category": fields_catalog_category, "include": include}, _request_timeout, options, _request_auth)
 
     def get_bulk_update_categories_jobs(self, fields_catalog_category_bulk_update_job=None, filter=None, page_cursor=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Update Categories Jobs (GET /api/catalog-category-bulk-update-jobs; klaviyo-bridge: `get_bulk_update_categories_jobs`)."""
-        return self._call("get_bulk_update_categories_jobs", {"fields_catalog_category_bulk_update_job": fields_catalog_category_bulk_update_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options)
+        return self._call("get_bulk_update_categories_jobs", {"fields_catalog_category_bulk_update_job": fields_catalog_category_bulk_update_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options, _request_auth)
 
     def get_bulk_update_variants_job(self, job_id, fields_catalog_variant_bulk_update_job=None, fields_catalog_variant=None, include=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Update Variants Job (GET /api/catalog-variant-bulk-update-jobs/{job_id}; klaviyo-bridge: `get_bulk_update_variants_job`)."""
-        return self._call("get_bulk_update_variants_job", {"job_id": job_id, "fields_catalog_variant_bulk_update_job": fields_catalog_variant_bulk_update_job, "fields_catalog_variant": fields_catalog_variant, "include": include}, _request_timeout, options)
+        return self._call("get_bulk_update_variants_job", {"job_id": job_id, "fields_catalog_variant_bulk_update_job": fields_catalog_variant_bulk_update_job, "fields_catalog_variant": fields_catalog_variant, "include": include}, _request_timeout, options, _request_auth)
 
     def get_bulk_update_variants_jobs(self, fields_catalog_variant_bulk_update_job=None, filter=None, page_cursor=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Update Variants Jobs (GET /api/catalog-variant-bulk-update-jobs; klaviyo-bridge: `get_bulk_update_variants_jobs`)."""
-        return self._call("get_bulk_update_variants_jobs", {"fields_catalog_variant_bulk_update_job": fields_catalog_variant_bulk_update_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options)
+        return self._call("get_bulk_update_variants_jobs", {"fields_catalog_variant_bulk_update_job": fields_catalog_variant_bulk_update_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options, _request_auth)
 
     def get_catalog_categories(self, fields_catalog_category=None, filter=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Catalog Categories (GET /api/catalog-categories; klaviyo-bridge: `get_catalog_categories`)."""
-        return self._call("get_catalog_categories", {"fields_catalog_category": fields_catalog_category, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_catalog_categories", {"fields_catalog_category": fields_catalog_category, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def get_catalog_category(self, id, fields_catalog_category=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Catalog Category (GET /api/catalog-categories/{id}; klaviyo-bridge: `get_catalog_category`)."""
-        return self._call("get_catalog_category", {"id": id, "fields_catalog_category": fields_catalog_category}, _request_timeout, options)
+        return self._call("get_catalog_category", {"id": id, "fields_catalog_category": fields_catalog_category}, _request_timeout, options, _request_auth)
 
     def get_catalog_category_bulk_create_job(self, job_id, fields_catalog_category_bulk_create_job=None, fields_catalog_category=None, include=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Create Categories Job (GET /api/catalog-category-bulk-create-jobs/{job_id}; klaviyo-bridge: `get_bulk_create_categories_job`)."""
-        return self._call("get_bulk_create_categories_job", {"job_id": job_id, "fields_catalog_category_bulk_create_job": fields_catalog_category_bulk_create_job, "fields_catalog_category": fields_catalog_category, "include": include}, _request_timeout, options)
+        return self._call("get_bulk_create_categories_job", {"job_id": job_id, "fields_catalog_category_bulk_create_job": fields_catalog_category_bulk_create_job, "fields_catalog_category": fields_catalog_category, "include": include}, _request_timeout, options, _request_auth)
 
     def get_catalog_category_bulk_create_jobs(self, fields_catalog_category_bulk_create_job=None, filter=None, page_cursor=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Create Categories Jobs (GET /api/catalog-category-bulk-create-jobs; klaviyo-bridge: `get_bulk_create_categories_jobs`)."""
-        return self._call("get_bulk_create_categories_jobs", {"fields_catalog_category_bulk_create_job": fields_catalog_category_bulk_create_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options)
+        return self._call("get_bulk_create_categories_jobs", {"fields_catalog_category_bulk_create_job": fields_catalog_category_bulk_create_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options, _request_auth)
 
     def get_catalog_category_bulk_delete_job(self, job_id, fields_catalog_category_bulk_delete_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Delete Categories Job (GET /api/catalog-category-bulk-delete-jobs/{job_id}; klaviyo-bridge: `get_bulk_delete_categories_job`)."""
-        return self._call("get_bulk_delete_categories_job", {"job_id": job_id, "fields_catalog_category_bulk_delete_job": fields_catalog_category_bulk_delete_job}, _request_timeout, options)
+        return self._call("get_bulk_delete_categories_job", {"job_id": job_id, "fields_catalog_category_bulk_delete_job": fields_catalog_category_bulk_delete_job}, _request_timeout, options, _request_auth)
 
     def get_catalog_category_bulk_delete_jobs(self, fields_catalog_category_bulk_delete_job=None, filter=None, page_cursor=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Delete Categories Jobs (GET /api/catalog-category-bulk-delete-jobs; klaviyo-bridge: `get_bulk_delete_categories_jobs`)."""
-        return self._call("get_bulk_delete_categories_jobs", {"fields_catalog_category_bulk_delete_job": fields_catalog_category_bulk_delete_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options)
+        return self._call("get_bulk_delete_categories_jobs", {"fields_catalog_category_bulk_delete_job": fields_catalog_category_bulk_delete_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options, _request_auth)
 
     def get_catalog_category_bulk_update_job(self, job_id, fields_catalog_category_bulk_update_job=None, fields_catalog_category=None, include=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Update Categories Job (GET /api/catalog-category-bulk-update-jobs/{job_id}; klaviyo-bridge: `get_bulk_update_categories_job`)."""
-        return self._call("get_bulk_update_categories_job", {"job_id": job_id, "fields_catalog_category_bulk_update_job": fields_catalog_category_bulk_update_job, "fields_catalog_category": fields_catalog_category, "include": include}, _request_timeout, options)
+        return self._call("get_bulk_update_categories_job", {"job_id": job_id, "fields_catalog_category_bulk_update_job": fields_catalog_category_bulk_update_job, "fields_catalog_category": fields_catalog_category, "include": include}, _request_timeout, options, _request_auth)
 
     def get_catalog_category_bulk_update_jobs(self, fields_catalog_category_bulk_update_job=None, filter=None, page_cursor=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Update Categories Jobs (GET /api/catalog-category-bulk-update-jobs; klaviyo-bridge: `get_bulk_update_categories_jobs`)."""
-        return self._call("get_bulk_update_categories_jobs", {"fields_catalog_category_bulk_update_job": fields_catalog_category_bulk_update_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options)
+        return self._call("get_bulk_update_categories_jobs", {"fields_catalog_category_bulk_update_job": fields_catalog_category_bulk_update_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options, _request_auth)
 
     def get_catalog_category_items(self, id, fields_catalog_item=None, fields_catalog_variant=None, filter=None, include=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Items for Catalog Category (GET /api/catalog-categories/{id}/items; klaviyo-bridge: `get_items_for_catalog_category`)."""
-        return self._call("get_items_for_catalog_category", {"id": id, "fields_catalog_item": fields_catalog_item, "fields_catalog_variant": fields_catalog_variant, "filter": filter, "include": include, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_items_for_catalog_category", {"id": id, "fields_catalog_item": fields_catalog_item, "fields_catalog_variant": fields_catalog_variant, "filter": filter, "include": include, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def get_catalog_category_relationships_items(self, id, filter=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Item IDs for Catalog Category (GET /api/catalog-categories/{id}/relationships/items; klaviyo-bridge: `get_item_ids_for_catalog_category`)."""
-        return self._call("get_item_ids_for_catalog_category", {"id": id, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_item_ids_for_catalog_category", {"id": id, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def get_catalog_item(self, id, fields_catalog_item=None, fields_catalog_variant=None, include=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Catalog Item (GET /api/catalog-items/{id}; klaviyo-bridge: `get_catalog_item`)."""
-        return self._call("get_catalog_item", {"id": id, "fields_catalog_item": fields_catalog_item, "fields_catalog_variant": fields_catalog_variant, "include": include}, _request_timeout, options)
+        return self._call("get_catalog_item", {"id": id, "fields_catalog_item": fields_catalog_item, "fields_catalog_variant": fields_catalog_variant, "include": include}, _request_timeout, options, _request_auth)
 
     def get_catalog_item_bulk_create_job(self, job_id, fields_catalog_item_bulk_create_job=None, fields_catalog_item=None, include=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Create Catalog Items Job (GET /api/catalog-item-bulk-create-jobs/{job_id}; klaviyo-bridge: `get_bulk_create_catalog_items_job`)."""
-        return self._call("get_bulk_create_catalog_items_job", {"job_id": job_id, "fields_catalog_item_bulk_create_job": fields_catalog_item_bulk_create_job, "fields_catalog_item": fields_catalog_item, "include": include}, _request_timeout, options)
+        return self._call("get_bulk_create_catalog_items_job", {"job_id": job_id, "fields_catalog_item_bulk_create_job": fields_catalog_item_bulk_create_job, "fields_catalog_item": fields_catalog_item, "include": include}, _request_timeout, options, _request_auth)
 
     def get_catalog_item_bulk_create_jobs(self, fields_catalog_item_bulk_create_job=None, filter=None, page_cursor=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Create Catalog Items Jobs (GET /api/catalog-item-bulk-create-jobs; klaviyo-bridge: `get_bulk_create_catalog_items_jobs`)."""
-        return self._call("get_bulk_create_catalog_items_jobs", {"fields_catalog_item_bulk_create_job": fields_catalog_item_bulk_create_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options)
+        return self._call("get_bulk_create_catalog_items_jobs", {"fields_catalog_item_bulk_create_job": fields_catalog_item_bulk_create_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options, _request_auth)
 
     def get_catalog_item_bulk_delete_job(self, job_id, fields_catalog_item_bulk_delete_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Delete Catalog Items Job (GET /api/catalog-item-bulk-delete-jobs/{job_id}; klaviyo-bridge: `get_bulk_delete_catalog_items_job`)."""
-        return self._call("get_bulk_delete_catalog_items_job", {"job_id": job_id, "fields_catalog_item_bulk_delete_job": fields_catalog_item_bulk_delete_job}, _request_timeout, options)
+        return self._call("get_bulk_delete_catalog_items_job", {"job_id": job_id, "fields_catalog_item_bulk_delete_job": fields_catalog_item_bulk_delete_job}, _request_timeout, options, _request_auth)
 
     def get_catalog_item_bulk_delete_jobs(self, fields_catalog_item_bulk_delete_job=None, filter=None, page_cursor=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Delete Catalog Items Jobs (GET /api/catalog-item-bulk-delete-jobs; klaviyo-bridge: `get_bulk_delete_catalog_items_jobs`)."""
-        return self._call("get_bulk_delete_catalog_items_jobs", {"fields_catalog_item_bulk_delete_job": fields_catalog_item_bulk_delete_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options)
+        return self._call("get_bulk_delete_catalog_items_jobs", {"fields_catalog_item_bulk_delete_job": fields_catalog_item_bulk_delete_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options, _request_auth)
 
     def get_catalog_item_bulk_update_job(self, job_id, fields_catalog_item_bulk_update_job=None, fields_catalog_item=None, include=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Update Catalog Items Job (GET /api/catalog-item-bulk-update-jobs/{job_id}; klaviyo-bridge: `get_bulk_update_catalog_items_job`)."""
-        return self._call("get_bulk_update_catalog_items_job", {"job_id": job_id, "fields_catalog_item_bulk_update_job": fields_catalog_item_bulk_update_job, "fields_catalog_item": fields_catalog_item, "include": include}, _request_timeout, options)
+        return self._call("get_bulk_update_catalog_items_job", {"job_id": job_id, "fields_catalog_item_bulk_update_job": fields_catalog_item_bulk_update_job, "fields_catalog_item": fields_catalog_item, "include": include}, _request_timeout, options, _request_auth)
 
     def get_catalog_item_bulk_update_jobs(self, fields_catalog_item_bulk_update_job=None, filter=None, page_cursor=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Update Catalog Items Jobs (GET /api/catalog-item-bulk-update-jobs; klaviyo-bridge: `get_bulk_update_catalog_items_jobs`)."""
-        return self._call("get_bulk_update_catalog_items_jobs", {"fields_catalog_item_bulk_update_job": fields_catalog_item_bulk_update_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options)
+        return self._call("get_bulk_update_catalog_items_jobs", {"fields_catalog_item_bulk_update_job": fields_catalog_item_bulk_update_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options, _request_auth)
 
     def get_catalog_item_categories(self, id, fields_catalog_category=None, filter=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Categories for Catalog Item (GET /api/catalog-items/{id}/categories; klaviyo-bridge: `get_categories_for_catalog_item`)."""
-        return self._call("get_categories_for_catalog_item", {"id": id, "fields_catalog_category": fields_catalog_category, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_categories_for_catalog_item", {"id": id, "fields_catalog_category": fields_catalog_category, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def get_catalog_item_relationships_categories(self, id, filter=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Category IDs for Catalog Item (GET /api/catalog-items/{id}/relationships/categories; klaviyo-bridge: `get_category_ids_for_catalog_item`)."""
-        return self._call("get_category_ids_for_catalog_item", {"id": id, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_category_ids_for_catalog_item", {"id": id, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def get_catalog_item_relationships_variants(self, id, filter=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Variant IDs for Catalog Item (GET /api/catalog-items/{id}/relationships/variants; klaviyo-bridge: `get_variant_ids_for_catalog_item`)."""
-        return self._call("get_variant_ids_for_catalog_item", {"id": id, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_variant_ids_for_catalog_item", {"id": id, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def get_catalog_item_variants(self, id, fields_catalog_variant=None, filter=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Variants for Catalog Item (GET /api/catalog-items/{id}/variants; klaviyo-bridge: `get_variants_for_catalog_item`)."""
-        return self._call("get_variants_for_catalog_item", {"id": id, "fields_catalog_variant": fields_catalog_variant, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_variants_for_catalog_item", {"id": id, "fields_catalog_variant": fields_catalog_variant, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def get_catalog_items(self, fields_catalog_item=None, fields_catalog_variant=None, filter=None, include=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Catalog Items (GET /api/catalog-items; klaviyo-bridge: `get_catalog_items`)."""
-        return self._call("get_catalog_items", {"fields_catalog_item": fields_catalog_item, "fields_catalog_variant": fields_catalog_variant, "filter": filter, "include": include, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_catalog_items", {"fields_catalog_item": fields_catalog_item, "fields_catalog_variant": fields_catalog_variant, "filter": filter, "include": include, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def get_catalog_variant(self, id, fields_catalog_variant=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Catalog Variant (GET /api/catalog-variants/{id}; klaviyo-bridge: `get_catalog_variant`)."""
-        return self._call("get_catalog_variant", {"id": id, "fields_catalog_variant": fields_catalog_variant}, _request_timeout, options)
+        return self._call("get_catalog_variant", {"id": id, "fields_catalog_variant": fields_catalog_variant}, _request_timeout, options, _request_auth)
 
     def get_catalog_variant_bulk_create_job(self, job_id, fields_catalog_variant_bulk_create_job=None, fields_catalog_variant=None, include=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Create Variants Job (GET /api/catalog-variant-bulk-create-jobs/{job_id}; klaviyo-bridge: `get_bulk_create_variants_job`)."""
-        return self._call("get_bulk_create_variants_job", {"job_id": job_id, "fields_catalog_variant_bulk_create_job": fields_catalog_variant_bulk_create_job, "fields_catalog_variant": fields_catalog_variant, "include": include}, _request_timeout, options)
+        return self._call("get_bulk_create_variants_job", {"job_id": job_id, "fields_catalog_variant_bulk_create_job": fields_catalog_variant_bulk_create_job, "fields_catalog_variant": fields_catalog_variant, "include": include}, _request_timeout, options, _request_auth)
 
     def get_catalog_variant_bulk_create_jobs(self, fields_catalog_variant_bulk_create_job=None, filter=None, page_cursor=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Create Variants Jobs (GET /api/catalog-variant-bulk-create-jobs; klaviyo-bridge: `get_bulk_create_variants_jobs`)."""
-        return self._call("get_bulk_create_variants_jobs", {"fields_catalog_variant_bulk_create_job": fields_catalog_variant_bulk_create_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options)
+        return self._call("get_bulk_create_variants_jobs", {"fields_catalog_variant_bulk_create_job": fields_catalog_variant_bulk_create_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options, _request_auth)
 
     def get_catalog_variant_bulk_delete_job(self, job_id, fields_catalog_variant_bulk_delete_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Delete Variants Job (GET /api/catalog-variant-bulk-delete-jobs/{job_id}; klaviyo-bridge: `get_bulk_delete_variants_job`)."""
-        return self._call("get_bulk_delete_variants_job", {"job_id": job_id, "fields_catalog_variant_bulk_delete_job": fields_catalog_variant_bulk_delete_job}, _request_timeout, options)
+        return self._call("get_bulk_delete_variants_job", {"job_id": job_id, "fields_catalog_variant_bulk_delete_job": fields_catalog_variant_bulk_delete_job}, _request_timeout, options, _request_auth)
 
     def get_catalog_variant_bulk_delete_jobs(self, fields_catalog_variant_bulk_delete_job=None, filter=None, page_cursor=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Delete Variants Jobs (GET /api/catalog-variant-bulk-delete-jobs; klaviyo-bridge: `get_bulk_delete_variants_jobs`)."""
-        return self._call("get_bulk_delete_variants_jobs", {"fields_catalog_variant_bulk_delete_job": fields_catalog_variant_bulk_delete_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options)
+        return self._call("get_bulk_delete_variants_jobs", {"fields_catalog_variant_bulk_delete_job": fields_catalog_variant_bulk_delete_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options, _request_auth)
 
     def get_catalog_variant_bulk_update_job(self, job_id, fields_catalog_variant_bulk_update_job=None, fields_catalog_variant=None, include=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Update Variants Job (GET /api/catalog-variant-bulk-update-jobs/{job_id}; klaviyo-bridge: `get_bulk_update_variants_job`)."""
-        return self._call("get_bulk_update_variants_job", {"job_id": job_id, "fields_catalog_variant_bulk_update_job": fields_catalog_variant_bulk_update_job, "fields_catalog_variant": fields_catalog_variant, "include": include}, _request_timeout, options)
+        return self._call("get_bulk_update_variants_job", {"job_id": job_id, "fields_catalog_variant_bulk_update_job": fields_catalog_variant_bulk_update_job, "fields_catalog_variant": fields_catalog_variant, "include": include}, _request_timeout, options, _request_auth)
 
     def get_catalog_variant_bulk_update_jobs(self, fields_catalog_variant_bulk_update_job=None, filter=None, page_cursor=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Update Variants Jobs (GET /api/catalog-variant-bulk-update-jobs; klaviyo-bridge: `get_bulk_update_variants_jobs`)."""
-        return self._call("get_bulk_update_variants_jobs", {"fields_catalog_variant_bulk_update_job": fields_catalog_variant_bulk_update_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options)
+        return self._call("get_bulk_update_variants_jobs", {"fields_catalog_variant_bulk_update_job": fields_catalog_variant_bulk_update_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options, _request_auth)
 
     def get_catalog_variants(self, fields_catalog_variant=None, filter=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Catalog Variants (GET /api/catalog-variants; klaviyo-bridge: `get_catalog_variants`)."""
-        return self._call("get_catalog_variants", {"fields_catalog_variant": fields_catalog_variant, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_catalog_variants", {"fields_catalog_variant": fields_catalog_variant, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def get_categories_for_catalog_item(self, id, fields_catalog_category=None, filter=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Categories for Catalog Item (GET /api/catalog-items/{id}/categories; klaviyo-bridge: `get_categories_for_catalog_item`)."""
-        return self._call("get_categories_for_catalog_item", {"id": id, "fields_catalog_category": fields_catalog_category, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_categories_for_catalog_item", {"id": id, "fields_catalog_category": fields_catalog_category, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def get_category_ids_for_catalog_item(self, id, filter=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Category IDs for Catalog Item (GET /api/catalog-items/{id}/relationships/categories; klaviyo-bridge: `get_category_ids_for_catalog_item`)."""
-        return self._call("get_category_ids_for_catalog_item", {"id": id, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_category_ids_for_catalog_item", {"id": id, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def get_create_categories_job(self, job_id, fields_catalog_category_bulk_create_job=None, fields_catalog_category=None, include=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Create Categories Job (GET /api/catalog-category-bulk-create-jobs/{job_id}; klaviyo-bridge: `get_bulk_create_categories_job`)."""
-        return self._call("get_bulk_create_categories_job", {"job_id": job_id, "fields_catalog_category_bulk_create_job": fields_catalog_category_bulk_create_job, "fields_catalog_category": fields_catalog_category, "include": include}, _request_timeout, options)
+        return self._call("get_bulk_create_categories_job", {"job_id": job_id, "fields_catalog_category_bulk_create_job": fields_catalog_category_bulk_create_job, "fields_catalog_category": fields_catalog_category, "include": include}, _request_timeout, options, _request_auth)
 
     def get_create_categories_jobs(self, fields_catalog_category_bulk_create_job=None, filter=None, page_cursor=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Create Categories Jobs (GET /api/catalog-category-bulk-create-jobs; klaviyo-bridge: `get_bulk_create_categories_jobs`)."""
-        return self._call("get_bulk_create_categories_jobs", {"fields_catalog_category_bulk_create_job": fields_catalog_category_bulk_create_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options)
+        return self._call("get_bulk_create_categories_jobs", {"fields_catalog_category_bulk_create_job": fields_catalog_category_bulk_create_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options, _request_auth)
 
     def get_create_items_job(self, job_id, fields_catalog_item_bulk_create_job=None, fields_catalog_item=None, include=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Create Catalog Items Job (GET /api/catalog-item-bulk-create-jobs/{job_id}; klaviyo-bridge: `get_bulk_create_catalog_items_job`)."""
-        return self._call("get_bulk_create_catalog_items_job", {"job_id": job_id, "fields_catalog_item_bulk_create_job": fields_catalog_item_bulk_create_job, "fields_catalog_item": fields_catalog_item, "include": include}, _request_timeout, options)
+        return self._call("get_bulk_create_catalog_items_job", {"job_id": job_id, "fields_catalog_item_bulk_create_job": fields_catalog_item_bulk_create_job, "fields_catalog_item": fields_catalog_item, "include": include}, _request_timeout, options, _request_auth)
 
     def get_create_items_jobs(self, fields_catalog_item_bulk_create_job=None, filter=None, page_cursor=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Create Catalog Items Jobs (GET /api/catalog-item-bulk-create-jobs; klaviyo-bridge: `get_bulk_create_catalog_items_jobs`)."""
-        return self._call("get_bulk_create_catalog_items_jobs", {"fields_catalog_item_bulk_create_job": fields_catalog_item_bulk_create_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options)
+        return self._call("get_bulk_create_catalog_items_jobs", {"fields_catalog_item_bulk_create_job": fields_catalog_item_bulk_create_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options, _request_auth)
 
     def get_create_variants_job(self, job_id, fields_catalog_variant_bulk_create_job=None, fields_catalog_variant=None, include=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Create Variants Job (GET /api/catalog-variant-bulk-create-jobs/{job_id}; klaviyo-bridge: `get_bulk_create_variants_job`)."""
-        return self._call("get_bulk_create_variants_job", {"job_id": job_id, "fields_catalog_variant_bulk_create_job": fields_catalog_variant_bulk_create_job, "fields_catalog_variant": fields_catalog_variant, "include": include}, _request_timeout, options)
+        return self._call("get_bulk_create_variants_job", {"job_id": job_id, "fields_catalog_variant_bulk_create_job": fields_catalog_variant_bulk_create_job, "fields_catalog_variant": fields_catalog_variant, "include": include}, _request_timeout, options, _request_auth)
 
     def get_create_variants_jobs(self, fields_catalog_variant_bulk_create_job=None, filter=None, page_cursor=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Create Variants Jobs (GET /api/catalog-variant-bulk-create-jobs; klaviyo-bridge: `get_bulk_create_variants_jobs`)."""
-        return self._call("get_bulk_create_variants_jobs", {"fields_catalog_variant_bulk_create_job": fields_catalog_variant_bulk_create_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options)
+        return self._call("get_bulk_create_variants_jobs", {"fields_catalog_variant_bulk_create_job": fields_catalog_variant_bulk_create_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options, _request_auth)
 
     def get_delete_categories_job(self, job_id, fields_catalog_category_bulk_delete_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Delete Categories Job (GET /api/catalog-category-bulk-delete-jobs/{job_id}; klaviyo-bridge: `get_bulk_delete_categories_job`)."""
-        return self._call("get_bulk_delete_categories_job", {"job_id": job_id, "fields_catalog_category_bulk_delete_job": fields_catalog_category_bulk_delete_job}, _request_timeout, options)
+        return self._call("get_bulk_delete_categories_job", {"job_id": job_id, "fields_catalog_category_bulk_delete_job": fields_catalog_category_bulk_delete_job}, _request_timeout, options, _request_auth)
 
     def get_delete_categories_jobs(self, fields_catalog_category_bulk_delete_job=None, filter=None, page_cursor=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Delete Categories Jobs (GET /api/catalog-category-bulk-delete-jobs; klaviyo-bridge: `get_bulk_delete_categories_jobs`)."""
-        return self._call("get_bulk_delete_categories_jobs", {"fields_catalog_category_bulk_delete_job": fields_catalog_category_bulk_delete_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options)
+        return self._call("get_bulk_delete_categories_jobs", {"fields_catalog_category_bulk_delete_job": fields_catalog_category_bulk_delete_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options, _request_auth)
 
     def get_delete_items_job(self, job_id, fields_catalog_item_bulk_delete_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Delete Catalog Items Job (GET /api/catalog-item-bulk-delete-jobs/{job_id}; klaviyo-bridge: `get_bulk_delete_catalog_items_job`)."""
-        return self._call("get_bulk_delete_catalog_items_job", {"job_id": job_id, "fields_catalog_item_bulk_delete_job": fields_catalog_item_bulk_delete_job}, _request_timeout, options)
+        return self._call("get_bulk_delete_catalog_items_job", {"job_id": job_id, "fields_catalog_item_bulk_delete_job": fields_catalog_item_bulk_delete_job}, _request_timeout, options, _request_auth)
 
     def get_delete_items_jobs(self, fields_catalog_item_bulk_delete_job=None, filter=None, page_cursor=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Delete Catalog Items Jobs (GET /api/catalog-item-bulk-delete-jobs; klaviyo-bridge: `get_bulk_delete_catalog_items_jobs`)."""
-        return self._call("get_bulk_delete_catalog_items_jobs", {"fields_catalog_item_bulk_delete_job": fields_catalog_item_bulk_delete_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options)
+        return self._call("get_bulk_delete_catalog_items_jobs", {"fields_catalog_item_bulk_delete_job": fields_catalog_item_bulk_delete_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options, _request_auth)
 
     def get_delete_variants_job(self, job_id, fields_catalog_variant_bulk_delete_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Delete Variants Job (GET /api/catalog-variant-bulk-delete-jobs/{job_id}; klaviyo-bridge: `get_bulk_delete_variants_job`)."""
-        return self._call("get_bulk_delete_variants_job", {"job_id": job_id, "fields_catalog_variant_bulk_delete_job": fields_catalog_variant_bulk_delete_job}, _request_timeout, options)
+        return self._call("get_bulk_delete_variants_job", {"job_id": job_id, "fields_catalog_variant_bulk_delete_job": fields_catalog_variant_bulk_delete_job}, _request_timeout, options, _request_auth)
 
     def get_delete_variants_jobs(self, fields_catalog_variant_bulk_delete_job=None, filter=None, page_cursor=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Delete Variants Jobs (GET /api/catalog-variant-bulk-delete-jobs; klaviyo-bridge: `get_bulk_delete_variants_jobs`)."""
-        return self._call("get_bulk_delete_variants_jobs", {"fields_catalog_variant_bulk_delete_job": fields_catalog_variant_bulk_delete_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options)
+        return self._call("get_bulk_delete_variants_jobs", {"fields_catalog_variant_bulk_delete_job": fields_catalog_variant_bulk_delete_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options, _request_auth)
 
     def get_item_ids_for_catalog_category(self, id, filter=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Item IDs for Catalog Category (GET /api/catalog-categories/{id}/relationships/items; klaviyo-bridge: `get_item_ids_for_catalog_category`)."""
-        return self._call("get_item_ids_for_catalog_category", {"id": id, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_item_ids_for_catalog_category", {"id": id, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def get_items_for_catalog_category(self, id, fields_catalog_item=None, fields_catalog_variant=None, filter=None, include=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Items for Catalog Category (GET /api/catalog-categories/{id}/items; klaviyo-bridge: `get_items_for_catalog_category`)."""
-        return self._call("get_items_for_catalog_category", {"id": id, "fields_catalog_item": fields_catalog_item, "fields_catalog_variant": fields_catalog_variant, "filter": filter, "include": include, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_items_for_catalog_category", {"id": id, "fields_catalog_item": fields_catalog_item, "fields_catalog_variant": fields_catalog_variant, "filter": filter, "include": include, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def get_update_categories_job(self, job_id, fields_catalog_category_bulk_update_job=None, fields_catalog_category=None, include=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Update Categories Job (GET /api/catalog-category-bulk-update-jobs/{job_id}; klaviyo-bridge: `get_bulk_update_categories_job`)."""
-        return self._call("get_bulk_update_categories_job", {"job_id": job_id, "fields_catalog_category_bulk_update_job": fields_catalog_category_bulk_update_job, "fields_catalog_category": fields_catalog_category, "include": include}, _request_timeout, options)
+        return self._call("get_bulk_update_categories_job", {"job_id": job_id, "fields_catalog_category_bulk_update_job": fields_catalog_category_bulk_update_job, "fields_catalog_category": fields_catalog_category, "include": include}, _request_timeout, options, _request_auth)
 
     def get_update_categories_jobs(self, fields_catalog_category_bulk_update_job=None, filter=None, page_cursor=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Update Categories Jobs (GET /api/catalog-category-bulk-update-jobs; klaviyo-bridge: `get_bulk_update_categories_jobs`)."""
-        return self._call("get_bulk_update_categories_jobs", {"fields_catalog_category_bulk_update_job": fields_catalog_category_bulk_update_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options)
+        return self._call("get_bulk_update_categories_jobs", {"fields_catalog_category_bulk_update_job": fields_catalog_category_bulk_update_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options, _request_auth)
 
     def get_update_items_job(self, job_id, fields_catalog_item_bulk_update_job=None, fields_catalog_item=None, include=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Update Catalog Items Job (GET /api/catalog-item-bulk-update-jobs/{job_id}; klaviyo-bridge: `get_bulk_update_catalog_items_job`)."""
-        return self._call("get_bulk_update_catalog_items_job", {"job_id": job_id, "fields_catalog_item_bulk_update_job": fields_catalog_item_bulk_update_job, "fields_catalog_item": fields_catalog_item, "include": include}, _request_timeout, options)
+        return self._call("get_bulk_update_catalog_items_job", {"job_id": job_id, "fields_catalog_item_bulk_update_job": fields_catalog_item_bulk_update_job, "fields_catalog_item": fields_catalog_item, "include": include}, _request_timeout, options, _request_auth)
 
     def get_update_items_jobs(self, fields_catalog_item_bulk_update_job=None, filter=None, page_cursor=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Update Catalog Items Jobs (GET /api/catalog-item-bulk-update-jobs; klaviyo-bridge: `get_bulk_update_catalog_items_jobs`)."""
-        return self._call("get_bulk_update_catalog_items_jobs", {"fields_catalog_item_bulk_update_job": fields_catalog_item_bulk_update_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options)
+        return self._call("get_bulk_update_catalog_items_jobs", {"fields_catalog_item_bulk_update_job": fields_catalog_item_bulk_update_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options, _request_auth)
 
     def get_update_variants_job(self, job_id, fields_catalog_variant_bulk_update_job=None, fields_catalog_variant=None, include=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Update Variants Job (GET /api/catalog-variant-bulk-update-jobs/{job_id}; klaviyo-bridge: `get_bulk_update_variants_job`)."""
-        return self._call("get_bulk_update_variants_job", {"job_id": job_id, "fields_catalog_variant_bulk_update_job": fields_catalog_variant_bulk_update_job, "fields_catalog_variant": fields_catalog_variant, "include": include}, _request_timeout, options)
+        return self._call("get_bulk_update_variants_job", {"job_id": job_id, "fields_catalog_variant_bulk_update_job": fields_catalog_variant_bulk_update_job, "fields_catalog_variant": fields_catalog_variant, "include": include}, _request_timeout, options, _request_auth)
 
     def get_update_variants_jobs(self, fields_catalog_variant_bulk_update_job=None, filter=None, page_cursor=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Update Variants Jobs (GET /api/catalog-variant-bulk-update-jobs; klaviyo-bridge: `get_bulk_update_variants_jobs`)."""
-        return self._call("get_bulk_update_variants_jobs", {"fields_catalog_variant_bulk_update_job": fields_catalog_variant_bulk_update_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options)
+        return self._call("get_bulk_update_variants_jobs", {"fields_catalog_variant_bulk_update_job": fields_catalog_variant_bulk_update_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options, _request_auth)
 
     def get_variant_ids_for_catalog_item(self, id, filter=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Variant IDs for Catalog Item (GET /api/catalog-items/{id}/relationships/variants; klaviyo-bridge: `get_variant_ids_for_catalog_item`)."""
-        return self._call("get_variant_ids_for_catalog_item", {"id": id, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_variant_ids_for_catalog_item", {"id": id, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def get_variants_for_catalog_item(self, id, fields_catalog_variant=None, filter=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Variants for Catalog Item (GET /api/catalog-items/{id}/variants; klaviyo-bridge: `get_variants_for_catalog_item`)."""
-        return self._call("get_variants_for_catalog_item", {"id": id, "fields_catalog_variant": fields_catalog_variant, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_variants_for_catalog_item", {"id": id, "fields_catalog_variant": fields_catalog_variant, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def remove_categories_from_catalog_item(self, id, catalog_item_category_op, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Remove Categories from Catalog Item (DELETE /api/catalog-items/{id}/relationships/categories; klaviyo-bridge: `remove_categories_from_catalog_item`)."""
-        return self._call("remove_categories_from_catalog_item", {"id": id, "body": catalog_item_category_op}, _request_timeout, options)
+        return self._call("remove_categories_from_catalog_item", {"id": id, "body": catalog_item_category_op}, _request_timeout, options, _request_auth)
 
     def remove_items_from_catalog_category(self, id, catalog_category_item_op, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Remove Items from Catalog Category (DELETE /api/catalog-categories/{id}/relationships/items; klaviyo-bridge: `remove_items_from_catalog_category`)."""
-        return self._call("remove_items_from_catalog_category", {"id": id, "body": catalog_category_item_op}, _request_timeout, options)
+        return self._call("remove_items_from_catalog_category", {"id": id, "body": catalog_category_item_op}, _request_timeout, options, _request_auth)
 
     def spawn_create_categories_job(self, catalog_category_create_job_create_query, fields_catalog_category_bulk_create_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Bulk Create Catalog Categories (POST /api/catalog-category-bulk-create-jobs; klaviyo-bridge: `bulk_create_catalog_categories`)."""
-        return self._call("bulk_create_catalog_categories", {"body": catalog_category_create_job_create_query, "fields_catalog_category_bulk_create_job": fields_catalog_category_bulk_create_job}, _request_timeout, options)
+        return self._call("bulk_create_catalog_categories", {"body": catalog_category_create_job_create_query, "fields_catalog_category_bulk_create_job": fields_catalog_category_bulk_create_job}, _request_timeout, options, _request_auth)
 
     def spawn_create_items_job(self, catalog_item_create_job_create_query, fields_catalog_item_bulk_create_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Bulk Create Catalog Items (POST /api/catalog-item-bulk-create-jobs; klaviyo-bridge: `bulk_create_catalog_items`)."""
-        return self._call("bulk_create_catalog_items", {"body": catalog_item_create_job_create_query, "fields_catalog_item_bulk_create_job": fields_catalog_item_bulk_create_job}, _request_timeout, options)
+        return self._call("bulk_create_catalog_items", {"body": catalog_item_create_job_create_query, "fields_catalog_item_bulk_create_job": fields_catalog_item_bulk_create_job}, _request_timeout, options, _request_auth)
 
     def spawn_create_variants_job(self, catalog_variant_create_job_create_query, fields_catalog_variant_bulk_create_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Bulk Create Catalog Variants (POST /api/catalog-variant-bulk-create-jobs; klaviyo-bridge: `bulk_create_catalog_variants`)."""
-        return self._call("bulk_create_catalog_variants", {"body": catalog_variant_create_job_create_query, "fields_catalog_variant_bulk_create_job": fields_catalog_variant_bulk_create_job}, _request_timeout, options)
+        return self._call("bulk_create_catalog_variants", {"body": catalog_variant_create_job_create_query, "fields_catalog_variant_bulk_create_job": fields_catalog_variant_bulk_create_job}, _request_timeout, options, _request_auth)
 
     def spawn_delete_categories_job(self, catalog_category_delete_job_create_query, fields_catalog_category_bulk_delete_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Bulk Delete Catalog Categories (POST /api/catalog-category-bulk-delete-jobs; klaviyo-bridge: `bulk_delete_catalog_categories`)."""
-        return self._call("bulk_delete_catalog_categories", {"body": catalog_category_delete_job_create_query, "fields_catalog_category_bulk_delete_job": fields_catalog_category_bulk_delete_job}, _request_timeout, options)
+        return self._call("bulk_delete_catalog_categories", {"body": catalog_category_delete_job_create_query, "fields_catalog_category_bulk_delete_job": fields_catalog_category_bulk_delete_job}, _request_timeout, options, _request_auth)
 
     def spawn_delete_items_job(self, catalog_item_delete_job_create_query, fields_catalog_item_bulk_delete_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Bulk Delete Catalog Items (POST /api/catalog-item-bulk-delete-jobs; klaviyo-bridge: `bulk_delete_catalog_items`)."""
-        return self._call("bulk_delete_catalog_items", {"body": catalog_item_delete_job_create_query, "fields_catalog_item_bulk_delete_job": fields_catalog_item_bulk_delete_job}, _request_timeout, options)
+        return self._call("bulk_delete_catalog_items", {"body": catalog_item_delete_job_create_query, "fields_catalog_item_bulk_delete_job": fields_catalog_item_bulk_delete_job}, _request_timeout, options, _request_auth)
 
     def spawn_delete_variants_job(self, catalog_variant_delete_job_create_query, fields_catalog_variant_bulk_delete_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Bulk Delete Catalog Variants (POST /api/catalog-variant-bulk-delete-jobs; klaviyo-bridge: `bulk_delete_catalog_variants`)."""
-        return self._call("bulk_delete_catalog_variants", {"body": catalog_variant_delete_job_create_query, "fields_catalog_variant_bulk_delete_job": fields_catalog_variant_bulk_delete_job}, _request_timeout, options)
+        return self._call("bulk_delete_catalog_variants", {"body": catalog_variant_delete_job_create_query, "fields_catalog_variant_bulk_delete_job": fields_catalog_variant_bulk_delete_job}, _request_timeout, options, _request_auth)
 
     def spawn_update_categories_job(self, catalog_category_update_job_create_query, fields_catalog_category_bulk_update_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Bulk Update Catalog Categories (POST /api/catalog-category-bulk-update-jobs; klaviyo-bridge: `bulk_update_catalog_categories`)."""
-        return self._call("bulk_update_catalog_categories", {"body": catalog_category_update_job_create_query, "fields_catalog_category_bulk_update_job": fields_catalog_category_bulk_update_job}, _request_timeout, options)
+        return self._call("bulk_update_catalog_categories", {"body": catalog_category_update_job_create_query, "fields_catalog_category_bulk_update_job": fields_catalog_category_bulk_update_job}, _request_timeout, options, _request_auth)
 
     def spawn_update_items_job(self, catalog_item_update_job_create_query, fields_catalog_item_bulk_update_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Bulk Update Catalog Items (POST /api/catalog-item-bulk-update-jobs; klaviyo-bridge: `bulk_update_catalog_items`)."""
-        return self._call("bulk_update_catalog_items", {"body": catalog_item_update_job_create_query, "fields_catalog_item_bulk_update_job": fields_catalog_item_bulk_update_job}, _request_timeout, options)
+        return self._call("bulk_update_catalog_items", {"body": catalog_item_update_job_create_query, "fields_catalog_item_bulk_update_job": fields_catalog_item_bulk_update_job}, _request_timeout, options, _request_auth)
 
     def spawn_update_variants_job(self, catalog_variant_update_job_create_query, fields_catalog_variant_bulk_update_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Bulk Update Catalog Variants (POST /api/catalog-variant-bulk-update-jobs; klaviyo-bridge: `bulk_update_catalog_variants`)."""
-        return self._call("bulk_update_catalog_variants", {"body": catalog_variant_update_job_create_query, "fields_catalog_variant_bulk_update_job": fields_catalog_variant_bulk_update_job}, _request_timeout, options)
+        return self._call("bulk_update_catalog_variants", {"body": catalog_variant_update_job_create_query, "fields_catalog_variant_bulk_update_job": fields_catalog_variant_bulk_update_job}, _request_timeout, options, _request_auth)
 
     def update_catalog_category(self, id, catalog_category_update_query, fields_catalog_category=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Update Catalog Category (PATCH /api/catalog-categories/{id}; klaviyo-bridge: `update_catalog_category`)."""
-        return self._call("update_catalog_category", {"id": id, "body": catalog_category_update_query, "fields_catalog_category": fields_catalog_category}, _request_timeout, options)
+        return self._call("update_catalog_category", {"id": id, "body": catalog_category_update_query, "fields_catalog_category": fields_catalog_category}, _request_timeout, options, _request_auth)
 
     def update_catalog_category_relationships_items(self, id, catalog_category_item_op, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Update Items for Catalog Category (PATCH /api/catalog-categories/{id}/relationships/items; klaviyo-bridge: `update_items_for_catalog_category`)."""
-        return self._call("update_items_for_catalog_category", {"id": id, "body": catalog_category_item_op}, _request_timeout, options)
+        return self._call("update_items_for_catalog_category", {"id": id, "body": catalog_category_item_op}, _request_timeout, options, _request_auth)
 
     def update_catalog_item(self, id, catalog_item_update_query, fields_catalog_item=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Update Catalog Item (PATCH /api/catalog-items/{id}; klaviyo-bridge: `update_catalog_item`)."""
-        return self._call("update_catalog_item", {"id": id, "body": catalog_item_update_query, "fields_catalog_item": fields_catalog_item}, _request_timeout, options)
+        return self._call("update_catalog_item", {"id": id, "body": catalog_item_update_query, "fields_catalog_item": fields_catalog_item}, _request_timeout, options, _request_auth)
 
     def update_catalog_item_relationships_categories(self, id, catalog_item_category_op, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Update Categories for Catalog Item (PATCH /api/catalog-items/{id}/relationships/categories; klaviyo-bridge: `update_categories_for_catalog_item`)."""
-        return self._call("update_categories_for_catalog_item", {"id": id, "body": catalog_item_category_op}, _request_timeout, options)
+        return self._call("update_categories_for_catalog_item", {"id": id, "body": catalog_item_category_op}, _request_timeout, options, _request_auth)
 
     def update_catalog_variant(self, id, catalog_variant_update_query, fields_catalog_variant=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Update Catalog Variant (PATCH /api/catalog-variants/{id}; klaviyo-bridge: `update_catalog_variant`)."""
-        return self._call("update_catalog_variant", {"id": id, "body": catalog_variant_update_query, "fields_catalog_variant": fields_catalog_variant}, _request_timeout, options)
+        return self._call("update_catalog_variant", {"id": id, "body": catalog_variant_update_query, "fields_catalog_variant": fields_catalog_variant}, _request_timeout, options, _request_auth)
 
     def update_categories_for_catalog_item(self, id, catalog_item_category_op, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Update Categories for Catalog Item (PATCH /api/catalog-items/{id}/relationships/categories; klaviyo-bridge: `update_categories_for_catalog_item`)."""
-        return self._call("update_categories_for_catalog_item", {"id": id, "body": catalog_item_category_op}, _request_timeout, options)
+        return self._call("update_categories_for_catalog_item", {"id": id, "body": catalog_item_category_op}, _request_timeout, options, _request_auth)
 
     def update_items_for_catalog_category(self, id, catalog_category_item_op, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Update Items for Catalog Category (PATCH /api/catalog-categories/{id}/relationships/items; klaviyo-bridge: `update_items_for_catalog_category`)."""
-        return self._call("update_items_for_catalog_category", {"id": id, "body": catalog_category_item_op}, _request_timeout, options)
+        return self._call("update_items_for_catalog_category", {"id": id, "body": catalog_category_item_op}, _request_timeout, options, _request_auth)
 
 
 class ClientApi(_Group):
@@ -711,59 +711,59 @@ class ClientApi(_Group):
 
     def bulk_create_client_events(self, events_bulk_create_query, company_id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Bulk Create Client Events (POST /client/event-bulk-create; klaviyo-bridge: `bulk_create_client_events`)."""
-        return self._call("bulk_create_client_events", {"body": events_bulk_create_query, "company_id": company_id}, _request_timeout, options)
+        return self._call("bulk_create_client_events", {"body": events_bulk_create_query, "company_id": company_id}, _request_timeout, options, _request_auth)
 
     def create_client_back_in_stock_subscription(self, client_bis_subscription_create_query, company_id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Create Client Back In Stock Subscription (POST /client/back-in-stock-subscriptions; klaviyo-bridge: `create_client_back_in_stock_subscription`)."""
-        return self._call("create_client_back_in_stock_subscription", {"body": client_bis_subscription_create_query, "company_id": company_id}, _request_timeout, options)
+        return self._call("create_client_back_in_stock_subscription", {"body": client_bis_subscription_create_query, "company_id": company_id}, _request_timeout, options, _request_auth)
 
     def create_client_event(self, event_create_query_v2, company_id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Create Client Event (POST /client/events; klaviyo-bridge: `create_client_event`)."""
-        return self._call("create_client_event", {"body": event_create_query_v2, "company_id": company_id}, _request_timeout, options)
+        return self._call("create_client_event", {"body": event_create_query_v2, "company_id": company_id}, _request_timeout, options, _request_auth)
 
     def create_client_event_bulk_create(self, events_bulk_create_query, company_id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Bulk Create Client Events (POST /client/event-bulk-create; klaviyo-bridge: `bulk_create_client_events`)."""
-        return self._call("bulk_create_client_events", {"body": events_bulk_create_query, "company_id": company_id}, _request_timeout, options)
+        return self._call("bulk_create_client_events", {"body": events_bulk_create_query, "company_id": company_id}, _request_timeout, options, _request_auth)
 
     def create_client_profile(self, onsite_profile_create_query, company_id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Create or Update Client Profile (POST /client/profiles; klaviyo-bridge: `create_client_profile`)."""
-        return self._call("create_client_profile", {"body": onsite_profile_create_query, "company_id": company_id}, _request_timeout, options)
+        return self._call("create_client_profile", {"body": onsite_profile_create_query, "company_id": company_id}, _request_timeout, options, _request_auth)
 
     def create_client_push_token(self, push_token_create_query, company_id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Create or Update Client Push Token (POST /client/push-tokens; klaviyo-bridge: `create_client_push_token`)."""
-        return self._call("create_client_push_token", {"body": push_token_create_query, "company_id": company_id}, _request_timeout, options)
+        return self._call("create_client_push_token", {"body": push_token_create_query, "company_id": company_id}, _request_timeout, options, _request_auth)
 
     def create_client_push_token_unregister(self, push_token_unregister_query, company_id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Unregister Client Push Token (POST /client/push-token-unregister; klaviyo-bridge: `unregister_client_push_token`)."""
-        return self._call("unregister_client_push_token", {"body": push_token_unregister_query, "company_id": company_id}, _request_timeout, options)
+        return self._call("unregister_client_push_token", {"body": push_token_unregister_query, "company_id": company_id}, _request_timeout, options, _request_auth)
 
     def create_client_review(self, review_create_dto, company_id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Create Client Review (POST /client/reviews; klaviyo-bridge: `create_client_review`)."""
-        return self._call("create_client_review", {"body": review_create_dto, "company_id": company_id}, _request_timeout, options)
+        return self._call("create_client_review", {"body": review_create_dto, "company_id": company_id}, _request_timeout, options, _request_auth)
 
     def create_client_subscription(self, onsite_subscription_create_query, company_id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Create Client Subscription (POST /client/subscriptions; klaviyo-bridge: `create_client_subscription`)."""
-        return self._call("create_client_subscription", {"body": onsite_subscription_create_query, "company_id": company_id}, _request_timeout, options)
+        return self._call("create_client_subscription", {"body": onsite_subscription_create_query, "company_id": company_id}, _request_timeout, options, _request_auth)
 
     def get_client_geofences(self, company_id, fields_geofence=None, page_cursor=None, page_size=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Client Geofences (GET /client/geofences; klaviyo-bridge: `get_client_geofences`)."""
-        return self._call("get_client_geofences", {"company_id": company_id, "fields_geofence": fields_geofence, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options)
+        return self._call("get_client_geofences", {"company_id": company_id, "fields_geofence": fields_geofence, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options, _request_auth)
 
     def get_client_ip_allowlist(self, id, company_id=None, revision=None, fields_ip_allowlist=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Client IP Allowlist (GET /client/ip-allowlists/{id}; klaviyo-bridge: `get_client_ip_allowlist`)."""
-        return self._call("get_client_ip_allowlist", {"id": id, "company_id": company_id, "revision": revision, "fields_ip_allowlist": fields_ip_allowlist}, _request_timeout, options)
+        return self._call("get_client_ip_allowlist", {"id": id, "company_id": company_id, "revision": revision, "fields_ip_allowlist": fields_ip_allowlist}, _request_timeout, options, _request_auth)
 
     def get_client_review_values_reports(self, company_id, group_by, statistics, timeframe, fields_review_values_report=None, filter=None, page_cursor=None, page_size=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Client Review Values Reports (GET /client/review-values-reports; klaviyo-bridge: `get_client_review_values_reports`)."""
-        return self._call("get_client_review_values_reports", {"company_id": company_id, "group_by": group_by, "statistics": statistics, "timeframe": timeframe, "fields_review_values_report": fields_review_values_report, "filter": filter, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options)
+        return self._call("get_client_review_values_reports", {"company_id": company_id, "group_by": group_by, "statistics": statistics, "timeframe": timeframe, "fields_review_values_report": fields_review_values_report, "filter": filter, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options, _request_auth)
 
     def get_client_reviews(self, company_id, fields_review=None, filter=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Client Reviews (GET /client/reviews; klaviyo-bridge: `get_client_reviews`)."""
-        return self._call("get_client_reviews", {"company_id": company_id, "fields_review": fields_review, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_client_reviews", {"company_id": company_id, "fields_review": fields_review, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def unregister_client_push_token(self, push_token_unregister_query, company_id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Unregister Client Push Token (POST /client/push-token-unregister; klaviyo-bridge: `unregister_client_push_token`)."""
-        return self._call("unregister_client_push_token", {"body": push_token_unregister_query, "company_id": company_id}, _request_timeout, options)
+        return self._call("unregister_client_push_token", {"body": push_token_unregister_query, "company_id": company_id}, _request_timeout, options, _request_auth)
 
 
 class ConversationsApi(_Group):
@@ -773,7 +773,7 @@ class ConversationsApi(_Group):
 
     def create_conversation_message(self, conversation_message_create_query, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Create Conversation Message (POST /api/conversation-messages; klaviyo-bridge: `create_conversation_message`)."""
-        return self._call("create_conversation_message", {"body": conversation_message_create_query}, _request_timeout, options)
+        return self._call("create_conversation_message", {"body": conversation_message_create_query}, _request_timeout, options, _request_auth)
 
 
 class CouponsApi(_Group):
@@ -783,115 +783,115 @@ class CouponsApi(_Group):
 
     def bulk_create_coupon_codes(self, coupon_code_create_job_create_query, fields_coupon_code_bulk_create_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Bulk Create Coupon Codes (POST /api/coupon-code-bulk-create-jobs; klaviyo-bridge: `bulk_create_coupon_codes`)."""
-        return self._call("bulk_create_coupon_codes", {"body": coupon_code_create_job_create_query, "fields_coupon_code_bulk_create_job": fields_coupon_code_bulk_create_job}, _request_timeout, options)
+        return self._call("bulk_create_coupon_codes", {"body": coupon_code_create_job_create_query, "fields_coupon_code_bulk_create_job": fields_coupon_code_bulk_create_job}, _request_timeout, options, _request_auth)
 
     def create_coupon(self, coupon_create_query, fields_coupon=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Create Coupon (POST /api/coupons; klaviyo-bridge: `create_coupon`)."""
-        return self._call("create_coupon", {"body": coupon_create_query, "fields_coupon": fields_coupon}, _request_timeout, options)
+        return self._call("create_coupon", {"body": coupon_create_query, "fields_coupon": fields_coupon}, _request_timeout, options, _request_auth)
 
     def create_coupon_code(self, coupon_code_create_query, fields_coupon_code=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Create Coupon Code (POST /api/coupon-codes; klaviyo-bridge: `create_coupon_code`)."""
-        return self._call("create_coupon_code", {"body": coupon_code_create_query, "fields_coupon_code": fields_coupon_code}, _request_timeout, options)
+        return self._call("create_coupon_code", {"body": coupon_code_create_query, "fields_coupon_code": fields_coupon_code}, _request_timeout, options, _request_auth)
 
     def create_coupon_code_bulk_create_job(self, coupon_code_create_job_create_query, fields_coupon_code_bulk_create_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Bulk Create Coupon Codes (POST /api/coupon-code-bulk-create-jobs; klaviyo-bridge: `bulk_create_coupon_codes`)."""
-        return self._call("bulk_create_coupon_codes", {"body": coupon_code_create_job_create_query, "fields_coupon_code_bulk_create_job": fields_coupon_code_bulk_create_job}, _request_timeout, options)
+        return self._call("bulk_create_coupon_codes", {"body": coupon_code_create_job_create_query, "fields_coupon_code_bulk_create_job": fields_coupon_code_bulk_create_job}, _request_timeout, options, _request_auth)
 
     def delete_coupon(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Delete Coupon (DELETE /api/coupons/{id}; klaviyo-bridge: `delete_coupon`)."""
-        return self._call("delete_coupon", {"id": id}, _request_timeout, options)
+        return self._call("delete_coupon", {"id": id}, _request_timeout, options, _request_auth)
 
     def delete_coupon_code(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Delete Coupon Code (DELETE /api/coupon-codes/{id}; klaviyo-bridge: `delete_coupon_code`)."""
-        return self._call("delete_coupon_code", {"id": id}, _request_timeout, options)
+        return self._call("delete_coupon_code", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_bulk_create_coupon_code_jobs(self, fields_coupon_code_bulk_create_job=None, filter=None, page_cursor=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Create Coupon Code Jobs (GET /api/coupon-code-bulk-create-jobs; klaviyo-bridge: `get_bulk_create_coupon_code_jobs`)."""
-        return self._call("get_bulk_create_coupon_code_jobs", {"fields_coupon_code_bulk_create_job": fields_coupon_code_bulk_create_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options)
+        return self._call("get_bulk_create_coupon_code_jobs", {"fields_coupon_code_bulk_create_job": fields_coupon_code_bulk_create_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options, _request_auth)
 
     def get_bulk_create_coupon_codes_job(self, job_id, fields_coupon_code_bulk_create_job=None, fields_coupon_code=None, include=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Create Coupon Codes Job (GET /api/coupon-code-bulk-create-jobs/{job_id}; klaviyo-bridge: `get_bulk_create_coupon_codes_job`)."""
-        return self._call("get_bulk_create_coupon_codes_job", {"job_id": job_id, "fields_coupon_code_bulk_create_job": fields_coupon_code_bulk_create_job, "fields_coupon_code": fields_coupon_code, "include": include}, _request_timeout, options)
+        return self._call("get_bulk_create_coupon_codes_job", {"job_id": job_id, "fields_coupon_code_bulk_create_job": fields_coupon_code_bulk_create_job, "fields_coupon_code": fields_coupon_code, "include": include}, _request_timeout, options, _request_auth)
 
     def get_code_ids_for_coupon(self, id, filter=None, page_cursor=None, page_size=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Coupon Code IDs for Coupon (GET /api/coupons/{id}/relationships/coupon-codes; klaviyo-bridge: `get_coupon_code_ids_for_coupon`)."""
-        return self._call("get_coupon_code_ids_for_coupon", {"id": id, "filter": filter, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options)
+        return self._call("get_coupon_code_ids_for_coupon", {"id": id, "filter": filter, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options, _request_auth)
 
     def get_codes_for_coupon(self, id, fields_coupon_code=None, filter=None, page_cursor=None, page_size=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Coupon Codes for Coupon (GET /api/coupons/{id}/coupon-codes; klaviyo-bridge: `get_coupon_codes_for_coupon`)."""
-        return self._call("get_coupon_codes_for_coupon", {"id": id, "fields_coupon_code": fields_coupon_code, "filter": filter, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options)
+        return self._call("get_coupon_codes_for_coupon", {"id": id, "fields_coupon_code": fields_coupon_code, "filter": filter, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options, _request_auth)
 
     def get_coupon(self, id, fields_coupon=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Coupon (GET /api/coupons/{id}; klaviyo-bridge: `get_coupon`)."""
-        return self._call("get_coupon", {"id": id, "fields_coupon": fields_coupon}, _request_timeout, options)
+        return self._call("get_coupon", {"id": id, "fields_coupon": fields_coupon}, _request_timeout, options, _request_auth)
 
     def get_coupon_code(self, id, fields_coupon_code=None, fields_coupon=None, include=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Coupon Code (GET /api/coupon-codes/{id}; klaviyo-bridge: `get_coupon_code`)."""
-        return self._call("get_coupon_code", {"id": id, "fields_coupon_code": fields_coupon_code, "fields_coupon": fields_coupon, "include": include}, _request_timeout, options)
+        return self._call("get_coupon_code", {"id": id, "fields_coupon_code": fields_coupon_code, "fields_coupon": fields_coupon, "include": include}, _request_timeout, options, _request_auth)
 
     def get_coupon_code_bulk_create_job(self, job_id, fields_coupon_code_bulk_create_job=None, fields_coupon_code=None, include=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Create Coupon Codes Job (GET /api/coupon-code-bulk-create-jobs/{job_id}; klaviyo-bridge: `get_bulk_create_coupon_codes_job`)."""
-        return self._call("get_bulk_create_coupon_codes_job", {"job_id": job_id, "fields_coupon_code_bulk_create_job": fields_coupon_code_bulk_create_job, "fields_coupon_code": fields_coupon_code, "include": include}, _request_timeout, options)
+        return self._call("get_bulk_create_coupon_codes_job", {"job_id": job_id, "fields_coupon_code_bulk_create_job": fields_coupon_code_bulk_create_job, "fields_coupon_code": fields_coupon_code, "include": include}, _request_timeout, options, _request_auth)
 
     def get_coupon_code_bulk_create_jobs(self, fields_coupon_code_bulk_create_job=None, filter=None, page_cursor=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Create Coupon Code Jobs (GET /api/coupon-code-bulk-create-jobs; klaviyo-bridge: `get_bulk_create_coupon_code_jobs`)."""
-        return self._call("get_bulk_create_coupon_code_jobs", {"fields_coupon_code_bulk_create_job": fields_coupon_code_bulk_create_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options)
+        return self._call("get_bulk_create_coupon_code_jobs", {"fields_coupon_code_bulk_create_job": fields_coupon_code_bulk_create_job, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options, _request_auth)
 
     def get_coupon_code_coupon(self, id, fields_coupon=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Coupon For Coupon Code (GET /api/coupon-codes/{id}/coupon; klaviyo-bridge: `get_coupon_for_coupon_code`)."""
-        return self._call("get_coupon_for_coupon_code", {"id": id, "fields_coupon": fields_coupon}, _request_timeout, options)
+        return self._call("get_coupon_for_coupon_code", {"id": id, "fields_coupon": fields_coupon}, _request_timeout, options, _request_auth)
 
     def get_coupon_code_ids_for_coupon(self, id, filter=None, page_cursor=None, page_size=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Coupon Code IDs for Coupon (GET /api/coupons/{id}/relationships/coupon-codes; klaviyo-bridge: `get_coupon_code_ids_for_coupon`)."""
-        return self._call("get_coupon_code_ids_for_coupon", {"id": id, "filter": filter, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options)
+        return self._call("get_coupon_code_ids_for_coupon", {"id": id, "filter": filter, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options, _request_auth)
 
     def get_coupon_code_relationships_coupon(self, id, filter=None, page_cursor=None, page_size=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Coupon Code IDs for Coupon (GET /api/coupons/{id}/relationships/coupon-codes; klaviyo-bridge: `get_coupon_code_ids_for_coupon`)."""
-        return self._call("get_coupon_code_ids_for_coupon", {"id": id, "filter": filter, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options)
+        return self._call("get_coupon_code_ids_for_coupon", {"id": id, "filter": filter, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options, _request_auth)
 
     def get_coupon_codes(self, filter, fields_coupon_code=None, fields_coupon=None, include=None, page_cursor=None, page_size=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Coupon Codes (GET /api/coupon-codes; klaviyo-bridge: `get_coupon_codes`)."""
-        return self._call("get_coupon_codes", {"filter": filter, "fields_coupon_code": fields_coupon_code, "fields_coupon": fields_coupon, "include": include, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options)
+        return self._call("get_coupon_codes", {"filter": filter, "fields_coupon_code": fields_coupon_code, "fields_coupon": fields_coupon, "include": include, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options, _request_auth)
 
     def get_coupon_codes_for_coupon(self, id, fields_coupon_code=None, filter=None, page_cursor=None, page_size=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Coupon Codes for Coupon (GET /api/coupons/{id}/coupon-codes; klaviyo-bridge: `get_coupon_codes_for_coupon`)."""
-        return self._call("get_coupon_codes_for_coupon", {"id": id, "fields_coupon_code": fields_coupon_code, "filter": filter, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options)
+        return self._call("get_coupon_codes_for_coupon", {"id": id, "fields_coupon_code": fields_coupon_code, "filter": filter, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options, _request_auth)
 
     def get_coupon_coupon_codes(self, id, fields_coupon_code=None, filter=None, page_cursor=None, page_size=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Coupon Codes for Coupon (GET /api/coupons/{id}/coupon-codes; klaviyo-bridge: `get_coupon_codes_for_coupon`)."""
-        return self._call("get_coupon_codes_for_coupon", {"id": id, "fields_coupon_code": fields_coupon_code, "filter": filter, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options)
+        return self._call("get_coupon_codes_for_coupon", {"id": id, "fields_coupon_code": fields_coupon_code, "filter": filter, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options, _request_auth)
 
     def get_coupon_for_coupon_code(self, id, fields_coupon=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Coupon For Coupon Code (GET /api/coupon-codes/{id}/coupon; klaviyo-bridge: `get_coupon_for_coupon_code`)."""
-        return self._call("get_coupon_for_coupon_code", {"id": id, "fields_coupon": fields_coupon}, _request_timeout, options)
+        return self._call("get_coupon_for_coupon_code", {"id": id, "fields_coupon": fields_coupon}, _request_timeout, options, _request_auth)
 
     def get_coupon_id_for_coupon_code(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Coupon ID for Coupon Code (GET /api/coupon-codes/{id}/relationships/coupon; klaviyo-bridge: `get_coupon_id_for_coupon_code`)."""
-        return self._call("get_coupon_id_for_coupon_code", {"id": id}, _request_timeout, options)
+        return self._call("get_coupon_id_for_coupon_code", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_coupon_relationships_codes(self, id, filter=None, page_cursor=None, page_size=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Coupon Code IDs for Coupon (GET /api/coupons/{id}/relationships/coupon-codes; klaviyo-bridge: `get_coupon_code_ids_for_coupon`)."""
-        return self._call("get_coupon_code_ids_for_coupon", {"id": id, "filter": filter, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options)
+        return self._call("get_coupon_code_ids_for_coupon", {"id": id, "filter": filter, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options, _request_auth)
 
     def get_coupon_relationships_coupon_codes(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Coupon ID for Coupon Code (GET /api/coupon-codes/{id}/relationships/coupon; klaviyo-bridge: `get_coupon_id_for_coupon_code`)."""
-        return self._call("get_coupon_id_for_coupon_code", {"id": id}, _request_timeout, options)
+        return self._call("get_coupon_id_for_coupon_code", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_coupons(self, fields_coupon=None, page_cursor=None, page_size=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Coupons (GET /api/coupons; klaviyo-bridge: `get_coupons`)."""
-        return self._call("get_coupons", {"fields_coupon": fields_coupon, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options)
+        return self._call("get_coupons", {"fields_coupon": fields_coupon, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options, _request_auth)
 
     def spawn_coupon_code_bulk_create_job(self, coupon_code_create_job_create_query, fields_coupon_code_bulk_create_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Bulk Create Coupon Codes (POST /api/coupon-code-bulk-create-jobs; klaviyo-bridge: `bulk_create_coupon_codes`)."""
-        return self._call("bulk_create_coupon_codes", {"body": coupon_code_create_job_create_query, "fields_coupon_code_bulk_create_job": fields_coupon_code_bulk_create_job}, _request_timeout, options)
+        return self._call("bulk_create_coupon_codes", {"body": coupon_code_create_job_create_query, "fields_coupon_code_bulk_create_job": fields_coupon_code_bulk_create_job}, _request_timeout, options, _request_auth)
 
     def update_coupon(self, id, coupon_update_query, fields_coupon=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Update Coupon (PATCH /api/coupons/{id}; klaviyo-bridge: `update_coupon`)."""
-        return self._call("update_coupon", {"id": id, "body": coupon_update_query, "fields_coupon": fields_coupon}, _request_timeout, options)
+        return self._call("update_coupon", {"id": id, "body": coupon_update_query, "fields_coupon": fields_coupon}, _request_timeout, options, _request_auth)
 
     def update_coupon_code(self, id, coupon_code_update_query, fields_coupon_code=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Update Coupon Code (PATCH /api/coupon-codes/{id}; klaviyo-bridge: `update_coupon_code`)."""
-        return self._call("update_coupon_code", {"id": id, "body": coupon_code_update_query, "fields_coupon_code": fields_coupon_code}, _request_timeout, options)
+        return self._call("update_coupon_code", {"id": id, "body": coupon_code_update_query, "fields_coupon_code": fields_coupon_code}, _request_timeout, options, _request_auth)
 
 
 class CustomObjectsApi(_Group):
@@ -901,299 +901,299 @@ class CustomObjectsApi(_Group):
 
     def add_profile_object_schemas_to_object_schema(self, id, profile_object_schema_relationship_create_query, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Create Profile Schema Relationship (POST /api/object-schemas/{id}/relationships/profile-object-schemas; klaviyo-bridge: `create_profile_schema_relationship`)."""
-        return self._call("create_profile_schema_relationship", {"id": id, "body": profile_object_schema_relationship_create_query}, _request_timeout, options)
+        return self._call("create_profile_schema_relationship", {"id": id, "body": profile_object_schema_relationship_create_query}, _request_timeout, options, _request_auth)
 
     def add_schemas_to_object_schema(self, id, object_schema_relationship_create_query, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Create Object Schema Relationship (POST /api/object-schemas/{id}/relationships/object-schemas; klaviyo-bridge: `create_object_schema_relationship`)."""
-        return self._call("create_object_schema_relationship", {"id": id, "body": object_schema_relationship_create_query}, _request_timeout, options)
+        return self._call("create_object_schema_relationship", {"id": id, "body": object_schema_relationship_create_query}, _request_timeout, options, _request_auth)
 
     def bulk_create_data_source_records(self, data_source_record_bulk_create_job_create_query, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Bulk Create Data Source Records (POST /api/data-source-record-bulk-create-jobs; klaviyo-bridge: `bulk_create_data_source_records`)."""
-        return self._call("bulk_create_data_source_records", {"body": data_source_record_bulk_create_job_create_query}, _request_timeout, options)
+        return self._call("bulk_create_data_source_records", {"body": data_source_record_bulk_create_job_create_query}, _request_timeout, options, _request_auth)
 
     def bulk_delete_object_records(self, object_record_delete_job_create_query, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Bulk Delete Object Records (POST /api/object-record-bulk-delete-jobs; klaviyo-bridge: `bulk_delete_object_records`)."""
-        return self._call("bulk_delete_object_records", {"body": object_record_delete_job_create_query}, _request_timeout, options)
+        return self._call("bulk_delete_object_records", {"body": object_record_delete_job_create_query}, _request_timeout, options, _request_auth)
 
     def create_data_source(self, data_source_create_query, fields_data_source=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Create Data Source (POST /api/data-sources; klaviyo-bridge: `create_data_source`)."""
-        return self._call("create_data_source", {"body": data_source_create_query, "fields_data_source": fields_data_source}, _request_timeout, options)
+        return self._call("create_data_source", {"body": data_source_create_query, "fields_data_source": fields_data_source}, _request_timeout, options, _request_auth)
 
     def create_data_source_record(self, data_source_record_create_job_create_query, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Create Data Source Record (POST /api/data-source-record-create-jobs; klaviyo-bridge: `create_data_source_record`)."""
-        return self._call("create_data_source_record", {"body": data_source_record_create_job_create_query}, _request_timeout, options)
+        return self._call("create_data_source_record", {"body": data_source_record_create_job_create_query}, _request_timeout, options, _request_auth)
 
     def create_data_source_record_bulk_create_job(self, data_source_record_bulk_create_job_create_query, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Bulk Create Data Source Records (POST /api/data-source-record-bulk-create-jobs; klaviyo-bridge: `bulk_create_data_source_records`)."""
-        return self._call("bulk_create_data_source_records", {"body": data_source_record_bulk_create_job_create_query}, _request_timeout, options)
+        return self._call("bulk_create_data_source_records", {"body": data_source_record_bulk_create_job_create_query}, _request_timeout, options, _request_auth)
 
     def create_data_source_record_create_job(self, data_source_record_create_job_create_query, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Create Data Source Record (POST /api/data-source-record-create-jobs; klaviyo-bridge: `create_data_source_record`)."""
-        return self._call("create_data_source_record", {"body": data_source_record_create_job_create_query}, _request_timeout, options)
+        return self._call("create_data_source_record", {"body": data_source_record_create_job_create_query}, _request_timeout, options, _request_auth)
 
     def create_object_record_bulk_delete_job(self, object_record_delete_job_create_query, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Bulk Delete Object Records (POST /api/object-record-bulk-delete-jobs; klaviyo-bridge: `bulk_delete_object_records`)."""
-        return self._call("bulk_delete_object_records", {"body": object_record_delete_job_create_query}, _request_timeout, options)
+        return self._call("bulk_delete_object_records", {"body": object_record_delete_job_create_query}, _request_timeout, options, _request_auth)
 
     def create_object_schema(self, object_schema_create_query, fields_object_schema=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Create Object Schema (POST /api/object-schemas; klaviyo-bridge: `create_object_schema`)."""
-        return self._call("create_object_schema", {"body": object_schema_create_query, "fields_object_schema": fields_object_schema}, _request_timeout, options)
+        return self._call("create_object_schema", {"body": object_schema_create_query, "fields_object_schema": fields_object_schema}, _request_timeout, options, _request_auth)
 
     def create_object_schema_relationship(self, id, object_schema_relationship_create_query, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Create Object Schema Relationship (POST /api/object-schemas/{id}/relationships/object-schemas; klaviyo-bridge: `create_object_schema_relationship`)."""
-        return self._call("create_object_schema_relationship", {"id": id, "body": object_schema_relationship_create_query}, _request_timeout, options)
+        return self._call("create_object_schema_relationship", {"id": id, "body": object_schema_relationship_create_query}, _request_timeout, options, _request_auth)
 
     def create_object_schema_relationships_profile_object_schemas(self, id, profile_object_schema_relationship_create_query, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Create Profile Schema Relationship (POST /api/object-schemas/{id}/relationships/profile-object-schemas; klaviyo-bridge: `create_profile_schema_relationship`)."""
-        return self._call("create_profile_schema_relationship", {"id": id, "body": profile_object_schema_relationship_create_query}, _request_timeout, options)
+        return self._call("create_profile_schema_relationship", {"id": id, "body": profile_object_schema_relationship_create_query}, _request_timeout, options, _request_auth)
 
     def create_object_schema_relationships_schemas(self, id, object_schema_relationship_create_query, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Create Object Schema Relationship (POST /api/object-schemas/{id}/relationships/object-schemas; klaviyo-bridge: `create_object_schema_relationship`)."""
-        return self._call("create_object_schema_relationship", {"id": id, "body": object_schema_relationship_create_query}, _request_timeout, options)
+        return self._call("create_object_schema_relationship", {"id": id, "body": object_schema_relationship_create_query}, _request_timeout, options, _request_auth)
 
     def create_object_type(self, object_type_create_query, fields_object_type=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Create Object Type (POST /api/object-types; klaviyo-bridge: `create_object_type`)."""
-        return self._call("create_object_type", {"body": object_type_create_query, "fields_object_type": fields_object_type}, _request_timeout, options)
+        return self._call("create_object_type", {"body": object_type_create_query, "fields_object_type": fields_object_type}, _request_timeout, options, _request_auth)
 
     def create_profile_schema_relationship(self, id, profile_object_schema_relationship_create_query, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Create Profile Schema Relationship (POST /api/object-schemas/{id}/relationships/profile-object-schemas; klaviyo-bridge: `create_profile_schema_relationship`)."""
-        return self._call("create_profile_schema_relationship", {"id": id, "body": profile_object_schema_relationship_create_query}, _request_timeout, options)
+        return self._call("create_profile_schema_relationship", {"id": id, "body": profile_object_schema_relationship_create_query}, _request_timeout, options, _request_auth)
 
     def delete_data_source(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Delete Data Source (DELETE /api/data-sources/{id}; klaviyo-bridge: `delete_data_source`)."""
-        return self._call("delete_data_source", {"id": id}, _request_timeout, options)
+        return self._call("delete_data_source", {"id": id}, _request_timeout, options, _request_auth)
 
     def delete_object_schema_relationship(self, id, object_schema_relationship_delete_query, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Delete Object Schema Relationship (DELETE /api/object-schemas/{id}/relationships/object-schemas; klaviyo-bridge: `delete_object_schema_relationship`)."""
-        return self._call("delete_object_schema_relationship", {"id": id, "body": object_schema_relationship_delete_query}, _request_timeout, options)
+        return self._call("delete_object_schema_relationship", {"id": id, "body": object_schema_relationship_delete_query}, _request_timeout, options, _request_auth)
 
     def delete_object_schema_relationships_profile_object_schemas(self, id, profile_object_schema_relationship_delete_query, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Delete Profile Schema Relationship (DELETE /api/object-schemas/{id}/relationships/profile-object-schemas; klaviyo-bridge: `delete_profile_schema_relationship`)."""
-        return self._call("delete_profile_schema_relationship", {"id": id, "body": profile_object_schema_relationship_delete_query}, _request_timeout, options)
+        return self._call("delete_profile_schema_relationship", {"id": id, "body": profile_object_schema_relationship_delete_query}, _request_timeout, options, _request_auth)
 
     def delete_object_schema_relationships_schemas(self, id, object_schema_relationship_delete_query, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Delete Object Schema Relationship (DELETE /api/object-schemas/{id}/relationships/object-schemas; klaviyo-bridge: `delete_object_schema_relationship`)."""
-        return self._call("delete_object_schema_relationship", {"id": id, "body": object_schema_relationship_delete_query}, _request_timeout, options)
+        return self._call("delete_object_schema_relationship", {"id": id, "body": object_schema_relationship_delete_query}, _request_timeout, options, _request_auth)
 
     def delete_object_type(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Delete Object Type (DELETE /api/object-types/{id}; klaviyo-bridge: `delete_object_type`)."""
-        return self._call("delete_object_type", {"id": id}, _request_timeout, options)
+        return self._call("delete_object_type", {"id": id}, _request_timeout, options, _request_auth)
 
     def delete_profile_schema_relationship(self, id, profile_object_schema_relationship_delete_query, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Delete Profile Schema Relationship (DELETE /api/object-schemas/{id}/relationships/profile-object-schemas; klaviyo-bridge: `delete_profile_schema_relationship`)."""
-        return self._call("delete_profile_schema_relationship", {"id": id, "body": profile_object_schema_relationship_delete_query}, _request_timeout, options)
+        return self._call("delete_profile_schema_relationship", {"id": id, "body": profile_object_schema_relationship_delete_query}, _request_timeout, options, _request_auth)
 
     def get_current_schema_for_object_type(self, id, fields_object_schema=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Current Schema for Object Type (GET /api/object-types/{id}/current-schema; klaviyo-bridge: `get_current_schema_for_object_type`)."""
-        return self._call("get_current_schema_for_object_type", {"id": id, "fields_object_schema": fields_object_schema}, _request_timeout, options)
+        return self._call("get_current_schema_for_object_type", {"id": id, "fields_object_schema": fields_object_schema}, _request_timeout, options, _request_auth)
 
     def get_current_schema_id_for_object_type(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Current Schema ID for Object Type (GET /api/object-types/{id}/relationships/current-schema; klaviyo-bridge: `get_current_schema_id_for_object_type`)."""
-        return self._call("get_current_schema_id_for_object_type", {"id": id}, _request_timeout, options)
+        return self._call("get_current_schema_id_for_object_type", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_data_source(self, id, fields_data_source=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Data Source (GET /api/data-sources/{id}; klaviyo-bridge: `get_data_source`)."""
-        return self._call("get_data_source", {"id": id, "fields_data_source": fields_data_source}, _request_timeout, options)
+        return self._call("get_data_source", {"id": id, "fields_data_source": fields_data_source}, _request_timeout, options, _request_auth)
 
     def get_data_sources(self, fields_data_source=None, page_cursor=None, page_size=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Data Sources (GET /api/data-sources; klaviyo-bridge: `get_data_sources`)."""
-        return self._call("get_data_sources", {"fields_data_source": fields_data_source, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options)
+        return self._call("get_data_sources", {"fields_data_source": fields_data_source, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options, _request_auth)
 
     def get_draft_schema_for_object_type(self, id, fields_object_schema=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Draft Schema for Object Type (GET /api/object-types/{id}/draft-schema; klaviyo-bridge: `get_draft_schema_for_object_type`)."""
-        return self._call("get_draft_schema_for_object_type", {"id": id, "fields_object_schema": fields_object_schema}, _request_timeout, options)
+        return self._call("get_draft_schema_for_object_type", {"id": id, "fields_object_schema": fields_object_schema}, _request_timeout, options, _request_auth)
 
     def get_draft_schema_id_for_object_type(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Draft Schema ID for Object Type (GET /api/object-types/{id}/relationships/draft-schema; klaviyo-bridge: `get_draft_schema_id_for_object_type`)."""
-        return self._call("get_draft_schema_id_for_object_type", {"id": id}, _request_timeout, options)
+        return self._call("get_draft_schema_id_for_object_type", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_ingestion_log_ids_for_object_type(self, id, filter=None, page_cursor=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Ingestion Log IDs for Object Type (GET /api/object-types/{id}/relationships/object-ingestion-logs; klaviyo-bridge: `get_ingestion_log_ids_for_object_type`)."""
-        return self._call("get_ingestion_log_ids_for_object_type", {"id": id, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options)
+        return self._call("get_ingestion_log_ids_for_object_type", {"id": id, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options, _request_auth)
 
     def get_ingestion_logs_for_object_type(self, id, fields_object_ingestion_log=None, fields_object_record=None, fields_object_type=None, filter=None, include=None, page_cursor=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Ingestion Logs for Object Type (GET /api/object-types/{id}/object-ingestion-logs; klaviyo-bridge: `get_ingestion_logs_for_object_type`)."""
-        return self._call("get_ingestion_logs_for_object_type", {"id": id, "fields_object_ingestion_log": fields_object_ingestion_log, "fields_object_record": fields_object_record, "fields_object_type": fields_object_type, "filter": filter, "include": include, "page_cursor": page_cursor}, _request_timeout, options)
+        return self._call("get_ingestion_logs_for_object_type", {"id": id, "fields_object_ingestion_log": fields_object_ingestion_log, "fields_object_record": fields_object_record, "fields_object_type": fields_object_type, "filter": filter, "include": include, "page_cursor": page_cursor}, _request_timeout, options, _request_auth)
 
     def get_object_record(self, id, fields_object_record=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Object Record (GET /api/object-records/{id}; klaviyo-bridge: `get_object_record`)."""
-        return self._call("get_object_record", {"id": id, "fields_object_record": fields_object_record}, _request_timeout, options)
+        return self._call("get_object_record", {"id": id, "fields_object_record": fields_object_record}, _request_timeout, options, _request_auth)
 
     def get_object_schema(self, id, fields_object_schema=None, fields_profile_object_schema=None, fields_source_mapping=None, include=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Object Schema (GET /api/object-schemas/{id}; klaviyo-bridge: `get_object_schema`)."""
-        return self._call("get_object_schema", {"id": id, "fields_object_schema": fields_object_schema, "fields_profile_object_schema": fields_profile_object_schema, "fields_source_mapping": fields_source_mapping, "include": include}, _request_timeout, options)
+        return self._call("get_object_schema", {"id": id, "fields_object_schema": fields_object_schema, "fields_profile_object_schema": fields_profile_object_schema, "fields_source_mapping": fields_source_mapping, "include": include}, _request_timeout, options, _request_auth)
 
     def get_object_schema_relationships(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Object Schema Relationships (GET /api/object-schemas/{id}/relationships/object-schemas; klaviyo-bridge: `get_object_schema_relationships`)."""
-        return self._call("get_object_schema_relationships", {"id": id}, _request_timeout, options)
+        return self._call("get_object_schema_relationships", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_object_schema_relationships_profile_object_schemas(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Profile Schema Relationships (GET /api/object-schemas/{id}/relationships/profile-object-schemas; klaviyo-bridge: `get_profile_schema_relationships`)."""
-        return self._call("get_profile_schema_relationships", {"id": id}, _request_timeout, options)
+        return self._call("get_profile_schema_relationships", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_object_schema_relationships_schemas(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Object Schema Relationships (GET /api/object-schemas/{id}/relationships/object-schemas; klaviyo-bridge: `get_object_schema_relationships`)."""
-        return self._call("get_object_schema_relationships", {"id": id}, _request_timeout, options)
+        return self._call("get_object_schema_relationships", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_object_schema_relationships_source_mapping(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Source Mapping ID for Object Schema (GET /api/object-schemas/{id}/relationships/source-mapping; klaviyo-bridge: `get_source_mapping_id_for_object_schema`)."""
-        return self._call("get_source_mapping_id_for_object_schema", {"id": id}, _request_timeout, options)
+        return self._call("get_source_mapping_id_for_object_schema", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_object_schema_source_mapping(self, id, fields_source_mapping=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Source Mapping for Object Schema (GET /api/object-schemas/{id}/source-mapping; klaviyo-bridge: `get_source_mapping_for_object_schema`)."""
-        return self._call("get_source_mapping_for_object_schema", {"id": id, "fields_source_mapping": fields_source_mapping}, _request_timeout, options)
+        return self._call("get_source_mapping_for_object_schema", {"id": id, "fields_source_mapping": fields_source_mapping}, _request_timeout, options, _request_auth)
 
     def get_object_type(self, id, fields_object_schema=None, fields_object_type=None, fields_profile_object_type=None, include=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Object Type (GET /api/object-types/{id}; klaviyo-bridge: `get_object_type`)."""
-        return self._call("get_object_type", {"id": id, "fields_object_schema": fields_object_schema, "fields_object_type": fields_object_type, "fields_profile_object_type": fields_profile_object_type, "include": include}, _request_timeout, options)
+        return self._call("get_object_type", {"id": id, "fields_object_schema": fields_object_schema, "fields_object_type": fields_object_type, "fields_profile_object_type": fields_profile_object_type, "include": include}, _request_timeout, options, _request_auth)
 
     def get_object_type_current_schema(self, id, fields_object_schema=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Current Schema for Object Type (GET /api/object-types/{id}/current-schema; klaviyo-bridge: `get_current_schema_for_object_type`)."""
-        return self._call("get_current_schema_for_object_type", {"id": id, "fields_object_schema": fields_object_schema}, _request_timeout, options)
+        return self._call("get_current_schema_for_object_type", {"id": id, "fields_object_schema": fields_object_schema}, _request_timeout, options, _request_auth)
 
     def get_object_type_draft_schema(self, id, fields_object_schema=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Draft Schema for Object Type (GET /api/object-types/{id}/draft-schema; klaviyo-bridge: `get_draft_schema_for_object_type`)."""
-        return self._call("get_draft_schema_for_object_type", {"id": id, "fields_object_schema": fields_object_schema}, _request_timeout, options)
+        return self._call("get_draft_schema_for_object_type", {"id": id, "fields_object_schema": fields_object_schema}, _request_timeout, options, _request_auth)
 
     def get_object_type_ingestion_logs(self, id, fields_object_ingestion_log=None, fields_object_record=None, fields_object_type=None, filter=None, include=None, page_cursor=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Ingestion Logs for Object Type (GET /api/object-types/{id}/object-ingestion-logs; klaviyo-bridge: `get_ingestion_logs_for_object_type`)."""
-        return self._call("get_ingestion_logs_for_object_type", {"id": id, "fields_object_ingestion_log": fields_object_ingestion_log, "fields_object_record": fields_object_record, "fields_object_type": fields_object_type, "filter": filter, "include": include, "page_cursor": page_cursor}, _request_timeout, options)
+        return self._call("get_ingestion_logs_for_object_type", {"id": id, "fields_object_ingestion_log": fields_object_ingestion_log, "fields_object_record": fields_object_record, "fields_object_type": fields_object_type, "filter": filter, "include": include, "page_cursor": page_cursor}, _request_timeout, options, _request_auth)
 
     def get_object_type_records(self, id, fields_object_record=None, page_cursor=None, page_size=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Records for Object Type (GET /api/object-types/{id}/object-records; klaviyo-bridge: `get_records_for_object_type`)."""
-        return self._call("get_records_for_object_type", {"id": id, "fields_object_record": fields_object_record, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options)
+        return self._call("get_records_for_object_type", {"id": id, "fields_object_record": fields_object_record, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options, _request_auth)
 
     def get_object_type_relationships(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Object Type Relationships (GET /api/object-types/{id}/relationships/object-types; klaviyo-bridge: `get_object_type_relationships`)."""
-        return self._call("get_object_type_relationships", {"id": id}, _request_timeout, options)
+        return self._call("get_object_type_relationships", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_object_type_relationships_current_schema(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Current Schema ID for Object Type (GET /api/object-types/{id}/relationships/current-schema; klaviyo-bridge: `get_current_schema_id_for_object_type`)."""
-        return self._call("get_current_schema_id_for_object_type", {"id": id}, _request_timeout, options)
+        return self._call("get_current_schema_id_for_object_type", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_object_type_relationships_draft_schema(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Draft Schema ID for Object Type (GET /api/object-types/{id}/relationships/draft-schema; klaviyo-bridge: `get_draft_schema_id_for_object_type`)."""
-        return self._call("get_draft_schema_id_for_object_type", {"id": id}, _request_timeout, options)
+        return self._call("get_draft_schema_id_for_object_type", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_object_type_relationships_ingestion_logs(self, id, filter=None, page_cursor=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Ingestion Log IDs for Object Type (GET /api/object-types/{id}/relationships/object-ingestion-logs; klaviyo-bridge: `get_ingestion_log_ids_for_object_type`)."""
-        return self._call("get_ingestion_log_ids_for_object_type", {"id": id, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options)
+        return self._call("get_ingestion_log_ids_for_object_type", {"id": id, "filter": filter, "page_cursor": page_cursor}, _request_timeout, options, _request_auth)
 
     def get_object_type_relationships_profile_object_types(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Profile Type Relationships (GET /api/object-types/{id}/relationships/profile-object-types; klaviyo-bridge: `get_profile_type_relationships`)."""
-        return self._call("get_profile_type_relationships", {"id": id}, _request_timeout, options)
+        return self._call("get_profile_type_relationships", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_object_type_relationships_records(self, id, page_cursor=None, page_size=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Record IDs for Object Type (GET /api/object-types/{id}/relationships/object-records; klaviyo-bridge: `get_record_ids_for_object_type`)."""
-        return self._call("get_record_ids_for_object_type", {"id": id, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options)
+        return self._call("get_record_ids_for_object_type", {"id": id, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options, _request_auth)
 
     def get_object_type_relationships_schema_versions(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Schema Version IDs for Object Type (GET /api/object-types/{id}/relationships/schema-versions; klaviyo-bridge: `get_schema_version_ids_for_object_type`)."""
-        return self._call("get_schema_version_ids_for_object_type", {"id": id}, _request_timeout, options)
+        return self._call("get_schema_version_ids_for_object_type", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_object_type_relationships_types(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Object Type Relationships (GET /api/object-types/{id}/relationships/object-types; klaviyo-bridge: `get_object_type_relationships`)."""
-        return self._call("get_object_type_relationships", {"id": id}, _request_timeout, options)
+        return self._call("get_object_type_relationships", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_object_type_schema_versions(self, id, fields_object_schema=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Schema Versions for Object Type (GET /api/object-types/{id}/schema-versions; klaviyo-bridge: `get_schema_versions_for_object_type`)."""
-        return self._call("get_schema_versions_for_object_type", {"id": id, "fields_object_schema": fields_object_schema}, _request_timeout, options)
+        return self._call("get_schema_versions_for_object_type", {"id": id, "fields_object_schema": fields_object_schema}, _request_timeout, options, _request_auth)
 
     def get_object_types(self, fields_object_schema=None, fields_object_type=None, filter=None, include=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Object Types (GET /api/object-types; klaviyo-bridge: `get_object_types`)."""
-        return self._call("get_object_types", {"fields_object_schema": fields_object_schema, "fields_object_type": fields_object_type, "filter": filter, "include": include}, _request_timeout, options)
+        return self._call("get_object_types", {"fields_object_schema": fields_object_schema, "fields_object_type": fields_object_type, "filter": filter, "include": include}, _request_timeout, options, _request_auth)
 
     def get_profile_object_schema_ids_for_object_schema(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Profile Schema Relationships (GET /api/object-schemas/{id}/relationships/profile-object-schemas; klaviyo-bridge: `get_profile_schema_relationships`)."""
-        return self._call("get_profile_schema_relationships", {"id": id}, _request_timeout, options)
+        return self._call("get_profile_schema_relationships", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_profile_object_type_ids_for_object_type(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Profile Type Relationships (GET /api/object-types/{id}/relationships/profile-object-types; klaviyo-bridge: `get_profile_type_relationships`)."""
-        return self._call("get_profile_type_relationships", {"id": id}, _request_timeout, options)
+        return self._call("get_profile_type_relationships", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_profile_schema_relationships(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Profile Schema Relationships (GET /api/object-schemas/{id}/relationships/profile-object-schemas; klaviyo-bridge: `get_profile_schema_relationships`)."""
-        return self._call("get_profile_schema_relationships", {"id": id}, _request_timeout, options)
+        return self._call("get_profile_schema_relationships", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_profile_type_relationships(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Profile Type Relationships (GET /api/object-types/{id}/relationships/profile-object-types; klaviyo-bridge: `get_profile_type_relationships`)."""
-        return self._call("get_profile_type_relationships", {"id": id}, _request_timeout, options)
+        return self._call("get_profile_type_relationships", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_record_ids_for_object_type(self, id, page_cursor=None, page_size=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Record IDs for Object Type (GET /api/object-types/{id}/relationships/object-records; klaviyo-bridge: `get_record_ids_for_object_type`)."""
-        return self._call("get_record_ids_for_object_type", {"id": id, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options)
+        return self._call("get_record_ids_for_object_type", {"id": id, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options, _request_auth)
 
     def get_records_for_object_type(self, id, fields_object_record=None, page_cursor=None, page_size=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Records for Object Type (GET /api/object-types/{id}/object-records; klaviyo-bridge: `get_records_for_object_type`)."""
-        return self._call("get_records_for_object_type", {"id": id, "fields_object_record": fields_object_record, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options)
+        return self._call("get_records_for_object_type", {"id": id, "fields_object_record": fields_object_record, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options, _request_auth)
 
     def get_schema_ids_for_object_schema(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Object Schema Relationships (GET /api/object-schemas/{id}/relationships/object-schemas; klaviyo-bridge: `get_object_schema_relationships`)."""
-        return self._call("get_object_schema_relationships", {"id": id}, _request_timeout, options)
+        return self._call("get_object_schema_relationships", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_schema_version_ids_for_object_type(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Schema Version IDs for Object Type (GET /api/object-types/{id}/relationships/schema-versions; klaviyo-bridge: `get_schema_version_ids_for_object_type`)."""
-        return self._call("get_schema_version_ids_for_object_type", {"id": id}, _request_timeout, options)
+        return self._call("get_schema_version_ids_for_object_type", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_schema_versions_for_object_type(self, id, fields_object_schema=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Schema Versions for Object Type (GET /api/object-types/{id}/schema-versions; klaviyo-bridge: `get_schema_versions_for_object_type`)."""
-        return self._call("get_schema_versions_for_object_type", {"id": id, "fields_object_schema": fields_object_schema}, _request_timeout, options)
+        return self._call("get_schema_versions_for_object_type", {"id": id, "fields_object_schema": fields_object_schema}, _request_timeout, options, _request_auth)
 
     def get_source_mapping(self, id, fields_source_mapping=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Source Mapping (GET /api/source-mappings/{id}; klaviyo-bridge: `get_source_mapping`)."""
-        return self._call("get_source_mapping", {"id": id, "fields_source_mapping": fields_source_mapping}, _request_timeout, options)
+        return self._call("get_source_mapping", {"id": id, "fields_source_mapping": fields_source_mapping}, _request_timeout, options, _request_auth)
 
     def get_source_mapping_for_object_schema(self, id, fields_source_mapping=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Source Mapping for Object Schema (GET /api/object-schemas/{id}/source-mapping; klaviyo-bridge: `get_source_mapping_for_object_schema`)."""
-        return self._call("get_source_mapping_for_object_schema", {"id": id, "fields_source_mapping": fields_source_mapping}, _request_timeout, options)
+        return self._call("get_source_mapping_for_object_schema", {"id": id, "fields_source_mapping": fields_source_mapping}, _request_timeout, options, _request_auth)
 
     def get_source_mapping_id_for_object_schema(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Source Mapping ID for Object Schema (GET /api/object-schemas/{id}/relationships/source-mapping; klaviyo-bridge: `get_source_mapping_id_for_object_schema`)."""
-        return self._call("get_source_mapping_id_for_object_schema", {"id": id}, _request_timeout, options)
+        return self._call("get_source_mapping_id_for_object_schema", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_type_ids_for_object_type(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Object Type Relationships (GET /api/object-types/{id}/relationships/object-types; klaviyo-bridge: `get_object_type_relationships`)."""
-        return self._call("get_object_type_relationships", {"id": id}, _request_timeout, options)
+        return self._call("get_object_type_relationships", {"id": id}, _request_timeout, options, _request_auth)
 
     def remove_profile_object_schemas_from_object_schema(self, id, profile_object_schema_relationship_delete_query, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Delete Profile Schema Relationship (DELETE /api/object-schemas/{id}/relationships/profile-object-schemas; klaviyo-bridge: `delete_profile_schema_relationship`)."""
-        return self._call("delete_profile_schema_relationship", {"id": id, "body": profile_object_schema_relationship_delete_query}, _request_timeout, options)
+        return self._call("delete_profile_schema_relationship", {"id": id, "body": profile_object_schema_relationship_delete_query}, _request_timeout, options, _request_auth)
 
     def remove_schemas_from_object_schema(self, id, object_schema_relationship_delete_query, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Delete Object Schema Relationship (DELETE /api/object-schemas/{id}/relationships/object-schemas; klaviyo-bridge: `delete_object_schema_relationship`)."""
-        return self._call("delete_object_schema_relationship", {"id": id, "body": object_schema_relationship_delete_query}, _request_timeout, options)
+        return self._call("delete_object_schema_relationship", {"id": id, "body": object_schema_relationship_delete_query}, _request_timeout, options, _request_auth)
 
     def update_object_schema(self, id, object_schema_partial_update_query, fields_object_schema=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Update Object Schema (PATCH /api/object-schemas/{id}; klaviyo-bridge: `update_object_schema`)."""
-        return self._call("update_object_schema", {"id": id, "body": object_schema_partial_update_query, "fields_object_schema": fields_object_schema}, _request_timeout, options)
+        return self._call("update_object_schema", {"id": id, "body": object_schema_partial_update_query, "fields_object_schema": fields_object_schema}, _request_timeout, options, _request_auth)
 
     def update_object_schema_relationship(self, id, object_schema_relationship_partial_update_query, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Update Object Schema Relationship (PATCH /api/object-schemas/{id}/relationships/object-schemas; klaviyo-bridge: `update_object_schema_relationship`)."""
-        return self._call("update_object_schema_relationship", {"id": id, "body": object_schema_relationship_partial_update_query}, _request_timeout, options)
+        return self._call("update_object_schema_relationship", {"id": id, "body": object_schema_relationship_partial_update_query}, _request_timeout, options, _request_auth)
 
     def update_object_schema_relationships_profile_object_schemas(self, id, profile_object_schema_relationship_partial_update_query, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Update Profile Schema Relationship (PATCH /api/object-schemas/{id}/relationships/profile-object-schemas; klaviyo-bridge: `update_profile_schema_relationship`)."""
-        return self._call("update_profile_schema_relationship", {"id": id, "body": profile_object_schema_relationship_partial_update_query}, _request_timeout, options)
+        return self._call("update_profile_schema_relationship", {"id": id, "body": profile_object_schema_relationship_partial_update_query}, _request_timeout, options, _request_auth)
 
     def update_object_schema_relationships_schemas(self, id, object_schema_relationship_partial_update_query, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Update Object Schema Relationship (PATCH /api/object-schemas/{id}/relationships/object-schemas; klaviyo-bridge: `update_object_schema_relationship`)."""
-        return self._call("update_object_schema_relationship", {"id": id, "body": object_schema_relationship_partial_update_query}, _request_timeout, options)
+        return self._call("update_object_schema_relationship", {"id": id, "body": object_schema_relationship_partial_update_query}, _request_timeout, options, _request_auth)
 
     def update_profile_object_schemas_for_object_schema(self, id, profile_object_schema_relationship_partial_update_query, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Update Profile Schema Relationship (PATCH /api/object-schemas/{id}/relationships/profile-object-schemas; klaviyo-bridge: `update_profile_schema_relationship`)."""
-        return self._call("update_profile_schema_relationship", {"id": id, "body": profile_object_schema_relationship_partial_update_query}, _request_timeout, options)
+        return self._call("update_profile_schema_relationship", {"id": id, "body": profile_object_schema_relationship_partial_update_query}, _request_timeout, options, _request_auth)
 
     def update_profile_schema_relationship(self, id, profile_object_schema_relationship_partial_update_query, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Update Profile Schema Relationship (PATCH /api/object-schemas/{id}/relationships/profile-object-schemas; klaviyo-bridge: `update_profile_schema_relationship`)."""
-        return self._call("update_profile_schema_relationship", {"id": id, "body": profile_object_schema_relationship_partial_update_query}, _request_timeout, options)
+        return self._call("update_profile_schema_relationship", {"id": id, "body": profile_object_schema_relationship_partial_update_query}, _request_timeout, options, _request_auth)
 
     def update_schemas_for_object_schema(self, id, object_schema_relationship_partial_update_query, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Update Object Schema Relationship (PATCH /api/object-schemas/{id}/relationships/object-schemas; klaviyo-bridge: `update_object_schema_relationship`)."""
-        return self._call("update_object_schema_relationship", {"id": id, "body": object_schema_relationship_partial_update_query}, _request_timeout, options)
+        return self._call("update_object_schema_relationship", {"id": id, "body": object_schema_relationship_partial_update_query}, _request_timeout, options, _request_auth)
 
     def update_source_mapping(self, id, source_mapping_partial_update_query, fields_source_mapping=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Update Source Mapping (PATCH /api/source-mappings/{id}; klaviyo-bridge: `update_source_mapping`)."""
-        return self._call("update_source_mapping", {"id": id, "body": source_mapping_partial_update_query, "fields_source_mapping": fields_source_mapping}, _request_timeout, options)
+        return self._call("update_source_mapping", {"id": id, "body": source_mapping_partial_update_query, "fields_source_mapping": fields_source_mapping}, _request_timeout, options, _request_auth)
 
 
 class DataPrivacyApi(_Group):
@@ -1203,11 +1203,11 @@ class DataPrivacyApi(_Group):
 
     def create_data_privacy_deletion_job(self, data_privacy_create_deletion_job_query, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Request Profile Deletion (POST /api/data-privacy-deletion-jobs; klaviyo-bridge: `request_profile_deletion`)."""
-        return self._call("request_profile_deletion", {"body": data_privacy_create_deletion_job_query}, _request_timeout, options)
+        return self._call("request_profile_deletion", {"body": data_privacy_create_deletion_job_query}, _request_timeout, options, _request_auth)
 
     def request_profile_deletion(self, data_privacy_create_deletion_job_query, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Request Profile Deletion (POST /api/data-privacy-deletion-jobs; klaviyo-bridge: `request_profile_deletion`)."""
-        return self._call("request_profile_deletion", {"body": data_privacy_create_deletion_job_query}, _request_timeout, options)
+        return self._call("request_profile_deletion", {"body": data_privacy_create_deletion_job_query}, _request_timeout, options, _request_auth)
 
 
 class EventsApi(_Group):
@@ -1217,55 +1217,55 @@ class EventsApi(_Group):
 
     def bulk_create_events(self, events_bulk_create_job, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Bulk Create Events (POST /api/event-bulk-create-jobs; klaviyo-bridge: `bulk_create_events`)."""
-        return self._call("bulk_create_events", {"body": events_bulk_create_job}, _request_timeout, options)
+        return self._call("bulk_create_events", {"body": events_bulk_create_job}, _request_timeout, options, _request_auth)
 
     def create_event(self, event_create_query_v2, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Create Event (POST /api/events; klaviyo-bridge: `create_event`)."""
-        return self._call("create_event", {"body": event_create_query_v2}, _request_timeout, options)
+        return self._call("create_event", {"body": event_create_query_v2}, _request_timeout, options, _request_auth)
 
     def create_event_bulk_create_job(self, events_bulk_create_job, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Bulk Create Events (POST /api/event-bulk-create-jobs; klaviyo-bridge: `bulk_create_events`)."""
-        return self._call("bulk_create_events", {"body": events_bulk_create_job}, _request_timeout, options)
+        return self._call("bulk_create_events", {"body": events_bulk_create_job}, _request_timeout, options, _request_auth)
 
     def get_event(self, id, fields_attribution=None, fields_event=None, fields_metric=None, fields_profile=None, include=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Event (GET /api/events/{id}; klaviyo-bridge: `get_event`)."""
-        return self._call("get_event", {"id": id, "fields_attribution": fields_attribution, "fields_event": fields_event, "fields_metric": fields_metric, "fields_profile": fields_profile, "include": include}, _request_timeout, options)
+        return self._call("get_event", {"id": id, "fields_attribution": fields_attribution, "fields_event": fields_event, "fields_metric": fields_metric, "fields_profile": fields_profile, "include": include}, _request_timeout, options, _request_auth)
 
     def get_event_metric(self, id, fields_metric=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Metric for Event (GET /api/events/{id}/metric; klaviyo-bridge: `get_metric_for_event`)."""
-        return self._call("get_metric_for_event", {"id": id, "fields_metric": fields_metric}, _request_timeout, options)
+        return self._call("get_metric_for_event", {"id": id, "fields_metric": fields_metric}, _request_timeout, options, _request_auth)
 
     def get_event_profile(self, id, additional_fields_profile=None, fields_profile=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Profile for Event (GET /api/events/{id}/profile; klaviyo-bridge: `get_profile_for_event`)."""
-        return self._call("get_profile_for_event", {"id": id, "additional_fields_profile": additional_fields_profile, "fields_profile": fields_profile}, _request_timeout, options)
+        return self._call("get_profile_for_event", {"id": id, "additional_fields_profile": additional_fields_profile, "fields_profile": fields_profile}, _request_timeout, options, _request_auth)
 
     def get_event_relationships_metric(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Metric ID for Event (GET /api/events/{id}/relationships/metric; klaviyo-bridge: `get_metric_id_for_event`)."""
-        return self._call("get_metric_id_for_event", {"id": id}, _request_timeout, options)
+        return self._call("get_metric_id_for_event", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_event_relationships_profile(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Profile ID for Event (GET /api/events/{id}/relationships/profile; klaviyo-bridge: `get_profile_id_for_event`)."""
-        return self._call("get_profile_id_for_event", {"id": id}, _request_timeout, options)
+        return self._call("get_profile_id_for_event", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_events(self, fields_attribution=None, fields_event=None, fields_metric=None, fields_profile=None, filter=None, include=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Events (GET /api/events; klaviyo-bridge: `get_events`)."""
-        return self._call("get_events", {"fields_attribution": fields_attribution, "fields_event": fields_event, "fields_metric": fields_metric, "fields_profile": fields_profile, "filter": filter, "include": include, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_events", {"fields_attribution": fields_attribution, "fields_event": fields_event, "fields_metric": fields_metric, "fields_profile": fields_profile, "filter": filter, "include": include, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def get_metric_for_event(self, id, fields_metric=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Metric for Event (GET /api/events/{id}/metric; klaviyo-bridge: `get_metric_for_event`)."""
-        return self._call("get_metric_for_event", {"id": id, "fields_metric": fields_metric}, _request_timeout, options)
+        return self._call("get_metric_for_event", {"id": id, "fields_metric": fields_metric}, _request_timeout, options, _request_auth)
 
     def get_metric_id_for_event(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Metric ID for Event (GET /api/events/{id}/relationships/metric; klaviyo-bridge: `get_metric_id_for_event`)."""
-        return self._call("get_metric_id_for_event", {"id": id}, _request_timeout, options)
+        return self._call("get_metric_id_for_event", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_profile_for_event(self, id, additional_fields_profile=None, fields_profile=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Profile for Event (GET /api/events/{id}/profile; klaviyo-bridge: `get_profile_for_event`)."""
-        return self._call("get_profile_for_event", {"id": id, "additional_fields_profile": additional_fields_profile, "fields_profile": fields_profile}, _request_timeout, options)
+        return self._call("get_profile_for_event", {"id": id, "additional_fields_profile": additional_fields_profile, "fields_profile": fields_profile}, _request_timeout, options, _request_auth)
 
     def get_profile_id_for_event(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Profile ID for Event (GET /api/events/{id}/relationships/profile; klaviyo-bridge: `get_profile_id_for_event`)."""
-        return self._call("get_profile_id_for_event", {"id": id}, _request_timeout, options)
+        return self._call("get_profile_id_for_event", {"id": id}, _request_timeout, options, _request_auth)
 
 
 class FlowsApi(_Group):
@@ -1275,143 +1275,143 @@ class FlowsApi(_Group):
 
     def create_flow(self, flow_create_query, additional_fields_flow=None, fields_flow=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Create Flow (POST /api/flows; klaviyo-bridge: `create_flow`)."""
-        return self._call("create_flow", {"body": flow_create_query, "additional_fields_flow": additional_fields_flow, "fields_flow": fields_flow}, _request_timeout, options)
+        return self._call("create_flow", {"body": flow_create_query, "additional_fields_flow": additional_fields_flow, "fields_flow": fields_flow}, _request_timeout, options, _request_auth)
 
     def delete_flow(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Delete Flow (DELETE /api/flows/{id}; klaviyo-bridge: `delete_flow`)."""
-        return self._call("delete_flow", {"id": id}, _request_timeout, options)
+        return self._call("delete_flow", {"id": id}, _request_timeout, options, _request_auth)
 
     def delete_flow_action(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Delete Flow Action (DELETE /api/flow-actions/{id}; klaviyo-bridge: `delete_flow_action`)."""
-        return self._call("delete_flow_action", {"id": id}, _request_timeout, options)
+        return self._call("delete_flow_action", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_action_for_flow_message(self, id, fields_flow_action=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Action for Flow Message (GET /api/flow-messages/{id}/flow-action; klaviyo-bridge: `get_action_for_flow_message`)."""
-        return self._call("get_action_for_flow_message", {"id": id, "fields_flow_action": fields_flow_action}, _request_timeout, options)
+        return self._call("get_action_for_flow_message", {"id": id, "fields_flow_action": fields_flow_action}, _request_timeout, options, _request_auth)
 
     def get_action_id_for_flow_message(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Action ID for Flow Message (GET /api/flow-messages/{id}/relationships/flow-action; klaviyo-bridge: `get_action_id_for_flow_message`)."""
-        return self._call("get_action_id_for_flow_message", {"id": id}, _request_timeout, options)
+        return self._call("get_action_id_for_flow_message", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_action_ids_for_flow(self, id, filter=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Action IDs for Flow (GET /api/flows/{id}/relationships/flow-actions; klaviyo-bridge: `get_action_ids_for_flow`)."""
-        return self._call("get_action_ids_for_flow", {"id": id, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_action_ids_for_flow", {"id": id, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def get_actions_for_flow(self, id, fields_flow_action=None, filter=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Actions for Flow (GET /api/flows/{id}/flow-actions; klaviyo-bridge: `get_actions_for_flow`)."""
-        return self._call("get_actions_for_flow", {"id": id, "fields_flow_action": fields_flow_action, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_actions_for_flow", {"id": id, "fields_flow_action": fields_flow_action, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def get_flow(self, id, additional_fields_flow=None, fields_flow_action=None, fields_flow=None, fields_tag=None, include=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Flow (GET /api/flows/{id}; klaviyo-bridge: `get_flow`)."""
-        return self._call("get_flow", {"id": id, "additional_fields_flow": additional_fields_flow, "fields_flow_action": fields_flow_action, "fields_flow": fields_flow, "fields_tag": fields_tag, "include": include}, _request_timeout, options)
+        return self._call("get_flow", {"id": id, "additional_fields_flow": additional_fields_flow, "fields_flow_action": fields_flow_action, "fields_flow": fields_flow, "fields_tag": fields_tag, "include": include}, _request_timeout, options, _request_auth)
 
     def get_flow_action(self, id, fields_flow_action=None, fields_flow_message=None, fields_flow=None, include=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Flow Action (GET /api/flow-actions/{id}; klaviyo-bridge: `get_flow_action`)."""
-        return self._call("get_flow_action", {"id": id, "fields_flow_action": fields_flow_action, "fields_flow_message": fields_flow_message, "fields_flow": fields_flow, "include": include}, _request_timeout, options)
+        return self._call("get_flow_action", {"id": id, "fields_flow_action": fields_flow_action, "fields_flow_message": fields_flow_message, "fields_flow": fields_flow, "include": include}, _request_timeout, options, _request_auth)
 
     def get_flow_action_flow(self, id, fields_flow=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Flow for Flow Action (GET /api/flow-actions/{id}/flow; klaviyo-bridge: `get_flow_for_flow_action`)."""
-        return self._call("get_flow_for_flow_action", {"id": id, "fields_flow": fields_flow}, _request_timeout, options)
+        return self._call("get_flow_for_flow_action", {"id": id, "fields_flow": fields_flow}, _request_timeout, options, _request_auth)
 
     def get_flow_action_messages(self, id, fields_flow_message=None, filter=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Messages For Flow Action (GET /api/flow-actions/{id}/flow-messages; klaviyo-bridge: `get_flow_action_messages`)."""
-        return self._call("get_flow_action_messages", {"id": id, "fields_flow_message": fields_flow_message, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_flow_action_messages", {"id": id, "fields_flow_message": fields_flow_message, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def get_flow_action_relationships_flow(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Flow ID for Flow Action (GET /api/flow-actions/{id}/relationships/flow; klaviyo-bridge: `get_flow_id_for_flow_action`)."""
-        return self._call("get_flow_id_for_flow_action", {"id": id}, _request_timeout, options)
+        return self._call("get_flow_id_for_flow_action", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_flow_action_relationships_messages(self, id, filter=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Message IDs for Flow Action (GET /api/flow-actions/{id}/relationships/flow-messages; klaviyo-bridge: `get_message_ids_for_flow_action`)."""
-        return self._call("get_message_ids_for_flow_action", {"id": id, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_message_ids_for_flow_action", {"id": id, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def get_flow_actions(self, id, fields_flow_action=None, filter=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Actions for Flow (GET /api/flows/{id}/flow-actions; klaviyo-bridge: `get_actions_for_flow`)."""
-        return self._call("get_actions_for_flow", {"id": id, "fields_flow_action": fields_flow_action, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_actions_for_flow", {"id": id, "fields_flow_action": fields_flow_action, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def get_flow_flow_actions(self, id, fields_flow_action=None, filter=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Actions for Flow (GET /api/flows/{id}/flow-actions; klaviyo-bridge: `get_actions_for_flow`)."""
-        return self._call("get_actions_for_flow", {"id": id, "fields_flow_action": fields_flow_action, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_actions_for_flow", {"id": id, "fields_flow_action": fields_flow_action, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def get_flow_for_flow_action(self, id, fields_flow=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Flow for Flow Action (GET /api/flow-actions/{id}/flow; klaviyo-bridge: `get_flow_for_flow_action`)."""
-        return self._call("get_flow_for_flow_action", {"id": id, "fields_flow": fields_flow}, _request_timeout, options)
+        return self._call("get_flow_for_flow_action", {"id": id, "fields_flow": fields_flow}, _request_timeout, options, _request_auth)
 
     def get_flow_id_for_flow_action(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Flow ID for Flow Action (GET /api/flow-actions/{id}/relationships/flow; klaviyo-bridge: `get_flow_id_for_flow_action`)."""
-        return self._call("get_flow_id_for_flow_action", {"id": id}, _request_timeout, options)
+        return self._call("get_flow_id_for_flow_action", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_flow_message(self, id, fields_flow_action=None, fields_flow_message=None, fields_template=None, include=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Flow Message (GET /api/flow-messages/{id}; klaviyo-bridge: `get_flow_message`)."""
-        return self._call("get_flow_message", {"id": id, "fields_flow_action": fields_flow_action, "fields_flow_message": fields_flow_message, "fields_template": fields_template, "include": include}, _request_timeout, options)
+        return self._call("get_flow_message", {"id": id, "fields_flow_action": fields_flow_action, "fields_flow_message": fields_flow_message, "fields_template": fields_template, "include": include}, _request_timeout, options, _request_auth)
 
     def get_flow_message_action(self, id, fields_flow_action=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Action for Flow Message (GET /api/flow-messages/{id}/flow-action; klaviyo-bridge: `get_action_for_flow_message`)."""
-        return self._call("get_action_for_flow_message", {"id": id, "fields_flow_action": fields_flow_action}, _request_timeout, options)
+        return self._call("get_action_for_flow_message", {"id": id, "fields_flow_action": fields_flow_action}, _request_timeout, options, _request_auth)
 
     def get_flow_message_relationships_action(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Action ID for Flow Message (GET /api/flow-messages/{id}/relationships/flow-action; klaviyo-bridge: `get_action_id_for_flow_message`)."""
-        return self._call("get_action_id_for_flow_message", {"id": id}, _request_timeout, options)
+        return self._call("get_action_id_for_flow_message", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_flow_message_relationships_template(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Template ID for Flow Message (GET /api/flow-messages/{id}/relationships/template; klaviyo-bridge: `get_template_id_for_flow_message`)."""
-        return self._call("get_template_id_for_flow_message", {"id": id}, _request_timeout, options)
+        return self._call("get_template_id_for_flow_message", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_flow_message_template(self, id, fields_template=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Template for Flow Message (GET /api/flow-messages/{id}/template; klaviyo-bridge: `get_template_for_flow_message`)."""
-        return self._call("get_template_for_flow_message", {"id": id, "fields_template": fields_template}, _request_timeout, options)
+        return self._call("get_template_for_flow_message", {"id": id, "fields_template": fields_template}, _request_timeout, options, _request_auth)
 
     def get_flow_relationships_actions(self, id, filter=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Action IDs for Flow (GET /api/flows/{id}/relationships/flow-actions; klaviyo-bridge: `get_action_ids_for_flow`)."""
-        return self._call("get_action_ids_for_flow", {"id": id, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_action_ids_for_flow", {"id": id, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def get_flow_relationships_flow_actions(self, id, filter=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Action IDs for Flow (GET /api/flows/{id}/relationships/flow-actions; klaviyo-bridge: `get_action_ids_for_flow`)."""
-        return self._call("get_action_ids_for_flow", {"id": id, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_action_ids_for_flow", {"id": id, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def get_flow_relationships_tags(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Tag IDs for Flow (GET /api/flows/{id}/relationships/tags; klaviyo-bridge: `get_tag_ids_for_flow`)."""
-        return self._call("get_tag_ids_for_flow", {"id": id}, _request_timeout, options)
+        return self._call("get_tag_ids_for_flow", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_flow_tags(self, id, fields_tag=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Tags for Flow (GET /api/flows/{id}/tags; klaviyo-bridge: `get_tags_for_flow`)."""
-        return self._call("get_tags_for_flow", {"id": id, "fields_tag": fields_tag}, _request_timeout, options)
+        return self._call("get_tags_for_flow", {"id": id, "fields_tag": fields_tag}, _request_timeout, options, _request_auth)
 
     def get_flows(self, fields_flow_action=None, fields_flow=None, fields_tag=None, filter=None, include=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Flows (GET /api/flows; klaviyo-bridge: `get_flows`)."""
-        return self._call("get_flows", {"fields_flow_action": fields_flow_action, "fields_flow": fields_flow, "fields_tag": fields_tag, "filter": filter, "include": include, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_flows", {"fields_flow_action": fields_flow_action, "fields_flow": fields_flow, "fields_tag": fields_tag, "filter": filter, "include": include, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def get_message_ids_for_flow_action(self, id, filter=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Message IDs for Flow Action (GET /api/flow-actions/{id}/relationships/flow-messages; klaviyo-bridge: `get_message_ids_for_flow_action`)."""
-        return self._call("get_message_ids_for_flow_action", {"id": id, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_message_ids_for_flow_action", {"id": id, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def get_messages_for_flow_action(self, id, fields_flow_message=None, filter=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Messages For Flow Action (GET /api/flow-actions/{id}/flow-messages; klaviyo-bridge: `get_flow_action_messages`)."""
-        return self._call("get_flow_action_messages", {"id": id, "fields_flow_message": fields_flow_message, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_flow_action_messages", {"id": id, "fields_flow_message": fields_flow_message, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def get_tag_ids_for_flow(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Tag IDs for Flow (GET /api/flows/{id}/relationships/tags; klaviyo-bridge: `get_tag_ids_for_flow`)."""
-        return self._call("get_tag_ids_for_flow", {"id": id}, _request_timeout, options)
+        return self._call("get_tag_ids_for_flow", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_tags_for_flow(self, id, fields_tag=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Tags for Flow (GET /api/flows/{id}/tags; klaviyo-bridge: `get_tags_for_flow`)."""
-        return self._call("get_tags_for_flow", {"id": id, "fields_tag": fields_tag}, _request_timeout, options)
+        return self._call("get_tags_for_flow", {"id": id, "fields_tag": fields_tag}, _request_timeout, options, _request_auth)
 
     def get_template_for_flow_message(self, id, fields_template=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Template for Flow Message (GET /api/flow-messages/{id}/template; klaviyo-bridge: `get_template_for_flow_message`)."""
-        return self._call("get_template_for_flow_message", {"id": id, "fields_template": fields_template}, _request_timeout, options)
+        return self._call("get_template_for_flow_message", {"id": id, "fields_template": fields_template}, _request_timeout, options, _request_auth)
 
     def get_template_id_for_flow_message(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Template ID for Flow Message (GET /api/flow-messages/{id}/relationships/template; klaviyo-bridge: `get_template_id_for_flow_message`)."""
-        return self._call("get_template_id_for_flow_message", {"id": id}, _request_timeout, options)
+        return self._call("get_template_id_for_flow_message", {"id": id}, _request_timeout, options, _request_auth)
 
     def update_flow(self, id, flow_update_query, fields_flow=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Update Flow Status (PATCH /api/flows/{id}; klaviyo-bridge: `update_flow`)."""
-        return self._call("update_flow", {"id": id, "body": flow_update_query, "fields_flow": fields_flow}, _request_timeout, options)
+        return self._call("update_flow", {"id": id, "body": flow_update_query, "fields_flow": fields_flow}, _request_timeout, options, _request_auth)
 
     def update_flow_action(self, id, flow_action_update_query, fields_flow_action=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Update Flow Action (PATCH /api/flow-actions/{id}; klaviyo-bridge: `update_flow_action`)."""
-        return self._call("update_flow_action", {"id": id, "body": flow_action_update_query, "fields_flow_action": fields_flow_action}, _request_timeout, options)
+        return self._call("update_flow_action", {"id": id, "body": flow_action_update_query, "fields_flow_action": fields_flow_action}, _request_timeout, options, _request_auth)
 
 
 class FormsApi(_Group):
@@ -1421,63 +1421,63 @@ class FormsApi(_Group):
 
     def create_form(self, form_create_query, fields_form=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Create Form (POST /api/forms; klaviyo-bridge: `create_form`)."""
-        return self._call("create_form", {"body": form_create_query, "fields_form": fields_form}, _request_timeout, options)
+        return self._call("create_form", {"body": form_create_query, "fields_form": fields_form}, _request_timeout, options, _request_auth)
 
     def delete_form(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Delete Form (DELETE /api/forms/{id}; klaviyo-bridge: `delete_form`)."""
-        return self._call("delete_form", {"id": id}, _request_timeout, options)
+        return self._call("delete_form", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_form(self, id, fields_form=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Form (GET /api/forms/{id}; klaviyo-bridge: `get_form`)."""
-        return self._call("get_form", {"id": id, "fields_form": fields_form}, _request_timeout, options)
+        return self._call("get_form", {"id": id, "fields_form": fields_form}, _request_timeout, options, _request_auth)
 
     def get_form_for_form_version(self, id, fields_form=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Form for Form Version (GET /api/form-versions/{id}/form; klaviyo-bridge: `get_form_for_form_version`)."""
-        return self._call("get_form_for_form_version", {"id": id, "fields_form": fields_form}, _request_timeout, options)
+        return self._call("get_form_for_form_version", {"id": id, "fields_form": fields_form}, _request_timeout, options, _request_auth)
 
     def get_form_form_versions(self, id, fields_form_version=None, filter=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Versions for Form (GET /api/forms/{id}/form-versions; klaviyo-bridge: `get_versions_for_form`)."""
-        return self._call("get_versions_for_form", {"id": id, "fields_form_version": fields_form_version, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_versions_for_form", {"id": id, "fields_form_version": fields_form_version, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def get_form_id_for_form_version(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Form ID for Form Version (GET /api/form-versions/{id}/relationships/form; klaviyo-bridge: `get_form_id_for_form_version`)."""
-        return self._call("get_form_id_for_form_version", {"id": id}, _request_timeout, options)
+        return self._call("get_form_id_for_form_version", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_form_relationships_form_versions(self, id, filter=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Version IDs for Form (GET /api/forms/{id}/relationships/form-versions; klaviyo-bridge: `get_version_ids_for_form`)."""
-        return self._call("get_version_ids_for_form", {"id": id, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_version_ids_for_form", {"id": id, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def get_form_relationships_versions(self, id, filter=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Version IDs for Form (GET /api/forms/{id}/relationships/form-versions; klaviyo-bridge: `get_version_ids_for_form`)."""
-        return self._call("get_version_ids_for_form", {"id": id, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_version_ids_for_form", {"id": id, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def get_form_version(self, id, fields_form_version=None, fields_form=None, include=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Form Version (GET /api/form-versions/{id}; klaviyo-bridge: `get_form_version`)."""
-        return self._call("get_form_version", {"id": id, "fields_form_version": fields_form_version, "fields_form": fields_form, "include": include}, _request_timeout, options)
+        return self._call("get_form_version", {"id": id, "fields_form_version": fields_form_version, "fields_form": fields_form, "include": include}, _request_timeout, options, _request_auth)
 
     def get_form_version_form(self, id, fields_form=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Form for Form Version (GET /api/form-versions/{id}/form; klaviyo-bridge: `get_form_for_form_version`)."""
-        return self._call("get_form_for_form_version", {"id": id, "fields_form": fields_form}, _request_timeout, options)
+        return self._call("get_form_for_form_version", {"id": id, "fields_form": fields_form}, _request_timeout, options, _request_auth)
 
     def get_form_version_relationships_form(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Form ID for Form Version (GET /api/form-versions/{id}/relationships/form; klaviyo-bridge: `get_form_id_for_form_version`)."""
-        return self._call("get_form_id_for_form_version", {"id": id}, _request_timeout, options)
+        return self._call("get_form_id_for_form_version", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_form_versions(self, id, fields_form_version=None, filter=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Versions for Form (GET /api/forms/{id}/form-versions; klaviyo-bridge: `get_versions_for_form`)."""
-        return self._call("get_versions_for_form", {"id": id, "fields_form_version": fields_form_version, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_versions_for_form", {"id": id, "fields_form_version": fields_form_version, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def get_forms(self, fields_form=None, filter=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Forms (GET /api/forms; klaviyo-bridge: `get_forms`)."""
-        return self._call("get_forms", {"fields_form": fields_form, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_forms", {"fields_form": fields_form, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def get_version_ids_for_form(self, id, filter=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Version IDs for Form (GET /api/forms/{id}/relationships/form-versions; klaviyo-bridge: `get_version_ids_for_form`)."""
-        return self._call("get_version_ids_for_form", {"id": id, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_version_ids_for_form", {"id": id, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def get_versions_for_form(self, id, fields_form_version=None, filter=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Versions for Form (GET /api/forms/{id}/form-versions; klaviyo-bridge: `get_versions_for_form`)."""
-        return self._call("get_versions_for_form", {"id": id, "fields_form_version": fields_form_version, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_versions_for_form", {"id": id, "fields_form_version": fields_form_version, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
 
 class ImagesApi(_Group):
@@ -1487,31 +1487,31 @@ class ImagesApi(_Group):
 
     def create_image(self, image_create_query, fields_image=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Upload Image From URL (POST /api/images; klaviyo-bridge: `upload_image_from_url`)."""
-        return self._call("upload_image_from_url", {"body": image_create_query, "fields_image": fields_image}, _request_timeout, options)
+        return self._call("upload_image_from_url", {"body": image_create_query, "fields_image": fields_image}, _request_timeout, options, _request_auth)
 
     def create_image_upload(self, file, fields_image=None, name=None, hidden=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Upload Image From File (POST /api/image-upload; klaviyo-bridge: `upload_image_from_file`)."""
-        return self._call("upload_image_from_file", {"body.file": file, "fields_image": fields_image, "body.name": name, "body.hidden": hidden}, _request_timeout, options)
+        return self._call("upload_image_from_file", {"body.file": file, "fields_image": fields_image, "body.name": name, "body.hidden": hidden}, _request_timeout, options, _request_auth)
 
     def get_image(self, id, fields_image=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Image (GET /api/images/{id}; klaviyo-bridge: `get_image`)."""
-        return self._call("get_image", {"id": id, "fields_image": fields_image}, _request_timeout, options)
+        return self._call("get_image", {"id": id, "fields_image": fields_image}, _request_timeout, options, _request_auth)
 
     def get_images(self, fields_image=None, filter=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Images (GET /api/images; klaviyo-bridge: `get_images`)."""
-        return self._call("get_images", {"fields_image": fields_image, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_images", {"fields_image": fields_image, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def update_image(self, id, image_partial_update_query, fields_image=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Update Image (PATCH /api/images/{id}; klaviyo-bridge: `update_image`)."""
-        return self._call("update_image", {"id": id, "body": image_partial_update_query, "fields_image": fields_image}, _request_timeout, options)
+        return self._call("update_image", {"id": id, "body": image_partial_update_query, "fields_image": fields_image}, _request_timeout, options, _request_auth)
 
     def upload_image_from_file(self, file, fields_image=None, name=None, hidden=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Upload Image From File (POST /api/image-upload; klaviyo-bridge: `upload_image_from_file`)."""
-        return self._call("upload_image_from_file", {"body.file": file, "fields_image": fields_image, "body.name": name, "body.hidden": hidden}, _request_timeout, options)
+        return self._call("upload_image_from_file", {"body.file": file, "fields_image": fields_image, "body.name": name, "body.hidden": hidden}, _request_timeout, options, _request_auth)
 
     def upload_image_from_url(self, image_create_query, fields_image=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Upload Image From URL (POST /api/images; klaviyo-bridge: `upload_image_from_url`)."""
-        return self._call("upload_image_from_url", {"body": image_create_query, "fields_image": fields_image}, _request_timeout, options)
+        return self._call("upload_image_from_url", {"body": image_create_query, "fields_image": fields_image}, _request_timeout, options, _request_auth)
 
 
 class ListsApi(_Group):
@@ -1521,107 +1521,107 @@ class ListsApi(_Group):
 
     def add_profiles_to_list(self, id, list_members_add_query, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Add Profiles to List (POST /api/lists/{id}/relationships/profiles; klaviyo-bridge: `add_profiles_to_list`)."""
-        return self._call("add_profiles_to_list", {"id": id, "body": list_members_add_query}, _request_timeout, options)
+        return self._call("add_profiles_to_list", {"id": id, "body": list_members_add_query}, _request_timeout, options, _request_auth)
 
     def create_list(self, list_create_query, fields_list=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Create List (POST /api/lists; klaviyo-bridge: `create_list`)."""
-        return self._call("create_list", {"body": list_create_query, "fields_list": fields_list}, _request_timeout, options)
+        return self._call("create_list", {"body": list_create_query, "fields_list": fields_list}, _request_timeout, options, _request_auth)
 
     def create_list_relationships(self, id, list_members_add_query, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Add Profiles to List (POST /api/lists/{id}/relationships/profiles; klaviyo-bridge: `add_profiles_to_list`)."""
-        return self._call("add_profiles_to_list", {"id": id, "body": list_members_add_query}, _request_timeout, options)
+        return self._call("add_profiles_to_list", {"id": id, "body": list_members_add_query}, _request_timeout, options, _request_auth)
 
     def create_list_relationships_profile(self, id, list_members_add_query, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Add Profiles to List (POST /api/lists/{id}/relationships/profiles; klaviyo-bridge: `add_profiles_to_list`)."""
-        return self._call("add_profiles_to_list", {"id": id, "body": list_members_add_query}, _request_timeout, options)
+        return self._call("add_profiles_to_list", {"id": id, "body": list_members_add_query}, _request_timeout, options, _request_auth)
 
     def create_list_relationships_profiles(self, id, list_members_add_query, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Add Profiles to List (POST /api/lists/{id}/relationships/profiles; klaviyo-bridge: `add_profiles_to_list`)."""
-        return self._call("add_profiles_to_list", {"id": id, "body": list_members_add_query}, _request_timeout, options)
+        return self._call("add_profiles_to_list", {"id": id, "body": list_members_add_query}, _request_timeout, options, _request_auth)
 
     def delete_list(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Delete List (DELETE /api/lists/{id}; klaviyo-bridge: `delete_list`)."""
-        return self._call("delete_list", {"id": id}, _request_timeout, options)
+        return self._call("delete_list", {"id": id}, _request_timeout, options, _request_auth)
 
     def delete_list_relationships(self, id, list_members_delete_query, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Remove Profiles from List (DELETE /api/lists/{id}/relationships/profiles; klaviyo-bridge: `remove_profiles_from_list`)."""
-        return self._call("remove_profiles_from_list", {"id": id, "body": list_members_delete_query}, _request_timeout, options)
+        return self._call("remove_profiles_from_list", {"id": id, "body": list_members_delete_query}, _request_timeout, options, _request_auth)
 
     def delete_list_relationships_profiles(self, id, list_members_delete_query, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Remove Profiles from List (DELETE /api/lists/{id}/relationships/profiles; klaviyo-bridge: `remove_profiles_from_list`)."""
-        return self._call("remove_profiles_from_list", {"id": id, "body": list_members_delete_query}, _request_timeout, options)
+        return self._call("remove_profiles_from_list", {"id": id, "body": list_members_delete_query}, _request_timeout, options, _request_auth)
 
     def get_flow_trigger_ids_for_list(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get IDs for Flows Triggered by List (GET /api/lists/{id}/relationships/flow-triggers; klaviyo-bridge: `get_ids_for_flows_triggered_by_list`)."""
-        return self._call("get_ids_for_flows_triggered_by_list", {"id": id}, _request_timeout, options)
+        return self._call("get_ids_for_flows_triggered_by_list", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_flow_triggers_for_list(self, id, fields_flow=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Flows Triggered by List (GET /api/lists/{id}/flow-triggers; klaviyo-bridge: `get_flows_triggered_by_list`)."""
-        return self._call("get_flows_triggered_by_list", {"id": id, "fields_flow": fields_flow}, _request_timeout, options)
+        return self._call("get_flows_triggered_by_list", {"id": id, "fields_flow": fields_flow}, _request_timeout, options, _request_auth)
 
     def get_flows_triggered_by_list(self, id, fields_flow=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Flows Triggered by List (GET /api/lists/{id}/flow-triggers; klaviyo-bridge: `get_flows_triggered_by_list`)."""
-        return self._call("get_flows_triggered_by_list", {"id": id, "fields_flow": fields_flow}, _request_timeout, options)
+        return self._call("get_flows_triggered_by_list", {"id": id, "fields_flow": fields_flow}, _request_timeout, options, _request_auth)
 
     def get_ids_for_flows_triggered_by_list(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get IDs for Flows Triggered by List (GET /api/lists/{id}/relationships/flow-triggers; klaviyo-bridge: `get_ids_for_flows_triggered_by_list`)."""
-        return self._call("get_ids_for_flows_triggered_by_list", {"id": id}, _request_timeout, options)
+        return self._call("get_ids_for_flows_triggered_by_list", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_list(self, id, additional_fields_list=None, fields_flow=None, fields_list=None, fields_tag=None, include=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get List (GET /api/lists/{id}; klaviyo-bridge: `get_list`)."""
-        return self._call("get_list", {"id": id, "additional_fields_list": additional_fields_list, "fields_flow": fields_flow, "fields_list": fields_list, "fields_tag": fields_tag, "include": include}, _request_timeout, options)
+        return self._call("get_list", {"id": id, "additional_fields_list": additional_fields_list, "fields_flow": fields_flow, "fields_list": fields_list, "fields_tag": fields_tag, "include": include}, _request_timeout, options, _request_auth)
 
     def get_list_flow_triggers(self, id, fields_flow=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Flows Triggered by List (GET /api/lists/{id}/flow-triggers; klaviyo-bridge: `get_flows_triggered_by_list`)."""
-        return self._call("get_flows_triggered_by_list", {"id": id, "fields_flow": fields_flow}, _request_timeout, options)
+        return self._call("get_flows_triggered_by_list", {"id": id, "fields_flow": fields_flow}, _request_timeout, options, _request_auth)
 
     def get_list_profiles(self, id, additional_fields_profile=None, fields_profile=None, filter=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Profiles for List (GET /api/lists/{id}/profiles; klaviyo-bridge: `get_profiles_for_list`)."""
-        return self._call("get_profiles_for_list", {"id": id, "additional_fields_profile": additional_fields_profile, "fields_profile": fields_profile, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_profiles_for_list", {"id": id, "additional_fields_profile": additional_fields_profile, "fields_profile": fields_profile, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def get_list_relationships_flow_triggers(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get IDs for Flows Triggered by List (GET /api/lists/{id}/relationships/flow-triggers; klaviyo-bridge: `get_ids_for_flows_triggered_by_list`)."""
-        return self._call("get_ids_for_flows_triggered_by_list", {"id": id}, _request_timeout, options)
+        return self._call("get_ids_for_flows_triggered_by_list", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_list_relationships_profiles(self, id, filter=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Profile IDs for List (GET /api/lists/{id}/relationships/profiles; klaviyo-bridge: `get_profile_ids_for_list`)."""
-        return self._call("get_profile_ids_for_list", {"id": id, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_profile_ids_for_list", {"id": id, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def get_list_relationships_tags(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Tag IDs for List (GET /api/lists/{id}/relationships/tags; klaviyo-bridge: `get_tag_ids_for_list`)."""
-        return self._call("get_tag_ids_for_list", {"id": id}, _request_timeout, options)
+        return self._call("get_tag_ids_for_list", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_list_tags(self, id, fields_tag=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Tags for List (GET /api/lists/{id}/tags; klaviyo-bridge: `get_tags_for_list`)."""
-        return self._call("get_tags_for_list", {"id": id, "fields_tag": fields_tag}, _request_timeout, options)
+        return self._call("get_tags_for_list", {"id": id, "fields_tag": fields_tag}, _request_timeout, options, _request_auth)
 
     def get_lists(self, fields_flow=None, fields_list=None, fields_tag=None, filter=None, include=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Lists (GET /api/lists; klaviyo-bridge: `get_lists`)."""
-        return self._call("get_lists", {"fields_flow": fields_flow, "fields_list": fields_list, "fields_tag": fields_tag, "filter": filter, "include": include, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_lists", {"fields_flow": fields_flow, "fields_list": fields_list, "fields_tag": fields_tag, "filter": filter, "include": include, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def get_profile_ids_for_list(self, id, filter=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Profile IDs for List (GET /api/lists/{id}/relationships/profiles; klaviyo-bridge: `get_profile_ids_for_list`)."""
-        return self._call("get_profile_ids_for_list", {"id": id, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_profile_ids_for_list", {"id": id, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def get_profiles_for_list(self, id, additional_fields_profile=None, fields_profile=None, filter=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Profiles for List (GET /api/lists/{id}/profiles; klaviyo-bridge: `get_profiles_for_list`)."""
-        return self._call("get_profiles_for_list", {"id": id, "additional_fields_profile": additional_fields_profile, "fields_profile": fields_profile, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_profiles_for_list", {"id": id, "additional_fields_profile": additional_fields_profile, "fields_profile": fields_profile, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def get_tag_ids_for_list(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Tag IDs for List (GET /api/lists/{id}/relationships/tags; klaviyo-bridge: `get_tag_ids_for_list`)."""
-        return self._call("get_tag_ids_for_list", {"id": id}, _request_timeout, options)
+        return self._call("get_tag_ids_for_list", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_tags_for_list(self, id, fields_tag=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Tags for List (GET /api/lists/{id}/tags; klaviyo-bridge: `get_tags_for_list`)."""
-        return self._call("get_tags_for_list", {"id": id, "fields_tag": fields_tag}, _request_timeout, options)
+        return self._call("get_tags_for_list", {"id": id, "fields_tag": fields_tag}, _request_timeout, options, _request_auth)
 
     def remove_profiles_from_list(self, id, list_members_delete_query, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Remove Profiles from List (DELETE /api/lists/{id}/relationships/profiles; klaviyo-bridge: `remove_profiles_from_list`)."""
-        return self._call("remove_profiles_from_list", {"id": id, "body": list_members_delete_query}, _request_timeout, options)
+        return self._call("remove_profiles_from_list", {"id": id, "body": list_members_delete_query}, _request_timeout, options, _request_auth)
 
     def update_list(self, id, list_partial_update_query, fields_list=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Update List (PATCH /api/lists/{id}; klaviyo-bridge: `update_list`)."""
-        return self._call("update_list", {"id": id, "body": list_partial_update_query, "fields_list": fields_list}, _request_timeout, options)
+        return self._call("update_list", {"id": id, "body": list_partial_update_query, "fields_list": fields_list}, _request_timeout, options, _request_auth)
 
 
 class MetricsApi(_Group):
@@ -1631,167 +1631,167 @@ class MetricsApi(_Group):
 
     def create_custom_metric(self, custom_metric_create_query, fields_custom_metric=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Create Custom Metric (POST /api/custom-metrics; klaviyo-bridge: `create_custom_metric`)."""
-        return self._call("create_custom_metric", {"body": custom_metric_create_query, "fields_custom_metric": fields_custom_metric}, _request_timeout, options)
+        return self._call("create_custom_metric", {"body": custom_metric_create_query, "fields_custom_metric": fields_custom_metric}, _request_timeout, options, _request_auth)
 
     def create_metric_aggregate(self, metric_aggregate_query, fields_metric_aggregate=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Query Metric Aggregates (POST /api/metric-aggregates; klaviyo-bridge: `query_metric_aggregates`)."""
-        return self._call("query_metric_aggregates", {"body": metric_aggregate_query, "fields_metric_aggregate": fields_metric_aggregate}, _request_timeout, options)
+        return self._call("query_metric_aggregates", {"body": metric_aggregate_query, "fields_metric_aggregate": fields_metric_aggregate}, _request_timeout, options, _request_auth)
 
     def delete_custom_metric(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Delete Custom Metric (DELETE /api/custom-metrics/{id}; klaviyo-bridge: `delete_custom_metric`)."""
-        return self._call("delete_custom_metric", {"id": id}, _request_timeout, options)
+        return self._call("delete_custom_metric", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_custom_metric(self, id, fields_custom_metric=None, fields_metric=None, include=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Custom Metric (GET /api/custom-metrics/{id}; klaviyo-bridge: `get_custom_metric`)."""
-        return self._call("get_custom_metric", {"id": id, "fields_custom_metric": fields_custom_metric, "fields_metric": fields_metric, "include": include}, _request_timeout, options)
+        return self._call("get_custom_metric", {"id": id, "fields_custom_metric": fields_custom_metric, "fields_metric": fields_metric, "include": include}, _request_timeout, options, _request_auth)
 
     def get_custom_metric_for_mapped_metric(self, id, fields_custom_metric=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Custom Metric for Mapped Metric (GET /api/mapped-metrics/{id}/custom-metric; klaviyo-bridge: `get_custom_metric_for_mapped_metric`)."""
-        return self._call("get_custom_metric_for_mapped_metric", {"id": id, "fields_custom_metric": fields_custom_metric}, _request_timeout, options)
+        return self._call("get_custom_metric_for_mapped_metric", {"id": id, "fields_custom_metric": fields_custom_metric}, _request_timeout, options, _request_auth)
 
     def get_custom_metric_id_for_mapped_metric(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Custom Metric ID for Mapped Metric (GET /api/mapped-metrics/{id}/relationships/custom-metric; klaviyo-bridge: `get_custom_metric_id_for_mapped_metric`)."""
-        return self._call("get_custom_metric_id_for_mapped_metric", {"id": id}, _request_timeout, options)
+        return self._call("get_custom_metric_id_for_mapped_metric", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_custom_metric_metrics(self, id, fields_metric=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Metrics for Custom Metric (GET /api/custom-metrics/{id}/metrics; klaviyo-bridge: `get_metrics_for_custom_metric`)."""
-        return self._call("get_metrics_for_custom_metric", {"id": id, "fields_metric": fields_metric}, _request_timeout, options)
+        return self._call("get_metrics_for_custom_metric", {"id": id, "fields_metric": fields_metric}, _request_timeout, options, _request_auth)
 
     def get_custom_metric_relationships_metrics(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Metric IDs for Custom Metric (GET /api/custom-metrics/{id}/relationships/metrics; klaviyo-bridge: `get_metric_ids_for_custom_metric`)."""
-        return self._call("get_metric_ids_for_custom_metric", {"id": id}, _request_timeout, options)
+        return self._call("get_metric_ids_for_custom_metric", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_custom_metrics(self, fields_custom_metric=None, fields_metric=None, include=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Custom Metrics (GET /api/custom-metrics; klaviyo-bridge: `get_custom_metrics`)."""
-        return self._call("get_custom_metrics", {"fields_custom_metric": fields_custom_metric, "fields_metric": fields_metric, "include": include}, _request_timeout, options)
+        return self._call("get_custom_metrics", {"fields_custom_metric": fields_custom_metric, "fields_metric": fields_metric, "include": include}, _request_timeout, options, _request_auth)
 
     def get_flow_trigger_ids_for_metric(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get IDs for Flows Triggered by Metric (GET /api/metrics/{id}/relationships/flow-triggers; klaviyo-bridge: `get_ids_for_flows_triggered_by_metric`)."""
-        return self._call("get_ids_for_flows_triggered_by_metric", {"id": id}, _request_timeout, options)
+        return self._call("get_ids_for_flows_triggered_by_metric", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_flow_triggers_for_metric(self, id, fields_flow=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Flows Triggered by Metric (GET /api/metrics/{id}/flow-triggers; klaviyo-bridge: `get_flows_triggered_by_metric`)."""
-        return self._call("get_flows_triggered_by_metric", {"id": id, "fields_flow": fields_flow}, _request_timeout, options)
+        return self._call("get_flows_triggered_by_metric", {"id": id, "fields_flow": fields_flow}, _request_timeout, options, _request_auth)
 
     def get_flows_triggered_by_metric(self, id, fields_flow=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Flows Triggered by Metric (GET /api/metrics/{id}/flow-triggers; klaviyo-bridge: `get_flows_triggered_by_metric`)."""
-        return self._call("get_flows_triggered_by_metric", {"id": id, "fields_flow": fields_flow}, _request_timeout, options)
+        return self._call("get_flows_triggered_by_metric", {"id": id, "fields_flow": fields_flow}, _request_timeout, options, _request_auth)
 
     def get_ids_for_flows_triggered_by_metric(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get IDs for Flows Triggered by Metric (GET /api/metrics/{id}/relationships/flow-triggers; klaviyo-bridge: `get_ids_for_flows_triggered_by_metric`)."""
-        return self._call("get_ids_for_flows_triggered_by_metric", {"id": id}, _request_timeout, options)
+        return self._call("get_ids_for_flows_triggered_by_metric", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_mapped_metric(self, id, fields_custom_metric=None, fields_mapped_metric=None, fields_metric=None, include=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Mapped Metric (GET /api/mapped-metrics/{id}; klaviyo-bridge: `get_mapped_metric`)."""
-        return self._call("get_mapped_metric", {"id": id, "fields_custom_metric": fields_custom_metric, "fields_mapped_metric": fields_mapped_metric, "fields_metric": fields_metric, "include": include}, _request_timeout, options)
+        return self._call("get_mapped_metric", {"id": id, "fields_custom_metric": fields_custom_metric, "fields_mapped_metric": fields_mapped_metric, "fields_metric": fields_metric, "include": include}, _request_timeout, options, _request_auth)
 
     def get_mapped_metric_custom_metric(self, id, fields_custom_metric=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Custom Metric for Mapped Metric (GET /api/mapped-metrics/{id}/custom-metric; klaviyo-bridge: `get_custom_metric_for_mapped_metric`)."""
-        return self._call("get_custom_metric_for_mapped_metric", {"id": id, "fields_custom_metric": fields_custom_metric}, _request_timeout, options)
+        return self._call("get_custom_metric_for_mapped_metric", {"id": id, "fields_custom_metric": fields_custom_metric}, _request_timeout, options, _request_auth)
 
     def get_mapped_metric_metric(self, id, fields_metric=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Metric for Mapped Metric (GET /api/mapped-metrics/{id}/metric; klaviyo-bridge: `get_metric_for_mapped_metric`)."""
-        return self._call("get_metric_for_mapped_metric", {"id": id, "fields_metric": fields_metric}, _request_timeout, options)
+        return self._call("get_metric_for_mapped_metric", {"id": id, "fields_metric": fields_metric}, _request_timeout, options, _request_auth)
 
     def get_mapped_metric_relationships_custom_metric(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Custom Metric ID for Mapped Metric (GET /api/mapped-metrics/{id}/relationships/custom-metric; klaviyo-bridge: `get_custom_metric_id_for_mapped_metric`)."""
-        return self._call("get_custom_metric_id_for_mapped_metric", {"id": id}, _request_timeout, options)
+        return self._call("get_custom_metric_id_for_mapped_metric", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_mapped_metric_relationships_metric(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Metric ID for Mapped Metric (GET /api/mapped-metrics/{id}/relationships/metric; klaviyo-bridge: `get_metric_id_for_mapped_metric`)."""
-        return self._call("get_metric_id_for_mapped_metric", {"id": id}, _request_timeout, options)
+        return self._call("get_metric_id_for_mapped_metric", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_mapped_metrics(self, fields_custom_metric=None, fields_mapped_metric=None, fields_metric=None, include=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Mapped Metrics (GET /api/mapped-metrics; klaviyo-bridge: `get_mapped_metrics`)."""
-        return self._call("get_mapped_metrics", {"fields_custom_metric": fields_custom_metric, "fields_mapped_metric": fields_mapped_metric, "fields_metric": fields_metric, "include": include}, _request_timeout, options)
+        return self._call("get_mapped_metrics", {"fields_custom_metric": fields_custom_metric, "fields_mapped_metric": fields_mapped_metric, "fields_metric": fields_metric, "include": include}, _request_timeout, options, _request_auth)
 
     def get_metric(self, id, fields_flow=None, fields_metric=None, include=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Metric (GET /api/metrics/{id}; klaviyo-bridge: `get_metric`)."""
-        return self._call("get_metric", {"id": id, "fields_flow": fields_flow, "fields_metric": fields_metric, "include": include}, _request_timeout, options)
+        return self._call("get_metric", {"id": id, "fields_flow": fields_flow, "fields_metric": fields_metric, "include": include}, _request_timeout, options, _request_auth)
 
     def get_metric_flow_triggers(self, id, fields_flow=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Flows Triggered by Metric (GET /api/metrics/{id}/flow-triggers; klaviyo-bridge: `get_flows_triggered_by_metric`)."""
-        return self._call("get_flows_triggered_by_metric", {"id": id, "fields_flow": fields_flow}, _request_timeout, options)
+        return self._call("get_flows_triggered_by_metric", {"id": id, "fields_flow": fields_flow}, _request_timeout, options, _request_auth)
 
     def get_metric_for_mapped_metric(self, id, fields_metric=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Metric for Mapped Metric (GET /api/mapped-metrics/{id}/metric; klaviyo-bridge: `get_metric_for_mapped_metric`)."""
-        return self._call("get_metric_for_mapped_metric", {"id": id, "fields_metric": fields_metric}, _request_timeout, options)
+        return self._call("get_metric_for_mapped_metric", {"id": id, "fields_metric": fields_metric}, _request_timeout, options, _request_auth)
 
     def get_metric_for_metric_property(self, id, fields_metric=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Metric for Metric Property (GET /api/metric-properties/{id}/metric; klaviyo-bridge: `get_metric_for_metric_property`)."""
-        return self._call("get_metric_for_metric_property", {"id": id, "fields_metric": fields_metric}, _request_timeout, options)
+        return self._call("get_metric_for_metric_property", {"id": id, "fields_metric": fields_metric}, _request_timeout, options, _request_auth)
 
     def get_metric_id_for_mapped_metric(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Metric ID for Mapped Metric (GET /api/mapped-metrics/{id}/relationships/metric; klaviyo-bridge: `get_metric_id_for_mapped_metric`)."""
-        return self._call("get_metric_id_for_mapped_metric", {"id": id}, _request_timeout, options)
+        return self._call("get_metric_id_for_mapped_metric", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_metric_id_for_metric_property(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Metric ID for Metric Property (GET /api/metric-properties/{id}/relationships/metric; klaviyo-bridge: `get_metric_id_for_metric_property`)."""
-        return self._call("get_metric_id_for_metric_property", {"id": id}, _request_timeout, options)
+        return self._call("get_metric_id_for_metric_property", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_metric_ids_for_custom_metric(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Metric IDs for Custom Metric (GET /api/custom-metrics/{id}/relationships/metrics; klaviyo-bridge: `get_metric_ids_for_custom_metric`)."""
-        return self._call("get_metric_ids_for_custom_metric", {"id": id}, _request_timeout, options)
+        return self._call("get_metric_ids_for_custom_metric", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_metric_metric_properties(self, id, additional_fields_metric_property=None, fields_metric_property=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Properties for Metric (GET /api/metrics/{id}/metric-properties; klaviyo-bridge: `get_properties_for_metric`)."""
-        return self._call("get_properties_for_metric", {"id": id, "additional_fields_metric_property": additional_fields_metric_property, "fields_metric_property": fields_metric_property}, _request_timeout, options)
+        return self._call("get_properties_for_metric", {"id": id, "additional_fields_metric_property": additional_fields_metric_property, "fields_metric_property": fields_metric_property}, _request_timeout, options, _request_auth)
 
     def get_metric_properties(self, id, additional_fields_metric_property=None, fields_metric_property=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Properties for Metric (GET /api/metrics/{id}/metric-properties; klaviyo-bridge: `get_properties_for_metric`)."""
-        return self._call("get_properties_for_metric", {"id": id, "additional_fields_metric_property": additional_fields_metric_property, "fields_metric_property": fields_metric_property}, _request_timeout, options)
+        return self._call("get_properties_for_metric", {"id": id, "additional_fields_metric_property": additional_fields_metric_property, "fields_metric_property": fields_metric_property}, _request_timeout, options, _request_auth)
 
     def get_metric_property(self, id, additional_fields_metric_property=None, fields_metric_property=None, fields_metric=None, include=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Metric Property (GET /api/metric-properties/{id}; klaviyo-bridge: `get_metric_property`)."""
-        return self._call("get_metric_property", {"id": id, "additional_fields_metric_property": additional_fields_metric_property, "fields_metric_property": fields_metric_property, "fields_metric": fields_metric, "include": include}, _request_timeout, options)
+        return self._call("get_metric_property", {"id": id, "additional_fields_metric_property": additional_fields_metric_property, "fields_metric_property": fields_metric_property, "fields_metric": fields_metric, "include": include}, _request_timeout, options, _request_auth)
 
     def get_metric_property_metric(self, id, fields_metric=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Metric for Metric Property (GET /api/metric-properties/{id}/metric; klaviyo-bridge: `get_metric_for_metric_property`)."""
-        return self._call("get_metric_for_metric_property", {"id": id, "fields_metric": fields_metric}, _request_timeout, options)
+        return self._call("get_metric_for_metric_property", {"id": id, "fields_metric": fields_metric}, _request_timeout, options, _request_auth)
 
     def get_metric_property_relationships_metric(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Metric ID for Metric Property (GET /api/metric-properties/{id}/relationships/metric; klaviyo-bridge: `get_metric_id_for_metric_property`)."""
-        return self._call("get_metric_id_for_metric_property", {"id": id}, _request_timeout, options)
+        return self._call("get_metric_id_for_metric_property", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_metric_relationships_flow_triggers(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get IDs for Flows Triggered by Metric (GET /api/metrics/{id}/relationships/flow-triggers; klaviyo-bridge: `get_ids_for_flows_triggered_by_metric`)."""
-        return self._call("get_ids_for_flows_triggered_by_metric", {"id": id}, _request_timeout, options)
+        return self._call("get_ids_for_flows_triggered_by_metric", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_metric_relationships_metric_properties(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Property IDs for Metric (GET /api/metrics/{id}/relationships/metric-properties; klaviyo-bridge: `get_property_ids_for_metric`)."""
-        return self._call("get_property_ids_for_metric", {"id": id}, _request_timeout, options)
+        return self._call("get_property_ids_for_metric", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_metric_relationships_properties(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Property IDs for Metric (GET /api/metrics/{id}/relationships/metric-properties; klaviyo-bridge: `get_property_ids_for_metric`)."""
-        return self._call("get_property_ids_for_metric", {"id": id}, _request_timeout, options)
+        return self._call("get_property_ids_for_metric", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_metrics(self, fields_flow=None, fields_metric=None, filter=None, include=None, page_cursor=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Metrics (GET /api/metrics; klaviyo-bridge: `get_metrics`)."""
-        return self._call("get_metrics", {"fields_flow": fields_flow, "fields_metric": fields_metric, "filter": filter, "include": include, "page_cursor": page_cursor}, _request_timeout, options)
+        return self._call("get_metrics", {"fields_flow": fields_flow, "fields_metric": fields_metric, "filter": filter, "include": include, "page_cursor": page_cursor}, _request_timeout, options, _request_auth)
 
     def get_metrics_for_custom_metric(self, id, fields_metric=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Metrics for Custom Metric (GET /api/custom-metrics/{id}/metrics; klaviyo-bridge: `get_metrics_for_custom_metric`)."""
-        return self._call("get_metrics_for_custom_metric", {"id": id, "fields_metric": fields_metric}, _request_timeout, options)
+        return self._call("get_metrics_for_custom_metric", {"id": id, "fields_metric": fields_metric}, _request_timeout, options, _request_auth)
 
     def get_properties_for_metric(self, id, additional_fields_metric_property=None, fields_metric_property=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Properties for Metric (GET /api/metrics/{id}/metric-properties; klaviyo-bridge: `get_properties_for_metric`)."""
-        return self._call("get_properties_for_metric", {"id": id, "additional_fields_metric_property": additional_fields_metric_property, "fields_metric_property": fields_metric_property}, _request_timeout, options)
+        return self._call("get_properties_for_metric", {"id": id, "additional_fields_metric_property": additional_fields_metric_property, "fields_metric_property": fields_metric_property}, _request_timeout, options, _request_auth)
 
     def get_property_ids_for_metric(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Property IDs for Metric (GET /api/metrics/{id}/relationships/metric-properties; klaviyo-bridge: `get_property_ids_for_metric`)."""
-        return self._call("get_property_ids_for_metric", {"id": id}, _request_timeout, options)
+        return self._call("get_property_ids_for_metric", {"id": id}, _request_timeout, options, _request_auth)
 
     def query_metric_aggregates(self, metric_aggregate_query, fields_metric_aggregate=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Query Metric Aggregates (POST /api/metric-aggregates; klaviyo-bridge: `query_metric_aggregates`)."""
-        return self._call("query_metric_aggregates", {"body": metric_aggregate_query, "fields_metric_aggregate": fields_metric_aggregate}, _request_timeout, options)
+        return self._call("query_metric_aggregates", {"body": metric_aggregate_query, "fields_metric_aggregate": fields_metric_aggregate}, _request_timeout, options, _request_auth)
 
     def update_custom_metric(self, id, custom_metric_partial_update_query, fields_custom_metric=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Update Custom Metric (PATCH /api/custom-metrics/{id}; klaviyo-bridge: `update_custom_metric`)."""
-        return self._call("update_custom_metric", {"id": id, "body": custom_metric_partial_update_query, "fields_custom_metric": fields_custom_metric}, _request_timeout, options)
+        return self._call("update_custom_metric", {"id": id, "body": custom_metric_partial_update_query, "fields_custom_metric": fields_custom_metric}, _request_timeout, options, _request_auth)
 
     def update_mapped_metric(self, id, mapped_metric_partial_update_query, fields_mapped_metric=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Update Mapped Metric (PATCH /api/mapped-metrics/{id}; klaviyo-bridge: `update_mapped_metric`)."""
-        return self._call("update_mapped_metric", {"id": id, "body": mapped_metric_partial_update_query, "fields_mapped_metric": fields_mapped_metric}, _request_timeout, options)
+        return self._call("update_mapped_metric", {"id": id, "body": mapped_metric_partial_update_query, "fields_mapped_metric": fields_mapped_metric}, _request_timeout, options, _request_auth)
 
 
 class ProfilesApi(_Group):
@@ -1801,343 +1801,343 @@ class ProfilesApi(_Group):
 
     def bulk_import_profiles(self, profile_import_job_create_query, fields_profile_bulk_import_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Bulk Import Profiles (POST /api/profile-bulk-import-jobs; klaviyo-bridge: `bulk_import_profiles`)."""
-        return self._call("bulk_import_profiles", {"body": profile_import_job_create_query, "fields_profile_bulk_import_job": fields_profile_bulk_import_job}, _request_timeout, options)
+        return self._call("bulk_import_profiles", {"body": profile_import_job_create_query, "fields_profile_bulk_import_job": fields_profile_bulk_import_job}, _request_timeout, options, _request_auth)
 
     def bulk_subscribe_profiles(self, subscription_create_job_create_query, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Bulk Subscribe Profiles (POST /api/profile-subscription-bulk-create-jobs; klaviyo-bridge: `bulk_subscribe_profiles`)."""
-        return self._call("bulk_subscribe_profiles", {"body": subscription_create_job_create_query}, _request_timeout, options)
+        return self._call("bulk_subscribe_profiles", {"body": subscription_create_job_create_query}, _request_timeout, options, _request_auth)
 
     def bulk_suppress_profiles(self, suppression_create_job_create_query, fields_profile_suppression_bulk_create_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Bulk Suppress Profiles (POST /api/profile-suppression-bulk-create-jobs; klaviyo-bridge: `bulk_suppress_profiles`)."""
-        return self._call("bulk_suppress_profiles", {"body": suppression_create_job_create_query, "fields_profile_suppression_bulk_create_job": fields_profile_suppression_bulk_create_job}, _request_timeout, options)
+        return self._call("bulk_suppress_profiles", {"body": suppression_create_job_create_query, "fields_profile_suppression_bulk_create_job": fields_profile_suppression_bulk_create_job}, _request_timeout, options, _request_auth)
 
     def bulk_unsubscribe_profiles(self, subscription_delete_job_create_query, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Bulk Unsubscribe Profiles (POST /api/profile-subscription-bulk-delete-jobs; klaviyo-bridge: `bulk_unsubscribe_profiles`)."""
-        return self._call("bulk_unsubscribe_profiles", {"body": subscription_delete_job_create_query}, _request_timeout, options)
+        return self._call("bulk_unsubscribe_profiles", {"body": subscription_delete_job_create_query}, _request_timeout, options, _request_auth)
 
     def bulk_unsuppress_profiles(self, suppression_delete_job_create_query, fields_profile_suppression_bulk_delete_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Bulk Unsuppress Profiles (POST /api/profile-suppression-bulk-delete-jobs; klaviyo-bridge: `bulk_unsuppress_profiles`)."""
-        return self._call("bulk_unsuppress_profiles", {"body": suppression_delete_job_create_query, "fields_profile_suppression_bulk_delete_job": fields_profile_suppression_bulk_delete_job}, _request_timeout, options)
+        return self._call("bulk_unsuppress_profiles", {"body": suppression_delete_job_create_query, "fields_profile_suppression_bulk_delete_job": fields_profile_suppression_bulk_delete_job}, _request_timeout, options, _request_auth)
 
     def create_or_update_profile(self, profile_upsert_query, additional_fields_profile=None, fields_profile=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Create or Update Profile (POST /api/profile-import; klaviyo-bridge: `create_or_update_profile`)."""
-        return self._call("create_or_update_profile", {"body": profile_upsert_query, "additional_fields_profile": additional_fields_profile, "fields_profile": fields_profile}, _request_timeout, options)
+        return self._call("create_or_update_profile", {"body": profile_upsert_query, "additional_fields_profile": additional_fields_profile, "fields_profile": fields_profile}, _request_timeout, options, _request_auth)
 
     def create_profile(self, profile_create_query, additional_fields_profile=None, fields_profile=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Create Profile (POST /api/profiles; klaviyo-bridge: `create_profile`)."""
-        return self._call("create_profile", {"body": profile_create_query, "additional_fields_profile": additional_fields_profile, "fields_profile": fields_profile}, _request_timeout, options)
+        return self._call("create_profile", {"body": profile_create_query, "additional_fields_profile": additional_fields_profile, "fields_profile": fields_profile}, _request_timeout, options, _request_auth)
 
     def create_profile_bulk_import_job(self, profile_import_job_create_query, fields_profile_bulk_import_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Bulk Import Profiles (POST /api/profile-bulk-import-jobs; klaviyo-bridge: `bulk_import_profiles`)."""
-        return self._call("bulk_import_profiles", {"body": profile_import_job_create_query, "fields_profile_bulk_import_job": fields_profile_bulk_import_job}, _request_timeout, options)
+        return self._call("bulk_import_profiles", {"body": profile_import_job_create_query, "fields_profile_bulk_import_job": fields_profile_bulk_import_job}, _request_timeout, options, _request_auth)
 
     def create_profile_import(self, profile_upsert_query, additional_fields_profile=None, fields_profile=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Create or Update Profile (POST /api/profile-import; klaviyo-bridge: `create_or_update_profile`)."""
-        return self._call("create_or_update_profile", {"body": profile_upsert_query, "additional_fields_profile": additional_fields_profile, "fields_profile": fields_profile}, _request_timeout, options)
+        return self._call("create_or_update_profile", {"body": profile_upsert_query, "additional_fields_profile": additional_fields_profile, "fields_profile": fields_profile}, _request_timeout, options, _request_auth)
 
     def create_profile_merge(self, profile_merge_query, fields_profile=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Merge Profiles (POST /api/profile-merge; klaviyo-bridge: `merge_profiles`)."""
-        return self._call("merge_profiles", {"body": profile_merge_query, "fields_profile": fields_profile}, _request_timeout, options)
+        return self._call("merge_profiles", {"body": profile_merge_query, "fields_profile": fields_profile}, _request_timeout, options, _request_auth)
 
     def create_profile_subscription_bulk_create_job(self, subscription_create_job_create_query, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Bulk Subscribe Profiles (POST /api/profile-subscription-bulk-create-jobs; klaviyo-bridge: `bulk_subscribe_profiles`)."""
-        return self._call("bulk_subscribe_profiles", {"body": subscription_create_job_create_query}, _request_timeout, options)
+        return self._call("bulk_subscribe_profiles", {"body": subscription_create_job_create_query}, _request_timeout, options, _request_auth)
 
     def create_profile_subscription_bulk_delete_job(self, subscription_delete_job_create_query, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Bulk Unsubscribe Profiles (POST /api/profile-subscription-bulk-delete-jobs; klaviyo-bridge: `bulk_unsubscribe_profiles`)."""
-        return self._call("bulk_unsubscribe_profiles", {"body": subscription_delete_job_create_query}, _request_timeout, options)
+        return self._call("bulk_unsubscribe_profiles", {"body": subscription_delete_job_create_query}, _request_timeout, options, _request_auth)
 
     def create_profile_suppression_bulk_create_job(self, suppression_create_job_create_query, fields_profile_suppression_bulk_create_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Bulk Suppress Profiles (POST /api/profile-suppression-bulk-create-jobs; klaviyo-bridge: `bulk_suppress_profiles`)."""
-        return self._call("bulk_suppress_profiles", {"body": suppression_create_job_create_query, "fields_profile_suppression_bulk_create_job": fields_profile_suppression_bulk_create_job}, _request_timeout, options)
+        return self._call("bulk_suppress_profiles", {"body": suppression_create_job_create_query, "fields_profile_suppression_bulk_create_job": fields_profile_suppression_bulk_create_job}, _request_timeout, options, _request_auth)
 
     def create_profile_suppression_bulk_delete_job(self, suppression_delete_job_create_query, fields_profile_suppression_bulk_delete_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Bulk Unsuppress Profiles (POST /api/profile-suppression-bulk-delete-jobs; klaviyo-bridge: `bulk_unsuppress_profiles`)."""
-        return self._call("bulk_unsuppress_profiles", {"body": suppression_delete_job_create_query, "fields_profile_suppression_bulk_delete_job": fields_profile_suppression_bulk_delete_job}, _request_timeout, options)
+        return self._call("bulk_unsuppress_profiles", {"body": suppression_delete_job_create_query, "fields_profile_suppression_bulk_delete_job": fields_profile_suppression_bulk_delete_job}, _request_timeout, options, _request_auth)
 
     def create_push_token(self, push_token_create_query, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Create or Update Push Token (POST /api/push-tokens; klaviyo-bridge: `create_push_token`)."""
-        return self._call("create_push_token", {"body": push_token_create_query}, _request_timeout, options)
+        return self._call("create_push_token", {"body": push_token_create_query}, _request_timeout, options, _request_auth)
 
     def delete_push_token(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Delete Push Token (DELETE /api/push-tokens/{id}; klaviyo-bridge: `delete_push_token`)."""
-        return self._call("delete_push_token", {"id": id}, _request_timeout, options)
+        return self._call("delete_push_token", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_bulk_import_profiles_job(self, job_id, fields_list=None, fields_profile_bulk_import_job=None, include=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Import Profiles Job (GET /api/profile-bulk-import-jobs/{job_id}; klaviyo-bridge: `get_bulk_import_profiles_job`)."""
-        return self._call("get_bulk_import_profiles_job", {"job_id": job_id, "fields_list": fields_list, "fields_profile_bulk_import_job": fields_profile_bulk_import_job, "include": include}, _request_timeout, options)
+        return self._call("get_bulk_import_profiles_job", {"job_id": job_id, "fields_list": fields_list, "fields_profile_bulk_import_job": fields_profile_bulk_import_job, "include": include}, _request_timeout, options, _request_auth)
 
     def get_bulk_import_profiles_jobs(self, fields_profile_bulk_import_job=None, filter=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Import Profiles Jobs (GET /api/profile-bulk-import-jobs; klaviyo-bridge: `get_bulk_import_profiles_jobs`)."""
-        return self._call("get_bulk_import_profiles_jobs", {"fields_profile_bulk_import_job": fields_profile_bulk_import_job, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_bulk_import_profiles_jobs", {"fields_profile_bulk_import_job": fields_profile_bulk_import_job, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def get_bulk_profile_import_job(self, job_id, fields_list=None, fields_profile_bulk_import_job=None, include=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Import Profiles Job (GET /api/profile-bulk-import-jobs/{job_id}; klaviyo-bridge: `get_bulk_import_profiles_job`)."""
-        return self._call("get_bulk_import_profiles_job", {"job_id": job_id, "fields_list": fields_list, "fields_profile_bulk_import_job": fields_profile_bulk_import_job, "include": include}, _request_timeout, options)
+        return self._call("get_bulk_import_profiles_job", {"job_id": job_id, "fields_list": fields_list, "fields_profile_bulk_import_job": fields_profile_bulk_import_job, "include": include}, _request_timeout, options, _request_auth)
 
     def get_bulk_profile_import_job_import_errors(self, id, fields_import_error=None, page_cursor=None, page_size=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Errors for Bulk Import Profiles Job (GET /api/profile-bulk-import-jobs/{id}/import-errors; klaviyo-bridge: `get_errors_for_bulk_import_profiles_job`)."""
-        return self._call("get_errors_for_bulk_import_profiles_job", {"id": id, "fields_import_error": fields_import_error, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options)
+        return self._call("get_errors_for_bulk_import_profiles_job", {"id": id, "fields_import_error": fields_import_error, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options, _request_auth)
 
     def get_bulk_profile_import_job_lists(self, id, fields_list=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get List for Bulk Import Profiles Job (GET /api/profile-bulk-import-jobs/{id}/lists; klaviyo-bridge: `get_list_for_bulk_import_profiles_job`)."""
-        return self._call("get_list_for_bulk_import_profiles_job", {"id": id, "fields_list": fields_list}, _request_timeout, options)
+        return self._call("get_list_for_bulk_import_profiles_job", {"id": id, "fields_list": fields_list}, _request_timeout, options, _request_auth)
 
     def get_bulk_profile_import_job_profiles(self, id, additional_fields_profile=None, fields_profile=None, page_cursor=None, page_size=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Profiles for Bulk Import Profiles Job (GET /api/profile-bulk-import-jobs/{id}/profiles; klaviyo-bridge: `get_profiles_for_bulk_import_profiles_job`)."""
-        return self._call("get_profiles_for_bulk_import_profiles_job", {"id": id, "additional_fields_profile": additional_fields_profile, "fields_profile": fields_profile, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options)
+        return self._call("get_profiles_for_bulk_import_profiles_job", {"id": id, "additional_fields_profile": additional_fields_profile, "fields_profile": fields_profile, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options, _request_auth)
 
     def get_bulk_profile_import_job_relationships_lists(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get List IDs for Bulk Import Profiles Job (GET /api/profile-bulk-import-jobs/{id}/relationships/lists; klaviyo-bridge: `get_list_ids_for_bulk_import_profiles_job`)."""
-        return self._call("get_list_ids_for_bulk_import_profiles_job", {"id": id}, _request_timeout, options)
+        return self._call("get_list_ids_for_bulk_import_profiles_job", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_bulk_profile_import_job_relationships_profiles(self, id, page_cursor=None, page_size=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Profile IDs for Bulk Import Profiles Job (GET /api/profile-bulk-import-jobs/{id}/relationships/profiles; klaviyo-bridge: `get_profile_ids_for_bulk_import_profiles_job`)."""
-        return self._call("get_profile_ids_for_bulk_import_profiles_job", {"id": id, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options)
+        return self._call("get_profile_ids_for_bulk_import_profiles_job", {"id": id, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options, _request_auth)
 
     def get_bulk_profile_import_jobs(self, fields_profile_bulk_import_job=None, filter=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Import Profiles Jobs (GET /api/profile-bulk-import-jobs; klaviyo-bridge: `get_bulk_import_profiles_jobs`)."""
-        return self._call("get_bulk_import_profiles_jobs", {"fields_profile_bulk_import_job": fields_profile_bulk_import_job, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_bulk_import_profiles_jobs", {"fields_profile_bulk_import_job": fields_profile_bulk_import_job, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def get_bulk_suppress_profiles_job(self, job_id, fields_profile_suppression_bulk_create_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Suppress Profiles Job (GET /api/profile-suppression-bulk-create-jobs/{job_id}; klaviyo-bridge: `get_bulk_suppress_profiles_job`)."""
-        return self._call("get_bulk_suppress_profiles_job", {"job_id": job_id, "fields_profile_suppression_bulk_create_job": fields_profile_suppression_bulk_create_job}, _request_timeout, options)
+        return self._call("get_bulk_suppress_profiles_job", {"job_id": job_id, "fields_profile_suppression_bulk_create_job": fields_profile_suppression_bulk_create_job}, _request_timeout, options, _request_auth)
 
     def get_bulk_suppress_profiles_jobs(self, fields_profile_suppression_bulk_create_job=None, filter=None, page_cursor=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Suppress Profiles Jobs (GET /api/profile-suppression-bulk-create-jobs; klaviyo-bridge: `get_bulk_suppress_profiles_jobs`)."""
-        return self._call("get_bulk_suppress_profiles_jobs", {"fields_profile_suppression_bulk_create_job": fields_profile_suppression_bulk_create_job, "filter": filter, "page_cursor": page_cursor, "sort": sort}, _request_timeout, options)
+        return self._call("get_bulk_suppress_profiles_jobs", {"fields_profile_suppression_bulk_create_job": fields_profile_suppression_bulk_create_job, "filter": filter, "page_cursor": page_cursor, "sort": sort}, _request_timeout, options, _request_auth)
 
     def get_bulk_unsuppress_profiles_job(self, job_id, fields_profile_suppression_bulk_delete_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Unsuppress Profiles Job (GET /api/profile-suppression-bulk-delete-jobs/{job_id}; klaviyo-bridge: `get_bulk_unsuppress_profiles_job`)."""
-        return self._call("get_bulk_unsuppress_profiles_job", {"job_id": job_id, "fields_profile_suppression_bulk_delete_job": fields_profile_suppression_bulk_delete_job}, _request_timeout, options)
+        return self._call("get_bulk_unsuppress_profiles_job", {"job_id": job_id, "fields_profile_suppression_bulk_delete_job": fields_profile_suppression_bulk_delete_job}, _request_timeout, options, _request_auth)
 
     def get_bulk_unsuppress_profiles_jobs(self, fields_profile_suppression_bulk_delete_job=None, filter=None, page_cursor=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Unsuppress Profiles Jobs (GET /api/profile-suppression-bulk-delete-jobs; klaviyo-bridge: `get_bulk_unsuppress_profiles_jobs`)."""
-        return self._call("get_bulk_unsuppress_profiles_jobs", {"fields_profile_suppression_bulk_delete_job": fields_profile_suppression_bulk_delete_job, "filter": filter, "page_cursor": page_cursor, "sort": sort}, _request_timeout, options)
+        return self._call("get_bulk_unsuppress_profiles_jobs", {"fields_profile_suppression_bulk_delete_job": fields_profile_suppression_bulk_delete_job, "filter": filter, "page_cursor": page_cursor, "sort": sort}, _request_timeout, options, _request_auth)
 
     def get_conversation_for_profile(self, id, fields_conversation=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Conversation for Profile (GET /api/profiles/{id}/conversation; klaviyo-bridge: `get_conversation_for_profile`)."""
-        return self._call("get_conversation_for_profile", {"id": id, "fields_conversation": fields_conversation}, _request_timeout, options)
+        return self._call("get_conversation_for_profile", {"id": id, "fields_conversation": fields_conversation}, _request_timeout, options, _request_auth)
 
     def get_conversation_id_for_profile(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Conversation ID for Profile (GET /api/profiles/{id}/relationships/conversation; klaviyo-bridge: `get_conversation_id_for_profile`)."""
-        return self._call("get_conversation_id_for_profile", {"id": id}, _request_timeout, options)
+        return self._call("get_conversation_id_for_profile", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_conversation_ids_for_profile(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Conversation IDs for Profile (GET /api/profiles/{id}/relationships/conversations; klaviyo-bridge: `get_conversation_ids_for_profile`)."""
-        return self._call("get_conversation_ids_for_profile", {"id": id}, _request_timeout, options)
+        return self._call("get_conversation_ids_for_profile", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_conversations_for_profile(self, id, fields_conversation=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Conversations for Profile (GET /api/profiles/{id}/conversations; klaviyo-bridge: `get_conversations_for_profile`)."""
-        return self._call("get_conversations_for_profile", {"id": id, "fields_conversation": fields_conversation}, _request_timeout, options)
+        return self._call("get_conversations_for_profile", {"id": id, "fields_conversation": fields_conversation}, _request_timeout, options, _request_auth)
 
     def get_errors_for_bulk_import_profiles_job(self, id, fields_import_error=None, page_cursor=None, page_size=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Errors for Bulk Import Profiles Job (GET /api/profile-bulk-import-jobs/{id}/import-errors; klaviyo-bridge: `get_errors_for_bulk_import_profiles_job`)."""
-        return self._call("get_errors_for_bulk_import_profiles_job", {"id": id, "fields_import_error": fields_import_error, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options)
+        return self._call("get_errors_for_bulk_import_profiles_job", {"id": id, "fields_import_error": fields_import_error, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options, _request_auth)
 
     def get_import_errors_for_profile_bulk_import_job(self, id, fields_import_error=None, page_cursor=None, page_size=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Errors for Bulk Import Profiles Job (GET /api/profile-bulk-import-jobs/{id}/import-errors; klaviyo-bridge: `get_errors_for_bulk_import_profiles_job`)."""
-        return self._call("get_errors_for_bulk_import_profiles_job", {"id": id, "fields_import_error": fields_import_error, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options)
+        return self._call("get_errors_for_bulk_import_profiles_job", {"id": id, "fields_import_error": fields_import_error, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options, _request_auth)
 
     def get_list_for_bulk_import_profiles_job(self, id, fields_list=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get List for Bulk Import Profiles Job (GET /api/profile-bulk-import-jobs/{id}/lists; klaviyo-bridge: `get_list_for_bulk_import_profiles_job`)."""
-        return self._call("get_list_for_bulk_import_profiles_job", {"id": id, "fields_list": fields_list}, _request_timeout, options)
+        return self._call("get_list_for_bulk_import_profiles_job", {"id": id, "fields_list": fields_list}, _request_timeout, options, _request_auth)
 
     def get_list_ids_for_bulk_import_profiles_job(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get List IDs for Bulk Import Profiles Job (GET /api/profile-bulk-import-jobs/{id}/relationships/lists; klaviyo-bridge: `get_list_ids_for_bulk_import_profiles_job`)."""
-        return self._call("get_list_ids_for_bulk_import_profiles_job", {"id": id}, _request_timeout, options)
+        return self._call("get_list_ids_for_bulk_import_profiles_job", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_list_ids_for_profile(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get List IDs for Profile (GET /api/profiles/{id}/relationships/lists; klaviyo-bridge: `get_list_ids_for_profile`)."""
-        return self._call("get_list_ids_for_profile", {"id": id}, _request_timeout, options)
+        return self._call("get_list_ids_for_profile", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_list_ids_for_profile_bulk_import_job(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get List IDs for Bulk Import Profiles Job (GET /api/profile-bulk-import-jobs/{id}/relationships/lists; klaviyo-bridge: `get_list_ids_for_bulk_import_profiles_job`)."""
-        return self._call("get_list_ids_for_bulk_import_profiles_job", {"id": id}, _request_timeout, options)
+        return self._call("get_list_ids_for_bulk_import_profiles_job", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_lists_for_profile(self, id, fields_list=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Lists for Profile (GET /api/profiles/{id}/lists; klaviyo-bridge: `get_lists_for_profile`)."""
-        return self._call("get_lists_for_profile", {"id": id, "fields_list": fields_list}, _request_timeout, options)
+        return self._call("get_lists_for_profile", {"id": id, "fields_list": fields_list}, _request_timeout, options, _request_auth)
 
     def get_lists_for_profile_bulk_import_job(self, id, fields_list=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get List for Bulk Import Profiles Job (GET /api/profile-bulk-import-jobs/{id}/lists; klaviyo-bridge: `get_list_for_bulk_import_profiles_job`)."""
-        return self._call("get_list_for_bulk_import_profiles_job", {"id": id, "fields_list": fields_list}, _request_timeout, options)
+        return self._call("get_list_for_bulk_import_profiles_job", {"id": id, "fields_list": fields_list}, _request_timeout, options, _request_auth)
 
     def get_profile(self, id, additional_fields_profile=None, fields_conversation=None, fields_list=None, fields_profile=None, fields_push_token=None, fields_segment=None, include=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Profile (GET /api/profiles/{id}; klaviyo-bridge: `get_profile`)."""
-        return self._call("get_profile", {"id": id, "additional_fields_profile": additional_fields_profile, "fields_conversation": fields_conversation, "fields_list": fields_list, "fields_profile": fields_profile, "fields_push_token": fields_push_token, "fields_segment": fields_segment, "include": include}, _request_timeout, options)
+        return self._call("get_profile", {"id": id, "additional_fields_profile": additional_fields_profile, "fields_conversation": fields_conversation, "fields_list": fields_list, "fields_profile": fields_profile, "fields_push_token": fields_push_token, "fields_segment": fields_segment, "include": include}, _request_timeout, options, _request_auth)
 
     def get_profile_bulk_import_job(self, job_id, fields_list=None, fields_profile_bulk_import_job=None, include=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Import Profiles Job (GET /api/profile-bulk-import-jobs/{job_id}; klaviyo-bridge: `get_bulk_import_profiles_job`)."""
-        return self._call("get_bulk_import_profiles_job", {"job_id": job_id, "fields_list": fields_list, "fields_profile_bulk_import_job": fields_profile_bulk_import_job, "include": include}, _request_timeout, options)
+        return self._call("get_bulk_import_profiles_job", {"job_id": job_id, "fields_list": fields_list, "fields_profile_bulk_import_job": fields_profile_bulk_import_job, "include": include}, _request_timeout, options, _request_auth)
 
     def get_profile_bulk_import_job_import_errors(self, id, fields_import_error=None, page_cursor=None, page_size=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Errors for Bulk Import Profiles Job (GET /api/profile-bulk-import-jobs/{id}/import-errors; klaviyo-bridge: `get_errors_for_bulk_import_profiles_job`)."""
-        return self._call("get_errors_for_bulk_import_profiles_job", {"id": id, "fields_import_error": fields_import_error, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options)
+        return self._call("get_errors_for_bulk_import_profiles_job", {"id": id, "fields_import_error": fields_import_error, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options, _request_auth)
 
     def get_profile_bulk_import_job_lists(self, id, fields_list=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get List for Bulk Import Profiles Job (GET /api/profile-bulk-import-jobs/{id}/lists; klaviyo-bridge: `get_list_for_bulk_import_profiles_job`)."""
-        return self._call("get_list_for_bulk_import_profiles_job", {"id": id, "fields_list": fields_list}, _request_timeout, options)
+        return self._call("get_list_for_bulk_import_profiles_job", {"id": id, "fields_list": fields_list}, _request_timeout, options, _request_auth)
 
     def get_profile_bulk_import_job_profiles(self, id, additional_fields_profile=None, fields_profile=None, page_cursor=None, page_size=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Profiles for Bulk Import Profiles Job (GET /api/profile-bulk-import-jobs/{id}/profiles; klaviyo-bridge: `get_profiles_for_bulk_import_profiles_job`)."""
-        return self._call("get_profiles_for_bulk_import_profiles_job", {"id": id, "additional_fields_profile": additional_fields_profile, "fields_profile": fields_profile, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options)
+        return self._call("get_profiles_for_bulk_import_profiles_job", {"id": id, "additional_fields_profile": additional_fields_profile, "fields_profile": fields_profile, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options, _request_auth)
 
     def get_profile_bulk_import_job_relationships_lists(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get List IDs for Bulk Import Profiles Job (GET /api/profile-bulk-import-jobs/{id}/relationships/lists; klaviyo-bridge: `get_list_ids_for_bulk_import_profiles_job`)."""
-        return self._call("get_list_ids_for_bulk_import_profiles_job", {"id": id}, _request_timeout, options)
+        return self._call("get_list_ids_for_bulk_import_profiles_job", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_profile_bulk_import_job_relationships_profiles(self, id, page_cursor=None, page_size=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Profile IDs for Bulk Import Profiles Job (GET /api/profile-bulk-import-jobs/{id}/relationships/profiles; klaviyo-bridge: `get_profile_ids_for_bulk_import_profiles_job`)."""
-        return self._call("get_profile_ids_for_bulk_import_profiles_job", {"id": id, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options)
+        return self._call("get_profile_ids_for_bulk_import_profiles_job", {"id": id, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options, _request_auth)
 
     def get_profile_bulk_import_jobs(self, fields_profile_bulk_import_job=None, filter=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Import Profiles Jobs (GET /api/profile-bulk-import-jobs; klaviyo-bridge: `get_bulk_import_profiles_jobs`)."""
-        return self._call("get_bulk_import_profiles_jobs", {"fields_profile_bulk_import_job": fields_profile_bulk_import_job, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_bulk_import_profiles_jobs", {"fields_profile_bulk_import_job": fields_profile_bulk_import_job, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def get_profile_conversation(self, id, fields_conversation=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Conversation for Profile (GET /api/profiles/{id}/conversation; klaviyo-bridge: `get_conversation_for_profile`)."""
-        return self._call("get_conversation_for_profile", {"id": id, "fields_conversation": fields_conversation}, _request_timeout, options)
+        return self._call("get_conversation_for_profile", {"id": id, "fields_conversation": fields_conversation}, _request_timeout, options, _request_auth)
 
     def get_profile_conversations(self, id, fields_conversation=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Conversations for Profile (GET /api/profiles/{id}/conversations; klaviyo-bridge: `get_conversations_for_profile`)."""
-        return self._call("get_conversations_for_profile", {"id": id, "fields_conversation": fields_conversation}, _request_timeout, options)
+        return self._call("get_conversations_for_profile", {"id": id, "fields_conversation": fields_conversation}, _request_timeout, options, _request_auth)
 
     def get_profile_for_push_token(self, id, additional_fields_profile=None, fields_profile=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Profile for Push Token (GET /api/push-tokens/{id}/profile; klaviyo-bridge: `get_profile_for_push_token`)."""
-        return self._call("get_profile_for_push_token", {"id": id, "additional_fields_profile": additional_fields_profile, "fields_profile": fields_profile}, _request_timeout, options)
+        return self._call("get_profile_for_push_token", {"id": id, "additional_fields_profile": additional_fields_profile, "fields_profile": fields_profile}, _request_timeout, options, _request_auth)
 
     def get_profile_id_for_push_token(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Profile ID for Push Token (GET /api/push-tokens/{id}/relationships/profile; klaviyo-bridge: `get_profile_id_for_push_token`)."""
-        return self._call("get_profile_id_for_push_token", {"id": id}, _request_timeout, options)
+        return self._call("get_profile_id_for_push_token", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_profile_ids_for_bulk_import_profiles_job(self, id, page_cursor=None, page_size=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Profile IDs for Bulk Import Profiles Job (GET /api/profile-bulk-import-jobs/{id}/relationships/profiles; klaviyo-bridge: `get_profile_ids_for_bulk_import_profiles_job`)."""
-        return self._call("get_profile_ids_for_bulk_import_profiles_job", {"id": id, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options)
+        return self._call("get_profile_ids_for_bulk_import_profiles_job", {"id": id, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options, _request_auth)
 
     def get_profile_ids_for_profile_bulk_import_job(self, id, page_cursor=None, page_size=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Profile IDs for Bulk Import Profiles Job (GET /api/profile-bulk-import-jobs/{id}/relationships/profiles; klaviyo-bridge: `get_profile_ids_for_bulk_import_profiles_job`)."""
-        return self._call("get_profile_ids_for_bulk_import_profiles_job", {"id": id, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options)
+        return self._call("get_profile_ids_for_bulk_import_profiles_job", {"id": id, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options, _request_auth)
 
     def get_profile_lists(self, id, fields_list=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Lists for Profile (GET /api/profiles/{id}/lists; klaviyo-bridge: `get_lists_for_profile`)."""
-        return self._call("get_lists_for_profile", {"id": id, "fields_list": fields_list}, _request_timeout, options)
+        return self._call("get_lists_for_profile", {"id": id, "fields_list": fields_list}, _request_timeout, options, _request_auth)
 
     def get_profile_push_tokens(self, id, fields_push_token=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Push Tokens for Profile (GET /api/profiles/{id}/push-tokens; klaviyo-bridge: `get_push_tokens_for_profile`)."""
-        return self._call("get_push_tokens_for_profile", {"id": id, "fields_push_token": fields_push_token}, _request_timeout, options)
+        return self._call("get_push_tokens_for_profile", {"id": id, "fields_push_token": fields_push_token}, _request_timeout, options, _request_auth)
 
     def get_profile_relationships_conversation(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Conversation ID for Profile (GET /api/profiles/{id}/relationships/conversation; klaviyo-bridge: `get_conversation_id_for_profile`)."""
-        return self._call("get_conversation_id_for_profile", {"id": id}, _request_timeout, options)
+        return self._call("get_conversation_id_for_profile", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_profile_relationships_conversations(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Conversation IDs for Profile (GET /api/profiles/{id}/relationships/conversations; klaviyo-bridge: `get_conversation_ids_for_profile`)."""
-        return self._call("get_conversation_ids_for_profile", {"id": id}, _request_timeout, options)
+        return self._call("get_conversation_ids_for_profile", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_profile_relationships_lists(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get List IDs for Profile (GET /api/profiles/{id}/relationships/lists; klaviyo-bridge: `get_list_ids_for_profile`)."""
-        return self._call("get_list_ids_for_profile", {"id": id}, _request_timeout, options)
+        return self._call("get_list_ids_for_profile", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_profile_relationships_push_tokens(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Push Token IDs for Profile (GET /api/profiles/{id}/relationships/push-tokens; klaviyo-bridge: `get_push_token_ids_for_profile`)."""
-        return self._call("get_push_token_ids_for_profile", {"id": id}, _request_timeout, options)
+        return self._call("get_push_token_ids_for_profile", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_profile_relationships_segments(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Segment IDs for Profile (GET /api/profiles/{id}/relationships/segments; klaviyo-bridge: `get_segment_ids_for_profile`)."""
-        return self._call("get_segment_ids_for_profile", {"id": id}, _request_timeout, options)
+        return self._call("get_segment_ids_for_profile", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_profile_segments(self, id, fields_segment=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Segments for Profile (GET /api/profiles/{id}/segments; klaviyo-bridge: `get_segments_for_profile`)."""
-        return self._call("get_segments_for_profile", {"id": id, "fields_segment": fields_segment}, _request_timeout, options)
+        return self._call("get_segments_for_profile", {"id": id, "fields_segment": fields_segment}, _request_timeout, options, _request_auth)
 
     def get_profile_suppression_bulk_create_job(self, job_id, fields_profile_suppression_bulk_create_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Suppress Profiles Job (GET /api/profile-suppression-bulk-create-jobs/{job_id}; klaviyo-bridge: `get_bulk_suppress_profiles_job`)."""
-        return self._call("get_bulk_suppress_profiles_job", {"job_id": job_id, "fields_profile_suppression_bulk_create_job": fields_profile_suppression_bulk_create_job}, _request_timeout, options)
+        return self._call("get_bulk_suppress_profiles_job", {"job_id": job_id, "fields_profile_suppression_bulk_create_job": fields_profile_suppression_bulk_create_job}, _request_timeout, options, _request_auth)
 
     def get_profile_suppression_bulk_create_jobs(self, fields_profile_suppression_bulk_create_job=None, filter=None, page_cursor=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Suppress Profiles Jobs (GET /api/profile-suppression-bulk-create-jobs; klaviyo-bridge: `get_bulk_suppress_profiles_jobs`)."""
-        return self._call("get_bulk_suppress_profiles_jobs", {"fields_profile_suppression_bulk_create_job": fields_profile_suppression_bulk_create_job, "filter": filter, "page_cursor": page_cursor, "sort": sort}, _request_timeout, options)
+        return self._call("get_bulk_suppress_profiles_jobs", {"fields_profile_suppression_bulk_create_job": fields_profile_suppression_bulk_create_job, "filter": filter, "page_cursor": page_cursor, "sort": sort}, _request_timeout, options, _request_auth)
 
     def get_profile_suppression_bulk_delete_job(self, job_id, fields_profile_suppression_bulk_delete_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Unsuppress Profiles Job (GET /api/profile-suppression-bulk-delete-jobs/{job_id}; klaviyo-bridge: `get_bulk_unsuppress_profiles_job`)."""
-        return self._call("get_bulk_unsuppress_profiles_job", {"job_id": job_id, "fields_profile_suppression_bulk_delete_job": fields_profile_suppression_bulk_delete_job}, _request_timeout, options)
+        return self._call("get_bulk_unsuppress_profiles_job", {"job_id": job_id, "fields_profile_suppression_bulk_delete_job": fields_profile_suppression_bulk_delete_job}, _request_timeout, options, _request_auth)
 
     def get_profile_suppression_bulk_delete_jobs(self, fields_profile_suppression_bulk_delete_job=None, filter=None, page_cursor=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Bulk Unsuppress Profiles Jobs (GET /api/profile-suppression-bulk-delete-jobs; klaviyo-bridge: `get_bulk_unsuppress_profiles_jobs`)."""
-        return self._call("get_bulk_unsuppress_profiles_jobs", {"fields_profile_suppression_bulk_delete_job": fields_profile_suppression_bulk_delete_job, "filter": filter, "page_cursor": page_cursor, "sort": sort}, _request_timeout, options)
+        return self._call("get_bulk_unsuppress_profiles_jobs", {"fields_profile_suppression_bulk_delete_job": fields_profile_suppression_bulk_delete_job, "filter": filter, "page_cursor": page_cursor, "sort": sort}, _request_timeout, options, _request_auth)
 
     def get_profiles(self, additional_fields_profile=None, fields_conversation=None, fields_profile=None, fields_push_token=None, filter=None, include=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Profiles (GET /api/profiles; klaviyo-bridge: `get_profiles`)."""
-        return self._call("get_profiles", {"additional_fields_profile": additional_fields_profile, "fields_conversation": fields_conversation, "fields_profile": fields_profile, "fields_push_token": fields_push_token, "filter": filter, "include": include, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_profiles", {"additional_fields_profile": additional_fields_profile, "fields_conversation": fields_conversation, "fields_profile": fields_profile, "fields_push_token": fields_push_token, "filter": filter, "include": include, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def get_profiles_for_bulk_import_profiles_job(self, id, additional_fields_profile=None, fields_profile=None, page_cursor=None, page_size=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Profiles for Bulk Import Profiles Job (GET /api/profile-bulk-import-jobs/{id}/profiles; klaviyo-bridge: `get_profiles_for_bulk_import_profiles_job`)."""
-        return self._call("get_profiles_for_bulk_import_profiles_job", {"id": id, "additional_fields_profile": additional_fields_profile, "fields_profile": fields_profile, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options)
+        return self._call("get_profiles_for_bulk_import_profiles_job", {"id": id, "additional_fields_profile": additional_fields_profile, "fields_profile": fields_profile, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options, _request_auth)
 
     def get_profiles_for_profile_bulk_import_job(self, id, additional_fields_profile=None, fields_profile=None, page_cursor=None, page_size=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Profiles for Bulk Import Profiles Job (GET /api/profile-bulk-import-jobs/{id}/profiles; klaviyo-bridge: `get_profiles_for_bulk_import_profiles_job`)."""
-        return self._call("get_profiles_for_bulk_import_profiles_job", {"id": id, "additional_fields_profile": additional_fields_profile, "fields_profile": fields_profile, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options)
+        return self._call("get_profiles_for_bulk_import_profiles_job", {"id": id, "additional_fields_profile": additional_fields_profile, "fields_profile": fields_profile, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options, _request_auth)
 
     def get_push_token(self, id, fields_profile=None, fields_push_token=None, include=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Push Token (GET /api/push-tokens/{id}; klaviyo-bridge: `get_push_token`)."""
-        return self._call("get_push_token", {"id": id, "fields_profile": fields_profile, "fields_push_token": fields_push_token, "include": include}, _request_timeout, options)
+        return self._call("get_push_token", {"id": id, "fields_profile": fields_profile, "fields_push_token": fields_push_token, "include": include}, _request_timeout, options, _request_auth)
 
     def get_push_token_ids_for_profile(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Push Token IDs for Profile (GET /api/profiles/{id}/relationships/push-tokens; klaviyo-bridge: `get_push_token_ids_for_profile`)."""
-        return self._call("get_push_token_ids_for_profile", {"id": id}, _request_timeout, options)
+        return self._call("get_push_token_ids_for_profile", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_push_token_profile(self, id, additional_fields_profile=None, fields_profile=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Profile for Push Token (GET /api/push-tokens/{id}/profile; klaviyo-bridge: `get_profile_for_push_token`)."""
-        return self._call("get_profile_for_push_token", {"id": id, "additional_fields_profile": additional_fields_profile, "fields_profile": fields_profile}, _request_timeout, options)
+        return self._call("get_profile_for_push_token", {"id": id, "additional_fields_profile": additional_fields_profile, "fields_profile": fields_profile}, _request_timeout, options, _request_auth)
 
     def get_push_token_relationships_profile(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Profile ID for Push Token (GET /api/push-tokens/{id}/relationships/profile; klaviyo-bridge: `get_profile_id_for_push_token`)."""
-        return self._call("get_profile_id_for_push_token", {"id": id}, _request_timeout, options)
+        return self._call("get_profile_id_for_push_token", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_push_tokens(self, fields_profile=None, fields_push_token=None, filter=None, include=None, page_cursor=None, page_size=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Push Tokens (GET /api/push-tokens; klaviyo-bridge: `get_push_tokens`)."""
-        return self._call("get_push_tokens", {"fields_profile": fields_profile, "fields_push_token": fields_push_token, "filter": filter, "include": include, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options)
+        return self._call("get_push_tokens", {"fields_profile": fields_profile, "fields_push_token": fields_push_token, "filter": filter, "include": include, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options, _request_auth)
 
     def get_push_tokens_for_profile(self, id, fields_push_token=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Push Tokens for Profile (GET /api/profiles/{id}/push-tokens; klaviyo-bridge: `get_push_tokens_for_profile`)."""
-        return self._call("get_push_tokens_for_profile", {"id": id, "fields_push_token": fields_push_token}, _request_timeout, options)
+        return self._call("get_push_tokens_for_profile", {"id": id, "fields_push_token": fields_push_token}, _request_timeout, options, _request_auth)
 
     def get_segment_ids_for_profile(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Segment IDs for Profile (GET /api/profiles/{id}/relationships/segments; klaviyo-bridge: `get_segment_ids_for_profile`)."""
-        return self._call("get_segment_ids_for_profile", {"id": id}, _request_timeout, options)
+        return self._call("get_segment_ids_for_profile", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_segments_for_profile(self, id, fields_segment=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Segments for Profile (GET /api/profiles/{id}/segments; klaviyo-bridge: `get_segments_for_profile`)."""
-        return self._call("get_segments_for_profile", {"id": id, "fields_segment": fields_segment}, _request_timeout, options)
+        return self._call("get_segments_for_profile", {"id": id, "fields_segment": fields_segment}, _request_timeout, options, _request_auth)
 
     def merge_profiles(self, profile_merge_query, fields_profile=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Merge Profiles (POST /api/profile-merge; klaviyo-bridge: `merge_profiles`)."""
-        return self._call("merge_profiles", {"body": profile_merge_query, "fields_profile": fields_profile}, _request_timeout, options)
+        return self._call("merge_profiles", {"body": profile_merge_query, "fields_profile": fields_profile}, _request_timeout, options, _request_auth)
 
     def spawn_bulk_profile_import_job(self, profile_import_job_create_query, fields_profile_bulk_import_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Bulk Import Profiles (POST /api/profile-bulk-import-jobs; klaviyo-bridge: `bulk_import_profiles`)."""
-        return self._call("bulk_import_profiles", {"body": profile_import_job_create_query, "fields_profile_bulk_import_job": fields_profile_bulk_import_job}, _request_timeout, options)
+        return self._call("bulk_import_profiles", {"body": profile_import_job_create_query, "fields_profile_bulk_import_job": fields_profile_bulk_import_job}, _request_timeout, options, _request_auth)
 
     def subscribe_profiles(self, subscription_create_job_create_query, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Bulk Subscribe Profiles (POST /api/profile-subscription-bulk-create-jobs; klaviyo-bridge: `bulk_subscribe_profiles`)."""
-        return self._call("bulk_subscribe_profiles", {"body": subscription_create_job_create_query}, _request_timeout, options)
+        return self._call("bulk_subscribe_profiles", {"body": subscription_create_job_create_query}, _request_timeout, options, _request_auth)
 
     def suppress_profiles(self, suppression_create_job_create_query, fields_profile_suppression_bulk_create_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Bulk Suppress Profiles (POST /api/profile-suppression-bulk-create-jobs; klaviyo-bridge: `bulk_suppress_profiles`)."""
-        return self._call("bulk_suppress_profiles", {"body": suppression_create_job_create_query, "fields_profile_suppression_bulk_create_job": fields_profile_suppression_bulk_create_job}, _request_timeout, options)
+        return self._call("bulk_suppress_profiles", {"body": suppression_create_job_create_query, "fields_profile_suppression_bulk_create_job": fields_profile_suppression_bulk_create_job}, _request_timeout, options, _request_auth)
 
     def unsubscribe_profiles(self, subscription_delete_job_create_query, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Bulk Unsubscribe Profiles (POST /api/profile-subscription-bulk-delete-jobs; klaviyo-bridge: `bulk_unsubscribe_profiles`)."""
-        return self._call("bulk_unsubscribe_profiles", {"body": subscription_delete_job_create_query}, _request_timeout, options)
+        return self._call("bulk_unsubscribe_profiles", {"body": subscription_delete_job_create_query}, _request_timeout, options, _request_auth)
 
     def unsuppress_profiles(self, suppression_delete_job_create_query, fields_profile_suppression_bulk_delete_job=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Bulk Unsuppress Profiles (POST /api/profile-suppression-bulk-delete-jobs; klaviyo-bridge: `bulk_unsuppress_profiles`)."""
-        return self._call("bulk_unsuppress_profiles", {"body": suppression_delete_job_create_query, "fields_profile_suppression_bulk_delete_job": fields_profile_suppression_bulk_delete_job}, _request_timeout, options)
+        return self._call("bulk_unsuppress_profiles", {"body": suppression_delete_job_create_query, "fields_profile_suppression_bulk_delete_job": fields_profile_suppression_bulk_delete_job}, _request_timeout, options, _request_auth)
 
     def update_profile(self, id, profile_partial_update_query, additional_fields_profile=None, fields_profile=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Update Profile (PATCH /api/profiles/{id}; klaviyo-bridge: `update_profile`)."""
-        return self._call("update_profile", {"id": id, "body": profile_partial_update_query, "additional_fields_profile": additional_fields_profile, "fields_profile": fields_profile}, _request_timeout, options)
+        return self._call("update_profile", {"id": id, "body": profile_partial_update_query, "additional_fields_profile": additional_fields_profile, "fields_profile": fields_profile}, _request_timeout, options, _request_auth)
 
 
 class ReportingApi(_Group):
@@ -2147,87 +2147,87 @@ class ReportingApi(_Group):
 
     def create_campaign_value_report(self, campaign_values_request_dto, fields_campaign_values_report=None, page_cursor=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Query Campaign Values (POST /api/campaign-values-reports; klaviyo-bridge: `query_campaign_values`)."""
-        return self._call("query_campaign_values", {"body": campaign_values_request_dto, "fields_campaign_values_report": fields_campaign_values_report, "page_cursor": page_cursor}, _request_timeout, options)
+        return self._call("query_campaign_values", {"body": campaign_values_request_dto, "fields_campaign_values_report": fields_campaign_values_report, "page_cursor": page_cursor}, _request_timeout, options, _request_auth)
 
     def create_campaign_values_report(self, campaign_values_request_dto, fields_campaign_values_report=None, page_cursor=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Query Campaign Values (POST /api/campaign-values-reports; klaviyo-bridge: `query_campaign_values`)."""
-        return self._call("query_campaign_values", {"body": campaign_values_request_dto, "fields_campaign_values_report": fields_campaign_values_report, "page_cursor": page_cursor}, _request_timeout, options)
+        return self._call("query_campaign_values", {"body": campaign_values_request_dto, "fields_campaign_values_report": fields_campaign_values_report, "page_cursor": page_cursor}, _request_timeout, options, _request_auth)
 
     def create_flow_series_report(self, flow_series_request_dto, fields_flow_series_report=None, page_cursor=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Query Flow Series (POST /api/flow-series-reports; klaviyo-bridge: `query_flow_series`)."""
-        return self._call("query_flow_series", {"body": flow_series_request_dto, "fields_flow_series_report": fields_flow_series_report, "page_cursor": page_cursor}, _request_timeout, options)
+        return self._call("query_flow_series", {"body": flow_series_request_dto, "fields_flow_series_report": fields_flow_series_report, "page_cursor": page_cursor}, _request_timeout, options, _request_auth)
 
     def create_flow_sery_report(self, flow_series_request_dto, fields_flow_series_report=None, page_cursor=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Query Flow Series (POST /api/flow-series-reports; klaviyo-bridge: `query_flow_series`)."""
-        return self._call("query_flow_series", {"body": flow_series_request_dto, "fields_flow_series_report": fields_flow_series_report, "page_cursor": page_cursor}, _request_timeout, options)
+        return self._call("query_flow_series", {"body": flow_series_request_dto, "fields_flow_series_report": fields_flow_series_report, "page_cursor": page_cursor}, _request_timeout, options, _request_auth)
 
     def create_flow_value_report(self, flow_values_request_dto, fields_flow_values_report=None, page_cursor=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Query Flow Values (POST /api/flow-values-reports; klaviyo-bridge: `query_flow_values`)."""
-        return self._call("query_flow_values", {"body": flow_values_request_dto, "fields_flow_values_report": fields_flow_values_report, "page_cursor": page_cursor}, _request_timeout, options)
+        return self._call("query_flow_values", {"body": flow_values_request_dto, "fields_flow_values_report": fields_flow_values_report, "page_cursor": page_cursor}, _request_timeout, options, _request_auth)
 
     def create_flow_values_report(self, flow_values_request_dto, fields_flow_values_report=None, page_cursor=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Query Flow Values (POST /api/flow-values-reports; klaviyo-bridge: `query_flow_values`)."""
-        return self._call("query_flow_values", {"body": flow_values_request_dto, "fields_flow_values_report": fields_flow_values_report, "page_cursor": page_cursor}, _request_timeout, options)
+        return self._call("query_flow_values", {"body": flow_values_request_dto, "fields_flow_values_report": fields_flow_values_report, "page_cursor": page_cursor}, _request_timeout, options, _request_auth)
 
     def create_form_series_report(self, form_series_request_dto, fields_form_series_report=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Query Form Series (POST /api/form-series-reports; klaviyo-bridge: `query_form_series`)."""
-        return self._call("query_form_series", {"body": form_series_request_dto, "fields_form_series_report": fields_form_series_report}, _request_timeout, options)
+        return self._call("query_form_series", {"body": form_series_request_dto, "fields_form_series_report": fields_form_series_report}, _request_timeout, options, _request_auth)
 
     def create_form_sery_report(self, form_series_request_dto, fields_form_series_report=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Query Form Series (POST /api/form-series-reports; klaviyo-bridge: `query_form_series`)."""
-        return self._call("query_form_series", {"body": form_series_request_dto, "fields_form_series_report": fields_form_series_report}, _request_timeout, options)
+        return self._call("query_form_series", {"body": form_series_request_dto, "fields_form_series_report": fields_form_series_report}, _request_timeout, options, _request_auth)
 
     def create_form_value_report(self, form_values_request_dto, fields_form_values_report=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Query Form Values (POST /api/form-values-reports; klaviyo-bridge: `query_form_values`)."""
-        return self._call("query_form_values", {"body": form_values_request_dto, "fields_form_values_report": fields_form_values_report}, _request_timeout, options)
+        return self._call("query_form_values", {"body": form_values_request_dto, "fields_form_values_report": fields_form_values_report}, _request_timeout, options, _request_auth)
 
     def create_form_values_report(self, form_values_request_dto, fields_form_values_report=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Query Form Values (POST /api/form-values-reports; klaviyo-bridge: `query_form_values`)."""
-        return self._call("query_form_values", {"body": form_values_request_dto, "fields_form_values_report": fields_form_values_report}, _request_timeout, options)
+        return self._call("query_form_values", {"body": form_values_request_dto, "fields_form_values_report": fields_form_values_report}, _request_timeout, options, _request_auth)
 
     def create_segment_series_report(self, segment_series_request_dto, fields_segment_series_report=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Query Segment Series (POST /api/segment-series-reports; klaviyo-bridge: `query_segment_series`)."""
-        return self._call("query_segment_series", {"body": segment_series_request_dto, "fields_segment_series_report": fields_segment_series_report}, _request_timeout, options)
+        return self._call("query_segment_series", {"body": segment_series_request_dto, "fields_segment_series_report": fields_segment_series_report}, _request_timeout, options, _request_auth)
 
     def create_segment_sery_report(self, segment_series_request_dto, fields_segment_series_report=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Query Segment Series (POST /api/segment-series-reports; klaviyo-bridge: `query_segment_series`)."""
-        return self._call("query_segment_series", {"body": segment_series_request_dto, "fields_segment_series_report": fields_segment_series_report}, _request_timeout, options)
+        return self._call("query_segment_series", {"body": segment_series_request_dto, "fields_segment_series_report": fields_segment_series_report}, _request_timeout, options, _request_auth)
 
     def create_segment_value_report(self, segment_values_request_dto, fields_segment_values_report=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Query Segment Values (POST /api/segment-values-reports; klaviyo-bridge: `query_segment_values`)."""
-        return self._call("query_segment_values", {"body": segment_values_request_dto, "fields_segment_values_report": fields_segment_values_report}, _request_timeout, options)
+        return self._call("query_segment_values", {"body": segment_values_request_dto, "fields_segment_values_report": fields_segment_values_report}, _request_timeout, options, _request_auth)
 
     def create_segment_values_report(self, segment_values_request_dto, fields_segment_values_report=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Query Segment Values (POST /api/segment-values-reports; klaviyo-bridge: `query_segment_values`)."""
-        return self._call("query_segment_values", {"body": segment_values_request_dto, "fields_segment_values_report": fields_segment_values_report}, _request_timeout, options)
+        return self._call("query_segment_values", {"body": segment_values_request_dto, "fields_segment_values_report": fields_segment_values_report}, _request_timeout, options, _request_auth)
 
     def query_campaign_values(self, campaign_values_request_dto, fields_campaign_values_report=None, page_cursor=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Query Campaign Values (POST /api/campaign-values-reports; klaviyo-bridge: `query_campaign_values`)."""
-        return self._call("query_campaign_values", {"body": campaign_values_request_dto, "fields_campaign_values_report": fields_campaign_values_report, "page_cursor": page_cursor}, _request_timeout, options)
+        return self._call("query_campaign_values", {"body": campaign_values_request_dto, "fields_campaign_values_report": fields_campaign_values_report, "page_cursor": page_cursor}, _request_timeout, options, _request_auth)
 
     def query_flow_series(self, flow_series_request_dto, fields_flow_series_report=None, page_cursor=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Query Flow Series (POST /api/flow-series-reports; klaviyo-bridge: `query_flow_series`)."""
-        return self._call("query_flow_series", {"body": flow_series_request_dto, "fields_flow_series_report": fields_flow_series_report, "page_cursor": page_cursor}, _request_timeout, options)
+        return self._call("query_flow_series", {"body": flow_series_request_dto, "fields_flow_series_report": fields_flow_series_report, "page_cursor": page_cursor}, _request_timeout, options, _request_auth)
 
     def query_flow_values(self, flow_values_request_dto, fields_flow_values_report=None, page_cursor=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Query Flow Values (POST /api/flow-values-reports; klaviyo-bridge: `query_flow_values`)."""
-        return self._call("query_flow_values", {"body": flow_values_request_dto, "fields_flow_values_report": fields_flow_values_report, "page_cursor": page_cursor}, _request_timeout, options)
+        return self._call("query_flow_values", {"body": flow_values_request_dto, "fields_flow_values_report": fields_flow_values_report, "page_cursor": page_cursor}, _request_timeout, options, _request_auth)
 
     def query_form_series(self, form_series_request_dto, fields_form_series_report=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Query Form Series (POST /api/form-series-reports; klaviyo-bridge: `query_form_series`)."""
-        return self._call("query_form_series", {"body": form_series_request_dto, "fields_form_series_report": fields_form_series_report}, _request_timeout, options)
+        return self._call("query_form_series", {"body": form_series_request_dto, "fields_form_series_report": fields_form_series_report}, _request_timeout, options, _request_auth)
 
     def query_form_values(self, form_values_request_dto, fields_form_values_report=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Query Form Values (POST /api/form-values-reports; klaviyo-bridge: `query_form_values`)."""
-        return self._call("query_form_values", {"body": form_values_request_dto, "fields_form_values_report": fields_form_values_report}, _request_timeout, options)
+        return self._call("query_form_values", {"body": form_values_request_dto, "fields_form_values_report": fields_form_values_report}, _request_timeout, options, _request_auth)
 
     def query_segment_series(self, segment_series_request_dto, fields_segment_series_report=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Query Segment Series (POST /api/segment-series-reports; klaviyo-bridge: `query_segment_series`)."""
-        return self._call("query_segment_series", {"body": segment_series_request_dto, "fields_segment_series_report": fields_segment_series_report}, _request_timeout, options)
+        return self._call("query_segment_series", {"body": segment_series_request_dto, "fields_segment_series_report": fields_segment_series_report}, _request_timeout, options, _request_auth)
 
     def query_segment_values(self, segment_values_request_dto, fields_segment_values_report=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Query Segment Values (POST /api/segment-values-reports; klaviyo-bridge: `query_segment_values`)."""
-        return self._call("query_segment_values", {"body": segment_values_request_dto, "fields_segment_values_report": fields_segment_values_report}, _request_timeout, options)
+        return self._call("query_segment_values", {"body": segment_values_request_dto, "fields_segment_values_report": fields_segment_values_report}, _request_timeout, options, _request_auth)
 
 
 class ReviewsApi(_Group):
@@ -2237,15 +2237,15 @@ class ReviewsApi(_Group):
 
     def get_review(self, id, fields_event=None, fields_review=None, include=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Review (GET /api/reviews/{id}; klaviyo-bridge: `get_review`)."""
-        return self._call("get_review", {"id": id, "fields_event": fields_event, "fields_review": fields_review, "include": include}, _request_timeout, options)
+        return self._call("get_review", {"id": id, "fields_event": fields_event, "fields_review": fields_review, "include": include}, _request_timeout, options, _request_auth)
 
     def get_reviews(self, fields_event=None, fields_review=None, filter=None, include=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Reviews (GET /api/reviews; klaviyo-bridge: `get_reviews`)."""
-        return self._call("get_reviews", {"fields_event": fields_event, "fields_review": fields_review, "filter": filter, "include": include, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_reviews", {"fields_event": fields_event, "fields_review": fields_review, "filter": filter, "include": include, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def update_review(self, id, review_patch_query, fields_review=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Update Review (PATCH /api/reviews/{id}; klaviyo-bridge: `update_review`)."""
-        return self._call("update_review", {"id": id, "body": review_patch_query, "fields_review": fields_review}, _request_timeout, options)
+        return self._call("update_review", {"id": id, "body": review_patch_query, "fields_review": fields_review}, _request_timeout, options, _request_auth)
 
 
 class SegmentsApi(_Group):
@@ -2255,79 +2255,79 @@ class SegmentsApi(_Group):
 
     def create_segment(self, segment_create_query, fields_segment=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Create Segment (POST /api/segments; klaviyo-bridge: `create_segment`)."""
-        return self._call("create_segment", {"body": segment_create_query, "fields_segment": fields_segment}, _request_timeout, options)
+        return self._call("create_segment", {"body": segment_create_query, "fields_segment": fields_segment}, _request_timeout, options, _request_auth)
 
     def delete_segment(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Delete Segment (DELETE /api/segments/{id}; klaviyo-bridge: `delete_segment`)."""
-        return self._call("delete_segment", {"id": id}, _request_timeout, options)
+        return self._call("delete_segment", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_flow_trigger_ids_for_segment(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get IDs for Flows Triggered by Segment (GET /api/segments/{id}/relationships/flow-triggers; klaviyo-bridge: `get_ids_for_flows_triggered_by_segment`)."""
-        return self._call("get_ids_for_flows_triggered_by_segment", {"id": id}, _request_timeout, options)
+        return self._call("get_ids_for_flows_triggered_by_segment", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_flow_triggers_for_segment(self, id, fields_flow=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Flows Triggered by Segment (GET /api/segments/{id}/flow-triggers; klaviyo-bridge: `get_flows_triggered_by_segment`)."""
-        return self._call("get_flows_triggered_by_segment", {"id": id, "fields_flow": fields_flow}, _request_timeout, options)
+        return self._call("get_flows_triggered_by_segment", {"id": id, "fields_flow": fields_flow}, _request_timeout, options, _request_auth)
 
     def get_flows_triggered_by_segment(self, id, fields_flow=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Flows Triggered by Segment (GET /api/segments/{id}/flow-triggers; klaviyo-bridge: `get_flows_triggered_by_segment`)."""
-        return self._call("get_flows_triggered_by_segment", {"id": id, "fields_flow": fields_flow}, _request_timeout, options)
+        return self._call("get_flows_triggered_by_segment", {"id": id, "fields_flow": fields_flow}, _request_timeout, options, _request_auth)
 
     def get_ids_for_flows_triggered_by_segment(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get IDs for Flows Triggered by Segment (GET /api/segments/{id}/relationships/flow-triggers; klaviyo-bridge: `get_ids_for_flows_triggered_by_segment`)."""
-        return self._call("get_ids_for_flows_triggered_by_segment", {"id": id}, _request_timeout, options)
+        return self._call("get_ids_for_flows_triggered_by_segment", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_profile_ids_for_segment(self, id, filter=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Profile IDs for Segment (GET /api/segments/{id}/relationships/profiles; klaviyo-bridge: `get_profile_ids_for_segment`)."""
-        return self._call("get_profile_ids_for_segment", {"id": id, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_profile_ids_for_segment", {"id": id, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def get_profiles_for_segment(self, id, additional_fields_profile=None, fields_profile=None, filter=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Profiles for Segment (GET /api/segments/{id}/profiles; klaviyo-bridge: `get_profiles_for_segment`)."""
-        return self._call("get_profiles_for_segment", {"id": id, "additional_fields_profile": additional_fields_profile, "fields_profile": fields_profile, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_profiles_for_segment", {"id": id, "additional_fields_profile": additional_fields_profile, "fields_profile": fields_profile, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def get_segment(self, id, additional_fields_segment=None, fields_flow=None, fields_segment=None, fields_tag=None, include=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Segment (GET /api/segments/{id}; klaviyo-bridge: `get_segment`)."""
-        return self._call("get_segment", {"id": id, "additional_fields_segment": additional_fields_segment, "fields_flow": fields_flow, "fields_segment": fields_segment, "fields_tag": fields_tag, "include": include}, _request_timeout, options)
+        return self._call("get_segment", {"id": id, "additional_fields_segment": additional_fields_segment, "fields_flow": fields_flow, "fields_segment": fields_segment, "fields_tag": fields_tag, "include": include}, _request_timeout, options, _request_auth)
 
     def get_segment_flow_triggers(self, id, fields_flow=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Flows Triggered by Segment (GET /api/segments/{id}/flow-triggers; klaviyo-bridge: `get_flows_triggered_by_segment`)."""
-        return self._call("get_flows_triggered_by_segment", {"id": id, "fields_flow": fields_flow}, _request_timeout, options)
+        return self._call("get_flows_triggered_by_segment", {"id": id, "fields_flow": fields_flow}, _request_timeout, options, _request_auth)
 
     def get_segment_profiles(self, id, additional_fields_profile=None, fields_profile=None, filter=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Profiles for Segment (GET /api/segments/{id}/profiles; klaviyo-bridge: `get_profiles_for_segment`)."""
-        return self._call("get_profiles_for_segment", {"id": id, "additional_fields_profile": additional_fields_profile, "fields_profile": fields_profile, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_profiles_for_segment", {"id": id, "additional_fields_profile": additional_fields_profile, "fields_profile": fields_profile, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def get_segment_relationships_flow_triggers(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get IDs for Flows Triggered by Segment (GET /api/segments/{id}/relationships/flow-triggers; klaviyo-bridge: `get_ids_for_flows_triggered_by_segment`)."""
-        return self._call("get_ids_for_flows_triggered_by_segment", {"id": id}, _request_timeout, options)
+        return self._call("get_ids_for_flows_triggered_by_segment", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_segment_relationships_profiles(self, id, filter=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Profile IDs for Segment (GET /api/segments/{id}/relationships/profiles; klaviyo-bridge: `get_profile_ids_for_segment`)."""
-        return self._call("get_profile_ids_for_segment", {"id": id, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_profile_ids_for_segment", {"id": id, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def get_segment_relationships_tags(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Tag IDs for Segment (GET /api/segments/{id}/relationships/tags; klaviyo-bridge: `get_tag_ids_for_segment`)."""
-        return self._call("get_tag_ids_for_segment", {"id": id}, _request_timeout, options)
+        return self._call("get_tag_ids_for_segment", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_segment_tags(self, id, fields_tag=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Tags for Segment (GET /api/segments/{id}/tags; klaviyo-bridge: `get_tags_for_segment`)."""
-        return self._call("get_tags_for_segment", {"id": id, "fields_tag": fields_tag}, _request_timeout, options)
+        return self._call("get_tags_for_segment", {"id": id, "fields_tag": fields_tag}, _request_timeout, options, _request_auth)
 
     def get_segments(self, fields_flow=None, fields_segment=None, fields_tag=None, filter=None, include=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Segments (GET /api/segments; klaviyo-bridge: `get_segments`)."""
-        return self._call("get_segments", {"fields_flow": fields_flow, "fields_segment": fields_segment, "fields_tag": fields_tag, "filter": filter, "include": include, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_segments", {"fields_flow": fields_flow, "fields_segment": fields_segment, "fields_tag": fields_tag, "filter": filter, "include": include, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def get_tag_ids_for_segment(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Tag IDs for Segment (GET /api/segments/{id}/relationships/tags; klaviyo-bridge: `get_tag_ids_for_segment`)."""
-        return self._call("get_tag_ids_for_segment", {"id": id}, _request_timeout, options)
+        return self._call("get_tag_ids_for_segment", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_tags_for_segment(self, id, fields_tag=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Tags for Segment (GET /api/segments/{id}/tags; klaviyo-bridge: `get_tags_for_segment`)."""
-        return self._call("get_tags_for_segment", {"id": id, "fields_tag": fields_tag}, _request_timeout, options)
+        return self._call("get_tags_for_segment", {"id": id, "fields_tag": fields_tag}, _request_timeout, options, _request_auth)
 
     def update_segment(self, id, segment_partial_update_query, fields_segment=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Update Segment (PATCH /api/segments/{id}; klaviyo-bridge: `update_segment`)."""
-        return self._call("update_segment", {"id": id, "body": segment_partial_update_query, "fields_segment": fields_segment}, _request_timeout, options)
+        return self._call("update_segment", {"id": id, "body": segment_partial_update_query, "fields_segment": fields_segment}, _request_timeout, options, _request_auth)
 
 
 class TagsApi(_Group):
@@ -2337,231 +2337,231 @@ class TagsApi(_Group):
 
     def add_campaigns_to_tag(self, id, tag_campaign_op, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Tag Campaigns (POST /api/tags/{id}/relationships/campaigns; klaviyo-bridge: `tag_campaigns`)."""
-        return self._call("tag_campaigns", {"id": id, "body": tag_campaign_op}, _request_timeout, options)
+        return self._call("tag_campaigns", {"id": id, "body": tag_campaign_op}, _request_timeout, options, _request_auth)
 
     def add_flows_to_tag(self, id, tag_flow_op, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Tag Flows (POST /api/tags/{id}/relationships/flows; klaviyo-bridge: `tag_flows`)."""
-        return self._call("tag_flows", {"id": id, "body": tag_flow_op}, _request_timeout, options)
+        return self._call("tag_flows", {"id": id, "body": tag_flow_op}, _request_timeout, options, _request_auth)
 
     def add_lists_to_tag(self, id, tag_list_op, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Tag Lists (POST /api/tags/{id}/relationships/lists; klaviyo-bridge: `tag_lists`)."""
-        return self._call("tag_lists", {"id": id, "body": tag_list_op}, _request_timeout, options)
+        return self._call("tag_lists", {"id": id, "body": tag_list_op}, _request_timeout, options, _request_auth)
 
     def add_segments_to_tag(self, id, tag_segment_op, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Tag Segments (POST /api/tags/{id}/relationships/segments; klaviyo-bridge: `tag_segments`)."""
-        return self._call("tag_segments", {"id": id, "body": tag_segment_op}, _request_timeout, options)
+        return self._call("tag_segments", {"id": id, "body": tag_segment_op}, _request_timeout, options, _request_auth)
 
     def create_tag(self, tag_create_query, fields_tag=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Create Tag (POST /api/tags; klaviyo-bridge: `create_tag`)."""
-        return self._call("create_tag", {"body": tag_create_query, "fields_tag": fields_tag}, _request_timeout, options)
+        return self._call("create_tag", {"body": tag_create_query, "fields_tag": fields_tag}, _request_timeout, options, _request_auth)
 
     def create_tag_group(self, tag_group_create_query, fields_tag_group=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Create Tag Group (POST /api/tag-groups; klaviyo-bridge: `create_tag_group`)."""
-        return self._call("create_tag_group", {"body": tag_group_create_query, "fields_tag_group": fields_tag_group}, _request_timeout, options)
+        return self._call("create_tag_group", {"body": tag_group_create_query, "fields_tag_group": fields_tag_group}, _request_timeout, options, _request_auth)
 
     def create_tag_relationships_campaign(self, id, tag_campaign_op, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Tag Campaigns (POST /api/tags/{id}/relationships/campaigns; klaviyo-bridge: `tag_campaigns`)."""
-        return self._call("tag_campaigns", {"id": id, "body": tag_campaign_op}, _request_timeout, options)
+        return self._call("tag_campaigns", {"id": id, "body": tag_campaign_op}, _request_timeout, options, _request_auth)
 
     def create_tag_relationships_campaigns(self, id, tag_campaign_op, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Tag Campaigns (POST /api/tags/{id}/relationships/campaigns; klaviyo-bridge: `tag_campaigns`)."""
-        return self._call("tag_campaigns", {"id": id, "body": tag_campaign_op}, _request_timeout, options)
+        return self._call("tag_campaigns", {"id": id, "body": tag_campaign_op}, _request_timeout, options, _request_auth)
 
     def create_tag_relationships_flow(self, id, tag_flow_op, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Tag Flows (POST /api/tags/{id}/relationships/flows; klaviyo-bridge: `tag_flows`)."""
-        return self._call("tag_flows", {"id": id, "body": tag_flow_op}, _request_timeout, options)
+        return self._call("tag_flows", {"id": id, "body": tag_flow_op}, _request_timeout, options, _request_auth)
 
     def create_tag_relationships_flows(self, id, tag_flow_op, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Tag Flows (POST /api/tags/{id}/relationships/flows; klaviyo-bridge: `tag_flows`)."""
-        return self._call("tag_flows", {"id": id, "body": tag_flow_op}, _request_timeout, options)
+        return self._call("tag_flows", {"id": id, "body": tag_flow_op}, _request_timeout, options, _request_auth)
 
     def create_tag_relationships_list(self, id, tag_list_op, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Tag Lists (POST /api/tags/{id}/relationships/lists; klaviyo-bridge: `tag_lists`)."""
-        return self._call("tag_lists", {"id": id, "body": tag_list_op}, _request_timeout, options)
+        return self._call("tag_lists", {"id": id, "body": tag_list_op}, _request_timeout, options, _request_auth)
 
     def create_tag_relationships_lists(self, id, tag_list_op, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Tag Lists (POST /api/tags/{id}/relationships/lists; klaviyo-bridge: `tag_lists`)."""
-        return self._call("tag_lists", {"id": id, "body": tag_list_op}, _request_timeout, options)
+        return self._call("tag_lists", {"id": id, "body": tag_list_op}, _request_timeout, options, _request_auth)
 
     def create_tag_relationships_segment(self, id, tag_segment_op, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Tag Segments (POST /api/tags/{id}/relationships/segments; klaviyo-bridge: `tag_segments`)."""
-        return self._call("tag_segments", {"id": id, "body": tag_segment_op}, _request_timeout, options)
+        return self._call("tag_segments", {"id": id, "body": tag_segment_op}, _request_timeout, options, _request_auth)
 
     def create_tag_relationships_segments(self, id, tag_segment_op, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Tag Segments (POST /api/tags/{id}/relationships/segments; klaviyo-bridge: `tag_segments`)."""
-        return self._call("tag_segments", {"id": id, "body": tag_segment_op}, _request_timeout, options)
+        return self._call("tag_segments", {"id": id, "body": tag_segment_op}, _request_timeout, options, _request_auth)
 
     def delete_tag(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Delete Tag (DELETE /api/tags/{id}; klaviyo-bridge: `delete_tag`)."""
-        return self._call("delete_tag", {"id": id}, _request_timeout, options)
+        return self._call("delete_tag", {"id": id}, _request_timeout, options, _request_auth)
 
     def delete_tag_group(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Delete Tag Group (DELETE /api/tag-groups/{id}; klaviyo-bridge: `delete_tag_group`)."""
-        return self._call("delete_tag_group", {"id": id}, _request_timeout, options)
+        return self._call("delete_tag_group", {"id": id}, _request_timeout, options, _request_auth)
 
     def delete_tag_relationships_campaigns(self, id, tag_campaign_op, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Remove Tag from Campaigns (DELETE /api/tags/{id}/relationships/campaigns; klaviyo-bridge: `remove_tag_from_campaigns`)."""
-        return self._call("remove_tag_from_campaigns", {"id": id, "body": tag_campaign_op}, _request_timeout, options)
+        return self._call("remove_tag_from_campaigns", {"id": id, "body": tag_campaign_op}, _request_timeout, options, _request_auth)
 
     def delete_tag_relationships_flows(self, id, tag_flow_op, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Remove Tag from Flows (DELETE /api/tags/{id}/relationships/flows; klaviyo-bridge: `remove_tag_from_flows`)."""
-        return self._call("remove_tag_from_flows", {"id": id, "body": tag_flow_op}, _request_timeout, options)
+        return self._call("remove_tag_from_flows", {"id": id, "body": tag_flow_op}, _request_timeout, options, _request_auth)
 
     def delete_tag_relationships_lists(self, id, tag_list_op, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Remove Tag from Lists (DELETE /api/tags/{id}/relationships/lists; klaviyo-bridge: `remove_tag_from_lists`)."""
-        return self._call("remove_tag_from_lists", {"id": id, "body": tag_list_op}, _request_timeout, options)
+        return self._call("remove_tag_from_lists", {"id": id, "body": tag_list_op}, _request_timeout, options, _request_auth)
 
     def delete_tag_relationships_segments(self, id, tag_segment_op, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Remove Tag from Segments (DELETE /api/tags/{id}/relationships/segments; klaviyo-bridge: `remove_tag_from_segments`)."""
-        return self._call("remove_tag_from_segments", {"id": id, "body": tag_segment_op}, _request_timeout, options)
+        return self._call("remove_tag_from_segments", {"id": id, "body": tag_segment_op}, _request_timeout, options, _request_auth)
 
     def get_campaign_ids_for_tag(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Campaign IDs for Tag (GET /api/tags/{id}/relationships/campaigns; klaviyo-bridge: `get_campaign_ids_for_tag`)."""
-        return self._call("get_campaign_ids_for_tag", {"id": id}, _request_timeout, options)
+        return self._call("get_campaign_ids_for_tag", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_flow_ids_for_tag(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Flow IDs for Tag (GET /api/tags/{id}/relationships/flows; klaviyo-bridge: `get_flow_ids_for_tag`)."""
-        return self._call("get_flow_ids_for_tag", {"id": id}, _request_timeout, options)
+        return self._call("get_flow_ids_for_tag", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_group_for_tag(self, id, fields_tag_group=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Tag Group for Tag (GET /api/tags/{id}/tag-group; klaviyo-bridge: `get_tag_group_for_tag`)."""
-        return self._call("get_tag_group_for_tag", {"id": id, "fields_tag_group": fields_tag_group}, _request_timeout, options)
+        return self._call("get_tag_group_for_tag", {"id": id, "fields_tag_group": fields_tag_group}, _request_timeout, options, _request_auth)
 
     def get_group_id_for_tag(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Tag Group ID for Tag (GET /api/tags/{id}/relationships/tag-group; klaviyo-bridge: `get_tag_group_id_for_tag`)."""
-        return self._call("get_tag_group_id_for_tag", {"id": id}, _request_timeout, options)
+        return self._call("get_tag_group_id_for_tag", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_list_ids_for_tag(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get List IDs for Tag (GET /api/tags/{id}/relationships/lists; klaviyo-bridge: `get_list_ids_for_tag`)."""
-        return self._call("get_list_ids_for_tag", {"id": id}, _request_timeout, options)
+        return self._call("get_list_ids_for_tag", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_segment_ids_for_tag(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Segment IDs for Tag (GET /api/tags/{id}/relationships/segments; klaviyo-bridge: `get_segment_ids_for_tag`)."""
-        return self._call("get_segment_ids_for_tag", {"id": id}, _request_timeout, options)
+        return self._call("get_segment_ids_for_tag", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_tag(self, id, fields_tag_group=None, fields_tag=None, include=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Tag (GET /api/tags/{id}; klaviyo-bridge: `get_tag`)."""
-        return self._call("get_tag", {"id": id, "fields_tag_group": fields_tag_group, "fields_tag": fields_tag, "include": include}, _request_timeout, options)
+        return self._call("get_tag", {"id": id, "fields_tag_group": fields_tag_group, "fields_tag": fields_tag, "include": include}, _request_timeout, options, _request_auth)
 
     def get_tag_group(self, id, fields_tag_group=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Tag Group (GET /api/tag-groups/{id}; klaviyo-bridge: `get_tag_group`)."""
-        return self._call("get_tag_group", {"id": id, "fields_tag_group": fields_tag_group}, _request_timeout, options)
+        return self._call("get_tag_group", {"id": id, "fields_tag_group": fields_tag_group}, _request_timeout, options, _request_auth)
 
     def get_tag_group_for_tag(self, id, fields_tag_group=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Tag Group for Tag (GET /api/tags/{id}/tag-group; klaviyo-bridge: `get_tag_group_for_tag`)."""
-        return self._call("get_tag_group_for_tag", {"id": id, "fields_tag_group": fields_tag_group}, _request_timeout, options)
+        return self._call("get_tag_group_for_tag", {"id": id, "fields_tag_group": fields_tag_group}, _request_timeout, options, _request_auth)
 
     def get_tag_group_id_for_tag(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Tag Group ID for Tag (GET /api/tags/{id}/relationships/tag-group; klaviyo-bridge: `get_tag_group_id_for_tag`)."""
-        return self._call("get_tag_group_id_for_tag", {"id": id}, _request_timeout, options)
+        return self._call("get_tag_group_id_for_tag", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_tag_group_relationships_tags(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Tag IDs for Tag Group (GET /api/tag-groups/{id}/relationships/tags; klaviyo-bridge: `get_tag_ids_for_tag_group`)."""
-        return self._call("get_tag_ids_for_tag_group", {"id": id}, _request_timeout, options)
+        return self._call("get_tag_ids_for_tag_group", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_tag_group_tags(self, id, fields_tag=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Tags for Tag Group (GET /api/tag-groups/{id}/tags; klaviyo-bridge: `get_tags_for_tag_group`)."""
-        return self._call("get_tags_for_tag_group", {"id": id, "fields_tag": fields_tag}, _request_timeout, options)
+        return self._call("get_tags_for_tag_group", {"id": id, "fields_tag": fields_tag}, _request_timeout, options, _request_auth)
 
     def get_tag_groups(self, fields_tag_group=None, filter=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Tag Groups (GET /api/tag-groups; klaviyo-bridge: `get_tag_groups`)."""
-        return self._call("get_tag_groups", {"fields_tag_group": fields_tag_group, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_tag_groups", {"fields_tag_group": fields_tag_group, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def get_tag_ids_for_tag_group(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Tag IDs for Tag Group (GET /api/tag-groups/{id}/relationships/tags; klaviyo-bridge: `get_tag_ids_for_tag_group`)."""
-        return self._call("get_tag_ids_for_tag_group", {"id": id}, _request_timeout, options)
+        return self._call("get_tag_ids_for_tag_group", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_tag_relationships_campaigns(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Campaign IDs for Tag (GET /api/tags/{id}/relationships/campaigns; klaviyo-bridge: `get_campaign_ids_for_tag`)."""
-        return self._call("get_campaign_ids_for_tag", {"id": id}, _request_timeout, options)
+        return self._call("get_campaign_ids_for_tag", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_tag_relationships_flows(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Flow IDs for Tag (GET /api/tags/{id}/relationships/flows; klaviyo-bridge: `get_flow_ids_for_tag`)."""
-        return self._call("get_flow_ids_for_tag", {"id": id}, _request_timeout, options)
+        return self._call("get_flow_ids_for_tag", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_tag_relationships_group(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Tag Group ID for Tag (GET /api/tags/{id}/relationships/tag-group; klaviyo-bridge: `get_tag_group_id_for_tag`)."""
-        return self._call("get_tag_group_id_for_tag", {"id": id}, _request_timeout, options)
+        return self._call("get_tag_group_id_for_tag", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_tag_relationships_lists(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get List IDs for Tag (GET /api/tags/{id}/relationships/lists; klaviyo-bridge: `get_list_ids_for_tag`)."""
-        return self._call("get_list_ids_for_tag", {"id": id}, _request_timeout, options)
+        return self._call("get_list_ids_for_tag", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_tag_relationships_segments(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Segment IDs for Tag (GET /api/tags/{id}/relationships/segments; klaviyo-bridge: `get_segment_ids_for_tag`)."""
-        return self._call("get_segment_ids_for_tag", {"id": id}, _request_timeout, options)
+        return self._call("get_segment_ids_for_tag", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_tag_relationships_tag_group(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Tag Group ID for Tag (GET /api/tags/{id}/relationships/tag-group; klaviyo-bridge: `get_tag_group_id_for_tag`)."""
-        return self._call("get_tag_group_id_for_tag", {"id": id}, _request_timeout, options)
+        return self._call("get_tag_group_id_for_tag", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_tag_tag_group(self, id, fields_tag_group=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Tag Group for Tag (GET /api/tags/{id}/tag-group; klaviyo-bridge: `get_tag_group_for_tag`)."""
-        return self._call("get_tag_group_for_tag", {"id": id, "fields_tag_group": fields_tag_group}, _request_timeout, options)
+        return self._call("get_tag_group_for_tag", {"id": id, "fields_tag_group": fields_tag_group}, _request_timeout, options, _request_auth)
 
     def get_tags(self, fields_tag_group=None, fields_tag=None, filter=None, include=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Tags (GET /api/tags; klaviyo-bridge: `get_tags`)."""
-        return self._call("get_tags", {"fields_tag_group": fields_tag_group, "fields_tag": fields_tag, "filter": filter, "include": include, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_tags", {"fields_tag_group": fields_tag_group, "fields_tag": fields_tag, "filter": filter, "include": include, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def get_tags_for_tag_group(self, id, fields_tag=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Tags for Tag Group (GET /api/tag-groups/{id}/tags; klaviyo-bridge: `get_tags_for_tag_group`)."""
-        return self._call("get_tags_for_tag_group", {"id": id, "fields_tag": fields_tag}, _request_timeout, options)
+        return self._call("get_tags_for_tag_group", {"id": id, "fields_tag": fields_tag}, _request_timeout, options, _request_auth)
 
     def remove_campaigns_from_tag(self, id, tag_campaign_op, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Remove Tag from Campaigns (DELETE /api/tags/{id}/relationships/campaigns; klaviyo-bridge: `remove_tag_from_campaigns`)."""
-        return self._call("remove_tag_from_campaigns", {"id": id, "body": tag_campaign_op}, _request_timeout, options)
+        return self._call("remove_tag_from_campaigns", {"id": id, "body": tag_campaign_op}, _request_timeout, options, _request_auth)
 
     def remove_flows_from_tag(self, id, tag_flow_op, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Remove Tag from Flows (DELETE /api/tags/{id}/relationships/flows; klaviyo-bridge: `remove_tag_from_flows`)."""
-        return self._call("remove_tag_from_flows", {"id": id, "body": tag_flow_op}, _request_timeout, options)
+        return self._call("remove_tag_from_flows", {"id": id, "body": tag_flow_op}, _request_timeout, options, _request_auth)
 
     def remove_lists_from_tag(self, id, tag_list_op, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Remove Tag from Lists (DELETE /api/tags/{id}/relationships/lists; klaviyo-bridge: `remove_tag_from_lists`)."""
-        return self._call("remove_tag_from_lists", {"id": id, "body": tag_list_op}, _request_timeout, options)
+        return self._call("remove_tag_from_lists", {"id": id, "body": tag_list_op}, _request_timeout, options, _request_auth)
 
     def remove_segments_from_tag(self, id, tag_segment_op, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Remove Tag from Segments (DELETE /api/tags/{id}/relationships/segments; klaviyo-bridge: `remove_tag_from_segments`)."""
-        return self._call("remove_tag_from_segments", {"id": id, "body": tag_segment_op}, _request_timeout, options)
+        return self._call("remove_tag_from_segments", {"id": id, "body": tag_segment_op}, _request_timeout, options, _request_auth)
 
     def remove_tag_from_campaigns(self, id, tag_campaign_op, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Remove Tag from Campaigns (DELETE /api/tags/{id}/relationships/campaigns; klaviyo-bridge: `remove_tag_from_campaigns`)."""
-        return self._call("remove_tag_from_campaigns", {"id": id, "body": tag_campaign_op}, _request_timeout, options)
+        return self._call("remove_tag_from_campaigns", {"id": id, "body": tag_campaign_op}, _request_timeout, options, _request_auth)
 
     def remove_tag_from_flows(self, id, tag_flow_op, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Remove Tag from Flows (DELETE /api/tags/{id}/relationships/flows; klaviyo-bridge: `remove_tag_from_flows`)."""
-        return self._call("remove_tag_from_flows", {"id": id, "body": tag_flow_op}, _request_timeout, options)
+        return self._call("remove_tag_from_flows", {"id": id, "body": tag_flow_op}, _request_timeout, options, _request_auth)
 
     def remove_tag_from_lists(self, id, tag_list_op, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Remove Tag from Lists (DELETE /api/tags/{id}/relationships/lists; klaviyo-bridge: `remove_tag_from_lists`)."""
-        return self._call("remove_tag_from_lists", {"id": id, "body": tag_list_op}, _request_timeout, options)
+        return self._call("remove_tag_from_lists", {"id": id, "body": tag_list_op}, _request_timeout, options, _request_auth)
 
     def remove_tag_from_segments(self, id, tag_segment_op, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Remove Tag from Segments (DELETE /api/tags/{id}/relationships/segments; klaviyo-bridge: `remove_tag_from_segments`)."""
-        return self._call("remove_tag_from_segments", {"id": id, "body": tag_segment_op}, _request_timeout, options)
+        return self._call("remove_tag_from_segments", {"id": id, "body": tag_segment_op}, _request_timeout, options, _request_auth)
 
     def tag_campaigns(self, id, tag_campaign_op, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Tag Campaigns (POST /api/tags/{id}/relationships/campaigns; klaviyo-bridge: `tag_campaigns`)."""
-        return self._call("tag_campaigns", {"id": id, "body": tag_campaign_op}, _request_timeout, options)
+        return self._call("tag_campaigns", {"id": id, "body": tag_campaign_op}, _request_timeout, options, _request_auth)
 
     def tag_flows(self, id, tag_flow_op, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Tag Flows (POST /api/tags/{id}/relationships/flows; klaviyo-bridge: `tag_flows`)."""
-        return self._call("tag_flows", {"id": id, "body": tag_flow_op}, _request_timeout, options)
+        return self._call("tag_flows", {"id": id, "body": tag_flow_op}, _request_timeout, options, _request_auth)
 
     def tag_lists(self, id, tag_list_op, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Tag Lists (POST /api/tags/{id}/relationships/lists; klaviyo-bridge: `tag_lists`)."""
-        return self._call("tag_lists", {"id": id, "body": tag_list_op}, _request_timeout, options)
+        return self._call("tag_lists", {"id": id, "body": tag_list_op}, _request_timeout, options, _request_auth)
 
     def tag_segments(self, id, tag_segment_op, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Tag Segments (POST /api/tags/{id}/relationships/segments; klaviyo-bridge: `tag_segments`)."""
-        return self._call("tag_segments", {"id": id, "body": tag_segment_op}, _request_timeout, options)
+        return self._call("tag_segments", {"id": id, "body": tag_segment_op}, _request_timeout, options, _request_auth)
 
     def update_tag(self, id, tag_update_query, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Update Tag (PATCH /api/tags/{id}; klaviyo-bridge: `update_tag`)."""
-        return self._call("update_tag", {"id": id, "body": tag_update_query}, _request_timeout, options)
+        return self._call("update_tag", {"id": id, "body": tag_update_query}, _request_timeout, options, _request_auth)
 
     def update_tag_group(self, id, tag_group_update_query, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Update Tag Group (PATCH /api/tag-groups/{id}; klaviyo-bridge: `update_tag_group`)."""
-        return self._call("update_tag_group", {"id": id, "body": tag_group_update_query}, _request_timeout, options)
+        return self._call("update_tag_group", {"id": id, "body": tag_group_update_query}, _request_timeout, options, _request_auth)
 
 
 class TemplatesApi(_Group):
@@ -2571,75 +2571,75 @@ class TemplatesApi(_Group):
 
     def clone_template(self, template_clone_query, fields_template=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Clone Template (POST /api/template-clone; klaviyo-bridge: `clone_template`)."""
-        return self._call("clone_template", {"body": template_clone_query, "fields_template": fields_template}, _request_timeout, options)
+        return self._call("clone_template", {"body": template_clone_query, "fields_template": fields_template}, _request_timeout, options, _request_auth)
 
     def create_template(self, template_create_html_or_dnd_query, additional_fields_template=None, fields_template=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Create Template (POST /api/templates; klaviyo-bridge: `create_template`)."""
-        return self._call("create_template", {"body": template_create_html_or_dnd_query, "additional_fields_template": additional_fields_template, "fields_template": fields_template}, _request_timeout, options)
+        return self._call("create_template", {"body": template_create_html_or_dnd_query, "additional_fields_template": additional_fields_template, "fields_template": fields_template}, _request_timeout, options, _request_auth)
 
     def create_template_clone(self, template_clone_query, fields_template=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Clone Template (POST /api/template-clone; klaviyo-bridge: `clone_template`)."""
-        return self._call("clone_template", {"body": template_clone_query, "fields_template": fields_template}, _request_timeout, options)
+        return self._call("clone_template", {"body": template_clone_query, "fields_template": fields_template}, _request_timeout, options, _request_auth)
 
     def create_template_render(self, template_render_query, fields_template=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Render Template (POST /api/template-render; klaviyo-bridge: `render_template`)."""
-        return self._call("render_template", {"body": template_render_query, "fields_template": fields_template}, _request_timeout, options)
+        return self._call("render_template", {"body": template_render_query, "fields_template": fields_template}, _request_timeout, options, _request_auth)
 
     def create_template_universal_content(self, universal_content_create_query, fields_template_universal_content=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Create Universal Content (POST /api/template-universal-content; klaviyo-bridge: `create_universal_content`)."""
-        return self._call("create_universal_content", {"body": universal_content_create_query, "fields_template_universal_content": fields_template_universal_content}, _request_timeout, options)
+        return self._call("create_universal_content", {"body": universal_content_create_query, "fields_template_universal_content": fields_template_universal_content}, _request_timeout, options, _request_auth)
 
     def create_universal_content(self, universal_content_create_query, fields_template_universal_content=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Create Universal Content (POST /api/template-universal-content; klaviyo-bridge: `create_universal_content`)."""
-        return self._call("create_universal_content", {"body": universal_content_create_query, "fields_template_universal_content": fields_template_universal_content}, _request_timeout, options)
+        return self._call("create_universal_content", {"body": universal_content_create_query, "fields_template_universal_content": fields_template_universal_content}, _request_timeout, options, _request_auth)
 
     def delete_template(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Delete Template (DELETE /api/templates/{id}; klaviyo-bridge: `delete_template`)."""
-        return self._call("delete_template", {"id": id}, _request_timeout, options)
+        return self._call("delete_template", {"id": id}, _request_timeout, options, _request_auth)
 
     def delete_template_universal_content(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Delete Universal Content (DELETE /api/template-universal-content/{id}; klaviyo-bridge: `delete_universal_content`)."""
-        return self._call("delete_universal_content", {"id": id}, _request_timeout, options)
+        return self._call("delete_universal_content", {"id": id}, _request_timeout, options, _request_auth)
 
     def delete_universal_content(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Delete Universal Content (DELETE /api/template-universal-content/{id}; klaviyo-bridge: `delete_universal_content`)."""
-        return self._call("delete_universal_content", {"id": id}, _request_timeout, options)
+        return self._call("delete_universal_content", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_all_universal_content(self, fields_template_universal_content=None, filter=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get All Universal Content (GET /api/template-universal-content; klaviyo-bridge: `get_all_universal_content`)."""
-        return self._call("get_all_universal_content", {"fields_template_universal_content": fields_template_universal_content, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_all_universal_content", {"fields_template_universal_content": fields_template_universal_content, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def get_template(self, id, additional_fields_template=None, fields_template=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Template (GET /api/templates/{id}; klaviyo-bridge: `get_template`)."""
-        return self._call("get_template", {"id": id, "additional_fields_template": additional_fields_template, "fields_template": fields_template}, _request_timeout, options)
+        return self._call("get_template", {"id": id, "additional_fields_template": additional_fields_template, "fields_template": fields_template}, _request_timeout, options, _request_auth)
 
     def get_template_universal_content(self, fields_template_universal_content=None, filter=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get All Universal Content (GET /api/template-universal-content; klaviyo-bridge: `get_all_universal_content`)."""
-        return self._call("get_all_universal_content", {"fields_template_universal_content": fields_template_universal_content, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_all_universal_content", {"fields_template_universal_content": fields_template_universal_content, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def get_templates(self, additional_fields_template=None, fields_template=None, filter=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Templates (GET /api/templates; klaviyo-bridge: `get_templates`)."""
-        return self._call("get_templates", {"additional_fields_template": additional_fields_template, "fields_template": fields_template, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_templates", {"additional_fields_template": additional_fields_template, "fields_template": fields_template, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def get_universal_content(self, id, fields_template_universal_content=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Universal Content (GET /api/template-universal-content/{id}; klaviyo-bridge: `get_universal_content`)."""
-        return self._call("get_universal_content", {"id": id, "fields_template_universal_content": fields_template_universal_content}, _request_timeout, options)
+        return self._call("get_universal_content", {"id": id, "fields_template_universal_content": fields_template_universal_content}, _request_timeout, options, _request_auth)
 
     def render_template(self, template_render_query, fields_template=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Render Template (POST /api/template-render; klaviyo-bridge: `render_template`)."""
-        return self._call("render_template", {"body": template_render_query, "fields_template": fields_template}, _request_timeout, options)
+        return self._call("render_template", {"body": template_render_query, "fields_template": fields_template}, _request_timeout, options, _request_auth)
 
     def update_template(self, id, template_update_html_or_dnd_query, additional_fields_template=None, fields_template=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Update Template (PATCH /api/templates/{id}; klaviyo-bridge: `update_template`)."""
-        return self._call("update_template", {"id": id, "body": template_update_html_or_dnd_query, "additional_fields_template": additional_fields_template, "fields_template": fields_template}, _request_timeout, options)
+        return self._call("update_template", {"id": id, "body": template_update_html_or_dnd_query, "additional_fields_template": additional_fields_template, "fields_template": fields_template}, _request_timeout, options, _request_auth)
 
     def update_template_universal_content(self, id, universal_content_partial_update_query, fields_template_universal_content=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Update Universal Content (PATCH /api/template-universal-content/{id}; klaviyo-bridge: `update_universal_content`)."""
-        return self._call("update_universal_content", {"id": id, "body": universal_content_partial_update_query, "fields_template_universal_content": fields_template_universal_content}, _request_timeout, options)
+        return self._call("update_universal_content", {"id": id, "body": universal_content_partial_update_query, "fields_template_universal_content": fields_template_universal_content}, _request_timeout, options, _request_auth)
 
     def update_universal_content(self, id, universal_content_partial_update_query, fields_template_universal_content=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Update Universal Content (PATCH /api/template-universal-content/{id}; klaviyo-bridge: `update_universal_content`)."""
-        return self._call("update_universal_content", {"id": id, "body": universal_content_partial_update_query, "fields_template_universal_content": fields_template_universal_content}, _request_timeout, options)
+        return self._call("update_universal_content", {"id": id, "body": universal_content_partial_update_query, "fields_template_universal_content": fields_template_universal_content}, _request_timeout, options, _request_auth)
 
 
 class TrackingSettingsApi(_Group):
@@ -2649,15 +2649,15 @@ class TrackingSettingsApi(_Group):
 
     def get_tracking_setting(self, id, fields_tracking_setting=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Tracking Setting (GET /api/tracking-settings/{id}; klaviyo-bridge: `get_tracking_setting`)."""
-        return self._call("get_tracking_setting", {"id": id, "fields_tracking_setting": fields_tracking_setting}, _request_timeout, options)
+        return self._call("get_tracking_setting", {"id": id, "fields_tracking_setting": fields_tracking_setting}, _request_timeout, options, _request_auth)
 
     def get_tracking_settings(self, fields_tracking_setting=None, page_cursor=None, page_size=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Tracking Settings (GET /api/tracking-settings; klaviyo-bridge: `get_tracking_settings`)."""
-        return self._call("get_tracking_settings", {"fields_tracking_setting": fields_tracking_setting, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options)
+        return self._call("get_tracking_settings", {"fields_tracking_setting": fields_tracking_setting, "page_cursor": page_cursor, "page_size": page_size}, _request_timeout, options, _request_auth)
 
     def update_tracking_setting(self, id, tracking_setting_partial_update_query, fields_tracking_setting=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Update Tracking Setting (PATCH /api/tracking-settings/{id}; klaviyo-bridge: `update_tracking_setting`)."""
-        return self._call("update_tracking_setting", {"id": id, "body": tracking_setting_partial_update_query, "fields_tracking_setting": fields_tracking_setting}, _request_timeout, options)
+        return self._call("update_tracking_setting", {"id": id, "body": tracking_setting_partial_update_query, "fields_tracking_setting": fields_tracking_setting}, _request_timeout, options, _request_auth)
 
 
 class WebFeedsApi(_Group):
@@ -2667,23 +2667,23 @@ class WebFeedsApi(_Group):
 
     def create_web_feed(self, web_feed_create_query, fields_web_feed=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Create Web Feed (POST /api/web-feeds; klaviyo-bridge: `create_web_feed`)."""
-        return self._call("create_web_feed", {"body": web_feed_create_query, "fields_web_feed": fields_web_feed}, _request_timeout, options)
+        return self._call("create_web_feed", {"body": web_feed_create_query, "fields_web_feed": fields_web_feed}, _request_timeout, options, _request_auth)
 
     def delete_web_feed(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Delete Web Feed (DELETE /api/web-feeds/{id}; klaviyo-bridge: `delete_web_feed`)."""
-        return self._call("delete_web_feed", {"id": id}, _request_timeout, options)
+        return self._call("delete_web_feed", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_web_feed(self, id, fields_web_feed=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Web Feed (GET /api/web-feeds/{id}; klaviyo-bridge: `get_web_feed`)."""
-        return self._call("get_web_feed", {"id": id, "fields_web_feed": fields_web_feed}, _request_timeout, options)
+        return self._call("get_web_feed", {"id": id, "fields_web_feed": fields_web_feed}, _request_timeout, options, _request_auth)
 
     def get_web_feeds(self, fields_web_feed=None, filter=None, page_cursor=None, page_size=None, sort=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Web Feeds (GET /api/web-feeds; klaviyo-bridge: `get_web_feeds`)."""
-        return self._call("get_web_feeds", {"fields_web_feed": fields_web_feed, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options)
+        return self._call("get_web_feeds", {"fields_web_feed": fields_web_feed, "filter": filter, "page_cursor": page_cursor, "page_size": page_size, "sort": sort}, _request_timeout, options, _request_auth)
 
     def update_web_feed(self, id, web_feed_partial_update_query, fields_web_feed=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Update Web Feed (PATCH /api/web-feeds/{id}; klaviyo-bridge: `update_web_feed`)."""
-        return self._call("update_web_feed", {"id": id, "body": web_feed_partial_update_query, "fields_web_feed": fields_web_feed}, _request_timeout, options)
+        return self._call("update_web_feed", {"id": id, "body": web_feed_partial_update_query, "fields_web_feed": fields_web_feed}, _request_timeout, options, _request_auth)
 
 
 class WebhooksApi(_Group):
@@ -2693,31 +2693,31 @@ class WebhooksApi(_Group):
 
     def create_webhook(self, webhook_create_query, fields_webhook=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Create Webhook (POST /api/webhooks; klaviyo-bridge: `create_webhook`)."""
-        return self._call("create_webhook", {"body": webhook_create_query, "fields_webhook": fields_webhook}, _request_timeout, options)
+        return self._call("create_webhook", {"body": webhook_create_query, "fields_webhook": fields_webhook}, _request_timeout, options, _request_auth)
 
     def delete_webhook(self, id, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Delete Webhook (DELETE /api/webhooks/{id}; klaviyo-bridge: `delete_webhook`)."""
-        return self._call("delete_webhook", {"id": id}, _request_timeout, options)
+        return self._call("delete_webhook", {"id": id}, _request_timeout, options, _request_auth)
 
     def get_webhook(self, id, fields_webhook_topic=None, fields_webhook=None, include=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Webhook (GET /api/webhooks/{id}; klaviyo-bridge: `get_webhook`)."""
-        return self._call("get_webhook", {"id": id, "fields_webhook_topic": fields_webhook_topic, "fields_webhook": fields_webhook, "include": include}, _request_timeout, options)
+        return self._call("get_webhook", {"id": id, "fields_webhook_topic": fields_webhook_topic, "fields_webhook": fields_webhook, "include": include}, _request_timeout, options, _request_auth)
 
     def get_webhook_topic(self, id, fields_webhook_topic=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Webhook Topic (GET /api/webhook-topics/{id}; klaviyo-bridge: `get_webhook_topic`)."""
-        return self._call("get_webhook_topic", {"id": id, "fields_webhook_topic": fields_webhook_topic}, _request_timeout, options)
+        return self._call("get_webhook_topic", {"id": id, "fields_webhook_topic": fields_webhook_topic}, _request_timeout, options, _request_auth)
 
     def get_webhook_topics(self, fields_webhook_topic=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Webhook Topics (GET /api/webhook-topics; klaviyo-bridge: `get_webhook_topics`)."""
-        return self._call("get_webhook_topics", {"fields_webhook_topic": fields_webhook_topic}, _request_timeout, options)
+        return self._call("get_webhook_topics", {"fields_webhook_topic": fields_webhook_topic}, _request_timeout, options, _request_auth)
 
     def get_webhooks(self, fields_webhook_topic=None, fields_webhook=None, include=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Get Webhooks (GET /api/webhooks; klaviyo-bridge: `get_webhooks`)."""
-        return self._call("get_webhooks", {"fields_webhook_topic": fields_webhook_topic, "fields_webhook": fields_webhook, "include": include}, _request_timeout, options)
+        return self._call("get_webhooks", {"fields_webhook_topic": fields_webhook_topic, "fields_webhook": fields_webhook, "include": include}, _request_timeout, options, _request_auth)
 
     def update_webhook(self, id, webhook_partial_update_query, fields_webhook=None, _request_timeout=None, _request_auth=None, _content_type=None, _headers=None, _host_index=0, options=None):
         """Update Webhook (PATCH /api/webhooks/{id}; klaviyo-bridge: `update_webhook`)."""
-        return self._call("update_webhook", {"id": id, "body": webhook_partial_update_query, "fields_webhook": fields_webhook}, _request_timeout, options)
+        return self._call("update_webhook", {"id": id, "body": webhook_partial_update_query, "fields_webhook": fields_webhook}, _request_timeout, options, _request_auth)
 
 
 # The groups as `KlaviyoAPI` attributes.

@@ -12,6 +12,8 @@ import json
 import re
 from typing import Any, Dict, Iterator
 
+# Attribute names the official models give fields whose wire names are not identifiers.
+_RENAMED = {"kx": ("_kx",)}
 # Fields that hold the sender's own data: plain dicts, nothing converted.
 _CUSTOM = ("properties", "event_properties")
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?")
@@ -57,11 +59,13 @@ class Model:
         self._raw_data = raw_data
 
     def _key(self, name: str) -> Any:
+        """The wire name behind an attribute: as is, with `-` for `_`, or one the official
+        models rename (`datetime_`, `var_self`, `var_property`, `kx`)."""
         raw = self._raw
-        if name in raw:
-            return name
-        dashed = name.replace("_", "-")
-        return dashed if dashed in raw else None
+        for candidate in (name, name.replace("_", "-"), *_RENAMED.get(name, ()), name.removesuffix("_"), name.removeprefix("var_")):
+            if candidate in raw:
+                return candidate
+        return None
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
