@@ -272,8 +272,9 @@ impl Client {
         body: Option<Bytes>,
         options: &RequestOptions,
     ) -> Result<Response> {
-        self.execute_from(op, path, query, body, options, false)
-            .await
+        // Boxed: the pipeline's state is large, and a caller that awaits many operations in
+        // one function (the generated sweep) would carry it on its stack for each.
+        Box::pin(self.execute_from(op, path, query, body, options, false)).await
     }
 
     /// Takes one of `op`'s rate-limit slots now, for a request that [`Client::execute_acquired`]

@@ -309,12 +309,19 @@ impl Call {
 
     /// Sends the call; the response document (`Null` for 202/204).
     pub async fn send(self, client: &Client) -> Result<Document> {
-        self.send_raw(client).await?.document()
+        let request = self.into_request()?;
+        request.send(client).await?.document()
     }
 
     /// Sends the call; the response with its body unparsed (for a binding whose host parses
     /// JSON faster into its own objects than it can convert them).
     pub async fn send_raw(self, client: &Client) -> Result<crate::client::Response> {
+        let request = self.into_request()?;
+        request.send(client).await
+    }
+
+    /// The query, body and options the call sends (no I/O: `send` awaits only the pipeline).
+    fn into_request(self) -> Result<Prepared> {
         let Call {
             op,
             path,
@@ -351,12 +358,35 @@ impl Call {
                 .transpose()
                 .map_err(|e| Error::InvalidInput(format!("{}: request body: {e}", op.id)))?,
         };
-        client.execute(op, &path, &query, body, &options).await
+        Ok(Prepared {
+            op,
+            path,
+            query,
+            body,
+            options,
+        })
     }
 
     /// A pager over the call's pages (paginated operations only).
     pub fn pager(self, client: &Client) -> Result<Pager> {
         Pager::new(client.clone(), self.op, self.path, self.list)
+    }
+}
+
+/// A call ready to go: what [`Client::execute`] takes.
+struct Prepared {
+    op: &'static Operation,
+    path: String,
+    query: Vec<(String, String)>,
+    body: Option<bytes::Bytes>,
+    options: RequestOptions,
+}
+
+impl Prepared {
+    async fn send(self, client: &Client) -> Result<crate::client::Response> {
+        client
+            .execute(self.op, &self.path, &self.query, self.body, &self.options)
+            .await
     }
 }
 
