@@ -87,6 +87,17 @@ pub enum Credentials {
     None,
 }
 
+impl Credentials {
+    /// The private API key, when that is the credential: what names the account's shared
+    /// Redis keys (OAuth clients name theirs instead; their tokens change on refresh).
+    pub fn api_key(&self) -> Option<&str> {
+        match self {
+            Credentials::ApiKey(key) => Some(key.expose()),
+            _ => None,
+        }
+    }
+}
+
 impl std::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

@@ -178,11 +178,10 @@ impl Client {
         let mut limiter =
             RateLimiter::with_overrides(config.rate_limit, config.rate_limit_overrides.clone());
         if let (Some(store), true) = (&config.rate_limit_store, config.rate_limit) {
-            let credential = match &config.credentials {
-                Credentials::ApiKey(key) => Some(key.expose()),
-                _ => None,
-            };
-            limiter = limiter.sharing(crate::shared_budget::SharedBudget::new(store, credential)?);
+            limiter = limiter.sharing(crate::shared_budget::SharedBudget::new(
+                store,
+                config.credentials.api_key(),
+            )?);
         }
         Ok(Client {
             inner: Arc::new(Inner {

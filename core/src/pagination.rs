@@ -104,6 +104,13 @@ struct Links {
     next: Option<String>,
 }
 
+/// The cursor a caller gave (a `links.next` URL or a bare cursor), or why it is none.
+pub fn cursor(given: &str) -> Result<String> {
+    cursor_from_link(given).ok_or_else(|| {
+        Error::InvalidInput(format!("{given:?} is not a page cursor or links.next URL"))
+    })
+}
+
 /// Extracts the `page[cursor]` value from a `links.next` URL; accepts a bare cursor too, one
 /// still percent-encoded (cut out of such a URL by hand) included. `+` stays `+`: cursors are
 /// base64.
@@ -158,12 +165,7 @@ impl Pager {
             query.push(("page[size]".to_string(), size.to_string()));
         }
         query.extend(params.extra);
-        let cursor = match params.cursor {
-            Some(c) => Some(cursor_from_link(&c).ok_or_else(|| {
-                Error::InvalidInput(format!("{c:?} is not a page cursor or links.next URL"))
-            })?),
-            None => None,
-        };
+        let cursor = params.cursor.as_deref().map(cursor).transpose()?;
         Ok(Pager {
             client,
             op,

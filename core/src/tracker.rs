@@ -35,7 +35,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use tokio::time::Instant;
 
-use crate::auth::{Credentials, Secret};
+use crate::auth::Secret;
 use crate::bulk::ENVELOPE_BYTES;
 use crate::client::{Client, RequestOptions};
 use crate::error::{Error, Result};
@@ -360,13 +360,7 @@ impl Client {
             None => (None, Vec::new()),
         };
         let stream = match &options.queue {
-            Some(url) => {
-                let credential = match &self.config().credentials {
-                    Credentials::ApiKey(key) => Some(key.expose()),
-                    _ => None,
-                };
-                Some(TrackerQueue::new(url, credential)?)
-            }
+            Some(url) => Some(TrackerQueue::new(url, self.config().credentials.api_key())?),
             None => None,
         };
         let shared = Arc::new(Shared {

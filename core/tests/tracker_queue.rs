@@ -74,17 +74,23 @@ fn exactly_once(received: &Mutex<HashMap<String, usize>>, tags: &[&str], n: usiz
     }
 }
 
-async fn stream_length(redis: &Redis) -> usize {
+/// A connection to the test's Redis and the account's stream key (there is one stream).
+async fn stream(redis: &Redis) -> (redis::aio::MultiplexedConnection, String) {
     let client = redis::Client::open(redis.url()).unwrap();
     let mut connection = client.get_multiplexed_async_connection().await.unwrap();
-    let keys: Vec<String> = redis::cmd("KEYS")
+    let mut keys: Vec<String> = redis::cmd("KEYS")
         .arg("klaviyo-bridge:events:*")
         .query_async(&mut connection)
         .await
         .unwrap();
     assert_eq!(keys.len(), 1, "one stream per account: {keys:?}");
+    (connection, keys.remove(0))
+}
+
+async fn stream_length(redis: &Redis) -> usize {
+    let (mut connection, key) = stream(redis).await;
     redis::cmd("XLEN")
-        .arg(&keys[0])
+        .arg(&key)
         .query_async(&mut connection)
         .await
         .unwrap()
@@ -92,16 +98,10 @@ async fn stream_length(redis: &Redis) -> usize {
 
 /// The names of the stream group's members.
 async fn consumers(redis: &Redis) -> Vec<String> {
-    let client = redis::Client::open(redis.url()).unwrap();
-    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg("klaviyo-bridge:events:*")
-        .query_async(&mut connection)
-        .await
-        .unwrap();
+    let (mut connection, key) = stream(redis).await;
     let members: Vec<HashMap<String, redis::Value>> = redis::cmd("XINFO")
         .arg("CONSUMERS")
-        .arg(&keys[0])
+        .arg(&key)
         .arg("senders")
         .query_async(&mut connection)
         .await

@@ -340,10 +340,10 @@ impl Call {
         }
         if let Some(cursor) = list.cursor {
             // A `links.next` URL, as the official SDKs take it, or a bare cursor.
-            let cursor = crate::pagination::cursor_from_link(&cursor).ok_or_else(|| {
-                Error::InvalidInput(format!("{cursor:?} is not a page cursor or links.next URL"))
-            })?;
-            query.push(("page[cursor]".to_string(), cursor));
+            query.push((
+                "page[cursor]".to_string(),
+                crate::pagination::cursor(&cursor)?,
+            ));
         }
         query.extend(list.extra);
         let mut options = list.options;

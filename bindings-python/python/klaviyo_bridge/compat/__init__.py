@@ -63,35 +63,32 @@ class KlaviyoAPI:
         self.test_host = test_host
         self.access_token = access_token
         self.options: Dict[str, Any] = dict(options or {})
-        self.client = _Client(
-            None if access_token is not None else api_key,
-            access_token=access_token,
-            base_url=test_host or None,
-            max_retries=max_retries,
-            # The official SDK treats 0 or less as 0.1 s.
-            max_delay=max_delay if max_delay > 0 else 0.1,
-            # max_delay bounds retries there; pacing (which it does not do) waits its own time.
-            rate_limit_wait=_RATE_LIMIT_WAIT,
-        )
+        self.client = self._make_client(public_key=None)
         self._native = self.client._native  # type: ignore[attr-defined]  # the native client behind it
         self._by_company: Dict[str, Any] = {}
         for attribute, group in GROUPS.items():
             setattr(self, attribute, group(self))
+
+    def _make_client(self, public_key: Optional[str]) -> _Client:
+        """A klaviyo_bridge Client with this KlaviyoAPI's settings (and `public_key` for /client/*)."""
+        return _Client(
+            None if self.access_token is not None else self.api_key,
+            access_token=self.access_token,
+            public_key=public_key,
+            base_url=self.test_host or None,
+            max_retries=self.max_retries,
+            # The official SDK treats 0 or less as 0.1 s.
+            max_delay=self.max_delay if self.max_delay > 0 else 0.1,
+            # max_delay bounds retries there; pacing (which it does not do) waits its own time.
+            rate_limit_wait=_RATE_LIMIT_WAIT,
+        )
 
     def _native_for(self, company_id: Optional[str]) -> Any:
         """The native client, or one that also sends `company_id` as the public key."""
         if company_id is None:
             return self._native
         if company_id not in self._by_company:
-            self._by_company[company_id] = _Client(
-                None if self.access_token is not None else self.api_key,
-                access_token=self.access_token,
-                public_key=company_id,
-                base_url=self.test_host or None,
-                max_retries=self.max_retries,
-                max_delay=self.max_delay if self.max_delay > 0 else 0.1,
-                rate_limit_wait=_RATE_LIMIT_WAIT,
-            )._native  # type: ignore[attr-defined]
+            self._by_company[company_id] = self._make_client(public_key=company_id)._native  # type: ignore[attr-defined]
         return self._by_company[company_id]
 
     def __repr__(self) -> str:
