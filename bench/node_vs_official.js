@@ -83,6 +83,26 @@ async function measure(kind, name, url) {
         next = page.links.next
       }
     }
+  } else if (name === 'compat') {
+    // The official SDK's code below, with klaviyo-bridge/compat in place of klaviyo-api.
+    const sdk = require(path.join(__dirname, '..', 'bindings-node', 'compat', 'index.js'))
+    const session = new sdk.ApiKeySession(KEY, new sdk.RetryWithExponentialBackoff({ numRetries: 0 }))
+    if (kind === 'events') {
+      const api = new sdk.EventsApi(session)
+      api.basePath = url
+      n = EVENTS
+      one = () => api.createEvent(EVENT)
+    } else {
+      const api = new sdk.ProfilesApi(session)
+      api.basePath = url
+      n = PAGES
+      let cursor
+      one = async () => {
+        const { body } = await api.getProfiles({ pageSize: 100, pageCursor: cursor })
+        if (body.data.length !== 100 || !body.data[0].attributes.firstName) throw new Error('bad page')
+        cursor = body.links?.next
+      }
+    }
   } else {
     const sdk = require(path.join(__dirname, 'node_modules', 'klaviyo-api'))
     const session = new sdk.ApiKeySession(KEY, new sdk.RetryWithExponentialBackoff({ numRetries: 0 }))
@@ -175,7 +195,7 @@ async function perCallPhase(sandboxBin, floorBin) {
   try {
     await seed(url, 100 * (PAGES + 1))
     for (const kind of ['events', 'pages']) {
-      for (const name of ['klaviyo-bridge', 'klaviyo-api', 'fetch']) {
+      for (const name of ['klaviyo-bridge', 'klaviyo-api', 'fetch', 'compat']) {
         ;(results[kind] ??= {})[name] = medianRun([process.execPath, __filename, kind, name, url], 'cpu_ms', `${name} ${kind}`)
       }
     }
@@ -206,6 +226,12 @@ async function perCallPhase(sandboxBin, floorBin) {
   for (const [kind, label] of [['events', 'peak RSS MB (events)'], ['pages', 'peak RSS MB (pages)']]) {
     const [ours, theirs] = [results[kind]['klaviyo-bridge'].rss_mb, results[kind]['klaviyo-api'].rss_mb]
     console.log(label.padEnd(26) + cell(ours, 1, 16) + cell(theirs, 1, 14) + cell(ours / theirs, 2, 9))
+  }
+  console.log('\nThe drop-in (klaviyo-bridge/compat): the official SDK\'s code, its require changed')
+  console.log(''.padEnd(26) + 'compat'.padStart(16) + 'klaviyo-api'.padStart(14) + 'ratio'.padStart(9))
+  for (const [kind, label] of [['events', 'CPU ms per createEvent'], ['pages', 'CPU ms per page of 100']]) {
+    const [ours, theirs] = [results[kind].compat.cpu_ms, results[kind]['klaviyo-api'].cpu_ms]
+    console.log(label.padEnd(26) + cell(ours, 3, 16) + cell(theirs, 3, 14) + cell(ours / theirs, 2, 9))
   }
   console.log(`${'napi round trip, no I/O'.padEnd(26)}${cell(roundTrip.cpu_ms, 3, 16)} CPU ms per call (in every Node call, not in bare Rust)`)
 }

@@ -34,6 +34,8 @@ export interface ClientOptions {
   /** An OAuth access token instead of a private key (fixed; use `oauth` to refresh). */
   accessToken?: string
   userAgentSuffix?: string
+  /** HTTP statuses worth retrying (default 429, 500, 502, 503, 504, 524; a 5xx only for a request safe to repeat). */
+  retryStatuses?: number[]
   /** OAuth: the client refreshes `tokens` when less than `refreshMargin` seconds (60) remain
    * and once after a 401, one refresh at a time; `onRefresh` persists each new set. */
   oauth?: { app: OAuthApp; tokens: TokensInit; onRefresh?: (tokens: Tokens) => void | Promise<void>; refreshMargin?: number }

@@ -59,5 +59,20 @@ const { start } = require('klaviyo-bridge/testing')
   console.log('npm: required, started its sandbox, upserted and listed a profile')
 })().catch((e) => { console.error(e); process.exit(1) })
 JS
+without_rust node - <<'JS'
+// The drop-in, as a user of the official SDK requires it.
+const { ApiKeySession, ProfilesApi } = require('klaviyo-bridge/compat')
+const { start } = require('klaviyo-bridge/testing')
+;(async () => {
+  const sandbox = await start({ rateLimits: 'off' })
+  const profilesApi = new ProfilesApi(new ApiKeySession(sandbox.apiKey))
+  profilesApi.basePath = sandbox.url
+  await profilesApi.createProfile({ data: { type: 'profile', attributes: { email: 'compat@example.com', firstName: 'Ada' } } })
+  const { body } = await profilesApi.getProfiles()
+  if (body.data[0].attributes.firstName !== 'Ada') throw new Error(`read ${JSON.stringify(body.data)}`)
+  await sandbox.stop()
+  console.log('npm: klaviyo-bridge/compat created and read a profile with camelCase bodies')
+})().catch((e) => { console.error(e); process.exit(1) })
+JS
 without_rust ./node_modules/.bin/klaviyo-client --help >/dev/null
 echo "package test: both packages install without Rust and work"

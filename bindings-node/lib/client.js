@@ -12,7 +12,7 @@ const { NATIVE_APP, OAuthApp, toNativeTokens, fromNativeTokens } = require('./oa
 const { Tracker, TRACKER_OPTIONS } = require('./tracker.js')
 
 function nativeOptions(options = {}) {
-  const known = ['apiKey', 'baseUrl', 'revision', 'timeout', 'connectTimeout', 'maxRetries', 'maxDelay', 'rateLimitWait', 'rateLimit', 'rateLimitStore', 'publicKey', 'accessToken', 'userAgentSuffix', 'oauth', 'sandbox']
+  const known = ['apiKey', 'baseUrl', 'revision', 'timeout', 'connectTimeout', 'maxRetries', 'maxDelay', 'rateLimitWait', 'rateLimit', 'rateLimitStore', 'publicKey', 'accessToken', 'userAgentSuffix', 'retryStatuses', 'oauth', 'sandbox']
   for (const key of Object.keys(options)) {
     if (!known.includes(key)) throw new InvalidInputError({ code: 'invalid_input', message: `unknown client option ${JSON.stringify(key)}; options are ${known.join(', ')}` })
   }
@@ -97,4 +97,4 @@ class Client {
   }
 }
 
-module.exports = { Client }
+module.exports = { Client, nativeClient, nativeOptions }

@@ -6,6 +6,7 @@
 mod cancel;
 mod dispatch;
 mod errors;
+mod filter;
 mod oauth;
 mod operations;
 mod results;
@@ -25,6 +26,9 @@ use klaviyo_bridge::webhook_signature::{self, SeenStore, VerifyOptions};
 use klaviyo_bridge::{Binding, ClientBuilder, Pager};
 
 use crate::errors::{js_error, usage};
+// Free functions of the addon's modules (exported to JS by #[napi]).
+pub use crate::filter::filter_expression;
+pub use crate::oauth::{PkceCodes, pkce_codes};
 
 /// Async calls run on a one-worker runtime, as in the Python binding: the work is I/O, and one
 /// worker keeps cross-thread wake-ups (CPU per call) low.
@@ -87,6 +91,8 @@ pub struct ClientOptions {
     pub public_key: Option<String>,
     pub access_token: Option<String>,
     pub user_agent_suffix: Option<String>,
+    /// HTTP statuses worth retrying (a 5xx only for a request safe to repeat).
+    pub retry_statuses: Option<Vec<u16>>,
 }
 
 /// The core's builder from the environment and the JS options.
@@ -105,6 +111,7 @@ fn builder(options: Option<ClientOptions>) -> napi::Result<ClientBuilder> {
         rate_limit: o.rate_limit,
         rate_limit_store: o.rate_limit_store.map(Secret::new),
         user_agent_suffix: o.user_agent_suffix,
+        retry_statuses: o.retry_statuses,
     });
     ClientBuilder::from_env()
         .binding(Binding::Node)

@@ -94,6 +94,18 @@ impl NativeOAuthApp {
         })
     }
 
+    /// The authorization URL for a state and PKCE challenge the caller made.
+    #[napi]
+    pub fn authorization_url_for(
+        &self,
+        scopes: String,
+        state: String,
+        code_challenge: String,
+    ) -> napi::Result<String> {
+        oauth::authorization_url_for(self.client.app(), &scopes, &state, &code_challenge)
+            .map_err(js_error)
+    }
+
     #[napi]
     pub async fn exchange_code(
         &self,
@@ -179,4 +191,20 @@ pub fn token_provider(
         );
     }
     Ok(Arc::new(provider))
+}
+
+/// A PKCE pair: a fresh verifier and its S256 challenge.
+#[napi(object)]
+pub struct PkceCodes {
+    pub code_verifier: String,
+    pub code_challenge: String,
+}
+
+#[napi]
+pub fn pkce_codes() -> PkceCodes {
+    let verifier = oauth::code_verifier();
+    PkceCodes {
+        code_challenge: oauth::code_challenge(verifier.expose()),
+        code_verifier: verifier.expose().to_string(),
+    }
 }

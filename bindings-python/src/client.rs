@@ -76,6 +76,7 @@ impl NativeClient {
             rate_limit,
             rate_limit_store: rate_limit_store.map(Secret::new),
             user_agent_suffix,
+            retry_statuses: None,
         };
         let mut builder = ClientBuilder::from_env()
             .binding(Binding::Python)

@@ -14,6 +14,7 @@ use serde_json::Value;
 mod model;
 mod render_compat;
 mod render_node;
+mod render_node_compat;
 mod render_python;
 mod render_rust;
 mod schemas;
@@ -264,6 +265,22 @@ pub fn outputs(spec: &Value) -> Result<Vec<(String, String)>, String> {
     files.push((
         render_compat::PYTHON_COMPAT_PATH.to_string(),
         render_compat::render_python_compat(&ops, revision),
+    ));
+    files.push((
+        render_node_compat::NODE_COMPAT_APIS_PATH.to_string(),
+        render_node_compat::render_node_compat_apis(&ops, revision),
+    ));
+    files.push((
+        render_node_compat::NODE_COMPAT_TYPES_PATH.to_string(),
+        render_node_compat::render_node_compat_types(&ops, revision),
+    ));
+    files.push((
+        render_node_compat::NODE_COMPAT_SCHEMAS_PATH.to_string(),
+        render_node_compat::render_node_compat_schemas(spec, &ops, revision)?,
+    ));
+    files.push((
+        render_node_compat::NODE_COMPAT_ESM_PATH.to_string(),
+        render_node_compat::render_node_compat_esm(&ops, revision),
     ));
     Ok(files)
 }

@@ -107,6 +107,8 @@ pub struct Op {
     /// A `/client/*` operation's `company_id` (the public key; the core adds the client's
     /// own): `Some(required)`.
     pub company_id: Option<bool>,
+    /// The success response's schema name (none for 202/204).
+    pub response: Option<String>,
 }
 
 /// The two lines every generated file starts with, as comments of its language (`//`, `#`);
@@ -194,6 +196,18 @@ fn first_paragraph(text: &str) -> String {
         }
     }
     out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The schema name of the first 2xx response with a JSON body.
+fn response_schema(op: &Value) -> Option<String> {
+    let responses = op["responses"].as_object()?;
+    responses
+        .iter()
+        .filter(|(code, _)| code.starts_with('2'))
+        .find_map(|(_, response)| {
+            let media = response["content"].as_object()?.values().next()?;
+            ref_name(&media["schema"]["$ref"])
+        })
 }
 
 fn returns(op: &Value, spec: &Value) -> Returns {
@@ -306,6 +320,7 @@ pub fn operations(spec: &Value) -> Result<Vec<Op>, String> {
             ops.push(Op {
                 paginated: params.iter().any(|p| p.wire == "page[cursor]"),
                 returns: returns(op, spec),
+                response: response_schema(op),
                 summary: op["summary"].as_str().unwrap_or(&id).to_string(),
                 description: first_paragraph(op["description"].as_str().unwrap_or_default()),
                 deprecated: op["deprecated"] == true,

@@ -95,6 +95,8 @@ pub struct Response {
     pub request_id: Option<String>,
     /// Rate-limit headers.
     pub rate_limit: RateLimitHeaders,
+    /// Every response header (for a drop-in whose callers read them).
+    pub headers: reqwest::header::HeaderMap,
     /// The raw body.
     pub body: Bytes,
     operation: &'static str,
@@ -356,6 +358,7 @@ impl Client {
                         status,
                         request_id: crate::error::request_id(&headers),
                         rate_limit: rate,
+                        headers,
                         body,
                         operation: op.id,
                     });

@@ -111,6 +111,9 @@ pub struct ClientOptions {
     pub rate_limit_store: Option<Secret>,
     /// Appended to the `User-Agent`.
     pub user_agent_suffix: Option<String>,
+    /// HTTP statuses worth retrying (default 429, 500, 502, 503, 504, 524; a 5xx is retried only
+    /// for a request that is safe to repeat).
+    pub retry_statuses: Option<Vec<u16>>,
 }
 
 /// A positive, finite number of seconds as a duration.
@@ -321,6 +324,11 @@ impl ClientBuilder {
         }
         if let Some(suffix) = o.user_agent_suffix {
             self = self.user_agent_suffix(suffix);
+        }
+        if let Some(statuses) = o.retry_statuses {
+            let mut policy = self.retry.take().unwrap_or_default();
+            policy.retry_statuses = statuses;
+            self.retry = Some(policy);
         }
         Ok(self)
     }

@@ -107,21 +107,43 @@ pub fn authorization_url(app: &OAuthApp, scopes: &[&str]) -> Result<Authorizatio
     }
     let verifier = code_verifier();
     let state = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 24]>());
+    let url = authorization_url_for(
+        app,
+        &scopes.join(" "),
+        &state,
+        &code_challenge(verifier.expose()),
+    )?;
+    Ok(AuthorizationRequest {
+        url,
+        state,
+        code_verifier: verifier,
+    })
+}
+
+/// The authorization URL for a `state` and PKCE `challenge` the caller made (as the official
+/// SDKs take them); `scopes` space-separated.
+pub fn authorization_url_for(
+    app: &OAuthApp,
+    scopes: &str,
+    state: &str,
+    challenge: &str,
+) -> Result<String> {
+    if scopes.trim().is_empty() {
+        return Err(Error::InvalidInput(
+            "OAuth needs at least one scope, e.g. profiles:read".into(),
+        ));
+    }
     let mut url = url::Url::parse(&app.authorize_url)
         .map_err(|e| Error::Config(format!("authorize URL: {e}")))?;
     url.query_pairs_mut()
         .append_pair("response_type", "code")
         .append_pair("client_id", &app.client_id)
         .append_pair("redirect_uri", &app.redirect_uri)
-        .append_pair("scope", &scopes.join(" "))
-        .append_pair("state", &state)
+        .append_pair("scope", scopes)
+        .append_pair("state", state)
         .append_pair("code_challenge_method", "S256")
-        .append_pair("code_challenge", &code_challenge(verifier.expose()));
-    Ok(AuthorizationRequest {
-        url: url.into(),
-        state,
-        code_verifier: verifier,
-    })
+        .append_pair("code_challenge", challenge);
+    Ok(url.into())
 }
 
 /// Tokens from the token endpoint.
