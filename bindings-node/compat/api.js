@@ -7,9 +7,17 @@
 const { STATUS_CODES } = require('node:http')
 const { InvalidInputError, convert } = require('../lib/errors.js')
 const { toWire, fromWire } = require('./serializer.js')
-const { CLIENT_FOR } = require('./sessions.js')
+const { CLIENT_FOR, FAILED } = require('./sessions.js')
 
 const DEFAULT_BASE_PATH = 'https://a.klaviyo.com'
+
+// Options the official SDK would ignore unseen: warned about once per method and name.
+const warned = new Set()
+function unknownOption(method, name) {
+  if (warned.has(`${method}\0${name}`)) return
+  warned.add(`${method}\0${name}`)
+  process.emitWarning(`klaviyo-bridge/compat: ${method} has no option ${JSON.stringify(name)}; it was not sent (the official SDK ignores it too)`, { code: 'KLAVIYO_COMPAT_UNKNOWN_OPTION' })
+}
 const DOCUMENT = Symbol('klaviyo.compat.document')
 
 /** The HTTP response, as the official SDK's (axios) response is read: `status`,
@@ -19,7 +27,8 @@ class CompatResponse {
     this.status = raw.status
     this.statusText = STATUS_CODES[raw.status] ?? ''
     this.headers = raw.headers
-    this[DOCUMENT] = document === undefined && raw.body !== '' ? raw.body : document
+    // Not enumerable: util.inspect and JSON.stringify show the response, not the body twice.
+    Object.defineProperty(this, DOCUMENT, { value: document === undefined && raw.body !== '' ? raw.body : document, writable: true })
   }
   get data() {
     const held = this[DOCUMENT]
@@ -43,9 +52,13 @@ function compatError(error) {
 }
 
 function filePath(file) {
-  // The official SDK takes an fs.ReadStream; the core reads the file from its path.
+  // The official SDK takes an fs.ReadStream (and consumes it); the core reads the file from
+  // its path, so the stream is closed unread.
   if (typeof file === 'string') return file
-  if (file != null && (typeof file.path === 'string' || Buffer.isBuffer(file.path))) return String(file.path)
+  if (file != null && (typeof file.path === 'string' || Buffer.isBuffer(file.path))) {
+    if (typeof file.destroy === 'function') file.destroy()
+    return String(file.path)
+  }
   throw new InvalidInputError({ code: 'invalid_input', message: 'file must be a path or an fs.ReadStream (fs.createReadStream(path))' })
 }
 
@@ -71,26 +84,27 @@ class BaseApi {
   set useQuerystring(_) {}
 
   /** Sends `operationId`: `given` by the core's names, `required` their official names
-   * (checked as the official SDK checks them), `options` by the official names. */
-  async _send(method, operationId, given, required, options, bodySchema, responseSchema) {
+   * (checked as the official SDK checks them), `options` by the official names, of which
+   * `optionNames` are the method's (others are ignored, as there, with a warning). */
+  async _send(method, operationId, given, required, options, bodySchema, responseSchema, optionNames) {
     for (const core in required) {
       if (given[core] == null) throw new InvalidInputError({ code: 'invalid_input', message: `Required parameter ${required[core]} was null or undefined when calling ${method}.` })
-    }
-    const args = {}
-    for (const core in given) {
-      const value = given[core]
-      if (value == null) continue
-      if (core === 'company_id') continue
-      if (core === 'body') args.body = toWire(value, bodySchema)
-      else if (core.startsWith('body.')) (args.body ??= {})[core.slice(5)] = core === 'body.file' ? filePath(value) : value
-      else args[core] = value
     }
     if (options === null || typeof options !== 'object' || Array.isArray(options)) {
       throw new InvalidInputError({ code: 'invalid_input', message: `${method}: the last argument is an options object` })
     }
-    for (const name in options) {
+    const args = {}
+    for (const name of optionNames) {
       const value = options[name]
       if (value != null) args[name] = value
+    }
+    for (const name of Object.keys(options)) if (!optionNames.includes(name)) unknownOption(method, name)
+    for (const core in given) {
+      const value = given[core]
+      if (value == null || core === 'company_id') continue
+      if (core === 'body') args.body = toWire(value, bodySchema)
+      else if (core.startsWith('body.')) (args.body ??= {})[core.slice(5)] = core === 'body.file' ? filePath(value) : value
+      else args[core] = value
     }
     // A /client/* call names its account by public key (company_id).
     const native = await this.session[CLIENT_FOR](this._basePath, given.company_id ?? null)
@@ -98,7 +112,7 @@ class BaseApi {
     try {
       raw = await native.callRaw(operationId, args)
     } catch (error) {
-      throw compatError(error)
+      throw this.session[FAILED](compatError(error), this._basePath, given.company_id ?? null)
     }
     if (responseSchema === null || raw.body === '') return { response: new CompatResponse(raw, undefined), body: undefined }
     const document = JSON.parse(raw.body)
@@ -106,4 +120,4 @@ class BaseApi {
   }
 }
 
-module.exports = { BaseApi, CompatResponse, compatError, DEFAULT_BASE_PATH }
+module.exports = { BaseApi, CompatResponse }

@@ -10,11 +10,11 @@ const { BaseApi } = require('./api.js')
 class AccountsApi extends BaseApi {
   /** Get Account (`GET /api/accounts/{id}`; klaviyo-bridge: `get_account`). */
   getAccount(id, options = {}) {
-    return this._send("getAccount", "get_account", { "id": id }, { "id": "id" }, options, null, "GetAccountResponse")
+    return this._send("getAccount", "get_account", { "id": id }, { "id": "id" }, options, null, "GetAccountResponse", ["fieldsAccount"])
   }
   /** Get Accounts (`GET /api/accounts`; klaviyo-bridge: `get_accounts`). */
   getAccounts(options = {}) {
-    return this._send("getAccounts", "get_accounts", {  }, {  }, options, null, "GetAccountResponseCollection")
+    return this._send("getAccounts", "get_accounts", {  }, {  }, options, null, "GetAccountResponseCollection", ["fieldsAccount"])
   }
 }
 
@@ -22,179 +22,179 @@ class AccountsApi extends BaseApi {
 class CampaignsApi extends BaseApi {
   /** Assign Template to Campaign Message (`POST /api/campaign-message-assign-template`; klaviyo-bridge: `assign_template_to_campaign_message`). */
   assignTemplateToCampaignMessage(campaignMessageAssignTemplateQuery, options = {}) {
-    return this._send("assignTemplateToCampaignMessage", "assign_template_to_campaign_message", { "body": campaignMessageAssignTemplateQuery }, { "body": "campaignMessageAssignTemplateQuery" }, options, "CampaignMessageAssignTemplateQuery", "PostCampaignMessageResponse")
+    return this._send("assignTemplateToCampaignMessage", "assign_template_to_campaign_message", { "body": campaignMessageAssignTemplateQuery }, { "body": "campaignMessageAssignTemplateQuery" }, options, "CampaignMessageAssignTemplateQuery", "PostCampaignMessageResponse", ["fieldsCampaignMessage"])
   }
   /** Cancel Campaign Send (`PATCH /api/campaign-send-jobs/{id}`; klaviyo-bridge: `cancel_campaign_send`). */
   cancelCampaignSend(id, campaignSendJobPartialUpdateQuery) {
-    return this._send("cancelCampaignSend", "cancel_campaign_send", { "id": id, "body": campaignSendJobPartialUpdateQuery }, { "id": "id", "body": "campaignSendJobPartialUpdateQuery" }, {}, "CampaignSendJobPartialUpdateQuery", null)
+    return this._send("cancelCampaignSend", "cancel_campaign_send", { "id": id, "body": campaignSendJobPartialUpdateQuery }, { "id": "id", "body": "campaignSendJobPartialUpdateQuery" }, {}, "CampaignSendJobPartialUpdateQuery", null, [])
   }
   /** Create Campaign Clone (`POST /api/campaign-clone`; klaviyo-bridge: `create_campaign_clone`). */
   cloneCampaign(campaignCloneQuery, options = {}) {
-    return this._send("cloneCampaign", "create_campaign_clone", { "body": campaignCloneQuery }, { "body": "campaignCloneQuery" }, options, "CampaignCloneQuery", "PostCampaignResponse")
+    return this._send("cloneCampaign", "create_campaign_clone", { "body": campaignCloneQuery }, { "body": "campaignCloneQuery" }, options, "CampaignCloneQuery", "PostCampaignResponse", ["fieldsCampaign"])
   }
   /** Create Campaign (`POST /api/campaigns`; klaviyo-bridge: `create_campaign`). */
   createCampaign(campaignCreateQuery, options = {}) {
-    return this._send("createCampaign", "create_campaign", { "body": campaignCreateQuery }, { "body": "campaignCreateQuery" }, options, "CampaignCreateQuery", "PostCampaignResponse")
+    return this._send("createCampaign", "create_campaign", { "body": campaignCreateQuery }, { "body": "campaignCreateQuery" }, options, "CampaignCreateQuery", "PostCampaignResponse", ["fieldsCampaign"])
   }
   /** Create Campaign Clone (`POST /api/campaign-clone`; klaviyo-bridge: `create_campaign_clone`). */
   createCampaignClone(campaignCloneQuery, options = {}) {
-    return this._send("createCampaignClone", "create_campaign_clone", { "body": campaignCloneQuery }, { "body": "campaignCloneQuery" }, options, "CampaignCloneQuery", "PostCampaignResponse")
+    return this._send("createCampaignClone", "create_campaign_clone", { "body": campaignCloneQuery }, { "body": "campaignCloneQuery" }, options, "CampaignCloneQuery", "PostCampaignResponse", ["fieldsCampaign"])
   }
   /** Assign Template to Campaign Message (`POST /api/campaign-message-assign-template`; klaviyo-bridge: `assign_template_to_campaign_message`). */
   createCampaignMessageAssignTemplate(campaignMessageAssignTemplateQuery, options = {}) {
-    return this._send("createCampaignMessageAssignTemplate", "assign_template_to_campaign_message", { "body": campaignMessageAssignTemplateQuery }, { "body": "campaignMessageAssignTemplateQuery" }, options, "CampaignMessageAssignTemplateQuery", "PostCampaignMessageResponse")
+    return this._send("createCampaignMessageAssignTemplate", "assign_template_to_campaign_message", { "body": campaignMessageAssignTemplateQuery }, { "body": "campaignMessageAssignTemplateQuery" }, options, "CampaignMessageAssignTemplateQuery", "PostCampaignMessageResponse", ["fieldsCampaignMessage"])
   }
   /** Refresh Campaign Recipient Estimation (`POST /api/campaign-recipient-estimation-jobs`; klaviyo-bridge: `refresh_campaign_recipient_estimation`). */
   createCampaignRecipientEstimationJob(campaignRecipientEstimationJobCreateQuery, options = {}) {
-    return this._send("createCampaignRecipientEstimationJob", "refresh_campaign_recipient_estimation", { "body": campaignRecipientEstimationJobCreateQuery }, { "body": "campaignRecipientEstimationJobCreateQuery" }, options, "CampaignRecipientEstimationJobCreateQuery", "PostCampaignRecipientEstimationJobResponse")
+    return this._send("createCampaignRecipientEstimationJob", "refresh_campaign_recipient_estimation", { "body": campaignRecipientEstimationJobCreateQuery }, { "body": "campaignRecipientEstimationJobCreateQuery" }, options, "CampaignRecipientEstimationJobCreateQuery", "PostCampaignRecipientEstimationJobResponse", ["fieldsCampaignRecipientEstimationJob"])
   }
   /** Send Campaign (`POST /api/campaign-send-jobs`; klaviyo-bridge: `send_campaign`). */
   createCampaignSendJob(campaignSendJobCreateQuery, options = {}) {
-    return this._send("createCampaignSendJob", "send_campaign", { "body": campaignSendJobCreateQuery }, { "body": "campaignSendJobCreateQuery" }, options, "CampaignSendJobCreateQuery", "PostCampaignSendJobResponse")
+    return this._send("createCampaignSendJob", "send_campaign", { "body": campaignSendJobCreateQuery }, { "body": "campaignSendJobCreateQuery" }, options, "CampaignSendJobCreateQuery", "PostCampaignSendJobResponse", ["fieldsCampaignSendJob"])
   }
   /** Delete Campaign (`DELETE /api/campaigns/{id}`; klaviyo-bridge: `delete_campaign`). */
   deleteCampaign(id) {
-    return this._send("deleteCampaign", "delete_campaign", { "id": id }, { "id": "id" }, {}, null, null)
+    return this._send("deleteCampaign", "delete_campaign", { "id": id }, { "id": "id" }, {}, null, null, [])
   }
   /** Get Campaign (`GET /api/campaigns/{id}`; klaviyo-bridge: `get_campaign`). */
   getCampaign(id, options = {}) {
-    return this._send("getCampaign", "get_campaign", { "id": id }, { "id": "id" }, options, null, "GetCampaignResponseCompoundDocument")
+    return this._send("getCampaign", "get_campaign", { "id": id }, { "id": "id" }, options, null, "GetCampaignResponseCompoundDocument", ["fieldsCampaignMessage", "fieldsCampaign", "fieldsTag", "include"])
   }
   /** Get Messages for Campaign (`GET /api/campaigns/{id}/campaign-messages`; klaviyo-bridge: `get_messages_for_campaign`). */
   getCampaignCampaignMessages(id, options = {}) {
-    return this._send("getCampaignCampaignMessages", "get_messages_for_campaign", { "id": id }, { "id": "id" }, options, null, "GetCampaignMessageResponseCollectionCompoundDocument")
+    return this._send("getCampaignCampaignMessages", "get_messages_for_campaign", { "id": id }, { "id": "id" }, options, null, "GetCampaignMessageResponseCollectionCompoundDocument", ["fieldsCampaignMessage", "fieldsCampaign", "fieldsImage", "fieldsTemplate", "include"])
   }
   /** Get Campaign for Campaign Message (`GET /api/campaign-messages/{id}/campaign`; klaviyo-bridge: `get_campaign_for_campaign_message`). */
   getCampaignForCampaignMessage(id, options = {}) {
-    return this._send("getCampaignForCampaignMessage", "get_campaign_for_campaign_message", { "id": id }, { "id": "id" }, options, null, "GetCampaignResponse")
+    return this._send("getCampaignForCampaignMessage", "get_campaign_for_campaign_message", { "id": id }, { "id": "id" }, options, null, "GetCampaignResponse", ["fieldsCampaign"])
   }
   /** Get Campaign ID for Campaign Message (`GET /api/campaign-messages/{id}/relationships/campaign`; klaviyo-bridge: `get_campaign_id_for_campaign_message`). */
   getCampaignIdForCampaignMessage(id) {
-    return this._send("getCampaignIdForCampaignMessage", "get_campaign_id_for_campaign_message", { "id": id }, { "id": "id" }, {}, null, "GetCampaignMessageCampaignRelationshipResponse")
+    return this._send("getCampaignIdForCampaignMessage", "get_campaign_id_for_campaign_message", { "id": id }, { "id": "id" }, {}, null, "GetCampaignMessageCampaignRelationshipResponse", [])
   }
   /** Get Campaign Message (`GET /api/campaign-messages/{id}`; klaviyo-bridge: `get_campaign_message`). */
   getCampaignMessage(id, options = {}) {
-    return this._send("getCampaignMessage", "get_campaign_message", { "id": id }, { "id": "id" }, options, null, "GetCampaignMessageResponseCompoundDocument")
+    return this._send("getCampaignMessage", "get_campaign_message", { "id": id }, { "id": "id" }, options, null, "GetCampaignMessageResponseCompoundDocument", ["fieldsCampaignMessage", "fieldsCampaign", "fieldsImage", "fieldsTemplate", "include"])
   }
   /** Get Campaign for Campaign Message (`GET /api/campaign-messages/{id}/campaign`; klaviyo-bridge: `get_campaign_for_campaign_message`). */
   getCampaignMessageCampaign(id, options = {}) {
-    return this._send("getCampaignMessageCampaign", "get_campaign_for_campaign_message", { "id": id }, { "id": "id" }, options, null, "GetCampaignResponse")
+    return this._send("getCampaignMessageCampaign", "get_campaign_for_campaign_message", { "id": id }, { "id": "id" }, options, null, "GetCampaignResponse", ["fieldsCampaign"])
   }
   /** Get Image for Campaign Message (`GET /api/campaign-messages/{id}/image`; klaviyo-bridge: `get_image_for_campaign_message`). */
   getCampaignMessageImage(id, options = {}) {
-    return this._send("getCampaignMessageImage", "get_image_for_campaign_message", { "id": id }, { "id": "id" }, options, null, "GetImageResponse")
+    return this._send("getCampaignMessageImage", "get_image_for_campaign_message", { "id": id }, { "id": "id" }, options, null, "GetImageResponse", ["fieldsImage"])
   }
   /** Get Campaign ID for Campaign Message (`GET /api/campaign-messages/{id}/relationships/campaign`; klaviyo-bridge: `get_campaign_id_for_campaign_message`). */
   getCampaignMessageRelationshipsCampaign(id) {
-    return this._send("getCampaignMessageRelationshipsCampaign", "get_campaign_id_for_campaign_message", { "id": id }, { "id": "id" }, {}, null, "GetCampaignMessageCampaignRelationshipResponse")
+    return this._send("getCampaignMessageRelationshipsCampaign", "get_campaign_id_for_campaign_message", { "id": id }, { "id": "id" }, {}, null, "GetCampaignMessageCampaignRelationshipResponse", [])
   }
   /** Get Image ID for Campaign Message (`GET /api/campaign-messages/{id}/relationships/image`; klaviyo-bridge: `get_image_id_for_campaign_message`). */
   getCampaignMessageRelationshipsImage(id) {
-    return this._send("getCampaignMessageRelationshipsImage", "get_image_id_for_campaign_message", { "id": id }, { "id": "id" }, {}, null, "GetCampaignMessageImageRelationshipResponse")
+    return this._send("getCampaignMessageRelationshipsImage", "get_image_id_for_campaign_message", { "id": id }, { "id": "id" }, {}, null, "GetCampaignMessageImageRelationshipResponse", [])
   }
   /** Get Template ID for Campaign Message (`GET /api/campaign-messages/{id}/relationships/template`; klaviyo-bridge: `get_template_id_for_campaign_message`). */
   getCampaignMessageRelationshipsTemplate(id) {
-    return this._send("getCampaignMessageRelationshipsTemplate", "get_template_id_for_campaign_message", { "id": id }, { "id": "id" }, {}, null, "GetCampaignMessageTemplateRelationshipResponse")
+    return this._send("getCampaignMessageRelationshipsTemplate", "get_template_id_for_campaign_message", { "id": id }, { "id": "id" }, {}, null, "GetCampaignMessageTemplateRelationshipResponse", [])
   }
   /** Get Template for Campaign Message (`GET /api/campaign-messages/{id}/template`; klaviyo-bridge: `get_template_for_campaign_message`). */
   getCampaignMessageTemplate(id, options = {}) {
-    return this._send("getCampaignMessageTemplate", "get_template_for_campaign_message", { "id": id }, { "id": "id" }, options, null, "GetTemplateResponse")
+    return this._send("getCampaignMessageTemplate", "get_template_for_campaign_message", { "id": id }, { "id": "id" }, options, null, "GetTemplateResponse", ["fieldsTemplate"])
   }
   /** Get Messages for Campaign (`GET /api/campaigns/{id}/campaign-messages`; klaviyo-bridge: `get_messages_for_campaign`). */
   getCampaignMessages(id, options = {}) {
-    return this._send("getCampaignMessages", "get_messages_for_campaign", { "id": id }, { "id": "id" }, options, null, "GetCampaignMessageResponseCollectionCompoundDocument")
+    return this._send("getCampaignMessages", "get_messages_for_campaign", { "id": id }, { "id": "id" }, options, null, "GetCampaignMessageResponseCollectionCompoundDocument", ["fieldsCampaignMessage", "fieldsCampaign", "fieldsImage", "fieldsTemplate", "include"])
   }
   /** Get Campaign Recipient Estimation (`GET /api/campaign-recipient-estimations/{id}`; klaviyo-bridge: `get_campaign_recipient_estimation`). */
   getCampaignRecipientEstimation(id, options = {}) {
-    return this._send("getCampaignRecipientEstimation", "get_campaign_recipient_estimation", { "id": id }, { "id": "id" }, options, null, "GetCampaignRecipientEstimationResponse")
+    return this._send("getCampaignRecipientEstimation", "get_campaign_recipient_estimation", { "id": id }, { "id": "id" }, options, null, "GetCampaignRecipientEstimationResponse", ["fieldsCampaignRecipientEstimation"])
   }
   /** Get Campaign Recipient Estimation Job (`GET /api/campaign-recipient-estimation-jobs/{id}`; klaviyo-bridge: `get_campaign_recipient_estimation_job`). */
   getCampaignRecipientEstimationJob(id, options = {}) {
-    return this._send("getCampaignRecipientEstimationJob", "get_campaign_recipient_estimation_job", { "id": id }, { "id": "id" }, options, null, "GetCampaignRecipientEstimationJobResponse")
+    return this._send("getCampaignRecipientEstimationJob", "get_campaign_recipient_estimation_job", { "id": id }, { "id": "id" }, options, null, "GetCampaignRecipientEstimationJobResponse", ["fieldsCampaignRecipientEstimationJob"])
   }
   /** Get Message IDs for Campaign (`GET /api/campaigns/{id}/relationships/campaign-messages`; klaviyo-bridge: `get_message_ids_for_campaign`). */
   getCampaignRelationshipsCampaignMessages(id) {
-    return this._send("getCampaignRelationshipsCampaignMessages", "get_message_ids_for_campaign", { "id": id }, { "id": "id" }, {}, null, "GetCampaignMessagesRelationshipsResponseCollection")
+    return this._send("getCampaignRelationshipsCampaignMessages", "get_message_ids_for_campaign", { "id": id }, { "id": "id" }, {}, null, "GetCampaignMessagesRelationshipsResponseCollection", [])
   }
   /** Get Message IDs for Campaign (`GET /api/campaigns/{id}/relationships/campaign-messages`; klaviyo-bridge: `get_message_ids_for_campaign`). */
   getCampaignRelationshipsMessages(id) {
-    return this._send("getCampaignRelationshipsMessages", "get_message_ids_for_campaign", { "id": id }, { "id": "id" }, {}, null, "GetCampaignMessagesRelationshipsResponseCollection")
+    return this._send("getCampaignRelationshipsMessages", "get_message_ids_for_campaign", { "id": id }, { "id": "id" }, {}, null, "GetCampaignMessagesRelationshipsResponseCollection", [])
   }
   /** Get Tag IDs for Campaign (`GET /api/campaigns/{id}/relationships/tags`; klaviyo-bridge: `get_tag_ids_for_campaign`). */
   getCampaignRelationshipsTags(id) {
-    return this._send("getCampaignRelationshipsTags", "get_tag_ids_for_campaign", { "id": id }, { "id": "id" }, {}, null, "GetCampaignTagsRelationshipsResponseCollection")
+    return this._send("getCampaignRelationshipsTags", "get_tag_ids_for_campaign", { "id": id }, { "id": "id" }, {}, null, "GetCampaignTagsRelationshipsResponseCollection", [])
   }
   /** Get Campaign Send Job (`GET /api/campaign-send-jobs/{id}`; klaviyo-bridge: `get_campaign_send_job`). */
   getCampaignSendJob(id, options = {}) {
-    return this._send("getCampaignSendJob", "get_campaign_send_job", { "id": id }, { "id": "id" }, options, null, "GetCampaignSendJobResponse")
+    return this._send("getCampaignSendJob", "get_campaign_send_job", { "id": id }, { "id": "id" }, options, null, "GetCampaignSendJobResponse", ["fieldsCampaignSendJob"])
   }
   /** Get Tags for Campaign (`GET /api/campaigns/{id}/tags`; klaviyo-bridge: `get_tags_for_campaign`). */
   getCampaignTags(id, options = {}) {
-    return this._send("getCampaignTags", "get_tags_for_campaign", { "id": id }, { "id": "id" }, options, null, "GetTagResponseCollection")
+    return this._send("getCampaignTags", "get_tags_for_campaign", { "id": id }, { "id": "id" }, options, null, "GetTagResponseCollection", ["fieldsTag"])
   }
   /** Get Campaigns (`GET /api/campaigns`; klaviyo-bridge: `get_campaigns`). */
   getCampaigns(filter, options = {}) {
-    return this._send("getCampaigns", "get_campaigns", { "filter": filter }, { "filter": "filter" }, options, null, "GetCampaignResponseCollectionCompoundDocument")
+    return this._send("getCampaigns", "get_campaigns", { "filter": filter }, { "filter": "filter" }, options, null, "GetCampaignResponseCollectionCompoundDocument", ["fieldsCampaignMessage", "fieldsCampaign", "fieldsTag", "include", "pageCursor", "pageSize", "sort"])
   }
   /** Get Image for Campaign Message (`GET /api/campaign-messages/{id}/image`; klaviyo-bridge: `get_image_for_campaign_message`). */
   getImageForCampaignMessage(id, options = {}) {
-    return this._send("getImageForCampaignMessage", "get_image_for_campaign_message", { "id": id }, { "id": "id" }, options, null, "GetImageResponse")
+    return this._send("getImageForCampaignMessage", "get_image_for_campaign_message", { "id": id }, { "id": "id" }, options, null, "GetImageResponse", ["fieldsImage"])
   }
   /** Get Image ID for Campaign Message (`GET /api/campaign-messages/{id}/relationships/image`; klaviyo-bridge: `get_image_id_for_campaign_message`). */
   getImageIdForCampaignMessage(id) {
-    return this._send("getImageIdForCampaignMessage", "get_image_id_for_campaign_message", { "id": id }, { "id": "id" }, {}, null, "GetCampaignMessageImageRelationshipResponse")
+    return this._send("getImageIdForCampaignMessage", "get_image_id_for_campaign_message", { "id": id }, { "id": "id" }, {}, null, "GetCampaignMessageImageRelationshipResponse", [])
   }
   /** Get Message IDs for Campaign (`GET /api/campaigns/{id}/relationships/campaign-messages`; klaviyo-bridge: `get_message_ids_for_campaign`). */
   getMessageIdsForCampaign(id) {
-    return this._send("getMessageIdsForCampaign", "get_message_ids_for_campaign", { "id": id }, { "id": "id" }, {}, null, "GetCampaignMessagesRelationshipsResponseCollection")
+    return this._send("getMessageIdsForCampaign", "get_message_ids_for_campaign", { "id": id }, { "id": "id" }, {}, null, "GetCampaignMessagesRelationshipsResponseCollection", [])
   }
   /** Get Messages for Campaign (`GET /api/campaigns/{id}/campaign-messages`; klaviyo-bridge: `get_messages_for_campaign`). */
   getMessagesForCampaign(id, options = {}) {
-    return this._send("getMessagesForCampaign", "get_messages_for_campaign", { "id": id }, { "id": "id" }, options, null, "GetCampaignMessageResponseCollectionCompoundDocument")
+    return this._send("getMessagesForCampaign", "get_messages_for_campaign", { "id": id }, { "id": "id" }, options, null, "GetCampaignMessageResponseCollectionCompoundDocument", ["fieldsCampaignMessage", "fieldsCampaign", "fieldsImage", "fieldsTemplate", "include"])
   }
   /** Get Tag IDs for Campaign (`GET /api/campaigns/{id}/relationships/tags`; klaviyo-bridge: `get_tag_ids_for_campaign`). */
   getTagIdsForCampaign(id) {
-    return this._send("getTagIdsForCampaign", "get_tag_ids_for_campaign", { "id": id }, { "id": "id" }, {}, null, "GetCampaignTagsRelationshipsResponseCollection")
+    return this._send("getTagIdsForCampaign", "get_tag_ids_for_campaign", { "id": id }, { "id": "id" }, {}, null, "GetCampaignTagsRelationshipsResponseCollection", [])
   }
   /** Get Tags for Campaign (`GET /api/campaigns/{id}/tags`; klaviyo-bridge: `get_tags_for_campaign`). */
   getTagsForCampaign(id, options = {}) {
-    return this._send("getTagsForCampaign", "get_tags_for_campaign", { "id": id }, { "id": "id" }, options, null, "GetTagResponseCollection")
+    return this._send("getTagsForCampaign", "get_tags_for_campaign", { "id": id }, { "id": "id" }, options, null, "GetTagResponseCollection", ["fieldsTag"])
   }
   /** Get Template for Campaign Message (`GET /api/campaign-messages/{id}/template`; klaviyo-bridge: `get_template_for_campaign_message`). */
   getTemplateForCampaignMessage(id, options = {}) {
-    return this._send("getTemplateForCampaignMessage", "get_template_for_campaign_message", { "id": id }, { "id": "id" }, options, null, "GetTemplateResponse")
+    return this._send("getTemplateForCampaignMessage", "get_template_for_campaign_message", { "id": id }, { "id": "id" }, options, null, "GetTemplateResponse", ["fieldsTemplate"])
   }
   /** Get Template ID for Campaign Message (`GET /api/campaign-messages/{id}/relationships/template`; klaviyo-bridge: `get_template_id_for_campaign_message`). */
   getTemplateIdForCampaignMessage(id) {
-    return this._send("getTemplateIdForCampaignMessage", "get_template_id_for_campaign_message", { "id": id }, { "id": "id" }, {}, null, "GetCampaignMessageTemplateRelationshipResponse")
+    return this._send("getTemplateIdForCampaignMessage", "get_template_id_for_campaign_message", { "id": id }, { "id": "id" }, {}, null, "GetCampaignMessageTemplateRelationshipResponse", [])
   }
   /** Refresh Campaign Recipient Estimation (`POST /api/campaign-recipient-estimation-jobs`; klaviyo-bridge: `refresh_campaign_recipient_estimation`). */
   refreshCampaignRecipientEstimation(campaignRecipientEstimationJobCreateQuery, options = {}) {
-    return this._send("refreshCampaignRecipientEstimation", "refresh_campaign_recipient_estimation", { "body": campaignRecipientEstimationJobCreateQuery }, { "body": "campaignRecipientEstimationJobCreateQuery" }, options, "CampaignRecipientEstimationJobCreateQuery", "PostCampaignRecipientEstimationJobResponse")
+    return this._send("refreshCampaignRecipientEstimation", "refresh_campaign_recipient_estimation", { "body": campaignRecipientEstimationJobCreateQuery }, { "body": "campaignRecipientEstimationJobCreateQuery" }, options, "CampaignRecipientEstimationJobCreateQuery", "PostCampaignRecipientEstimationJobResponse", ["fieldsCampaignRecipientEstimationJob"])
   }
   /** Send Campaign (`POST /api/campaign-send-jobs`; klaviyo-bridge: `send_campaign`). */
   sendCampaign(campaignSendJobCreateQuery, options = {}) {
-    return this._send("sendCampaign", "send_campaign", { "body": campaignSendJobCreateQuery }, { "body": "campaignSendJobCreateQuery" }, options, "CampaignSendJobCreateQuery", "PostCampaignSendJobResponse")
+    return this._send("sendCampaign", "send_campaign", { "body": campaignSendJobCreateQuery }, { "body": "campaignSendJobCreateQuery" }, options, "CampaignSendJobCreateQuery", "PostCampaignSendJobResponse", ["fieldsCampaignSendJob"])
   }
   /** Update Campaign (`PATCH /api/campaigns/{id}`; klaviyo-bridge: `update_campaign`). */
   updateCampaign(id, campaignPartialUpdateQuery, options = {}) {
-    return this._send("updateCampaign", "update_campaign", { "id": id, "body": campaignPartialUpdateQuery }, { "id": "id", "body": "campaignPartialUpdateQuery" }, options, "CampaignPartialUpdateQuery", "PatchCampaignResponse")
+    return this._send("updateCampaign", "update_campaign", { "id": id, "body": campaignPartialUpdateQuery }, { "id": "id", "body": "campaignPartialUpdateQuery" }, options, "CampaignPartialUpdateQuery", "PatchCampaignResponse", ["fieldsCampaign"])
   }
   /** Update Campaign Message (`PATCH /api/campaign-messages/{id}`; klaviyo-bridge: `update_campaign_message`). */
   updateCampaignMessage(id, campaignMessagePartialUpdateQuery, options = {}) {
-    return this._send("updateCampaignMessage", "update_campaign_message", { "id": id, "body": campaignMessagePartialUpdateQuery }, { "id": "id", "body": "campaignMessagePartialUpdateQuery" }, options, "CampaignMessagePartialUpdateQuery", "PatchCampaignMessageResponse")
+    return this._send("updateCampaignMessage", "update_campaign_message", { "id": id, "body": campaignMessagePartialUpdateQuery }, { "id": "id", "body": "campaignMessagePartialUpdateQuery" }, options, "CampaignMessagePartialUpdateQuery", "PatchCampaignMessageResponse", ["fieldsCampaignMessage"])
   }
   /** Update Image for Campaign Message (`PATCH /api/campaign-messages/{id}/relationships/image`; klaviyo-bridge: `update_image_for_campaign_message`). */
   updateCampaignMessageRelationshipsImage(id, campaignMessageImageUpdateQuery) {
-    return this._send("updateCampaignMessageRelationshipsImage", "update_image_for_campaign_message", { "id": id, "body": campaignMessageImageUpdateQuery }, { "id": "id", "body": "campaignMessageImageUpdateQuery" }, {}, "CampaignMessageImageUpdateQuery", null)
+    return this._send("updateCampaignMessageRelationshipsImage", "update_image_for_campaign_message", { "id": id, "body": campaignMessageImageUpdateQuery }, { "id": "id", "body": "campaignMessageImageUpdateQuery" }, {}, "CampaignMessageImageUpdateQuery", null, [])
   }
   /** Cancel Campaign Send (`PATCH /api/campaign-send-jobs/{id}`; klaviyo-bridge: `cancel_campaign_send`). */
   updateCampaignSendJob(id, campaignSendJobPartialUpdateQuery) {
-    return this._send("updateCampaignSendJob", "cancel_campaign_send", { "id": id, "body": campaignSendJobPartialUpdateQuery }, { "id": "id", "body": "campaignSendJobPartialUpdateQuery" }, {}, "CampaignSendJobPartialUpdateQuery", null)
+    return this._send("updateCampaignSendJob", "cancel_campaign_send", { "id": id, "body": campaignSendJobPartialUpdateQuery }, { "id": "id", "body": "campaignSendJobPartialUpdateQuery" }, {}, "CampaignSendJobPartialUpdateQuery", null, [])
   }
   /** Update Image for Campaign Message (`PATCH /api/campaign-messages/{id}/relationships/image`; klaviyo-bridge: `update_image_for_campaign_message`). */
   updateImageForCampaignMessage(id, campaignMessageImageUpdateQuery) {
-    return this._send("updateImageForCampaignMessage", "update_image_for_campaign_message", { "id": id, "body": campaignMessageImageUpdateQuery }, { "id": "id", "body": "campaignMessageImageUpdateQuery" }, {}, "CampaignMessageImageUpdateQuery", null)
+    return this._send("updateImageForCampaignMessage", "update_image_for_campaign_message", { "id": id, "body": campaignMessageImageUpdateQuery }, { "id": "id", "body": "campaignMessageImageUpdateQuery" }, {}, "CampaignMessageImageUpdateQuery", null, [])
   }
 }
 
@@ -202,499 +202,499 @@ class CampaignsApi extends BaseApi {
 class CatalogsApi extends BaseApi {
   /** Add Categories to Catalog Item (`POST /api/catalog-items/{id}/relationships/categories`; klaviyo-bridge: `add_categories_to_catalog_item`). */
   addCategoriesToCatalogItem(id, catalogItemCategoryOp) {
-    return this._send("addCategoriesToCatalogItem", "add_categories_to_catalog_item", { "id": id, "body": catalogItemCategoryOp }, { "id": "id", "body": "catalogItemCategoryOp" }, {}, "CatalogItemCategoryOp", null)
+    return this._send("addCategoriesToCatalogItem", "add_categories_to_catalog_item", { "id": id, "body": catalogItemCategoryOp }, { "id": "id", "body": "catalogItemCategoryOp" }, {}, "CatalogItemCategoryOp", null, [])
   }
   /** Add Categories to Catalog Item (`POST /api/catalog-items/{id}/relationships/categories`; klaviyo-bridge: `add_categories_to_catalog_item`). */
   addCategoryToCatalogItem(id, catalogItemCategoryOp) {
-    return this._send("addCategoryToCatalogItem", "add_categories_to_catalog_item", { "id": id, "body": catalogItemCategoryOp }, { "id": "id", "body": "catalogItemCategoryOp" }, {}, "CatalogItemCategoryOp", null)
+    return this._send("addCategoryToCatalogItem", "add_categories_to_catalog_item", { "id": id, "body": catalogItemCategoryOp }, { "id": "id", "body": "catalogItemCategoryOp" }, {}, "CatalogItemCategoryOp", null, [])
   }
   /** Add Items to Catalog Category (`POST /api/catalog-categories/{id}/relationships/items`; klaviyo-bridge: `add_items_to_catalog_category`). */
   addItemsToCatalogCategory(id, catalogCategoryItemOp) {
-    return this._send("addItemsToCatalogCategory", "add_items_to_catalog_category", { "id": id, "body": catalogCategoryItemOp }, { "id": "id", "body": "catalogCategoryItemOp" }, {}, "CatalogCategoryItemOp", null)
+    return this._send("addItemsToCatalogCategory", "add_items_to_catalog_category", { "id": id, "body": catalogCategoryItemOp }, { "id": "id", "body": "catalogCategoryItemOp" }, {}, "CatalogCategoryItemOp", null, [])
   }
   /** Bulk Create Catalog Categories (`POST /api/catalog-category-bulk-create-jobs`; klaviyo-bridge: `bulk_create_catalog_categories`). */
   bulkCreateCatalogCategories(catalogCategoryCreateJobCreateQuery, options = {}) {
-    return this._send("bulkCreateCatalogCategories", "bulk_create_catalog_categories", { "body": catalogCategoryCreateJobCreateQuery }, { "body": "catalogCategoryCreateJobCreateQuery" }, options, "CatalogCategoryCreateJobCreateQuery", "PostCatalogCategoryCreateJobResponse")
+    return this._send("bulkCreateCatalogCategories", "bulk_create_catalog_categories", { "body": catalogCategoryCreateJobCreateQuery }, { "body": "catalogCategoryCreateJobCreateQuery" }, options, "CatalogCategoryCreateJobCreateQuery", "PostCatalogCategoryCreateJobResponse", ["fieldsCatalogCategoryBulkCreateJob"])
   }
   /** Bulk Create Catalog Items (`POST /api/catalog-item-bulk-create-jobs`; klaviyo-bridge: `bulk_create_catalog_items`). */
   bulkCreateCatalogItems(catalogItemCreateJobCreateQuery, options = {}) {
-    return this._send("bulkCreateCatalogItems", "bulk_create_catalog_items", { "body": catalogItemCreateJobCreateQuery }, { "body": "catalogItemCreateJobCreateQuery" }, options, "CatalogItemCreateJobCreateQuery", "PostCatalogItemCreateJobResponse")
+    return this._send("bulkCreateCatalogItems", "bulk_create_catalog_items", { "body": catalogItemCreateJobCreateQuery }, { "body": "catalogItemCreateJobCreateQuery" }, options, "CatalogItemCreateJobCreateQuery", "PostCatalogItemCreateJobResponse", ["fieldsCatalogItemBulkCreateJob"])
   }
   /** Bulk Create Catalog Variants (`POST /api/catalog-variant-bulk-create-jobs`; klaviyo-bridge: `bulk_create_catalog_variants`). */
   bulkCreateCatalogVariants(catalogVariantCreateJobCreateQuery, options = {}) {
-    return this._send("bulkCreateCatalogVariants", "bulk_create_catalog_variants", { "body": catalogVariantCreateJobCreateQuery }, { "body": "catalogVariantCreateJobCreateQuery" }, options, "CatalogVariantCreateJobCreateQuery", "PostCatalogVariantCreateJobResponse")
+    return this._send("bulkCreateCatalogVariants", "bulk_create_catalog_variants", { "body": catalogVariantCreateJobCreateQuery }, { "body": "catalogVariantCreateJobCreateQuery" }, options, "CatalogVariantCreateJobCreateQuery", "PostCatalogVariantCreateJobResponse", ["fieldsCatalogVariantBulkCreateJob"])
   }
   /** Bulk Delete Catalog Categories (`POST /api/catalog-category-bulk-delete-jobs`; klaviyo-bridge: `bulk_delete_catalog_categories`). */
   bulkDeleteCatalogCategories(catalogCategoryDeleteJobCreateQuery, options = {}) {
-    return this._send("bulkDeleteCatalogCategories", "bulk_delete_catalog_categories", { "body": catalogCategoryDeleteJobCreateQuery }, { "body": "catalogCategoryDeleteJobCreateQuery" }, options, "CatalogCategoryDeleteJobCreateQuery", "PostCatalogCategoryDeleteJobResponse")
+    return this._send("bulkDeleteCatalogCategories", "bulk_delete_catalog_categories", { "body": catalogCategoryDeleteJobCreateQuery }, { "body": "catalogCategoryDeleteJobCreateQuery" }, options, "CatalogCategoryDeleteJobCreateQuery", "PostCatalogCategoryDeleteJobResponse", ["fieldsCatalogCategoryBulkDeleteJob"])
   }
   /** Bulk Delete Catalog Items (`POST /api/catalog-item-bulk-delete-jobs`; klaviyo-bridge: `bulk_delete_catalog_items`). */
   bulkDeleteCatalogItems(catalogItemDeleteJobCreateQuery, options = {}) {
-    return this._send("bulkDeleteCatalogItems", "bulk_delete_catalog_items", { "body": catalogItemDeleteJobCreateQuery }, { "body": "catalogItemDeleteJobCreateQuery" }, options, "CatalogItemDeleteJobCreateQuery", "PostCatalogItemDeleteJobResponse")
+    return this._send("bulkDeleteCatalogItems", "bulk_delete_catalog_items", { "body": catalogItemDeleteJobCreateQuery }, { "body": "catalogItemDeleteJobCreateQuery" }, options, "CatalogItemDeleteJobCreateQuery", "PostCatalogItemDeleteJobResponse", ["fieldsCatalogItemBulkDeleteJob"])
   }
   /** Bulk Delete Catalog Variants (`POST /api/catalog-variant-bulk-delete-jobs`; klaviyo-bridge: `bulk_delete_catalog_variants`). */
   bulkDeleteCatalogVariants(catalogVariantDeleteJobCreateQuery, options = {}) {
-    return this._send("bulkDeleteCatalogVariants", "bulk_delete_catalog_variants", { "body": catalogVariantDeleteJobCreateQuery }, { "body": "catalogVariantDeleteJobCreateQuery" }, options, "CatalogVariantDeleteJobCreateQuery", "PostCatalogVariantDeleteJobResponse")
+    return this._send("bulkDeleteCatalogVariants", "bulk_delete_catalog_variants", { "body": catalogVariantDeleteJobCreateQuery }, { "body": "catalogVariantDeleteJobCreateQuery" }, options, "CatalogVariantDeleteJobCreateQuery", "PostCatalogVariantDeleteJobResponse", ["fieldsCatalogVariantBulkDeleteJob"])
   }
   /** Bulk Update Catalog Categories (`POST /api/catalog-category-bulk-update-jobs`; klaviyo-bridge: `bulk_update_catalog_categories`). */
   bulkUpdateCatalogCategories(catalogCategoryUpdateJobCreateQuery, options = {}) {
-    return this._send("bulkUpdateCatalogCategories", "bulk_update_catalog_categories", { "body": catalogCategoryUpdateJobCreateQuery }, { "body": "catalogCategoryUpdateJobCreateQuery" }, options, "CatalogCategoryUpdateJobCreateQuery", "PostCatalogCategoryUpdateJobResponse")
+    return this._send("bulkUpdateCatalogCategories", "bulk_update_catalog_categories", { "body": catalogCategoryUpdateJobCreateQuery }, { "body": "catalogCategoryUpdateJobCreateQuery" }, options, "CatalogCategoryUpdateJobCreateQuery", "PostCatalogCategoryUpdateJobResponse", ["fieldsCatalogCategoryBulkUpdateJob"])
   }
   /** Bulk Update Catalog Items (`POST /api/catalog-item-bulk-update-jobs`; klaviyo-bridge: `bulk_update_catalog_items`). */
   bulkUpdateCatalogItems(catalogItemUpdateJobCreateQuery, options = {}) {
-    return this._send("bulkUpdateCatalogItems", "bulk_update_catalog_items", { "body": catalogItemUpdateJobCreateQuery }, { "body": "catalogItemUpdateJobCreateQuery" }, options, "CatalogItemUpdateJobCreateQuery", "PostCatalogItemUpdateJobResponse")
+    return this._send("bulkUpdateCatalogItems", "bulk_update_catalog_items", { "body": catalogItemUpdateJobCreateQuery }, { "body": "catalogItemUpdateJobCreateQuery" }, options, "CatalogItemUpdateJobCreateQuery", "PostCatalogItemUpdateJobResponse", ["fieldsCatalogItemBulkUpdateJob"])
   }
   /** Bulk Update Catalog Variants (`POST /api/catalog-variant-bulk-update-jobs`; klaviyo-bridge: `bulk_update_catalog_variants`). */
   bulkUpdateCatalogVariants(catalogVariantUpdateJobCreateQuery, options = {}) {
-    return this._send("bulkUpdateCatalogVariants", "bulk_update_catalog_variants", { "body": catalogVariantUpdateJobCreateQuery }, { "body": "catalogVariantUpdateJobCreateQuery" }, options, "CatalogVariantUpdateJobCreateQuery", "PostCatalogVariantUpdateJobResponse")
+    return this._send("bulkUpdateCatalogVariants", "bulk_update_catalog_variants", { "body": catalogVariantUpdateJobCreateQuery }, { "body": "catalogVariantUpdateJobCreateQuery" }, options, "CatalogVariantUpdateJobCreateQuery", "PostCatalogVariantUpdateJobResponse", ["fieldsCatalogVariantBulkUpdateJob"])
   }
   /** Create Back In Stock Subscription (`POST /api/back-in-stock-subscriptions`; klaviyo-bridge: `create_back_in_stock_subscription`). */
   createBackInStockSubscription(serverBISSubscriptionCreateQuery) {
-    return this._send("createBackInStockSubscription", "create_back_in_stock_subscription", { "body": serverBISSubscriptionCreateQuery }, { "body": "serverBISSubscriptionCreateQuery" }, {}, "ServerBISSubscriptionCreateQuery", null)
+    return this._send("createBackInStockSubscription", "create_back_in_stock_subscription", { "body": serverBISSubscriptionCreateQuery }, { "body": "serverBISSubscriptionCreateQuery" }, {}, "ServerBISSubscriptionCreateQuery", null, [])
   }
   /** Create Catalog Category (`POST /api/catalog-categories`; klaviyo-bridge: `create_catalog_category`). */
   createCatalogCategory(catalogCategoryCreateQuery, options = {}) {
-    return this._send("createCatalogCategory", "create_catalog_category", { "body": catalogCategoryCreateQuery }, { "body": "catalogCategoryCreateQuery" }, options, "CatalogCategoryCreateQuery", "PostCatalogCategoryResponse")
+    return this._send("createCatalogCategory", "create_catalog_category", { "body": catalogCategoryCreateQuery }, { "body": "catalogCategoryCreateQuery" }, options, "CatalogCategoryCreateQuery", "PostCatalogCategoryResponse", ["fieldsCatalogCategory"])
   }
   /** Bulk Create Catalog Categories (`POST /api/catalog-category-bulk-create-jobs`; klaviyo-bridge: `bulk_create_catalog_categories`). */
   createCatalogCategoryBulkCreateJob(catalogCategoryCreateJobCreateQuery, options = {}) {
-    return this._send("createCatalogCategoryBulkCreateJob", "bulk_create_catalog_categories", { "body": catalogCategoryCreateJobCreateQuery }, { "body": "catalogCategoryCreateJobCreateQuery" }, options, "CatalogCategoryCreateJobCreateQuery", "PostCatalogCategoryCreateJobResponse")
+    return this._send("createCatalogCategoryBulkCreateJob", "bulk_create_catalog_categories", { "body": catalogCategoryCreateJobCreateQuery }, { "body": "catalogCategoryCreateJobCreateQuery" }, options, "CatalogCategoryCreateJobCreateQuery", "PostCatalogCategoryCreateJobResponse", ["fieldsCatalogCategoryBulkCreateJob"])
   }
   /** Bulk Delete Catalog Categories (`POST /api/catalog-category-bulk-delete-jobs`; klaviyo-bridge: `bulk_delete_catalog_categories`). */
   createCatalogCategoryBulkDeleteJob(catalogCategoryDeleteJobCreateQuery, options = {}) {
-    return this._send("createCatalogCategoryBulkDeleteJob", "bulk_delete_catalog_categories", { "body": catalogCategoryDeleteJobCreateQuery }, { "body": "catalogCategoryDeleteJobCreateQuery" }, options, "CatalogCategoryDeleteJobCreateQuery", "PostCatalogCategoryDeleteJobResponse")
+    return this._send("createCatalogCategoryBulkDeleteJob", "bulk_delete_catalog_categories", { "body": catalogCategoryDeleteJobCreateQuery }, { "body": "catalogCategoryDeleteJobCreateQuery" }, options, "CatalogCategoryDeleteJobCreateQuery", "PostCatalogCategoryDeleteJobResponse", ["fieldsCatalogCategoryBulkDeleteJob"])
   }
   /** Bulk Update Catalog Categories (`POST /api/catalog-category-bulk-update-jobs`; klaviyo-bridge: `bulk_update_catalog_categories`). */
   createCatalogCategoryBulkUpdateJob(catalogCategoryUpdateJobCreateQuery, options = {}) {
-    return this._send("createCatalogCategoryBulkUpdateJob", "bulk_update_catalog_categories", { "body": catalogCategoryUpdateJobCreateQuery }, { "body": "catalogCategoryUpdateJobCreateQuery" }, options, "CatalogCategoryUpdateJobCreateQuery", "PostCatalogCategoryUpdateJobResponse")
+    return this._send("createCatalogCategoryBulkUpdateJob", "bulk_update_catalog_categories", { "body": catalogCategoryUpdateJobCreateQuery }, { "body": "catalogCategoryUpdateJobCreateQuery" }, options, "CatalogCategoryUpdateJobCreateQuery", "PostCatalogCategoryUpdateJobResponse", ["fieldsCatalogCategoryBulkUpdateJob"])
   }
   /** Add Items to Catalog Category (`POST /api/catalog-categories/{id}/relationships/items`; klaviyo-bridge: `add_items_to_catalog_category`). */
   createCatalogCategoryRelationshipsItem(id, catalogCategoryItemOp) {
-    return this._send("createCatalogCategoryRelationshipsItem", "add_items_to_catalog_category", { "id": id, "body": catalogCategoryItemOp }, { "id": "id", "body": "catalogCategoryItemOp" }, {}, "CatalogCategoryItemOp", null)
+    return this._send("createCatalogCategoryRelationshipsItem", "add_items_to_catalog_category", { "id": id, "body": catalogCategoryItemOp }, { "id": "id", "body": "catalogCategoryItemOp" }, {}, "CatalogCategoryItemOp", null, [])
   }
   /** Add Items to Catalog Category (`POST /api/catalog-categories/{id}/relationships/items`; klaviyo-bridge: `add_items_to_catalog_category`). */
   createCatalogCategoryRelationshipsItems(id, catalogCategoryItemOp) {
-    return this._send("createCatalogCategoryRelationshipsItems", "add_items_to_catalog_category", { "id": id, "body": catalogCategoryItemOp }, { "id": "id", "body": "catalogCategoryItemOp" }, {}, "CatalogCategoryItemOp", null)
+    return this._send("createCatalogCategoryRelationshipsItems", "add_items_to_catalog_category", { "id": id, "body": catalogCategoryItemOp }, { "id": "id", "body": "catalogCategoryItemOp" }, {}, "CatalogCategoryItemOp", null, [])
   }
   /** Create Catalog Item (`POST /api/catalog-items`; klaviyo-bridge: `create_catalog_item`). */
   createCatalogItem(catalogItemCreateQuery, options = {}) {
-    return this._send("createCatalogItem", "create_catalog_item", { "body": catalogItemCreateQuery }, { "body": "catalogItemCreateQuery" }, options, "CatalogItemCreateQuery", "PostCatalogItemResponse")
+    return this._send("createCatalogItem", "create_catalog_item", { "body": catalogItemCreateQuery }, { "body": "catalogItemCreateQuery" }, options, "CatalogItemCreateQuery", "PostCatalogItemResponse", ["fieldsCatalogItem"])
   }
   /** Bulk Create Catalog Items (`POST /api/catalog-item-bulk-create-jobs`; klaviyo-bridge: `bulk_create_catalog_items`). */
   createCatalogItemBulkCreateJob(catalogItemCreateJobCreateQuery, options = {}) {
-    return this._send("createCatalogItemBulkCreateJob", "bulk_create_catalog_items", { "body": catalogItemCreateJobCreateQuery }, { "body": "catalogItemCreateJobCreateQuery" }, options, "CatalogItemCreateJobCreateQuery", "PostCatalogItemCreateJobResponse")
+    return this._send("createCatalogItemBulkCreateJob", "bulk_create_catalog_items", { "body": catalogItemCreateJobCreateQuery }, { "body": "catalogItemCreateJobCreateQuery" }, options, "CatalogItemCreateJobCreateQuery", "PostCatalogItemCreateJobResponse", ["fieldsCatalogItemBulkCreateJob"])
   }
   /** Bulk Delete Catalog Items (`POST /api/catalog-item-bulk-delete-jobs`; klaviyo-bridge: `bulk_delete_catalog_items`). */
   createCatalogItemBulkDeleteJob(catalogItemDeleteJobCreateQuery, options = {}) {
-    return this._send("createCatalogItemBulkDeleteJob", "bulk_delete_catalog_items", { "body": catalogItemDeleteJobCreateQuery }, { "body": "catalogItemDeleteJobCreateQuery" }, options, "CatalogItemDeleteJobCreateQuery", "PostCatalogItemDeleteJobResponse")
+    return this._send("createCatalogItemBulkDeleteJob", "bulk_delete_catalog_items", { "body": catalogItemDeleteJobCreateQuery }, { "body": "catalogItemDeleteJobCreateQuery" }, options, "CatalogItemDeleteJobCreateQuery", "PostCatalogItemDeleteJobResponse", ["fieldsCatalogItemBulkDeleteJob"])
   }
   /** Bulk Update Catalog Items (`POST /api/catalog-item-bulk-update-jobs`; klaviyo-bridge: `bulk_update_catalog_items`). */
   createCatalogItemBulkUpdateJob(catalogItemUpdateJobCreateQuery, options = {}) {
-    return this._send("createCatalogItemBulkUpdateJob", "bulk_update_catalog_items", { "body": catalogItemUpdateJobCreateQuery }, { "body": "catalogItemUpdateJobCreateQuery" }, options, "CatalogItemUpdateJobCreateQuery", "PostCatalogItemUpdateJobResponse")
+    return this._send("createCatalogItemBulkUpdateJob", "bulk_update_catalog_items", { "body": catalogItemUpdateJobCreateQuery }, { "body": "catalogItemUpdateJobCreateQuery" }, options, "CatalogItemUpdateJobCreateQuery", "PostCatalogItemUpdateJobResponse", ["fieldsCatalogItemBulkUpdateJob"])
   }
   /** Add Categories to Catalog Item (`POST /api/catalog-items/{id}/relationships/categories`; klaviyo-bridge: `add_categories_to_catalog_item`). */
   createCatalogItemRelationshipsCategories(id, catalogItemCategoryOp) {
-    return this._send("createCatalogItemRelationshipsCategories", "add_categories_to_catalog_item", { "id": id, "body": catalogItemCategoryOp }, { "id": "id", "body": "catalogItemCategoryOp" }, {}, "CatalogItemCategoryOp", null)
+    return this._send("createCatalogItemRelationshipsCategories", "add_categories_to_catalog_item", { "id": id, "body": catalogItemCategoryOp }, { "id": "id", "body": "catalogItemCategoryOp" }, {}, "CatalogItemCategoryOp", null, [])
   }
   /** Add Categories to Catalog Item (`POST /api/catalog-items/{id}/relationships/categories`; klaviyo-bridge: `add_categories_to_catalog_item`). */
   createCatalogItemRelationshipsCategory(id, catalogItemCategoryOp) {
-    return this._send("createCatalogItemRelationshipsCategory", "add_categories_to_catalog_item", { "id": id, "body": catalogItemCategoryOp }, { "id": "id", "body": "catalogItemCategoryOp" }, {}, "CatalogItemCategoryOp", null)
+    return this._send("createCatalogItemRelationshipsCategory", "add_categories_to_catalog_item", { "id": id, "body": catalogItemCategoryOp }, { "id": "id", "body": "catalogItemCategoryOp" }, {}, "CatalogItemCategoryOp", null, [])
   }
   /** Create Catalog Variant (`POST /api/catalog-variants`; klaviyo-bridge: `create_catalog_variant`). */
   createCatalogVariant(catalogVariantCreateQuery, options = {}) {
-    return this._send("createCatalogVariant", "create_catalog_variant", { "body": catalogVariantCreateQuery }, { "body": "catalogVariantCreateQuery" }, options, "CatalogVariantCreateQuery", "PostCatalogVariantResponse")
+    return this._send("createCatalogVariant", "create_catalog_variant", { "body": catalogVariantCreateQuery }, { "body": "catalogVariantCreateQuery" }, options, "CatalogVariantCreateQuery", "PostCatalogVariantResponse", ["fieldsCatalogVariant"])
   }
   /** Bulk Create Catalog Variants (`POST /api/catalog-variant-bulk-create-jobs`; klaviyo-bridge: `bulk_create_catalog_variants`). */
   createCatalogVariantBulkCreateJob(catalogVariantCreateJobCreateQuery, options = {}) {
-    return this._send("createCatalogVariantBulkCreateJob", "bulk_create_catalog_variants", { "body": catalogVariantCreateJobCreateQuery }, { "body": "catalogVariantCreateJobCreateQuery" }, options, "CatalogVariantCreateJobCreateQuery", "PostCatalogVariantCreateJobResponse")
+    return this._send("createCatalogVariantBulkCreateJob", "bulk_create_catalog_variants", { "body": catalogVariantCreateJobCreateQuery }, { "body": "catalogVariantCreateJobCreateQuery" }, options, "CatalogVariantCreateJobCreateQuery", "PostCatalogVariantCreateJobResponse", ["fieldsCatalogVariantBulkCreateJob"])
   }
   /** Bulk Delete Catalog Variants (`POST /api/catalog-variant-bulk-delete-jobs`; klaviyo-bridge: `bulk_delete_catalog_variants`). */
   createCatalogVariantBulkDeleteJob(catalogVariantDeleteJobCreateQuery, options = {}) {
-    return this._send("createCatalogVariantBulkDeleteJob", "bulk_delete_catalog_variants", { "body": catalogVariantDeleteJobCreateQuery }, { "body": "catalogVariantDeleteJobCreateQuery" }, options, "CatalogVariantDeleteJobCreateQuery", "PostCatalogVariantDeleteJobResponse")
+    return this._send("createCatalogVariantBulkDeleteJob", "bulk_delete_catalog_variants", { "body": catalogVariantDeleteJobCreateQuery }, { "body": "catalogVariantDeleteJobCreateQuery" }, options, "CatalogVariantDeleteJobCreateQuery", "PostCatalogVariantDeleteJobResponse", ["fieldsCatalogVariantBulkDeleteJob"])
   }
   /** Bulk Update Catalog Variants (`POST /api/catalog-variant-bulk-update-jobs`; klaviyo-bridge: `bulk_update_catalog_variants`). */
   createCatalogVariantBulkUpdateJob(catalogVariantUpdateJobCreateQuery, options = {}) {
-    return this._send("createCatalogVariantBulkUpdateJob", "bulk_update_catalog_variants", { "body": catalogVariantUpdateJobCreateQuery }, { "body": "catalogVariantUpdateJobCreateQuery" }, options, "CatalogVariantUpdateJobCreateQuery", "PostCatalogVariantUpdateJobResponse")
+    return this._send("createCatalogVariantBulkUpdateJob", "bulk_update_catalog_variants", { "body": catalogVariantUpdateJobCreateQuery }, { "body": "catalogVariantUpdateJobCreateQuery" }, options, "CatalogVariantUpdateJobCreateQuery", "PostCatalogVariantUpdateJobResponse", ["fieldsCatalogVariantBulkUpdateJob"])
   }
   /** Delete Catalog Category (`DELETE /api/catalog-categories/{id}`; klaviyo-bridge: `delete_catalog_category`). */
   deleteCatalogCategory(id) {
-    return this._send("deleteCatalogCategory", "delete_catalog_category", { "id": id }, { "id": "id" }, {}, null, null)
+    return this._send("deleteCatalogCategory", "delete_catalog_category", { "id": id }, { "id": "id" }, {}, null, null, [])
   }
   /** Remove Items from Catalog Category (`DELETE /api/catalog-categories/{id}/relationships/items`; klaviyo-bridge: `remove_items_from_catalog_category`). */
   deleteCatalogCategoryRelationshipsItems(id, catalogCategoryItemOp) {
-    return this._send("deleteCatalogCategoryRelationshipsItems", "remove_items_from_catalog_category", { "id": id, "body": catalogCategoryItemOp }, { "id": "id", "body": "catalogCategoryItemOp" }, {}, "CatalogCategoryItemOp", null)
+    return this._send("deleteCatalogCategoryRelationshipsItems", "remove_items_from_catalog_category", { "id": id, "body": catalogCategoryItemOp }, { "id": "id", "body": "catalogCategoryItemOp" }, {}, "CatalogCategoryItemOp", null, [])
   }
   /** Delete Catalog Item (`DELETE /api/catalog-items/{id}`; klaviyo-bridge: `delete_catalog_item`). */
   deleteCatalogItem(id) {
-    return this._send("deleteCatalogItem", "delete_catalog_item", { "id": id }, { "id": "id" }, {}, null, null)
+    return this._send("deleteCatalogItem", "delete_catalog_item", { "id": id }, { "id": "id" }, {}, null, null, [])
   }
   /** Remove Categories from Catalog Item (`DELETE /api/catalog-items/{id}/relationships/categories`; klaviyo-bridge: `remove_categories_from_catalog_item`). */
   deleteCatalogItemRelationshipsCategories(id, catalogItemCategoryOp) {
-    return this._send("deleteCatalogItemRelationshipsCategories", "remove_categories_from_catalog_item", { "id": id, "body": catalogItemCategoryOp }, { "id": "id", "body": "catalogItemCategoryOp" }, {}, "CatalogItemCategoryOp", null)
+    return this._send("deleteCatalogItemRelationshipsCategories", "remove_categories_from_catalog_item", { "id": id, "body": catalogItemCategoryOp }, { "id": "id", "body": "catalogItemCategoryOp" }, {}, "CatalogItemCategoryOp", null, [])
   }
   /** Delete Catalog Variant (`DELETE /api/catalog-variants/{id}`; klaviyo-bridge: `delete_catalog_variant`). */
   deleteCatalogVariant(id) {
-    return this._send("deleteCatalogVariant", "delete_catalog_variant", { "id": id }, { "id": "id" }, {}, null, null)
+    return this._send("deleteCatalogVariant", "delete_catalog_variant", { "id": id }, { "id": "id" }, {}, null, null, [])
   }
   /** Get Bulk Create Catalog Items Job (`GET /api/catalog-item-bulk-create-jobs/{job_id}`; klaviyo-bridge: `get_bulk_create_catalog_items_job`). */
   getBulkCreateCatalogItemsJob(jobId, options = {}) {
-    return this._send("getBulkCreateCatalogItemsJob", "get_bulk_create_catalog_items_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCatalogItemCreateJobResponseCompoundDocument")
+    return this._send("getBulkCreateCatalogItemsJob", "get_bulk_create_catalog_items_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCatalogItemCreateJobResponseCompoundDocument", ["fieldsCatalogItemBulkCreateJob", "fieldsCatalogItem", "include"])
   }
   /** Get Bulk Create Catalog Items Jobs (`GET /api/catalog-item-bulk-create-jobs`; klaviyo-bridge: `get_bulk_create_catalog_items_jobs`). */
   getBulkCreateCatalogItemsJobs(options = {}) {
-    return this._send("getBulkCreateCatalogItemsJobs", "get_bulk_create_catalog_items_jobs", {  }, {  }, options, null, "GetCatalogItemCreateJobResponseCollectionCompoundDocument")
+    return this._send("getBulkCreateCatalogItemsJobs", "get_bulk_create_catalog_items_jobs", {  }, {  }, options, null, "GetCatalogItemCreateJobResponseCollectionCompoundDocument", ["fieldsCatalogItemBulkCreateJob", "filter", "pageCursor"])
   }
   /** Get Bulk Create Categories Job (`GET /api/catalog-category-bulk-create-jobs/{job_id}`; klaviyo-bridge: `get_bulk_create_categories_job`). */
   getBulkCreateCategoriesJob(jobId, options = {}) {
-    return this._send("getBulkCreateCategoriesJob", "get_bulk_create_categories_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCatalogCategoryCreateJobResponseCompoundDocument")
+    return this._send("getBulkCreateCategoriesJob", "get_bulk_create_categories_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCatalogCategoryCreateJobResponseCompoundDocument", ["fieldsCatalogCategoryBulkCreateJob", "fieldsCatalogCategory", "include"])
   }
   /** Get Bulk Create Categories Jobs (`GET /api/catalog-category-bulk-create-jobs`; klaviyo-bridge: `get_bulk_create_categories_jobs`). */
   getBulkCreateCategoriesJobs(options = {}) {
-    return this._send("getBulkCreateCategoriesJobs", "get_bulk_create_categories_jobs", {  }, {  }, options, null, "GetCatalogCategoryCreateJobResponseCollectionCompoundDocument")
+    return this._send("getBulkCreateCategoriesJobs", "get_bulk_create_categories_jobs", {  }, {  }, options, null, "GetCatalogCategoryCreateJobResponseCollectionCompoundDocument", ["fieldsCatalogCategoryBulkCreateJob", "filter", "pageCursor"])
   }
   /** Get Bulk Create Variants Job (`GET /api/catalog-variant-bulk-create-jobs/{job_id}`; klaviyo-bridge: `get_bulk_create_variants_job`). */
   getBulkCreateVariantsJob(jobId, options = {}) {
-    return this._send("getBulkCreateVariantsJob", "get_bulk_create_variants_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCatalogVariantCreateJobResponseCompoundDocument")
+    return this._send("getBulkCreateVariantsJob", "get_bulk_create_variants_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCatalogVariantCreateJobResponseCompoundDocument", ["fieldsCatalogVariantBulkCreateJob", "fieldsCatalogVariant", "include"])
   }
   /** Get Bulk Create Variants Jobs (`GET /api/catalog-variant-bulk-create-jobs`; klaviyo-bridge: `get_bulk_create_variants_jobs`). */
   getBulkCreateVariantsJobs(options = {}) {
-    return this._send("getBulkCreateVariantsJobs", "get_bulk_create_variants_jobs", {  }, {  }, options, null, "GetCatalogVariantCreateJobResponseCollectionCompoundDocument")
+    return this._send("getBulkCreateVariantsJobs", "get_bulk_create_variants_jobs", {  }, {  }, options, null, "GetCatalogVariantCreateJobResponseCollectionCompoundDocument", ["fieldsCatalogVariantBulkCreateJob", "filter", "pageCursor"])
   }
   /** Get Bulk Delete Catalog Items Job (`GET /api/catalog-item-bulk-delete-jobs/{job_id}`; klaviyo-bridge: `get_bulk_delete_catalog_items_job`). */
   getBulkDeleteCatalogItemsJob(jobId, options = {}) {
-    return this._send("getBulkDeleteCatalogItemsJob", "get_bulk_delete_catalog_items_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCatalogItemDeleteJobResponse")
+    return this._send("getBulkDeleteCatalogItemsJob", "get_bulk_delete_catalog_items_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCatalogItemDeleteJobResponse", ["fieldsCatalogItemBulkDeleteJob"])
   }
   /** Get Bulk Delete Catalog Items Jobs (`GET /api/catalog-item-bulk-delete-jobs`; klaviyo-bridge: `get_bulk_delete_catalog_items_jobs`). */
   getBulkDeleteCatalogItemsJobs(options = {}) {
-    return this._send("getBulkDeleteCatalogItemsJobs", "get_bulk_delete_catalog_items_jobs", {  }, {  }, options, null, "GetCatalogItemDeleteJobResponseCollection")
+    return this._send("getBulkDeleteCatalogItemsJobs", "get_bulk_delete_catalog_items_jobs", {  }, {  }, options, null, "GetCatalogItemDeleteJobResponseCollection", ["fieldsCatalogItemBulkDeleteJob", "filter", "pageCursor"])
   }
   /** Get Bulk Delete Categories Job (`GET /api/catalog-category-bulk-delete-jobs/{job_id}`; klaviyo-bridge: `get_bulk_delete_categories_job`). */
   getBulkDeleteCategoriesJob(jobId, options = {}) {
-    return this._send("getBulkDeleteCategoriesJob", "get_bulk_delete_categories_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCatalogCategoryDeleteJobResponse")
+    return this._send("getBulkDeleteCategoriesJob", "get_bulk_delete_categories_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCatalogCategoryDeleteJobResponse", ["fieldsCatalogCategoryBulkDeleteJob"])
   }
   /** Get Bulk Delete Categories Jobs (`GET /api/catalog-category-bulk-delete-jobs`; klaviyo-bridge: `get_bulk_delete_categories_jobs`). */
   getBulkDeleteCategoriesJobs(options = {}) {
-    return this._send("getBulkDeleteCategoriesJobs", "get_bulk_delete_categories_jobs", {  }, {  }, options, null, "GetCatalogCategoryDeleteJobResponseCollection")
+    return this._send("getBulkDeleteCategoriesJobs", "get_bulk_delete_categories_jobs", {  }, {  }, options, null, "GetCatalogCategoryDeleteJobResponseCollection", ["fieldsCatalogCategoryBulkDeleteJob", "filter", "pageCursor"])
   }
   /** Get Bulk Delete Variants Job (`GET /api/catalog-variant-bulk-delete-jobs/{job_id}`; klaviyo-bridge: `get_bulk_delete_variants_job`). */
   getBulkDeleteVariantsJob(jobId, options = {}) {
-    return this._send("getBulkDeleteVariantsJob", "get_bulk_delete_variants_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCatalogVariantDeleteJobResponse")
+    return this._send("getBulkDeleteVariantsJob", "get_bulk_delete_variants_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCatalogVariantDeleteJobResponse", ["fieldsCatalogVariantBulkDeleteJob"])
   }
   /** Get Bulk Delete Variants Jobs (`GET /api/catalog-variant-bulk-delete-jobs`; klaviyo-bridge: `get_bulk_delete_variants_jobs`). */
   getBulkDeleteVariantsJobs(options = {}) {
-    return this._send("getBulkDeleteVariantsJobs", "get_bulk_delete_variants_jobs", {  }, {  }, options, null, "GetCatalogVariantDeleteJobResponseCollection")
+    return this._send("getBulkDeleteVariantsJobs", "get_bulk_delete_variants_jobs", {  }, {  }, options, null, "GetCatalogVariantDeleteJobResponseCollection", ["fieldsCatalogVariantBulkDeleteJob", "filter", "pageCursor"])
   }
   /** Get Bulk Update Catalog Items Job (`GET /api/catalog-item-bulk-update-jobs/{job_id}`; klaviyo-bridge: `get_bulk_update_catalog_items_job`). */
   getBulkUpdateCatalogItemsJob(jobId, options = {}) {
-    return this._send("getBulkUpdateCatalogItemsJob", "get_bulk_update_catalog_items_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCatalogItemUpdateJobResponseCompoundDocument")
+    return this._send("getBulkUpdateCatalogItemsJob", "get_bulk_update_catalog_items_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCatalogItemUpdateJobResponseCompoundDocument", ["fieldsCatalogItemBulkUpdateJob", "fieldsCatalogItem", "include"])
   }
   /** Get Bulk Update Catalog Items Jobs (`GET /api/catalog-item-bulk-update-jobs`; klaviyo-bridge: `get_bulk_update_catalog_items_jobs`). */
   getBulkUpdateCatalogItemsJobs(options = {}) {
-    return this._send("getBulkUpdateCatalogItemsJobs", "get_bulk_update_catalog_items_jobs", {  }, {  }, options, null, "GetCatalogItemUpdateJobResponseCollectionCompoundDocument")
+    return this._send("getBulkUpdateCatalogItemsJobs", "get_bulk_update_catalog_items_jobs", {  }, {  }, options, null, "GetCatalogItemUpdateJobResponseCollectionCompoundDocument", ["fieldsCatalogItemBulkUpdateJob", "filter", "pageCursor"])
   }
   /** Get Bulk Update Categories Job (`GET /api/catalog-category-bulk-update-jobs/{job_id}`; klaviyo-bridge: `get_bulk_update_categories_job`). */
   getBulkUpdateCategoriesJob(jobId, options = {}) {
-    return this._send("getBulkUpdateCategoriesJob", "get_bulk_update_categories_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCatalogCategoryUpdateJobResponseCompoundDocument")
+    return this._send("getBulkUpdateCategoriesJob", "get_bulk_update_categories_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCatalogCategoryUpdateJobResponseCompoundDocument", ["fieldsCatalogCategoryBulkUpdateJob", "fieldsCatalogCategory", "include"])
   }
   /** Get Bulk Update Categories Jobs (`GET /api/catalog-category-bulk-update-jobs`; klaviyo-bridge: `get_bulk_update_categories_jobs`). */
   getBulkUpdateCategoriesJobs(options = {}) {
-    return this._send("getBulkUpdateCategoriesJobs", "get_bulk_update_categories_jobs", {  }, {  }, options, null, "GetCatalogCategoryUpdateJobResponseCollectionCompoundDocument")
+    return this._send("getBulkUpdateCategoriesJobs", "get_bulk_update_categories_jobs", {  }, {  }, options, null, "GetCatalogCategoryUpdateJobResponseCollectionCompoundDocument", ["fieldsCatalogCategoryBulkUpdateJob", "filter", "pageCursor"])
   }
   /** Get Bulk Update Variants Job (`GET /api/catalog-variant-bulk-update-jobs/{job_id}`; klaviyo-bridge: `get_bulk_update_variants_job`). */
   getBulkUpdateVariantsJob(jobId, options = {}) {
-    return this._send("getBulkUpdateVariantsJob", "get_bulk_update_variants_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCatalogVariantUpdateJobResponseCompoundDocument")
+    return this._send("getBulkUpdateVariantsJob", "get_bulk_update_variants_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCatalogVariantUpdateJobResponseCompoundDocument", ["fieldsCatalogVariantBulkUpdateJob", "fieldsCatalogVariant", "include"])
   }
   /** Get Bulk Update Variants Jobs (`GET /api/catalog-variant-bulk-update-jobs`; klaviyo-bridge: `get_bulk_update_variants_jobs`). */
   getBulkUpdateVariantsJobs(options = {}) {
-    return this._send("getBulkUpdateVariantsJobs", "get_bulk_update_variants_jobs", {  }, {  }, options, null, "GetCatalogVariantUpdateJobResponseCollectionCompoundDocument")
+    return this._send("getBulkUpdateVariantsJobs", "get_bulk_update_variants_jobs", {  }, {  }, options, null, "GetCatalogVariantUpdateJobResponseCollectionCompoundDocument", ["fieldsCatalogVariantBulkUpdateJob", "filter", "pageCursor"])
   }
   /** Get Catalog Categories (`GET /api/catalog-categories`; klaviyo-bridge: `get_catalog_categories`). */
   getCatalogCategories(options = {}) {
-    return this._send("getCatalogCategories", "get_catalog_categories", {  }, {  }, options, null, "GetCatalogCategoryResponseCollection")
+    return this._send("getCatalogCategories", "get_catalog_categories", {  }, {  }, options, null, "GetCatalogCategoryResponseCollection", ["fieldsCatalogCategory", "filter", "pageCursor", "pageSize", "sort"])
   }
   /** Get Catalog Category (`GET /api/catalog-categories/{id}`; klaviyo-bridge: `get_catalog_category`). */
   getCatalogCategory(id, options = {}) {
-    return this._send("getCatalogCategory", "get_catalog_category", { "id": id }, { "id": "id" }, options, null, "GetCatalogCategoryResponse")
+    return this._send("getCatalogCategory", "get_catalog_category", { "id": id }, { "id": "id" }, options, null, "GetCatalogCategoryResponse", ["fieldsCatalogCategory"])
   }
   /** Get Bulk Create Categories Job (`GET /api/catalog-category-bulk-create-jobs/{job_id}`; klaviyo-bridge: `get_bulk_create_categories_job`). */
   getCatalogCategoryBulkCreateJob(jobId, options = {}) {
-    return this._send("getCatalogCategoryBulkCreateJob", "get_bulk_create_categories_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCatalogCategoryCreateJobResponseCompoundDocument")
+    return this._send("getCatalogCategoryBulkCreateJob", "get_bulk_create_categories_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCatalogCategoryCreateJobResponseCompoundDocument", ["fieldsCatalogCategoryBulkCreateJob", "fieldsCatalogCategory", "include"])
   }
   /** Get Bulk Create Categories Jobs (`GET /api/catalog-category-bulk-create-jobs`; klaviyo-bridge: `get_bulk_create_categories_jobs`). */
   getCatalogCategoryBulkCreateJobs(options = {}) {
-    return this._send("getCatalogCategoryBulkCreateJobs", "get_bulk_create_categories_jobs", {  }, {  }, options, null, "GetCatalogCategoryCreateJobResponseCollectionCompoundDocument")
+    return this._send("getCatalogCategoryBulkCreateJobs", "get_bulk_create_categories_jobs", {  }, {  }, options, null, "GetCatalogCategoryCreateJobResponseCollectionCompoundDocument", ["fieldsCatalogCategoryBulkCreateJob", "filter", "pageCursor"])
   }
   /** Get Bulk Delete Categories Job (`GET /api/catalog-category-bulk-delete-jobs/{job_id}`; klaviyo-bridge: `get_bulk_delete_categories_job`). */
   getCatalogCategoryBulkDeleteJob(jobId, options = {}) {
-    return this._send("getCatalogCategoryBulkDeleteJob", "get_bulk_delete_categories_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCatalogCategoryDeleteJobResponse")
+    return this._send("getCatalogCategoryBulkDeleteJob", "get_bulk_delete_categories_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCatalogCategoryDeleteJobResponse", ["fieldsCatalogCategoryBulkDeleteJob"])
   }
   /** Get Bulk Delete Categories Jobs (`GET /api/catalog-category-bulk-delete-jobs`; klaviyo-bridge: `get_bulk_delete_categories_jobs`). */
   getCatalogCategoryBulkDeleteJobs(options = {}) {
-    return this._send("getCatalogCategoryBulkDeleteJobs", "get_bulk_delete_categories_jobs", {  }, {  }, options, null, "GetCatalogCategoryDeleteJobResponseCollection")
+    return this._send("getCatalogCategoryBulkDeleteJobs", "get_bulk_delete_categories_jobs", {  }, {  }, options, null, "GetCatalogCategoryDeleteJobResponseCollection", ["fieldsCatalogCategoryBulkDeleteJob", "filter", "pageCursor"])
   }
   /** Get Bulk Update Categories Job (`GET /api/catalog-category-bulk-update-jobs/{job_id}`; klaviyo-bridge: `get_bulk_update_categories_job`). */
   getCatalogCategoryBulkUpdateJob(jobId, options = {}) {
-    return this._send("getCatalogCategoryBulkUpdateJob", "get_bulk_update_categories_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCatalogCategoryUpdateJobResponseCompoundDocument")
+    return this._send("getCatalogCategoryBulkUpdateJob", "get_bulk_update_categories_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCatalogCategoryUpdateJobResponseCompoundDocument", ["fieldsCatalogCategoryBulkUpdateJob", "fieldsCatalogCategory", "include"])
   }
   /** Get Bulk Update Categories Jobs (`GET /api/catalog-category-bulk-update-jobs`; klaviyo-bridge: `get_bulk_update_categories_jobs`). */
   getCatalogCategoryBulkUpdateJobs(options = {}) {
-    return this._send("getCatalogCategoryBulkUpdateJobs", "get_bulk_update_categories_jobs", {  }, {  }, options, null, "GetCatalogCategoryUpdateJobResponseCollectionCompoundDocument")
+    return this._send("getCatalogCategoryBulkUpdateJobs", "get_bulk_update_categories_jobs", {  }, {  }, options, null, "GetCatalogCategoryUpdateJobResponseCollectionCompoundDocument", ["fieldsCatalogCategoryBulkUpdateJob", "filter", "pageCursor"])
   }
   /** Get Items for Catalog Category (`GET /api/catalog-categories/{id}/items`; klaviyo-bridge: `get_items_for_catalog_category`). */
   getCatalogCategoryItems(id, options = {}) {
-    return this._send("getCatalogCategoryItems", "get_items_for_catalog_category", { "id": id }, { "id": "id" }, options, null, "GetCatalogItemResponseCollectionCompoundDocument")
+    return this._send("getCatalogCategoryItems", "get_items_for_catalog_category", { "id": id }, { "id": "id" }, options, null, "GetCatalogItemResponseCollectionCompoundDocument", ["fieldsCatalogItem", "fieldsCatalogVariant", "filter", "include", "pageCursor", "pageSize", "sort"])
   }
   /** Get Item IDs for Catalog Category (`GET /api/catalog-categories/{id}/relationships/items`; klaviyo-bridge: `get_item_ids_for_catalog_category`). */
   getCatalogCategoryRelationshipsItems(id, options = {}) {
-    return this._send("getCatalogCategoryRelationshipsItems", "get_item_ids_for_catalog_category", { "id": id }, { "id": "id" }, options, null, "GetCatalogCategoryItemsRelationshipsResponseCollection")
+    return this._send("getCatalogCategoryRelationshipsItems", "get_item_ids_for_catalog_category", { "id": id }, { "id": "id" }, options, null, "GetCatalogCategoryItemsRelationshipsResponseCollection", ["filter", "pageCursor", "pageSize", "sort"])
   }
   /** Get Catalog Item (`GET /api/catalog-items/{id}`; klaviyo-bridge: `get_catalog_item`). */
   getCatalogItem(id, options = {}) {
-    return this._send("getCatalogItem", "get_catalog_item", { "id": id }, { "id": "id" }, options, null, "GetCatalogItemResponseCompoundDocument")
+    return this._send("getCatalogItem", "get_catalog_item", { "id": id }, { "id": "id" }, options, null, "GetCatalogItemResponseCompoundDocument", ["fieldsCatalogItem", "fieldsCatalogVariant", "include"])
   }
   /** Get Bulk Create Catalog Items Job (`GET /api/catalog-item-bulk-create-jobs/{job_id}`; klaviyo-bridge: `get_bulk_create_catalog_items_job`). */
   getCatalogItemBulkCreateJob(jobId, options = {}) {
-    return this._send("getCatalogItemBulkCreateJob", "get_bulk_create_catalog_items_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCatalogItemCreateJobResponseCompoundDocument")
+    return this._send("getCatalogItemBulkCreateJob", "get_bulk_create_catalog_items_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCatalogItemCreateJobResponseCompoundDocument", ["fieldsCatalogItemBulkCreateJob", "fieldsCatalogItem", "include"])
   }
   /** Get Bulk Create Catalog Items Jobs (`GET /api/catalog-item-bulk-create-jobs`; klaviyo-bridge: `get_bulk_create_catalog_items_jobs`). */
   getCatalogItemBulkCreateJobs(options = {}) {
-    return this._send("getCatalogItemBulkCreateJobs", "get_bulk_create_catalog_items_jobs", {  }, {  }, options, null, "GetCatalogItemCreateJobResponseCollectionCompoundDocument")
+    return this._send("getCatalogItemBulkCreateJobs", "get_bulk_create_catalog_items_jobs", {  }, {  }, options, null, "GetCatalogItemCreateJobResponseCollectionCompoundDocument", ["fieldsCatalogItemBulkCreateJob", "filter", "pageCursor"])
   }
   /** Get Bulk Delete Catalog Items Job (`GET /api/catalog-item-bulk-delete-jobs/{job_id}`; klaviyo-bridge: `get_bulk_delete_catalog_items_job`). */
   getCatalogItemBulkDeleteJob(jobId, options = {}) {
-    return this._send("getCatalogItemBulkDeleteJob", "get_bulk_delete_catalog_items_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCatalogItemDeleteJobResponse")
+    return this._send("getCatalogItemBulkDeleteJob", "get_bulk_delete_catalog_items_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCatalogItemDeleteJobResponse", ["fieldsCatalogItemBulkDeleteJob"])
   }
   /** Get Bulk Delete Catalog Items Jobs (`GET /api/catalog-item-bulk-delete-jobs`; klaviyo-bridge: `get_bulk_delete_catalog_items_jobs`). */
   getCatalogItemBulkDeleteJobs(options = {}) {
-    return this._send("getCatalogItemBulkDeleteJobs", "get_bulk_delete_catalog_items_jobs", {  }, {  }, options, null, "GetCatalogItemDeleteJobResponseCollection")
+    return this._send("getCatalogItemBulkDeleteJobs", "get_bulk_delete_catalog_items_jobs", {  }, {  }, options, null, "GetCatalogItemDeleteJobResponseCollection", ["fieldsCatalogItemBulkDeleteJob", "filter", "pageCursor"])
   }
   /** Get Bulk Update Catalog Items Job (`GET /api/catalog-item-bulk-update-jobs/{job_id}`; klaviyo-bridge: `get_bulk_update_catalog_items_job`). */
   getCatalogItemBulkUpdateJob(jobId, options = {}) {
-    return this._send("getCatalogItemBulkUpdateJob", "get_bulk_update_catalog_items_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCatalogItemUpdateJobResponseCompoundDocument")
+    return this._send("getCatalogItemBulkUpdateJob", "get_bulk_update_catalog_items_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCatalogItemUpdateJobResponseCompoundDocument", ["fieldsCatalogItemBulkUpdateJob", "fieldsCatalogItem", "include"])
   }
   /** Get Bulk Update Catalog Items Jobs (`GET /api/catalog-item-bulk-update-jobs`; klaviyo-bridge: `get_bulk_update_catalog_items_jobs`). */
   getCatalogItemBulkUpdateJobs(options = {}) {
-    return this._send("getCatalogItemBulkUpdateJobs", "get_bulk_update_catalog_items_jobs", {  }, {  }, options, null, "GetCatalogItemUpdateJobResponseCollectionCompoundDocument")
+    return this._send("getCatalogItemBulkUpdateJobs", "get_bulk_update_catalog_items_jobs", {  }, {  }, options, null, "GetCatalogItemUpdateJobResponseCollectionCompoundDocument", ["fieldsCatalogItemBulkUpdateJob", "filter", "pageCursor"])
   }
   /** Get Categories for Catalog Item (`GET /api/catalog-items/{id}/categories`; klaviyo-bridge: `get_categories_for_catalog_item`). */
   getCatalogItemCategories(id, options = {}) {
-    return this._send("getCatalogItemCategories", "get_categories_for_catalog_item", { "id": id }, { "id": "id" }, options, null, "GetCatalogCategoryResponseCollection")
+    return this._send("getCatalogItemCategories", "get_categories_for_catalog_item", { "id": id }, { "id": "id" }, options, null, "GetCatalogCategoryResponseCollection", ["fieldsCatalogCategory", "filter", "pageCursor", "pageSize", "sort"])
   }
   /** Get Category IDs for Catalog Item (`GET /api/catalog-items/{id}/relationships/categories`; klaviyo-bridge: `get_category_ids_for_catalog_item`). */
   getCatalogItemRelationshipsCategories(id, options = {}) {
-    return this._send("getCatalogItemRelationshipsCategories", "get_category_ids_for_catalog_item", { "id": id }, { "id": "id" }, options, null, "GetCatalogItemCategoriesRelationshipsResponseCollection")
+    return this._send("getCatalogItemRelationshipsCategories", "get_category_ids_for_catalog_item", { "id": id }, { "id": "id" }, options, null, "GetCatalogItemCategoriesRelationshipsResponseCollection", ["filter", "pageCursor", "pageSize", "sort"])
   }
   /** Get Variant IDs for Catalog Item (`GET /api/catalog-items/{id}/relationships/variants`; klaviyo-bridge: `get_variant_ids_for_catalog_item`). */
   getCatalogItemRelationshipsVariants(id, options = {}) {
-    return this._send("getCatalogItemRelationshipsVariants", "get_variant_ids_for_catalog_item", { "id": id }, { "id": "id" }, options, null, "GetCatalogItemVariantsRelationshipsResponseCollection")
+    return this._send("getCatalogItemRelationshipsVariants", "get_variant_ids_for_catalog_item", { "id": id }, { "id": "id" }, options, null, "GetCatalogItemVariantsRelationshipsResponseCollection", ["filter", "pageCursor", "pageSize", "sort"])
   }
   /** Get Variants for Catalog Item (`GET /api/catalog-items/{id}/variants`; klaviyo-bridge: `get_variants_for_catalog_item`). */
   getCatalogItemVariants(id, options = {}) {
-    return this._send("getCatalogItemVariants", "get_variants_for_catalog_item", { "id": id }, { "id": "id" }, options, null, "GetCatalogVariantResponseCollection")
+    return this._send("getCatalogItemVariants", "get_variants_for_catalog_item", { "id": id }, { "id": "id" }, options, null, "GetCatalogVariantResponseCollection", ["fieldsCatalogVariant", "filter", "pageCursor", "pageSize", "sort"])
   }
   /** Get Catalog Items (`GET /api/catalog-items`; klaviyo-bridge: `get_catalog_items`). */
   getCatalogItems(options = {}) {
-    return this._send("getCatalogItems", "get_catalog_items", {  }, {  }, options, null, "GetCatalogItemResponseCollectionCompoundDocument")
+    return this._send("getCatalogItems", "get_catalog_items", {  }, {  }, options, null, "GetCatalogItemResponseCollectionCompoundDocument", ["fieldsCatalogItem", "fieldsCatalogVariant", "filter", "include", "pageCursor", "pageSize", "sort"])
   }
   /** Get Catalog Variant (`GET /api/catalog-variants/{id}`; klaviyo-bridge: `get_catalog_variant`). */
   getCatalogVariant(id, options = {}) {
-    return this._send("getCatalogVariant", "get_catalog_variant", { "id": id }, { "id": "id" }, options, null, "GetCatalogVariantResponse")
+    return this._send("getCatalogVariant", "get_catalog_variant", { "id": id }, { "id": "id" }, options, null, "GetCatalogVariantResponse", ["fieldsCatalogVariant"])
   }
   /** Get Bulk Create Variants Job (`GET /api/catalog-variant-bulk-create-jobs/{job_id}`; klaviyo-bridge: `get_bulk_create_variants_job`). */
   getCatalogVariantBulkCreateJob(jobId, options = {}) {
-    return this._send("getCatalogVariantBulkCreateJob", "get_bulk_create_variants_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCatalogVariantCreateJobResponseCompoundDocument")
+    return this._send("getCatalogVariantBulkCreateJob", "get_bulk_create_variants_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCatalogVariantCreateJobResponseCompoundDocument", ["fieldsCatalogVariantBulkCreateJob", "fieldsCatalogVariant", "include"])
   }
   /** Get Bulk Create Variants Jobs (`GET /api/catalog-variant-bulk-create-jobs`; klaviyo-bridge: `get_bulk_create_variants_jobs`). */
   getCatalogVariantBulkCreateJobs(options = {}) {
-    return this._send("getCatalogVariantBulkCreateJobs", "get_bulk_create_variants_jobs", {  }, {  }, options, null, "GetCatalogVariantCreateJobResponseCollectionCompoundDocument")
+    return this._send("getCatalogVariantBulkCreateJobs", "get_bulk_create_variants_jobs", {  }, {  }, options, null, "GetCatalogVariantCreateJobResponseCollectionCompoundDocument", ["fieldsCatalogVariantBulkCreateJob", "filter", "pageCursor"])
   }
   /** Get Bulk Delete Variants Job (`GET /api/catalog-variant-bulk-delete-jobs/{job_id}`; klaviyo-bridge: `get_bulk_delete_variants_job`). */
   getCatalogVariantBulkDeleteJob(jobId, options = {}) {
-    return this._send("getCatalogVariantBulkDeleteJob", "get_bulk_delete_variants_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCatalogVariantDeleteJobResponse")
+    return this._send("getCatalogVariantBulkDeleteJob", "get_bulk_delete_variants_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCatalogVariantDeleteJobResponse", ["fieldsCatalogVariantBulkDeleteJob"])
   }
   /** Get Bulk Delete Variants Jobs (`GET /api/catalog-variant-bulk-delete-jobs`; klaviyo-bridge: `get_bulk_delete_variants_jobs`). */
   getCatalogVariantBulkDeleteJobs(options = {}) {
-    return this._send("getCatalogVariantBulkDeleteJobs", "get_bulk_delete_variants_jobs", {  }, {  }, options, null, "GetCatalogVariantDeleteJobResponseCollection")
+    return this._send("getCatalogVariantBulkDeleteJobs", "get_bulk_delete_variants_jobs", {  }, {  }, options, null, "GetCatalogVariantDeleteJobResponseCollection", ["fieldsCatalogVariantBulkDeleteJob", "filter", "pageCursor"])
   }
   /** Get Bulk Update Variants Job (`GET /api/catalog-variant-bulk-update-jobs/{job_id}`; klaviyo-bridge: `get_bulk_update_variants_job`). */
   getCatalogVariantBulkUpdateJob(jobId, options = {}) {
-    return this._send("getCatalogVariantBulkUpdateJob", "get_bulk_update_variants_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCatalogVariantUpdateJobResponseCompoundDocument")
+    return this._send("getCatalogVariantBulkUpdateJob", "get_bulk_update_variants_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCatalogVariantUpdateJobResponseCompoundDocument", ["fieldsCatalogVariantBulkUpdateJob", "fieldsCatalogVariant", "include"])
   }
   /** Get Bulk Update Variants Jobs (`GET /api/catalog-variant-bulk-update-jobs`; klaviyo-bridge: `get_bulk_update_variants_jobs`). */
   getCatalogVariantBulkUpdateJobs(options = {}) {
-    return this._send("getCatalogVariantBulkUpdateJobs", "get_bulk_update_variants_jobs", {  }, {  }, options, null, "GetCatalogVariantUpdateJobResponseCollectionCompoundDocument")
+    return this._send("getCatalogVariantBulkUpdateJobs", "get_bulk_update_variants_jobs", {  }, {  }, options, null, "GetCatalogVariantUpdateJobResponseCollectionCompoundDocument", ["fieldsCatalogVariantBulkUpdateJob", "filter", "pageCursor"])
   }
   /** Get Catalog Variants (`GET /api/catalog-variants`; klaviyo-bridge: `get_catalog_variants`). */
   getCatalogVariants(options = {}) {
-    return this._send("getCatalogVariants", "get_catalog_variants", {  }, {  }, options, null, "GetCatalogVariantResponseCollection")
+    return this._send("getCatalogVariants", "get_catalog_variants", {  }, {  }, options, null, "GetCatalogVariantResponseCollection", ["fieldsCatalogVariant", "filter", "pageCursor", "pageSize", "sort"])
   }
   /** Get Categories for Catalog Item (`GET /api/catalog-items/{id}/categories`; klaviyo-bridge: `get_categories_for_catalog_item`). */
   getCategoriesForCatalogItem(id, options = {}) {
-    return this._send("getCategoriesForCatalogItem", "get_categories_for_catalog_item", { "id": id }, { "id": "id" }, options, null, "GetCatalogCategoryResponseCollection")
+    return this._send("getCategoriesForCatalogItem", "get_categories_for_catalog_item", { "id": id }, { "id": "id" }, options, null, "GetCatalogCategoryResponseCollection", ["fieldsCatalogCategory", "filter", "pageCursor", "pageSize", "sort"])
   }
   /** Get Category IDs for Catalog Item (`GET /api/catalog-items/{id}/relationships/categories`; klaviyo-bridge: `get_category_ids_for_catalog_item`). */
   getCategoryIdsForCatalogItem(id, options = {}) {
-    return this._send("getCategoryIdsForCatalogItem", "get_category_ids_for_catalog_item", { "id": id }, { "id": "id" }, options, null, "GetCatalogItemCategoriesRelationshipsResponseCollection")
+    return this._send("getCategoryIdsForCatalogItem", "get_category_ids_for_catalog_item", { "id": id }, { "id": "id" }, options, null, "GetCatalogItemCategoriesRelationshipsResponseCollection", ["filter", "pageCursor", "pageSize", "sort"])
   }
   /** Get Bulk Create Categories Job (`GET /api/catalog-category-bulk-create-jobs/{job_id}`; klaviyo-bridge: `get_bulk_create_categories_job`). */
   getCreateCategoriesJob(jobId, options = {}) {
-    return this._send("getCreateCategoriesJob", "get_bulk_create_categories_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCatalogCategoryCreateJobResponseCompoundDocument")
+    return this._send("getCreateCategoriesJob", "get_bulk_create_categories_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCatalogCategoryCreateJobResponseCompoundDocument", ["fieldsCatalogCategoryBulkCreateJob", "fieldsCatalogCategory", "include"])
   }
   /** Get Bulk Create Categories Jobs (`GET /api/catalog-category-bulk-create-jobs`; klaviyo-bridge: `get_bulk_create_categories_jobs`). */
   getCreateCategoriesJobs(options = {}) {
-    return this._send("getCreateCategoriesJobs", "get_bulk_create_categories_jobs", {  }, {  }, options, null, "GetCatalogCategoryCreateJobResponseCollectionCompoundDocument")
+    return this._send("getCreateCategoriesJobs", "get_bulk_create_categories_jobs", {  }, {  }, options, null, "GetCatalogCategoryCreateJobResponseCollectionCompoundDocument", ["fieldsCatalogCategoryBulkCreateJob", "filter", "pageCursor"])
   }
   /** Get Bulk Create Catalog Items Job (`GET /api/catalog-item-bulk-create-jobs/{job_id}`; klaviyo-bridge: `get_bulk_create_catalog_items_job`). */
   getCreateItemsJob(jobId, options = {}) {
-    return this._send("getCreateItemsJob", "get_bulk_create_catalog_items_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCatalogItemCreateJobResponseCompoundDocument")
+    return this._send("getCreateItemsJob", "get_bulk_create_catalog_items_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCatalogItemCreateJobResponseCompoundDocument", ["fieldsCatalogItemBulkCreateJob", "fieldsCatalogItem", "include"])
   }
   /** Get Bulk Create Catalog Items Jobs (`GET /api/catalog-item-bulk-create-jobs`; klaviyo-bridge: `get_bulk_create_catalog_items_jobs`). */
   getCreateItemsJobs(options = {}) {
-    return this._send("getCreateItemsJobs", "get_bulk_create_catalog_items_jobs", {  }, {  }, options, null, "GetCatalogItemCreateJobResponseCollectionCompoundDocument")
+    return this._send("getCreateItemsJobs", "get_bulk_create_catalog_items_jobs", {  }, {  }, options, null, "GetCatalogItemCreateJobResponseCollectionCompoundDocument", ["fieldsCatalogItemBulkCreateJob", "filter", "pageCursor"])
   }
   /** Get Bulk Create Variants Job (`GET /api/catalog-variant-bulk-create-jobs/{job_id}`; klaviyo-bridge: `get_bulk_create_variants_job`). */
   getCreateVariantsJob(jobId, options = {}) {
-    return this._send("getCreateVariantsJob", "get_bulk_create_variants_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCatalogVariantCreateJobResponseCompoundDocument")
+    return this._send("getCreateVariantsJob", "get_bulk_create_variants_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCatalogVariantCreateJobResponseCompoundDocument", ["fieldsCatalogVariantBulkCreateJob", "fieldsCatalogVariant", "include"])
   }
   /** Get Bulk Create Variants Jobs (`GET /api/catalog-variant-bulk-create-jobs`; klaviyo-bridge: `get_bulk_create_variants_jobs`). */
   getCreateVariantsJobs(options = {}) {
-    return this._send("getCreateVariantsJobs", "get_bulk_create_variants_jobs", {  }, {  }, options, null, "GetCatalogVariantCreateJobResponseCollectionCompoundDocument")
+    return this._send("getCreateVariantsJobs", "get_bulk_create_variants_jobs", {  }, {  }, options, null, "GetCatalogVariantCreateJobResponseCollectionCompoundDocument", ["fieldsCatalogVariantBulkCreateJob", "filter", "pageCursor"])
   }
   /** Get Bulk Delete Categories Job (`GET /api/catalog-category-bulk-delete-jobs/{job_id}`; klaviyo-bridge: `get_bulk_delete_categories_job`). */
   getDeleteCategoriesJob(jobId, options = {}) {
-    return this._send("getDeleteCategoriesJob", "get_bulk_delete_categories_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCatalogCategoryDeleteJobResponse")
+    return this._send("getDeleteCategoriesJob", "get_bulk_delete_categories_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCatalogCategoryDeleteJobResponse", ["fieldsCatalogCategoryBulkDeleteJob"])
   }
   /** Get Bulk Delete Categories Jobs (`GET /api/catalog-category-bulk-delete-jobs`; klaviyo-bridge: `get_bulk_delete_categories_jobs`). */
   getDeleteCategoriesJobs(options = {}) {
-    return this._send("getDeleteCategoriesJobs", "get_bulk_delete_categories_jobs", {  }, {  }, options, null, "GetCatalogCategoryDeleteJobResponseCollection")
+    return this._send("getDeleteCategoriesJobs", "get_bulk_delete_categories_jobs", {  }, {  }, options, null, "GetCatalogCategoryDeleteJobResponseCollection", ["fieldsCatalogCategoryBulkDeleteJob", "filter", "pageCursor"])
   }
   /** Get Bulk Delete Catalog Items Job (`GET /api/catalog-item-bulk-delete-jobs/{job_id}`; klaviyo-bridge: `get_bulk_delete_catalog_items_job`). */
   getDeleteItemsJob(jobId, options = {}) {
-    return this._send("getDeleteItemsJob", "get_bulk_delete_catalog_items_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCatalogItemDeleteJobResponse")
+    return this._send("getDeleteItemsJob", "get_bulk_delete_catalog_items_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCatalogItemDeleteJobResponse", ["fieldsCatalogItemBulkDeleteJob"])
   }
   /** Get Bulk Delete Catalog Items Jobs (`GET /api/catalog-item-bulk-delete-jobs`; klaviyo-bridge: `get_bulk_delete_catalog_items_jobs`). */
   getDeleteItemsJobs(options = {}) {
-    return this._send("getDeleteItemsJobs", "get_bulk_delete_catalog_items_jobs", {  }, {  }, options, null, "GetCatalogItemDeleteJobResponseCollection")
+    return this._send("getDeleteItemsJobs", "get_bulk_delete_catalog_items_jobs", {  }, {  }, options, null, "GetCatalogItemDeleteJobResponseCollection", ["fieldsCatalogItemBulkDeleteJob", "filter", "pageCursor"])
   }
   /** Get Bulk Delete Variants Job (`GET /api/catalog-variant-bulk-delete-jobs/{job_id}`; klaviyo-bridge: `get_bulk_delete_variants_job`). */
   getDeleteVariantsJob(jobId, options = {}) {
-    return this._send("getDeleteVariantsJob", "get_bulk_delete_variants_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCatalogVariantDeleteJobResponse")
+    return this._send("getDeleteVariantsJob", "get_bulk_delete_variants_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCatalogVariantDeleteJobResponse", ["fieldsCatalogVariantBulkDeleteJob"])
   }
   /** Get Bulk Delete Variants Jobs (`GET /api/catalog-variant-bulk-delete-jobs`; klaviyo-bridge: `get_bulk_delete_variants_jobs`). */
   getDeleteVariantsJobs(options = {}) {
-    return this._send("getDeleteVariantsJobs", "get_bulk_delete_variants_jobs", {  }, {  }, options, null, "GetCatalogVariantDeleteJobResponseCollection")
+    return this._send("getDeleteVariantsJobs", "get_bulk_delete_variants_jobs", {  }, {  }, options, null, "GetCatalogVariantDeleteJobResponseCollection", ["fieldsCatalogVariantBulkDeleteJob", "filter", "pageCursor"])
   }
   /** Get Item IDs for Catalog Category (`GET /api/catalog-categories/{id}/relationships/items`; klaviyo-bridge: `get_item_ids_for_catalog_category`). */
   getItemIdsForCatalogCategory(id, options = {}) {
-    return this._send("getItemIdsForCatalogCategory", "get_item_ids_for_catalog_category", { "id": id }, { "id": "id" }, options, null, "GetCatalogCategoryItemsRelationshipsResponseCollection")
+    return this._send("getItemIdsForCatalogCategory", "get_item_ids_for_catalog_category", { "id": id }, { "id": "id" }, options, null, "GetCatalogCategoryItemsRelationshipsResponseCollection", ["filter", "pageCursor", "pageSize", "sort"])
   }
   /** Get Items for Catalog Category (`GET /api/catalog-categories/{id}/items`; klaviyo-bridge: `get_items_for_catalog_category`). */
   getItemsForCatalogCategory(id, options = {}) {
-    return this._send("getItemsForCatalogCategory", "get_items_for_catalog_category", { "id": id }, { "id": "id" }, options, null, "GetCatalogItemResponseCollectionCompoundDocument")
+    return this._send("getItemsForCatalogCategory", "get_items_for_catalog_category", { "id": id }, { "id": "id" }, options, null, "GetCatalogItemResponseCollectionCompoundDocument", ["fieldsCatalogItem", "fieldsCatalogVariant", "filter", "include", "pageCursor", "pageSize", "sort"])
   }
   /** Get Bulk Update Categories Job (`GET /api/catalog-category-bulk-update-jobs/{job_id}`; klaviyo-bridge: `get_bulk_update_categories_job`). */
   getUpdateCategoriesJob(jobId, options = {}) {
-    return this._send("getUpdateCategoriesJob", "get_bulk_update_categories_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCatalogCategoryUpdateJobResponseCompoundDocument")
+    return this._send("getUpdateCategoriesJob", "get_bulk_update_categories_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCatalogCategoryUpdateJobResponseCompoundDocument", ["fieldsCatalogCategoryBulkUpdateJob", "fieldsCatalogCategory", "include"])
   }
   /** Get Bulk Update Categories Jobs (`GET /api/catalog-category-bulk-update-jobs`; klaviyo-bridge: `get_bulk_update_categories_jobs`). */
   getUpdateCategoriesJobs(options = {}) {
-    return this._send("getUpdateCategoriesJobs", "get_bulk_update_categories_jobs", {  }, {  }, options, null, "GetCatalogCategoryUpdateJobResponseCollectionCompoundDocument")
+    return this._send("getUpdateCategoriesJobs", "get_bulk_update_categories_jobs", {  }, {  }, options, null, "GetCatalogCategoryUpdateJobResponseCollectionCompoundDocument", ["fieldsCatalogCategoryBulkUpdateJob", "filter", "pageCursor"])
   }
   /** Get Bulk Update Catalog Items Job (`GET /api/catalog-item-bulk-update-jobs/{job_id}`; klaviyo-bridge: `get_bulk_update_catalog_items_job`). */
   getUpdateItemsJob(jobId, options = {}) {
-    return this._send("getUpdateItemsJob", "get_bulk_update_catalog_items_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCatalogItemUpdateJobResponseCompoundDocument")
+    return this._send("getUpdateItemsJob", "get_bulk_update_catalog_items_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCatalogItemUpdateJobResponseCompoundDocument", ["fieldsCatalogItemBulkUpdateJob", "fieldsCatalogItem", "include"])
   }
   /** Get Bulk Update Catalog Items Jobs (`GET /api/catalog-item-bulk-update-jobs`; klaviyo-bridge: `get_bulk_update_catalog_items_jobs`). */
   getUpdateItemsJobs(options = {}) {
-    return this._send("getUpdateItemsJobs", "get_bulk_update_catalog_items_jobs", {  }, {  }, options, null, "GetCatalogItemUpdateJobResponseCollectionCompoundDocument")
+    return this._send("getUpdateItemsJobs", "get_bulk_update_catalog_items_jobs", {  }, {  }, options, null, "GetCatalogItemUpdateJobResponseCollectionCompoundDocument", ["fieldsCatalogItemBulkUpdateJob", "filter", "pageCursor"])
   }
   /** Get Bulk Update Variants Job (`GET /api/catalog-variant-bulk-update-jobs/{job_id}`; klaviyo-bridge: `get_bulk_update_variants_job`). */
   getUpdateVariantsJob(jobId, options = {}) {
-    return this._send("getUpdateVariantsJob", "get_bulk_update_variants_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCatalogVariantUpdateJobResponseCompoundDocument")
+    return this._send("getUpdateVariantsJob", "get_bulk_update_variants_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCatalogVariantUpdateJobResponseCompoundDocument", ["fieldsCatalogVariantBulkUpdateJob", "fieldsCatalogVariant", "include"])
   }
   /** Get Bulk Update Variants Jobs (`GET /api/catalog-variant-bulk-update-jobs`; klaviyo-bridge: `get_bulk_update_variants_jobs`). */
   getUpdateVariantsJobs(options = {}) {
-    return this._send("getUpdateVariantsJobs", "get_bulk_update_variants_jobs", {  }, {  }, options, null, "GetCatalogVariantUpdateJobResponseCollectionCompoundDocument")
+    return this._send("getUpdateVariantsJobs", "get_bulk_update_variants_jobs", {  }, {  }, options, null, "GetCatalogVariantUpdateJobResponseCollectionCompoundDocument", ["fieldsCatalogVariantBulkUpdateJob", "filter", "pageCursor"])
   }
   /** Get Variant IDs for Catalog Item (`GET /api/catalog-items/{id}/relationships/variants`; klaviyo-bridge: `get_variant_ids_for_catalog_item`). */
   getVariantIdsForCatalogItem(id, options = {}) {
-    return this._send("getVariantIdsForCatalogItem", "get_variant_ids_for_catalog_item", { "id": id }, { "id": "id" }, options, null, "GetCatalogItemVariantsRelationshipsResponseCollection")
+    return this._send("getVariantIdsForCatalogItem", "get_variant_ids_for_catalog_item", { "id": id }, { "id": "id" }, options, null, "GetCatalogItemVariantsRelationshipsResponseCollection", ["filter", "pageCursor", "pageSize", "sort"])
   }
   /** Get Variants for Catalog Item (`GET /api/catalog-items/{id}/variants`; klaviyo-bridge: `get_variants_for_catalog_item`). */
   getVariantsForCatalogItem(id, options = {}) {
-    return this._send("getVariantsForCatalogItem", "get_variants_for_catalog_item", { "id": id }, { "id": "id" }, options, null, "GetCatalogVariantResponseCollection")
+    return this._send("getVariantsForCatalogItem", "get_variants_for_catalog_item", { "id": id }, { "id": "id" }, options, null, "GetCatalogVariantResponseCollection", ["fieldsCatalogVariant", "filter", "pageCursor", "pageSize", "sort"])
   }
   /** Remove Categories from Catalog Item (`DELETE /api/catalog-items/{id}/relationships/categories`; klaviyo-bridge: `remove_categories_from_catalog_item`). */
   removeCategoriesFromCatalogItem(id, catalogItemCategoryOp) {
-    return this._send("removeCategoriesFromCatalogItem", "remove_categories_from_catalog_item", { "id": id, "body": catalogItemCategoryOp }, { "id": "id", "body": "catalogItemCategoryOp" }, {}, "CatalogItemCategoryOp", null)
+    return this._send("removeCategoriesFromCatalogItem", "remove_categories_from_catalog_item", { "id": id, "body": catalogItemCategoryOp }, { "id": "id", "body": "catalogItemCategoryOp" }, {}, "CatalogItemCategoryOp", null, [])
   }
   /** Remove Items from Catalog Category (`DELETE /api/catalog-categories/{id}/relationships/items`; klaviyo-bridge: `remove_items_from_catalog_category`). */
   removeItemsFromCatalogCategory(id, catalogCategoryItemOp) {
-    return this._send("removeItemsFromCatalogCategory", "remove_items_from_catalog_category", { "id": id, "body": catalogCategoryItemOp }, { "id": "id", "body": "catalogCategoryItemOp" }, {}, "CatalogCategoryItemOp", null)
+    return this._send("removeItemsFromCatalogCategory", "remove_items_from_catalog_category", { "id": id, "body": catalogCategoryItemOp }, { "id": "id", "body": "catalogCategoryItemOp" }, {}, "CatalogCategoryItemOp", null, [])
   }
   /** Bulk Create Catalog Categories (`POST /api/catalog-category-bulk-create-jobs`; klaviyo-bridge: `bulk_create_catalog_categories`). */
   spawnCreateCategoriesJob(catalogCategoryCreateJobCreateQuery, options = {}) {
-    return this._send("spawnCreateCategoriesJob", "bulk_create_catalog_categories", { "body": catalogCategoryCreateJobCreateQuery }, { "body": "catalogCategoryCreateJobCreateQuery" }, options, "CatalogCategoryCreateJobCreateQuery", "PostCatalogCategoryCreateJobResponse")
+    return this._send("spawnCreateCategoriesJob", "bulk_create_catalog_categories", { "body": catalogCategoryCreateJobCreateQuery }, { "body": "catalogCategoryCreateJobCreateQuery" }, options, "CatalogCategoryCreateJobCreateQuery", "PostCatalogCategoryCreateJobResponse", ["fieldsCatalogCategoryBulkCreateJob"])
   }
   /** Bulk Create Catalog Items (`POST /api/catalog-item-bulk-create-jobs`; klaviyo-bridge: `bulk_create_catalog_items`). */
   spawnCreateItemsJob(catalogItemCreateJobCreateQuery, options = {}) {
-    return this._send("spawnCreateItemsJob", "bulk_create_catalog_items", { "body": catalogItemCreateJobCreateQuery }, { "body": "catalogItemCreateJobCreateQuery" }, options, "CatalogItemCreateJobCreateQuery", "PostCatalogItemCreateJobResponse")
+    return this._send("spawnCreateItemsJob", "bulk_create_catalog_items", { "body": catalogItemCreateJobCreateQuery }, { "body": "catalogItemCreateJobCreateQuery" }, options, "CatalogItemCreateJobCreateQuery", "PostCatalogItemCreateJobResponse", ["fieldsCatalogItemBulkCreateJob"])
   }
   /** Bulk Create Catalog Variants (`POST /api/catalog-variant-bulk-create-jobs`; klaviyo-bridge: `bulk_create_catalog_variants`). */
   spawnCreateVariantsJob(catalogVariantCreateJobCreateQuery, options = {}) {
-    return this._send("spawnCreateVariantsJob", "bulk_create_catalog_variants", { "body": catalogVariantCreateJobCreateQuery }, { "body": "catalogVariantCreateJobCreateQuery" }, options, "CatalogVariantCreateJobCreateQuery", "PostCatalogVariantCreateJobResponse")
+    return this._send("spawnCreateVariantsJob", "bulk_create_catalog_variants", { "body": catalogVariantCreateJobCreateQuery }, { "body": "catalogVariantCreateJobCreateQuery" }, options, "CatalogVariantCreateJobCreateQuery", "PostCatalogVariantCreateJobResponse", ["fieldsCatalogVariantBulkCreateJob"])
   }
   /** Bulk Delete Catalog Categories (`POST /api/catalog-category-bulk-delete-jobs`; klaviyo-bridge: `bulk_delete_catalog_categories`). */
   spawnDeleteCategoriesJob(catalogCategoryDeleteJobCreateQuery, options = {}) {
-    return this._send("spawnDeleteCategoriesJob", "bulk_delete_catalog_categories", { "body": catalogCategoryDeleteJobCreateQuery }, { "body": "catalogCategoryDeleteJobCreateQuery" }, options, "CatalogCategoryDeleteJobCreateQuery", "PostCatalogCategoryDeleteJobResponse")
+    return this._send("spawnDeleteCategoriesJob", "bulk_delete_catalog_categories", { "body": catalogCategoryDeleteJobCreateQuery }, { "body": "catalogCategoryDeleteJobCreateQuery" }, options, "CatalogCategoryDeleteJobCreateQuery", "PostCatalogCategoryDeleteJobResponse", ["fieldsCatalogCategoryBulkDeleteJob"])
   }
   /** Bulk Delete Catalog Items (`POST /api/catalog-item-bulk-delete-jobs`; klaviyo-bridge: `bulk_delete_catalog_items`). */
   spawnDeleteItemsJob(catalogItemDeleteJobCreateQuery, options = {}) {
-    return this._send("spawnDeleteItemsJob", "bulk_delete_catalog_items", { "body": catalogItemDeleteJobCreateQuery }, { "body": "catalogItemDeleteJobCreateQuery" }, options, "CatalogItemDeleteJobCreateQuery", "PostCatalogItemDeleteJobResponse")
+    return this._send("spawnDeleteItemsJob", "bulk_delete_catalog_items", { "body": catalogItemDeleteJobCreateQuery }, { "body": "catalogItemDeleteJobCreateQuery" }, options, "CatalogItemDeleteJobCreateQuery", "PostCatalogItemDeleteJobResponse", ["fieldsCatalogItemBulkDeleteJob"])
   }
   /** Bulk Delete Catalog Variants (`POST /api/catalog-variant-bulk-delete-jobs`; klaviyo-bridge: `bulk_delete_catalog_variants`). */
   spawnDeleteVariantsJob(catalogVariantDeleteJobCreateQuery, options = {}) {
-    return this._send("spawnDeleteVariantsJob", "bulk_delete_catalog_variants", { "body": catalogVariantDeleteJobCreateQuery }, { "body": "catalogVariantDeleteJobCreateQuery" }, options, "CatalogVariantDeleteJobCreateQuery", "PostCatalogVariantDeleteJobResponse")
+    return this._send("spawnDeleteVariantsJob", "bulk_delete_catalog_variants", { "body": catalogVariantDeleteJobCreateQuery }, { "body": "catalogVariantDeleteJobCreateQuery" }, options, "CatalogVariantDeleteJobCreateQuery", "PostCatalogVariantDeleteJobResponse", ["fieldsCatalogVariantBulkDeleteJob"])
   }
   /** Bulk Update Catalog Categories (`POST /api/catalog-category-bulk-update-jobs`; klaviyo-bridge: `bulk_update_catalog_categories`). */
   spawnUpdateCategoriesJob(catalogCategoryUpdateJobCreateQuery, options = {}) {
-    return this._send("spawnUpdateCategoriesJob", "bulk_update_catalog_categories", { "body": catalogCategoryUpdateJobCreateQuery }, { "body": "catalogCategoryUpdateJobCreateQuery" }, options, "CatalogCategoryUpdateJobCreateQuery", "PostCatalogCategoryUpdateJobResponse")
+    return this._send("spawnUpdateCategoriesJob", "bulk_update_catalog_categories", { "body": catalogCategoryUpdateJobCreateQuery }, { "body": "catalogCategoryUpdateJobCreateQuery" }, options, "CatalogCategoryUpdateJobCreateQuery", "PostCatalogCategoryUpdateJobResponse", ["fieldsCatalogCategoryBulkUpdateJob"])
   }
   /** Bulk Update Catalog Items (`POST /api/catalog-item-bulk-update-jobs`; klaviyo-bridge: `bulk_update_catalog_items`). */
   spawnUpdateItemsJob(catalogItemUpdateJobCreateQuery, options = {}) {
-    return this._send("spawnUpdateItemsJob", "bulk_update_catalog_items", { "body": catalogItemUpdateJobCreateQuery }, { "body": "catalogItemUpdateJobCreateQuery" }, options, "CatalogItemUpdateJobCreateQuery", "PostCatalogItemUpdateJobResponse")
+    return this._send("spawnUpdateItemsJob", "bulk_update_catalog_items", { "body": catalogItemUpdateJobCreateQuery }, { "body": "catalogItemUpdateJobCreateQuery" }, options, "CatalogItemUpdateJobCreateQuery", "PostCatalogItemUpdateJobResponse", ["fieldsCatalogItemBulkUpdateJob"])
   }
   /** Bulk Update Catalog Variants (`POST /api/catalog-variant-bulk-update-jobs`; klaviyo-bridge: `bulk_update_catalog_variants`). */
   spawnUpdateVariantsJob(catalogVariantUpdateJobCreateQuery, options = {}) {
-    return this._send("spawnUpdateVariantsJob", "bulk_update_catalog_variants", { "body": catalogVariantUpdateJobCreateQuery }, { "body": "catalogVariantUpdateJobCreateQuery" }, options, "CatalogVariantUpdateJobCreateQuery", "PostCatalogVariantUpdateJobResponse")
+    return this._send("spawnUpdateVariantsJob", "bulk_update_catalog_variants", { "body": catalogVariantUpdateJobCreateQuery }, { "body": "catalogVariantUpdateJobCreateQuery" }, options, "CatalogVariantUpdateJobCreateQuery", "PostCatalogVariantUpdateJobResponse", ["fieldsCatalogVariantBulkUpdateJob"])
   }
   /** Update Catalog Category (`PATCH /api/catalog-categories/{id}`; klaviyo-bridge: `update_catalog_category`). */
   updateCatalogCategory(id, catalogCategoryUpdateQuery, options = {}) {
-    return this._send("updateCatalogCategory", "update_catalog_category", { "id": id, "body": catalogCategoryUpdateQuery }, { "id": "id", "body": "catalogCategoryUpdateQuery" }, options, "CatalogCategoryUpdateQuery", "PatchCatalogCategoryResponse")
+    return this._send("updateCatalogCategory", "update_catalog_category", { "id": id, "body": catalogCategoryUpdateQuery }, { "id": "id", "body": "catalogCategoryUpdateQuery" }, options, "CatalogCategoryUpdateQuery", "PatchCatalogCategoryResponse", ["fieldsCatalogCategory"])
   }
   /** Update Items for Catalog Category (`PATCH /api/catalog-categories/{id}/relationships/items`; klaviyo-bridge: `update_items_for_catalog_category`). */
   updateCatalogCategoryRelationshipsItems(id, catalogCategoryItemOp) {
-    return this._send("updateCatalogCategoryRelationshipsItems", "update_items_for_catalog_category", { "id": id, "body": catalogCategoryItemOp }, { "id": "id", "body": "catalogCategoryItemOp" }, {}, "CatalogCategoryItemOp", null)
+    return this._send("updateCatalogCategoryRelationshipsItems", "update_items_for_catalog_category", { "id": id, "body": catalogCategoryItemOp }, { "id": "id", "body": "catalogCategoryItemOp" }, {}, "CatalogCategoryItemOp", null, [])
   }
   /** Update Catalog Item (`PATCH /api/catalog-items/{id}`; klaviyo-bridge: `update_catalog_item`). */
   updateCatalogItem(id, catalogItemUpdateQuery, options = {}) {
-    return this._send("updateCatalogItem", "update_catalog_item", { "id": id, "body": catalogItemUpdateQuery }, { "id": "id", "body": "catalogItemUpdateQuery" }, options, "CatalogItemUpdateQuery", "PatchCatalogItemResponse")
+    return this._send("updateCatalogItem", "update_catalog_item", { "id": id, "body": catalogItemUpdateQuery }, { "id": "id", "body": "catalogItemUpdateQuery" }, options, "CatalogItemUpdateQuery", "PatchCatalogItemResponse", ["fieldsCatalogItem"])
   }
   /** Update Categories for Catalog Item (`PATCH /api/catalog-items/{id}/relationships/categories`; klaviyo-bridge: `update_categories_for_catalog_item`). */
   updateCatalogItemRelationshipsCategories(id, catalogItemCategoryOp) {
-    return this._send("updateCatalogItemRelationshipsCategories", "update_categories_for_catalog_item", { "id": id, "body": catalogItemCategoryOp }, { "id": "id", "body": "catalogItemCategoryOp" }, {}, "CatalogItemCategoryOp", null)
+    return this._send("updateCatalogItemRelationshipsCategories", "update_categories_for_catalog_item", { "id": id, "body": catalogItemCategoryOp }, { "id": "id", "body": "catalogItemCategoryOp" }, {}, "CatalogItemCategoryOp", null, [])
   }
   /** Update Catalog Variant (`PATCH /api/catalog-variants/{id}`; klaviyo-bridge: `update_catalog_variant`). */
   updateCatalogVariant(id, catalogVariantUpdateQuery, options = {}) {
-    return this._send("updateCatalogVariant", "update_catalog_variant", { "id": id, "body": catalogVariantUpdateQuery }, { "id": "id", "body": "catalogVariantUpdateQuery" }, options, "CatalogVariantUpdateQuery", "PatchCatalogVariantResponse")
+    return this._send("updateCatalogVariant", "update_catalog_variant", { "id": id, "body": catalogVariantUpdateQuery }, { "id": "id", "body": "catalogVariantUpdateQuery" }, options, "CatalogVariantUpdateQuery", "PatchCatalogVariantResponse", ["fieldsCatalogVariant"])
   }
   /** Update Categories for Catalog Item (`PATCH /api/catalog-items/{id}/relationships/categories`; klaviyo-bridge: `update_categories_for_catalog_item`). */
   updateCategoriesForCatalogItem(id, catalogItemCategoryOp) {
-    return this._send("updateCategoriesForCatalogItem", "update_categories_for_catalog_item", { "id": id, "body": catalogItemCategoryOp }, { "id": "id", "body": "catalogItemCategoryOp" }, {}, "CatalogItemCategoryOp", null)
+    return this._send("updateCategoriesForCatalogItem", "update_categories_for_catalog_item", { "id": id, "body": catalogItemCategoryOp }, { "id": "id", "body": "catalogItemCategoryOp" }, {}, "CatalogItemCategoryOp", null, [])
   }
   /** Update Items for Catalog Category (`PATCH /api/catalog-categories/{id}/relationships/items`; klaviyo-bridge: `update_items_for_catalog_category`). */
   updateItemsForCatalogCategory(id, catalogCategoryItemOp) {
-    return this._send("updateItemsForCatalogCategory", "update_items_for_catalog_category", { "id": id, "body": catalogCategoryItemOp }, { "id": "id", "body": "catalogCategoryItemOp" }, {}, "CatalogCategoryItemOp", null)
+    return this._send("updateItemsForCatalogCategory", "update_items_for_catalog_category", { "id": id, "body": catalogCategoryItemOp }, { "id": "id", "body": "catalogCategoryItemOp" }, {}, "CatalogCategoryItemOp", null, [])
   }
 }
 
@@ -702,59 +702,59 @@ class CatalogsApi extends BaseApi {
 class ClientApi extends BaseApi {
   /** Bulk Create Client Events (`POST /client/event-bulk-create`; klaviyo-bridge: `bulk_create_client_events`). */
   bulkCreateClientEvents(eventsBulkCreateQuery, companyId) {
-    return this._send("bulkCreateClientEvents", "bulk_create_client_events", { "body": eventsBulkCreateQuery, "company_id": companyId }, { "body": "eventsBulkCreateQuery", "company_id": "companyId" }, {}, "EventsBulkCreateQuery", null)
+    return this._send("bulkCreateClientEvents", "bulk_create_client_events", { "body": eventsBulkCreateQuery, "company_id": companyId }, { "body": "eventsBulkCreateQuery", "company_id": "companyId" }, {}, "EventsBulkCreateQuery", null, [])
   }
   /** Create Client Back In Stock Subscription (`POST /client/back-in-stock-subscriptions`; klaviyo-bridge: `create_client_back_in_stock_subscription`). */
   createClientBackInStockSubscription(clientBISSubscriptionCreateQuery, companyId) {
-    return this._send("createClientBackInStockSubscription", "create_client_back_in_stock_subscription", { "body": clientBISSubscriptionCreateQuery, "company_id": companyId }, { "body": "clientBISSubscriptionCreateQuery", "company_id": "companyId" }, {}, "ClientBISSubscriptionCreateQuery", null)
+    return this._send("createClientBackInStockSubscription", "create_client_back_in_stock_subscription", { "body": clientBISSubscriptionCreateQuery, "company_id": companyId }, { "body": "clientBISSubscriptionCreateQuery", "company_id": "companyId" }, {}, "ClientBISSubscriptionCreateQuery", null, [])
   }
   /** Create Client Event (`POST /client/events`; klaviyo-bridge: `create_client_event`). */
   createClientEvent(eventCreateQueryV2, companyId) {
-    return this._send("createClientEvent", "create_client_event", { "body": eventCreateQueryV2, "company_id": companyId }, { "body": "eventCreateQueryV2", "company_id": "companyId" }, {}, "EventCreateQueryV2", null)
+    return this._send("createClientEvent", "create_client_event", { "body": eventCreateQueryV2, "company_id": companyId }, { "body": "eventCreateQueryV2", "company_id": "companyId" }, {}, "EventCreateQueryV2", null, [])
   }
   /** Bulk Create Client Events (`POST /client/event-bulk-create`; klaviyo-bridge: `bulk_create_client_events`). */
   createClientEventBulkCreate(eventsBulkCreateQuery, companyId) {
-    return this._send("createClientEventBulkCreate", "bulk_create_client_events", { "body": eventsBulkCreateQuery, "company_id": companyId }, { "body": "eventsBulkCreateQuery", "company_id": "companyId" }, {}, "EventsBulkCreateQuery", null)
+    return this._send("createClientEventBulkCreate", "bulk_create_client_events", { "body": eventsBulkCreateQuery, "company_id": companyId }, { "body": "eventsBulkCreateQuery", "company_id": "companyId" }, {}, "EventsBulkCreateQuery", null, [])
   }
   /** Create or Update Client Profile (`POST /client/profiles`; klaviyo-bridge: `create_client_profile`). */
   createClientProfile(onsiteProfileCreateQuery, companyId) {
-    return this._send("createClientProfile", "create_client_profile", { "body": onsiteProfileCreateQuery, "company_id": companyId }, { "body": "onsiteProfileCreateQuery", "company_id": "companyId" }, {}, "OnsiteProfileCreateQuery", null)
+    return this._send("createClientProfile", "create_client_profile", { "body": onsiteProfileCreateQuery, "company_id": companyId }, { "body": "onsiteProfileCreateQuery", "company_id": "companyId" }, {}, "OnsiteProfileCreateQuery", null, [])
   }
   /** Create or Update Client Push Token (`POST /client/push-tokens`; klaviyo-bridge: `create_client_push_token`). */
   createClientPushToken(pushTokenCreateQuery, companyId) {
-    return this._send("createClientPushToken", "create_client_push_token", { "body": pushTokenCreateQuery, "company_id": companyId }, { "body": "pushTokenCreateQuery", "company_id": "companyId" }, {}, "PushTokenCreateQuery", null)
+    return this._send("createClientPushToken", "create_client_push_token", { "body": pushTokenCreateQuery, "company_id": companyId }, { "body": "pushTokenCreateQuery", "company_id": "companyId" }, {}, "PushTokenCreateQuery", null, [])
   }
   /** Unregister Client Push Token (`POST /client/push-token-unregister`; klaviyo-bridge: `unregister_client_push_token`). */
   createClientPushTokenUnregister(pushTokenUnregisterQuery, companyId) {
-    return this._send("createClientPushTokenUnregister", "unregister_client_push_token", { "body": pushTokenUnregisterQuery, "company_id": companyId }, { "body": "pushTokenUnregisterQuery", "company_id": "companyId" }, {}, "PushTokenUnregisterQuery", null)
+    return this._send("createClientPushTokenUnregister", "unregister_client_push_token", { "body": pushTokenUnregisterQuery, "company_id": companyId }, { "body": "pushTokenUnregisterQuery", "company_id": "companyId" }, {}, "PushTokenUnregisterQuery", null, [])
   }
   /** Create Client Review (`POST /client/reviews`; klaviyo-bridge: `create_client_review`). */
   createClientReview(reviewCreateDTO, companyId) {
-    return this._send("createClientReview", "create_client_review", { "body": reviewCreateDTO, "company_id": companyId }, { "body": "reviewCreateDTO", "company_id": "companyId" }, {}, "ReviewCreateDTO", null)
+    return this._send("createClientReview", "create_client_review", { "body": reviewCreateDTO, "company_id": companyId }, { "body": "reviewCreateDTO", "company_id": "companyId" }, {}, "ReviewCreateDTO", null, [])
   }
   /** Create Client Subscription (`POST /client/subscriptions`; klaviyo-bridge: `create_client_subscription`). */
   createClientSubscription(onsiteSubscriptionCreateQuery, companyId) {
-    return this._send("createClientSubscription", "create_client_subscription", { "body": onsiteSubscriptionCreateQuery, "company_id": companyId }, { "body": "onsiteSubscriptionCreateQuery", "company_id": "companyId" }, {}, "OnsiteSubscriptionCreateQuery", null)
+    return this._send("createClientSubscription", "create_client_subscription", { "body": onsiteSubscriptionCreateQuery, "company_id": companyId }, { "body": "onsiteSubscriptionCreateQuery", "company_id": "companyId" }, {}, "OnsiteSubscriptionCreateQuery", null, [])
   }
   /** Get Client Geofences (`GET /client/geofences`; klaviyo-bridge: `get_client_geofences`). */
   getClientGeofences(companyId, options = {}) {
-    return this._send("getClientGeofences", "get_client_geofences", { "company_id": companyId }, { "company_id": "companyId" }, options, null, "GetGeofenceResponseCollection")
+    return this._send("getClientGeofences", "get_client_geofences", { "company_id": companyId }, { "company_id": "companyId" }, options, null, "GetGeofenceResponseCollection", ["fieldsGeofence", "pageCursor", "pageSize"])
   }
   /** Get Client IP Allowlist (`GET /client/ip-allowlists/{id}`; klaviyo-bridge: `get_client_ip_allowlist`). */
   getClientIpAllowlist(id, companyId, options = {}) {
-    return this._send("getClientIpAllowlist", "get_client_ip_allowlist", { "id": id, "company_id": companyId }, { "id": "id" }, options, null, "IpAllowlistResponseDataWrapper")
+    return this._send("getClientIpAllowlist", "get_client_ip_allowlist", { "id": id, "company_id": companyId }, { "id": "id" }, options, null, "IpAllowlistResponseDataWrapper", ["fieldsIpAllowlist"])
   }
   /** Get Client Review Values Reports (`GET /client/review-values-reports`; klaviyo-bridge: `get_client_review_values_reports`). */
   getClientReviewValuesReports(groupBy, statistics, timeframe, companyId, options = {}) {
-    return this._send("getClientReviewValuesReports", "get_client_review_values_reports", { "group_by": groupBy, "statistics": statistics, "timeframe": timeframe, "company_id": companyId }, { "group_by": "groupBy", "statistics": "statistics", "timeframe": "timeframe", "company_id": "companyId" }, options, null, "GetReviewValuesReportResponseCollection")
+    return this._send("getClientReviewValuesReports", "get_client_review_values_reports", { "group_by": groupBy, "statistics": statistics, "timeframe": timeframe, "company_id": companyId }, { "group_by": "groupBy", "statistics": "statistics", "timeframe": "timeframe", "company_id": "companyId" }, options, null, "GetReviewValuesReportResponseCollection", ["fieldsReviewValuesReport", "filter", "pageCursor", "pageSize"])
   }
   /** Get Client Reviews (`GET /client/reviews`; klaviyo-bridge: `get_client_reviews`). */
   getClientReviews(companyId, options = {}) {
-    return this._send("getClientReviews", "get_client_reviews", { "company_id": companyId }, { "company_id": "companyId" }, options, null, "GetClientReviewResponseDTOCollection")
+    return this._send("getClientReviews", "get_client_reviews", { "company_id": companyId }, { "company_id": "companyId" }, options, null, "GetClientReviewResponseDTOCollection", ["fieldsReview", "filter", "pageCursor", "pageSize", "sort"])
   }
   /** Unregister Client Push Token (`POST /client/push-token-unregister`; klaviyo-bridge: `unregister_client_push_token`). */
   unregisterClientPushToken(pushTokenUnregisterQuery, companyId) {
-    return this._send("unregisterClientPushToken", "unregister_client_push_token", { "body": pushTokenUnregisterQuery, "company_id": companyId }, { "body": "pushTokenUnregisterQuery", "company_id": "companyId" }, {}, "PushTokenUnregisterQuery", null)
+    return this._send("unregisterClientPushToken", "unregister_client_push_token", { "body": pushTokenUnregisterQuery, "company_id": companyId }, { "body": "pushTokenUnregisterQuery", "company_id": "companyId" }, {}, "PushTokenUnregisterQuery", null, [])
   }
 }
 
@@ -762,7 +762,7 @@ class ClientApi extends BaseApi {
 class ConversationsApi extends BaseApi {
   /** Create Conversation Message (`POST /api/conversation-messages`; klaviyo-bridge: `create_conversation_message`). */
   createConversationMessage(conversationMessageCreateQuery) {
-    return this._send("createConversationMessage", "create_conversation_message", { "body": conversationMessageCreateQuery }, { "body": "conversationMessageCreateQuery" }, {}, "ConversationMessageCreateQuery", null)
+    return this._send("createConversationMessage", "create_conversation_message", { "body": conversationMessageCreateQuery }, { "body": "conversationMessageCreateQuery" }, {}, "ConversationMessageCreateQuery", null, [])
   }
 }
 
@@ -770,115 +770,115 @@ class ConversationsApi extends BaseApi {
 class CouponsApi extends BaseApi {
   /** Bulk Create Coupon Codes (`POST /api/coupon-code-bulk-create-jobs`; klaviyo-bridge: `bulk_create_coupon_codes`). */
   bulkCreateCouponCodes(couponCodeCreateJobCreateQuery, options = {}) {
-    return this._send("bulkCreateCouponCodes", "bulk_create_coupon_codes", { "body": couponCodeCreateJobCreateQuery }, { "body": "couponCodeCreateJobCreateQuery" }, options, "CouponCodeCreateJobCreateQuery", "PostCouponCodeCreateJobResponse")
+    return this._send("bulkCreateCouponCodes", "bulk_create_coupon_codes", { "body": couponCodeCreateJobCreateQuery }, { "body": "couponCodeCreateJobCreateQuery" }, options, "CouponCodeCreateJobCreateQuery", "PostCouponCodeCreateJobResponse", ["fieldsCouponCodeBulkCreateJob"])
   }
   /** Create Coupon (`POST /api/coupons`; klaviyo-bridge: `create_coupon`). */
   createCoupon(couponCreateQuery, options = {}) {
-    return this._send("createCoupon", "create_coupon", { "body": couponCreateQuery }, { "body": "couponCreateQuery" }, options, "CouponCreateQuery", "PostCouponResponse")
+    return this._send("createCoupon", "create_coupon", { "body": couponCreateQuery }, { "body": "couponCreateQuery" }, options, "CouponCreateQuery", "PostCouponResponse", ["fieldsCoupon"])
   }
   /** Create Coupon Code (`POST /api/coupon-codes`; klaviyo-bridge: `create_coupon_code`). */
   createCouponCode(couponCodeCreateQuery, options = {}) {
-    return this._send("createCouponCode", "create_coupon_code", { "body": couponCodeCreateQuery }, { "body": "couponCodeCreateQuery" }, options, "CouponCodeCreateQuery", "PostCouponCodeResponse")
+    return this._send("createCouponCode", "create_coupon_code", { "body": couponCodeCreateQuery }, { "body": "couponCodeCreateQuery" }, options, "CouponCodeCreateQuery", "PostCouponCodeResponse", ["fieldsCouponCode"])
   }
   /** Bulk Create Coupon Codes (`POST /api/coupon-code-bulk-create-jobs`; klaviyo-bridge: `bulk_create_coupon_codes`). */
   createCouponCodeBulkCreateJob(couponCodeCreateJobCreateQuery, options = {}) {
-    return this._send("createCouponCodeBulkCreateJob", "bulk_create_coupon_codes", { "body": couponCodeCreateJobCreateQuery }, { "body": "couponCodeCreateJobCreateQuery" }, options, "CouponCodeCreateJobCreateQuery", "PostCouponCodeCreateJobResponse")
+    return this._send("createCouponCodeBulkCreateJob", "bulk_create_coupon_codes", { "body": couponCodeCreateJobCreateQuery }, { "body": "couponCodeCreateJobCreateQuery" }, options, "CouponCodeCreateJobCreateQuery", "PostCouponCodeCreateJobResponse", ["fieldsCouponCodeBulkCreateJob"])
   }
   /** Delete Coupon (`DELETE /api/coupons/{id}`; klaviyo-bridge: `delete_coupon`). */
   deleteCoupon(id) {
-    return this._send("deleteCoupon", "delete_coupon", { "id": id }, { "id": "id" }, {}, null, null)
+    return this._send("deleteCoupon", "delete_coupon", { "id": id }, { "id": "id" }, {}, null, null, [])
   }
   /** Delete Coupon Code (`DELETE /api/coupon-codes/{id}`; klaviyo-bridge: `delete_coupon_code`). */
   deleteCouponCode(id) {
-    return this._send("deleteCouponCode", "delete_coupon_code", { "id": id }, { "id": "id" }, {}, null, null)
+    return this._send("deleteCouponCode", "delete_coupon_code", { "id": id }, { "id": "id" }, {}, null, null, [])
   }
   /** Get Bulk Create Coupon Code Jobs (`GET /api/coupon-code-bulk-create-jobs`; klaviyo-bridge: `get_bulk_create_coupon_code_jobs`). */
   getBulkCreateCouponCodeJobs(options = {}) {
-    return this._send("getBulkCreateCouponCodeJobs", "get_bulk_create_coupon_code_jobs", {  }, {  }, options, null, "GetCouponCodeCreateJobResponseCollectionCompoundDocument")
+    return this._send("getBulkCreateCouponCodeJobs", "get_bulk_create_coupon_code_jobs", {  }, {  }, options, null, "GetCouponCodeCreateJobResponseCollectionCompoundDocument", ["fieldsCouponCodeBulkCreateJob", "filter", "pageCursor"])
   }
   /** Get Bulk Create Coupon Codes Job (`GET /api/coupon-code-bulk-create-jobs/{job_id}`; klaviyo-bridge: `get_bulk_create_coupon_codes_job`). */
   getBulkCreateCouponCodesJob(jobId, options = {}) {
-    return this._send("getBulkCreateCouponCodesJob", "get_bulk_create_coupon_codes_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCouponCodeCreateJobResponseCompoundDocument")
+    return this._send("getBulkCreateCouponCodesJob", "get_bulk_create_coupon_codes_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCouponCodeCreateJobResponseCompoundDocument", ["fieldsCouponCodeBulkCreateJob", "fieldsCouponCode", "include"])
   }
   /** Get Coupon Code IDs for Coupon (`GET /api/coupons/{id}/relationships/coupon-codes`; klaviyo-bridge: `get_coupon_code_ids_for_coupon`). */
   getCodeIdsForCoupon(id, options = {}) {
-    return this._send("getCodeIdsForCoupon", "get_coupon_code_ids_for_coupon", { "id": id }, { "id": "id" }, options, null, "GetCouponCodesRelationshipsResponseCollection")
+    return this._send("getCodeIdsForCoupon", "get_coupon_code_ids_for_coupon", { "id": id }, { "id": "id" }, options, null, "GetCouponCodesRelationshipsResponseCollection", ["filter", "pageCursor", "pageSize"])
   }
   /** Get Coupon Codes for Coupon (`GET /api/coupons/{id}/coupon-codes`; klaviyo-bridge: `get_coupon_codes_for_coupon`). */
   getCodesForCoupon(id, options = {}) {
-    return this._send("getCodesForCoupon", "get_coupon_codes_for_coupon", { "id": id }, { "id": "id" }, options, null, "GetCouponCodeResponseCollection")
+    return this._send("getCodesForCoupon", "get_coupon_codes_for_coupon", { "id": id }, { "id": "id" }, options, null, "GetCouponCodeResponseCollection", ["fieldsCouponCode", "filter", "pageCursor", "pageSize"])
   }
   /** Get Coupon (`GET /api/coupons/{id}`; klaviyo-bridge: `get_coupon`). */
   getCoupon(id, options = {}) {
-    return this._send("getCoupon", "get_coupon", { "id": id }, { "id": "id" }, options, null, "GetCouponResponse")
+    return this._send("getCoupon", "get_coupon", { "id": id }, { "id": "id" }, options, null, "GetCouponResponse", ["fieldsCoupon"])
   }
   /** Get Coupon Code (`GET /api/coupon-codes/{id}`; klaviyo-bridge: `get_coupon_code`). */
   getCouponCode(id, options = {}) {
-    return this._send("getCouponCode", "get_coupon_code", { "id": id }, { "id": "id" }, options, null, "GetCouponCodeResponseCompoundDocument")
+    return this._send("getCouponCode", "get_coupon_code", { "id": id }, { "id": "id" }, options, null, "GetCouponCodeResponseCompoundDocument", ["fieldsCouponCode", "fieldsCoupon", "include"])
   }
   /** Get Bulk Create Coupon Codes Job (`GET /api/coupon-code-bulk-create-jobs/{job_id}`; klaviyo-bridge: `get_bulk_create_coupon_codes_job`). */
   getCouponCodeBulkCreateJob(jobId, options = {}) {
-    return this._send("getCouponCodeBulkCreateJob", "get_bulk_create_coupon_codes_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCouponCodeCreateJobResponseCompoundDocument")
+    return this._send("getCouponCodeBulkCreateJob", "get_bulk_create_coupon_codes_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetCouponCodeCreateJobResponseCompoundDocument", ["fieldsCouponCodeBulkCreateJob", "fieldsCouponCode", "include"])
   }
   /** Get Bulk Create Coupon Code Jobs (`GET /api/coupon-code-bulk-create-jobs`; klaviyo-bridge: `get_bulk_create_coupon_code_jobs`). */
   getCouponCodeBulkCreateJobs(options = {}) {
-    return this._send("getCouponCodeBulkCreateJobs", "get_bulk_create_coupon_code_jobs", {  }, {  }, options, null, "GetCouponCodeCreateJobResponseCollectionCompoundDocument")
+    return this._send("getCouponCodeBulkCreateJobs", "get_bulk_create_coupon_code_jobs", {  }, {  }, options, null, "GetCouponCodeCreateJobResponseCollectionCompoundDocument", ["fieldsCouponCodeBulkCreateJob", "filter", "pageCursor"])
   }
   /** Get Coupon For Coupon Code (`GET /api/coupon-codes/{id}/coupon`; klaviyo-bridge: `get_coupon_for_coupon_code`). */
   getCouponCodeCoupon(id, options = {}) {
-    return this._send("getCouponCodeCoupon", "get_coupon_for_coupon_code", { "id": id }, { "id": "id" }, options, null, "GetCouponResponse")
+    return this._send("getCouponCodeCoupon", "get_coupon_for_coupon_code", { "id": id }, { "id": "id" }, options, null, "GetCouponResponse", ["fieldsCoupon"])
   }
   /** Get Coupon Code IDs for Coupon (`GET /api/coupons/{id}/relationships/coupon-codes`; klaviyo-bridge: `get_coupon_code_ids_for_coupon`). */
   getCouponCodeIdsForCoupon(id, options = {}) {
-    return this._send("getCouponCodeIdsForCoupon", "get_coupon_code_ids_for_coupon", { "id": id }, { "id": "id" }, options, null, "GetCouponCodesRelationshipsResponseCollection")
+    return this._send("getCouponCodeIdsForCoupon", "get_coupon_code_ids_for_coupon", { "id": id }, { "id": "id" }, options, null, "GetCouponCodesRelationshipsResponseCollection", ["filter", "pageCursor", "pageSize"])
   }
   /** Get Coupon Code IDs for Coupon (`GET /api/coupons/{id}/relationships/coupon-codes`; klaviyo-bridge: `get_coupon_code_ids_for_coupon`). */
   getCouponCodeRelationshipsCoupon(id, options = {}) {
-    return this._send("getCouponCodeRelationshipsCoupon", "get_coupon_code_ids_for_coupon", { "id": id }, { "id": "id" }, options, null, "GetCouponCodesRelationshipsResponseCollection")
+    return this._send("getCouponCodeRelationshipsCoupon", "get_coupon_code_ids_for_coupon", { "id": id }, { "id": "id" }, options, null, "GetCouponCodesRelationshipsResponseCollection", ["filter", "pageCursor", "pageSize"])
   }
   /** Get Coupon Codes (`GET /api/coupon-codes`; klaviyo-bridge: `get_coupon_codes`). */
   getCouponCodes(filter, options = {}) {
-    return this._send("getCouponCodes", "get_coupon_codes", { "filter": filter }, { "filter": "filter" }, options, null, "GetCouponCodeResponseCollectionCompoundDocument")
+    return this._send("getCouponCodes", "get_coupon_codes", { "filter": filter }, { "filter": "filter" }, options, null, "GetCouponCodeResponseCollectionCompoundDocument", ["fieldsCouponCode", "fieldsCoupon", "include", "pageCursor", "pageSize"])
   }
   /** Get Coupon Codes for Coupon (`GET /api/coupons/{id}/coupon-codes`; klaviyo-bridge: `get_coupon_codes_for_coupon`). */
   getCouponCodesForCoupon(id, options = {}) {
-    return this._send("getCouponCodesForCoupon", "get_coupon_codes_for_coupon", { "id": id }, { "id": "id" }, options, null, "GetCouponCodeResponseCollection")
+    return this._send("getCouponCodesForCoupon", "get_coupon_codes_for_coupon", { "id": id }, { "id": "id" }, options, null, "GetCouponCodeResponseCollection", ["fieldsCouponCode", "filter", "pageCursor", "pageSize"])
   }
   /** Get Coupon Codes for Coupon (`GET /api/coupons/{id}/coupon-codes`; klaviyo-bridge: `get_coupon_codes_for_coupon`). */
   getCouponCouponCodes(id, options = {}) {
-    return this._send("getCouponCouponCodes", "get_coupon_codes_for_coupon", { "id": id }, { "id": "id" }, options, null, "GetCouponCodeResponseCollection")
+    return this._send("getCouponCouponCodes", "get_coupon_codes_for_coupon", { "id": id }, { "id": "id" }, options, null, "GetCouponCodeResponseCollection", ["fieldsCouponCode", "filter", "pageCursor", "pageSize"])
   }
   /** Get Coupon For Coupon Code (`GET /api/coupon-codes/{id}/coupon`; klaviyo-bridge: `get_coupon_for_coupon_code`). */
   getCouponForCouponCode(id, options = {}) {
-    return this._send("getCouponForCouponCode", "get_coupon_for_coupon_code", { "id": id }, { "id": "id" }, options, null, "GetCouponResponse")
+    return this._send("getCouponForCouponCode", "get_coupon_for_coupon_code", { "id": id }, { "id": "id" }, options, null, "GetCouponResponse", ["fieldsCoupon"])
   }
   /** Get Coupon ID for Coupon Code (`GET /api/coupon-codes/{id}/relationships/coupon`; klaviyo-bridge: `get_coupon_id_for_coupon_code`). */
   getCouponIdForCouponCode(id) {
-    return this._send("getCouponIdForCouponCode", "get_coupon_id_for_coupon_code", { "id": id }, { "id": "id" }, {}, null, "GetCouponCodeCouponRelationshipResponse")
+    return this._send("getCouponIdForCouponCode", "get_coupon_id_for_coupon_code", { "id": id }, { "id": "id" }, {}, null, "GetCouponCodeCouponRelationshipResponse", [])
   }
   /** Get Coupon Code IDs for Coupon (`GET /api/coupons/{id}/relationships/coupon-codes`; klaviyo-bridge: `get_coupon_code_ids_for_coupon`). */
   getCouponRelationshipsCodes(id, options = {}) {
-    return this._send("getCouponRelationshipsCodes", "get_coupon_code_ids_for_coupon", { "id": id }, { "id": "id" }, options, null, "GetCouponCodesRelationshipsResponseCollection")
+    return this._send("getCouponRelationshipsCodes", "get_coupon_code_ids_for_coupon", { "id": id }, { "id": "id" }, options, null, "GetCouponCodesRelationshipsResponseCollection", ["filter", "pageCursor", "pageSize"])
   }
   /** Get Coupon ID for Coupon Code (`GET /api/coupon-codes/{id}/relationships/coupon`; klaviyo-bridge: `get_coupon_id_for_coupon_code`). */
   getCouponRelationshipsCouponCodes(id) {
-    return this._send("getCouponRelationshipsCouponCodes", "get_coupon_id_for_coupon_code", { "id": id }, { "id": "id" }, {}, null, "GetCouponCodeCouponRelationshipResponse")
+    return this._send("getCouponRelationshipsCouponCodes", "get_coupon_id_for_coupon_code", { "id": id }, { "id": "id" }, {}, null, "GetCouponCodeCouponRelationshipResponse", [])
   }
   /** Get Coupons (`GET /api/coupons`; klaviyo-bridge: `get_coupons`). */
   getCoupons(options = {}) {
-    return this._send("getCoupons", "get_coupons", {  }, {  }, options, null, "GetCouponResponseCollection")
+    return this._send("getCoupons", "get_coupons", {  }, {  }, options, null, "GetCouponResponseCollection", ["fieldsCoupon", "pageCursor", "pageSize"])
   }
   /** Bulk Create Coupon Codes (`POST /api/coupon-code-bulk-create-jobs`; klaviyo-bridge: `bulk_create_coupon_codes`). */
   spawnCouponCodeBulkCreateJob(couponCodeCreateJobCreateQuery, options = {}) {
-    return this._send("spawnCouponCodeBulkCreateJob", "bulk_create_coupon_codes", { "body": couponCodeCreateJobCreateQuery }, { "body": "couponCodeCreateJobCreateQuery" }, options, "CouponCodeCreateJobCreateQuery", "PostCouponCodeCreateJobResponse")
+    return this._send("spawnCouponCodeBulkCreateJob", "bulk_create_coupon_codes", { "body": couponCodeCreateJobCreateQuery }, { "body": "couponCodeCreateJobCreateQuery" }, options, "CouponCodeCreateJobCreateQuery", "PostCouponCodeCreateJobResponse", ["fieldsCouponCodeBulkCreateJob"])
   }
   /** Update Coupon (`PATCH /api/coupons/{id}`; klaviyo-bridge: `update_coupon`). */
   updateCoupon(id, couponUpdateQuery, options = {}) {
-    return this._send("updateCoupon", "update_coupon", { "id": id, "body": couponUpdateQuery }, { "id": "id", "body": "couponUpdateQuery" }, options, "CouponUpdateQuery", "PatchCouponResponse")
+    return this._send("updateCoupon", "update_coupon", { "id": id, "body": couponUpdateQuery }, { "id": "id", "body": "couponUpdateQuery" }, options, "CouponUpdateQuery", "PatchCouponResponse", ["fieldsCoupon"])
   }
   /** Update Coupon Code (`PATCH /api/coupon-codes/{id}`; klaviyo-bridge: `update_coupon_code`). */
   updateCouponCode(id, couponCodeUpdateQuery, options = {}) {
-    return this._send("updateCouponCode", "update_coupon_code", { "id": id, "body": couponCodeUpdateQuery }, { "id": "id", "body": "couponCodeUpdateQuery" }, options, "CouponCodeUpdateQuery", "PatchCouponCodeResponse")
+    return this._send("updateCouponCode", "update_coupon_code", { "id": id, "body": couponCodeUpdateQuery }, { "id": "id", "body": "couponCodeUpdateQuery" }, options, "CouponCodeUpdateQuery", "PatchCouponCodeResponse", ["fieldsCouponCode"])
   }
 }
 
@@ -886,299 +886,299 @@ class CouponsApi extends BaseApi {
 class CustomObjectsApi extends BaseApi {
   /** Create Profile Schema Relationship (`POST /api/object-schemas/{id}/relationships/profile-object-schemas`; klaviyo-bridge: `create_profile_schema_relationship`). */
   addProfileObjectSchemasToObjectSchema(id, profileObjectSchemaRelationshipCreateQuery) {
-    return this._send("addProfileObjectSchemasToObjectSchema", "create_profile_schema_relationship", { "id": id, "body": profileObjectSchemaRelationshipCreateQuery }, { "id": "id", "body": "profileObjectSchemaRelationshipCreateQuery" }, {}, "ProfileObjectSchemaRelationshipCreateQuery", null)
+    return this._send("addProfileObjectSchemasToObjectSchema", "create_profile_schema_relationship", { "id": id, "body": profileObjectSchemaRelationshipCreateQuery }, { "id": "id", "body": "profileObjectSchemaRelationshipCreateQuery" }, {}, "ProfileObjectSchemaRelationshipCreateQuery", null, [])
   }
   /** Create Object Schema Relationship (`POST /api/object-schemas/{id}/relationships/object-schemas`; klaviyo-bridge: `create_object_schema_relationship`). */
   addSchemasToObjectSchema(id, objectSchemaRelationshipCreateQuery) {
-    return this._send("addSchemasToObjectSchema", "create_object_schema_relationship", { "id": id, "body": objectSchemaRelationshipCreateQuery }, { "id": "id", "body": "objectSchemaRelationshipCreateQuery" }, {}, "ObjectSchemaRelationshipCreateQuery", null)
+    return this._send("addSchemasToObjectSchema", "create_object_schema_relationship", { "id": id, "body": objectSchemaRelationshipCreateQuery }, { "id": "id", "body": "objectSchemaRelationshipCreateQuery" }, {}, "ObjectSchemaRelationshipCreateQuery", null, [])
   }
   /** Bulk Create Data Source Records (`POST /api/data-source-record-bulk-create-jobs`; klaviyo-bridge: `bulk_create_data_source_records`). */
   bulkCreateDataSourceRecords(dataSourceRecordBulkCreateJobCreateQuery) {
-    return this._send("bulkCreateDataSourceRecords", "bulk_create_data_source_records", { "body": dataSourceRecordBulkCreateJobCreateQuery }, { "body": "dataSourceRecordBulkCreateJobCreateQuery" }, {}, "DataSourceRecordBulkCreateJobCreateQuery", null)
+    return this._send("bulkCreateDataSourceRecords", "bulk_create_data_source_records", { "body": dataSourceRecordBulkCreateJobCreateQuery }, { "body": "dataSourceRecordBulkCreateJobCreateQuery" }, {}, "DataSourceRecordBulkCreateJobCreateQuery", null, [])
   }
   /** Bulk Delete Object Records (`POST /api/object-record-bulk-delete-jobs`; klaviyo-bridge: `bulk_delete_object_records`). */
   bulkDeleteObjectRecords(objectRecordDeleteJobCreateQuery) {
-    return this._send("bulkDeleteObjectRecords", "bulk_delete_object_records", { "body": objectRecordDeleteJobCreateQuery }, { "body": "objectRecordDeleteJobCreateQuery" }, {}, "ObjectRecordDeleteJobCreateQuery", null)
+    return this._send("bulkDeleteObjectRecords", "bulk_delete_object_records", { "body": objectRecordDeleteJobCreateQuery }, { "body": "objectRecordDeleteJobCreateQuery" }, {}, "ObjectRecordDeleteJobCreateQuery", null, [])
   }
   /** Create Data Source (`POST /api/data-sources`; klaviyo-bridge: `create_data_source`). */
   createDataSource(dataSourceCreateQuery, options = {}) {
-    return this._send("createDataSource", "create_data_source", { "body": dataSourceCreateQuery }, { "body": "dataSourceCreateQuery" }, options, "DataSourceCreateQuery", "PostDataSourceResponse")
+    return this._send("createDataSource", "create_data_source", { "body": dataSourceCreateQuery }, { "body": "dataSourceCreateQuery" }, options, "DataSourceCreateQuery", "PostDataSourceResponse", ["fieldsDataSource"])
   }
   /** Create Data Source Record (`POST /api/data-source-record-create-jobs`; klaviyo-bridge: `create_data_source_record`). */
   createDataSourceRecord(dataSourceRecordCreateJobCreateQuery) {
-    return this._send("createDataSourceRecord", "create_data_source_record", { "body": dataSourceRecordCreateJobCreateQuery }, { "body": "dataSourceRecordCreateJobCreateQuery" }, {}, "DataSourceRecordCreateJobCreateQuery", null)
+    return this._send("createDataSourceRecord", "create_data_source_record", { "body": dataSourceRecordCreateJobCreateQuery }, { "body": "dataSourceRecordCreateJobCreateQuery" }, {}, "DataSourceRecordCreateJobCreateQuery", null, [])
   }
   /** Bulk Create Data Source Records (`POST /api/data-source-record-bulk-create-jobs`; klaviyo-bridge: `bulk_create_data_source_records`). */
   createDataSourceRecordBulkCreateJob(dataSourceRecordBulkCreateJobCreateQuery) {
-    return this._send("createDataSourceRecordBulkCreateJob", "bulk_create_data_source_records", { "body": dataSourceRecordBulkCreateJobCreateQuery }, { "body": "dataSourceRecordBulkCreateJobCreateQuery" }, {}, "DataSourceRecordBulkCreateJobCreateQuery", null)
+    return this._send("createDataSourceRecordBulkCreateJob", "bulk_create_data_source_records", { "body": dataSourceRecordBulkCreateJobCreateQuery }, { "body": "dataSourceRecordBulkCreateJobCreateQuery" }, {}, "DataSourceRecordBulkCreateJobCreateQuery", null, [])
   }
   /** Create Data Source Record (`POST /api/data-source-record-create-jobs`; klaviyo-bridge: `create_data_source_record`). */
   createDataSourceRecordCreateJob(dataSourceRecordCreateJobCreateQuery) {
-    return this._send("createDataSourceRecordCreateJob", "create_data_source_record", { "body": dataSourceRecordCreateJobCreateQuery }, { "body": "dataSourceRecordCreateJobCreateQuery" }, {}, "DataSourceRecordCreateJobCreateQuery", null)
+    return this._send("createDataSourceRecordCreateJob", "create_data_source_record", { "body": dataSourceRecordCreateJobCreateQuery }, { "body": "dataSourceRecordCreateJobCreateQuery" }, {}, "DataSourceRecordCreateJobCreateQuery", null, [])
   }
   /** Bulk Delete Object Records (`POST /api/object-record-bulk-delete-jobs`; klaviyo-bridge: `bulk_delete_object_records`). */
   createObjectRecordBulkDeleteJob(objectRecordDeleteJobCreateQuery) {
-    return this._send("createObjectRecordBulkDeleteJob", "bulk_delete_object_records", { "body": objectRecordDeleteJobCreateQuery }, { "body": "objectRecordDeleteJobCreateQuery" }, {}, "ObjectRecordDeleteJobCreateQuery", null)
+    return this._send("createObjectRecordBulkDeleteJob", "bulk_delete_object_records", { "body": objectRecordDeleteJobCreateQuery }, { "body": "objectRecordDeleteJobCreateQuery" }, {}, "ObjectRecordDeleteJobCreateQuery", null, [])
   }
   /** Create Object Schema (`POST /api/object-schemas`; klaviyo-bridge: `create_object_schema`). */
   createObjectSchema(objectSchemaCreateQuery, options = {}) {
-    return this._send("createObjectSchema", "create_object_schema", { "body": objectSchemaCreateQuery }, { "body": "objectSchemaCreateQuery" }, options, "ObjectSchemaCreateQuery", "PostObjectSchemaResponse")
+    return this._send("createObjectSchema", "create_object_schema", { "body": objectSchemaCreateQuery }, { "body": "objectSchemaCreateQuery" }, options, "ObjectSchemaCreateQuery", "PostObjectSchemaResponse", ["fieldsObjectSchema"])
   }
   /** Create Object Schema Relationship (`POST /api/object-schemas/{id}/relationships/object-schemas`; klaviyo-bridge: `create_object_schema_relationship`). */
   createObjectSchemaRelationship(id, objectSchemaRelationshipCreateQuery) {
-    return this._send("createObjectSchemaRelationship", "create_object_schema_relationship", { "id": id, "body": objectSchemaRelationshipCreateQuery }, { "id": "id", "body": "objectSchemaRelationshipCreateQuery" }, {}, "ObjectSchemaRelationshipCreateQuery", null)
+    return this._send("createObjectSchemaRelationship", "create_object_schema_relationship", { "id": id, "body": objectSchemaRelationshipCreateQuery }, { "id": "id", "body": "objectSchemaRelationshipCreateQuery" }, {}, "ObjectSchemaRelationshipCreateQuery", null, [])
   }
   /** Create Profile Schema Relationship (`POST /api/object-schemas/{id}/relationships/profile-object-schemas`; klaviyo-bridge: `create_profile_schema_relationship`). */
   createObjectSchemaRelationshipsProfileObjectSchemas(id, profileObjectSchemaRelationshipCreateQuery) {
-    return this._send("createObjectSchemaRelationshipsProfileObjectSchemas", "create_profile_schema_relationship", { "id": id, "body": profileObjectSchemaRelationshipCreateQuery }, { "id": "id", "body": "profileObjectSchemaRelationshipCreateQuery" }, {}, "ProfileObjectSchemaRelationshipCreateQuery", null)
+    return this._send("createObjectSchemaRelationshipsProfileObjectSchemas", "create_profile_schema_relationship", { "id": id, "body": profileObjectSchemaRelationshipCreateQuery }, { "id": "id", "body": "profileObjectSchemaRelationshipCreateQuery" }, {}, "ProfileObjectSchemaRelationshipCreateQuery", null, [])
   }
   /** Create Object Schema Relationship (`POST /api/object-schemas/{id}/relationships/object-schemas`; klaviyo-bridge: `create_object_schema_relationship`). */
   createObjectSchemaRelationshipsSchemas(id, objectSchemaRelationshipCreateQuery) {
-    return this._send("createObjectSchemaRelationshipsSchemas", "create_object_schema_relationship", { "id": id, "body": objectSchemaRelationshipCreateQuery }, { "id": "id", "body": "objectSchemaRelationshipCreateQuery" }, {}, "ObjectSchemaRelationshipCreateQuery", null)
+    return this._send("createObjectSchemaRelationshipsSchemas", "create_object_schema_relationship", { "id": id, "body": objectSchemaRelationshipCreateQuery }, { "id": "id", "body": "objectSchemaRelationshipCreateQuery" }, {}, "ObjectSchemaRelationshipCreateQuery", null, [])
   }
   /** Create Object Type (`POST /api/object-types`; klaviyo-bridge: `create_object_type`). */
   createObjectType(objectTypeCreateQuery, options = {}) {
-    return this._send("createObjectType", "create_object_type", { "body": objectTypeCreateQuery }, { "body": "objectTypeCreateQuery" }, options, "ObjectTypeCreateQuery", "PostObjectTypeResponse")
+    return this._send("createObjectType", "create_object_type", { "body": objectTypeCreateQuery }, { "body": "objectTypeCreateQuery" }, options, "ObjectTypeCreateQuery", "PostObjectTypeResponse", ["fieldsObjectType"])
   }
   /** Create Profile Schema Relationship (`POST /api/object-schemas/{id}/relationships/profile-object-schemas`; klaviyo-bridge: `create_profile_schema_relationship`). */
   createProfileSchemaRelationship(id, profileObjectSchemaRelationshipCreateQuery) {
-    return this._send("createProfileSchemaRelationship", "create_profile_schema_relationship", { "id": id, "body": profileObjectSchemaRelationshipCreateQuery }, { "id": "id", "body": "profileObjectSchemaRelationshipCreateQuery" }, {}, "ProfileObjectSchemaRelationshipCreateQuery", null)
+    return this._send("createProfileSchemaRelationship", "create_profile_schema_relationship", { "id": id, "body": profileObjectSchemaRelationshipCreateQuery }, { "id": "id", "body": "profileObjectSchemaRelationshipCreateQuery" }, {}, "ProfileObjectSchemaRelationshipCreateQuery", null, [])
   }
   /** Delete Data Source (`DELETE /api/data-sources/{id}`; klaviyo-bridge: `delete_data_source`). */
   deleteDataSource(id) {
-    return this._send("deleteDataSource", "delete_data_source", { "id": id }, { "id": "id" }, {}, null, null)
+    return this._send("deleteDataSource", "delete_data_source", { "id": id }, { "id": "id" }, {}, null, null, [])
   }
   /** Delete Object Schema Relationship (`DELETE /api/object-schemas/{id}/relationships/object-schemas`; klaviyo-bridge: `delete_object_schema_relationship`). */
   deleteObjectSchemaRelationship(id, objectSchemaRelationshipDeleteQuery) {
-    return this._send("deleteObjectSchemaRelationship", "delete_object_schema_relationship", { "id": id, "body": objectSchemaRelationshipDeleteQuery }, { "id": "id", "body": "objectSchemaRelationshipDeleteQuery" }, {}, "ObjectSchemaRelationshipDeleteQuery", null)
+    return this._send("deleteObjectSchemaRelationship", "delete_object_schema_relationship", { "id": id, "body": objectSchemaRelationshipDeleteQuery }, { "id": "id", "body": "objectSchemaRelationshipDeleteQuery" }, {}, "ObjectSchemaRelationshipDeleteQuery", null, [])
   }
   /** Delete Profile Schema Relationship (`DELETE /api/object-schemas/{id}/relationships/profile-object-schemas`; klaviyo-bridge: `delete_profile_schema_relationship`). */
   deleteObjectSchemaRelationshipsProfileObjectSchemas(id, profileObjectSchemaRelationshipDeleteQuery) {
-    return this._send("deleteObjectSchemaRelationshipsProfileObjectSchemas", "delete_profile_schema_relationship", { "id": id, "body": profileObjectSchemaRelationshipDeleteQuery }, { "id": "id", "body": "profileObjectSchemaRelationshipDeleteQuery" }, {}, "ProfileObjectSchemaRelationshipDeleteQuery", null)
+    return this._send("deleteObjectSchemaRelationshipsProfileObjectSchemas", "delete_profile_schema_relationship", { "id": id, "body": profileObjectSchemaRelationshipDeleteQuery }, { "id": "id", "body": "profileObjectSchemaRelationshipDeleteQuery" }, {}, "ProfileObjectSchemaRelationshipDeleteQuery", null, [])
   }
   /** Delete Object Schema Relationship (`DELETE /api/object-schemas/{id}/relationships/object-schemas`; klaviyo-bridge: `delete_object_schema_relationship`). */
   deleteObjectSchemaRelationshipsSchemas(id, objectSchemaRelationshipDeleteQuery) {
-    return this._send("deleteObjectSchemaRelationshipsSchemas", "delete_object_schema_relationship", { "id": id, "body": objectSchemaRelationshipDeleteQuery }, { "id": "id", "body": "objectSchemaRelationshipDeleteQuery" }, {}, "ObjectSchemaRelationshipDeleteQuery", null)
+    return this._send("deleteObjectSchemaRelationshipsSchemas", "delete_object_schema_relationship", { "id": id, "body": objectSchemaRelationshipDeleteQuery }, { "id": "id", "body": "objectSchemaRelationshipDeleteQuery" }, {}, "ObjectSchemaRelationshipDeleteQuery", null, [])
   }
   /** Delete Object Type (`DELETE /api/object-types/{id}`; klaviyo-bridge: `delete_object_type`). */
   deleteObjectType(id) {
-    return this._send("deleteObjectType", "delete_object_type", { "id": id }, { "id": "id" }, {}, null, null)
+    return this._send("deleteObjectType", "delete_object_type", { "id": id }, { "id": "id" }, {}, null, null, [])
   }
   /** Delete Profile Schema Relationship (`DELETE /api/object-schemas/{id}/relationships/profile-object-schemas`; klaviyo-bridge: `delete_profile_schema_relationship`). */
   deleteProfileSchemaRelationship(id, profileObjectSchemaRelationshipDeleteQuery) {
-    return this._send("deleteProfileSchemaRelationship", "delete_profile_schema_relationship", { "id": id, "body": profileObjectSchemaRelationshipDeleteQuery }, { "id": "id", "body": "profileObjectSchemaRelationshipDeleteQuery" }, {}, "ProfileObjectSchemaRelationshipDeleteQuery", null)
+    return this._send("deleteProfileSchemaRelationship", "delete_profile_schema_relationship", { "id": id, "body": profileObjectSchemaRelationshipDeleteQuery }, { "id": "id", "body": "profileObjectSchemaRelationshipDeleteQuery" }, {}, "ProfileObjectSchemaRelationshipDeleteQuery", null, [])
   }
   /** Get Current Schema for Object Type (`GET /api/object-types/{id}/current-schema`; klaviyo-bridge: `get_current_schema_for_object_type`). */
   getCurrentSchemaForObjectType(id, options = {}) {
-    return this._send("getCurrentSchemaForObjectType", "get_current_schema_for_object_type", { "id": id }, { "id": "id" }, options, null, "GetObjectSchemaResponse")
+    return this._send("getCurrentSchemaForObjectType", "get_current_schema_for_object_type", { "id": id }, { "id": "id" }, options, null, "GetObjectSchemaResponse", ["fieldsObjectSchema"])
   }
   /** Get Current Schema ID for Object Type (`GET /api/object-types/{id}/relationships/current-schema`; klaviyo-bridge: `get_current_schema_id_for_object_type`). */
   getCurrentSchemaIdForObjectType(id) {
-    return this._send("getCurrentSchemaIdForObjectType", "get_current_schema_id_for_object_type", { "id": id }, { "id": "id" }, {}, null, "GetObjectTypeCurrentSchemaRelationshipResponse")
+    return this._send("getCurrentSchemaIdForObjectType", "get_current_schema_id_for_object_type", { "id": id }, { "id": "id" }, {}, null, "GetObjectTypeCurrentSchemaRelationshipResponse", [])
   }
   /** Get Data Source (`GET /api/data-sources/{id}`; klaviyo-bridge: `get_data_source`). */
   getDataSource(id, options = {}) {
-    return this._send("getDataSource", "get_data_source", { "id": id }, { "id": "id" }, options, null, "GetDataSourceResponse")
+    return this._send("getDataSource", "get_data_source", { "id": id }, { "id": "id" }, options, null, "GetDataSourceResponse", ["fieldsDataSource"])
   }
   /** Get Data Sources (`GET /api/data-sources`; klaviyo-bridge: `get_data_sources`). */
   getDataSources(options = {}) {
-    return this._send("getDataSources", "get_data_sources", {  }, {  }, options, null, "GetDataSourceResponseCollection")
+    return this._send("getDataSources", "get_data_sources", {  }, {  }, options, null, "GetDataSourceResponseCollection", ["fieldsDataSource", "pageCursor", "pageSize"])
   }
   /** Get Draft Schema for Object Type (`GET /api/object-types/{id}/draft-schema`; klaviyo-bridge: `get_draft_schema_for_object_type`). */
   getDraftSchemaForObjectType(id, options = {}) {
-    return this._send("getDraftSchemaForObjectType", "get_draft_schema_for_object_type", { "id": id }, { "id": "id" }, options, null, "GetObjectSchemaResponse")
+    return this._send("getDraftSchemaForObjectType", "get_draft_schema_for_object_type", { "id": id }, { "id": "id" }, options, null, "GetObjectSchemaResponse", ["fieldsObjectSchema"])
   }
   /** Get Draft Schema ID for Object Type (`GET /api/object-types/{id}/relationships/draft-schema`; klaviyo-bridge: `get_draft_schema_id_for_object_type`). */
   getDraftSchemaIdForObjectType(id) {
-    return this._send("getDraftSchemaIdForObjectType", "get_draft_schema_id_for_object_type", { "id": id }, { "id": "id" }, {}, null, "GetObjectTypeDraftSchemaRelationshipResponse")
+    return this._send("getDraftSchemaIdForObjectType", "get_draft_schema_id_for_object_type", { "id": id }, { "id": "id" }, {}, null, "GetObjectTypeDraftSchemaRelationshipResponse", [])
   }
   /** Get Ingestion Log IDs for Object Type (`GET /api/object-types/{id}/relationships/object-ingestion-logs`; klaviyo-bridge: `get_ingestion_log_ids_for_object_type`). */
   getIngestionLogIdsForObjectType(id, options = {}) {
-    return this._send("getIngestionLogIdsForObjectType", "get_ingestion_log_ids_for_object_type", { "id": id }, { "id": "id" }, options, null, "GetObjectTypeIngestionLogsRelationshipsResponseCollection")
+    return this._send("getIngestionLogIdsForObjectType", "get_ingestion_log_ids_for_object_type", { "id": id }, { "id": "id" }, options, null, "GetObjectTypeIngestionLogsRelationshipsResponseCollection", ["filter", "pageCursor"])
   }
   /** Get Ingestion Logs for Object Type (`GET /api/object-types/{id}/object-ingestion-logs`; klaviyo-bridge: `get_ingestion_logs_for_object_type`). */
   getIngestionLogsForObjectType(id, options = {}) {
-    return this._send("getIngestionLogsForObjectType", "get_ingestion_logs_for_object_type", { "id": id }, { "id": "id" }, options, null, "GetIngestionLogResponseCollectionCompoundDocument")
+    return this._send("getIngestionLogsForObjectType", "get_ingestion_logs_for_object_type", { "id": id }, { "id": "id" }, options, null, "GetIngestionLogResponseCollectionCompoundDocument", ["fieldsObjectIngestionLog", "fieldsObjectRecord", "fieldsObjectType", "filter", "include", "pageCursor"])
   }
   /** Get Object Record (`GET /api/object-records/{id}`; klaviyo-bridge: `get_object_record`). */
   getObjectRecord(id, options = {}) {
-    return this._send("getObjectRecord", "get_object_record", { "id": id }, { "id": "id" }, options, null, "GetObjectRecordResponse")
+    return this._send("getObjectRecord", "get_object_record", { "id": id }, { "id": "id" }, options, null, "GetObjectRecordResponse", ["fieldsObjectRecord"])
   }
   /** Get Object Schema (`GET /api/object-schemas/{id}`; klaviyo-bridge: `get_object_schema`). */
   getObjectSchema(id, options = {}) {
-    return this._send("getObjectSchema", "get_object_schema", { "id": id }, { "id": "id" }, options, null, "GetObjectSchemaResponseCompoundDocument")
+    return this._send("getObjectSchema", "get_object_schema", { "id": id }, { "id": "id" }, options, null, "GetObjectSchemaResponseCompoundDocument", ["fieldsObjectSchema", "fieldsProfileObjectSchema", "fieldsSourceMapping", "include"])
   }
   /** Get Object Schema Relationships (`GET /api/object-schemas/{id}/relationships/object-schemas`; klaviyo-bridge: `get_object_schema_relationships`). */
   getObjectSchemaRelationships(id) {
-    return this._send("getObjectSchemaRelationships", "get_object_schema_relationships", { "id": id }, { "id": "id" }, {}, null, "GetObjectSchemaSchemasRelationshipsResponseCollection")
+    return this._send("getObjectSchemaRelationships", "get_object_schema_relationships", { "id": id }, { "id": "id" }, {}, null, "GetObjectSchemaSchemasRelationshipsResponseCollection", [])
   }
   /** Get Profile Schema Relationships (`GET /api/object-schemas/{id}/relationships/profile-object-schemas`; klaviyo-bridge: `get_profile_schema_relationships`). */
   getObjectSchemaRelationshipsProfileObjectSchemas(id) {
-    return this._send("getObjectSchemaRelationshipsProfileObjectSchemas", "get_profile_schema_relationships", { "id": id }, { "id": "id" }, {}, null, "GetObjectSchemaProfileObjectSchemasRelationshipsResponseCollection")
+    return this._send("getObjectSchemaRelationshipsProfileObjectSchemas", "get_profile_schema_relationships", { "id": id }, { "id": "id" }, {}, null, "GetObjectSchemaProfileObjectSchemasRelationshipsResponseCollection", [])
   }
   /** Get Object Schema Relationships (`GET /api/object-schemas/{id}/relationships/object-schemas`; klaviyo-bridge: `get_object_schema_relationships`). */
   getObjectSchemaRelationshipsSchemas(id) {
-    return this._send("getObjectSchemaRelationshipsSchemas", "get_object_schema_relationships", { "id": id }, { "id": "id" }, {}, null, "GetObjectSchemaSchemasRelationshipsResponseCollection")
+    return this._send("getObjectSchemaRelationshipsSchemas", "get_object_schema_relationships", { "id": id }, { "id": "id" }, {}, null, "GetObjectSchemaSchemasRelationshipsResponseCollection", [])
   }
   /** Get Source Mapping ID for Object Schema (`GET /api/object-schemas/{id}/relationships/source-mapping`; klaviyo-bridge: `get_source_mapping_id_for_object_schema`). */
   getObjectSchemaRelationshipsSourceMapping(id) {
-    return this._send("getObjectSchemaRelationshipsSourceMapping", "get_source_mapping_id_for_object_schema", { "id": id }, { "id": "id" }, {}, null, "GetObjectSchemaSourceMappingRelationshipResponse")
+    return this._send("getObjectSchemaRelationshipsSourceMapping", "get_source_mapping_id_for_object_schema", { "id": id }, { "id": "id" }, {}, null, "GetObjectSchemaSourceMappingRelationshipResponse", [])
   }
   /** Get Source Mapping for Object Schema (`GET /api/object-schemas/{id}/source-mapping`; klaviyo-bridge: `get_source_mapping_for_object_schema`). */
   getObjectSchemaSourceMapping(id, options = {}) {
-    return this._send("getObjectSchemaSourceMapping", "get_source_mapping_for_object_schema", { "id": id }, { "id": "id" }, options, null, "GetSourceMappingResponse")
+    return this._send("getObjectSchemaSourceMapping", "get_source_mapping_for_object_schema", { "id": id }, { "id": "id" }, options, null, "GetSourceMappingResponse", ["fieldsSourceMapping"])
   }
   /** Get Object Type (`GET /api/object-types/{id}`; klaviyo-bridge: `get_object_type`). */
   getObjectType(id, options = {}) {
-    return this._send("getObjectType", "get_object_type", { "id": id }, { "id": "id" }, options, null, "GetObjectTypeResponseCompoundDocument")
+    return this._send("getObjectType", "get_object_type", { "id": id }, { "id": "id" }, options, null, "GetObjectTypeResponseCompoundDocument", ["fieldsObjectSchema", "fieldsObjectType", "fieldsProfileObjectType", "include"])
   }
   /** Get Current Schema for Object Type (`GET /api/object-types/{id}/current-schema`; klaviyo-bridge: `get_current_schema_for_object_type`). */
   getObjectTypeCurrentSchema(id, options = {}) {
-    return this._send("getObjectTypeCurrentSchema", "get_current_schema_for_object_type", { "id": id }, { "id": "id" }, options, null, "GetObjectSchemaResponse")
+    return this._send("getObjectTypeCurrentSchema", "get_current_schema_for_object_type", { "id": id }, { "id": "id" }, options, null, "GetObjectSchemaResponse", ["fieldsObjectSchema"])
   }
   /** Get Draft Schema for Object Type (`GET /api/object-types/{id}/draft-schema`; klaviyo-bridge: `get_draft_schema_for_object_type`). */
   getObjectTypeDraftSchema(id, options = {}) {
-    return this._send("getObjectTypeDraftSchema", "get_draft_schema_for_object_type", { "id": id }, { "id": "id" }, options, null, "GetObjectSchemaResponse")
+    return this._send("getObjectTypeDraftSchema", "get_draft_schema_for_object_type", { "id": id }, { "id": "id" }, options, null, "GetObjectSchemaResponse", ["fieldsObjectSchema"])
   }
   /** Get Ingestion Logs for Object Type (`GET /api/object-types/{id}/object-ingestion-logs`; klaviyo-bridge: `get_ingestion_logs_for_object_type`). */
   getObjectTypeIngestionLogs(id, options = {}) {
-    return this._send("getObjectTypeIngestionLogs", "get_ingestion_logs_for_object_type", { "id": id }, { "id": "id" }, options, null, "GetIngestionLogResponseCollectionCompoundDocument")
+    return this._send("getObjectTypeIngestionLogs", "get_ingestion_logs_for_object_type", { "id": id }, { "id": "id" }, options, null, "GetIngestionLogResponseCollectionCompoundDocument", ["fieldsObjectIngestionLog", "fieldsObjectRecord", "fieldsObjectType", "filter", "include", "pageCursor"])
   }
   /** Get Records for Object Type (`GET /api/object-types/{id}/object-records`; klaviyo-bridge: `get_records_for_object_type`). */
   getObjectTypeRecords(id, options = {}) {
-    return this._send("getObjectTypeRecords", "get_records_for_object_type", { "id": id }, { "id": "id" }, options, null, "GetObjectRecordResponseCollection")
+    return this._send("getObjectTypeRecords", "get_records_for_object_type", { "id": id }, { "id": "id" }, options, null, "GetObjectRecordResponseCollection", ["fieldsObjectRecord", "pageCursor", "pageSize"])
   }
   /** Get Object Type Relationships (`GET /api/object-types/{id}/relationships/object-types`; klaviyo-bridge: `get_object_type_relationships`). */
   getObjectTypeRelationships(id) {
-    return this._send("getObjectTypeRelationships", "get_object_type_relationships", { "id": id }, { "id": "id" }, {}, null, "GetObjectTypeTypesRelationshipsResponseCollection")
+    return this._send("getObjectTypeRelationships", "get_object_type_relationships", { "id": id }, { "id": "id" }, {}, null, "GetObjectTypeTypesRelationshipsResponseCollection", [])
   }
   /** Get Current Schema ID for Object Type (`GET /api/object-types/{id}/relationships/current-schema`; klaviyo-bridge: `get_current_schema_id_for_object_type`). */
   getObjectTypeRelationshipsCurrentSchema(id) {
-    return this._send("getObjectTypeRelationshipsCurrentSchema", "get_current_schema_id_for_object_type", { "id": id }, { "id": "id" }, {}, null, "GetObjectTypeCurrentSchemaRelationshipResponse")
+    return this._send("getObjectTypeRelationshipsCurrentSchema", "get_current_schema_id_for_object_type", { "id": id }, { "id": "id" }, {}, null, "GetObjectTypeCurrentSchemaRelationshipResponse", [])
   }
   /** Get Draft Schema ID for Object Type (`GET /api/object-types/{id}/relationships/draft-schema`; klaviyo-bridge: `get_draft_schema_id_for_object_type`). */
   getObjectTypeRelationshipsDraftSchema(id) {
-    return this._send("getObjectTypeRelationshipsDraftSchema", "get_draft_schema_id_for_object_type", { "id": id }, { "id": "id" }, {}, null, "GetObjectTypeDraftSchemaRelationshipResponse")
+    return this._send("getObjectTypeRelationshipsDraftSchema", "get_draft_schema_id_for_object_type", { "id": id }, { "id": "id" }, {}, null, "GetObjectTypeDraftSchemaRelationshipResponse", [])
   }
   /** Get Ingestion Log IDs for Object Type (`GET /api/object-types/{id}/relationships/object-ingestion-logs`; klaviyo-bridge: `get_ingestion_log_ids_for_object_type`). */
   getObjectTypeRelationshipsIngestionLogs(id, options = {}) {
-    return this._send("getObjectTypeRelationshipsIngestionLogs", "get_ingestion_log_ids_for_object_type", { "id": id }, { "id": "id" }, options, null, "GetObjectTypeIngestionLogsRelationshipsResponseCollection")
+    return this._send("getObjectTypeRelationshipsIngestionLogs", "get_ingestion_log_ids_for_object_type", { "id": id }, { "id": "id" }, options, null, "GetObjectTypeIngestionLogsRelationshipsResponseCollection", ["filter", "pageCursor"])
   }
   /** Get Profile Type Relationships (`GET /api/object-types/{id}/relationships/profile-object-types`; klaviyo-bridge: `get_profile_type_relationships`). */
   getObjectTypeRelationshipsProfileObjectTypes(id) {
-    return this._send("getObjectTypeRelationshipsProfileObjectTypes", "get_profile_type_relationships", { "id": id }, { "id": "id" }, {}, null, "GetObjectTypeProfileObjectTypesRelationshipsResponseCollection")
+    return this._send("getObjectTypeRelationshipsProfileObjectTypes", "get_profile_type_relationships", { "id": id }, { "id": "id" }, {}, null, "GetObjectTypeProfileObjectTypesRelationshipsResponseCollection", [])
   }
   /** Get Record IDs for Object Type (`GET /api/object-types/{id}/relationships/object-records`; klaviyo-bridge: `get_record_ids_for_object_type`). */
   getObjectTypeRelationshipsRecords(id, options = {}) {
-    return this._send("getObjectTypeRelationshipsRecords", "get_record_ids_for_object_type", { "id": id }, { "id": "id" }, options, null, "GetObjectTypeRecordsRelationshipsResponseCollection")
+    return this._send("getObjectTypeRelationshipsRecords", "get_record_ids_for_object_type", { "id": id }, { "id": "id" }, options, null, "GetObjectTypeRecordsRelationshipsResponseCollection", ["pageCursor", "pageSize"])
   }
   /** Get Schema Version IDs for Object Type (`GET /api/object-types/{id}/relationships/schema-versions`; klaviyo-bridge: `get_schema_version_ids_for_object_type`). */
   getObjectTypeRelationshipsSchemaVersions(id) {
-    return this._send("getObjectTypeRelationshipsSchemaVersions", "get_schema_version_ids_for_object_type", { "id": id }, { "id": "id" }, {}, null, "GetObjectTypeSchemaVersionsRelationshipsResponseCollection")
+    return this._send("getObjectTypeRelationshipsSchemaVersions", "get_schema_version_ids_for_object_type", { "id": id }, { "id": "id" }, {}, null, "GetObjectTypeSchemaVersionsRelationshipsResponseCollection", [])
   }
   /** Get Object Type Relationships (`GET /api/object-types/{id}/relationships/object-types`; klaviyo-bridge: `get_object_type_relationships`). */
   getObjectTypeRelationshipsTypes(id) {
-    return this._send("getObjectTypeRelationshipsTypes", "get_object_type_relationships", { "id": id }, { "id": "id" }, {}, null, "GetObjectTypeTypesRelationshipsResponseCollection")
+    return this._send("getObjectTypeRelationshipsTypes", "get_object_type_relationships", { "id": id }, { "id": "id" }, {}, null, "GetObjectTypeTypesRelationshipsResponseCollection", [])
   }
   /** Get Schema Versions for Object Type (`GET /api/object-types/{id}/schema-versions`; klaviyo-bridge: `get_schema_versions_for_object_type`). */
   getObjectTypeSchemaVersions(id, options = {}) {
-    return this._send("getObjectTypeSchemaVersions", "get_schema_versions_for_object_type", { "id": id }, { "id": "id" }, options, null, "GetObjectSchemaResponseCollection")
+    return this._send("getObjectTypeSchemaVersions", "get_schema_versions_for_object_type", { "id": id }, { "id": "id" }, options, null, "GetObjectSchemaResponseCollection", ["fieldsObjectSchema"])
   }
   /** Get Object Types (`GET /api/object-types`; klaviyo-bridge: `get_object_types`). */
   getObjectTypes(options = {}) {
-    return this._send("getObjectTypes", "get_object_types", {  }, {  }, options, null, "GetObjectTypeResponseCollectionCompoundDocument")
+    return this._send("getObjectTypes", "get_object_types", {  }, {  }, options, null, "GetObjectTypeResponseCollectionCompoundDocument", ["fieldsObjectSchema", "fieldsObjectType", "filter", "include"])
   }
   /** Get Profile Schema Relationships (`GET /api/object-schemas/{id}/relationships/profile-object-schemas`; klaviyo-bridge: `get_profile_schema_relationships`). */
   getProfileObjectSchemaIdsForObjectSchema(id) {
-    return this._send("getProfileObjectSchemaIdsForObjectSchema", "get_profile_schema_relationships", { "id": id }, { "id": "id" }, {}, null, "GetObjectSchemaProfileObjectSchemasRelationshipsResponseCollection")
+    return this._send("getProfileObjectSchemaIdsForObjectSchema", "get_profile_schema_relationships", { "id": id }, { "id": "id" }, {}, null, "GetObjectSchemaProfileObjectSchemasRelationshipsResponseCollection", [])
   }
   /** Get Profile Type Relationships (`GET /api/object-types/{id}/relationships/profile-object-types`; klaviyo-bridge: `get_profile_type_relationships`). */
   getProfileObjectTypeIdsForObjectType(id) {
-    return this._send("getProfileObjectTypeIdsForObjectType", "get_profile_type_relationships", { "id": id }, { "id": "id" }, {}, null, "GetObjectTypeProfileObjectTypesRelationshipsResponseCollection")
+    return this._send("getProfileObjectTypeIdsForObjectType", "get_profile_type_relationships", { "id": id }, { "id": "id" }, {}, null, "GetObjectTypeProfileObjectTypesRelationshipsResponseCollection", [])
   }
   /** Get Profile Schema Relationships (`GET /api/object-schemas/{id}/relationships/profile-object-schemas`; klaviyo-bridge: `get_profile_schema_relationships`). */
   getProfileSchemaRelationships(id) {
-    return this._send("getProfileSchemaRelationships", "get_profile_schema_relationships", { "id": id }, { "id": "id" }, {}, null, "GetObjectSchemaProfileObjectSchemasRelationshipsResponseCollection")
+    return this._send("getProfileSchemaRelationships", "get_profile_schema_relationships", { "id": id }, { "id": "id" }, {}, null, "GetObjectSchemaProfileObjectSchemasRelationshipsResponseCollection", [])
   }
   /** Get Profile Type Relationships (`GET /api/object-types/{id}/relationships/profile-object-types`; klaviyo-bridge: `get_profile_type_relationships`). */
   getProfileTypeRelationships(id) {
-    return this._send("getProfileTypeRelationships", "get_profile_type_relationships", { "id": id }, { "id": "id" }, {}, null, "GetObjectTypeProfileObjectTypesRelationshipsResponseCollection")
+    return this._send("getProfileTypeRelationships", "get_profile_type_relationships", { "id": id }, { "id": "id" }, {}, null, "GetObjectTypeProfileObjectTypesRelationshipsResponseCollection", [])
   }
   /** Get Record IDs for Object Type (`GET /api/object-types/{id}/relationships/object-records`; klaviyo-bridge: `get_record_ids_for_object_type`). */
   getRecordIdsForObjectType(id, options = {}) {
-    return this._send("getRecordIdsForObjectType", "get_record_ids_for_object_type", { "id": id }, { "id": "id" }, options, null, "GetObjectTypeRecordsRelationshipsResponseCollection")
+    return this._send("getRecordIdsForObjectType", "get_record_ids_for_object_type", { "id": id }, { "id": "id" }, options, null, "GetObjectTypeRecordsRelationshipsResponseCollection", ["pageCursor", "pageSize"])
   }
   /** Get Records for Object Type (`GET /api/object-types/{id}/object-records`; klaviyo-bridge: `get_records_for_object_type`). */
   getRecordsForObjectType(id, options = {}) {
-    return this._send("getRecordsForObjectType", "get_records_for_object_type", { "id": id }, { "id": "id" }, options, null, "GetObjectRecordResponseCollection")
+    return this._send("getRecordsForObjectType", "get_records_for_object_type", { "id": id }, { "id": "id" }, options, null, "GetObjectRecordResponseCollection", ["fieldsObjectRecord", "pageCursor", "pageSize"])
   }
   /** Get Object Schema Relationships (`GET /api/object-schemas/{id}/relationships/object-schemas`; klaviyo-bridge: `get_object_schema_relationships`). */
   getSchemaIdsForObjectSchema(id) {
-    return this._send("getSchemaIdsForObjectSchema", "get_object_schema_relationships", { "id": id }, { "id": "id" }, {}, null, "GetObjectSchemaSchemasRelationshipsResponseCollection")
+    return this._send("getSchemaIdsForObjectSchema", "get_object_schema_relationships", { "id": id }, { "id": "id" }, {}, null, "GetObjectSchemaSchemasRelationshipsResponseCollection", [])
   }
   /** Get Schema Version IDs for Object Type (`GET /api/object-types/{id}/relationships/schema-versions`; klaviyo-bridge: `get_schema_version_ids_for_object_type`). */
   getSchemaVersionIdsForObjectType(id) {
-    return this._send("getSchemaVersionIdsForObjectType", "get_schema_version_ids_for_object_type", { "id": id }, { "id": "id" }, {}, null, "GetObjectTypeSchemaVersionsRelationshipsResponseCollection")
+    return this._send("getSchemaVersionIdsForObjectType", "get_schema_version_ids_for_object_type", { "id": id }, { "id": "id" }, {}, null, "GetObjectTypeSchemaVersionsRelationshipsResponseCollection", [])
   }
   /** Get Schema Versions for Object Type (`GET /api/object-types/{id}/schema-versions`; klaviyo-bridge: `get_schema_versions_for_object_type`). */
   getSchemaVersionsForObjectType(id, options = {}) {
-    return this._send("getSchemaVersionsForObjectType", "get_schema_versions_for_object_type", { "id": id }, { "id": "id" }, options, null, "GetObjectSchemaResponseCollection")
+    return this._send("getSchemaVersionsForObjectType", "get_schema_versions_for_object_type", { "id": id }, { "id": "id" }, options, null, "GetObjectSchemaResponseCollection", ["fieldsObjectSchema"])
   }
   /** Get Source Mapping (`GET /api/source-mappings/{id}`; klaviyo-bridge: `get_source_mapping`). */
   getSourceMapping(id, options = {}) {
-    return this._send("getSourceMapping", "get_source_mapping", { "id": id }, { "id": "id" }, options, null, "GetSourceMappingResponse")
+    return this._send("getSourceMapping", "get_source_mapping", { "id": id }, { "id": "id" }, options, null, "GetSourceMappingResponse", ["fieldsSourceMapping"])
   }
   /** Get Source Mapping for Object Schema (`GET /api/object-schemas/{id}/source-mapping`; klaviyo-bridge: `get_source_mapping_for_object_schema`). */
   getSourceMappingForObjectSchema(id, options = {}) {
-    return this._send("getSourceMappingForObjectSchema", "get_source_mapping_for_object_schema", { "id": id }, { "id": "id" }, options, null, "GetSourceMappingResponse")
+    return this._send("getSourceMappingForObjectSchema", "get_source_mapping_for_object_schema", { "id": id }, { "id": "id" }, options, null, "GetSourceMappingResponse", ["fieldsSourceMapping"])
   }
   /** Get Source Mapping ID for Object Schema (`GET /api/object-schemas/{id}/relationships/source-mapping`; klaviyo-bridge: `get_source_mapping_id_for_object_schema`). */
   getSourceMappingIdForObjectSchema(id) {
-    return this._send("getSourceMappingIdForObjectSchema", "get_source_mapping_id_for_object_schema", { "id": id }, { "id": "id" }, {}, null, "GetObjectSchemaSourceMappingRelationshipResponse")
+    return this._send("getSourceMappingIdForObjectSchema", "get_source_mapping_id_for_object_schema", { "id": id }, { "id": "id" }, {}, null, "GetObjectSchemaSourceMappingRelationshipResponse", [])
   }
   /** Get Object Type Relationships (`GET /api/object-types/{id}/relationships/object-types`; klaviyo-bridge: `get_object_type_relationships`). */
   getTypeIdsForObjectType(id) {
-    return this._send("getTypeIdsForObjectType", "get_object_type_relationships", { "id": id }, { "id": "id" }, {}, null, "GetObjectTypeTypesRelationshipsResponseCollection")
+    return this._send("getTypeIdsForObjectType", "get_object_type_relationships", { "id": id }, { "id": "id" }, {}, null, "GetObjectTypeTypesRelationshipsResponseCollection", [])
   }
   /** Delete Profile Schema Relationship (`DELETE /api/object-schemas/{id}/relationships/profile-object-schemas`; klaviyo-bridge: `delete_profile_schema_relationship`). */
   removeProfileObjectSchemasFromObjectSchema(id, profileObjectSchemaRelationshipDeleteQuery) {
-    return this._send("removeProfileObjectSchemasFromObjectSchema", "delete_profile_schema_relationship", { "id": id, "body": profileObjectSchemaRelationshipDeleteQuery }, { "id": "id", "body": "profileObjectSchemaRelationshipDeleteQuery" }, {}, "ProfileObjectSchemaRelationshipDeleteQuery", null)
+    return this._send("removeProfileObjectSchemasFromObjectSchema", "delete_profile_schema_relationship", { "id": id, "body": profileObjectSchemaRelationshipDeleteQuery }, { "id": "id", "body": "profileObjectSchemaRelationshipDeleteQuery" }, {}, "ProfileObjectSchemaRelationshipDeleteQuery", null, [])
   }
   /** Delete Object Schema Relationship (`DELETE /api/object-schemas/{id}/relationships/object-schemas`; klaviyo-bridge: `delete_object_schema_relationship`). */
   removeSchemasFromObjectSchema(id, objectSchemaRelationshipDeleteQuery) {
-    return this._send("removeSchemasFromObjectSchema", "delete_object_schema_relationship", { "id": id, "body": objectSchemaRelationshipDeleteQuery }, { "id": "id", "body": "objectSchemaRelationshipDeleteQuery" }, {}, "ObjectSchemaRelationshipDeleteQuery", null)
+    return this._send("removeSchemasFromObjectSchema", "delete_object_schema_relationship", { "id": id, "body": objectSchemaRelationshipDeleteQuery }, { "id": "id", "body": "objectSchemaRelationshipDeleteQuery" }, {}, "ObjectSchemaRelationshipDeleteQuery", null, [])
   }
   /** Update Object Schema (`PATCH /api/object-schemas/{id}`; klaviyo-bridge: `update_object_schema`). */
   updateObjectSchema(id, objectSchemaPartialUpdateQuery, options = {}) {
-    return this._send("updateObjectSchema", "update_object_schema", { "id": id, "body": objectSchemaPartialUpdateQuery }, { "id": "id", "body": "objectSchemaPartialUpdateQuery" }, options, "ObjectSchemaPartialUpdateQuery", "PatchObjectSchemaResponse")
+    return this._send("updateObjectSchema", "update_object_schema", { "id": id, "body": objectSchemaPartialUpdateQuery }, { "id": "id", "body": "objectSchemaPartialUpdateQuery" }, options, "ObjectSchemaPartialUpdateQuery", "PatchObjectSchemaResponse", ["fieldsObjectSchema"])
   }
   /** Update Object Schema Relationship (`PATCH /api/object-schemas/{id}/relationships/object-schemas`; klaviyo-bridge: `update_object_schema_relationship`). */
   updateObjectSchemaRelationship(id, objectSchemaRelationshipPartialUpdateQuery) {
-    return this._send("updateObjectSchemaRelationship", "update_object_schema_relationship", { "id": id, "body": objectSchemaRelationshipPartialUpdateQuery }, { "id": "id", "body": "objectSchemaRelationshipPartialUpdateQuery" }, {}, "ObjectSchemaRelationshipPartialUpdateQuery", null)
+    return this._send("updateObjectSchemaRelationship", "update_object_schema_relationship", { "id": id, "body": objectSchemaRelationshipPartialUpdateQuery }, { "id": "id", "body": "objectSchemaRelationshipPartialUpdateQuery" }, {}, "ObjectSchemaRelationshipPartialUpdateQuery", null, [])
   }
   /** Update Profile Schema Relationship (`PATCH /api/object-schemas/{id}/relationships/profile-object-schemas`; klaviyo-bridge: `update_profile_schema_relationship`). */
   updateObjectSchemaRelationshipsProfileObjectSchemas(id, profileObjectSchemaRelationshipPartialUpdateQuery) {
-    return this._send("updateObjectSchemaRelationshipsProfileObjectSchemas", "update_profile_schema_relationship", { "id": id, "body": profileObjectSchemaRelationshipPartialUpdateQuery }, { "id": "id", "body": "profileObjectSchemaRelationshipPartialUpdateQuery" }, {}, "ProfileObjectSchemaRelationshipPartialUpdateQuery", null)
+    return this._send("updateObjectSchemaRelationshipsProfileObjectSchemas", "update_profile_schema_relationship", { "id": id, "body": profileObjectSchemaRelationshipPartialUpdateQuery }, { "id": "id", "body": "profileObjectSchemaRelationshipPartialUpdateQuery" }, {}, "ProfileObjectSchemaRelationshipPartialUpdateQuery", null, [])
   }
   /** Update Object Schema Relationship (`PATCH /api/object-schemas/{id}/relationships/object-schemas`; klaviyo-bridge: `update_object_schema_relationship`). */
   updateObjectSchemaRelationshipsSchemas(id, objectSchemaRelationshipPartialUpdateQuery) {
-    return this._send("updateObjectSchemaRelationshipsSchemas", "update_object_schema_relationship", { "id": id, "body": objectSchemaRelationshipPartialUpdateQuery }, { "id": "id", "body": "objectSchemaRelationshipPartialUpdateQuery" }, {}, "ObjectSchemaRelationshipPartialUpdateQuery", null)
+    return this._send("updateObjectSchemaRelationshipsSchemas", "update_object_schema_relationship", { "id": id, "body": objectSchemaRelationshipPartialUpdateQuery }, { "id": "id", "body": "objectSchemaRelationshipPartialUpdateQuery" }, {}, "ObjectSchemaRelationshipPartialUpdateQuery", null, [])
   }
   /** Update Profile Schema Relationship (`PATCH /api/object-schemas/{id}/relationships/profile-object-schemas`; klaviyo-bridge: `update_profile_schema_relationship`). */
   updateProfileObjectSchemasForObjectSchema(id, profileObjectSchemaRelationshipPartialUpdateQuery) {
-    return this._send("updateProfileObjectSchemasForObjectSchema", "update_profile_schema_relationship", { "id": id, "body": profileObjectSchemaRelationshipPartialUpdateQuery }, { "id": "id", "body": "profileObjectSchemaRelationshipPartialUpdateQuery" }, {}, "ProfileObjectSchemaRelationshipPartialUpdateQuery", null)
+    return this._send("updateProfileObjectSchemasForObjectSchema", "update_profile_schema_relationship", { "id": id, "body": profileObjectSchemaRelationshipPartialUpdateQuery }, { "id": "id", "body": "profileObjectSchemaRelationshipPartialUpdateQuery" }, {}, "ProfileObjectSchemaRelationshipPartialUpdateQuery", null, [])
   }
   /** Update Profile Schema Relationship (`PATCH /api/object-schemas/{id}/relationships/profile-object-schemas`; klaviyo-bridge: `update_profile_schema_relationship`). */
   updateProfileSchemaRelationship(id, profileObjectSchemaRelationshipPartialUpdateQuery) {
-    return this._send("updateProfileSchemaRelationship", "update_profile_schema_relationship", { "id": id, "body": profileObjectSchemaRelationshipPartialUpdateQuery }, { "id": "id", "body": "profileObjectSchemaRelationshipPartialUpdateQuery" }, {}, "ProfileObjectSchemaRelationshipPartialUpdateQuery", null)
+    return this._send("updateProfileSchemaRelationship", "update_profile_schema_relationship", { "id": id, "body": profileObjectSchemaRelationshipPartialUpdateQuery }, { "id": "id", "body": "profileObjectSchemaRelationshipPartialUpdateQuery" }, {}, "ProfileObjectSchemaRelationshipPartialUpdateQuery", null, [])
   }
   /** Update Object Schema Relationship (`PATCH /api/object-schemas/{id}/relationships/object-schemas`; klaviyo-bridge: `update_object_schema_relationship`). */
   updateSchemasForObjectSchema(id, objectSchemaRelationshipPartialUpdateQuery) {
-    return this._send("updateSchemasForObjectSchema", "update_object_schema_relationship", { "id": id, "body": objectSchemaRelationshipPartialUpdateQuery }, { "id": "id", "body": "objectSchemaRelationshipPartialUpdateQuery" }, {}, "ObjectSchemaRelationshipPartialUpdateQuery", null)
+    return this._send("updateSchemasForObjectSchema", "update_object_schema_relationship", { "id": id, "body": objectSchemaRelationshipPartialUpdateQuery }, { "id": "id", "body": "objectSchemaRelationshipPartialUpdateQuery" }, {}, "ObjectSchemaRelationshipPartialUpdateQuery", null, [])
   }
   /** Update Source Mapping (`PATCH /api/source-mappings/{id}`; klaviyo-bridge: `update_source_mapping`). */
   updateSourceMapping(id, sourceMappingPartialUpdateQuery, options = {}) {
-    return this._send("updateSourceMapping", "update_source_mapping", { "id": id, "body": sourceMappingPartialUpdateQuery }, { "id": "id", "body": "sourceMappingPartialUpdateQuery" }, options, "SourceMappingPartialUpdateQuery", "PatchSourceMappingResponse")
+    return this._send("updateSourceMapping", "update_source_mapping", { "id": id, "body": sourceMappingPartialUpdateQuery }, { "id": "id", "body": "sourceMappingPartialUpdateQuery" }, options, "SourceMappingPartialUpdateQuery", "PatchSourceMappingResponse", ["fieldsSourceMapping"])
   }
 }
 
@@ -1186,11 +1186,11 @@ class CustomObjectsApi extends BaseApi {
 class DataPrivacyApi extends BaseApi {
   /** Request Profile Deletion (`POST /api/data-privacy-deletion-jobs`; klaviyo-bridge: `request_profile_deletion`). */
   createDataPrivacyDeletionJob(dataPrivacyCreateDeletionJobQuery) {
-    return this._send("createDataPrivacyDeletionJob", "request_profile_deletion", { "body": dataPrivacyCreateDeletionJobQuery }, { "body": "dataPrivacyCreateDeletionJobQuery" }, {}, "DataPrivacyCreateDeletionJobQuery", null)
+    return this._send("createDataPrivacyDeletionJob", "request_profile_deletion", { "body": dataPrivacyCreateDeletionJobQuery }, { "body": "dataPrivacyCreateDeletionJobQuery" }, {}, "DataPrivacyCreateDeletionJobQuery", null, [])
   }
   /** Request Profile Deletion (`POST /api/data-privacy-deletion-jobs`; klaviyo-bridge: `request_profile_deletion`). */
   requestProfileDeletion(dataPrivacyCreateDeletionJobQuery) {
-    return this._send("requestProfileDeletion", "request_profile_deletion", { "body": dataPrivacyCreateDeletionJobQuery }, { "body": "dataPrivacyCreateDeletionJobQuery" }, {}, "DataPrivacyCreateDeletionJobQuery", null)
+    return this._send("requestProfileDeletion", "request_profile_deletion", { "body": dataPrivacyCreateDeletionJobQuery }, { "body": "dataPrivacyCreateDeletionJobQuery" }, {}, "DataPrivacyCreateDeletionJobQuery", null, [])
   }
 }
 
@@ -1198,55 +1198,55 @@ class DataPrivacyApi extends BaseApi {
 class EventsApi extends BaseApi {
   /** Bulk Create Events (`POST /api/event-bulk-create-jobs`; klaviyo-bridge: `bulk_create_events`). */
   bulkCreateEvents(eventsBulkCreateJob) {
-    return this._send("bulkCreateEvents", "bulk_create_events", { "body": eventsBulkCreateJob }, { "body": "eventsBulkCreateJob" }, {}, "EventsBulkCreateJob", null)
+    return this._send("bulkCreateEvents", "bulk_create_events", { "body": eventsBulkCreateJob }, { "body": "eventsBulkCreateJob" }, {}, "EventsBulkCreateJob", null, [])
   }
   /** Create Event (`POST /api/events`; klaviyo-bridge: `create_event`). */
   createEvent(eventCreateQueryV2) {
-    return this._send("createEvent", "create_event", { "body": eventCreateQueryV2 }, { "body": "eventCreateQueryV2" }, {}, "EventCreateQueryV2", null)
+    return this._send("createEvent", "create_event", { "body": eventCreateQueryV2 }, { "body": "eventCreateQueryV2" }, {}, "EventCreateQueryV2", null, [])
   }
   /** Bulk Create Events (`POST /api/event-bulk-create-jobs`; klaviyo-bridge: `bulk_create_events`). */
   createEventBulkCreateJob(eventsBulkCreateJob) {
-    return this._send("createEventBulkCreateJob", "bulk_create_events", { "body": eventsBulkCreateJob }, { "body": "eventsBulkCreateJob" }, {}, "EventsBulkCreateJob", null)
+    return this._send("createEventBulkCreateJob", "bulk_create_events", { "body": eventsBulkCreateJob }, { "body": "eventsBulkCreateJob" }, {}, "EventsBulkCreateJob", null, [])
   }
   /** Get Event (`GET /api/events/{id}`; klaviyo-bridge: `get_event`). */
   getEvent(id, options = {}) {
-    return this._send("getEvent", "get_event", { "id": id }, { "id": "id" }, options, null, "GetEventResponseCompoundDocument")
+    return this._send("getEvent", "get_event", { "id": id }, { "id": "id" }, options, null, "GetEventResponseCompoundDocument", ["fieldsAttribution", "fieldsEvent", "fieldsMetric", "fieldsProfile", "include"])
   }
   /** Get Metric for Event (`GET /api/events/{id}/metric`; klaviyo-bridge: `get_metric_for_event`). */
   getEventMetric(id, options = {}) {
-    return this._send("getEventMetric", "get_metric_for_event", { "id": id }, { "id": "id" }, options, null, "GetMetricResponse")
+    return this._send("getEventMetric", "get_metric_for_event", { "id": id }, { "id": "id" }, options, null, "GetMetricResponse", ["fieldsMetric"])
   }
   /** Get Profile for Event (`GET /api/events/{id}/profile`; klaviyo-bridge: `get_profile_for_event`). */
   getEventProfile(id, options = {}) {
-    return this._send("getEventProfile", "get_profile_for_event", { "id": id }, { "id": "id" }, options, null, "GetProfileResponse")
+    return this._send("getEventProfile", "get_profile_for_event", { "id": id }, { "id": "id" }, options, null, "GetProfileResponse", ["additionalFieldsProfile", "fieldsProfile"])
   }
   /** Get Metric ID for Event (`GET /api/events/{id}/relationships/metric`; klaviyo-bridge: `get_metric_id_for_event`). */
   getEventRelationshipsMetric(id) {
-    return this._send("getEventRelationshipsMetric", "get_metric_id_for_event", { "id": id }, { "id": "id" }, {}, null, "GetEventMetricRelationshipResponse")
+    return this._send("getEventRelationshipsMetric", "get_metric_id_for_event", { "id": id }, { "id": "id" }, {}, null, "GetEventMetricRelationshipResponse", [])
   }
   /** Get Profile ID for Event (`GET /api/events/{id}/relationships/profile`; klaviyo-bridge: `get_profile_id_for_event`). */
   getEventRelationshipsProfile(id) {
-    return this._send("getEventRelationshipsProfile", "get_profile_id_for_event", { "id": id }, { "id": "id" }, {}, null, "GetEventProfileRelationshipResponse")
+    return this._send("getEventRelationshipsProfile", "get_profile_id_for_event", { "id": id }, { "id": "id" }, {}, null, "GetEventProfileRelationshipResponse", [])
   }
   /** Get Events (`GET /api/events`; klaviyo-bridge: `get_events`). */
   getEvents(options = {}) {
-    return this._send("getEvents", "get_events", {  }, {  }, options, null, "GetEventResponseCollectionCompoundDocument")
+    return this._send("getEvents", "get_events", {  }, {  }, options, null, "GetEventResponseCollectionCompoundDocument", ["fieldsAttribution", "fieldsEvent", "fieldsMetric", "fieldsProfile", "filter", "include", "pageCursor", "pageSize", "sort"])
   }
   /** Get Metric for Event (`GET /api/events/{id}/metric`; klaviyo-bridge: `get_metric_for_event`). */
   getMetricForEvent(id, options = {}) {
-    return this._send("getMetricForEvent", "get_metric_for_event", { "id": id }, { "id": "id" }, options, null, "GetMetricResponse")
+    return this._send("getMetricForEvent", "get_metric_for_event", { "id": id }, { "id": "id" }, options, null, "GetMetricResponse", ["fieldsMetric"])
   }
   /** Get Metric ID for Event (`GET /api/events/{id}/relationships/metric`; klaviyo-bridge: `get_metric_id_for_event`). */
   getMetricIdForEvent(id) {
-    return this._send("getMetricIdForEvent", "get_metric_id_for_event", { "id": id }, { "id": "id" }, {}, null, "GetEventMetricRelationshipResponse")
+    return this._send("getMetricIdForEvent", "get_metric_id_for_event", { "id": id }, { "id": "id" }, {}, null, "GetEventMetricRelationshipResponse", [])
   }
   /** Get Profile for Event (`GET /api/events/{id}/profile`; klaviyo-bridge: `get_profile_for_event`). */
   getProfileForEvent(id, options = {}) {
-    return this._send("getProfileForEvent", "get_profile_for_event", { "id": id }, { "id": "id" }, options, null, "GetProfileResponse")
+    return this._send("getProfileForEvent", "get_profile_for_event", { "id": id }, { "id": "id" }, options, null, "GetProfileResponse", ["additionalFieldsProfile", "fieldsProfile"])
   }
   /** Get Profile ID for Event (`GET /api/events/{id}/relationships/profile`; klaviyo-bridge: `get_profile_id_for_event`). */
   getProfileIdForEvent(id) {
-    return this._send("getProfileIdForEvent", "get_profile_id_for_event", { "id": id }, { "id": "id" }, {}, null, "GetEventProfileRelationshipResponse")
+    return this._send("getProfileIdForEvent", "get_profile_id_for_event", { "id": id }, { "id": "id" }, {}, null, "GetEventProfileRelationshipResponse", [])
   }
 }
 
@@ -1254,143 +1254,143 @@ class EventsApi extends BaseApi {
 class FlowsApi extends BaseApi {
   /** Create Flow (`POST /api/flows`; klaviyo-bridge: `create_flow`). */
   createFlow(flowCreateQuery, options = {}) {
-    return this._send("createFlow", "create_flow", { "body": flowCreateQuery }, { "body": "flowCreateQuery" }, options, "FlowCreateQuery", "PostFlowV2Response")
+    return this._send("createFlow", "create_flow", { "body": flowCreateQuery }, { "body": "flowCreateQuery" }, options, "FlowCreateQuery", "PostFlowV2Response", ["additionalFieldsFlow", "fieldsFlow"])
   }
   /** Delete Flow (`DELETE /api/flows/{id}`; klaviyo-bridge: `delete_flow`). */
   deleteFlow(id) {
-    return this._send("deleteFlow", "delete_flow", { "id": id }, { "id": "id" }, {}, null, null)
+    return this._send("deleteFlow", "delete_flow", { "id": id }, { "id": "id" }, {}, null, null, [])
   }
   /** Delete Flow Action (`DELETE /api/flow-actions/{id}`; klaviyo-bridge: `delete_flow_action`). */
   deleteFlowAction(id) {
-    return this._send("deleteFlowAction", "delete_flow_action", { "id": id }, { "id": "id" }, {}, null, null)
+    return this._send("deleteFlowAction", "delete_flow_action", { "id": id }, { "id": "id" }, {}, null, null, [])
   }
   /** Get Action for Flow Message (`GET /api/flow-messages/{id}/flow-action`; klaviyo-bridge: `get_action_for_flow_message`). */
   getActionForFlowMessage(id, options = {}) {
-    return this._send("getActionForFlowMessage", "get_action_for_flow_message", { "id": id }, { "id": "id" }, options, null, "GetFlowActionEncodedResponse")
+    return this._send("getActionForFlowMessage", "get_action_for_flow_message", { "id": id }, { "id": "id" }, options, null, "GetFlowActionEncodedResponse", ["fieldsFlowAction"])
   }
   /** Get Action ID for Flow Message (`GET /api/flow-messages/{id}/relationships/flow-action`; klaviyo-bridge: `get_action_id_for_flow_message`). */
   getActionIdForFlowMessage(id) {
-    return this._send("getActionIdForFlowMessage", "get_action_id_for_flow_message", { "id": id }, { "id": "id" }, {}, null, "GetFlowMessageActionRelationshipResponse")
+    return this._send("getActionIdForFlowMessage", "get_action_id_for_flow_message", { "id": id }, { "id": "id" }, {}, null, "GetFlowMessageActionRelationshipResponse", [])
   }
   /** Get Action IDs for Flow (`GET /api/flows/{id}/relationships/flow-actions`; klaviyo-bridge: `get_action_ids_for_flow`). */
   getActionIdsForFlow(id, options = {}) {
-    return this._send("getActionIdsForFlow", "get_action_ids_for_flow", { "id": id }, { "id": "id" }, options, null, "GetFlowFlowActionRelationshipListResponseCollection")
+    return this._send("getActionIdsForFlow", "get_action_ids_for_flow", { "id": id }, { "id": "id" }, options, null, "GetFlowFlowActionRelationshipListResponseCollection", ["filter", "pageCursor", "pageSize", "sort"])
   }
   /** Get Actions for Flow (`GET /api/flows/{id}/flow-actions`; klaviyo-bridge: `get_actions_for_flow`). */
   getActionsForFlow(id, options = {}) {
-    return this._send("getActionsForFlow", "get_actions_for_flow", { "id": id }, { "id": "id" }, options, null, "GetFlowActionEncodedResponseCollection")
+    return this._send("getActionsForFlow", "get_actions_for_flow", { "id": id }, { "id": "id" }, options, null, "GetFlowActionEncodedResponseCollection", ["fieldsFlowAction", "filter", "pageCursor", "pageSize", "sort"])
   }
   /** Get Flow (`GET /api/flows/{id}`; klaviyo-bridge: `get_flow`). */
   getFlow(id, options = {}) {
-    return this._send("getFlow", "get_flow", { "id": id }, { "id": "id" }, options, null, "GetFlowV2ResponseCompoundDocument")
+    return this._send("getFlow", "get_flow", { "id": id }, { "id": "id" }, options, null, "GetFlowV2ResponseCompoundDocument", ["additionalFieldsFlow", "fieldsFlowAction", "fieldsFlow", "fieldsTag", "include"])
   }
   /** Get Flow Action (`GET /api/flow-actions/{id}`; klaviyo-bridge: `get_flow_action`). */
   getFlowAction(id, options = {}) {
-    return this._send("getFlowAction", "get_flow_action", { "id": id }, { "id": "id" }, options, null, "GetFlowActionEncodedResponseCompoundDocument")
+    return this._send("getFlowAction", "get_flow_action", { "id": id }, { "id": "id" }, options, null, "GetFlowActionEncodedResponseCompoundDocument", ["fieldsFlowAction", "fieldsFlowMessage", "fieldsFlow", "include"])
   }
   /** Get Flow for Flow Action (`GET /api/flow-actions/{id}/flow`; klaviyo-bridge: `get_flow_for_flow_action`). */
   getFlowActionFlow(id, options = {}) {
-    return this._send("getFlowActionFlow", "get_flow_for_flow_action", { "id": id }, { "id": "id" }, options, null, "GetFlowResponse")
+    return this._send("getFlowActionFlow", "get_flow_for_flow_action", { "id": id }, { "id": "id" }, options, null, "GetFlowResponse", ["fieldsFlow"])
   }
   /** Get Messages For Flow Action (`GET /api/flow-actions/{id}/flow-messages`; klaviyo-bridge: `get_flow_action_messages`). */
   getFlowActionMessages(id, options = {}) {
-    return this._send("getFlowActionMessages", "get_flow_action_messages", { "id": id }, { "id": "id" }, options, null, "GetFlowMessageEncodedResponseCollection")
+    return this._send("getFlowActionMessages", "get_flow_action_messages", { "id": id }, { "id": "id" }, options, null, "GetFlowMessageEncodedResponseCollection", ["fieldsFlowMessage", "filter", "pageCursor", "pageSize", "sort"])
   }
   /** Get Flow ID for Flow Action (`GET /api/flow-actions/{id}/relationships/flow`; klaviyo-bridge: `get_flow_id_for_flow_action`). */
   getFlowActionRelationshipsFlow(id) {
-    return this._send("getFlowActionRelationshipsFlow", "get_flow_id_for_flow_action", { "id": id }, { "id": "id" }, {}, null, "GetFlowActionFlowRelationshipResponse")
+    return this._send("getFlowActionRelationshipsFlow", "get_flow_id_for_flow_action", { "id": id }, { "id": "id" }, {}, null, "GetFlowActionFlowRelationshipResponse", [])
   }
   /** Get Message IDs for Flow Action (`GET /api/flow-actions/{id}/relationships/flow-messages`; klaviyo-bridge: `get_message_ids_for_flow_action`). */
   getFlowActionRelationshipsMessages(id, options = {}) {
-    return this._send("getFlowActionRelationshipsMessages", "get_message_ids_for_flow_action", { "id": id }, { "id": "id" }, options, null, "GetFlowActionFlowMessageRelationshipResponseCollection")
+    return this._send("getFlowActionRelationshipsMessages", "get_message_ids_for_flow_action", { "id": id }, { "id": "id" }, options, null, "GetFlowActionFlowMessageRelationshipResponseCollection", ["filter", "pageCursor", "pageSize", "sort"])
   }
   /** Get Actions for Flow (`GET /api/flows/{id}/flow-actions`; klaviyo-bridge: `get_actions_for_flow`). */
   getFlowActions(id, options = {}) {
-    return this._send("getFlowActions", "get_actions_for_flow", { "id": id }, { "id": "id" }, options, null, "GetFlowActionEncodedResponseCollection")
+    return this._send("getFlowActions", "get_actions_for_flow", { "id": id }, { "id": "id" }, options, null, "GetFlowActionEncodedResponseCollection", ["fieldsFlowAction", "filter", "pageCursor", "pageSize", "sort"])
   }
   /** Get Actions for Flow (`GET /api/flows/{id}/flow-actions`; klaviyo-bridge: `get_actions_for_flow`). */
   getFlowFlowActions(id, options = {}) {
-    return this._send("getFlowFlowActions", "get_actions_for_flow", { "id": id }, { "id": "id" }, options, null, "GetFlowActionEncodedResponseCollection")
+    return this._send("getFlowFlowActions", "get_actions_for_flow", { "id": id }, { "id": "id" }, options, null, "GetFlowActionEncodedResponseCollection", ["fieldsFlowAction", "filter", "pageCursor", "pageSize", "sort"])
   }
   /** Get Flow for Flow Action (`GET /api/flow-actions/{id}/flow`; klaviyo-bridge: `get_flow_for_flow_action`). */
   getFlowForFlowAction(id, options = {}) {
-    return this._send("getFlowForFlowAction", "get_flow_for_flow_action", { "id": id }, { "id": "id" }, options, null, "GetFlowResponse")
+    return this._send("getFlowForFlowAction", "get_flow_for_flow_action", { "id": id }, { "id": "id" }, options, null, "GetFlowResponse", ["fieldsFlow"])
   }
   /** Get Flow ID for Flow Action (`GET /api/flow-actions/{id}/relationships/flow`; klaviyo-bridge: `get_flow_id_for_flow_action`). */
   getFlowIdForFlowAction(id) {
-    return this._send("getFlowIdForFlowAction", "get_flow_id_for_flow_action", { "id": id }, { "id": "id" }, {}, null, "GetFlowActionFlowRelationshipResponse")
+    return this._send("getFlowIdForFlowAction", "get_flow_id_for_flow_action", { "id": id }, { "id": "id" }, {}, null, "GetFlowActionFlowRelationshipResponse", [])
   }
   /** Get Flow Message (`GET /api/flow-messages/{id}`; klaviyo-bridge: `get_flow_message`). */
   getFlowMessage(id, options = {}) {
-    return this._send("getFlowMessage", "get_flow_message", { "id": id }, { "id": "id" }, options, null, "GetFlowMessageEncodedResponseCompoundDocument")
+    return this._send("getFlowMessage", "get_flow_message", { "id": id }, { "id": "id" }, options, null, "GetFlowMessageEncodedResponseCompoundDocument", ["fieldsFlowAction", "fieldsFlowMessage", "fieldsTemplate", "include"])
   }
   /** Get Action for Flow Message (`GET /api/flow-messages/{id}/flow-action`; klaviyo-bridge: `get_action_for_flow_message`). */
   getFlowMessageAction(id, options = {}) {
-    return this._send("getFlowMessageAction", "get_action_for_flow_message", { "id": id }, { "id": "id" }, options, null, "GetFlowActionEncodedResponse")
+    return this._send("getFlowMessageAction", "get_action_for_flow_message", { "id": id }, { "id": "id" }, options, null, "GetFlowActionEncodedResponse", ["fieldsFlowAction"])
   }
   /** Get Action ID for Flow Message (`GET /api/flow-messages/{id}/relationships/flow-action`; klaviyo-bridge: `get_action_id_for_flow_message`). */
   getFlowMessageRelationshipsAction(id) {
-    return this._send("getFlowMessageRelationshipsAction", "get_action_id_for_flow_message", { "id": id }, { "id": "id" }, {}, null, "GetFlowMessageActionRelationshipResponse")
+    return this._send("getFlowMessageRelationshipsAction", "get_action_id_for_flow_message", { "id": id }, { "id": "id" }, {}, null, "GetFlowMessageActionRelationshipResponse", [])
   }
   /** Get Template ID for Flow Message (`GET /api/flow-messages/{id}/relationships/template`; klaviyo-bridge: `get_template_id_for_flow_message`). */
   getFlowMessageRelationshipsTemplate(id) {
-    return this._send("getFlowMessageRelationshipsTemplate", "get_template_id_for_flow_message", { "id": id }, { "id": "id" }, {}, null, "GetFlowMessageTemplateRelationshipResponse")
+    return this._send("getFlowMessageRelationshipsTemplate", "get_template_id_for_flow_message", { "id": id }, { "id": "id" }, {}, null, "GetFlowMessageTemplateRelationshipResponse", [])
   }
   /** Get Template for Flow Message (`GET /api/flow-messages/{id}/template`; klaviyo-bridge: `get_template_for_flow_message`). */
   getFlowMessageTemplate(id, options = {}) {
-    return this._send("getFlowMessageTemplate", "get_template_for_flow_message", { "id": id }, { "id": "id" }, options, null, "GetTemplateResponse")
+    return this._send("getFlowMessageTemplate", "get_template_for_flow_message", { "id": id }, { "id": "id" }, options, null, "GetTemplateResponse", ["fieldsTemplate"])
   }
   /** Get Action IDs for Flow (`GET /api/flows/{id}/relationships/flow-actions`; klaviyo-bridge: `get_action_ids_for_flow`). */
   getFlowRelationshipsActions(id, options = {}) {
-    return this._send("getFlowRelationshipsActions", "get_action_ids_for_flow", { "id": id }, { "id": "id" }, options, null, "GetFlowFlowActionRelationshipListResponseCollection")
+    return this._send("getFlowRelationshipsActions", "get_action_ids_for_flow", { "id": id }, { "id": "id" }, options, null, "GetFlowFlowActionRelationshipListResponseCollection", ["filter", "pageCursor", "pageSize", "sort"])
   }
   /** Get Action IDs for Flow (`GET /api/flows/{id}/relationships/flow-actions`; klaviyo-bridge: `get_action_ids_for_flow`). */
   getFlowRelationshipsFlowActions(id, options = {}) {
-    return this._send("getFlowRelationshipsFlowActions", "get_action_ids_for_flow", { "id": id }, { "id": "id" }, options, null, "GetFlowFlowActionRelationshipListResponseCollection")
+    return this._send("getFlowRelationshipsFlowActions", "get_action_ids_for_flow", { "id": id }, { "id": "id" }, options, null, "GetFlowFlowActionRelationshipListResponseCollection", ["filter", "pageCursor", "pageSize", "sort"])
   }
   /** Get Tag IDs for Flow (`GET /api/flows/{id}/relationships/tags`; klaviyo-bridge: `get_tag_ids_for_flow`). */
   getFlowRelationshipsTags(id) {
-    return this._send("getFlowRelationshipsTags", "get_tag_ids_for_flow", { "id": id }, { "id": "id" }, {}, null, "GetFlowTagsRelationshipsResponseCollection")
+    return this._send("getFlowRelationshipsTags", "get_tag_ids_for_flow", { "id": id }, { "id": "id" }, {}, null, "GetFlowTagsRelationshipsResponseCollection", [])
   }
   /** Get Tags for Flow (`GET /api/flows/{id}/tags`; klaviyo-bridge: `get_tags_for_flow`). */
   getFlowTags(id, options = {}) {
-    return this._send("getFlowTags", "get_tags_for_flow", { "id": id }, { "id": "id" }, options, null, "GetTagResponseCollection")
+    return this._send("getFlowTags", "get_tags_for_flow", { "id": id }, { "id": "id" }, options, null, "GetTagResponseCollection", ["fieldsTag"])
   }
   /** Get Flows (`GET /api/flows`; klaviyo-bridge: `get_flows`). */
   getFlows(options = {}) {
-    return this._send("getFlows", "get_flows", {  }, {  }, options, null, "GetFlowResponseCollectionCompoundDocument")
+    return this._send("getFlows", "get_flows", {  }, {  }, options, null, "GetFlowResponseCollectionCompoundDocument", ["fieldsFlowAction", "fieldsFlow", "fieldsTag", "filter", "include", "pageCursor", "pageSize", "sort"])
   }
   /** Get Message IDs for Flow Action (`GET /api/flow-actions/{id}/relationships/flow-messages`; klaviyo-bridge: `get_message_ids_for_flow_action`). */
   getMessageIdsForFlowAction(id, options = {}) {
-    return this._send("getMessageIdsForFlowAction", "get_message_ids_for_flow_action", { "id": id }, { "id": "id" }, options, null, "GetFlowActionFlowMessageRelationshipResponseCollection")
+    return this._send("getMessageIdsForFlowAction", "get_message_ids_for_flow_action", { "id": id }, { "id": "id" }, options, null, "GetFlowActionFlowMessageRelationshipResponseCollection", ["filter", "pageCursor", "pageSize", "sort"])
   }
   /** Get Messages For Flow Action (`GET /api/flow-actions/{id}/flow-messages`; klaviyo-bridge: `get_flow_action_messages`). */
   getMessagesForFlowAction(id, options = {}) {
-    return this._send("getMessagesForFlowAction", "get_flow_action_messages", { "id": id }, { "id": "id" }, options, null, "GetFlowMessageEncodedResponseCollection")
+    return this._send("getMessagesForFlowAction", "get_flow_action_messages", { "id": id }, { "id": "id" }, options, null, "GetFlowMessageEncodedResponseCollection", ["fieldsFlowMessage", "filter", "pageCursor", "pageSize", "sort"])
   }
   /** Get Tag IDs for Flow (`GET /api/flows/{id}/relationships/tags`; klaviyo-bridge: `get_tag_ids_for_flow`). */
   getTagIdsForFlow(id) {
-    return this._send("getTagIdsForFlow", "get_tag_ids_for_flow", { "id": id }, { "id": "id" }, {}, null, "GetFlowTagsRelationshipsResponseCollection")
+    return this._send("getTagIdsForFlow", "get_tag_ids_for_flow", { "id": id }, { "id": "id" }, {}, null, "GetFlowTagsRelationshipsResponseCollection", [])
   }
   /** Get Tags for Flow (`GET /api/flows/{id}/tags`; klaviyo-bridge: `get_tags_for_flow`). */
   getTagsForFlow(id, options = {}) {
-    return this._send("getTagsForFlow", "get_tags_for_flow", { "id": id }, { "id": "id" }, options, null, "GetTagResponseCollection")
+    return this._send("getTagsForFlow", "get_tags_for_flow", { "id": id }, { "id": "id" }, options, null, "GetTagResponseCollection", ["fieldsTag"])
   }
   /** Get Template for Flow Message (`GET /api/flow-messages/{id}/template`; klaviyo-bridge: `get_template_for_flow_message`). */
   getTemplateForFlowMessage(id, options = {}) {
-    return this._send("getTemplateForFlowMessage", "get_template_for_flow_message", { "id": id }, { "id": "id" }, options, null, "GetTemplateResponse")
+    return this._send("getTemplateForFlowMessage", "get_template_for_flow_message", { "id": id }, { "id": "id" }, options, null, "GetTemplateResponse", ["fieldsTemplate"])
   }
   /** Get Template ID for Flow Message (`GET /api/flow-messages/{id}/relationships/template`; klaviyo-bridge: `get_template_id_for_flow_message`). */
   getTemplateIdForFlowMessage(id) {
-    return this._send("getTemplateIdForFlowMessage", "get_template_id_for_flow_message", { "id": id }, { "id": "id" }, {}, null, "GetFlowMessageTemplateRelationshipResponse")
+    return this._send("getTemplateIdForFlowMessage", "get_template_id_for_flow_message", { "id": id }, { "id": "id" }, {}, null, "GetFlowMessageTemplateRelationshipResponse", [])
   }
   /** Update Flow Status (`PATCH /api/flows/{id}`; klaviyo-bridge: `update_flow`). */
   updateFlow(id, flowUpdateQuery, options = {}) {
-    return this._send("updateFlow", "update_flow", { "id": id, "body": flowUpdateQuery }, { "id": "id", "body": "flowUpdateQuery" }, options, "FlowUpdateQuery", "PatchFlowResponse")
+    return this._send("updateFlow", "update_flow", { "id": id, "body": flowUpdateQuery }, { "id": "id", "body": "flowUpdateQuery" }, options, "FlowUpdateQuery", "PatchFlowResponse", ["fieldsFlow"])
   }
   /** Update Flow Action (`PATCH /api/flow-actions/{id}`; klaviyo-bridge: `update_flow_action`). */
   updateFlowAction(id, flowActionUpdateQuery, options = {}) {
-    return this._send("updateFlowAction", "update_flow_action", { "id": id, "body": flowActionUpdateQuery }, { "id": "id", "body": "flowActionUpdateQuery" }, options, "FlowActionUpdateQuery", "PatchFlowActionEncodedResponse")
+    return this._send("updateFlowAction", "update_flow_action", { "id": id, "body": flowActionUpdateQuery }, { "id": "id", "body": "flowActionUpdateQuery" }, options, "FlowActionUpdateQuery", "PatchFlowActionEncodedResponse", ["fieldsFlowAction"])
   }
 }
 
@@ -1398,63 +1398,63 @@ class FlowsApi extends BaseApi {
 class FormsApi extends BaseApi {
   /** Create Form (`POST /api/forms`; klaviyo-bridge: `create_form`). */
   createForm(formCreateQuery, options = {}) {
-    return this._send("createForm", "create_form", { "body": formCreateQuery }, { "body": "formCreateQuery" }, options, "FormCreateQuery", "PostEncodedFormResponse")
+    return this._send("createForm", "create_form", { "body": formCreateQuery }, { "body": "formCreateQuery" }, options, "FormCreateQuery", "PostEncodedFormResponse", ["fieldsForm"])
   }
   /** Delete Form (`DELETE /api/forms/{id}`; klaviyo-bridge: `delete_form`). */
   deleteForm(id) {
-    return this._send("deleteForm", "delete_form", { "id": id }, { "id": "id" }, {}, null, null)
+    return this._send("deleteForm", "delete_form", { "id": id }, { "id": "id" }, {}, null, null, [])
   }
   /** Get Form (`GET /api/forms/{id}`; klaviyo-bridge: `get_form`). */
   getForm(id, options = {}) {
-    return this._send("getForm", "get_form", { "id": id }, { "id": "id" }, options, null, "GetEncodedFormResponse")
+    return this._send("getForm", "get_form", { "id": id }, { "id": "id" }, options, null, "GetEncodedFormResponse", ["fieldsForm"])
   }
   /** Get Form for Form Version (`GET /api/form-versions/{id}/form`; klaviyo-bridge: `get_form_for_form_version`). */
   getFormForFormVersion(id, options = {}) {
-    return this._send("getFormForFormVersion", "get_form_for_form_version", { "id": id }, { "id": "id" }, options, null, "GetFormResponse")
+    return this._send("getFormForFormVersion", "get_form_for_form_version", { "id": id }, { "id": "id" }, options, null, "GetFormResponse", ["fieldsForm"])
   }
   /** Get Versions for Form (`GET /api/forms/{id}/form-versions`; klaviyo-bridge: `get_versions_for_form`). */
   getFormFormVersions(id, options = {}) {
-    return this._send("getFormFormVersions", "get_versions_for_form", { "id": id }, { "id": "id" }, options, null, "GetFormVersionResponseCollection")
+    return this._send("getFormFormVersions", "get_versions_for_form", { "id": id }, { "id": "id" }, options, null, "GetFormVersionResponseCollection", ["fieldsFormVersion", "filter", "pageCursor", "pageSize", "sort"])
   }
   /** Get Form ID for Form Version (`GET /api/form-versions/{id}/relationships/form`; klaviyo-bridge: `get_form_id_for_form_version`). */
   getFormIdForFormVersion(id) {
-    return this._send("getFormIdForFormVersion", "get_form_id_for_form_version", { "id": id }, { "id": "id" }, {}, null, "GetFormVersionFormRelationshipResponse")
+    return this._send("getFormIdForFormVersion", "get_form_id_for_form_version", { "id": id }, { "id": "id" }, {}, null, "GetFormVersionFormRelationshipResponse", [])
   }
   /** Get Version IDs for Form (`GET /api/forms/{id}/relationships/form-versions`; klaviyo-bridge: `get_version_ids_for_form`). */
   getFormRelationshipsFormVersions(id, options = {}) {
-    return this._send("getFormRelationshipsFormVersions", "get_version_ids_for_form", { "id": id }, { "id": "id" }, options, null, "GetFormVersionsRelationshipsResponseCollection")
+    return this._send("getFormRelationshipsFormVersions", "get_version_ids_for_form", { "id": id }, { "id": "id" }, options, null, "GetFormVersionsRelationshipsResponseCollection", ["filter", "pageCursor", "pageSize", "sort"])
   }
   /** Get Version IDs for Form (`GET /api/forms/{id}/relationships/form-versions`; klaviyo-bridge: `get_version_ids_for_form`). */
   getFormRelationshipsVersions(id, options = {}) {
-    return this._send("getFormRelationshipsVersions", "get_version_ids_for_form", { "id": id }, { "id": "id" }, options, null, "GetFormVersionsRelationshipsResponseCollection")
+    return this._send("getFormRelationshipsVersions", "get_version_ids_for_form", { "id": id }, { "id": "id" }, options, null, "GetFormVersionsRelationshipsResponseCollection", ["filter", "pageCursor", "pageSize", "sort"])
   }
   /** Get Form Version (`GET /api/form-versions/{id}`; klaviyo-bridge: `get_form_version`). */
   getFormVersion(id, options = {}) {
-    return this._send("getFormVersion", "get_form_version", { "id": id }, { "id": "id" }, options, null, "GetFormVersionResponseCompoundDocument")
+    return this._send("getFormVersion", "get_form_version", { "id": id }, { "id": "id" }, options, null, "GetFormVersionResponseCompoundDocument", ["fieldsFormVersion", "fieldsForm", "include"])
   }
   /** Get Form for Form Version (`GET /api/form-versions/{id}/form`; klaviyo-bridge: `get_form_for_form_version`). */
   getFormVersionForm(id, options = {}) {
-    return this._send("getFormVersionForm", "get_form_for_form_version", { "id": id }, { "id": "id" }, options, null, "GetFormResponse")
+    return this._send("getFormVersionForm", "get_form_for_form_version", { "id": id }, { "id": "id" }, options, null, "GetFormResponse", ["fieldsForm"])
   }
   /** Get Form ID for Form Version (`GET /api/form-versions/{id}/relationships/form`; klaviyo-bridge: `get_form_id_for_form_version`). */
   getFormVersionRelationshipsForm(id) {
-    return this._send("getFormVersionRelationshipsForm", "get_form_id_for_form_version", { "id": id }, { "id": "id" }, {}, null, "GetFormVersionFormRelationshipResponse")
+    return this._send("getFormVersionRelationshipsForm", "get_form_id_for_form_version", { "id": id }, { "id": "id" }, {}, null, "GetFormVersionFormRelationshipResponse", [])
   }
   /** Get Versions for Form (`GET /api/forms/{id}/form-versions`; klaviyo-bridge: `get_versions_for_form`). */
   getFormVersions(id, options = {}) {
-    return this._send("getFormVersions", "get_versions_for_form", { "id": id }, { "id": "id" }, options, null, "GetFormVersionResponseCollection")
+    return this._send("getFormVersions", "get_versions_for_form", { "id": id }, { "id": "id" }, options, null, "GetFormVersionResponseCollection", ["fieldsFormVersion", "filter", "pageCursor", "pageSize", "sort"])
   }
   /** Get Forms (`GET /api/forms`; klaviyo-bridge: `get_forms`). */
   getForms(options = {}) {
-    return this._send("getForms", "get_forms", {  }, {  }, options, null, "GetFormResponseCollection")
+    return this._send("getForms", "get_forms", {  }, {  }, options, null, "GetFormResponseCollection", ["fieldsForm", "filter", "pageCursor", "pageSize", "sort"])
   }
   /** Get Version IDs for Form (`GET /api/forms/{id}/relationships/form-versions`; klaviyo-bridge: `get_version_ids_for_form`). */
   getVersionIdsForForm(id, options = {}) {
-    return this._send("getVersionIdsForForm", "get_version_ids_for_form", { "id": id }, { "id": "id" }, options, null, "GetFormVersionsRelationshipsResponseCollection")
+    return this._send("getVersionIdsForForm", "get_version_ids_for_form", { "id": id }, { "id": "id" }, options, null, "GetFormVersionsRelationshipsResponseCollection", ["filter", "pageCursor", "pageSize", "sort"])
   }
   /** Get Versions for Form (`GET /api/forms/{id}/form-versions`; klaviyo-bridge: `get_versions_for_form`). */
   getVersionsForForm(id, options = {}) {
-    return this._send("getVersionsForForm", "get_versions_for_form", { "id": id }, { "id": "id" }, options, null, "GetFormVersionResponseCollection")
+    return this._send("getVersionsForForm", "get_versions_for_form", { "id": id }, { "id": "id" }, options, null, "GetFormVersionResponseCollection", ["fieldsFormVersion", "filter", "pageCursor", "pageSize", "sort"])
   }
 }
 
@@ -1462,31 +1462,31 @@ class FormsApi extends BaseApi {
 class ImagesApi extends BaseApi {
   /** Upload Image From URL (`POST /api/images`; klaviyo-bridge: `upload_image_from_url`). */
   createImage(imageCreateQuery, options = {}) {
-    return this._send("createImage", "upload_image_from_url", { "body": imageCreateQuery }, { "body": "imageCreateQuery" }, options, "ImageCreateQuery", "PostImageResponse")
+    return this._send("createImage", "upload_image_from_url", { "body": imageCreateQuery }, { "body": "imageCreateQuery" }, options, "ImageCreateQuery", "PostImageResponse", ["fieldsImage"])
   }
   /** Upload Image From File (`POST /api/image-upload`; klaviyo-bridge: `upload_image_from_file`). */
   createImageUpload(file, name, hidden, options = {}) {
-    return this._send("createImageUpload", "upload_image_from_file", { "body.file": file, "body.name": name, "body.hidden": hidden }, { "body.file": "file" }, options, null, "PostImageResponse")
+    return this._send("createImageUpload", "upload_image_from_file", { "body.file": file, "body.name": name, "body.hidden": hidden }, { "body.file": "file" }, options, null, "PostImageResponse", ["fieldsImage"])
   }
   /** Get Image (`GET /api/images/{id}`; klaviyo-bridge: `get_image`). */
   getImage(id, options = {}) {
-    return this._send("getImage", "get_image", { "id": id }, { "id": "id" }, options, null, "GetImageResponse")
+    return this._send("getImage", "get_image", { "id": id }, { "id": "id" }, options, null, "GetImageResponse", ["fieldsImage"])
   }
   /** Get Images (`GET /api/images`; klaviyo-bridge: `get_images`). */
   getImages(options = {}) {
-    return this._send("getImages", "get_images", {  }, {  }, options, null, "GetImageResponseCollection")
+    return this._send("getImages", "get_images", {  }, {  }, options, null, "GetImageResponseCollection", ["fieldsImage", "filter", "pageCursor", "pageSize", "sort"])
   }
   /** Update Image (`PATCH /api/images/{id}`; klaviyo-bridge: `update_image`). */
   updateImage(id, imagePartialUpdateQuery, options = {}) {
-    return this._send("updateImage", "update_image", { "id": id, "body": imagePartialUpdateQuery }, { "id": "id", "body": "imagePartialUpdateQuery" }, options, "ImagePartialUpdateQuery", "PatchImageResponse")
+    return this._send("updateImage", "update_image", { "id": id, "body": imagePartialUpdateQuery }, { "id": "id", "body": "imagePartialUpdateQuery" }, options, "ImagePartialUpdateQuery", "PatchImageResponse", ["fieldsImage"])
   }
   /** Upload Image From File (`POST /api/image-upload`; klaviyo-bridge: `upload_image_from_file`). */
   uploadImageFromFile(file, name, hidden, options = {}) {
-    return this._send("uploadImageFromFile", "upload_image_from_file", { "body.file": file, "body.name": name, "body.hidden": hidden }, { "body.file": "file" }, options, null, "PostImageResponse")
+    return this._send("uploadImageFromFile", "upload_image_from_file", { "body.file": file, "body.name": name, "body.hidden": hidden }, { "body.file": "file" }, options, null, "PostImageResponse", ["fieldsImage"])
   }
   /** Upload Image From URL (`POST /api/images`; klaviyo-bridge: `upload_image_from_url`). */
   uploadImageFromUrl(imageCreateQuery, options = {}) {
-    return this._send("uploadImageFromUrl", "upload_image_from_url", { "body": imageCreateQuery }, { "body": "imageCreateQuery" }, options, "ImageCreateQuery", "PostImageResponse")
+    return this._send("uploadImageFromUrl", "upload_image_from_url", { "body": imageCreateQuery }, { "body": "imageCreateQuery" }, options, "ImageCreateQuery", "PostImageResponse", ["fieldsImage"])
   }
 }
 
@@ -1494,107 +1494,107 @@ class ImagesApi extends BaseApi {
 class ListsApi extends BaseApi {
   /** Add Profiles to List (`POST /api/lists/{id}/relationships/profiles`; klaviyo-bridge: `add_profiles_to_list`). */
   addProfilesToList(id, listMembersAddQuery) {
-    return this._send("addProfilesToList", "add_profiles_to_list", { "id": id, "body": listMembersAddQuery }, { "id": "id", "body": "listMembersAddQuery" }, {}, "ListMembersAddQuery", null)
+    return this._send("addProfilesToList", "add_profiles_to_list", { "id": id, "body": listMembersAddQuery }, { "id": "id", "body": "listMembersAddQuery" }, {}, "ListMembersAddQuery", null, [])
   }
   /** Create List (`POST /api/lists`; klaviyo-bridge: `create_list`). */
   createList(listCreateQuery, options = {}) {
-    return this._send("createList", "create_list", { "body": listCreateQuery }, { "body": "listCreateQuery" }, options, "ListCreateQuery", "PostListCreateResponse")
+    return this._send("createList", "create_list", { "body": listCreateQuery }, { "body": "listCreateQuery" }, options, "ListCreateQuery", "PostListCreateResponse", ["fieldsList"])
   }
   /** Add Profiles to List (`POST /api/lists/{id}/relationships/profiles`; klaviyo-bridge: `add_profiles_to_list`). */
   createListRelationships(id, listMembersAddQuery) {
-    return this._send("createListRelationships", "add_profiles_to_list", { "id": id, "body": listMembersAddQuery }, { "id": "id", "body": "listMembersAddQuery" }, {}, "ListMembersAddQuery", null)
+    return this._send("createListRelationships", "add_profiles_to_list", { "id": id, "body": listMembersAddQuery }, { "id": "id", "body": "listMembersAddQuery" }, {}, "ListMembersAddQuery", null, [])
   }
   /** Add Profiles to List (`POST /api/lists/{id}/relationships/profiles`; klaviyo-bridge: `add_profiles_to_list`). */
   createListRelationshipsProfile(id, listMembersAddQuery) {
-    return this._send("createListRelationshipsProfile", "add_profiles_to_list", { "id": id, "body": listMembersAddQuery }, { "id": "id", "body": "listMembersAddQuery" }, {}, "ListMembersAddQuery", null)
+    return this._send("createListRelationshipsProfile", "add_profiles_to_list", { "id": id, "body": listMembersAddQuery }, { "id": "id", "body": "listMembersAddQuery" }, {}, "ListMembersAddQuery", null, [])
   }
   /** Add Profiles to List (`POST /api/lists/{id}/relationships/profiles`; klaviyo-bridge: `add_profiles_to_list`). */
   createListRelationshipsProfiles(id, listMembersAddQuery) {
-    return this._send("createListRelationshipsProfiles", "add_profiles_to_list", { "id": id, "body": listMembersAddQuery }, { "id": "id", "body": "listMembersAddQuery" }, {}, "ListMembersAddQuery", null)
+    return this._send("createListRelationshipsProfiles", "add_profiles_to_list", { "id": id, "body": listMembersAddQuery }, { "id": "id", "body": "listMembersAddQuery" }, {}, "ListMembersAddQuery", null, [])
   }
   /** Delete List (`DELETE /api/lists/{id}`; klaviyo-bridge: `delete_list`). */
   deleteList(id) {
-    return this._send("deleteList", "delete_list", { "id": id }, { "id": "id" }, {}, null, null)
+    return this._send("deleteList", "delete_list", { "id": id }, { "id": "id" }, {}, null, null, [])
   }
   /** Remove Profiles from List (`DELETE /api/lists/{id}/relationships/profiles`; klaviyo-bridge: `remove_profiles_from_list`). */
   deleteListRelationships(id, listMembersDeleteQuery) {
-    return this._send("deleteListRelationships", "remove_profiles_from_list", { "id": id, "body": listMembersDeleteQuery }, { "id": "id", "body": "listMembersDeleteQuery" }, {}, "ListMembersDeleteQuery", null)
+    return this._send("deleteListRelationships", "remove_profiles_from_list", { "id": id, "body": listMembersDeleteQuery }, { "id": "id", "body": "listMembersDeleteQuery" }, {}, "ListMembersDeleteQuery", null, [])
   }
   /** Remove Profiles from List (`DELETE /api/lists/{id}/relationships/profiles`; klaviyo-bridge: `remove_profiles_from_list`). */
   deleteListRelationshipsProfiles(id, listMembersDeleteQuery) {
-    return this._send("deleteListRelationshipsProfiles", "remove_profiles_from_list", { "id": id, "body": listMembersDeleteQuery }, { "id": "id", "body": "listMembersDeleteQuery" }, {}, "ListMembersDeleteQuery", null)
+    return this._send("deleteListRelationshipsProfiles", "remove_profiles_from_list", { "id": id, "body": listMembersDeleteQuery }, { "id": "id", "body": "listMembersDeleteQuery" }, {}, "ListMembersDeleteQuery", null, [])
   }
   /** Get IDs for Flows Triggered by List (`GET /api/lists/{id}/relationships/flow-triggers`; klaviyo-bridge: `get_ids_for_flows_triggered_by_list`). */
   getFlowTriggerIdsForList(id) {
-    return this._send("getFlowTriggerIdsForList", "get_ids_for_flows_triggered_by_list", { "id": id }, { "id": "id" }, {}, null, "GetListFlowTriggersRelationshipsResponseCollection")
+    return this._send("getFlowTriggerIdsForList", "get_ids_for_flows_triggered_by_list", { "id": id }, { "id": "id" }, {}, null, "GetListFlowTriggersRelationshipsResponseCollection", [])
   }
   /** Get Flows Triggered by List (`GET /api/lists/{id}/flow-triggers`; klaviyo-bridge: `get_flows_triggered_by_list`). */
   getFlowTriggersForList(id, options = {}) {
-    return this._send("getFlowTriggersForList", "get_flows_triggered_by_list", { "id": id }, { "id": "id" }, options, null, "GetFlowResponseCollection")
+    return this._send("getFlowTriggersForList", "get_flows_triggered_by_list", { "id": id }, { "id": "id" }, options, null, "GetFlowResponseCollection", ["fieldsFlow"])
   }
   /** Get Flows Triggered by List (`GET /api/lists/{id}/flow-triggers`; klaviyo-bridge: `get_flows_triggered_by_list`). */
   getFlowsTriggeredByList(id, options = {}) {
-    return this._send("getFlowsTriggeredByList", "get_flows_triggered_by_list", { "id": id }, { "id": "id" }, options, null, "GetFlowResponseCollection")
+    return this._send("getFlowsTriggeredByList", "get_flows_triggered_by_list", { "id": id }, { "id": "id" }, options, null, "GetFlowResponseCollection", ["fieldsFlow"])
   }
   /** Get IDs for Flows Triggered by List (`GET /api/lists/{id}/relationships/flow-triggers`; klaviyo-bridge: `get_ids_for_flows_triggered_by_list`). */
   getIdsForFlowsTriggeredByList(id) {
-    return this._send("getIdsForFlowsTriggeredByList", "get_ids_for_flows_triggered_by_list", { "id": id }, { "id": "id" }, {}, null, "GetListFlowTriggersRelationshipsResponseCollection")
+    return this._send("getIdsForFlowsTriggeredByList", "get_ids_for_flows_triggered_by_list", { "id": id }, { "id": "id" }, {}, null, "GetListFlowTriggersRelationshipsResponseCollection", [])
   }
   /** Get List (`GET /api/lists/{id}`; klaviyo-bridge: `get_list`). */
   getList(id, options = {}) {
-    return this._send("getList", "get_list", { "id": id }, { "id": "id" }, options, null, "GetListRetrieveResponseCompoundDocument")
+    return this._send("getList", "get_list", { "id": id }, { "id": "id" }, options, null, "GetListRetrieveResponseCompoundDocument", ["additionalFieldsList", "fieldsFlow", "fieldsList", "fieldsTag", "include"])
   }
   /** Get Flows Triggered by List (`GET /api/lists/{id}/flow-triggers`; klaviyo-bridge: `get_flows_triggered_by_list`). */
   getListFlowTriggers(id, options = {}) {
-    return this._send("getListFlowTriggers", "get_flows_triggered_by_list", { "id": id }, { "id": "id" }, options, null, "GetFlowResponseCollection")
+    return this._send("getListFlowTriggers", "get_flows_triggered_by_list", { "id": id }, { "id": "id" }, options, null, "GetFlowResponseCollection", ["fieldsFlow"])
   }
   /** Get Profiles for List (`GET /api/lists/{id}/profiles`; klaviyo-bridge: `get_profiles_for_list`). */
   getListProfiles(id, options = {}) {
-    return this._send("getListProfiles", "get_profiles_for_list", { "id": id }, { "id": "id" }, options, null, "GetListMemberResponseCollection")
+    return this._send("getListProfiles", "get_profiles_for_list", { "id": id }, { "id": "id" }, options, null, "GetListMemberResponseCollection", ["additionalFieldsProfile", "fieldsProfile", "filter", "pageCursor", "pageSize", "sort"])
   }
   /** Get IDs for Flows Triggered by List (`GET /api/lists/{id}/relationships/flow-triggers`; klaviyo-bridge: `get_ids_for_flows_triggered_by_list`). */
   getListRelationshipsFlowTriggers(id) {
-    return this._send("getListRelationshipsFlowTriggers", "get_ids_for_flows_triggered_by_list", { "id": id }, { "id": "id" }, {}, null, "GetListFlowTriggersRelationshipsResponseCollection")
+    return this._send("getListRelationshipsFlowTriggers", "get_ids_for_flows_triggered_by_list", { "id": id }, { "id": "id" }, {}, null, "GetListFlowTriggersRelationshipsResponseCollection", [])
   }
   /** Get Profile IDs for List (`GET /api/lists/{id}/relationships/profiles`; klaviyo-bridge: `get_profile_ids_for_list`). */
   getListRelationshipsProfiles(id, options = {}) {
-    return this._send("getListRelationshipsProfiles", "get_profile_ids_for_list", { "id": id }, { "id": "id" }, options, null, "GetListProfilesRelationshipsResponseCollection")
+    return this._send("getListRelationshipsProfiles", "get_profile_ids_for_list", { "id": id }, { "id": "id" }, options, null, "GetListProfilesRelationshipsResponseCollection", ["filter", "pageCursor", "pageSize", "sort"])
   }
   /** Get Tag IDs for List (`GET /api/lists/{id}/relationships/tags`; klaviyo-bridge: `get_tag_ids_for_list`). */
   getListRelationshipsTags(id) {
-    return this._send("getListRelationshipsTags", "get_tag_ids_for_list", { "id": id }, { "id": "id" }, {}, null, "GetListTagsRelationshipsResponseCollection")
+    return this._send("getListRelationshipsTags", "get_tag_ids_for_list", { "id": id }, { "id": "id" }, {}, null, "GetListTagsRelationshipsResponseCollection", [])
   }
   /** Get Tags for List (`GET /api/lists/{id}/tags`; klaviyo-bridge: `get_tags_for_list`). */
   getListTags(id, options = {}) {
-    return this._send("getListTags", "get_tags_for_list", { "id": id }, { "id": "id" }, options, null, "GetTagResponseCollection")
+    return this._send("getListTags", "get_tags_for_list", { "id": id }, { "id": "id" }, options, null, "GetTagResponseCollection", ["fieldsTag"])
   }
   /** Get Lists (`GET /api/lists`; klaviyo-bridge: `get_lists`). */
   getLists(options = {}) {
-    return this._send("getLists", "get_lists", {  }, {  }, options, null, "GetListListResponseCollectionCompoundDocument")
+    return this._send("getLists", "get_lists", {  }, {  }, options, null, "GetListListResponseCollectionCompoundDocument", ["fieldsFlow", "fieldsList", "fieldsTag", "filter", "include", "pageCursor", "pageSize", "sort"])
   }
   /** Get Profile IDs for List (`GET /api/lists/{id}/relationships/profiles`; klaviyo-bridge: `get_profile_ids_for_list`). */
   getProfileIdsForList(id, options = {}) {
-    return this._send("getProfileIdsForList", "get_profile_ids_for_list", { "id": id }, { "id": "id" }, options, null, "GetListProfilesRelationshipsResponseCollection")
+    return this._send("getProfileIdsForList", "get_profile_ids_for_list", { "id": id }, { "id": "id" }, options, null, "GetListProfilesRelationshipsResponseCollection", ["filter", "pageCursor", "pageSize", "sort"])
   }
   /** Get Profiles for List (`GET /api/lists/{id}/profiles`; klaviyo-bridge: `get_profiles_for_list`). */
   getProfilesForList(id, options = {}) {
-    return this._send("getProfilesForList", "get_profiles_for_list", { "id": id }, { "id": "id" }, options, null, "GetListMemberResponseCollection")
+    return this._send("getProfilesForList", "get_profiles_for_list", { "id": id }, { "id": "id" }, options, null, "GetListMemberResponseCollection", ["additionalFieldsProfile", "fieldsProfile", "filter", "pageCursor", "pageSize", "sort"])
   }
   /** Get Tag IDs for List (`GET /api/lists/{id}/relationships/tags`; klaviyo-bridge: `get_tag_ids_for_list`). */
   getTagIdsForList(id) {
-    return this._send("getTagIdsForList", "get_tag_ids_for_list", { "id": id }, { "id": "id" }, {}, null, "GetListTagsRelationshipsResponseCollection")
+    return this._send("getTagIdsForList", "get_tag_ids_for_list", { "id": id }, { "id": "id" }, {}, null, "GetListTagsRelationshipsResponseCollection", [])
   }
   /** Get Tags for List (`GET /api/lists/{id}/tags`; klaviyo-bridge: `get_tags_for_list`). */
   getTagsForList(id, options = {}) {
-    return this._send("getTagsForList", "get_tags_for_list", { "id": id }, { "id": "id" }, options, null, "GetTagResponseCollection")
+    return this._send("getTagsForList", "get_tags_for_list", { "id": id }, { "id": "id" }, options, null, "GetTagResponseCollection", ["fieldsTag"])
   }
   /** Remove Profiles from List (`DELETE /api/lists/{id}/relationships/profiles`; klaviyo-bridge: `remove_profiles_from_list`). */
   removeProfilesFromList(id, listMembersDeleteQuery) {
-    return this._send("removeProfilesFromList", "remove_profiles_from_list", { "id": id, "body": listMembersDeleteQuery }, { "id": "id", "body": "listMembersDeleteQuery" }, {}, "ListMembersDeleteQuery", null)
+    return this._send("removeProfilesFromList", "remove_profiles_from_list", { "id": id, "body": listMembersDeleteQuery }, { "id": "id", "body": "listMembersDeleteQuery" }, {}, "ListMembersDeleteQuery", null, [])
   }
   /** Update List (`PATCH /api/lists/{id}`; klaviyo-bridge: `update_list`). */
   updateList(id, listPartialUpdateQuery, options = {}) {
-    return this._send("updateList", "update_list", { "id": id, "body": listPartialUpdateQuery }, { "id": "id", "body": "listPartialUpdateQuery" }, options, "ListPartialUpdateQuery", "PatchListPartialUpdateResponse")
+    return this._send("updateList", "update_list", { "id": id, "body": listPartialUpdateQuery }, { "id": "id", "body": "listPartialUpdateQuery" }, options, "ListPartialUpdateQuery", "PatchListPartialUpdateResponse", ["fieldsList"])
   }
 }
 
@@ -1602,167 +1602,167 @@ class ListsApi extends BaseApi {
 class MetricsApi extends BaseApi {
   /** Create Custom Metric (`POST /api/custom-metrics`; klaviyo-bridge: `create_custom_metric`). */
   createCustomMetric(customMetricCreateQuery, options = {}) {
-    return this._send("createCustomMetric", "create_custom_metric", { "body": customMetricCreateQuery }, { "body": "customMetricCreateQuery" }, options, "CustomMetricCreateQuery", "PostCustomMetricResponse")
+    return this._send("createCustomMetric", "create_custom_metric", { "body": customMetricCreateQuery }, { "body": "customMetricCreateQuery" }, options, "CustomMetricCreateQuery", "PostCustomMetricResponse", ["fieldsCustomMetric"])
   }
   /** Query Metric Aggregates (`POST /api/metric-aggregates`; klaviyo-bridge: `query_metric_aggregates`). */
   createMetricAggregate(metricAggregateQuery, options = {}) {
-    return this._send("createMetricAggregate", "query_metric_aggregates", { "body": metricAggregateQuery }, { "body": "metricAggregateQuery" }, options, "MetricAggregateQuery", "PostMetricAggregateResponse")
+    return this._send("createMetricAggregate", "query_metric_aggregates", { "body": metricAggregateQuery }, { "body": "metricAggregateQuery" }, options, "MetricAggregateQuery", "PostMetricAggregateResponse", ["fieldsMetricAggregate"])
   }
   /** Delete Custom Metric (`DELETE /api/custom-metrics/{id}`; klaviyo-bridge: `delete_custom_metric`). */
   deleteCustomMetric(id) {
-    return this._send("deleteCustomMetric", "delete_custom_metric", { "id": id }, { "id": "id" }, {}, null, null)
+    return this._send("deleteCustomMetric", "delete_custom_metric", { "id": id }, { "id": "id" }, {}, null, null, [])
   }
   /** Get Custom Metric (`GET /api/custom-metrics/{id}`; klaviyo-bridge: `get_custom_metric`). */
   getCustomMetric(id, options = {}) {
-    return this._send("getCustomMetric", "get_custom_metric", { "id": id }, { "id": "id" }, options, null, "GetCustomMetricResponseCompoundDocument")
+    return this._send("getCustomMetric", "get_custom_metric", { "id": id }, { "id": "id" }, options, null, "GetCustomMetricResponseCompoundDocument", ["fieldsCustomMetric", "fieldsMetric", "include"])
   }
   /** Get Custom Metric for Mapped Metric (`GET /api/mapped-metrics/{id}/custom-metric`; klaviyo-bridge: `get_custom_metric_for_mapped_metric`). */
   getCustomMetricForMappedMetric(id, options = {}) {
-    return this._send("getCustomMetricForMappedMetric", "get_custom_metric_for_mapped_metric", { "id": id }, { "id": "id" }, options, null, "GetCustomMetricResponse")
+    return this._send("getCustomMetricForMappedMetric", "get_custom_metric_for_mapped_metric", { "id": id }, { "id": "id" }, options, null, "GetCustomMetricResponse", ["fieldsCustomMetric"])
   }
   /** Get Custom Metric ID for Mapped Metric (`GET /api/mapped-metrics/{id}/relationships/custom-metric`; klaviyo-bridge: `get_custom_metric_id_for_mapped_metric`). */
   getCustomMetricIdForMappedMetric(id) {
-    return this._send("getCustomMetricIdForMappedMetric", "get_custom_metric_id_for_mapped_metric", { "id": id }, { "id": "id" }, {}, null, "GetMappedMetricCustomMetricRelationshipResponse")
+    return this._send("getCustomMetricIdForMappedMetric", "get_custom_metric_id_for_mapped_metric", { "id": id }, { "id": "id" }, {}, null, "GetMappedMetricCustomMetricRelationshipResponse", [])
   }
   /** Get Metrics for Custom Metric (`GET /api/custom-metrics/{id}/metrics`; klaviyo-bridge: `get_metrics_for_custom_metric`). */
   getCustomMetricMetrics(id, options = {}) {
-    return this._send("getCustomMetricMetrics", "get_metrics_for_custom_metric", { "id": id }, { "id": "id" }, options, null, "GetMetricResponseCollection")
+    return this._send("getCustomMetricMetrics", "get_metrics_for_custom_metric", { "id": id }, { "id": "id" }, options, null, "GetMetricResponseCollection", ["fieldsMetric"])
   }
   /** Get Metric IDs for Custom Metric (`GET /api/custom-metrics/{id}/relationships/metrics`; klaviyo-bridge: `get_metric_ids_for_custom_metric`). */
   getCustomMetricRelationshipsMetrics(id) {
-    return this._send("getCustomMetricRelationshipsMetrics", "get_metric_ids_for_custom_metric", { "id": id }, { "id": "id" }, {}, null, "GetCustomMetricMetricsRelationshipsResponseCollection")
+    return this._send("getCustomMetricRelationshipsMetrics", "get_metric_ids_for_custom_metric", { "id": id }, { "id": "id" }, {}, null, "GetCustomMetricMetricsRelationshipsResponseCollection", [])
   }
   /** Get Custom Metrics (`GET /api/custom-metrics`; klaviyo-bridge: `get_custom_metrics`). */
   getCustomMetrics(options = {}) {
-    return this._send("getCustomMetrics", "get_custom_metrics", {  }, {  }, options, null, "GetCustomMetricResponseCollectionCompoundDocument")
+    return this._send("getCustomMetrics", "get_custom_metrics", {  }, {  }, options, null, "GetCustomMetricResponseCollectionCompoundDocument", ["fieldsCustomMetric", "fieldsMetric", "include"])
   }
   /** Get IDs for Flows Triggered by Metric (`GET /api/metrics/{id}/relationships/flow-triggers`; klaviyo-bridge: `get_ids_for_flows_triggered_by_metric`). */
   getFlowTriggerIdsForMetric(id) {
-    return this._send("getFlowTriggerIdsForMetric", "get_ids_for_flows_triggered_by_metric", { "id": id }, { "id": "id" }, {}, null, "GetMetricFlowTriggersRelationshipsResponseCollection")
+    return this._send("getFlowTriggerIdsForMetric", "get_ids_for_flows_triggered_by_metric", { "id": id }, { "id": "id" }, {}, null, "GetMetricFlowTriggersRelationshipsResponseCollection", [])
   }
   /** Get Flows Triggered by Metric (`GET /api/metrics/{id}/flow-triggers`; klaviyo-bridge: `get_flows_triggered_by_metric`). */
   getFlowTriggersForMetric(id, options = {}) {
-    return this._send("getFlowTriggersForMetric", "get_flows_triggered_by_metric", { "id": id }, { "id": "id" }, options, null, "GetFlowResponseCollection")
+    return this._send("getFlowTriggersForMetric", "get_flows_triggered_by_metric", { "id": id }, { "id": "id" }, options, null, "GetFlowResponseCollection", ["fieldsFlow"])
   }
   /** Get Flows Triggered by Metric (`GET /api/metrics/{id}/flow-triggers`; klaviyo-bridge: `get_flows_triggered_by_metric`). */
   getFlowsTriggeredByMetric(id, options = {}) {
-    return this._send("getFlowsTriggeredByMetric", "get_flows_triggered_by_metric", { "id": id }, { "id": "id" }, options, null, "GetFlowResponseCollection")
+    return this._send("getFlowsTriggeredByMetric", "get_flows_triggered_by_metric", { "id": id }, { "id": "id" }, options, null, "GetFlowResponseCollection", ["fieldsFlow"])
   }
   /** Get IDs for Flows Triggered by Metric (`GET /api/metrics/{id}/relationships/flow-triggers`; klaviyo-bridge: `get_ids_for_flows_triggered_by_metric`). */
   getIdsForFlowsTriggeredByMetric(id) {
-    return this._send("getIdsForFlowsTriggeredByMetric", "get_ids_for_flows_triggered_by_metric", { "id": id }, { "id": "id" }, {}, null, "GetMetricFlowTriggersRelationshipsResponseCollection")
+    return this._send("getIdsForFlowsTriggeredByMetric", "get_ids_for_flows_triggered_by_metric", { "id": id }, { "id": "id" }, {}, null, "GetMetricFlowTriggersRelationshipsResponseCollection", [])
   }
   /** Get Mapped Metric (`GET /api/mapped-metrics/{id}`; klaviyo-bridge: `get_mapped_metric`). */
   getMappedMetric(id, options = {}) {
-    return this._send("getMappedMetric", "get_mapped_metric", { "id": id }, { "id": "id" }, options, null, "GetMappedMetricResponseCompoundDocument")
+    return this._send("getMappedMetric", "get_mapped_metric", { "id": id }, { "id": "id" }, options, null, "GetMappedMetricResponseCompoundDocument", ["fieldsCustomMetric", "fieldsMappedMetric", "fieldsMetric", "include"])
   }
   /** Get Custom Metric for Mapped Metric (`GET /api/mapped-metrics/{id}/custom-metric`; klaviyo-bridge: `get_custom_metric_for_mapped_metric`). */
   getMappedMetricCustomMetric(id, options = {}) {
-    return this._send("getMappedMetricCustomMetric", "get_custom_metric_for_mapped_metric", { "id": id }, { "id": "id" }, options, null, "GetCustomMetricResponse")
+    return this._send("getMappedMetricCustomMetric", "get_custom_metric_for_mapped_metric", { "id": id }, { "id": "id" }, options, null, "GetCustomMetricResponse", ["fieldsCustomMetric"])
   }
   /** Get Metric for Mapped Metric (`GET /api/mapped-metrics/{id}/metric`; klaviyo-bridge: `get_metric_for_mapped_metric`). */
   getMappedMetricMetric(id, options = {}) {
-    return this._send("getMappedMetricMetric", "get_metric_for_mapped_metric", { "id": id }, { "id": "id" }, options, null, "GetMetricResponse")
+    return this._send("getMappedMetricMetric", "get_metric_for_mapped_metric", { "id": id }, { "id": "id" }, options, null, "GetMetricResponse", ["fieldsMetric"])
   }
   /** Get Custom Metric ID for Mapped Metric (`GET /api/mapped-metrics/{id}/relationships/custom-metric`; klaviyo-bridge: `get_custom_metric_id_for_mapped_metric`). */
   getMappedMetricRelationshipsCustomMetric(id) {
-    return this._send("getMappedMetricRelationshipsCustomMetric", "get_custom_metric_id_for_mapped_metric", { "id": id }, { "id": "id" }, {}, null, "GetMappedMetricCustomMetricRelationshipResponse")
+    return this._send("getMappedMetricRelationshipsCustomMetric", "get_custom_metric_id_for_mapped_metric", { "id": id }, { "id": "id" }, {}, null, "GetMappedMetricCustomMetricRelationshipResponse", [])
   }
   /** Get Metric ID for Mapped Metric (`GET /api/mapped-metrics/{id}/relationships/metric`; klaviyo-bridge: `get_metric_id_for_mapped_metric`). */
   getMappedMetricRelationshipsMetric(id) {
-    return this._send("getMappedMetricRelationshipsMetric", "get_metric_id_for_mapped_metric", { "id": id }, { "id": "id" }, {}, null, "GetMappedMetricMetricRelationshipResponse")
+    return this._send("getMappedMetricRelationshipsMetric", "get_metric_id_for_mapped_metric", { "id": id }, { "id": "id" }, {}, null, "GetMappedMetricMetricRelationshipResponse", [])
   }
   /** Get Mapped Metrics (`GET /api/mapped-metrics`; klaviyo-bridge: `get_mapped_metrics`). */
   getMappedMetrics(options = {}) {
-    return this._send("getMappedMetrics", "get_mapped_metrics", {  }, {  }, options, null, "GetMappedMetricResponseCollectionCompoundDocument")
+    return this._send("getMappedMetrics", "get_mapped_metrics", {  }, {  }, options, null, "GetMappedMetricResponseCollectionCompoundDocument", ["fieldsCustomMetric", "fieldsMappedMetric", "fieldsMetric", "include"])
   }
   /** Get Metric (`GET /api/metrics/{id}`; klaviyo-bridge: `get_metric`). */
   getMetric(id, options = {}) {
-    return this._send("getMetric", "get_metric", { "id": id }, { "id": "id" }, options, null, "GetMetricResponseCompoundDocument")
+    return this._send("getMetric", "get_metric", { "id": id }, { "id": "id" }, options, null, "GetMetricResponseCompoundDocument", ["fieldsFlow", "fieldsMetric", "include"])
   }
   /** Get Flows Triggered by Metric (`GET /api/metrics/{id}/flow-triggers`; klaviyo-bridge: `get_flows_triggered_by_metric`). */
   getMetricFlowTriggers(id, options = {}) {
-    return this._send("getMetricFlowTriggers", "get_flows_triggered_by_metric", { "id": id }, { "id": "id" }, options, null, "GetFlowResponseCollection")
+    return this._send("getMetricFlowTriggers", "get_flows_triggered_by_metric", { "id": id }, { "id": "id" }, options, null, "GetFlowResponseCollection", ["fieldsFlow"])
   }
   /** Get Metric for Mapped Metric (`GET /api/mapped-metrics/{id}/metric`; klaviyo-bridge: `get_metric_for_mapped_metric`). */
   getMetricForMappedMetric(id, options = {}) {
-    return this._send("getMetricForMappedMetric", "get_metric_for_mapped_metric", { "id": id }, { "id": "id" }, options, null, "GetMetricResponse")
+    return this._send("getMetricForMappedMetric", "get_metric_for_mapped_metric", { "id": id }, { "id": "id" }, options, null, "GetMetricResponse", ["fieldsMetric"])
   }
   /** Get Metric for Metric Property (`GET /api/metric-properties/{id}/metric`; klaviyo-bridge: `get_metric_for_metric_property`). */
   getMetricForMetricProperty(id, options = {}) {
-    return this._send("getMetricForMetricProperty", "get_metric_for_metric_property", { "id": id }, { "id": "id" }, options, null, "GetMetricResponse")
+    return this._send("getMetricForMetricProperty", "get_metric_for_metric_property", { "id": id }, { "id": "id" }, options, null, "GetMetricResponse", ["fieldsMetric"])
   }
   /** Get Metric ID for Mapped Metric (`GET /api/mapped-metrics/{id}/relationships/metric`; klaviyo-bridge: `get_metric_id_for_mapped_metric`). */
   getMetricIdForMappedMetric(id) {
-    return this._send("getMetricIdForMappedMetric", "get_metric_id_for_mapped_metric", { "id": id }, { "id": "id" }, {}, null, "GetMappedMetricMetricRelationshipResponse")
+    return this._send("getMetricIdForMappedMetric", "get_metric_id_for_mapped_metric", { "id": id }, { "id": "id" }, {}, null, "GetMappedMetricMetricRelationshipResponse", [])
   }
   /** Get Metric ID for Metric Property (`GET /api/metric-properties/{id}/relationships/metric`; klaviyo-bridge: `get_metric_id_for_metric_property`). */
   getMetricIdForMetricProperty(id) {
-    return this._send("getMetricIdForMetricProperty", "get_metric_id_for_metric_property", { "id": id }, { "id": "id" }, {}, null, "GetMetricPropertyMetricRelationshipResponse")
+    return this._send("getMetricIdForMetricProperty", "get_metric_id_for_metric_property", { "id": id }, { "id": "id" }, {}, null, "GetMetricPropertyMetricRelationshipResponse", [])
   }
   /** Get Metric IDs for Custom Metric (`GET /api/custom-metrics/{id}/relationships/metrics`; klaviyo-bridge: `get_metric_ids_for_custom_metric`). */
   getMetricIdsForCustomMetric(id) {
-    return this._send("getMetricIdsForCustomMetric", "get_metric_ids_for_custom_metric", { "id": id }, { "id": "id" }, {}, null, "GetCustomMetricMetricsRelationshipsResponseCollection")
+    return this._send("getMetricIdsForCustomMetric", "get_metric_ids_for_custom_metric", { "id": id }, { "id": "id" }, {}, null, "GetCustomMetricMetricsRelationshipsResponseCollection", [])
   }
   /** Get Properties for Metric (`GET /api/metrics/{id}/metric-properties`; klaviyo-bridge: `get_properties_for_metric`). */
   getMetricMetricProperties(id, options = {}) {
-    return this._send("getMetricMetricProperties", "get_properties_for_metric", { "id": id }, { "id": "id" }, options, null, "GetMetricPropertyResponseCollection")
+    return this._send("getMetricMetricProperties", "get_properties_for_metric", { "id": id }, { "id": "id" }, options, null, "GetMetricPropertyResponseCollection", ["additionalFieldsMetricProperty", "fieldsMetricProperty"])
   }
   /** Get Properties for Metric (`GET /api/metrics/{id}/metric-properties`; klaviyo-bridge: `get_properties_for_metric`). */
   getMetricProperties(id, options = {}) {
-    return this._send("getMetricProperties", "get_properties_for_metric", { "id": id }, { "id": "id" }, options, null, "GetMetricPropertyResponseCollection")
+    return this._send("getMetricProperties", "get_properties_for_metric", { "id": id }, { "id": "id" }, options, null, "GetMetricPropertyResponseCollection", ["additionalFieldsMetricProperty", "fieldsMetricProperty"])
   }
   /** Get Metric Property (`GET /api/metric-properties/{id}`; klaviyo-bridge: `get_metric_property`). */
   getMetricProperty(id, options = {}) {
-    return this._send("getMetricProperty", "get_metric_property", { "id": id }, { "id": "id" }, options, null, "GetMetricPropertyResponseCompoundDocument")
+    return this._send("getMetricProperty", "get_metric_property", { "id": id }, { "id": "id" }, options, null, "GetMetricPropertyResponseCompoundDocument", ["additionalFieldsMetricProperty", "fieldsMetricProperty", "fieldsMetric", "include"])
   }
   /** Get Metric for Metric Property (`GET /api/metric-properties/{id}/metric`; klaviyo-bridge: `get_metric_for_metric_property`). */
   getMetricPropertyMetric(id, options = {}) {
-    return this._send("getMetricPropertyMetric", "get_metric_for_metric_property", { "id": id }, { "id": "id" }, options, null, "GetMetricResponse")
+    return this._send("getMetricPropertyMetric", "get_metric_for_metric_property", { "id": id }, { "id": "id" }, options, null, "GetMetricResponse", ["fieldsMetric"])
   }
   /** Get Metric ID for Metric Property (`GET /api/metric-properties/{id}/relationships/metric`; klaviyo-bridge: `get_metric_id_for_metric_property`). */
   getMetricPropertyRelationshipsMetric(id) {
-    return this._send("getMetricPropertyRelationshipsMetric", "get_metric_id_for_metric_property", { "id": id }, { "id": "id" }, {}, null, "GetMetricPropertyMetricRelationshipResponse")
+    return this._send("getMetricPropertyRelationshipsMetric", "get_metric_id_for_metric_property", { "id": id }, { "id": "id" }, {}, null, "GetMetricPropertyMetricRelationshipResponse", [])
   }
   /** Get IDs for Flows Triggered by Metric (`GET /api/metrics/{id}/relationships/flow-triggers`; klaviyo-bridge: `get_ids_for_flows_triggered_by_metric`). */
   getMetricRelationshipsFlowTriggers(id) {
-    return this._send("getMetricRelationshipsFlowTriggers", "get_ids_for_flows_triggered_by_metric", { "id": id }, { "id": "id" }, {}, null, "GetMetricFlowTriggersRelationshipsResponseCollection")
+    return this._send("getMetricRelationshipsFlowTriggers", "get_ids_for_flows_triggered_by_metric", { "id": id }, { "id": "id" }, {}, null, "GetMetricFlowTriggersRelationshipsResponseCollection", [])
   }
   /** Get Property IDs for Metric (`GET /api/metrics/{id}/relationships/metric-properties`; klaviyo-bridge: `get_property_ids_for_metric`). */
   getMetricRelationshipsMetricProperties(id) {
-    return this._send("getMetricRelationshipsMetricProperties", "get_property_ids_for_metric", { "id": id }, { "id": "id" }, {}, null, "GetMetricPropertiesRelationshipsResponseCollection")
+    return this._send("getMetricRelationshipsMetricProperties", "get_property_ids_for_metric", { "id": id }, { "id": "id" }, {}, null, "GetMetricPropertiesRelationshipsResponseCollection", [])
   }
   /** Get Property IDs for Metric (`GET /api/metrics/{id}/relationships/metric-properties`; klaviyo-bridge: `get_property_ids_for_metric`). */
   getMetricRelationshipsProperties(id) {
-    return this._send("getMetricRelationshipsProperties", "get_property_ids_for_metric", { "id": id }, { "id": "id" }, {}, null, "GetMetricPropertiesRelationshipsResponseCollection")
+    return this._send("getMetricRelationshipsProperties", "get_property_ids_for_metric", { "id": id }, { "id": "id" }, {}, null, "GetMetricPropertiesRelationshipsResponseCollection", [])
   }
   /** Get Metrics (`GET /api/metrics`; klaviyo-bridge: `get_metrics`). */
   getMetrics(options = {}) {
-    return this._send("getMetrics", "get_metrics", {  }, {  }, options, null, "GetMetricResponseCollectionCompoundDocument")
+    return this._send("getMetrics", "get_metrics", {  }, {  }, options, null, "GetMetricResponseCollectionCompoundDocument", ["fieldsFlow", "fieldsMetric", "filter", "include", "pageCursor"])
   }
   /** Get Metrics for Custom Metric (`GET /api/custom-metrics/{id}/metrics`; klaviyo-bridge: `get_metrics_for_custom_metric`). */
   getMetricsForCustomMetric(id, options = {}) {
-    return this._send("getMetricsForCustomMetric", "get_metrics_for_custom_metric", { "id": id }, { "id": "id" }, options, null, "GetMetricResponseCollection")
+    return this._send("getMetricsForCustomMetric", "get_metrics_for_custom_metric", { "id": id }, { "id": "id" }, options, null, "GetMetricResponseCollection", ["fieldsMetric"])
   }
   /** Get Properties for Metric (`GET /api/metrics/{id}/metric-properties`; klaviyo-bridge: `get_properties_for_metric`). */
   getPropertiesForMetric(id, options = {}) {
-    return this._send("getPropertiesForMetric", "get_properties_for_metric", { "id": id }, { "id": "id" }, options, null, "GetMetricPropertyResponseCollection")
+    return this._send("getPropertiesForMetric", "get_properties_for_metric", { "id": id }, { "id": "id" }, options, null, "GetMetricPropertyResponseCollection", ["additionalFieldsMetricProperty", "fieldsMetricProperty"])
   }
   /** Get Property IDs for Metric (`GET /api/metrics/{id}/relationships/metric-properties`; klaviyo-bridge: `get_property_ids_for_metric`). */
   getPropertyIdsForMetric(id) {
-    return this._send("getPropertyIdsForMetric", "get_property_ids_for_metric", { "id": id }, { "id": "id" }, {}, null, "GetMetricPropertiesRelationshipsResponseCollection")
+    return this._send("getPropertyIdsForMetric", "get_property_ids_for_metric", { "id": id }, { "id": "id" }, {}, null, "GetMetricPropertiesRelationshipsResponseCollection", [])
   }
   /** Query Metric Aggregates (`POST /api/metric-aggregates`; klaviyo-bridge: `query_metric_aggregates`). */
   queryMetricAggregates(metricAggregateQuery, options = {}) {
-    return this._send("queryMetricAggregates", "query_metric_aggregates", { "body": metricAggregateQuery }, { "body": "metricAggregateQuery" }, options, "MetricAggregateQuery", "PostMetricAggregateResponse")
+    return this._send("queryMetricAggregates", "query_metric_aggregates", { "body": metricAggregateQuery }, { "body": "metricAggregateQuery" }, options, "MetricAggregateQuery", "PostMetricAggregateResponse", ["fieldsMetricAggregate"])
   }
   /** Update Custom Metric (`PATCH /api/custom-metrics/{id}`; klaviyo-bridge: `update_custom_metric`). */
   updateCustomMetric(id, customMetricPartialUpdateQuery, options = {}) {
-    return this._send("updateCustomMetric", "update_custom_metric", { "id": id, "body": customMetricPartialUpdateQuery }, { "id": "id", "body": "customMetricPartialUpdateQuery" }, options, "CustomMetricPartialUpdateQuery", "PatchCustomMetricResponse")
+    return this._send("updateCustomMetric", "update_custom_metric", { "id": id, "body": customMetricPartialUpdateQuery }, { "id": "id", "body": "customMetricPartialUpdateQuery" }, options, "CustomMetricPartialUpdateQuery", "PatchCustomMetricResponse", ["fieldsCustomMetric"])
   }
   /** Update Mapped Metric (`PATCH /api/mapped-metrics/{id}`; klaviyo-bridge: `update_mapped_metric`). */
   updateMappedMetric(id, mappedMetricPartialUpdateQuery, options = {}) {
-    return this._send("updateMappedMetric", "update_mapped_metric", { "id": id, "body": mappedMetricPartialUpdateQuery }, { "id": "id", "body": "mappedMetricPartialUpdateQuery" }, options, "MappedMetricPartialUpdateQuery", "PatchMappedMetricResponse")
+    return this._send("updateMappedMetric", "update_mapped_metric", { "id": id, "body": mappedMetricPartialUpdateQuery }, { "id": "id", "body": "mappedMetricPartialUpdateQuery" }, options, "MappedMetricPartialUpdateQuery", "PatchMappedMetricResponse", ["fieldsMappedMetric"])
   }
 }
 
@@ -1770,343 +1770,343 @@ class MetricsApi extends BaseApi {
 class ProfilesApi extends BaseApi {
   /** Bulk Import Profiles (`POST /api/profile-bulk-import-jobs`; klaviyo-bridge: `bulk_import_profiles`). */
   bulkImportProfiles(profileImportJobCreateQuery, options = {}) {
-    return this._send("bulkImportProfiles", "bulk_import_profiles", { "body": profileImportJobCreateQuery }, { "body": "profileImportJobCreateQuery" }, options, "ProfileImportJobCreateQuery", "PostProfileImportJobResponse")
+    return this._send("bulkImportProfiles", "bulk_import_profiles", { "body": profileImportJobCreateQuery }, { "body": "profileImportJobCreateQuery" }, options, "ProfileImportJobCreateQuery", "PostProfileImportJobResponse", ["fieldsProfileBulkImportJob"])
   }
   /** Bulk Subscribe Profiles (`POST /api/profile-subscription-bulk-create-jobs`; klaviyo-bridge: `bulk_subscribe_profiles`). */
   bulkSubscribeProfiles(subscriptionCreateJobCreateQuery) {
-    return this._send("bulkSubscribeProfiles", "bulk_subscribe_profiles", { "body": subscriptionCreateJobCreateQuery }, { "body": "subscriptionCreateJobCreateQuery" }, {}, "SubscriptionCreateJobCreateQuery", null)
+    return this._send("bulkSubscribeProfiles", "bulk_subscribe_profiles", { "body": subscriptionCreateJobCreateQuery }, { "body": "subscriptionCreateJobCreateQuery" }, {}, "SubscriptionCreateJobCreateQuery", null, [])
   }
   /** Bulk Suppress Profiles (`POST /api/profile-suppression-bulk-create-jobs`; klaviyo-bridge: `bulk_suppress_profiles`). */
   bulkSuppressProfiles(suppressionCreateJobCreateQuery, options = {}) {
-    return this._send("bulkSuppressProfiles", "bulk_suppress_profiles", { "body": suppressionCreateJobCreateQuery }, { "body": "suppressionCreateJobCreateQuery" }, options, "SuppressionCreateJobCreateQuery", "PostBulkProfileSuppressionsCreateJobResponse")
+    return this._send("bulkSuppressProfiles", "bulk_suppress_profiles", { "body": suppressionCreateJobCreateQuery }, { "body": "suppressionCreateJobCreateQuery" }, options, "SuppressionCreateJobCreateQuery", "PostBulkProfileSuppressionsCreateJobResponse", ["fieldsProfileSuppressionBulkCreateJob"])
   }
   /** Bulk Unsubscribe Profiles (`POST /api/profile-subscription-bulk-delete-jobs`; klaviyo-bridge: `bulk_unsubscribe_profiles`). */
   bulkUnsubscribeProfiles(subscriptionDeleteJobCreateQuery) {
-    return this._send("bulkUnsubscribeProfiles", "bulk_unsubscribe_profiles", { "body": subscriptionDeleteJobCreateQuery }, { "body": "subscriptionDeleteJobCreateQuery" }, {}, "SubscriptionDeleteJobCreateQuery", null)
+    return this._send("bulkUnsubscribeProfiles", "bulk_unsubscribe_profiles", { "body": subscriptionDeleteJobCreateQuery }, { "body": "subscriptionDeleteJobCreateQuery" }, {}, "SubscriptionDeleteJobCreateQuery", null, [])
   }
   /** Bulk Unsuppress Profiles (`POST /api/profile-suppression-bulk-delete-jobs`; klaviyo-bridge: `bulk_unsuppress_profiles`). */
   bulkUnsuppressProfiles(suppressionDeleteJobCreateQuery, options = {}) {
-    return this._send("bulkUnsuppressProfiles", "bulk_unsuppress_profiles", { "body": suppressionDeleteJobCreateQuery }, { "body": "suppressionDeleteJobCreateQuery" }, options, "SuppressionDeleteJobCreateQuery", "PostBulkProfileSuppressionsRemoveJobResponse")
+    return this._send("bulkUnsuppressProfiles", "bulk_unsuppress_profiles", { "body": suppressionDeleteJobCreateQuery }, { "body": "suppressionDeleteJobCreateQuery" }, options, "SuppressionDeleteJobCreateQuery", "PostBulkProfileSuppressionsRemoveJobResponse", ["fieldsProfileSuppressionBulkDeleteJob"])
   }
   /** Create or Update Profile (`POST /api/profile-import`; klaviyo-bridge: `create_or_update_profile`). */
   createOrUpdateProfile(profileUpsertQuery, options = {}) {
-    return this._send("createOrUpdateProfile", "create_or_update_profile", { "body": profileUpsertQuery }, { "body": "profileUpsertQuery" }, options, "ProfileUpsertQuery", "PostProfileResponse")
+    return this._send("createOrUpdateProfile", "create_or_update_profile", { "body": profileUpsertQuery }, { "body": "profileUpsertQuery" }, options, "ProfileUpsertQuery", "PostProfileResponse", ["additionalFieldsProfile", "fieldsProfile"])
   }
   /** Create Profile (`POST /api/profiles`; klaviyo-bridge: `create_profile`). */
   createProfile(profileCreateQuery, options = {}) {
-    return this._send("createProfile", "create_profile", { "body": profileCreateQuery }, { "body": "profileCreateQuery" }, options, "ProfileCreateQuery", "PostProfileResponse")
+    return this._send("createProfile", "create_profile", { "body": profileCreateQuery }, { "body": "profileCreateQuery" }, options, "ProfileCreateQuery", "PostProfileResponse", ["additionalFieldsProfile", "fieldsProfile"])
   }
   /** Bulk Import Profiles (`POST /api/profile-bulk-import-jobs`; klaviyo-bridge: `bulk_import_profiles`). */
   createProfileBulkImportJob(profileImportJobCreateQuery, options = {}) {
-    return this._send("createProfileBulkImportJob", "bulk_import_profiles", { "body": profileImportJobCreateQuery }, { "body": "profileImportJobCreateQuery" }, options, "ProfileImportJobCreateQuery", "PostProfileImportJobResponse")
+    return this._send("createProfileBulkImportJob", "bulk_import_profiles", { "body": profileImportJobCreateQuery }, { "body": "profileImportJobCreateQuery" }, options, "ProfileImportJobCreateQuery", "PostProfileImportJobResponse", ["fieldsProfileBulkImportJob"])
   }
   /** Create or Update Profile (`POST /api/profile-import`; klaviyo-bridge: `create_or_update_profile`). */
   createProfileImport(profileUpsertQuery, options = {}) {
-    return this._send("createProfileImport", "create_or_update_profile", { "body": profileUpsertQuery }, { "body": "profileUpsertQuery" }, options, "ProfileUpsertQuery", "PostProfileResponse")
+    return this._send("createProfileImport", "create_or_update_profile", { "body": profileUpsertQuery }, { "body": "profileUpsertQuery" }, options, "ProfileUpsertQuery", "PostProfileResponse", ["additionalFieldsProfile", "fieldsProfile"])
   }
   /** Merge Profiles (`POST /api/profile-merge`; klaviyo-bridge: `merge_profiles`). */
   createProfileMerge(profileMergeQuery, options = {}) {
-    return this._send("createProfileMerge", "merge_profiles", { "body": profileMergeQuery }, { "body": "profileMergeQuery" }, options, "ProfileMergeQuery", "PostProfileMergeResponse")
+    return this._send("createProfileMerge", "merge_profiles", { "body": profileMergeQuery }, { "body": "profileMergeQuery" }, options, "ProfileMergeQuery", "PostProfileMergeResponse", ["fieldsProfile"])
   }
   /** Bulk Subscribe Profiles (`POST /api/profile-subscription-bulk-create-jobs`; klaviyo-bridge: `bulk_subscribe_profiles`). */
   createProfileSubscriptionBulkCreateJob(subscriptionCreateJobCreateQuery) {
-    return this._send("createProfileSubscriptionBulkCreateJob", "bulk_subscribe_profiles", { "body": subscriptionCreateJobCreateQuery }, { "body": "subscriptionCreateJobCreateQuery" }, {}, "SubscriptionCreateJobCreateQuery", null)
+    return this._send("createProfileSubscriptionBulkCreateJob", "bulk_subscribe_profiles", { "body": subscriptionCreateJobCreateQuery }, { "body": "subscriptionCreateJobCreateQuery" }, {}, "SubscriptionCreateJobCreateQuery", null, [])
   }
   /** Bulk Unsubscribe Profiles (`POST /api/profile-subscription-bulk-delete-jobs`; klaviyo-bridge: `bulk_unsubscribe_profiles`). */
   createProfileSubscriptionBulkDeleteJob(subscriptionDeleteJobCreateQuery) {
-    return this._send("createProfileSubscriptionBulkDeleteJob", "bulk_unsubscribe_profiles", { "body": subscriptionDeleteJobCreateQuery }, { "body": "subscriptionDeleteJobCreateQuery" }, {}, "SubscriptionDeleteJobCreateQuery", null)
+    return this._send("createProfileSubscriptionBulkDeleteJob", "bulk_unsubscribe_profiles", { "body": subscriptionDeleteJobCreateQuery }, { "body": "subscriptionDeleteJobCreateQuery" }, {}, "SubscriptionDeleteJobCreateQuery", null, [])
   }
   /** Bulk Suppress Profiles (`POST /api/profile-suppression-bulk-create-jobs`; klaviyo-bridge: `bulk_suppress_profiles`). */
   createProfileSuppressionBulkCreateJob(suppressionCreateJobCreateQuery, options = {}) {
-    return this._send("createProfileSuppressionBulkCreateJob", "bulk_suppress_profiles", { "body": suppressionCreateJobCreateQuery }, { "body": "suppressionCreateJobCreateQuery" }, options, "SuppressionCreateJobCreateQuery", "PostBulkProfileSuppressionsCreateJobResponse")
+    return this._send("createProfileSuppressionBulkCreateJob", "bulk_suppress_profiles", { "body": suppressionCreateJobCreateQuery }, { "body": "suppressionCreateJobCreateQuery" }, options, "SuppressionCreateJobCreateQuery", "PostBulkProfileSuppressionsCreateJobResponse", ["fieldsProfileSuppressionBulkCreateJob"])
   }
   /** Bulk Unsuppress Profiles (`POST /api/profile-suppression-bulk-delete-jobs`; klaviyo-bridge: `bulk_unsuppress_profiles`). */
   createProfileSuppressionBulkDeleteJob(suppressionDeleteJobCreateQuery, options = {}) {
-    return this._send("createProfileSuppressionBulkDeleteJob", "bulk_unsuppress_profiles", { "body": suppressionDeleteJobCreateQuery }, { "body": "suppressionDeleteJobCreateQuery" }, options, "SuppressionDeleteJobCreateQuery", "PostBulkProfileSuppressionsRemoveJobResponse")
+    return this._send("createProfileSuppressionBulkDeleteJob", "bulk_unsuppress_profiles", { "body": suppressionDeleteJobCreateQuery }, { "body": "suppressionDeleteJobCreateQuery" }, options, "SuppressionDeleteJobCreateQuery", "PostBulkProfileSuppressionsRemoveJobResponse", ["fieldsProfileSuppressionBulkDeleteJob"])
   }
   /** Create or Update Push Token (`POST /api/push-tokens`; klaviyo-bridge: `create_push_token`). */
   createPushToken(pushTokenCreateQuery) {
-    return this._send("createPushToken", "create_push_token", { "body": pushTokenCreateQuery }, { "body": "pushTokenCreateQuery" }, {}, "PushTokenCreateQuery", null)
+    return this._send("createPushToken", "create_push_token", { "body": pushTokenCreateQuery }, { "body": "pushTokenCreateQuery" }, {}, "PushTokenCreateQuery", null, [])
   }
   /** Delete Push Token (`DELETE /api/push-tokens/{id}`; klaviyo-bridge: `delete_push_token`). */
   deletePushToken(id) {
-    return this._send("deletePushToken", "delete_push_token", { "id": id }, { "id": "id" }, {}, null, null)
+    return this._send("deletePushToken", "delete_push_token", { "id": id }, { "id": "id" }, {}, null, null, [])
   }
   /** Get Bulk Import Profiles Job (`GET /api/profile-bulk-import-jobs/{job_id}`; klaviyo-bridge: `get_bulk_import_profiles_job`). */
   getBulkImportProfilesJob(jobId, options = {}) {
-    return this._send("getBulkImportProfilesJob", "get_bulk_import_profiles_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetProfileImportJobResponseCompoundDocument")
+    return this._send("getBulkImportProfilesJob", "get_bulk_import_profiles_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetProfileImportJobResponseCompoundDocument", ["fieldsList", "fieldsProfileBulkImportJob", "include"])
   }
   /** Get Bulk Import Profiles Jobs (`GET /api/profile-bulk-import-jobs`; klaviyo-bridge: `get_bulk_import_profiles_jobs`). */
   getBulkImportProfilesJobs(options = {}) {
-    return this._send("getBulkImportProfilesJobs", "get_bulk_import_profiles_jobs", {  }, {  }, options, null, "GetProfileImportJobResponseCollectionCompoundDocument")
+    return this._send("getBulkImportProfilesJobs", "get_bulk_import_profiles_jobs", {  }, {  }, options, null, "GetProfileImportJobResponseCollectionCompoundDocument", ["fieldsProfileBulkImportJob", "filter", "pageCursor", "pageSize", "sort"])
   }
   /** Get Bulk Import Profiles Job (`GET /api/profile-bulk-import-jobs/{job_id}`; klaviyo-bridge: `get_bulk_import_profiles_job`). */
   getBulkProfileImportJob(jobId, options = {}) {
-    return this._send("getBulkProfileImportJob", "get_bulk_import_profiles_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetProfileImportJobResponseCompoundDocument")
+    return this._send("getBulkProfileImportJob", "get_bulk_import_profiles_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetProfileImportJobResponseCompoundDocument", ["fieldsList", "fieldsProfileBulkImportJob", "include"])
   }
   /** Get Errors for Bulk Import Profiles Job (`GET /api/profile-bulk-import-jobs/{id}/import-errors`; klaviyo-bridge: `get_errors_for_bulk_import_profiles_job`). */
   getBulkProfileImportJobImportErrors(id, options = {}) {
-    return this._send("getBulkProfileImportJobImportErrors", "get_errors_for_bulk_import_profiles_job", { "id": id }, { "id": "id" }, options, null, "GetImportErrorResponseCollection")
+    return this._send("getBulkProfileImportJobImportErrors", "get_errors_for_bulk_import_profiles_job", { "id": id }, { "id": "id" }, options, null, "GetImportErrorResponseCollection", ["fieldsImportError", "pageCursor", "pageSize"])
   }
   /** Get List for Bulk Import Profiles Job (`GET /api/profile-bulk-import-jobs/{id}/lists`; klaviyo-bridge: `get_list_for_bulk_import_profiles_job`). */
   getBulkProfileImportJobLists(id, options = {}) {
-    return this._send("getBulkProfileImportJobLists", "get_list_for_bulk_import_profiles_job", { "id": id }, { "id": "id" }, options, null, "GetListResponseCollection")
+    return this._send("getBulkProfileImportJobLists", "get_list_for_bulk_import_profiles_job", { "id": id }, { "id": "id" }, options, null, "GetListResponseCollection", ["fieldsList"])
   }
   /** Get Profiles for Bulk Import Profiles Job (`GET /api/profile-bulk-import-jobs/{id}/profiles`; klaviyo-bridge: `get_profiles_for_bulk_import_profiles_job`). */
   getBulkProfileImportJobProfiles(id, options = {}) {
-    return this._send("getBulkProfileImportJobProfiles", "get_profiles_for_bulk_import_profiles_job", { "id": id }, { "id": "id" }, options, null, "GetProfileResponseCollection")
+    return this._send("getBulkProfileImportJobProfiles", "get_profiles_for_bulk_import_profiles_job", { "id": id }, { "id": "id" }, options, null, "GetProfileResponseCollection", ["additionalFieldsProfile", "fieldsProfile", "pageCursor", "pageSize"])
   }
   /** Get List IDs for Bulk Import Profiles Job (`GET /api/profile-bulk-import-jobs/{id}/relationships/lists`; klaviyo-bridge: `get_list_ids_for_bulk_import_profiles_job`). */
   getBulkProfileImportJobRelationshipsLists(id) {
-    return this._send("getBulkProfileImportJobRelationshipsLists", "get_list_ids_for_bulk_import_profiles_job", { "id": id }, { "id": "id" }, {}, null, "GetProfileBulkImportJobListsRelationshipsResponseCollection")
+    return this._send("getBulkProfileImportJobRelationshipsLists", "get_list_ids_for_bulk_import_profiles_job", { "id": id }, { "id": "id" }, {}, null, "GetProfileBulkImportJobListsRelationshipsResponseCollection", [])
   }
   /** Get Profile IDs for Bulk Import Profiles Job (`GET /api/profile-bulk-import-jobs/{id}/relationships/profiles`; klaviyo-bridge: `get_profile_ids_for_bulk_import_profiles_job`). */
   getBulkProfileImportJobRelationshipsProfiles(id, options = {}) {
-    return this._send("getBulkProfileImportJobRelationshipsProfiles", "get_profile_ids_for_bulk_import_profiles_job", { "id": id }, { "id": "id" }, options, null, "GetProfileBulkImportJobProfilesRelationshipsResponseCollection")
+    return this._send("getBulkProfileImportJobRelationshipsProfiles", "get_profile_ids_for_bulk_import_profiles_job", { "id": id }, { "id": "id" }, options, null, "GetProfileBulkImportJobProfilesRelationshipsResponseCollection", ["pageCursor", "pageSize"])
   }
   /** Get Bulk Import Profiles Jobs (`GET /api/profile-bulk-import-jobs`; klaviyo-bridge: `get_bulk_import_profiles_jobs`). */
   getBulkProfileImportJobs(options = {}) {
-    return this._send("getBulkProfileImportJobs", "get_bulk_import_profiles_jobs", {  }, {  }, options, null, "GetProfileImportJobResponseCollectionCompoundDocument")
+    return this._send("getBulkProfileImportJobs", "get_bulk_import_profiles_jobs", {  }, {  }, options, null, "GetProfileImportJobResponseCollectionCompoundDocument", ["fieldsProfileBulkImportJob", "filter", "pageCursor", "pageSize", "sort"])
   }
   /** Get Bulk Suppress Profiles Job (`GET /api/profile-suppression-bulk-create-jobs/{job_id}`; klaviyo-bridge: `get_bulk_suppress_profiles_job`). */
   getBulkSuppressProfilesJob(jobId, options = {}) {
-    return this._send("getBulkSuppressProfilesJob", "get_bulk_suppress_profiles_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetBulkProfileSuppressionsCreateJobResponse")
+    return this._send("getBulkSuppressProfilesJob", "get_bulk_suppress_profiles_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetBulkProfileSuppressionsCreateJobResponse", ["fieldsProfileSuppressionBulkCreateJob"])
   }
   /** Get Bulk Suppress Profiles Jobs (`GET /api/profile-suppression-bulk-create-jobs`; klaviyo-bridge: `get_bulk_suppress_profiles_jobs`). */
   getBulkSuppressProfilesJobs(options = {}) {
-    return this._send("getBulkSuppressProfilesJobs", "get_bulk_suppress_profiles_jobs", {  }, {  }, options, null, "GetBulkProfileSuppressionsCreateJobResponseCollection")
+    return this._send("getBulkSuppressProfilesJobs", "get_bulk_suppress_profiles_jobs", {  }, {  }, options, null, "GetBulkProfileSuppressionsCreateJobResponseCollection", ["fieldsProfileSuppressionBulkCreateJob", "filter", "pageCursor", "sort"])
   }
   /** Get Bulk Unsuppress Profiles Job (`GET /api/profile-suppression-bulk-delete-jobs/{job_id}`; klaviyo-bridge: `get_bulk_unsuppress_profiles_job`). */
   getBulkUnsuppressProfilesJob(jobId, options = {}) {
-    return this._send("getBulkUnsuppressProfilesJob", "get_bulk_unsuppress_profiles_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetBulkProfileSuppressionsRemoveJobResponse")
+    return this._send("getBulkUnsuppressProfilesJob", "get_bulk_unsuppress_profiles_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetBulkProfileSuppressionsRemoveJobResponse", ["fieldsProfileSuppressionBulkDeleteJob"])
   }
   /** Get Bulk Unsuppress Profiles Jobs (`GET /api/profile-suppression-bulk-delete-jobs`; klaviyo-bridge: `get_bulk_unsuppress_profiles_jobs`). */
   getBulkUnsuppressProfilesJobs(options = {}) {
-    return this._send("getBulkUnsuppressProfilesJobs", "get_bulk_unsuppress_profiles_jobs", {  }, {  }, options, null, "GetBulkProfileSuppressionsRemoveJobResponseCollection")
+    return this._send("getBulkUnsuppressProfilesJobs", "get_bulk_unsuppress_profiles_jobs", {  }, {  }, options, null, "GetBulkProfileSuppressionsRemoveJobResponseCollection", ["fieldsProfileSuppressionBulkDeleteJob", "filter", "pageCursor", "sort"])
   }
   /** Get Conversation for Profile (`GET /api/profiles/{id}/conversation`; klaviyo-bridge: `get_conversation_for_profile`). */
   getConversationForProfile(id, options = {}) {
-    return this._send("getConversationForProfile", "get_conversation_for_profile", { "id": id }, { "id": "id" }, options, null, "GetConversationResponse")
+    return this._send("getConversationForProfile", "get_conversation_for_profile", { "id": id }, { "id": "id" }, options, null, "GetConversationResponse", ["fieldsConversation"])
   }
   /** Get Conversation ID for Profile (`GET /api/profiles/{id}/relationships/conversation`; klaviyo-bridge: `get_conversation_id_for_profile`). */
   getConversationIdForProfile(id) {
-    return this._send("getConversationIdForProfile", "get_conversation_id_for_profile", { "id": id }, { "id": "id" }, {}, null, "GetProfileConversationRelationshipResponse")
+    return this._send("getConversationIdForProfile", "get_conversation_id_for_profile", { "id": id }, { "id": "id" }, {}, null, "GetProfileConversationRelationshipResponse", [])
   }
   /** Get Conversation IDs for Profile (`GET /api/profiles/{id}/relationships/conversations`; klaviyo-bridge: `get_conversation_ids_for_profile`). */
   getConversationIdsForProfile(id) {
-    return this._send("getConversationIdsForProfile", "get_conversation_ids_for_profile", { "id": id }, { "id": "id" }, {}, null, "GetProfileConversationsRelationshipsResponseCollection")
+    return this._send("getConversationIdsForProfile", "get_conversation_ids_for_profile", { "id": id }, { "id": "id" }, {}, null, "GetProfileConversationsRelationshipsResponseCollection", [])
   }
   /** Get Conversations for Profile (`GET /api/profiles/{id}/conversations`; klaviyo-bridge: `get_conversations_for_profile`). */
   getConversationsForProfile(id, options = {}) {
-    return this._send("getConversationsForProfile", "get_conversations_for_profile", { "id": id }, { "id": "id" }, options, null, "GetConversationResponseCollection")
+    return this._send("getConversationsForProfile", "get_conversations_for_profile", { "id": id }, { "id": "id" }, options, null, "GetConversationResponseCollection", ["fieldsConversation"])
   }
   /** Get Errors for Bulk Import Profiles Job (`GET /api/profile-bulk-import-jobs/{id}/import-errors`; klaviyo-bridge: `get_errors_for_bulk_import_profiles_job`). */
   getErrorsForBulkImportProfilesJob(id, options = {}) {
-    return this._send("getErrorsForBulkImportProfilesJob", "get_errors_for_bulk_import_profiles_job", { "id": id }, { "id": "id" }, options, null, "GetImportErrorResponseCollection")
+    return this._send("getErrorsForBulkImportProfilesJob", "get_errors_for_bulk_import_profiles_job", { "id": id }, { "id": "id" }, options, null, "GetImportErrorResponseCollection", ["fieldsImportError", "pageCursor", "pageSize"])
   }
   /** Get Errors for Bulk Import Profiles Job (`GET /api/profile-bulk-import-jobs/{id}/import-errors`; klaviyo-bridge: `get_errors_for_bulk_import_profiles_job`). */
   getImportErrorsForProfileBulkImportJob(id, options = {}) {
-    return this._send("getImportErrorsForProfileBulkImportJob", "get_errors_for_bulk_import_profiles_job", { "id": id }, { "id": "id" }, options, null, "GetImportErrorResponseCollection")
+    return this._send("getImportErrorsForProfileBulkImportJob", "get_errors_for_bulk_import_profiles_job", { "id": id }, { "id": "id" }, options, null, "GetImportErrorResponseCollection", ["fieldsImportError", "pageCursor", "pageSize"])
   }
   /** Get List for Bulk Import Profiles Job (`GET /api/profile-bulk-import-jobs/{id}/lists`; klaviyo-bridge: `get_list_for_bulk_import_profiles_job`). */
   getListForBulkImportProfilesJob(id, options = {}) {
-    return this._send("getListForBulkImportProfilesJob", "get_list_for_bulk_import_profiles_job", { "id": id }, { "id": "id" }, options, null, "GetListResponseCollection")
+    return this._send("getListForBulkImportProfilesJob", "get_list_for_bulk_import_profiles_job", { "id": id }, { "id": "id" }, options, null, "GetListResponseCollection", ["fieldsList"])
   }
   /** Get List IDs for Bulk Import Profiles Job (`GET /api/profile-bulk-import-jobs/{id}/relationships/lists`; klaviyo-bridge: `get_list_ids_for_bulk_import_profiles_job`). */
   getListIdsForBulkImportProfilesJob(id) {
-    return this._send("getListIdsForBulkImportProfilesJob", "get_list_ids_for_bulk_import_profiles_job", { "id": id }, { "id": "id" }, {}, null, "GetProfileBulkImportJobListsRelationshipsResponseCollection")
+    return this._send("getListIdsForBulkImportProfilesJob", "get_list_ids_for_bulk_import_profiles_job", { "id": id }, { "id": "id" }, {}, null, "GetProfileBulkImportJobListsRelationshipsResponseCollection", [])
   }
   /** Get List IDs for Profile (`GET /api/profiles/{id}/relationships/lists`; klaviyo-bridge: `get_list_ids_for_profile`). */
   getListIdsForProfile(id) {
-    return this._send("getListIdsForProfile", "get_list_ids_for_profile", { "id": id }, { "id": "id" }, {}, null, "GetProfileListsRelationshipsResponseCollection")
+    return this._send("getListIdsForProfile", "get_list_ids_for_profile", { "id": id }, { "id": "id" }, {}, null, "GetProfileListsRelationshipsResponseCollection", [])
   }
   /** Get List IDs for Bulk Import Profiles Job (`GET /api/profile-bulk-import-jobs/{id}/relationships/lists`; klaviyo-bridge: `get_list_ids_for_bulk_import_profiles_job`). */
   getListIdsForProfileBulkImportJob(id) {
-    return this._send("getListIdsForProfileBulkImportJob", "get_list_ids_for_bulk_import_profiles_job", { "id": id }, { "id": "id" }, {}, null, "GetProfileBulkImportJobListsRelationshipsResponseCollection")
+    return this._send("getListIdsForProfileBulkImportJob", "get_list_ids_for_bulk_import_profiles_job", { "id": id }, { "id": "id" }, {}, null, "GetProfileBulkImportJobListsRelationshipsResponseCollection", [])
   }
   /** Get Lists for Profile (`GET /api/profiles/{id}/lists`; klaviyo-bridge: `get_lists_for_profile`). */
   getListsForProfile(id, options = {}) {
-    return this._send("getListsForProfile", "get_lists_for_profile", { "id": id }, { "id": "id" }, options, null, "GetListResponseCollection")
+    return this._send("getListsForProfile", "get_lists_for_profile", { "id": id }, { "id": "id" }, options, null, "GetListResponseCollection", ["fieldsList"])
   }
   /** Get List for Bulk Import Profiles Job (`GET /api/profile-bulk-import-jobs/{id}/lists`; klaviyo-bridge: `get_list_for_bulk_import_profiles_job`). */
   getListsForProfileBulkImportJob(id, options = {}) {
-    return this._send("getListsForProfileBulkImportJob", "get_list_for_bulk_import_profiles_job", { "id": id }, { "id": "id" }, options, null, "GetListResponseCollection")
+    return this._send("getListsForProfileBulkImportJob", "get_list_for_bulk_import_profiles_job", { "id": id }, { "id": "id" }, options, null, "GetListResponseCollection", ["fieldsList"])
   }
   /** Get Profile (`GET /api/profiles/{id}`; klaviyo-bridge: `get_profile`). */
   getProfile(id, options = {}) {
-    return this._send("getProfile", "get_profile", { "id": id }, { "id": "id" }, options, null, "GetProfileResponsePluralConversationsCompoundDocument")
+    return this._send("getProfile", "get_profile", { "id": id }, { "id": "id" }, options, null, "GetProfileResponsePluralConversationsCompoundDocument", ["additionalFieldsProfile", "fieldsConversation", "fieldsList", "fieldsProfile", "fieldsPushToken", "fieldsSegment", "include"])
   }
   /** Get Bulk Import Profiles Job (`GET /api/profile-bulk-import-jobs/{job_id}`; klaviyo-bridge: `get_bulk_import_profiles_job`). */
   getProfileBulkImportJob(jobId, options = {}) {
-    return this._send("getProfileBulkImportJob", "get_bulk_import_profiles_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetProfileImportJobResponseCompoundDocument")
+    return this._send("getProfileBulkImportJob", "get_bulk_import_profiles_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetProfileImportJobResponseCompoundDocument", ["fieldsList", "fieldsProfileBulkImportJob", "include"])
   }
   /** Get Errors for Bulk Import Profiles Job (`GET /api/profile-bulk-import-jobs/{id}/import-errors`; klaviyo-bridge: `get_errors_for_bulk_import_profiles_job`). */
   getProfileBulkImportJobImportErrors(id, options = {}) {
-    return this._send("getProfileBulkImportJobImportErrors", "get_errors_for_bulk_import_profiles_job", { "id": id }, { "id": "id" }, options, null, "GetImportErrorResponseCollection")
+    return this._send("getProfileBulkImportJobImportErrors", "get_errors_for_bulk_import_profiles_job", { "id": id }, { "id": "id" }, options, null, "GetImportErrorResponseCollection", ["fieldsImportError", "pageCursor", "pageSize"])
   }
   /** Get List for Bulk Import Profiles Job (`GET /api/profile-bulk-import-jobs/{id}/lists`; klaviyo-bridge: `get_list_for_bulk_import_profiles_job`). */
   getProfileBulkImportJobLists(id, options = {}) {
-    return this._send("getProfileBulkImportJobLists", "get_list_for_bulk_import_profiles_job", { "id": id }, { "id": "id" }, options, null, "GetListResponseCollection")
+    return this._send("getProfileBulkImportJobLists", "get_list_for_bulk_import_profiles_job", { "id": id }, { "id": "id" }, options, null, "GetListResponseCollection", ["fieldsList"])
   }
   /** Get Profiles for Bulk Import Profiles Job (`GET /api/profile-bulk-import-jobs/{id}/profiles`; klaviyo-bridge: `get_profiles_for_bulk_import_profiles_job`). */
   getProfileBulkImportJobProfiles(id, options = {}) {
-    return this._send("getProfileBulkImportJobProfiles", "get_profiles_for_bulk_import_profiles_job", { "id": id }, { "id": "id" }, options, null, "GetProfileResponseCollection")
+    return this._send("getProfileBulkImportJobProfiles", "get_profiles_for_bulk_import_profiles_job", { "id": id }, { "id": "id" }, options, null, "GetProfileResponseCollection", ["additionalFieldsProfile", "fieldsProfile", "pageCursor", "pageSize"])
   }
   /** Get List IDs for Bulk Import Profiles Job (`GET /api/profile-bulk-import-jobs/{id}/relationships/lists`; klaviyo-bridge: `get_list_ids_for_bulk_import_profiles_job`). */
   getProfileBulkImportJobRelationshipsLists(id) {
-    return this._send("getProfileBulkImportJobRelationshipsLists", "get_list_ids_for_bulk_import_profiles_job", { "id": id }, { "id": "id" }, {}, null, "GetProfileBulkImportJobListsRelationshipsResponseCollection")
+    return this._send("getProfileBulkImportJobRelationshipsLists", "get_list_ids_for_bulk_import_profiles_job", { "id": id }, { "id": "id" }, {}, null, "GetProfileBulkImportJobListsRelationshipsResponseCollection", [])
   }
   /** Get Profile IDs for Bulk Import Profiles Job (`GET /api/profile-bulk-import-jobs/{id}/relationships/profiles`; klaviyo-bridge: `get_profile_ids_for_bulk_import_profiles_job`). */
   getProfileBulkImportJobRelationshipsProfiles(id, options = {}) {
-    return this._send("getProfileBulkImportJobRelationshipsProfiles", "get_profile_ids_for_bulk_import_profiles_job", { "id": id }, { "id": "id" }, options, null, "GetProfileBulkImportJobProfilesRelationshipsResponseCollection")
+    return this._send("getProfileBulkImportJobRelationshipsProfiles", "get_profile_ids_for_bulk_import_profiles_job", { "id": id }, { "id": "id" }, options, null, "GetProfileBulkImportJobProfilesRelationshipsResponseCollection", ["pageCursor", "pageSize"])
   }
   /** Get Bulk Import Profiles Jobs (`GET /api/profile-bulk-import-jobs`; klaviyo-bridge: `get_bulk_import_profiles_jobs`). */
   getProfileBulkImportJobs(options = {}) {
-    return this._send("getProfileBulkImportJobs", "get_bulk_import_profiles_jobs", {  }, {  }, options, null, "GetProfileImportJobResponseCollectionCompoundDocument")
+    return this._send("getProfileBulkImportJobs", "get_bulk_import_profiles_jobs", {  }, {  }, options, null, "GetProfileImportJobResponseCollectionCompoundDocument", ["fieldsProfileBulkImportJob", "filter", "pageCursor", "pageSize", "sort"])
   }
   /** Get Conversation for Profile (`GET /api/profiles/{id}/conversation`; klaviyo-bridge: `get_conversation_for_profile`). */
   getProfileConversation(id, options = {}) {
-    return this._send("getProfileConversation", "get_conversation_for_profile", { "id": id }, { "id": "id" }, options, null, "GetConversationResponse")
+    return this._send("getProfileConversation", "get_conversation_for_profile", { "id": id }, { "id": "id" }, options, null, "GetConversationResponse", ["fieldsConversation"])
   }
   /** Get Conversations for Profile (`GET /api/profiles/{id}/conversations`; klaviyo-bridge: `get_conversations_for_profile`). */
   getProfileConversations(id, options = {}) {
-    return this._send("getProfileConversations", "get_conversations_for_profile", { "id": id }, { "id": "id" }, options, null, "GetConversationResponseCollection")
+    return this._send("getProfileConversations", "get_conversations_for_profile", { "id": id }, { "id": "id" }, options, null, "GetConversationResponseCollection", ["fieldsConversation"])
   }
   /** Get Profile for Push Token (`GET /api/push-tokens/{id}/profile`; klaviyo-bridge: `get_profile_for_push_token`). */
   getProfileForPushToken(id, options = {}) {
-    return this._send("getProfileForPushToken", "get_profile_for_push_token", { "id": id }, { "id": "id" }, options, null, "GetProfileResponse")
+    return this._send("getProfileForPushToken", "get_profile_for_push_token", { "id": id }, { "id": "id" }, options, null, "GetProfileResponse", ["additionalFieldsProfile", "fieldsProfile"])
   }
   /** Get Profile ID for Push Token (`GET /api/push-tokens/{id}/relationships/profile`; klaviyo-bridge: `get_profile_id_for_push_token`). */
   getProfileIdForPushToken(id) {
-    return this._send("getProfileIdForPushToken", "get_profile_id_for_push_token", { "id": id }, { "id": "id" }, {}, null, "GetPushTokenProfileRelationshipResponse")
+    return this._send("getProfileIdForPushToken", "get_profile_id_for_push_token", { "id": id }, { "id": "id" }, {}, null, "GetPushTokenProfileRelationshipResponse", [])
   }
   /** Get Profile IDs for Bulk Import Profiles Job (`GET /api/profile-bulk-import-jobs/{id}/relationships/profiles`; klaviyo-bridge: `get_profile_ids_for_bulk_import_profiles_job`). */
   getProfileIdsForBulkImportProfilesJob(id, options = {}) {
-    return this._send("getProfileIdsForBulkImportProfilesJob", "get_profile_ids_for_bulk_import_profiles_job", { "id": id }, { "id": "id" }, options, null, "GetProfileBulkImportJobProfilesRelationshipsResponseCollection")
+    return this._send("getProfileIdsForBulkImportProfilesJob", "get_profile_ids_for_bulk_import_profiles_job", { "id": id }, { "id": "id" }, options, null, "GetProfileBulkImportJobProfilesRelationshipsResponseCollection", ["pageCursor", "pageSize"])
   }
   /** Get Profile IDs for Bulk Import Profiles Job (`GET /api/profile-bulk-import-jobs/{id}/relationships/profiles`; klaviyo-bridge: `get_profile_ids_for_bulk_import_profiles_job`). */
   getProfileIdsForProfileBulkImportJob(id, options = {}) {
-    return this._send("getProfileIdsForProfileBulkImportJob", "get_profile_ids_for_bulk_import_profiles_job", { "id": id }, { "id": "id" }, options, null, "GetProfileBulkImportJobProfilesRelationshipsResponseCollection")
+    return this._send("getProfileIdsForProfileBulkImportJob", "get_profile_ids_for_bulk_import_profiles_job", { "id": id }, { "id": "id" }, options, null, "GetProfileBulkImportJobProfilesRelationshipsResponseCollection", ["pageCursor", "pageSize"])
   }
   /** Get Lists for Profile (`GET /api/profiles/{id}/lists`; klaviyo-bridge: `get_lists_for_profile`). */
   getProfileLists(id, options = {}) {
-    return this._send("getProfileLists", "get_lists_for_profile", { "id": id }, { "id": "id" }, options, null, "GetListResponseCollection")
+    return this._send("getProfileLists", "get_lists_for_profile", { "id": id }, { "id": "id" }, options, null, "GetListResponseCollection", ["fieldsList"])
   }
   /** Get Push Tokens for Profile (`GET /api/profiles/{id}/push-tokens`; klaviyo-bridge: `get_push_tokens_for_profile`). */
   getProfilePushTokens(id, options = {}) {
-    return this._send("getProfilePushTokens", "get_push_tokens_for_profile", { "id": id }, { "id": "id" }, options, null, "GetPushTokenResponseCollection")
+    return this._send("getProfilePushTokens", "get_push_tokens_for_profile", { "id": id }, { "id": "id" }, options, null, "GetPushTokenResponseCollection", ["fieldsPushToken"])
   }
   /** Get Conversation ID for Profile (`GET /api/profiles/{id}/relationships/conversation`; klaviyo-bridge: `get_conversation_id_for_profile`). */
   getProfileRelationshipsConversation(id) {
-    return this._send("getProfileRelationshipsConversation", "get_conversation_id_for_profile", { "id": id }, { "id": "id" }, {}, null, "GetProfileConversationRelationshipResponse")
+    return this._send("getProfileRelationshipsConversation", "get_conversation_id_for_profile", { "id": id }, { "id": "id" }, {}, null, "GetProfileConversationRelationshipResponse", [])
   }
   /** Get Conversation IDs for Profile (`GET /api/profiles/{id}/relationships/conversations`; klaviyo-bridge: `get_conversation_ids_for_profile`). */
   getProfileRelationshipsConversations(id) {
-    return this._send("getProfileRelationshipsConversations", "get_conversation_ids_for_profile", { "id": id }, { "id": "id" }, {}, null, "GetProfileConversationsRelationshipsResponseCollection")
+    return this._send("getProfileRelationshipsConversations", "get_conversation_ids_for_profile", { "id": id }, { "id": "id" }, {}, null, "GetProfileConversationsRelationshipsResponseCollection", [])
   }
   /** Get List IDs for Profile (`GET /api/profiles/{id}/relationships/lists`; klaviyo-bridge: `get_list_ids_for_profile`). */
   getProfileRelationshipsLists(id) {
-    return this._send("getProfileRelationshipsLists", "get_list_ids_for_profile", { "id": id }, { "id": "id" }, {}, null, "GetProfileListsRelationshipsResponseCollection")
+    return this._send("getProfileRelationshipsLists", "get_list_ids_for_profile", { "id": id }, { "id": "id" }, {}, null, "GetProfileListsRelationshipsResponseCollection", [])
   }
   /** Get Push Token IDs for Profile (`GET /api/profiles/{id}/relationships/push-tokens`; klaviyo-bridge: `get_push_token_ids_for_profile`). */
   getProfileRelationshipsPushTokens(id) {
-    return this._send("getProfileRelationshipsPushTokens", "get_push_token_ids_for_profile", { "id": id }, { "id": "id" }, {}, null, "GetProfilePushTokensRelationshipsResponseCollection")
+    return this._send("getProfileRelationshipsPushTokens", "get_push_token_ids_for_profile", { "id": id }, { "id": "id" }, {}, null, "GetProfilePushTokensRelationshipsResponseCollection", [])
   }
   /** Get Segment IDs for Profile (`GET /api/profiles/{id}/relationships/segments`; klaviyo-bridge: `get_segment_ids_for_profile`). */
   getProfileRelationshipsSegments(id) {
-    return this._send("getProfileRelationshipsSegments", "get_segment_ids_for_profile", { "id": id }, { "id": "id" }, {}, null, "GetProfileSegmentsRelationshipsResponseCollection")
+    return this._send("getProfileRelationshipsSegments", "get_segment_ids_for_profile", { "id": id }, { "id": "id" }, {}, null, "GetProfileSegmentsRelationshipsResponseCollection", [])
   }
   /** Get Segments for Profile (`GET /api/profiles/{id}/segments`; klaviyo-bridge: `get_segments_for_profile`). */
   getProfileSegments(id, options = {}) {
-    return this._send("getProfileSegments", "get_segments_for_profile", { "id": id }, { "id": "id" }, options, null, "GetSegmentResponseCollection")
+    return this._send("getProfileSegments", "get_segments_for_profile", { "id": id }, { "id": "id" }, options, null, "GetSegmentResponseCollection", ["fieldsSegment"])
   }
   /** Get Bulk Suppress Profiles Job (`GET /api/profile-suppression-bulk-create-jobs/{job_id}`; klaviyo-bridge: `get_bulk_suppress_profiles_job`). */
   getProfileSuppressionBulkCreateJob(jobId, options = {}) {
-    return this._send("getProfileSuppressionBulkCreateJob", "get_bulk_suppress_profiles_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetBulkProfileSuppressionsCreateJobResponse")
+    return this._send("getProfileSuppressionBulkCreateJob", "get_bulk_suppress_profiles_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetBulkProfileSuppressionsCreateJobResponse", ["fieldsProfileSuppressionBulkCreateJob"])
   }
   /** Get Bulk Suppress Profiles Jobs (`GET /api/profile-suppression-bulk-create-jobs`; klaviyo-bridge: `get_bulk_suppress_profiles_jobs`). */
   getProfileSuppressionBulkCreateJobs(options = {}) {
-    return this._send("getProfileSuppressionBulkCreateJobs", "get_bulk_suppress_profiles_jobs", {  }, {  }, options, null, "GetBulkProfileSuppressionsCreateJobResponseCollection")
+    return this._send("getProfileSuppressionBulkCreateJobs", "get_bulk_suppress_profiles_jobs", {  }, {  }, options, null, "GetBulkProfileSuppressionsCreateJobResponseCollection", ["fieldsProfileSuppressionBulkCreateJob", "filter", "pageCursor", "sort"])
   }
   /** Get Bulk Unsuppress Profiles Job (`GET /api/profile-suppression-bulk-delete-jobs/{job_id}`; klaviyo-bridge: `get_bulk_unsuppress_profiles_job`). */
   getProfileSuppressionBulkDeleteJob(jobId, options = {}) {
-    return this._send("getProfileSuppressionBulkDeleteJob", "get_bulk_unsuppress_profiles_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetBulkProfileSuppressionsRemoveJobResponse")
+    return this._send("getProfileSuppressionBulkDeleteJob", "get_bulk_unsuppress_profiles_job", { "job_id": jobId }, { "job_id": "jobId" }, options, null, "GetBulkProfileSuppressionsRemoveJobResponse", ["fieldsProfileSuppressionBulkDeleteJob"])
   }
   /** Get Bulk Unsuppress Profiles Jobs (`GET /api/profile-suppression-bulk-delete-jobs`; klaviyo-bridge: `get_bulk_unsuppress_profiles_jobs`). */
   getProfileSuppressionBulkDeleteJobs(options = {}) {
-    return this._send("getProfileSuppressionBulkDeleteJobs", "get_bulk_unsuppress_profiles_jobs", {  }, {  }, options, null, "GetBulkProfileSuppressionsRemoveJobResponseCollection")
+    return this._send("getProfileSuppressionBulkDeleteJobs", "get_bulk_unsuppress_profiles_jobs", {  }, {  }, options, null, "GetBulkProfileSuppressionsRemoveJobResponseCollection", ["fieldsProfileSuppressionBulkDeleteJob", "filter", "pageCursor", "sort"])
   }
   /** Get Profiles (`GET /api/profiles`; klaviyo-bridge: `get_profiles`). */
   getProfiles(options = {}) {
-    return this._send("getProfiles", "get_profiles", {  }, {  }, options, null, "GetProfileResponsePluralConversationsCollectionCompoundDocument")
+    return this._send("getProfiles", "get_profiles", {  }, {  }, options, null, "GetProfileResponsePluralConversationsCollectionCompoundDocument", ["additionalFieldsProfile", "fieldsConversation", "fieldsProfile", "fieldsPushToken", "filter", "include", "pageCursor", "pageSize", "sort"])
   }
   /** Get Profiles for Bulk Import Profiles Job (`GET /api/profile-bulk-import-jobs/{id}/profiles`; klaviyo-bridge: `get_profiles_for_bulk_import_profiles_job`). */
   getProfilesForBulkImportProfilesJob(id, options = {}) {
-    return this._send("getProfilesForBulkImportProfilesJob", "get_profiles_for_bulk_import_profiles_job", { "id": id }, { "id": "id" }, options, null, "GetProfileResponseCollection")
+    return this._send("getProfilesForBulkImportProfilesJob", "get_profiles_for_bulk_import_profiles_job", { "id": id }, { "id": "id" }, options, null, "GetProfileResponseCollection", ["additionalFieldsProfile", "fieldsProfile", "pageCursor", "pageSize"])
   }
   /** Get Profiles for Bulk Import Profiles Job (`GET /api/profile-bulk-import-jobs/{id}/profiles`; klaviyo-bridge: `get_profiles_for_bulk_import_profiles_job`). */
   getProfilesForProfileBulkImportJob(id, options = {}) {
-    return this._send("getProfilesForProfileBulkImportJob", "get_profiles_for_bulk_import_profiles_job", { "id": id }, { "id": "id" }, options, null, "GetProfileResponseCollection")
+    return this._send("getProfilesForProfileBulkImportJob", "get_profiles_for_bulk_import_profiles_job", { "id": id }, { "id": "id" }, options, null, "GetProfileResponseCollection", ["additionalFieldsProfile", "fieldsProfile", "pageCursor", "pageSize"])
   }
   /** Get Push Token (`GET /api/push-tokens/{id}`; klaviyo-bridge: `get_push_token`). */
   getPushToken(id, options = {}) {
-    return this._send("getPushToken", "get_push_token", { "id": id }, { "id": "id" }, options, null, "GetPushTokenResponseCompoundDocument")
+    return this._send("getPushToken", "get_push_token", { "id": id }, { "id": "id" }, options, null, "GetPushTokenResponseCompoundDocument", ["fieldsProfile", "fieldsPushToken", "include"])
   }
   /** Get Push Token IDs for Profile (`GET /api/profiles/{id}/relationships/push-tokens`; klaviyo-bridge: `get_push_token_ids_for_profile`). */
   getPushTokenIdsForProfile(id) {
-    return this._send("getPushTokenIdsForProfile", "get_push_token_ids_for_profile", { "id": id }, { "id": "id" }, {}, null, "GetProfilePushTokensRelationshipsResponseCollection")
+    return this._send("getPushTokenIdsForProfile", "get_push_token_ids_for_profile", { "id": id }, { "id": "id" }, {}, null, "GetProfilePushTokensRelationshipsResponseCollection", [])
   }
   /** Get Profile for Push Token (`GET /api/push-tokens/{id}/profile`; klaviyo-bridge: `get_profile_for_push_token`). */
   getPushTokenProfile(id, options = {}) {
-    return this._send("getPushTokenProfile", "get_profile_for_push_token", { "id": id }, { "id": "id" }, options, null, "GetProfileResponse")
+    return this._send("getPushTokenProfile", "get_profile_for_push_token", { "id": id }, { "id": "id" }, options, null, "GetProfileResponse", ["additionalFieldsProfile", "fieldsProfile"])
   }
   /** Get Profile ID for Push Token (`GET /api/push-tokens/{id}/relationships/profile`; klaviyo-bridge: `get_profile_id_for_push_token`). */
   getPushTokenRelationshipsProfile(id) {
-    return this._send("getPushTokenRelationshipsProfile", "get_profile_id_for_push_token", { "id": id }, { "id": "id" }, {}, null, "GetPushTokenProfileRelationshipResponse")
+    return this._send("getPushTokenRelationshipsProfile", "get_profile_id_for_push_token", { "id": id }, { "id": "id" }, {}, null, "GetPushTokenProfileRelationshipResponse", [])
   }
   /** Get Push Tokens (`GET /api/push-tokens`; klaviyo-bridge: `get_push_tokens`). */
   getPushTokens(options = {}) {
-    return this._send("getPushTokens", "get_push_tokens", {  }, {  }, options, null, "GetPushTokenResponseCollectionCompoundDocument")
+    return this._send("getPushTokens", "get_push_tokens", {  }, {  }, options, null, "GetPushTokenResponseCollectionCompoundDocument", ["fieldsProfile", "fieldsPushToken", "filter", "include", "pageCursor", "pageSize"])
   }
   /** Get Push Tokens for Profile (`GET /api/profiles/{id}/push-tokens`; klaviyo-bridge: `get_push_tokens_for_profile`). */
   getPushTokensForProfile(id, options = {}) {
-    return this._send("getPushTokensForProfile", "get_push_tokens_for_profile", { "id": id }, { "id": "id" }, options, null, "GetPushTokenResponseCollection")
+    return this._send("getPushTokensForProfile", "get_push_tokens_for_profile", { "id": id }, { "id": "id" }, options, null, "GetPushTokenResponseCollection", ["fieldsPushToken"])
   }
   /** Get Segment IDs for Profile (`GET /api/profiles/{id}/relationships/segments`; klaviyo-bridge: `get_segment_ids_for_profile`). */
   getSegmentIdsForProfile(id) {
-    return this._send("getSegmentIdsForProfile", "get_segment_ids_for_profile", { "id": id }, { "id": "id" }, {}, null, "GetProfileSegmentsRelationshipsResponseCollection")
+    return this._send("getSegmentIdsForProfile", "get_segment_ids_for_profile", { "id": id }, { "id": "id" }, {}, null, "GetProfileSegmentsRelationshipsResponseCollection", [])
   }
   /** Get Segments for Profile (`GET /api/profiles/{id}/segments`; klaviyo-bridge: `get_segments_for_profile`). */
   getSegmentsForProfile(id, options = {}) {
-    return this._send("getSegmentsForProfile", "get_segments_for_profile", { "id": id }, { "id": "id" }, options, null, "GetSegmentResponseCollection")
+    return this._send("getSegmentsForProfile", "get_segments_for_profile", { "id": id }, { "id": "id" }, options, null, "GetSegmentResponseCollection", ["fieldsSegment"])
   }
   /** Merge Profiles (`POST /api/profile-merge`; klaviyo-bridge: `merge_profiles`). */
   mergeProfiles(profileMergeQuery, options = {}) {
-    return this._send("mergeProfiles", "merge_profiles", { "body": profileMergeQuery }, { "body": "profileMergeQuery" }, options, "ProfileMergeQuery", "PostProfileMergeResponse")
+    return this._send("mergeProfiles", "merge_profiles", { "body": profileMergeQuery }, { "body": "profileMergeQuery" }, options, "ProfileMergeQuery", "PostProfileMergeResponse", ["fieldsProfile"])
   }
   /** Bulk Import Profiles (`POST /api/profile-bulk-import-jobs`; klaviyo-bridge: `bulk_import_profiles`). */
   spawnBulkProfileImportJob(profileImportJobCreateQuery, options = {}) {
-    return this._send("spawnBulkProfileImportJob", "bulk_import_profiles", { "body": profileImportJobCreateQuery }, { "body": "profileImportJobCreateQuery" }, options, "ProfileImportJobCreateQuery", "PostProfileImportJobResponse")
+    return this._send("spawnBulkProfileImportJob", "bulk_import_profiles", { "body": profileImportJobCreateQuery }, { "body": "profileImportJobCreateQuery" }, options, "ProfileImportJobCreateQuery", "PostProfileImportJobResponse", ["fieldsProfileBulkImportJob"])
   }
   /** Bulk Subscribe Profiles (`POST /api/profile-subscription-bulk-create-jobs`; klaviyo-bridge: `bulk_subscribe_profiles`). */
   subscribeProfiles(subscriptionCreateJobCreateQuery) {
-    return this._send("subscribeProfiles", "bulk_subscribe_profiles", { "body": subscriptionCreateJobCreateQuery }, { "body": "subscriptionCreateJobCreateQuery" }, {}, "SubscriptionCreateJobCreateQuery", null)
+    return this._send("subscribeProfiles", "bulk_subscribe_profiles", { "body": subscriptionCreateJobCreateQuery }, { "body": "subscriptionCreateJobCreateQuery" }, {}, "SubscriptionCreateJobCreateQuery", null, [])
   }
   /** Bulk Suppress Profiles (`POST /api/profile-suppression-bulk-create-jobs`; klaviyo-bridge: `bulk_suppress_profiles`). */
   suppressProfiles(suppressionCreateJobCreateQuery, options = {}) {
-    return this._send("suppressProfiles", "bulk_suppress_profiles", { "body": suppressionCreateJobCreateQuery }, { "body": "suppressionCreateJobCreateQuery" }, options, "SuppressionCreateJobCreateQuery", "PostBulkProfileSuppressionsCreateJobResponse")
+    return this._send("suppressProfiles", "bulk_suppress_profiles", { "body": suppressionCreateJobCreateQuery }, { "body": "suppressionCreateJobCreateQuery" }, options, "SuppressionCreateJobCreateQuery", "PostBulkProfileSuppressionsCreateJobResponse", ["fieldsProfileSuppressionBulkCreateJob"])
   }
   /** Bulk Unsubscribe Profiles (`POST /api/profile-subscription-bulk-delete-jobs`; klaviyo-bridge: `bulk_unsubscribe_profiles`). */
   unsubscribeProfiles(subscriptionDeleteJobCreateQuery) {
-    return this._send("unsubscribeProfiles", "bulk_unsubscribe_profiles", { "body": subscriptionDeleteJobCreateQuery }, { "body": "subscriptionDeleteJobCreateQuery" }, {}, "SubscriptionDeleteJobCreateQuery", null)
+    return this._send("unsubscribeProfiles", "bulk_unsubscribe_profiles", { "body": subscriptionDeleteJobCreateQuery }, { "body": "subscriptionDeleteJobCreateQuery" }, {}, "SubscriptionDeleteJobCreateQuery", null, [])
   }
   /** Bulk Unsuppress Profiles (`POST /api/profile-suppression-bulk-delete-jobs`; klaviyo-bridge: `bulk_unsuppress_profiles`). */
   unsuppressProfiles(suppressionDeleteJobCreateQuery, options = {}) {
-    return this._send("unsuppressProfiles", "bulk_unsuppress_profiles", { "body": suppressionDeleteJobCreateQuery }, { "body": "suppressionDeleteJobCreateQuery" }, options, "SuppressionDeleteJobCreateQuery", "PostBulkProfileSuppressionsRemoveJobResponse")
+    return this._send("unsuppressProfiles", "bulk_unsuppress_profiles", { "body": suppressionDeleteJobCreateQuery }, { "body": "suppressionDeleteJobCreateQuery" }, options, "SuppressionDeleteJobCreateQuery", "PostBulkProfileSuppressionsRemoveJobResponse", ["fieldsProfileSuppressionBulkDeleteJob"])
   }
   /** Update Profile (`PATCH /api/profiles/{id}`; klaviyo-bridge: `update_profile`). */
   updateProfile(id, profilePartialUpdateQuery, options = {}) {
-    return this._send("updateProfile", "update_profile", { "id": id, "body": profilePartialUpdateQuery }, { "id": "id", "body": "profilePartialUpdateQuery" }, options, "ProfilePartialUpdateQuery", "PatchProfileResponse")
+    return this._send("updateProfile", "update_profile", { "id": id, "body": profilePartialUpdateQuery }, { "id": "id", "body": "profilePartialUpdateQuery" }, options, "ProfilePartialUpdateQuery", "PatchProfileResponse", ["additionalFieldsProfile", "fieldsProfile"])
   }
 }
 
@@ -2114,87 +2114,87 @@ class ProfilesApi extends BaseApi {
 class ReportingApi extends BaseApi {
   /** Query Campaign Values (`POST /api/campaign-values-reports`; klaviyo-bridge: `query_campaign_values`). */
   createCampaignValueReport(campaignValuesRequestDTO, options = {}) {
-    return this._send("createCampaignValueReport", "query_campaign_values", { "body": campaignValuesRequestDTO }, { "body": "campaignValuesRequestDTO" }, options, "CampaignValuesRequestDTO", "PostCampaignValuesResponseDTO")
+    return this._send("createCampaignValueReport", "query_campaign_values", { "body": campaignValuesRequestDTO }, { "body": "campaignValuesRequestDTO" }, options, "CampaignValuesRequestDTO", "PostCampaignValuesResponseDTO", ["fieldsCampaignValuesReport", "pageCursor"])
   }
   /** Query Campaign Values (`POST /api/campaign-values-reports`; klaviyo-bridge: `query_campaign_values`). */
   createCampaignValuesReport(campaignValuesRequestDTO, options = {}) {
-    return this._send("createCampaignValuesReport", "query_campaign_values", { "body": campaignValuesRequestDTO }, { "body": "campaignValuesRequestDTO" }, options, "CampaignValuesRequestDTO", "PostCampaignValuesResponseDTO")
+    return this._send("createCampaignValuesReport", "query_campaign_values", { "body": campaignValuesRequestDTO }, { "body": "campaignValuesRequestDTO" }, options, "CampaignValuesRequestDTO", "PostCampaignValuesResponseDTO", ["fieldsCampaignValuesReport", "pageCursor"])
   }
   /** Query Flow Series (`POST /api/flow-series-reports`; klaviyo-bridge: `query_flow_series`). */
   createFlowSeriesReport(flowSeriesRequestDTO, options = {}) {
-    return this._send("createFlowSeriesReport", "query_flow_series", { "body": flowSeriesRequestDTO }, { "body": "flowSeriesRequestDTO" }, options, "FlowSeriesRequestDTO", "PostFlowSeriesResponseDTO")
+    return this._send("createFlowSeriesReport", "query_flow_series", { "body": flowSeriesRequestDTO }, { "body": "flowSeriesRequestDTO" }, options, "FlowSeriesRequestDTO", "PostFlowSeriesResponseDTO", ["fieldsFlowSeriesReport", "pageCursor"])
   }
   /** Query Flow Series (`POST /api/flow-series-reports`; klaviyo-bridge: `query_flow_series`). */
   createFlowSeryReport(flowSeriesRequestDTO, options = {}) {
-    return this._send("createFlowSeryReport", "query_flow_series", { "body": flowSeriesRequestDTO }, { "body": "flowSeriesRequestDTO" }, options, "FlowSeriesRequestDTO", "PostFlowSeriesResponseDTO")
+    return this._send("createFlowSeryReport", "query_flow_series", { "body": flowSeriesRequestDTO }, { "body": "flowSeriesRequestDTO" }, options, "FlowSeriesRequestDTO", "PostFlowSeriesResponseDTO", ["fieldsFlowSeriesReport", "pageCursor"])
   }
   /** Query Flow Values (`POST /api/flow-values-reports`; klaviyo-bridge: `query_flow_values`). */
   createFlowValueReport(flowValuesRequestDTO, options = {}) {
-    return this._send("createFlowValueReport", "query_flow_values", { "body": flowValuesRequestDTO }, { "body": "flowValuesRequestDTO" }, options, "FlowValuesRequestDTO", "PostFlowValuesResponseDTO")
+    return this._send("createFlowValueReport", "query_flow_values", { "body": flowValuesRequestDTO }, { "body": "flowValuesRequestDTO" }, options, "FlowValuesRequestDTO", "PostFlowValuesResponseDTO", ["fieldsFlowValuesReport", "pageCursor"])
   }
   /** Query Flow Values (`POST /api/flow-values-reports`; klaviyo-bridge: `query_flow_values`). */
   createFlowValuesReport(flowValuesRequestDTO, options = {}) {
-    return this._send("createFlowValuesReport", "query_flow_values", { "body": flowValuesRequestDTO }, { "body": "flowValuesRequestDTO" }, options, "FlowValuesRequestDTO", "PostFlowValuesResponseDTO")
+    return this._send("createFlowValuesReport", "query_flow_values", { "body": flowValuesRequestDTO }, { "body": "flowValuesRequestDTO" }, options, "FlowValuesRequestDTO", "PostFlowValuesResponseDTO", ["fieldsFlowValuesReport", "pageCursor"])
   }
   /** Query Form Series (`POST /api/form-series-reports`; klaviyo-bridge: `query_form_series`). */
   createFormSeriesReport(formSeriesRequestDTO, options = {}) {
-    return this._send("createFormSeriesReport", "query_form_series", { "body": formSeriesRequestDTO }, { "body": "formSeriesRequestDTO" }, options, "FormSeriesRequestDTO", "PostFormSeriesResponseDTO")
+    return this._send("createFormSeriesReport", "query_form_series", { "body": formSeriesRequestDTO }, { "body": "formSeriesRequestDTO" }, options, "FormSeriesRequestDTO", "PostFormSeriesResponseDTO", ["fieldsFormSeriesReport"])
   }
   /** Query Form Series (`POST /api/form-series-reports`; klaviyo-bridge: `query_form_series`). */
   createFormSeryReport(formSeriesRequestDTO, options = {}) {
-    return this._send("createFormSeryReport", "query_form_series", { "body": formSeriesRequestDTO }, { "body": "formSeriesRequestDTO" }, options, "FormSeriesRequestDTO", "PostFormSeriesResponseDTO")
+    return this._send("createFormSeryReport", "query_form_series", { "body": formSeriesRequestDTO }, { "body": "formSeriesRequestDTO" }, options, "FormSeriesRequestDTO", "PostFormSeriesResponseDTO", ["fieldsFormSeriesReport"])
   }
   /** Query Form Values (`POST /api/form-values-reports`; klaviyo-bridge: `query_form_values`). */
   createFormValueReport(formValuesRequestDTO, options = {}) {
-    return this._send("createFormValueReport", "query_form_values", { "body": formValuesRequestDTO }, { "body": "formValuesRequestDTO" }, options, "FormValuesRequestDTO", "PostFormValuesResponseDTO")
+    return this._send("createFormValueReport", "query_form_values", { "body": formValuesRequestDTO }, { "body": "formValuesRequestDTO" }, options, "FormValuesRequestDTO", "PostFormValuesResponseDTO", ["fieldsFormValuesReport"])
   }
   /** Query Form Values (`POST /api/form-values-reports`; klaviyo-bridge: `query_form_values`). */
   createFormValuesReport(formValuesRequestDTO, options = {}) {
-    return this._send("createFormValuesReport", "query_form_values", { "body": formValuesRequestDTO }, { "body": "formValuesRequestDTO" }, options, "FormValuesRequestDTO", "PostFormValuesResponseDTO")
+    return this._send("createFormValuesReport", "query_form_values", { "body": formValuesRequestDTO }, { "body": "formValuesRequestDTO" }, options, "FormValuesRequestDTO", "PostFormValuesResponseDTO", ["fieldsFormValuesReport"])
   }
   /** Query Segment Series (`POST /api/segment-series-reports`; klaviyo-bridge: `query_segment_series`). */
   createSegmentSeriesReport(segmentSeriesRequestDTO, options = {}) {
-    return this._send("createSegmentSeriesReport", "query_segment_series", { "body": segmentSeriesRequestDTO }, { "body": "segmentSeriesRequestDTO" }, options, "SegmentSeriesRequestDTO", "PostSegmentSeriesResponseDTO")
+    return this._send("createSegmentSeriesReport", "query_segment_series", { "body": segmentSeriesRequestDTO }, { "body": "segmentSeriesRequestDTO" }, options, "SegmentSeriesRequestDTO", "PostSegmentSeriesResponseDTO", ["fieldsSegmentSeriesReport"])
   }
   /** Query Segment Series (`POST /api/segment-series-reports`; klaviyo-bridge: `query_segment_series`). */
   createSegmentSeryReport(segmentSeriesRequestDTO, options = {}) {
-    return this._send("createSegmentSeryReport", "query_segment_series", { "body": segmentSeriesRequestDTO }, { "body": "segmentSeriesRequestDTO" }, options, "SegmentSeriesRequestDTO", "PostSegmentSeriesResponseDTO")
+    return this._send("createSegmentSeryReport", "query_segment_series", { "body": segmentSeriesRequestDTO }, { "body": "segmentSeriesRequestDTO" }, options, "SegmentSeriesRequestDTO", "PostSegmentSeriesResponseDTO", ["fieldsSegmentSeriesReport"])
   }
   /** Query Segment Values (`POST /api/segment-values-reports`; klaviyo-bridge: `query_segment_values`). */
   createSegmentValueReport(segmentValuesRequestDTO, options = {}) {
-    return this._send("createSegmentValueReport", "query_segment_values", { "body": segmentValuesRequestDTO }, { "body": "segmentValuesRequestDTO" }, options, "SegmentValuesRequestDTO", "PostSegmentValuesResponseDTO")
+    return this._send("createSegmentValueReport", "query_segment_values", { "body": segmentValuesRequestDTO }, { "body": "segmentValuesRequestDTO" }, options, "SegmentValuesRequestDTO", "PostSegmentValuesResponseDTO", ["fieldsSegmentValuesReport"])
   }
   /** Query Segment Values (`POST /api/segment-values-reports`; klaviyo-bridge: `query_segment_values`). */
   createSegmentValuesReport(segmentValuesRequestDTO, options = {}) {
-    return this._send("createSegmentValuesReport", "query_segment_values", { "body": segmentValuesRequestDTO }, { "body": "segmentValuesRequestDTO" }, options, "SegmentValuesRequestDTO", "PostSegmentValuesResponseDTO")
+    return this._send("createSegmentValuesReport", "query_segment_values", { "body": segmentValuesRequestDTO }, { "body": "segmentValuesRequestDTO" }, options, "SegmentValuesRequestDTO", "PostSegmentValuesResponseDTO", ["fieldsSegmentValuesReport"])
   }
   /** Query Campaign Values (`POST /api/campaign-values-reports`; klaviyo-bridge: `query_campaign_values`). */
   queryCampaignValues(campaignValuesRequestDTO, options = {}) {
-    return this._send("queryCampaignValues", "query_campaign_values", { "body": campaignValuesRequestDTO }, { "body": "campaignValuesRequestDTO" }, options, "CampaignValuesRequestDTO", "PostCampaignValuesResponseDTO")
+    return this._send("queryCampaignValues", "query_campaign_values", { "body": campaignValuesRequestDTO }, { "body": "campaignValuesRequestDTO" }, options, "CampaignValuesRequestDTO", "PostCampaignValuesResponseDTO", ["fieldsCampaignValuesReport", "pageCursor"])
   }
   /** Query Flow Series (`POST /api/flow-series-reports`; klaviyo-bridge: `query_flow_series`). */
   queryFlowSeries(flowSeriesRequestDTO, options = {}) {
-    return this._send("queryFlowSeries", "query_flow_series", { "body": flowSeriesRequestDTO }, { "body": "flowSeriesRequestDTO" }, options, "FlowSeriesRequestDTO", "PostFlowSeriesResponseDTO")
+    return this._send("queryFlowSeries", "query_flow_series", { "body": flowSeriesRequestDTO }, { "body": "flowSeriesRequestDTO" }, options, "FlowSeriesRequestDTO", "PostFlowSeriesResponseDTO", ["fieldsFlowSeriesReport", "pageCursor"])
   }
   /** Query Flow Values (`POST /api/flow-values-reports`; klaviyo-bridge: `query_flow_values`). */
   queryFlowValues(flowValuesRequestDTO, options = {}) {
-    return this._send("queryFlowValues", "query_flow_values", { "body": flowValuesRequestDTO }, { "body": "flowValuesRequestDTO" }, options, "FlowValuesRequestDTO", "PostFlowValuesResponseDTO")
+    return this._send("queryFlowValues", "query_flow_values", { "body": flowValuesRequestDTO }, { "body": "flowValuesRequestDTO" }, options, "FlowValuesRequestDTO", "PostFlowValuesResponseDTO", ["fieldsFlowValuesReport", "pageCursor"])
   }
   /** Query Form Series (`POST /api/form-series-reports`; klaviyo-bridge: `query_form_series`). */
   queryFormSeries(formSeriesRequestDTO, options = {}) {
-    return this._send("queryFormSeries", "query_form_series", { "body": formSeriesRequestDTO }, { "body": "formSeriesRequestDTO" }, options, "FormSeriesRequestDTO", "PostFormSeriesResponseDTO")
+    return this._send("queryFormSeries", "query_form_series", { "body": formSeriesRequestDTO }, { "body": "formSeriesRequestDTO" }, options, "FormSeriesRequestDTO", "PostFormSeriesResponseDTO", ["fieldsFormSeriesReport"])
   }
   /** Query Form Values (`POST /api/form-values-reports`; klaviyo-bridge: `query_form_values`). */
   queryFormValues(formValuesRequestDTO, options = {}) {
-    return this._send("queryFormValues", "query_form_values", { "body": formValuesRequestDTO }, { "body": "formValuesRequestDTO" }, options, "FormValuesRequestDTO", "PostFormValuesResponseDTO")
+    return this._send("queryFormValues", "query_form_values", { "body": formValuesRequestDTO }, { "body": "formValuesRequestDTO" }, options, "FormValuesRequestDTO", "PostFormValuesResponseDTO", ["fieldsFormValuesReport"])
   }
   /** Query Segment Series (`POST /api/segment-series-reports`; klaviyo-bridge: `query_segment_series`). */
   querySegmentSeries(segmentSeriesRequestDTO, options = {}) {
-    return this._send("querySegmentSeries", "query_segment_series", { "body": segmentSeriesRequestDTO }, { "body": "segmentSeriesRequestDTO" }, options, "SegmentSeriesRequestDTO", "PostSegmentSeriesResponseDTO")
+    return this._send("querySegmentSeries", "query_segment_series", { "body": segmentSeriesRequestDTO }, { "body": "segmentSeriesRequestDTO" }, options, "SegmentSeriesRequestDTO", "PostSegmentSeriesResponseDTO", ["fieldsSegmentSeriesReport"])
   }
   /** Query Segment Values (`POST /api/segment-values-reports`; klaviyo-bridge: `query_segment_values`). */
   querySegmentValues(segmentValuesRequestDTO, options = {}) {
-    return this._send("querySegmentValues", "query_segment_values", { "body": segmentValuesRequestDTO }, { "body": "segmentValuesRequestDTO" }, options, "SegmentValuesRequestDTO", "PostSegmentValuesResponseDTO")
+    return this._send("querySegmentValues", "query_segment_values", { "body": segmentValuesRequestDTO }, { "body": "segmentValuesRequestDTO" }, options, "SegmentValuesRequestDTO", "PostSegmentValuesResponseDTO", ["fieldsSegmentValuesReport"])
   }
 }
 
@@ -2202,15 +2202,15 @@ class ReportingApi extends BaseApi {
 class ReviewsApi extends BaseApi {
   /** Get Review (`GET /api/reviews/{id}`; klaviyo-bridge: `get_review`). */
   getReview(id, options = {}) {
-    return this._send("getReview", "get_review", { "id": id }, { "id": "id" }, options, null, "GetReviewResponseDTOCompoundDocument")
+    return this._send("getReview", "get_review", { "id": id }, { "id": "id" }, options, null, "GetReviewResponseDTOCompoundDocument", ["fieldsEvent", "fieldsReview", "include"])
   }
   /** Get Reviews (`GET /api/reviews`; klaviyo-bridge: `get_reviews`). */
   getReviews(options = {}) {
-    return this._send("getReviews", "get_reviews", {  }, {  }, options, null, "GetReviewResponseDTOCollectionCompoundDocument")
+    return this._send("getReviews", "get_reviews", {  }, {  }, options, null, "GetReviewResponseDTOCollectionCompoundDocument", ["fieldsEvent", "fieldsReview", "filter", "include", "pageCursor", "pageSize", "sort"])
   }
   /** Update Review (`PATCH /api/reviews/{id}`; klaviyo-bridge: `update_review`). */
   updateReview(id, reviewPatchQuery, options = {}) {
-    return this._send("updateReview", "update_review", { "id": id, "body": reviewPatchQuery }, { "id": "id", "body": "reviewPatchQuery" }, options, "ReviewPatchQuery", "PatchReviewResponseDTO")
+    return this._send("updateReview", "update_review", { "id": id, "body": reviewPatchQuery }, { "id": "id", "body": "reviewPatchQuery" }, options, "ReviewPatchQuery", "PatchReviewResponseDTO", ["fieldsReview"])
   }
 }
 
@@ -2218,79 +2218,79 @@ class ReviewsApi extends BaseApi {
 class SegmentsApi extends BaseApi {
   /** Create Segment (`POST /api/segments`; klaviyo-bridge: `create_segment`). */
   createSegment(segmentCreateQuery, options = {}) {
-    return this._send("createSegment", "create_segment", { "body": segmentCreateQuery }, { "body": "segmentCreateQuery" }, options, "SegmentCreateQuery", "PostSegmentCreateResponse")
+    return this._send("createSegment", "create_segment", { "body": segmentCreateQuery }, { "body": "segmentCreateQuery" }, options, "SegmentCreateQuery", "PostSegmentCreateResponse", ["fieldsSegment"])
   }
   /** Delete Segment (`DELETE /api/segments/{id}`; klaviyo-bridge: `delete_segment`). */
   deleteSegment(id) {
-    return this._send("deleteSegment", "delete_segment", { "id": id }, { "id": "id" }, {}, null, null)
+    return this._send("deleteSegment", "delete_segment", { "id": id }, { "id": "id" }, {}, null, null, [])
   }
   /** Get IDs for Flows Triggered by Segment (`GET /api/segments/{id}/relationships/flow-triggers`; klaviyo-bridge: `get_ids_for_flows_triggered_by_segment`). */
   getFlowTriggerIdsForSegment(id) {
-    return this._send("getFlowTriggerIdsForSegment", "get_ids_for_flows_triggered_by_segment", { "id": id }, { "id": "id" }, {}, null, "GetSegmentFlowTriggersRelationshipsResponseCollection")
+    return this._send("getFlowTriggerIdsForSegment", "get_ids_for_flows_triggered_by_segment", { "id": id }, { "id": "id" }, {}, null, "GetSegmentFlowTriggersRelationshipsResponseCollection", [])
   }
   /** Get Flows Triggered by Segment (`GET /api/segments/{id}/flow-triggers`; klaviyo-bridge: `get_flows_triggered_by_segment`). */
   getFlowTriggersForSegment(id, options = {}) {
-    return this._send("getFlowTriggersForSegment", "get_flows_triggered_by_segment", { "id": id }, { "id": "id" }, options, null, "GetFlowResponseCollection")
+    return this._send("getFlowTriggersForSegment", "get_flows_triggered_by_segment", { "id": id }, { "id": "id" }, options, null, "GetFlowResponseCollection", ["fieldsFlow"])
   }
   /** Get Flows Triggered by Segment (`GET /api/segments/{id}/flow-triggers`; klaviyo-bridge: `get_flows_triggered_by_segment`). */
   getFlowsTriggeredBySegment(id, options = {}) {
-    return this._send("getFlowsTriggeredBySegment", "get_flows_triggered_by_segment", { "id": id }, { "id": "id" }, options, null, "GetFlowResponseCollection")
+    return this._send("getFlowsTriggeredBySegment", "get_flows_triggered_by_segment", { "id": id }, { "id": "id" }, options, null, "GetFlowResponseCollection", ["fieldsFlow"])
   }
   /** Get IDs for Flows Triggered by Segment (`GET /api/segments/{id}/relationships/flow-triggers`; klaviyo-bridge: `get_ids_for_flows_triggered_by_segment`). */
   getIdsForFlowsTriggeredBySegment(id) {
-    return this._send("getIdsForFlowsTriggeredBySegment", "get_ids_for_flows_triggered_by_segment", { "id": id }, { "id": "id" }, {}, null, "GetSegmentFlowTriggersRelationshipsResponseCollection")
+    return this._send("getIdsForFlowsTriggeredBySegment", "get_ids_for_flows_triggered_by_segment", { "id": id }, { "id": "id" }, {}, null, "GetSegmentFlowTriggersRelationshipsResponseCollection", [])
   }
   /** Get Profile IDs for Segment (`GET /api/segments/{id}/relationships/profiles`; klaviyo-bridge: `get_profile_ids_for_segment`). */
   getProfileIdsForSegment(id, options = {}) {
-    return this._send("getProfileIdsForSegment", "get_profile_ids_for_segment", { "id": id }, { "id": "id" }, options, null, "GetSegmentProfilesRelationshipsResponseCollection")
+    return this._send("getProfileIdsForSegment", "get_profile_ids_for_segment", { "id": id }, { "id": "id" }, options, null, "GetSegmentProfilesRelationshipsResponseCollection", ["filter", "pageCursor", "pageSize", "sort"])
   }
   /** Get Profiles for Segment (`GET /api/segments/{id}/profiles`; klaviyo-bridge: `get_profiles_for_segment`). */
   getProfilesForSegment(id, options = {}) {
-    return this._send("getProfilesForSegment", "get_profiles_for_segment", { "id": id }, { "id": "id" }, options, null, "GetSegmentMemberResponseCollection")
+    return this._send("getProfilesForSegment", "get_profiles_for_segment", { "id": id }, { "id": "id" }, options, null, "GetSegmentMemberResponseCollection", ["additionalFieldsProfile", "fieldsProfile", "filter", "pageCursor", "pageSize", "sort"])
   }
   /** Get Segment (`GET /api/segments/{id}`; klaviyo-bridge: `get_segment`). */
   getSegment(id, options = {}) {
-    return this._send("getSegment", "get_segment", { "id": id }, { "id": "id" }, options, null, "GetSegmentRetrieveResponseCompoundDocument")
+    return this._send("getSegment", "get_segment", { "id": id }, { "id": "id" }, options, null, "GetSegmentRetrieveResponseCompoundDocument", ["additionalFieldsSegment", "fieldsFlow", "fieldsSegment", "fieldsTag", "include"])
   }
   /** Get Flows Triggered by Segment (`GET /api/segments/{id}/flow-triggers`; klaviyo-bridge: `get_flows_triggered_by_segment`). */
   getSegmentFlowTriggers(id, options = {}) {
-    return this._send("getSegmentFlowTriggers", "get_flows_triggered_by_segment", { "id": id }, { "id": "id" }, options, null, "GetFlowResponseCollection")
+    return this._send("getSegmentFlowTriggers", "get_flows_triggered_by_segment", { "id": id }, { "id": "id" }, options, null, "GetFlowResponseCollection", ["fieldsFlow"])
   }
   /** Get Profiles for Segment (`GET /api/segments/{id}/profiles`; klaviyo-bridge: `get_profiles_for_segment`). */
   getSegmentProfiles(id, options = {}) {
-    return this._send("getSegmentProfiles", "get_profiles_for_segment", { "id": id }, { "id": "id" }, options, null, "GetSegmentMemberResponseCollection")
+    return this._send("getSegmentProfiles", "get_profiles_for_segment", { "id": id }, { "id": "id" }, options, null, "GetSegmentMemberResponseCollection", ["additionalFieldsProfile", "fieldsProfile", "filter", "pageCursor", "pageSize", "sort"])
   }
   /** Get IDs for Flows Triggered by Segment (`GET /api/segments/{id}/relationships/flow-triggers`; klaviyo-bridge: `get_ids_for_flows_triggered_by_segment`). */
   getSegmentRelationshipsFlowTriggers(id) {
-    return this._send("getSegmentRelationshipsFlowTriggers", "get_ids_for_flows_triggered_by_segment", { "id": id }, { "id": "id" }, {}, null, "GetSegmentFlowTriggersRelationshipsResponseCollection")
+    return this._send("getSegmentRelationshipsFlowTriggers", "get_ids_for_flows_triggered_by_segment", { "id": id }, { "id": "id" }, {}, null, "GetSegmentFlowTriggersRelationshipsResponseCollection", [])
   }
   /** Get Profile IDs for Segment (`GET /api/segments/{id}/relationships/profiles`; klaviyo-bridge: `get_profile_ids_for_segment`). */
   getSegmentRelationshipsProfiles(id, options = {}) {
-    return this._send("getSegmentRelationshipsProfiles", "get_profile_ids_for_segment", { "id": id }, { "id": "id" }, options, null, "GetSegmentProfilesRelationshipsResponseCollection")
+    return this._send("getSegmentRelationshipsProfiles", "get_profile_ids_for_segment", { "id": id }, { "id": "id" }, options, null, "GetSegmentProfilesRelationshipsResponseCollection", ["filter", "pageCursor", "pageSize", "sort"])
   }
   /** Get Tag IDs for Segment (`GET /api/segments/{id}/relationships/tags`; klaviyo-bridge: `get_tag_ids_for_segment`). */
   getSegmentRelationshipsTags(id) {
-    return this._send("getSegmentRelationshipsTags", "get_tag_ids_for_segment", { "id": id }, { "id": "id" }, {}, null, "GetSegmentTagsRelationshipsResponseCollection")
+    return this._send("getSegmentRelationshipsTags", "get_tag_ids_for_segment", { "id": id }, { "id": "id" }, {}, null, "GetSegmentTagsRelationshipsResponseCollection", [])
   }
   /** Get Tags for Segment (`GET /api/segments/{id}/tags`; klaviyo-bridge: `get_tags_for_segment`). */
   getSegmentTags(id, options = {}) {
-    return this._send("getSegmentTags", "get_tags_for_segment", { "id": id }, { "id": "id" }, options, null, "GetTagResponseCollection")
+    return this._send("getSegmentTags", "get_tags_for_segment", { "id": id }, { "id": "id" }, options, null, "GetTagResponseCollection", ["fieldsTag"])
   }
   /** Get Segments (`GET /api/segments`; klaviyo-bridge: `get_segments`). */
   getSegments(options = {}) {
-    return this._send("getSegments", "get_segments", {  }, {  }, options, null, "GetSegmentListResponseCollectionCompoundDocument")
+    return this._send("getSegments", "get_segments", {  }, {  }, options, null, "GetSegmentListResponseCollectionCompoundDocument", ["fieldsFlow", "fieldsSegment", "fieldsTag", "filter", "include", "pageCursor", "pageSize", "sort"])
   }
   /** Get Tag IDs for Segment (`GET /api/segments/{id}/relationships/tags`; klaviyo-bridge: `get_tag_ids_for_segment`). */
   getTagIdsForSegment(id) {
-    return this._send("getTagIdsForSegment", "get_tag_ids_for_segment", { "id": id }, { "id": "id" }, {}, null, "GetSegmentTagsRelationshipsResponseCollection")
+    return this._send("getTagIdsForSegment", "get_tag_ids_for_segment", { "id": id }, { "id": "id" }, {}, null, "GetSegmentTagsRelationshipsResponseCollection", [])
   }
   /** Get Tags for Segment (`GET /api/segments/{id}/tags`; klaviyo-bridge: `get_tags_for_segment`). */
   getTagsForSegment(id, options = {}) {
-    return this._send("getTagsForSegment", "get_tags_for_segment", { "id": id }, { "id": "id" }, options, null, "GetTagResponseCollection")
+    return this._send("getTagsForSegment", "get_tags_for_segment", { "id": id }, { "id": "id" }, options, null, "GetTagResponseCollection", ["fieldsTag"])
   }
   /** Update Segment (`PATCH /api/segments/{id}`; klaviyo-bridge: `update_segment`). */
   updateSegment(id, segmentPartialUpdateQuery, options = {}) {
-    return this._send("updateSegment", "update_segment", { "id": id, "body": segmentPartialUpdateQuery }, { "id": "id", "body": "segmentPartialUpdateQuery" }, options, "SegmentPartialUpdateQuery", "PatchSegmentPartialUpdateResponse")
+    return this._send("updateSegment", "update_segment", { "id": id, "body": segmentPartialUpdateQuery }, { "id": "id", "body": "segmentPartialUpdateQuery" }, options, "SegmentPartialUpdateQuery", "PatchSegmentPartialUpdateResponse", ["fieldsSegment"])
   }
 }
 
@@ -2298,231 +2298,231 @@ class SegmentsApi extends BaseApi {
 class TagsApi extends BaseApi {
   /** Tag Campaigns (`POST /api/tags/{id}/relationships/campaigns`; klaviyo-bridge: `tag_campaigns`). */
   addCampaignsToTag(id, tagCampaignOp) {
-    return this._send("addCampaignsToTag", "tag_campaigns", { "id": id, "body": tagCampaignOp }, { "id": "id", "body": "tagCampaignOp" }, {}, "TagCampaignOp", null)
+    return this._send("addCampaignsToTag", "tag_campaigns", { "id": id, "body": tagCampaignOp }, { "id": "id", "body": "tagCampaignOp" }, {}, "TagCampaignOp", null, [])
   }
   /** Tag Flows (`POST /api/tags/{id}/relationships/flows`; klaviyo-bridge: `tag_flows`). */
   addFlowsToTag(id, tagFlowOp) {
-    return this._send("addFlowsToTag", "tag_flows", { "id": id, "body": tagFlowOp }, { "id": "id", "body": "tagFlowOp" }, {}, "TagFlowOp", null)
+    return this._send("addFlowsToTag", "tag_flows", { "id": id, "body": tagFlowOp }, { "id": "id", "body": "tagFlowOp" }, {}, "TagFlowOp", null, [])
   }
   /** Tag Lists (`POST /api/tags/{id}/relationships/lists`; klaviyo-bridge: `tag_lists`). */
   addListsToTag(id, tagListOp) {
-    return this._send("addListsToTag", "tag_lists", { "id": id, "body": tagListOp }, { "id": "id", "body": "tagListOp" }, {}, "TagListOp", null)
+    return this._send("addListsToTag", "tag_lists", { "id": id, "body": tagListOp }, { "id": "id", "body": "tagListOp" }, {}, "TagListOp", null, [])
   }
   /** Tag Segments (`POST /api/tags/{id}/relationships/segments`; klaviyo-bridge: `tag_segments`). */
   addSegmentsToTag(id, tagSegmentOp) {
-    return this._send("addSegmentsToTag", "tag_segments", { "id": id, "body": tagSegmentOp }, { "id": "id", "body": "tagSegmentOp" }, {}, "TagSegmentOp", null)
+    return this._send("addSegmentsToTag", "tag_segments", { "id": id, "body": tagSegmentOp }, { "id": "id", "body": "tagSegmentOp" }, {}, "TagSegmentOp", null, [])
   }
   /** Create Tag (`POST /api/tags`; klaviyo-bridge: `create_tag`). */
   createTag(tagCreateQuery, options = {}) {
-    return this._send("createTag", "create_tag", { "body": tagCreateQuery }, { "body": "tagCreateQuery" }, options, "TagCreateQuery", "PostTagResponse")
+    return this._send("createTag", "create_tag", { "body": tagCreateQuery }, { "body": "tagCreateQuery" }, options, "TagCreateQuery", "PostTagResponse", ["fieldsTag"])
   }
   /** Create Tag Group (`POST /api/tag-groups`; klaviyo-bridge: `create_tag_group`). */
   createTagGroup(tagGroupCreateQuery, options = {}) {
-    return this._send("createTagGroup", "create_tag_group", { "body": tagGroupCreateQuery }, { "body": "tagGroupCreateQuery" }, options, "TagGroupCreateQuery", "PostTagGroupResponse")
+    return this._send("createTagGroup", "create_tag_group", { "body": tagGroupCreateQuery }, { "body": "tagGroupCreateQuery" }, options, "TagGroupCreateQuery", "PostTagGroupResponse", ["fieldsTagGroup"])
   }
   /** Tag Campaigns (`POST /api/tags/{id}/relationships/campaigns`; klaviyo-bridge: `tag_campaigns`). */
   createTagRelationshipsCampaign(id, tagCampaignOp) {
-    return this._send("createTagRelationshipsCampaign", "tag_campaigns", { "id": id, "body": tagCampaignOp }, { "id": "id", "body": "tagCampaignOp" }, {}, "TagCampaignOp", null)
+    return this._send("createTagRelationshipsCampaign", "tag_campaigns", { "id": id, "body": tagCampaignOp }, { "id": "id", "body": "tagCampaignOp" }, {}, "TagCampaignOp", null, [])
   }
   /** Tag Campaigns (`POST /api/tags/{id}/relationships/campaigns`; klaviyo-bridge: `tag_campaigns`). */
   createTagRelationshipsCampaigns(id, tagCampaignOp) {
-    return this._send("createTagRelationshipsCampaigns", "tag_campaigns", { "id": id, "body": tagCampaignOp }, { "id": "id", "body": "tagCampaignOp" }, {}, "TagCampaignOp", null)
+    return this._send("createTagRelationshipsCampaigns", "tag_campaigns", { "id": id, "body": tagCampaignOp }, { "id": "id", "body": "tagCampaignOp" }, {}, "TagCampaignOp", null, [])
   }
   /** Tag Flows (`POST /api/tags/{id}/relationships/flows`; klaviyo-bridge: `tag_flows`). */
   createTagRelationshipsFlow(id, tagFlowOp) {
-    return this._send("createTagRelationshipsFlow", "tag_flows", { "id": id, "body": tagFlowOp }, { "id": "id", "body": "tagFlowOp" }, {}, "TagFlowOp", null)
+    return this._send("createTagRelationshipsFlow", "tag_flows", { "id": id, "body": tagFlowOp }, { "id": "id", "body": "tagFlowOp" }, {}, "TagFlowOp", null, [])
   }
   /** Tag Flows (`POST /api/tags/{id}/relationships/flows`; klaviyo-bridge: `tag_flows`). */
   createTagRelationshipsFlows(id, tagFlowOp) {
-    return this._send("createTagRelationshipsFlows", "tag_flows", { "id": id, "body": tagFlowOp }, { "id": "id", "body": "tagFlowOp" }, {}, "TagFlowOp", null)
+    return this._send("createTagRelationshipsFlows", "tag_flows", { "id": id, "body": tagFlowOp }, { "id": "id", "body": "tagFlowOp" }, {}, "TagFlowOp", null, [])
   }
   /** Tag Lists (`POST /api/tags/{id}/relationships/lists`; klaviyo-bridge: `tag_lists`). */
   createTagRelationshipsList(id, tagListOp) {
-    return this._send("createTagRelationshipsList", "tag_lists", { "id": id, "body": tagListOp }, { "id": "id", "body": "tagListOp" }, {}, "TagListOp", null)
+    return this._send("createTagRelationshipsList", "tag_lists", { "id": id, "body": tagListOp }, { "id": "id", "body": "tagListOp" }, {}, "TagListOp", null, [])
   }
   /** Tag Lists (`POST /api/tags/{id}/relationships/lists`; klaviyo-bridge: `tag_lists`). */
   createTagRelationshipsLists(id, tagListOp) {
-    return this._send("createTagRelationshipsLists", "tag_lists", { "id": id, "body": tagListOp }, { "id": "id", "body": "tagListOp" }, {}, "TagListOp", null)
+    return this._send("createTagRelationshipsLists", "tag_lists", { "id": id, "body": tagListOp }, { "id": "id", "body": "tagListOp" }, {}, "TagListOp", null, [])
   }
   /** Tag Segments (`POST /api/tags/{id}/relationships/segments`; klaviyo-bridge: `tag_segments`). */
   createTagRelationshipsSegment(id, tagSegmentOp) {
-    return this._send("createTagRelationshipsSegment", "tag_segments", { "id": id, "body": tagSegmentOp }, { "id": "id", "body": "tagSegmentOp" }, {}, "TagSegmentOp", null)
+    return this._send("createTagRelationshipsSegment", "tag_segments", { "id": id, "body": tagSegmentOp }, { "id": "id", "body": "tagSegmentOp" }, {}, "TagSegmentOp", null, [])
   }
   /** Tag Segments (`POST /api/tags/{id}/relationships/segments`; klaviyo-bridge: `tag_segments`). */
   createTagRelationshipsSegments(id, tagSegmentOp) {
-    return this._send("createTagRelationshipsSegments", "tag_segments", { "id": id, "body": tagSegmentOp }, { "id": "id", "body": "tagSegmentOp" }, {}, "TagSegmentOp", null)
+    return this._send("createTagRelationshipsSegments", "tag_segments", { "id": id, "body": tagSegmentOp }, { "id": "id", "body": "tagSegmentOp" }, {}, "TagSegmentOp", null, [])
   }
   /** Delete Tag (`DELETE /api/tags/{id}`; klaviyo-bridge: `delete_tag`). */
   deleteTag(id) {
-    return this._send("deleteTag", "delete_tag", { "id": id }, { "id": "id" }, {}, null, null)
+    return this._send("deleteTag", "delete_tag", { "id": id }, { "id": "id" }, {}, null, null, [])
   }
   /** Delete Tag Group (`DELETE /api/tag-groups/{id}`; klaviyo-bridge: `delete_tag_group`). */
   deleteTagGroup(id) {
-    return this._send("deleteTagGroup", "delete_tag_group", { "id": id }, { "id": "id" }, {}, null, null)
+    return this._send("deleteTagGroup", "delete_tag_group", { "id": id }, { "id": "id" }, {}, null, null, [])
   }
   /** Remove Tag from Campaigns (`DELETE /api/tags/{id}/relationships/campaigns`; klaviyo-bridge: `remove_tag_from_campaigns`). */
   deleteTagRelationshipsCampaigns(id, tagCampaignOp) {
-    return this._send("deleteTagRelationshipsCampaigns", "remove_tag_from_campaigns", { "id": id, "body": tagCampaignOp }, { "id": "id", "body": "tagCampaignOp" }, {}, "TagCampaignOp", null)
+    return this._send("deleteTagRelationshipsCampaigns", "remove_tag_from_campaigns", { "id": id, "body": tagCampaignOp }, { "id": "id", "body": "tagCampaignOp" }, {}, "TagCampaignOp", null, [])
   }
   /** Remove Tag from Flows (`DELETE /api/tags/{id}/relationships/flows`; klaviyo-bridge: `remove_tag_from_flows`). */
   deleteTagRelationshipsFlows(id, tagFlowOp) {
-    return this._send("deleteTagRelationshipsFlows", "remove_tag_from_flows", { "id": id, "body": tagFlowOp }, { "id": "id", "body": "tagFlowOp" }, {}, "TagFlowOp", null)
+    return this._send("deleteTagRelationshipsFlows", "remove_tag_from_flows", { "id": id, "body": tagFlowOp }, { "id": "id", "body": "tagFlowOp" }, {}, "TagFlowOp", null, [])
   }
   /** Remove Tag from Lists (`DELETE /api/tags/{id}/relationships/lists`; klaviyo-bridge: `remove_tag_from_lists`). */
   deleteTagRelationshipsLists(id, tagListOp) {
-    return this._send("deleteTagRelationshipsLists", "remove_tag_from_lists", { "id": id, "body": tagListOp }, { "id": "id", "body": "tagListOp" }, {}, "TagListOp", null)
+    return this._send("deleteTagRelationshipsLists", "remove_tag_from_lists", { "id": id, "body": tagListOp }, { "id": "id", "body": "tagListOp" }, {}, "TagListOp", null, [])
   }
   /** Remove Tag from Segments (`DELETE /api/tags/{id}/relationships/segments`; klaviyo-bridge: `remove_tag_from_segments`). */
   deleteTagRelationshipsSegments(id, tagSegmentOp) {
-    return this._send("deleteTagRelationshipsSegments", "remove_tag_from_segments", { "id": id, "body": tagSegmentOp }, { "id": "id", "body": "tagSegmentOp" }, {}, "TagSegmentOp", null)
+    return this._send("deleteTagRelationshipsSegments", "remove_tag_from_segments", { "id": id, "body": tagSegmentOp }, { "id": "id", "body": "tagSegmentOp" }, {}, "TagSegmentOp", null, [])
   }
   /** Get Campaign IDs for Tag (`GET /api/tags/{id}/relationships/campaigns`; klaviyo-bridge: `get_campaign_ids_for_tag`). */
   getCampaignIdsForTag(id) {
-    return this._send("getCampaignIdsForTag", "get_campaign_ids_for_tag", { "id": id }, { "id": "id" }, {}, null, "GetTagCampaignRelationshipsResponseCollection")
+    return this._send("getCampaignIdsForTag", "get_campaign_ids_for_tag", { "id": id }, { "id": "id" }, {}, null, "GetTagCampaignRelationshipsResponseCollection", [])
   }
   /** Get Flow IDs for Tag (`GET /api/tags/{id}/relationships/flows`; klaviyo-bridge: `get_flow_ids_for_tag`). */
   getFlowIdsForTag(id) {
-    return this._send("getFlowIdsForTag", "get_flow_ids_for_tag", { "id": id }, { "id": "id" }, {}, null, "GetTagFlowRelationshipsResponseCollection")
+    return this._send("getFlowIdsForTag", "get_flow_ids_for_tag", { "id": id }, { "id": "id" }, {}, null, "GetTagFlowRelationshipsResponseCollection", [])
   }
   /** Get Tag Group for Tag (`GET /api/tags/{id}/tag-group`; klaviyo-bridge: `get_tag_group_for_tag`). */
   getGroupForTag(id, options = {}) {
-    return this._send("getGroupForTag", "get_tag_group_for_tag", { "id": id }, { "id": "id" }, options, null, "GetTagGroupResponse")
+    return this._send("getGroupForTag", "get_tag_group_for_tag", { "id": id }, { "id": "id" }, options, null, "GetTagGroupResponse", ["fieldsTagGroup"])
   }
   /** Get Tag Group ID for Tag (`GET /api/tags/{id}/relationships/tag-group`; klaviyo-bridge: `get_tag_group_id_for_tag`). */
   getGroupIdForTag(id) {
-    return this._send("getGroupIdForTag", "get_tag_group_id_for_tag", { "id": id }, { "id": "id" }, {}, null, "GetTagGroupRelationshipResponse")
+    return this._send("getGroupIdForTag", "get_tag_group_id_for_tag", { "id": id }, { "id": "id" }, {}, null, "GetTagGroupRelationshipResponse", [])
   }
   /** Get List IDs for Tag (`GET /api/tags/{id}/relationships/lists`; klaviyo-bridge: `get_list_ids_for_tag`). */
   getListIdsForTag(id) {
-    return this._send("getListIdsForTag", "get_list_ids_for_tag", { "id": id }, { "id": "id" }, {}, null, "GetTagListRelationshipsResponseCollection")
+    return this._send("getListIdsForTag", "get_list_ids_for_tag", { "id": id }, { "id": "id" }, {}, null, "GetTagListRelationshipsResponseCollection", [])
   }
   /** Get Segment IDs for Tag (`GET /api/tags/{id}/relationships/segments`; klaviyo-bridge: `get_segment_ids_for_tag`). */
   getSegmentIdsForTag(id) {
-    return this._send("getSegmentIdsForTag", "get_segment_ids_for_tag", { "id": id }, { "id": "id" }, {}, null, "GetTagSegmentRelationshipsResponseCollection")
+    return this._send("getSegmentIdsForTag", "get_segment_ids_for_tag", { "id": id }, { "id": "id" }, {}, null, "GetTagSegmentRelationshipsResponseCollection", [])
   }
   /** Get Tag (`GET /api/tags/{id}`; klaviyo-bridge: `get_tag`). */
   getTag(id, options = {}) {
-    return this._send("getTag", "get_tag", { "id": id }, { "id": "id" }, options, null, "GetTagResponseCompoundDocument")
+    return this._send("getTag", "get_tag", { "id": id }, { "id": "id" }, options, null, "GetTagResponseCompoundDocument", ["fieldsTagGroup", "fieldsTag", "include"])
   }
   /** Get Tag Group (`GET /api/tag-groups/{id}`; klaviyo-bridge: `get_tag_group`). */
   getTagGroup(id, options = {}) {
-    return this._send("getTagGroup", "get_tag_group", { "id": id }, { "id": "id" }, options, null, "GetTagGroupResponse")
+    return this._send("getTagGroup", "get_tag_group", { "id": id }, { "id": "id" }, options, null, "GetTagGroupResponse", ["fieldsTagGroup"])
   }
   /** Get Tag Group for Tag (`GET /api/tags/{id}/tag-group`; klaviyo-bridge: `get_tag_group_for_tag`). */
   getTagGroupForTag(id, options = {}) {
-    return this._send("getTagGroupForTag", "get_tag_group_for_tag", { "id": id }, { "id": "id" }, options, null, "GetTagGroupResponse")
+    return this._send("getTagGroupForTag", "get_tag_group_for_tag", { "id": id }, { "id": "id" }, options, null, "GetTagGroupResponse", ["fieldsTagGroup"])
   }
   /** Get Tag Group ID for Tag (`GET /api/tags/{id}/relationships/tag-group`; klaviyo-bridge: `get_tag_group_id_for_tag`). */
   getTagGroupIdForTag(id) {
-    return this._send("getTagGroupIdForTag", "get_tag_group_id_for_tag", { "id": id }, { "id": "id" }, {}, null, "GetTagGroupRelationshipResponse")
+    return this._send("getTagGroupIdForTag", "get_tag_group_id_for_tag", { "id": id }, { "id": "id" }, {}, null, "GetTagGroupRelationshipResponse", [])
   }
   /** Get Tag IDs for Tag Group (`GET /api/tag-groups/{id}/relationships/tags`; klaviyo-bridge: `get_tag_ids_for_tag_group`). */
   getTagGroupRelationshipsTags(id) {
-    return this._send("getTagGroupRelationshipsTags", "get_tag_ids_for_tag_group", { "id": id }, { "id": "id" }, {}, null, "GetTagGroupTagsRelationshipsResponseCollection")
+    return this._send("getTagGroupRelationshipsTags", "get_tag_ids_for_tag_group", { "id": id }, { "id": "id" }, {}, null, "GetTagGroupTagsRelationshipsResponseCollection", [])
   }
   /** Get Tags for Tag Group (`GET /api/tag-groups/{id}/tags`; klaviyo-bridge: `get_tags_for_tag_group`). */
   getTagGroupTags(id, options = {}) {
-    return this._send("getTagGroupTags", "get_tags_for_tag_group", { "id": id }, { "id": "id" }, options, null, "GetTagResponseCollection")
+    return this._send("getTagGroupTags", "get_tags_for_tag_group", { "id": id }, { "id": "id" }, options, null, "GetTagResponseCollection", ["fieldsTag"])
   }
   /** Get Tag Groups (`GET /api/tag-groups`; klaviyo-bridge: `get_tag_groups`). */
   getTagGroups(options = {}) {
-    return this._send("getTagGroups", "get_tag_groups", {  }, {  }, options, null, "GetTagGroupResponseCollection")
+    return this._send("getTagGroups", "get_tag_groups", {  }, {  }, options, null, "GetTagGroupResponseCollection", ["fieldsTagGroup", "filter", "pageCursor", "pageSize", "sort"])
   }
   /** Get Tag IDs for Tag Group (`GET /api/tag-groups/{id}/relationships/tags`; klaviyo-bridge: `get_tag_ids_for_tag_group`). */
   getTagIdsForTagGroup(id) {
-    return this._send("getTagIdsForTagGroup", "get_tag_ids_for_tag_group", { "id": id }, { "id": "id" }, {}, null, "GetTagGroupTagsRelationshipsResponseCollection")
+    return this._send("getTagIdsForTagGroup", "get_tag_ids_for_tag_group", { "id": id }, { "id": "id" }, {}, null, "GetTagGroupTagsRelationshipsResponseCollection", [])
   }
   /** Get Campaign IDs for Tag (`GET /api/tags/{id}/relationships/campaigns`; klaviyo-bridge: `get_campaign_ids_for_tag`). */
   getTagRelationshipsCampaigns(id) {
-    return this._send("getTagRelationshipsCampaigns", "get_campaign_ids_for_tag", { "id": id }, { "id": "id" }, {}, null, "GetTagCampaignRelationshipsResponseCollection")
+    return this._send("getTagRelationshipsCampaigns", "get_campaign_ids_for_tag", { "id": id }, { "id": "id" }, {}, null, "GetTagCampaignRelationshipsResponseCollection", [])
   }
   /** Get Flow IDs for Tag (`GET /api/tags/{id}/relationships/flows`; klaviyo-bridge: `get_flow_ids_for_tag`). */
   getTagRelationshipsFlows(id) {
-    return this._send("getTagRelationshipsFlows", "get_flow_ids_for_tag", { "id": id }, { "id": "id" }, {}, null, "GetTagFlowRelationshipsResponseCollection")
+    return this._send("getTagRelationshipsFlows", "get_flow_ids_for_tag", { "id": id }, { "id": "id" }, {}, null, "GetTagFlowRelationshipsResponseCollection", [])
   }
   /** Get Tag Group ID for Tag (`GET /api/tags/{id}/relationships/tag-group`; klaviyo-bridge: `get_tag_group_id_for_tag`). */
   getTagRelationshipsGroup(id) {
-    return this._send("getTagRelationshipsGroup", "get_tag_group_id_for_tag", { "id": id }, { "id": "id" }, {}, null, "GetTagGroupRelationshipResponse")
+    return this._send("getTagRelationshipsGroup", "get_tag_group_id_for_tag", { "id": id }, { "id": "id" }, {}, null, "GetTagGroupRelationshipResponse", [])
   }
   /** Get List IDs for Tag (`GET /api/tags/{id}/relationships/lists`; klaviyo-bridge: `get_list_ids_for_tag`). */
   getTagRelationshipsLists(id) {
-    return this._send("getTagRelationshipsLists", "get_list_ids_for_tag", { "id": id }, { "id": "id" }, {}, null, "GetTagListRelationshipsResponseCollection")
+    return this._send("getTagRelationshipsLists", "get_list_ids_for_tag", { "id": id }, { "id": "id" }, {}, null, "GetTagListRelationshipsResponseCollection", [])
   }
   /** Get Segment IDs for Tag (`GET /api/tags/{id}/relationships/segments`; klaviyo-bridge: `get_segment_ids_for_tag`). */
   getTagRelationshipsSegments(id) {
-    return this._send("getTagRelationshipsSegments", "get_segment_ids_for_tag", { "id": id }, { "id": "id" }, {}, null, "GetTagSegmentRelationshipsResponseCollection")
+    return this._send("getTagRelationshipsSegments", "get_segment_ids_for_tag", { "id": id }, { "id": "id" }, {}, null, "GetTagSegmentRelationshipsResponseCollection", [])
   }
   /** Get Tag Group ID for Tag (`GET /api/tags/{id}/relationships/tag-group`; klaviyo-bridge: `get_tag_group_id_for_tag`). */
   getTagRelationshipsTagGroup(id) {
-    return this._send("getTagRelationshipsTagGroup", "get_tag_group_id_for_tag", { "id": id }, { "id": "id" }, {}, null, "GetTagGroupRelationshipResponse")
+    return this._send("getTagRelationshipsTagGroup", "get_tag_group_id_for_tag", { "id": id }, { "id": "id" }, {}, null, "GetTagGroupRelationshipResponse", [])
   }
   /** Get Tag Group for Tag (`GET /api/tags/{id}/tag-group`; klaviyo-bridge: `get_tag_group_for_tag`). */
   getTagTagGroup(id, options = {}) {
-    return this._send("getTagTagGroup", "get_tag_group_for_tag", { "id": id }, { "id": "id" }, options, null, "GetTagGroupResponse")
+    return this._send("getTagTagGroup", "get_tag_group_for_tag", { "id": id }, { "id": "id" }, options, null, "GetTagGroupResponse", ["fieldsTagGroup"])
   }
   /** Get Tags (`GET /api/tags`; klaviyo-bridge: `get_tags`). */
   getTags(options = {}) {
-    return this._send("getTags", "get_tags", {  }, {  }, options, null, "GetTagResponseCollectionCompoundDocument")
+    return this._send("getTags", "get_tags", {  }, {  }, options, null, "GetTagResponseCollectionCompoundDocument", ["fieldsTagGroup", "fieldsTag", "filter", "include", "pageCursor", "pageSize", "sort"])
   }
   /** Get Tags for Tag Group (`GET /api/tag-groups/{id}/tags`; klaviyo-bridge: `get_tags_for_tag_group`). */
   getTagsForTagGroup(id, options = {}) {
-    return this._send("getTagsForTagGroup", "get_tags_for_tag_group", { "id": id }, { "id": "id" }, options, null, "GetTagResponseCollection")
+    return this._send("getTagsForTagGroup", "get_tags_for_tag_group", { "id": id }, { "id": "id" }, options, null, "GetTagResponseCollection", ["fieldsTag"])
   }
   /** Remove Tag from Campaigns (`DELETE /api/tags/{id}/relationships/campaigns`; klaviyo-bridge: `remove_tag_from_campaigns`). */
   removeCampaignsFromTag(id, tagCampaignOp) {
-    return this._send("removeCampaignsFromTag", "remove_tag_from_campaigns", { "id": id, "body": tagCampaignOp }, { "id": "id", "body": "tagCampaignOp" }, {}, "TagCampaignOp", null)
+    return this._send("removeCampaignsFromTag", "remove_tag_from_campaigns", { "id": id, "body": tagCampaignOp }, { "id": "id", "body": "tagCampaignOp" }, {}, "TagCampaignOp", null, [])
   }
   /** Remove Tag from Flows (`DELETE /api/tags/{id}/relationships/flows`; klaviyo-bridge: `remove_tag_from_flows`). */
   removeFlowsFromTag(id, tagFlowOp) {
-    return this._send("removeFlowsFromTag", "remove_tag_from_flows", { "id": id, "body": tagFlowOp }, { "id": "id", "body": "tagFlowOp" }, {}, "TagFlowOp", null)
+    return this._send("removeFlowsFromTag", "remove_tag_from_flows", { "id": id, "body": tagFlowOp }, { "id": "id", "body": "tagFlowOp" }, {}, "TagFlowOp", null, [])
   }
   /** Remove Tag from Lists (`DELETE /api/tags/{id}/relationships/lists`; klaviyo-bridge: `remove_tag_from_lists`). */
   removeListsFromTag(id, tagListOp) {
-    return this._send("removeListsFromTag", "remove_tag_from_lists", { "id": id, "body": tagListOp }, { "id": "id", "body": "tagListOp" }, {}, "TagListOp", null)
+    return this._send("removeListsFromTag", "remove_tag_from_lists", { "id": id, "body": tagListOp }, { "id": "id", "body": "tagListOp" }, {}, "TagListOp", null, [])
   }
   /** Remove Tag from Segments (`DELETE /api/tags/{id}/relationships/segments`; klaviyo-bridge: `remove_tag_from_segments`). */
   removeSegmentsFromTag(id, tagSegmentOp) {
-    return this._send("removeSegmentsFromTag", "remove_tag_from_segments", { "id": id, "body": tagSegmentOp }, { "id": "id", "body": "tagSegmentOp" }, {}, "TagSegmentOp", null)
+    return this._send("removeSegmentsFromTag", "remove_tag_from_segments", { "id": id, "body": tagSegmentOp }, { "id": "id", "body": "tagSegmentOp" }, {}, "TagSegmentOp", null, [])
   }
   /** Remove Tag from Campaigns (`DELETE /api/tags/{id}/relationships/campaigns`; klaviyo-bridge: `remove_tag_from_campaigns`). */
   removeTagFromCampaigns(id, tagCampaignOp) {
-    return this._send("removeTagFromCampaigns", "remove_tag_from_campaigns", { "id": id, "body": tagCampaignOp }, { "id": "id", "body": "tagCampaignOp" }, {}, "TagCampaignOp", null)
+    return this._send("removeTagFromCampaigns", "remove_tag_from_campaigns", { "id": id, "body": tagCampaignOp }, { "id": "id", "body": "tagCampaignOp" }, {}, "TagCampaignOp", null, [])
   }
   /** Remove Tag from Flows (`DELETE /api/tags/{id}/relationships/flows`; klaviyo-bridge: `remove_tag_from_flows`). */
   removeTagFromFlows(id, tagFlowOp) {
-    return this._send("removeTagFromFlows", "remove_tag_from_flows", { "id": id, "body": tagFlowOp }, { "id": "id", "body": "tagFlowOp" }, {}, "TagFlowOp", null)
+    return this._send("removeTagFromFlows", "remove_tag_from_flows", { "id": id, "body": tagFlowOp }, { "id": "id", "body": "tagFlowOp" }, {}, "TagFlowOp", null, [])
   }
   /** Remove Tag from Lists (`DELETE /api/tags/{id}/relationships/lists`; klaviyo-bridge: `remove_tag_from_lists`). */
   removeTagFromLists(id, tagListOp) {
-    return this._send("removeTagFromLists", "remove_tag_from_lists", { "id": id, "body": tagListOp }, { "id": "id", "body": "tagListOp" }, {}, "TagListOp", null)
+    return this._send("removeTagFromLists", "remove_tag_from_lists", { "id": id, "body": tagListOp }, { "id": "id", "body": "tagListOp" }, {}, "TagListOp", null, [])
   }
   /** Remove Tag from Segments (`DELETE /api/tags/{id}/relationships/segments`; klaviyo-bridge: `remove_tag_from_segments`). */
   removeTagFromSegments(id, tagSegmentOp) {
-    return this._send("removeTagFromSegments", "remove_tag_from_segments", { "id": id, "body": tagSegmentOp }, { "id": "id", "body": "tagSegmentOp" }, {}, "TagSegmentOp", null)
+    return this._send("removeTagFromSegments", "remove_tag_from_segments", { "id": id, "body": tagSegmentOp }, { "id": "id", "body": "tagSegmentOp" }, {}, "TagSegmentOp", null, [])
   }
   /** Tag Campaigns (`POST /api/tags/{id}/relationships/campaigns`; klaviyo-bridge: `tag_campaigns`). */
   tagCampaigns(id, tagCampaignOp) {
-    return this._send("tagCampaigns", "tag_campaigns", { "id": id, "body": tagCampaignOp }, { "id": "id", "body": "tagCampaignOp" }, {}, "TagCampaignOp", null)
+    return this._send("tagCampaigns", "tag_campaigns", { "id": id, "body": tagCampaignOp }, { "id": "id", "body": "tagCampaignOp" }, {}, "TagCampaignOp", null, [])
   }
   /** Tag Flows (`POST /api/tags/{id}/relationships/flows`; klaviyo-bridge: `tag_flows`). */
   tagFlows(id, tagFlowOp) {
-    return this._send("tagFlows", "tag_flows", { "id": id, "body": tagFlowOp }, { "id": "id", "body": "tagFlowOp" }, {}, "TagFlowOp", null)
+    return this._send("tagFlows", "tag_flows", { "id": id, "body": tagFlowOp }, { "id": "id", "body": "tagFlowOp" }, {}, "TagFlowOp", null, [])
   }
   /** Tag Lists (`POST /api/tags/{id}/relationships/lists`; klaviyo-bridge: `tag_lists`). */
   tagLists(id, tagListOp) {
-    return this._send("tagLists", "tag_lists", { "id": id, "body": tagListOp }, { "id": "id", "body": "tagListOp" }, {}, "TagListOp", null)
+    return this._send("tagLists", "tag_lists", { "id": id, "body": tagListOp }, { "id": "id", "body": "tagListOp" }, {}, "TagListOp", null, [])
   }
   /** Tag Segments (`POST /api/tags/{id}/relationships/segments`; klaviyo-bridge: `tag_segments`). */
   tagSegments(id, tagSegmentOp) {
-    return this._send("tagSegments", "tag_segments", { "id": id, "body": tagSegmentOp }, { "id": "id", "body": "tagSegmentOp" }, {}, "TagSegmentOp", null)
+    return this._send("tagSegments", "tag_segments", { "id": id, "body": tagSegmentOp }, { "id": "id", "body": "tagSegmentOp" }, {}, "TagSegmentOp", null, [])
   }
   /** Update Tag (`PATCH /api/tags/{id}`; klaviyo-bridge: `update_tag`). */
   updateTag(id, tagUpdateQuery) {
-    return this._send("updateTag", "update_tag", { "id": id, "body": tagUpdateQuery }, { "id": "id", "body": "tagUpdateQuery" }, {}, "TagUpdateQuery", null)
+    return this._send("updateTag", "update_tag", { "id": id, "body": tagUpdateQuery }, { "id": "id", "body": "tagUpdateQuery" }, {}, "TagUpdateQuery", null, [])
   }
   /** Update Tag Group (`PATCH /api/tag-groups/{id}`; klaviyo-bridge: `update_tag_group`). */
   updateTagGroup(id, tagGroupUpdateQuery) {
-    return this._send("updateTagGroup", "update_tag_group", { "id": id, "body": tagGroupUpdateQuery }, { "id": "id", "body": "tagGroupUpdateQuery" }, {}, "TagGroupUpdateQuery", null)
+    return this._send("updateTagGroup", "update_tag_group", { "id": id, "body": tagGroupUpdateQuery }, { "id": "id", "body": "tagGroupUpdateQuery" }, {}, "TagGroupUpdateQuery", null, [])
   }
 }
 
@@ -2530,75 +2530,75 @@ class TagsApi extends BaseApi {
 class TemplatesApi extends BaseApi {
   /** Clone Template (`POST /api/template-clone`; klaviyo-bridge: `clone_template`). */
   cloneTemplate(templateCloneQuery, options = {}) {
-    return this._send("cloneTemplate", "clone_template", { "body": templateCloneQuery }, { "body": "templateCloneQuery" }, options, "TemplateCloneQuery", "PostTemplateResponse")
+    return this._send("cloneTemplate", "clone_template", { "body": templateCloneQuery }, { "body": "templateCloneQuery" }, options, "TemplateCloneQuery", "PostTemplateResponse", ["fieldsTemplate"])
   }
   /** Create Template (`POST /api/templates`; klaviyo-bridge: `create_template`). */
   createTemplate(templateCreateHtmlOrDndQuery, options = {}) {
-    return this._send("createTemplate", "create_template", { "body": templateCreateHtmlOrDndQuery }, { "body": "templateCreateHtmlOrDndQuery" }, options, "TemplateCreateHtmlOrDndQuery", "PostTemplateDndResponse")
+    return this._send("createTemplate", "create_template", { "body": templateCreateHtmlOrDndQuery }, { "body": "templateCreateHtmlOrDndQuery" }, options, "TemplateCreateHtmlOrDndQuery", "PostTemplateDndResponse", ["additionalFieldsTemplate", "fieldsTemplate"])
   }
   /** Clone Template (`POST /api/template-clone`; klaviyo-bridge: `clone_template`). */
   createTemplateClone(templateCloneQuery, options = {}) {
-    return this._send("createTemplateClone", "clone_template", { "body": templateCloneQuery }, { "body": "templateCloneQuery" }, options, "TemplateCloneQuery", "PostTemplateResponse")
+    return this._send("createTemplateClone", "clone_template", { "body": templateCloneQuery }, { "body": "templateCloneQuery" }, options, "TemplateCloneQuery", "PostTemplateResponse", ["fieldsTemplate"])
   }
   /** Render Template (`POST /api/template-render`; klaviyo-bridge: `render_template`). */
   createTemplateRender(templateRenderQuery, options = {}) {
-    return this._send("createTemplateRender", "render_template", { "body": templateRenderQuery }, { "body": "templateRenderQuery" }, options, "TemplateRenderQuery", "PostTemplateResponse")
+    return this._send("createTemplateRender", "render_template", { "body": templateRenderQuery }, { "body": "templateRenderQuery" }, options, "TemplateRenderQuery", "PostTemplateResponse", ["fieldsTemplate"])
   }
   /** Create Universal Content (`POST /api/template-universal-content`; klaviyo-bridge: `create_universal_content`). */
   createTemplateUniversalContent(universalContentCreateQuery, options = {}) {
-    return this._send("createTemplateUniversalContent", "create_universal_content", { "body": universalContentCreateQuery }, { "body": "universalContentCreateQuery" }, options, "UniversalContentCreateQuery", "PostUniversalContentResponse")
+    return this._send("createTemplateUniversalContent", "create_universal_content", { "body": universalContentCreateQuery }, { "body": "universalContentCreateQuery" }, options, "UniversalContentCreateQuery", "PostUniversalContentResponse", ["fieldsTemplateUniversalContent"])
   }
   /** Create Universal Content (`POST /api/template-universal-content`; klaviyo-bridge: `create_universal_content`). */
   createUniversalContent(universalContentCreateQuery, options = {}) {
-    return this._send("createUniversalContent", "create_universal_content", { "body": universalContentCreateQuery }, { "body": "universalContentCreateQuery" }, options, "UniversalContentCreateQuery", "PostUniversalContentResponse")
+    return this._send("createUniversalContent", "create_universal_content", { "body": universalContentCreateQuery }, { "body": "universalContentCreateQuery" }, options, "UniversalContentCreateQuery", "PostUniversalContentResponse", ["fieldsTemplateUniversalContent"])
   }
   /** Delete Template (`DELETE /api/templates/{id}`; klaviyo-bridge: `delete_template`). */
   deleteTemplate(id) {
-    return this._send("deleteTemplate", "delete_template", { "id": id }, { "id": "id" }, {}, null, null)
+    return this._send("deleteTemplate", "delete_template", { "id": id }, { "id": "id" }, {}, null, null, [])
   }
   /** Delete Universal Content (`DELETE /api/template-universal-content/{id}`; klaviyo-bridge: `delete_universal_content`). */
   deleteTemplateUniversalContent(id) {
-    return this._send("deleteTemplateUniversalContent", "delete_universal_content", { "id": id }, { "id": "id" }, {}, null, null)
+    return this._send("deleteTemplateUniversalContent", "delete_universal_content", { "id": id }, { "id": "id" }, {}, null, null, [])
   }
   /** Delete Universal Content (`DELETE /api/template-universal-content/{id}`; klaviyo-bridge: `delete_universal_content`). */
   deleteUniversalContent(id) {
-    return this._send("deleteUniversalContent", "delete_universal_content", { "id": id }, { "id": "id" }, {}, null, null)
+    return this._send("deleteUniversalContent", "delete_universal_content", { "id": id }, { "id": "id" }, {}, null, null, [])
   }
   /** Get All Universal Content (`GET /api/template-universal-content`; klaviyo-bridge: `get_all_universal_content`). */
   getAllUniversalContent(options = {}) {
-    return this._send("getAllUniversalContent", "get_all_universal_content", {  }, {  }, options, null, "GetUniversalContentResponseCollection")
+    return this._send("getAllUniversalContent", "get_all_universal_content", {  }, {  }, options, null, "GetUniversalContentResponseCollection", ["fieldsTemplateUniversalContent", "filter", "pageCursor", "pageSize", "sort"])
   }
   /** Get Template (`GET /api/templates/{id}`; klaviyo-bridge: `get_template`). */
   getTemplate(id, options = {}) {
-    return this._send("getTemplate", "get_template", { "id": id }, { "id": "id" }, options, null, "GetTemplateDndResponse")
+    return this._send("getTemplate", "get_template", { "id": id }, { "id": "id" }, options, null, "GetTemplateDndResponse", ["additionalFieldsTemplate", "fieldsTemplate"])
   }
   /** Get All Universal Content (`GET /api/template-universal-content`; klaviyo-bridge: `get_all_universal_content`). */
   getTemplateUniversalContent(options = {}) {
-    return this._send("getTemplateUniversalContent", "get_all_universal_content", {  }, {  }, options, null, "GetUniversalContentResponseCollection")
+    return this._send("getTemplateUniversalContent", "get_all_universal_content", {  }, {  }, options, null, "GetUniversalContentResponseCollection", ["fieldsTemplateUniversalContent", "filter", "pageCursor", "pageSize", "sort"])
   }
   /** Get Templates (`GET /api/templates`; klaviyo-bridge: `get_templates`). */
   getTemplates(options = {}) {
-    return this._send("getTemplates", "get_templates", {  }, {  }, options, null, "GetTemplateDndResponseCollection")
+    return this._send("getTemplates", "get_templates", {  }, {  }, options, null, "GetTemplateDndResponseCollection", ["additionalFieldsTemplate", "fieldsTemplate", "filter", "pageCursor", "pageSize", "sort"])
   }
   /** Get Universal Content (`GET /api/template-universal-content/{id}`; klaviyo-bridge: `get_universal_content`). */
   getUniversalContent(id, options = {}) {
-    return this._send("getUniversalContent", "get_universal_content", { "id": id }, { "id": "id" }, options, null, "GetUniversalContentResponse")
+    return this._send("getUniversalContent", "get_universal_content", { "id": id }, { "id": "id" }, options, null, "GetUniversalContentResponse", ["fieldsTemplateUniversalContent"])
   }
   /** Render Template (`POST /api/template-render`; klaviyo-bridge: `render_template`). */
   renderTemplate(templateRenderQuery, options = {}) {
-    return this._send("renderTemplate", "render_template", { "body": templateRenderQuery }, { "body": "templateRenderQuery" }, options, "TemplateRenderQuery", "PostTemplateResponse")
+    return this._send("renderTemplate", "render_template", { "body": templateRenderQuery }, { "body": "templateRenderQuery" }, options, "TemplateRenderQuery", "PostTemplateResponse", ["fieldsTemplate"])
   }
   /** Update Template (`PATCH /api/templates/{id}`; klaviyo-bridge: `update_template`). */
   updateTemplate(id, templateUpdateHtmlOrDndQuery, options = {}) {
-    return this._send("updateTemplate", "update_template", { "id": id, "body": templateUpdateHtmlOrDndQuery }, { "id": "id", "body": "templateUpdateHtmlOrDndQuery" }, options, "TemplateUpdateHtmlOrDndQuery", "PatchTemplateDndResponse")
+    return this._send("updateTemplate", "update_template", { "id": id, "body": templateUpdateHtmlOrDndQuery }, { "id": "id", "body": "templateUpdateHtmlOrDndQuery" }, options, "TemplateUpdateHtmlOrDndQuery", "PatchTemplateDndResponse", ["additionalFieldsTemplate", "fieldsTemplate"])
   }
   /** Update Universal Content (`PATCH /api/template-universal-content/{id}`; klaviyo-bridge: `update_universal_content`). */
   updateTemplateUniversalContent(id, universalContentPartialUpdateQuery, options = {}) {
-    return this._send("updateTemplateUniversalContent", "update_universal_content", { "id": id, "body": universalContentPartialUpdateQuery }, { "id": "id", "body": "universalContentPartialUpdateQuery" }, options, "UniversalContentPartialUpdateQuery", "PatchUniversalContentResponse")
+    return this._send("updateTemplateUniversalContent", "update_universal_content", { "id": id, "body": universalContentPartialUpdateQuery }, { "id": "id", "body": "universalContentPartialUpdateQuery" }, options, "UniversalContentPartialUpdateQuery", "PatchUniversalContentResponse", ["fieldsTemplateUniversalContent"])
   }
   /** Update Universal Content (`PATCH /api/template-universal-content/{id}`; klaviyo-bridge: `update_universal_content`). */
   updateUniversalContent(id, universalContentPartialUpdateQuery, options = {}) {
-    return this._send("updateUniversalContent", "update_universal_content", { "id": id, "body": universalContentPartialUpdateQuery }, { "id": "id", "body": "universalContentPartialUpdateQuery" }, options, "UniversalContentPartialUpdateQuery", "PatchUniversalContentResponse")
+    return this._send("updateUniversalContent", "update_universal_content", { "id": id, "body": universalContentPartialUpdateQuery }, { "id": "id", "body": "universalContentPartialUpdateQuery" }, options, "UniversalContentPartialUpdateQuery", "PatchUniversalContentResponse", ["fieldsTemplateUniversalContent"])
   }
 }
 
@@ -2606,15 +2606,15 @@ class TemplatesApi extends BaseApi {
 class TrackingSettingsApi extends BaseApi {
   /** Get Tracking Setting (`GET /api/tracking-settings/{id}`; klaviyo-bridge: `get_tracking_setting`). */
   getTrackingSetting(id, options = {}) {
-    return this._send("getTrackingSetting", "get_tracking_setting", { "id": id }, { "id": "id" }, options, null, "GetTrackingSettingResponse")
+    return this._send("getTrackingSetting", "get_tracking_setting", { "id": id }, { "id": "id" }, options, null, "GetTrackingSettingResponse", ["fieldsTrackingSetting"])
   }
   /** Get Tracking Settings (`GET /api/tracking-settings`; klaviyo-bridge: `get_tracking_settings`). */
   getTrackingSettings(options = {}) {
-    return this._send("getTrackingSettings", "get_tracking_settings", {  }, {  }, options, null, "GetTrackingSettingResponseCollection")
+    return this._send("getTrackingSettings", "get_tracking_settings", {  }, {  }, options, null, "GetTrackingSettingResponseCollection", ["fieldsTrackingSetting", "pageCursor", "pageSize"])
   }
   /** Update Tracking Setting (`PATCH /api/tracking-settings/{id}`; klaviyo-bridge: `update_tracking_setting`). */
   updateTrackingSetting(id, trackingSettingPartialUpdateQuery, options = {}) {
-    return this._send("updateTrackingSetting", "update_tracking_setting", { "id": id, "body": trackingSettingPartialUpdateQuery }, { "id": "id", "body": "trackingSettingPartialUpdateQuery" }, options, "TrackingSettingPartialUpdateQuery", "PatchTrackingSettingResponse")
+    return this._send("updateTrackingSetting", "update_tracking_setting", { "id": id, "body": trackingSettingPartialUpdateQuery }, { "id": "id", "body": "trackingSettingPartialUpdateQuery" }, options, "TrackingSettingPartialUpdateQuery", "PatchTrackingSettingResponse", ["fieldsTrackingSetting"])
   }
 }
 
@@ -2622,23 +2622,23 @@ class TrackingSettingsApi extends BaseApi {
 class WebFeedsApi extends BaseApi {
   /** Create Web Feed (`POST /api/web-feeds`; klaviyo-bridge: `create_web_feed`). */
   createWebFeed(webFeedCreateQuery, options = {}) {
-    return this._send("createWebFeed", "create_web_feed", { "body": webFeedCreateQuery }, { "body": "webFeedCreateQuery" }, options, "WebFeedCreateQuery", "PostWebFeedResponse")
+    return this._send("createWebFeed", "create_web_feed", { "body": webFeedCreateQuery }, { "body": "webFeedCreateQuery" }, options, "WebFeedCreateQuery", "PostWebFeedResponse", ["fieldsWebFeed"])
   }
   /** Delete Web Feed (`DELETE /api/web-feeds/{id}`; klaviyo-bridge: `delete_web_feed`). */
   deleteWebFeed(id) {
-    return this._send("deleteWebFeed", "delete_web_feed", { "id": id }, { "id": "id" }, {}, null, null)
+    return this._send("deleteWebFeed", "delete_web_feed", { "id": id }, { "id": "id" }, {}, null, null, [])
   }
   /** Get Web Feed (`GET /api/web-feeds/{id}`; klaviyo-bridge: `get_web_feed`). */
   getWebFeed(id, options = {}) {
-    return this._send("getWebFeed", "get_web_feed", { "id": id }, { "id": "id" }, options, null, "GetWebFeedResponse")
+    return this._send("getWebFeed", "get_web_feed", { "id": id }, { "id": "id" }, options, null, "GetWebFeedResponse", ["fieldsWebFeed"])
   }
   /** Get Web Feeds (`GET /api/web-feeds`; klaviyo-bridge: `get_web_feeds`). */
   getWebFeeds(options = {}) {
-    return this._send("getWebFeeds", "get_web_feeds", {  }, {  }, options, null, "GetWebFeedResponseCollection")
+    return this._send("getWebFeeds", "get_web_feeds", {  }, {  }, options, null, "GetWebFeedResponseCollection", ["fieldsWebFeed", "filter", "pageCursor", "pageSize", "sort"])
   }
   /** Update Web Feed (`PATCH /api/web-feeds/{id}`; klaviyo-bridge: `update_web_feed`). */
   updateWebFeed(id, webFeedPartialUpdateQuery, options = {}) {
-    return this._send("updateWebFeed", "update_web_feed", { "id": id, "body": webFeedPartialUpdateQuery }, { "id": "id", "body": "webFeedPartialUpdateQuery" }, options, "WebFeedPartialUpdateQuery", "PatchWebFeedResponse")
+    return this._send("updateWebFeed", "update_web_feed", { "id": id, "body": webFeedPartialUpdateQuery }, { "id": "id", "body": "webFeedPartialUpdateQuery" }, options, "WebFeedPartialUpdateQuery", "PatchWebFeedResponse", ["fieldsWebFeed"])
   }
 }
 
@@ -2646,31 +2646,31 @@ class WebFeedsApi extends BaseApi {
 class WebhooksApi extends BaseApi {
   /** Create Webhook (`POST /api/webhooks`; klaviyo-bridge: `create_webhook`). */
   createWebhook(webhookCreateQuery, options = {}) {
-    return this._send("createWebhook", "create_webhook", { "body": webhookCreateQuery }, { "body": "webhookCreateQuery" }, options, "WebhookCreateQuery", "PostWebhookResponse")
+    return this._send("createWebhook", "create_webhook", { "body": webhookCreateQuery }, { "body": "webhookCreateQuery" }, options, "WebhookCreateQuery", "PostWebhookResponse", ["fieldsWebhook"])
   }
   /** Delete Webhook (`DELETE /api/webhooks/{id}`; klaviyo-bridge: `delete_webhook`). */
   deleteWebhook(id) {
-    return this._send("deleteWebhook", "delete_webhook", { "id": id }, { "id": "id" }, {}, null, null)
+    return this._send("deleteWebhook", "delete_webhook", { "id": id }, { "id": "id" }, {}, null, null, [])
   }
   /** Get Webhook (`GET /api/webhooks/{id}`; klaviyo-bridge: `get_webhook`). */
   getWebhook(id, options = {}) {
-    return this._send("getWebhook", "get_webhook", { "id": id }, { "id": "id" }, options, null, "GetWebhookResponseCompoundDocument")
+    return this._send("getWebhook", "get_webhook", { "id": id }, { "id": "id" }, options, null, "GetWebhookResponseCompoundDocument", ["fieldsWebhookTopic", "fieldsWebhook", "include"])
   }
   /** Get Webhook Topic (`GET /api/webhook-topics/{id}`; klaviyo-bridge: `get_webhook_topic`). */
   getWebhookTopic(id, options = {}) {
-    return this._send("getWebhookTopic", "get_webhook_topic", { "id": id }, { "id": "id" }, options, null, "GetWebhookTopicResponse")
+    return this._send("getWebhookTopic", "get_webhook_topic", { "id": id }, { "id": "id" }, options, null, "GetWebhookTopicResponse", ["fieldsWebhookTopic"])
   }
   /** Get Webhook Topics (`GET /api/webhook-topics`; klaviyo-bridge: `get_webhook_topics`). */
   getWebhookTopics(options = {}) {
-    return this._send("getWebhookTopics", "get_webhook_topics", {  }, {  }, options, null, "GetWebhookTopicResponseCollection")
+    return this._send("getWebhookTopics", "get_webhook_topics", {  }, {  }, options, null, "GetWebhookTopicResponseCollection", ["fieldsWebhookTopic"])
   }
   /** Get Webhooks (`GET /api/webhooks`; klaviyo-bridge: `get_webhooks`). */
   getWebhooks(options = {}) {
-    return this._send("getWebhooks", "get_webhooks", {  }, {  }, options, null, "GetWebhookResponseCollectionCompoundDocument")
+    return this._send("getWebhooks", "get_webhooks", {  }, {  }, options, null, "GetWebhookResponseCollectionCompoundDocument", ["fieldsWebhookTopic", "fieldsWebhook", "include"])
   }
   /** Update Webhook (`PATCH /api/webhooks/{id}`; klaviyo-bridge: `update_webhook`). */
   updateWebhook(id, webhookPartialUpdateQuery, options = {}) {
-    return this._send("updateWebhook", "update_webhook", { "id": id, "body": webhookPartialUpdateQuery }, { "id": "id", "body": "webhookPartialUpdateQuery" }, options, "WebhookPartialUpdateQuery", "PatchWebhookResponse")
+    return this._send("updateWebhook", "update_webhook", { "id": id, "body": webhookPartialUpdateQuery }, { "id": "id", "body": "webhookPartialUpdateQuery" }, options, "WebhookPartialUpdateQuery", "PatchWebhookResponse", ["fieldsWebhook"])
   }
 }
 

@@ -32,7 +32,12 @@ class FilterBuilder {
     } else if (!allowed.includes(kind(value))) {
       throw new TypeError(`value must be one of the following types: ${allowed.join(', ')}`)
     }
-    this.filters.push([operator, field, operand(value)])
+    // Rendered now, as the official builder keeps its conditions: a list of strings.
+    try {
+      this.filters.push(native.filterExpression([[operator, field, operand(value)]]))
+    } catch (error) {
+      rethrow(error)
+    }
     return this
   }
   equals(field, value) {
@@ -70,16 +75,12 @@ class FilterBuilder {
   }
   has(field) {
     if (typeof field !== 'string') throw new TypeError('field must be a string')
-    this.filters.push(['has', field, null])
+    this.filters.push(`has(${field})`)
     return this
   }
   /** The conditions, AND-joined, as the `filter` option takes them. */
   build() {
-    try {
-      return this.filters.map(([operator, field, value]) => (operator === 'has' ? `has(${field})` : native.filterExpression([[operator, field, value]]))).join(',')
-    } catch (error) {
-      rethrow(error)
-    }
+    return this.filters.join(',')
   }
 }
 

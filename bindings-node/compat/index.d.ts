@@ -4,6 +4,7 @@ import { BaseApi, Session } from './api'
 import * as apis from './apis'
 
 export * from './apis'
+export * from './enums'
 export { BaseApi, CompatResponse, CompatResult, Session } from './api'
 
 export declare class RetryWithExponentialBackoff {
@@ -114,4 +115,4 @@ export declare const Templates: apis.TemplatesApi
 export declare const TrackingSettings: apis.TrackingSettingsApi
 export declare const WebFeeds: apis.WebFeedsApi
 export declare const Webhooks: apis.WebhooksApi
-export declare const Klaviyo: Record<string, unknown> & { Auth: typeof Auth }
+export declare const Klaviyo: typeof apis & { Auth: typeof Auth } & { [instance: string]: unknown }

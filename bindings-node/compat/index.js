@@ -13,6 +13,7 @@
 // and pooled connections. The README's migration guide lists every difference.
 
 const apis = require('./apis.js')
+const enums = require('./enums.js')
 const { BaseApi } = require('./api.js')
 const sessions = require('./sessions.js')
 const oauth = require('./oauth.js')
@@ -35,6 +36,7 @@ for (const [name, Api] of Object.entries(apis)) {
 
 module.exports = {
   ...apis,
+  ...enums,
   ...globals,
   BaseApi,
   RetryWithExponentialBackoff,

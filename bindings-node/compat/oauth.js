@@ -6,9 +6,14 @@
 
 const native = require('../lib/addon.js')
 const { nativeOptions } = require('../lib/client.js')
-const { rethrow, convert } = require('../lib/errors.js')
+const { rethrow, convert, ReauthorizationRequired } = require('../lib/errors.js')
 const { toNativeTokens } = require('../lib/oauth.js')
-const { BaseSession } = require('./sessions.js')
+const { BaseSession, FAILED } = require('./sessions.js')
+
+// A TokenStorage.save that failed while the core refreshed, for the call's error to name.
+const SAVE_FAILED = Symbol('klaviyo.compat.saveFailed')
+// Stored tokens without an expiry are used until a 401 asks for a refresh, as there.
+const NO_EXPIRY = new Date(8.64e15)
 
 const KlaviyoErrorName = Object.freeze({ saveError: 'SAVE_TOKEN_ERROR', createError: 'CREATE_TOKEN_ERROR', retrieveError: 'RETRIEVE_TOKEN_ERROR', refreshError: 'REFRESH_TOKEN_ERROR' })
 
@@ -17,7 +22,6 @@ class KlaviyoTokenError extends Error {
   constructor(name, message, cause) {
     super(message, { cause })
     this.name = name
-    this.cause = cause
   }
 }
 
@@ -97,18 +101,40 @@ class OAuthSession extends BaseSession {
   }
   async makeClient(basePath, publicKey) {
     const api = this.oAuthApi
-    const stored = await api.tokenStorage.retrieve(this.customerIdentifier)
+    let stored = await api.tokenStorage.retrieve(this.customerIdentifier)
+    // As the official session: no access token yet, so refresh first.
+    if (!stored?.accessToken) stored = await api.refreshTokens(this.customerIdentifier, stored?.refreshToken)
     const options = nativeOptions({ ...this.retryWithExponentialBackoff.clientOptions() })
     if (basePath !== undefined) options.baseUrl = basePath
     if (publicKey != null) options.publicKey = publicKey
     const save = async (tokens) => {
-      await api.tokenStorage.save(this.customerIdentifier, createdTokens(tokens))
+      try {
+        await api.tokenStorage.save(this.customerIdentifier, createdTokens(tokens))
+      } catch (error) {
+        this[SAVE_FAILED] = error
+        throw error
+      }
     }
     try {
-      return native.NativeClient.withOauth(options, api.nativeApp(), toNativeTokens(stored), save, 30)
+      return native.NativeClient.withOauth(options, api.nativeApp(), toNativeTokens({ ...stored, expiresAt: stored.expiresAt ?? NO_EXPIRY }), save, 30)
     } catch (error) {
       rethrow(error)
     }
+  }
+  /** A refresh that failed during a call is a KlaviyoTokenError, as there; its tokens are
+   * forgotten, so the next call reads the TokenStorage again (a new grant saved there). */
+  [FAILED](error) {
+    const saveFailure = this[SAVE_FAILED]
+    if (saveFailure !== undefined) {
+      this[SAVE_FAILED] = undefined
+      this.forgetClients()
+      return new KlaviyoTokenError(KlaviyoErrorName.saveError, saveFailure?.message || 'Failed to save token', saveFailure)
+    }
+    if (error instanceof ReauthorizationRequired) {
+      this.forgetClients()
+      return new KlaviyoTokenError(KlaviyoErrorName.refreshError, error.message || 'Failed to refresh token', error)
+    }
+    return error
   }
 }
 

@@ -4,11 +4,12 @@
 // connections are pooled and the account's rate limits are paced across every Api object
 // that shares the session.
 
-const native = require('../lib/addon.js')
 const { nativeClient } = require('../lib/client.js')
 const { rethrow } = require('../lib/errors.js')
 
 const CLIENT_FOR = Symbol('klaviyo.compat.clientFor')
+// What a session makes of a failed call (OAuth: a dead grant forgets its tokens).
+const FAILED = Symbol('klaviyo.compat.failed')
 const CLIENTS = Symbol('klaviyo.compat.clients')
 // The longest a call waits for a client-side rate-limit slot: a steady window's length.
 const RATE_LIMIT_WAIT = 60
@@ -38,16 +39,33 @@ class BaseSession {
   credentialOptions() {
     throw new Error('a session names its credential')
   }
+  /** What the client depends on besides the base path: changing a session's key, token or
+   * retry settings after a call takes effect on the next one. */
+  clientKey() {
+    return JSON.stringify([this.credentialKey(), this.retryWithExponentialBackoff.clientOptions()])
+  }
+  credentialKey() {
+    return ''
+  }
   [CLIENT_FOR](basePath, publicKey) {
-    const key = `${basePath}\0${publicKey ?? ''}`
+    const key = `${basePath ?? ''}\0${publicKey ?? ''}\0${this.clientKey()}`
     let client = this[CLIENTS].get(key)
     if (client === undefined) {
       client = this.makeClient(basePath, publicKey)
       this[CLIENTS].set(key, client)
       // A failed start (a bad key, an unreadable token store) is tried again on the next call.
-      client.catch(() => this[CLIENTS].delete(key))
+      client.catch(() => {
+        if (this[CLIENTS].get(key) === client) this[CLIENTS].delete(key)
+      })
     }
     return client
+  }
+  [FAILED](error) {
+    return error
+  }
+  /** Forgets the clients made so far (the next call makes new ones). */
+  forgetClients() {
+    this[CLIENTS].clear()
   }
   async makeClient(basePath, publicKey) {
     const options = { ...this.retryWithExponentialBackoff.clientOptions(), ...(await this.credentialOptions()) }
@@ -70,6 +88,9 @@ class ApiKeySession extends BaseSession {
   credentialOptions() {
     return this.apiKey == null ? {} : { apiKey: this.apiKey }
   }
+  credentialKey() {
+    return this.apiKey ?? ''
+  }
 }
 
 /** A fixed OAuth access token (no refresh: use OAuthSession for that). */
@@ -80,6 +101,9 @@ class OAuthBasicSession extends BaseSession {
   }
   credentialOptions() {
     return { accessToken: this.accessToken }
+  }
+  credentialKey() {
+    return this.accessToken ?? ''
   }
 }
 
@@ -111,6 +135,9 @@ class GlobalApiKeySession {
     }
     return session[CLIENT_FOR](basePath, publicKey)
   }
+  [FAILED](error) {
+    return error
+  }
   static sessions = new WeakMap()
 }
 
@@ -122,4 +149,4 @@ function ConfigWrapper(apiKey, opts = {}) {
   return new ApiKeySession(apiKey, retryWithExponentialBackoff)
 }
 
-module.exports = { CLIENT_FOR, BaseSession, RetryWithExponentialBackoff, ApiKeySession, OAuthBasicSession, GlobalApiKeySettings, GlobalApiKeySession, ConfigWrapper, native }
+module.exports = { CLIENT_FOR, FAILED, BaseSession, RetryWithExponentialBackoff, ApiKeySession, OAuthBasicSession, GlobalApiKeySettings, GlobalApiKeySession, ConfigWrapper }

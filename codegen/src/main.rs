@@ -280,7 +280,15 @@ pub fn outputs(spec: &Value) -> Result<Vec<(String, String)>, String> {
     ));
     files.push((
         render_node_compat::NODE_COMPAT_ESM_PATH.to_string(),
-        render_node_compat::render_node_compat_esm(&ops, revision),
+        render_node_compat::render_node_compat_esm(spec, &ops, revision),
+    ));
+    files.push((
+        render_node_compat::NODE_COMPAT_ENUMS_PATH.to_string(),
+        render_node_compat::render_node_compat_enums(spec, revision),
+    ));
+    files.push((
+        render_node_compat::NODE_COMPAT_ENUM_TYPES_PATH.to_string(),
+        render_node_compat::render_node_compat_enum_types(spec, revision),
     ));
     Ok(files)
 }

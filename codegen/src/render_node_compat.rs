@@ -23,6 +23,109 @@ pub const NODE_COMPAT_APIS_PATH: &str = "bindings-node/compat/apis.js";
 pub const NODE_COMPAT_TYPES_PATH: &str = "bindings-node/compat/apis.d.ts";
 pub const NODE_COMPAT_SCHEMAS_PATH: &str = "bindings-node/compat/schemas.js";
 pub const NODE_COMPAT_ESM_PATH: &str = "bindings-node/compat/index.mjs";
+pub const NODE_COMPAT_ENUMS_PATH: &str = "bindings-node/compat/enums.js";
+pub const NODE_COMPAT_ENUM_TYPES_PATH: &str = "bindings-node/compat/enums.d.ts";
+
+/// The spec's one-word enums (`ProfileEnum`, …) as the official SDK exports them.
+fn enums(spec: &Value) -> Vec<(String, Vec<String>)> {
+    spec["components"]["schemas"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(name, schema)| name.ends_with("Enum") && schema["enum"].is_array())
+        .map(|(name, schema)| {
+            let values = schema["enum"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect();
+            (name.clone(), values)
+        })
+        .collect()
+}
+
+/// `catalog-item` → `CatalogItem`, as TypeScript enum members are named.
+fn enum_member(value: &str) -> String {
+    value
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut chars = w.chars();
+            chars
+                .next()
+                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// `compat/enums.d.ts`: their types.
+pub fn render_node_compat_enum_types(spec: &Value, revision: &str) -> String {
+    let mut out = generated_header("//", revision);
+    out.push_str("// Types of compat/enums.js.\n\n");
+    for (name, values) in enums(spec) {
+        let members: Vec<String> = values
+            .iter()
+            .flat_map(|v| {
+                let member = enum_member(v);
+                [
+                    format!(
+                        "readonly {}: {}",
+                        Value::from(member.as_str()),
+                        Value::from(v.as_str())
+                    ),
+                    format!(
+                        "readonly {}: {}",
+                        Value::from(v.as_str()),
+                        Value::from(member.as_str())
+                    ),
+                ]
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "export declare const {name}: {{ {} }}",
+            members.join("; ")
+        );
+    }
+    out
+}
+
+/// `compat/enums.js`: each enum with TypeScript's reverse mapping (`{ Profile: 'profile',
+/// profile: 'Profile' }`), as the official SDK's compiled enums are.
+pub fn render_node_compat_enums(spec: &Value, revision: &str) -> String {
+    let mut out = String::from("'use strict'\n");
+    out.push_str(&generated_header("//", revision));
+    out.push_str("// The spec's enums as the official SDK exports them.\n\nmodule.exports = {\n");
+    for (name, values) in enums(spec) {
+        let members: Vec<String> = values
+            .iter()
+            .flat_map(|v| {
+                let member = enum_member(v);
+                [
+                    format!(
+                        "{}: {}",
+                        Value::from(member.as_str()),
+                        Value::from(v.as_str())
+                    ),
+                    format!(
+                        "{}: {}",
+                        Value::from(v.as_str()),
+                        Value::from(member.as_str())
+                    ),
+                ]
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "  {name}: Object.freeze({{ {} }}),",
+            members.join(", ")
+        );
+    }
+    out.push_str("}\n");
+    out
+}
 
 /// What compat/index.js exports beside the Api classes and their global instances.
 const HAND_WRITTEN_EXPORTS: [&str; 16] = [
@@ -46,13 +149,14 @@ const HAND_WRITTEN_EXPORTS: [&str; 16] = [
 
 /// `compat/index.mjs`: the CommonJS module's names as ESM named exports (Node cannot see
 /// through its generated spread).
-pub fn render_node_compat_esm(ops: &[Op], revision: &str) -> String {
+pub fn render_node_compat_esm(spec: &Value, ops: &[Op], revision: &str) -> String {
     let mut names: Vec<String> = HAND_WRITTEN_EXPORTS.iter().map(|n| n.to_string()).collect();
     for (tag, _) in namespaces(ops) {
         let (_, class) = group_names(&tag);
         names.push(class.trim_end_matches("Api").to_string());
         names.push(class);
     }
+    names.extend(enums(spec).into_iter().map(|(name, _)| name));
     let mut out = generated_header("//", revision);
     out.push_str(
         "import compat from './index.js'
@@ -202,6 +306,9 @@ enum Entry {
 struct Table<'a> {
     schemas: &'a Map<String, Value>,
     entries: BTreeMap<String, Entry>,
+    /// Each entry's schema, so a merge reads every property even of an entry whose own
+    /// build is still in progress (a recursive schema).
+    sources: BTreeMap<String, Value>,
 }
 
 impl<'a> Table<'a> {
@@ -259,7 +366,8 @@ impl<'a> Table<'a> {
         }
         self.entries
             .insert(name.to_string(), Entry::Properties(Vec::new()));
-        let entry = match self.by_type(schema)? {
+        self.sources.insert(name.to_string(), schema.clone());
+        let entry = match self.by_type(name, schema)? {
             Some(by_type) => Entry::ByType(by_type),
             None => Entry::Properties(self.properties(schema, name)?),
         };
@@ -268,7 +376,11 @@ impl<'a> Table<'a> {
     }
 
     /// A union whose every variant is a schema with a one-value `type` enum.
-    fn by_type(&mut self, schema: &Value) -> Result<Option<Vec<(String, String)>>, String> {
+    fn by_type(
+        &mut self,
+        union: &str,
+        schema: &Value,
+    ) -> Result<Option<Vec<(String, String)>>, String> {
         let Some(variants) = schema["oneOf"].as_array().or(schema["anyOf"].as_array()) else {
             return Ok(None);
         };
@@ -291,7 +403,34 @@ impl<'a> Table<'a> {
             let target = self.named(name)?;
             self.entry(name, target)?;
         }
-        Ok(Some(out))
+        // Variants that share a `type` (filters of one type with different operators) are
+        // one entry with every field any of them has, so no field is dropped.
+        let mut by_kind: Vec<(String, Vec<String>)> = Vec::new();
+        for (kind, name) in out {
+            match by_kind.iter_mut().find(|(k, _)| *k == kind) {
+                Some((_, names)) => names.push(name),
+                None => by_kind.push((kind, vec![name])),
+            }
+        }
+        let mut merged = Vec::new();
+        for (kind, names) in by_kind {
+            if let [only] = names.as_slice() {
+                merged.push((kind, only.clone()));
+                continue;
+            }
+            let entry_name = format!("{union}#{kind}");
+            let mut properties = Vec::new();
+            for name in &names {
+                let target = self.named(name)?;
+                for (wire, _, held) in self.properties(target, name)? {
+                    self.add(&mut properties, &wire, held, &entry_name)?;
+                }
+            }
+            self.entries
+                .insert(entry_name.clone(), Entry::Properties(properties));
+            merged.push((kind, entry_name));
+        }
+        Ok(Some(merged))
     }
 
     /// The properties of an object, a composition (allOf) or a merged union.
@@ -307,7 +446,7 @@ impl<'a> Table<'a> {
         let mut out: Vec<(String, String, Held)> = Vec::new();
         for (wire, property) in schema["properties"].as_object().into_iter().flatten() {
             let held = self.held(property, &format!("{context}.{wire}"))?;
-            self.add(&mut out, wire, held, context);
+            self.add(&mut out, wire, held, context)?;
         }
         for key in ["allOf", "oneOf", "anyOf"] {
             for (i, part) in schema[key].as_array().into_iter().flatten().enumerate() {
@@ -315,7 +454,7 @@ impl<'a> Table<'a> {
                     continue;
                 }
                 for (wire, _, held) in self.properties(part, &format!("{context}.{key}{i}"))? {
-                    self.add(&mut out, &wire, held, context);
+                    self.add(&mut out, &wire, held, context)?;
                 }
             }
         }
@@ -330,38 +469,48 @@ impl<'a> Table<'a> {
         wire: &str,
         held: Held,
         context: &str,
-    ) {
+    ) -> Result<(), String> {
         match out.iter().position(|(w, _, _)| w == wire) {
             Some(i) => {
                 let existing = out[i].2.clone();
-                out[i].2 = self.merge(existing, held, &format!("{context}.{wire}"));
+                out[i].2 = self.merge(existing, held, &format!("{context}.{wire}"))?;
             }
             None => out.push((wire.to_string(), property_camel(wire), held)),
         }
+        Ok(())
     }
 
-    fn merge(&mut self, a: Held, b: Held, context: &str) -> Held {
-        match (a, b) {
+    /// An entry's properties: from its schema, or (a merge) as the entry has them.
+    fn listed(&mut self, name: &str) -> Result<Vec<(String, String, Held)>, String> {
+        if let Some(source) = self.sources.get(name).cloned() {
+            return self.properties(&source, name);
+        }
+        Ok(match self.entries.get(name) {
+            Some(Entry::Properties(list)) => list.clone(),
+            _ => Vec::new(),
+        })
+    }
+
+    fn merge(&mut self, a: Held, b: Held, context: &str) -> Result<Held, String> {
+        Ok(match (a, b) {
             (Held::AsIs, other) | (other, Held::AsIs) => other,
             (Held::Schema(x), Held::Schema(y)) if x != y => {
-                let (Some(Entry::Properties(px)), Some(Entry::Properties(py))) =
-                    (self.entries.get(&x).cloned(), self.entries.get(&y).cloned())
-                else {
-                    return Held::Schema(x);
-                };
+                // One entry with the fields of both (a third variant extends it).
                 let name = format!("{context}+");
                 let mut merged = Vec::new();
-                for (wire, _, held) in px.into_iter().chain(py) {
-                    self.add(&mut merged, &wire, held, &name);
+                for side in [&x, &y] {
+                    for (wire, _, held) in self.listed(side)? {
+                        self.add(&mut merged, &wire, held, &name)?;
+                    }
                 }
                 self.entries.insert(name.clone(), Entry::Properties(merged));
                 Held::Schema(name)
             }
             (Held::List(x), Held::List(y)) => {
-                Held::List(Box::new(self.merge(*x, *y, &format!("{context}[]"))))
+                Held::List(Box::new(self.merge(*x, *y, &format!("{context}[]"))?))
             }
             (a, _) => a,
-        }
+        })
     }
 }
 
@@ -383,6 +532,7 @@ pub fn render_node_compat_schemas(
     let mut table = Table {
         schemas,
         entries: BTreeMap::new(),
+        sources: BTreeMap::new(),
     };
     for op in ops {
         for name in op.body.iter().chain(op.response.iter()) {
@@ -562,9 +712,15 @@ pub fn render_node_compat_apis(ops: &[Op], revision: &str) -> String {
                 op.id
             );
             let _ = writeln!(out, "  {name}({}) {{", signature.join(", "));
+            let option_names: Vec<String> = op
+                .params
+                .iter()
+                .filter(|p| !p.required)
+                .map(|p| format!("{:?}", camel(&p.name)))
+                .collect();
             let _ = writeln!(
                 out,
-                "    return this._send({:?}, {:?}, {{ {} }}, {{ {} }}, {}, {}, {})",
+                "    return this._send({:?}, {:?}, {{ {} }}, {{ {} }}, {}, {}, {}, [{}])",
                 name,
                 op.id,
                 given.join(", "),
@@ -577,6 +733,7 @@ pub fn render_node_compat_apis(ops: &[Op], revision: &str) -> String {
                 op.response
                     .as_deref()
                     .map_or("null".into(), |r| format!("{r:?}")),
+                option_names.join(", "),
             );
             let _ = writeln!(out, "  }}");
         }
