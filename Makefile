@@ -42,7 +42,7 @@ build:
 $(VENV)/.installed:
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet 'maturin>=1.9.4,<2' 'pytest>=8' 'mypy>=1.10' 'flask>=3' 'uvicorn>=0.30' 'klaviyo-api==24.0.0'
+	$(VENV)/bin/pip install --quiet 'maturin>=1.9.4,<2' 'pytest>=8' 'mypy>=1.10' 'flask>=3' 'uvicorn>=0.30' 'klaviyo-api==24.0.0' 'pyarrow>=17' 'jsonschema>=4.20' 'rfc3339-validator>=0.1.4'
 	touch $@
 
 # Builds the extension into the venv (debug build, for tests).
@@ -94,7 +94,7 @@ $(BENCH_VENV)/.installed:
 bench: build $(BENCH_VENV)/.installed
 	cargo build --locked --quiet --profile bench-fast -p klaviyo-sandbox --examples
 	cargo build --locked --quiet --profile bench-fast -p klaviyo-sandbox -p klaviyo-cli --bins
-	cargo build --locked --quiet --profile bench-fast -p klaviyo-bridge --example overhead_floor --example shared_budget_overhead --example shared_budget_fleet --example tracker_queue
+	cargo build --locked --quiet --profile bench-fast -p klaviyo-bridge --example overhead_floor --example shared_budget_overhead --example shared_budget_fleet --example tracker_queue --example warehouse_sync
 	rm -rf target/bench-wheels
 	$(BENCH_VENV)/bin/maturin build --quiet --profile bench-fast --out target/bench-wheels
 	$(BENCH_VENV)/bin/pip install --quiet --force-reinstall --no-deps target/bench-wheels/klaviyo_bridge-*.whl
@@ -109,6 +109,7 @@ bench: build $(BENCH_VENV)/.installed
 	target/$(CARGO_BUILD_TARGET)/bench-fast/examples/shared_budget_fleet target/$(CARGO_BUILD_TARGET)/bench-fast/klaviyo-sandbox $(BENCH_VENV)/bin/python node
 	target/$(CARGO_BUILD_TARGET)/bench-fast/examples/tracker_queue target/$(CARGO_BUILD_TARGET)/bench-fast/klaviyo-sandbox
 	$(BENCH_VENV)/bin/python bench/catalog_sync.py target/$(CARGO_BUILD_TARGET)/bench-fast/klaviyo-sandbox target/$(CARGO_BUILD_TARGET)/bench-fast/klaviyo-dev-tools
+	target/$(CARGO_BUILD_TARGET)/bench-fast/examples/warehouse_sync target/$(CARGO_BUILD_TARGET)/bench-fast/klaviyo-sandbox target/$(CARGO_BUILD_TARGET)/bench-fast/klaviyo-dev-tools
 	@echo "Sandbox: pages of 1,000 events, plain and filtered+sorted, at 20,000 and 1,000,000 stored events"
 	target/$(CARGO_BUILD_TARGET)/bench-fast/examples/page_latency 20000
 	target/$(CARGO_BUILD_TARGET)/bench-fast/examples/page_latency 1000000

@@ -11,7 +11,10 @@ target="${CARGO_TARGET_DIR:-target}/${CARGO_BUILD_TARGET:-}/debug"
 work="$(mktemp -d)"
 "$target/klaviyo-sandbox" --port 0 --rate-limits real > "$work/sandbox.out" 2> /dev/null &
 sandbox=$!
-trap 'kill $sandbox 2>/dev/null || true; rm -rf "$work"' EXIT
+# A second, ready-made account (--seed-data demo) for the warehouse sync at the end.
+"$target/klaviyo-sandbox" --port 0 --rate-limits real --seed-data demo > "$work/seeded.out" 2> /dev/null &
+seeded=$!
+trap 'kill $sandbox $seeded 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 100); do [ -s "$work/sandbox.out" ] && break; sleep 0.05; done
 export KLAVIYO_BASE_URL="$(head -n 1 "$work/sandbox.out")"
 export KLAVIYO_API_KEY=pk_sandbox_not_a_real_key_0000000000
@@ -45,3 +48,9 @@ run rust   $rust_dev --tool export-data --resource profiles --max-records 5000 -
 show shell "head -n 2 export.jsonl"; head -n 2 "$work/export.jsonl"
 printf '\nSame flags, same output, from every door. State of the sandbox:\n'
 curl -s "$KLAVIYO_BASE_URL/__sandbox/state" | head -c 400; echo
+
+# The warehouse sync: the ready-made account to Parquet, stream by stream, at its rate limits.
+for _ in $(seq 100); do [ -s "$work/seeded.out" ] && break; sleep 0.05; done
+seeded_url="$(head -n 1 "$work/seeded.out")"
+run rust env KLAVIYO_BASE_URL="$seeded_url" $rust_dev --tool sync --destination "parquet:$work/warehouse" --state "$work/sync-state.json" --safety-margin 0
+show shell "ls warehouse/events"; ls "$work/warehouse/events" | head -n 5

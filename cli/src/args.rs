@@ -158,6 +158,9 @@ pub enum Tool {
     /// Sync the catalog with a product feed: --feed FILE [--mapping F] [--dry-run]
     /// [--delete-missing] [--skip-invalid] [--plan-out F | --apply-plan F]
     SyncCatalog,
+    /// Sync the account to a warehouse: --destination parquet:DIR|jsonl:DIR|csv:DIR|postgres://…
+    /// [--state FILE] [--streams a,b] [--start-date T]; or --singer [--config F] [--catalog F]
+    Sync,
 }
 
 const DEV_EXAMPLES: &str = "Examples:
@@ -171,6 +174,10 @@ const DEV_EXAMPLES: &str = "Examples:
   klaviyo-dev-tools --tool sync-catalog --feed products.xml --dry-run --plan-out plan.json
   klaviyo-dev-tools --tool sync-catalog --apply-plan plan.json
   klaviyo-dev-tools --tool sync-catalog --feed products.csv --mapping external_id=sku,title=name --delete-missing
+  klaviyo-dev-tools --tool sync --destination parquet:warehouse --state sync-state.json
+  klaviyo-dev-tools --tool sync --streams profiles,events --destination jsonl:out --state s.json --start-date 2025-01-01T00:00:00Z
+  klaviyo-dev-tools --tool sync --destination postgres://user:password@localhost:5432/warehouse
+  klaviyo-dev-tools --tool sync --singer --config config.json --catalog catalog.json --state state.json | target-jsonl
 
 import-csv columns: email, phone_number, external_id, first_name, last_name, organization, title,
 locale, image, address1, address2, city, region, country, zip, timezone, properties (a JSON object);
@@ -183,6 +190,13 @@ sync-catalog reads a CSV, JSON, JSONL or Google Merchant XML feed (by its extens
 the catalog, and creates, updates (changed attributes only) and, with --delete-missing, deletes in
 bulk jobs. A plan that deletes more than --max-delete-share of the catalog (default 0.1) is refused
 unless --force; two syncs of one account never run at once.
+
+sync reads each stream from its bookmark in --state to now minus --safety-margin, in time slices
+paged at once within the rate limits, one output part per slice; killed at any point (even
+SIGKILL), the same command resumes the run with no record missing or repeated in files or
+PostgreSQL (Singer output is at least once). Streams:
+profiles, events, metrics, lists, segments, campaigns, flows, templates, catalog_items,
+catalog_variants, catalog_categories, coupons, tags.
 
 export-data writes FILE.partial and renames it over FILE only when complete; after a failure or
 SIGINT/SIGTERM/SIGKILL, the same command with --resume continues where it stopped.
@@ -265,6 +279,42 @@ pub struct DevArgs {
     /// Apply a plan written by --plan-out, exactly as written.
     #[arg(long, value_name = "FILE")]
     pub apply_plan: Option<PathBuf>,
+    /// Where sync writes: parquet:DIR, jsonl:DIR or csv:DIR.
+    #[arg(long, value_name = "KIND:WHERE")]
+    pub destination: Option<String>,
+    /// The sync's state file (bookmarks and the run in progress).
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Streams to sync, comma-separated [default: all].
+    #[arg(long, value_name = "A,B")]
+    pub streams: Option<String>,
+    /// Where a first sync of a stream starts (ISO 8601) [default: 2012-01-01T00:00:00Z].
+    #[arg(long, value_name = "TIME")]
+    pub start_date: Option<String>,
+    /// Seconds behind now that bookmarks stop [default: 300].
+    #[arg(long, value_name = "SECONDS")]
+    pub safety_margin: Option<u64>,
+    /// Slices a sync reads at once [default: 16].
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
+    /// Sync as a Singer tap: SCHEMA, RECORD and STATE messages on stdout (--state is then the
+    /// last STATE's value, as a target echoes it).
+    #[arg(long)]
+    pub singer: bool,
+    /// Singer: print the catalog of streams and exit.
+    #[arg(long, requires = "singer")]
+    pub discover: bool,
+    /// Singer: the tap's config, a JSON file ({"api_key", "start_date", "base_url"}).
+    #[arg(long, value_name = "FILE", requires = "singer")]
+    pub config: Option<PathBuf>,
+    /// Singer: the catalog whose selected streams to sync.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "singer",
+        visible_alias = "properties"
+    )]
+    pub catalog: Option<PathBuf>,
     /// Shared flags.
     #[command(flatten)]
     pub common: Common,

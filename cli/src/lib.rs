@@ -181,8 +181,8 @@ fn run_watched(
     out: &mut WatchedOutput<'_>,
 ) -> i32 {
     let parsed = match program {
-        Program::Client => ClientArgs::try_parse_from(argv).map(Parsed::Client),
-        Program::DevTools => DevArgs::try_parse_from(argv).map(Parsed::Dev),
+        Program::Client => ClientArgs::try_parse_from(argv).map(|a| Parsed::Client(Box::new(a))),
+        Program::DevTools => DevArgs::try_parse_from(argv).map(|a| Parsed::Dev(Box::new(a))),
     };
     let parsed = match parsed {
         Ok(p) => p,
@@ -216,8 +216,8 @@ fn run_watched(
     let runtime = klaviyo_bridge::blocking::runtime();
     let result = runtime.block_on(async {
         match parsed {
-            Parsed::Client(args) => run_client(args, binding, out).await,
-            Parsed::Dev(args) => run_dev(args, binding, out).await,
+            Parsed::Client(args) => run_client(*args, binding, out).await,
+            Parsed::Dev(args) => run_dev(*args, binding, out).await,
         }
     });
     match result {
@@ -234,9 +234,10 @@ fn run_watched(
     }
 }
 
+// Boxed: a command line's flags are hundreds of bytes.
 enum Parsed {
-    Client(ClientArgs),
-    Dev(DevArgs),
+    Client(Box<ClientArgs>),
+    Dev(Box<DevArgs>),
 }
 
 /// Retries per request for the command lines. A tool run is one job a person or cron waits
@@ -368,6 +369,174 @@ async fn export_file(
             ),
         }),
     }
+}
+
+/// `--tool sync`: the account's streams to files or PostgreSQL, with a summary per stream.
+async fn sync_warehouse(
+    a: &DevArgs,
+    binding: Binding,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<i32, Failure> {
+    use klaviyo_bridge::sync::state::StateFile;
+    use klaviyo_bridge::sync::{
+        AccountSync, Destination, FileDestination, FileFormat, PostgresDestination,
+    };
+    if a.singer {
+        return singer_tap(a, binding).await;
+    }
+    let destination = a.destination.as_deref().ok_or_else(|| {
+        usage("--tool sync needs --destination parquet:DIR, jsonl:DIR, csv:DIR or postgres://…")
+    })?;
+    let target: Box<dyn Destination> = if destination.starts_with("postgres://")
+        || destination.starts_with("postgresql://")
+    {
+        // The state is kept in the database, committed with the rows it covers.
+        if a.state.is_some() {
+            return Err(usage(
+                "--state is for file destinations: a PostgreSQL destination keeps its state in its own tables",
+            ));
+        }
+        Box::new(PostgresDestination::new(destination, "klaviyo")?)
+    } else {
+        let (kind, place) = destination.split_once(':').ok_or_else(|| {
+            usage(format!(
+                "--destination {destination:?}: give KIND:WHERE, e.g. parquet:warehouse"
+            ))
+        })?;
+        let file_format = match kind {
+            "parquet" => FileFormat::Parquet,
+            "jsonl" => FileFormat::Jsonl,
+            "csv" => FileFormat::Csv,
+            other => {
+                return Err(usage(format!(
+                    "--destination {other}: destinations are parquet:DIR, jsonl:DIR, csv:DIR and postgres://…"
+                )));
+            }
+        };
+        let state = a.state.clone().ok_or_else(|| {
+            usage("--tool sync needs --state FILE (where its bookmarks are kept)")
+        })?;
+        Box::new(FileDestination::new(
+            place,
+            file_format,
+            StateFile::new(state),
+        ))
+    };
+    let options = sync_options(a)?;
+    let client = client(&a.common, binding)?;
+    let sync = AccountSync::new(&client, target.as_ref(), options)?;
+    let show = progress(&a.common, "records");
+    let summaries = sync.run(&|p| show(p.records)).await?;
+    render_summaries(&summaries, format, out)?;
+    Ok(EXIT_OK)
+}
+
+/// The sync options the flags give.
+fn sync_options(a: &DevArgs) -> Result<klaviyo_bridge::sync::SyncOptions, Failure> {
+    let mut options = klaviyo_bridge::sync::SyncOptions::default();
+    if let Some(streams) = &a.streams {
+        options.streams = streams
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
+    }
+    if let Some(start) = &a.start_date {
+        options.start = klaviyo_bridge::time::parse_iso8601(start).ok_or_else(|| {
+            usage(format!(
+                "--start-date {start:?} is not an ISO 8601 time such as 2025-01-01T00:00:00Z"
+            ))
+        })?;
+    }
+    if let Some(margin) = a.safety_margin {
+        options.safety_margin = std::time::Duration::from_secs(margin);
+    }
+    if let Some(n) = a.concurrency {
+        options.concurrency = n;
+        options.slices = n.saturating_mul(4).max(1);
+    }
+    Ok(options)
+}
+
+fn render_summaries(
+    summaries: &[klaviyo_bridge::sync::StreamSummary],
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<(), Failure> {
+    let rows: Vec<Map<String, Value>> = summaries
+        .iter()
+        .map(|s| match serde_json::to_value(s) {
+            Ok(Value::Object(map)) => map,
+            _ => Map::new(),
+        })
+        .collect();
+    let columns = ["stream", "records", "requests", "bookmark"]
+        .map(String::from)
+        .to_vec();
+    Output::Rows { columns, rows }
+        .render(format, out)
+        .map_err(io)
+}
+
+fn read_json(path: &std::path::Path, what: &str) -> Result<Value, Failure> {
+    let bytes =
+        std::fs::read(path).map_err(|e| usage(format!("{what} {}: {e}", path.display())))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| usage(format!("{what} {} is not JSON: {e}", path.display())))
+}
+
+/// `--tool sync --singer`: a Singer tap. Messages on stdout; the summary on stderr.
+async fn singer_tap(a: &DevArgs, binding: Binding) -> Result<i32, Failure> {
+    use klaviyo_bridge::sync::{AccountSync, SingerOutput, singer};
+    let mut stdout = std::io::stdout();
+    if a.discover {
+        writeln!(
+            stdout,
+            "{}",
+            serde_json::to_string_pretty(&singer::catalog()).unwrap_or_default()
+        )
+        .map_err(io)?;
+        return Ok(EXIT_OK);
+    }
+    let mut common = a.common.clone();
+    let mut options = sync_options(a)?;
+    if let Some(path) = &a.config {
+        let config = read_json(path, "--config")?;
+        if let Some(key) = config["api_key"].as_str() {
+            common.api_key = Some(key.to_string());
+        }
+        if let Some(url) = config["base_url"].as_str() {
+            common.base_url = Some(url.to_string());
+        }
+        if let Some(start) = config["start_date"].as_str() {
+            options.start = klaviyo_bridge::time::parse_iso8601(start).ok_or_else(|| {
+                usage(format!(
+                    "--config start_date {start:?} is not an RFC 3339 time"
+                ))
+            })?;
+        }
+    }
+    if let Some(path) = &a.catalog {
+        options.streams = singer::selected_streams(&read_json(path, "--catalog")?)?;
+        if options.streams.is_empty() {
+            return Err(usage(
+                "the catalog selects no stream: set \"selected\": true in a stream's metadata",
+            ));
+        }
+    }
+    let state = match &a.state {
+        Some(path) if path.exists() => Some(read_json(path, "--state")?),
+        _ => None,
+    };
+    let client = client(&common, binding)?;
+    let output = SingerOutput::new(Box::new(std::io::stdout()), state)?;
+    let sync = AccountSync::new(&client, &output, options)?;
+    let summaries = sync.run(&|_| {}).await?;
+    if !a.common.quiet {
+        render_summaries(&summaries, Format::Table, &mut std::io::stderr())?;
+    }
+    Ok(EXIT_OK)
 }
 
 /// A progress reporter on stderr, only when stderr is a terminal and not `--quiet`.
@@ -602,6 +771,7 @@ async fn run_dev(a: DevArgs, binding: Binding, out: &mut dyn Write) -> Result<i3
             return Ok(EXIT_OK);
         }
         Tool::SyncCatalog => return sync_catalog(&a, binding, format, out).await,
+        Tool::Sync => return sync_warehouse(&a, binding, format, out).await,
         _ => {}
     }
     let client = match a.tool {
@@ -710,7 +880,9 @@ async fn run_dev(a: DevArgs, binding: Binding, out: &mut dyn Write) -> Result<i3
             record(&summary).render(Format::Table, out).map_err(io)?;
             Ok(EXIT_OK)
         }
-        Tool::TestWebhook | Tool::ImportCsv | Tool::SyncCatalog => unreachable!("handled above"),
+        Tool::TestWebhook | Tool::ImportCsv | Tool::SyncCatalog | Tool::Sync => {
+            unreachable!("handled above")
+        }
     }
 }
 

@@ -17,6 +17,7 @@ mod render_node;
 mod render_node_compat;
 mod render_python;
 mod render_rust;
+mod render_sync;
 mod schemas;
 mod shapes;
 mod types;
@@ -277,6 +278,10 @@ pub fn outputs(spec: &Value) -> Result<Vec<(String, String)>, String> {
     files.push((
         render_node_compat::NODE_COMPAT_SCHEMAS_PATH.to_string(),
         render_node_compat::render_node_compat_schemas(spec, &ops, revision)?,
+    ));
+    files.push((
+        render_sync::SYNC_COLUMNS_PATH.to_string(),
+        render_sync::render_sync_columns(spec, &ops, revision)?,
     ));
     files.push((
         render_node_compat::NODE_COMPAT_ESM_PATH.to_string(),

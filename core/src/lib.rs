@@ -38,6 +38,7 @@ pub mod retry;
 pub mod runtime;
 pub mod shared_budget;
 pub mod spool;
+pub mod sync;
 pub mod time;
 pub mod tls;
 pub mod tracker;

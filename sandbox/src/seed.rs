@@ -36,7 +36,15 @@ pub fn seed(store: &mut Store, profiles: usize, events: usize) {
     };
     let mut profile_ids = Vec::with_capacity(profile_count);
     for i in 0..profile_count {
-        let attributes = json!({"email": format!("seed{i}@example.com"), "first_name": format!("Seed{i}"), "properties": {"seed_index": i}});
+        // Created and last updated over the year before 2026, as an account's are (a sync
+        // slices profiles by `updated`).
+        let at = klaviyo_bridge::time::format_iso8601(
+            std::time::UNIX_EPOCH
+                + std::time::Duration::from_secs(
+                    SEED_EVENTS_END - 1 - mix(i as u64 ^ 0x5EED) % (365 * 86_400),
+                ),
+        );
+        let attributes = json!({"email": format!("seed{i}@example.com"), "first_name": format!("Seed{i}"), "properties": {"seed_index": i}, "created": at, "updated": at});
         profile_ids.push(store.insert_profile(&attributes));
     }
     for i in 0..events as u64 {

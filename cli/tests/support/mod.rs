@@ -2,6 +2,8 @@
 
 #![allow(dead_code)] // each test file uses part of it
 
+pub mod postgres;
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output};

@@ -42,7 +42,12 @@ pub fn lock_path(client: &Client, dir: &Path) -> PathBuf {
 
 /// Takes the lock, or fails at once naming the process that holds it.
 pub fn acquire(client: &Client, dir: &Path) -> Result<SyncLock> {
-    let path = lock_path(client, dir);
+    acquire_file(lock_path(client, dir), "catalog sync of this account")
+}
+
+/// Takes the lock at `path` for a job named `what` ("catalog sync of this account"), or fails
+/// at once naming the process that holds it.
+pub fn acquire_file(path: PathBuf, what: &str) -> Result<SyncLock> {
     let cannot = |e: std::io::Error| {
         Error::InvalidInput(format!("cannot open the sync lock {}: {e}", path.display()))
     };
@@ -57,7 +62,7 @@ pub fn acquire(client: &Client, dir: &Path) -> Result<SyncLock> {
         let holder = std::fs::read_to_string(&path).unwrap_or_default();
         let holder = holder.trim();
         return Err(Error::InvalidInput(format!(
-            "another catalog sync of this account is running{} (lock {}); wait for it to end",
+            "another {what} is running{} (lock {}); wait for it to end",
             if holder.is_empty() {
                 String::new()
             } else {

@@ -1,0 +1,532 @@
+//! `klaviyo-dev-tools --tool sync`: a whole account to Parquet, JSONL and CSV. Every record
+//! once, with the spec's types; killed (SIGKILL) at random points and run again, exactly the
+//! full record set; a second sync reads only what changed since the first.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use arrow_array::{Array, StringArray};
+use arrow_schema::{DataType, TimeUnit};
+use klaviyo_bridge::profiles::ProfileData;
+use klaviyo_bridge::{Client, events::EventCreate};
+use klaviyo_sandbox::{Options, RateLimits};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use serde_json::Value;
+use support::{Env, env_with_options};
+
+fn seeded(profiles: usize, events: usize, latency_ms: u64) -> Env {
+    env_with_options(Options {
+        rate_limits: RateLimits::Off,
+        seed_profiles: profiles,
+        seed_events: events,
+        latency: Duration::from_millis(latency_ms),
+        ..Options::default()
+    })
+}
+
+/// A sync's flags (`state` empty for PostgreSQL, which keeps its own).
+fn sync_args<'a>(destination: &'a str, state: &'a str, streams: &'a str) -> Vec<&'a str> {
+    let mut args = vec![
+        "--tool",
+        "sync",
+        "--destination",
+        destination,
+        "--streams",
+        streams,
+    ];
+    if !state.is_empty() {
+        args.extend(["--state", state]);
+    }
+    args.extend([
+        "--safety-margin",
+        "0",
+        "--concurrency",
+        "4",
+        "--format",
+        "json",
+        "--quiet",
+    ]);
+    args
+}
+
+/// The parts of a stream's folder (finished ones only: `.partial` files are not parts).
+fn parts(dir: &Path, stream: &str, extension: &str) -> Vec<std::path::PathBuf> {
+    let mut found: Vec<_> = std::fs::read_dir(dir.join(stream))
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == extension))
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort();
+    found
+}
+
+/// Every id in a stream's Parquet parts, read back with the reader (repeats kept).
+fn parquet_ids(dir: &Path, stream: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    for part in parts(dir, stream, "parquet") {
+        let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(&part).unwrap())
+            .unwrap()
+            .build()
+            .unwrap();
+        for batch in reader {
+            let batch = batch.unwrap();
+            let column = batch.column_by_name("id").unwrap();
+            let strings = column.as_any().downcast_ref::<StringArray>().unwrap();
+            ids.extend((0..strings.len()).map(|i| strings.value(i).to_string()));
+        }
+    }
+    ids
+}
+
+/// The sandbox's own ids of a kind, read through the API.
+fn sandbox_ids(env: &Env, operation: &str) -> BTreeSet<String> {
+    let client = Client::builder()
+        .api_key(env.sandbox.api_key())
+        .base_url(env.sandbox.base_url())
+        .rate_limit(false)
+        .build()
+        .unwrap();
+    env.runtime.block_on(async {
+        let mut args = serde_json::Map::new();
+        if klaviyo_bridge::operations::operation(operation).is_some_and(|op| op.page_size.is_some())
+        {
+            args.insert("page_size".into(), Value::from(100));
+        }
+        let mut pager = klaviyo_bridge::api::Call::from_args(&client, operation, args)
+            .unwrap()
+            .pager(&client)
+            .unwrap();
+        let mut ids = BTreeSet::new();
+        while let Some(page) = pager.next_page().await.unwrap() {
+            ids.extend(page.data.iter().filter_map(|r| r.id().map(str::to_string)));
+        }
+        ids
+    })
+}
+
+fn assert_exactly_once(found: Vec<String>, expected: &BTreeSet<String>, what: &str) {
+    let unique: BTreeSet<String> = found.iter().cloned().collect();
+    assert_eq!(found.len(), unique.len(), "{what}: a record written twice");
+    assert_eq!(&unique, expected, "{what}: records missing or extra");
+}
+
+#[test]
+fn a_sync_writes_every_record_once_with_the_specs_types() {
+    let env = seeded(300, 3_000, 0);
+    let out = env.path("warehouse");
+    let state = env.path("state.json");
+    let destination = format!("parquet:{out}");
+    let (code, stdout, stderr) = env.run(
+        "dev",
+        &sync_args(&destination, &state, "profiles,events,metrics"),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let summary: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(summary[1]["stream"], "events");
+    assert_eq!(summary[1]["records"], 3_000);
+    let dir = Path::new(&out);
+    assert_exactly_once(
+        parquet_ids(dir, "events"),
+        &sandbox_ids(&env, "get_events"),
+        "events",
+    );
+    assert_exactly_once(
+        parquet_ids(dir, "profiles"),
+        &sandbox_ids(&env, "get_profiles"),
+        "profiles",
+    );
+    assert_exactly_once(
+        parquet_ids(dir, "metrics"),
+        &sandbox_ids(&env, "get_metrics"),
+        "metrics",
+    );
+    // The columns carry the spec's types: a date-time is a UTC timestamp, custom properties
+    // JSON text, the related metric and profile their ids.
+    let part = &parts(dir, "events", "parquet")[0];
+    let builder = ParquetRecordBatchReaderBuilder::try_new(File::open(part).unwrap()).unwrap();
+    let schema = builder.schema();
+    assert_eq!(
+        schema.field_with_name("datetime").unwrap().data_type(),
+        &DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+    );
+    assert_eq!(
+        schema.field_with_name("timestamp").unwrap().data_type(),
+        &DataType::Int64
+    );
+    let properties = schema.field_with_name("event_properties").unwrap();
+    assert_eq!(properties.data_type(), &DataType::Utf8);
+    assert_eq!(
+        properties.metadata().get("format").map(String::as_str),
+        Some("json")
+    );
+    assert!(
+        schema.field_with_name("metric_id").is_ok() && schema.field_with_name("profile_id").is_ok()
+    );
+    // The events' window was read in slices at once, not one cursor after another.
+    assert!(parts(dir, "events", "parquet").len() > 1);
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["streams"]["events"]["rows"], 3_000);
+    assert_eq!(
+        manifest["streams"]["events"]["columns"][3]["type"],
+        "timestamp"
+    );
+}
+
+#[test]
+fn jsonl_and_csv_hold_the_same_records() {
+    let env = seeded(50, 400, 0);
+    for format in ["jsonl", "csv"] {
+        let out = env.path(format);
+        let destination = format!("{format}:{out}");
+        let state = env.path(&format!("{format}-state.json"));
+        let (code, _, stderr) = env.run("dev", &sync_args(&destination, &state, "events"));
+        assert_eq!(code, 0, "{stderr}");
+        let mut ids = Vec::new();
+        for part in parts(Path::new(&out), "events", format) {
+            let text = std::fs::read_to_string(part).unwrap();
+            if format == "jsonl" {
+                for line in text.lines() {
+                    let row: Value = serde_json::from_str(line).unwrap();
+                    assert!(
+                        row["event_properties"].is_object(),
+                        "custom properties kept whole: {row}"
+                    );
+                    ids.push(row["id"].as_str().unwrap().to_string());
+                }
+            } else {
+                let mut reader = csv::Reader::from_reader(text.as_bytes());
+                assert_eq!(&reader.headers().unwrap()[0], "id");
+                ids.extend(reader.records().map(|r| r.unwrap()[0].to_string()));
+            }
+        }
+        assert_exactly_once(ids, &sandbox_ids(&env, "get_events"), format);
+    }
+}
+
+/// Slices the state file records as written.
+fn slices_done(state: &str) -> usize {
+    std::fs::read(state)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        .and_then(|v| {
+            v["streams"]["events"]["run"]["done"]
+                .as_array()
+                .map(Vec::len)
+        })
+        .unwrap_or(0)
+}
+
+/// Two points of a run to kill it at (after 0 to 5 slices written), chosen by `seed`.
+fn kill_points(seed: u64) -> [u64; 2] {
+    let mut rng = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let mut next = || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng % 6
+    };
+    [next(), next()]
+}
+
+/// SIGKILLs `child` once `reached()` holds (polling a condition, not timing a race); a child
+/// that ends first must have succeeded.
+fn kill_when(mut child: std::process::Child, reached: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !reached() {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut stderr = String::new();
+            if let Some(mut pipe) = child.stderr.take() {
+                std::io::Read::read_to_string(&mut pipe, &mut stderr).unwrap();
+            }
+            assert!(status.success(), "the sync failed: {stderr}");
+            return;
+        }
+        assert!(Instant::now() < deadline, "no progress");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let killed = Command::new("kill")
+        .args(["-KILL", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let _ = child.wait();
+}
+
+#[test]
+fn a_sync_killed_at_random_points_resumes_with_exactly_the_full_record_set() {
+    // 5 ms per response: slow enough that a kill lands inside a run.
+    let env = seeded(100, 4_000, 5);
+    let expected = sandbox_ids(&env, "get_events");
+    let mut killed_mid_run = 0;
+    for seed in [1u64, 2, 3] {
+        let out = env.path(&format!("killed-{seed}"));
+        let state = env.path(&format!("killed-{seed}.json"));
+        let destination = format!("parquet:{out}");
+        // Two kills at random points of the run, then a run to the end.
+        for after in kill_points(seed) {
+            let child = env
+                .command("dev", &sync_args(&destination, &state, "events"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let start = slices_done(&state);
+            kill_when(child, || slices_done(&state) >= start + after as usize);
+            let saved: Value = serde_json::from_slice(&std::fs::read(&state).unwrap_or_default())
+                .unwrap_or_default();
+            if saved["streams"]["events"]["run"].is_object() {
+                killed_mid_run += 1;
+            }
+        }
+        let (code, _, stderr) = env.run("dev", &sync_args(&destination, &state, "events"));
+        assert_eq!(code, 0, "seed {seed}: {stderr}");
+        assert_exactly_once(
+            parquet_ids(Path::new(&out), "events"),
+            &expected,
+            &format!("seed {seed}"),
+        );
+    }
+    assert!(
+        killed_mid_run >= 3,
+        "only {killed_mid_run} of 6 kills landed inside a run"
+    );
+}
+
+#[test]
+fn a_second_sync_reads_only_what_was_added() {
+    let env = seeded(200, 2_000, 0);
+    let out = env.path("incremental");
+    let state = env.path("incremental.json");
+    let destination = format!("parquet:{out}");
+    let (code, _, stderr) = env.run("dev", &sync_args(&destination, &state, "profiles,events"));
+    assert_eq!(code, 0, "{stderr}");
+    // 100 profiles and 1,000 events added after the first sync.
+    let client = Client::builder()
+        .api_key(env.sandbox.api_key())
+        .base_url(env.sandbox.base_url())
+        .rate_limit(false)
+        .build()
+        .unwrap();
+    env.runtime.block_on(async {
+        let profiles = (0..100)
+            .map(|i| ProfileData::email(format!("new{i}@example.com")))
+            .collect();
+        client.profiles().bulk_import(profiles, None).await.unwrap();
+        let events = (0..1_000)
+            .map(|i| EventCreate::new("Placed Order").email(format!("new{}@example.com", i % 100)))
+            .collect();
+        client.events().bulk_create(events).await.unwrap();
+    });
+    env.settle();
+    // The API's timestamps are whole seconds and a sync reads up to the start of its own
+    // second: the second sync is let start once the second of the last addition is over.
+    let added = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    while std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        <= added
+    {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let before = env.sandbox.requests().len();
+    let (code, stdout, stderr) =
+        env.run("dev", &sync_args(&destination, &state, "profiles,events"));
+    assert_eq!(code, 0, "{stderr}");
+    let summary: Value = serde_json::from_str(&stdout).unwrap();
+    // Profiles the new events named were created with them: every profile written is new.
+    assert_eq!(summary[0]["records"], 100, "{summary}");
+    assert_eq!(summary[1]["records"], 1_000, "{summary}");
+    let requests = env.sandbox.requests();
+    let count = |op: &str| {
+        requests[before..]
+            .iter()
+            .filter(|r| r.operation == Some(op))
+            .count()
+    };
+    // One request to find where the window's records start, then a page per 100 profiles or
+    // 1,000 events: the first sync's records are not read again.
+    assert!(
+        count("get_profiles") <= 3,
+        "{} profile requests",
+        count("get_profiles")
+    );
+    assert!(
+        count("get_events") <= 3,
+        "{} event requests",
+        count("get_events")
+    );
+    assert_exactly_once(
+        parquet_ids(Path::new(&out), "events"),
+        &sandbox_ids(&env, "get_events"),
+        "events after two syncs",
+    );
+}
+
+/// Runs SQL on the server (a client in the test's own runtime).
+fn query(env: &Env, url: &str, sql: &str) -> Vec<tokio_postgres::Row> {
+    let url = url.to_string();
+    let sql = sql.to_string();
+    env.runtime.block_on(async move {
+        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        client.query(&sql, &[]).await.unwrap()
+    })
+}
+
+fn postgres_ids(env: &Env, url: &str, table: &str) -> Vec<String> {
+    query(env, url, &format!("SELECT id FROM klaviyo.{table}"))
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+#[test]
+fn postgresql_gets_every_record_once_though_killed_at_random_points() {
+    let env = seeded(100, 4_000, 5);
+    let server = support::postgres::Postgres::start();
+    let expected = sandbox_ids(&env, "get_events");
+    let mut killed_mid_run = 0;
+    for seed in [1u64, 2, 3] {
+        let database = format!("seed{seed}");
+        query(
+            &env,
+            &server.url("postgres"),
+            &format!("CREATE DATABASE {database}"),
+        );
+        let url = server.url(&database);
+        let args = |url: &'static str| sync_args(url, "", "events,profiles");
+        let url: &'static str = Box::leak(url.into_boxed_str());
+        for after in kill_points(seed) {
+            let child = env
+                .command("dev", &args(url))
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let state_tables = || {
+                query(&env, url, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'klaviyo' AND table_name = '_klaviyo_sync_slices'")[0].get::<_, i64>(0) > 0
+            };
+            let slices = || {
+                query(
+                    &env,
+                    url,
+                    "SELECT count(*) FROM klaviyo._klaviyo_sync_slices WHERE stream = 'events'",
+                )[0]
+                .get::<_, i64>(0)
+            };
+            kill_when(child, || state_tables() && slices() >= after as i64);
+            let running = query(
+                &env,
+                url,
+                "SELECT count(*) FROM klaviyo._klaviyo_sync_streams WHERE state ? 'run'",
+            );
+            if running[0].get::<_, i64>(0) > 0 {
+                killed_mid_run += 1;
+            }
+        }
+        let (code, stdout, stderr) = env.run("dev", &args(url));
+        assert_eq!(code, 0, "seed {seed}: {stderr}");
+        let summary: Value = serde_json::from_str(&stdout).unwrap();
+        assert_eq!(summary[0]["stream"], "profiles");
+        assert_exactly_once(
+            postgres_ids(&env, url, "events"),
+            &expected,
+            &format!("seed {seed}: events in PostgreSQL"),
+        );
+        assert_exactly_once(
+            postgres_ids(&env, url, "profiles"),
+            &sandbox_ids(&env, "get_profiles"),
+            &format!("seed {seed}: profiles"),
+        );
+    }
+    assert!(
+        killed_mid_run >= 3,
+        "only {killed_mid_run} of 6 kills landed inside a run"
+    );
+    // Tables from the stream schemas: typed columns, JSON as jsonb, id the primary key.
+    let url = server.url("seed1");
+    let types: Vec<(String, String)> = query(&env, &url, "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'klaviyo' AND table_name = 'events'")
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let type_of = |name: &str| {
+        types
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, t)| t.clone())
+    };
+    assert_eq!(
+        type_of("datetime").as_deref(),
+        Some("timestamp with time zone")
+    );
+    assert_eq!(type_of("timestamp").as_deref(), Some("bigint"));
+    assert_eq!(type_of("event_properties").as_deref(), Some("jsonb"));
+    let sample = query(
+        &env,
+        &url,
+        "SELECT event_properties->>'seed_index', extract(epoch from datetime)::bigint = timestamp FROM klaviyo.events LIMIT 1",
+    );
+    assert!(sample[0].get::<_, Option<String>>(0).is_some());
+    assert!(sample[0].get::<_, bool>(1));
+}
+
+#[test]
+fn a_state_file_belongs_to_one_destination_and_one_sync_at_a_time() {
+    let env = seeded(20, 200, 0);
+    let state = env.path("owned.json");
+    let first = format!("parquet:{}", env.path("first"));
+    let (code, _, stderr) = env.run("dev", &sync_args(&first, &state, "events"));
+    assert_eq!(code, 0, "{stderr}");
+    // The same state with another folder would skip everything before its bookmark there.
+    let other = format!("parquet:{}", env.path("other"));
+    let (code, _, stderr) = env.run("dev", &sync_args(&other, &state, "events"));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("belongs to parquet:") && stderr.contains("give that destination"),
+        "{stderr}"
+    );
+    // A new state for a folder that holds a sync would write every record again.
+    let (code, _, stderr) = env.run("dev", &sync_args(&first, &env.path("fresh.json"), "events"));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("already holds a sync"), "{stderr}");
+    // Two syncs with one state file: the second is refused while the first holds the lock.
+    let lock = format!("{state}.lock");
+    let held = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&lock)
+        .unwrap();
+    {
+        use std::os::fd::AsRawFd;
+        assert_eq!(
+            unsafe { libc::flock(held.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) },
+            0
+        );
+    }
+    let (code, _, stderr) = env.run("dev", &sync_args(&first, &state, "events"));
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("another sync with this state file is running"),
+        "{stderr}"
+    );
+    drop(held);
+    let (code, _, stderr) = env.run("dev", &sync_args(&first, &state, "events"));
+    assert_eq!(code, 0, "{stderr}");
+}

@@ -1,0 +1,547 @@
+//! File destinations: Parquet (Apache Arrow's writer), JSONL and CSV, one folder per stream
+//! and a `manifest.json` that lists each stream's columns and parts.
+//!
+//! A part is written under `<part>.partial` and renamed when complete, so a part's name only
+//! ever holds a whole part. An incremental stream adds one part per slice of each run
+//! (`<run>-<slice>`); a resumed run writes the same names, so a part written before a kill is
+//! replaced, not repeated. A snapshot stream (no replication key) is one part, `snapshot`,
+//! replaced whole by each sync.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use arrow_array::builder::{
+    BooleanBuilder, Float64Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
+};
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, Schema, TimeUnit};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+use serde_json::{Map, Value, json};
+
+use super::schema::{Cell, Column, ColumnKind};
+use super::state::{State, StateFile, StreamState, io, write_atomically};
+use super::{Destination, PartWriter, SliceId};
+use crate::auth::BoxFuture;
+use crate::error::{Error, Result};
+
+/// Rows per Arrow batch handed to the Parquet writer.
+const BATCH_ROWS: usize = 8_192;
+/// Rows per Parquet row group: what a writer holds before it writes.
+const ROW_GROUP_ROWS: usize = 65_536;
+/// Bytes a writer holds at most before it writes a row group.
+const ROW_GROUP_BYTES: usize = 8 * 1024 * 1024;
+
+/// A file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileFormat {
+    /// Apache Parquet, Snappy-compressed, typed columns.
+    Parquet,
+    /// One JSON object per line.
+    Jsonl,
+    /// RFC 4180 CSV with a header (JSON columns as their text).
+    Csv,
+}
+
+impl FileFormat {
+    /// The file name extension.
+    pub fn extension(self) -> &'static str {
+        match self {
+            FileFormat::Parquet => "parquet",
+            FileFormat::Jsonl => "jsonl",
+            FileFormat::Csv => "csv",
+        }
+    }
+}
+
+/// Files in a folder, with the sync's state in a state file.
+pub struct FileDestination {
+    dir: PathBuf,
+    format: FileFormat,
+    state_file: StateFile,
+    /// The state as last saved (slices finish concurrently; each save writes all of it).
+    state: Mutex<State>,
+    manifest: Mutex<()>,
+    /// Held from `load` on: one sync per state file at a time.
+    lock: Mutex<Option<crate::catalog_sync::lock::SyncLock>>,
+}
+
+impl FileDestination {
+    /// Files of `format` in `dir` (created when missing), the state in `state_file`.
+    pub fn new(dir: impl Into<PathBuf>, format: FileFormat, state_file: StateFile) -> Self {
+        FileDestination {
+            dir: dir.into(),
+            format,
+            state_file,
+            state: Mutex::new(State::default()),
+            manifest: Mutex::new(()),
+            lock: Mutex::new(None),
+        }
+    }
+
+    /// The folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// `parquet:/absolute/dir`: what the state file belongs to.
+    fn identity(&self) -> String {
+        let dir = std::path::absolute(&self.dir).unwrap_or_else(|_| self.dir.clone());
+        format!("{}:{}", self.format.extension(), dir.display())
+    }
+
+    fn part_path(&self, stream: &str, part: &str) -> PathBuf {
+        self.dir
+            .join(stream)
+            .join(format!("{part}.{}", self.format.extension()))
+    }
+
+    fn save(&self, change: impl FnOnce(&mut State)) -> Result<()> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        change(&mut state);
+        self.state_file.save(&state)
+    }
+
+    /// Records a finished part in the manifest (its columns, parts and row counts).
+    fn record(
+        &self,
+        stream: &str,
+        columns: &'static [Column],
+        part: &str,
+        rows: u64,
+        replace: bool,
+    ) -> Result<()> {
+        let _guard = self.manifest.lock().unwrap_or_else(|e| e.into_inner());
+        let path = self.dir.join("manifest.json");
+        let mut manifest: Map<String, Value> = match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                Error::Config(format!(
+                    "{} is not a sync manifest ({e}); move it away to start it again",
+                    path.display()
+                ))
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Map::new(),
+            Err(e) => return Err(io(&path, e)),
+        };
+        let streams = manifest.entry("streams").or_insert_with(|| json!({}));
+        let entry = streams
+            .as_object_mut()
+            .ok_or_else(|| Error::Config(format!("{} is not a sync manifest", path.display())))?
+            .entry(stream)
+            .or_insert_with(|| json!({"parts": {}}));
+        entry["format"] = json!(self.format.extension());
+        entry["columns"] = Value::Array(
+            columns
+                .iter()
+                .map(|c| json!({"name": c.name, "type": c.kind.name()}))
+                .collect(),
+        );
+        if replace {
+            entry["parts"] = json!({});
+        }
+        entry["parts"][format!("{part}.{}", self.format.extension())] = json!(rows);
+        let total: u64 = entry["parts"]
+            .as_object()
+            .map_or(0, |p| p.values().filter_map(Value::as_u64).sum());
+        entry["rows"] = json!(total);
+        write_atomically(
+            &path,
+            &serde_json::to_vec_pretty(&Value::Object(manifest)).unwrap_or_default(),
+        )
+    }
+
+    fn open(&self, slice: &SliceId, columns: &'static [Column]) -> Result<FilePart> {
+        let target = self.part_path(slice.stream, &slice.part);
+        let folder = self.dir.join(slice.stream);
+        std::fs::create_dir_all(&folder).map_err(|e| io(&folder, e))?;
+        // A hidden name: readers of the folder (pyarrow, Spark, DuckDB) skip dot files.
+        let partial = folder.join(format!(
+            ".{}.partial",
+            target
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default()
+        ));
+        let file = File::create(&partial).map_err(|e| io(&partial, e))?;
+        let encoder = match self.format {
+            FileFormat::Parquet => {
+                Encoder::Parquet(Box::new(ParquetPart::new(file, columns, partial.clone())?))
+            }
+            FileFormat::Jsonl => Encoder::Text(TextPart {
+                out: BufWriter::new(file),
+                columns,
+                partial: partial.clone(),
+                csv: false,
+            }),
+            FileFormat::Csv => {
+                let mut part = TextPart {
+                    out: BufWriter::new(file),
+                    columns,
+                    partial: partial.clone(),
+                    csv: true,
+                };
+                part.header()?;
+                Encoder::Text(part)
+            }
+        };
+        Ok(FilePart {
+            encoder,
+            partial,
+            target,
+            rows: 0,
+        })
+    }
+}
+
+impl Destination for FileDestination {
+    fn load(&self) -> BoxFuture<'_, Result<State>> {
+        Box::pin(async move {
+            let mut lock_path = self.state_file.path().as_os_str().to_owned();
+            lock_path.push(".lock");
+            let lock = crate::catalog_sync::lock::acquire_file(
+                lock_path.into(),
+                "sync with this state file",
+            )?;
+            *self.lock.lock().unwrap_or_else(|e| e.into_inner()) = Some(lock);
+            let mut loaded = self.state_file.load()?;
+            let here = self.identity();
+            match &loaded.destination {
+                Some(there) if *there != here => {
+                    return Err(Error::InvalidInput(format!(
+                        "the state {} belongs to {there}, not {here}: give that destination, or a new --state file to sync {here} from the start",
+                        self.state_file.path().display()
+                    )));
+                }
+                Some(_) => {}
+                None if self.dir.join("manifest.json").exists() && loaded.streams.is_empty() => {
+                    return Err(Error::InvalidInput(format!(
+                        "{} already holds a sync, and the state {} is new: give the state that sync kept, or an empty folder",
+                        self.dir.display(),
+                        self.state_file.path().display()
+                    )));
+                }
+                None => loaded.destination = Some(here),
+            }
+            *self.state.lock().unwrap_or_else(|e| e.into_inner()) = loaded.clone();
+            Ok(loaded)
+        })
+    }
+
+    fn save_stream<'a>(
+        &'a self,
+        stream: &'a str,
+        state: &'a StreamState,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            self.save(|all| {
+                all.streams.insert(stream.to_string(), state.clone());
+            })
+        })
+    }
+
+    fn part<'a>(
+        &'a self,
+        slice: &'a SliceId,
+        columns: &'static [Column],
+    ) -> BoxFuture<'a, Result<Box<dyn PartWriter>>> {
+        Box::pin(async move { Ok(Box::new(self.open(slice, columns)?) as Box<dyn PartWriter>) })
+    }
+
+    fn finished<'a>(
+        &'a self,
+        slice: &'a SliceId,
+        columns: &'static [Column],
+        rows: u64,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            // The part is under its name; a kill before the state is saved redoes the slice,
+            // which writes the same name again.
+            self.record(slice.stream, columns, &slice.part, rows, slice.snapshot)?;
+            self.save(|all| all.mark_done(slice.stream, slice.index))
+        })
+    }
+}
+
+/// A part being written under its partial name.
+struct FilePart {
+    encoder: Encoder,
+    partial: PathBuf,
+    target: PathBuf,
+    rows: u64,
+}
+
+enum Encoder {
+    // Boxed: the Parquet writer is five times the size of the text one.
+    Parquet(Box<ParquetPart>),
+    Text(TextPart),
+}
+
+impl PartWriter for FilePart {
+    fn write(&mut self, rows: Vec<Vec<Cell>>) -> BoxFuture<'_, Result<()>> {
+        self.rows += rows.len() as u64;
+        let result = match &mut self.encoder {
+            Encoder::Parquet(p) => p.write(rows),
+            Encoder::Text(t) => t.write(rows),
+        };
+        Box::pin(async move { result })
+    }
+
+    fn finish(self: Box<Self>) -> BoxFuture<'static, Result<u64>> {
+        Box::pin(async move {
+            let FilePart {
+                encoder,
+                partial,
+                target,
+                rows,
+            } = *self;
+            match encoder {
+                Encoder::Parquet(p) => p.finish()?,
+                Encoder::Text(t) => t.finish()?,
+            }
+            std::fs::rename(&partial, &target).map_err(|e| io(&target, e))?;
+            Ok(rows)
+        })
+    }
+}
+
+/// JSONL or CSV.
+struct TextPart {
+    out: BufWriter<File>,
+    columns: &'static [Column],
+    partial: PathBuf,
+    csv: bool,
+}
+
+impl TextPart {
+    fn header(&mut self) -> Result<()> {
+        let names: Vec<&str> = self.columns.iter().map(|c| c.name).collect();
+        self.line(
+            &names
+                .iter()
+                .map(|n| csv_field(n))
+                .collect::<Vec<_>>()
+                .join(","),
+        )
+    }
+
+    fn line(&mut self, text: &str) -> Result<()> {
+        self.out
+            .write_all(text.as_bytes())
+            .and_then(|()| self.out.write_all(b"\n"))
+            .map_err(|e| io(&self.partial, e))
+    }
+}
+
+/// A CSV field, quoted when it must be (RFC 4180).
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}
+
+fn csv_cell(cell: &Cell) -> String {
+    match cell {
+        Cell::Null => String::new(),
+        Cell::Str(s) | Cell::Json(s) => csv_field(s),
+        Cell::Int(n) => n.to_string(),
+        Cell::Float(n) => n.to_string(),
+        Cell::Bool(b) => b.to_string(),
+        Cell::Timestamp(_) => cell.to_json().as_str().unwrap_or_default().to_string(),
+    }
+}
+
+impl TextPart {
+    fn write(&mut self, rows: Vec<Vec<Cell>>) -> Result<()> {
+        for row in rows {
+            let line = if self.csv {
+                row.iter().map(csv_cell).collect::<Vec<_>>().join(",")
+            } else {
+                let object: Map<String, Value> = self
+                    .columns
+                    .iter()
+                    .zip(&row)
+                    .map(|(c, v)| (c.name.to_string(), v.to_json()))
+                    .collect();
+                Value::Object(object).to_string()
+            };
+            self.line(&line)?;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<()> {
+        self.out.flush().map_err(|e| io(&self.partial, e))?;
+        self.out
+            .get_ref()
+            .sync_data()
+            .map_err(|e| io(&self.partial, e))
+    }
+}
+
+/// The Arrow schema of a stream: timestamps in microseconds, UTC; JSON columns as text,
+/// marked `{"format": "json"}` in the field's metadata.
+pub fn arrow_schema(columns: &[Column]) -> Schema {
+    Schema::new(
+        columns
+            .iter()
+            .map(|c| {
+                let data_type = match c.kind {
+                    ColumnKind::Str | ColumnKind::Json => DataType::Utf8,
+                    ColumnKind::Int => DataType::Int64,
+                    ColumnKind::Float => DataType::Float64,
+                    ColumnKind::Bool => DataType::Boolean,
+                    ColumnKind::Timestamp => {
+                        DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+                    }
+                };
+                let field = Field::new(c.name, data_type, c.name != "id");
+                if c.kind == ColumnKind::Json {
+                    field.with_metadata(std::collections::HashMap::from([(
+                        "format".to_string(),
+                        "json".to_string(),
+                    )]))
+                } else {
+                    field
+                }
+            })
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// Rows as an Arrow record batch of `schema`.
+pub fn record_batch(
+    schema: &Arc<Schema>,
+    columns: &[Column],
+    rows: &[Vec<Cell>],
+) -> Result<RecordBatch> {
+    let arrays: Vec<ArrayRef> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, column)| -> ArrayRef {
+            let cells = rows.iter().map(|r| &r[i]);
+            match column.kind {
+                ColumnKind::Str | ColumnKind::Json => {
+                    let mut b = StringBuilder::with_capacity(rows.len(), rows.len() * 16);
+                    for cell in cells {
+                        match cell {
+                            Cell::Str(s) | Cell::Json(s) => b.append_value(s),
+                            _ => b.append_null(),
+                        }
+                    }
+                    Arc::new(b.finish())
+                }
+                ColumnKind::Int => {
+                    let mut b = Int64Builder::with_capacity(rows.len());
+                    cells.for_each(|c| {
+                        b.append_option(if let Cell::Int(n) = c { Some(*n) } else { None })
+                    });
+                    Arc::new(b.finish())
+                }
+                ColumnKind::Float => {
+                    let mut b = Float64Builder::with_capacity(rows.len());
+                    cells.for_each(|c| {
+                        b.append_option(match c {
+                            Cell::Float(n) => Some(*n),
+                            Cell::Int(n) => Some(*n as f64),
+                            _ => None,
+                        })
+                    });
+                    Arc::new(b.finish())
+                }
+                ColumnKind::Bool => {
+                    let mut b = BooleanBuilder::with_capacity(rows.len());
+                    cells.for_each(|c| {
+                        b.append_option(if let Cell::Bool(v) = c {
+                            Some(*v)
+                        } else {
+                            None
+                        })
+                    });
+                    Arc::new(b.finish())
+                }
+                ColumnKind::Timestamp => {
+                    let mut b =
+                        TimestampMicrosecondBuilder::with_capacity(rows.len()).with_timezone("UTC");
+                    cells.for_each(|c| {
+                        b.append_option(if let Cell::Timestamp(t) = c {
+                            Some(*t)
+                        } else {
+                            None
+                        })
+                    });
+                    Arc::new(b.finish())
+                }
+            }
+        })
+        .collect();
+    RecordBatch::try_new(schema.clone(), arrays)
+        .map_err(|e| Error::InvalidInput(format!("building a record batch: {e}")))
+}
+
+struct ParquetPart {
+    writer: ArrowWriter<File>,
+    schema: Arc<Schema>,
+    columns: &'static [Column],
+    buffered: Vec<Vec<Cell>>,
+    partial: PathBuf,
+}
+
+impl ParquetPart {
+    fn new(file: File, columns: &'static [Column], partial: PathBuf) -> Result<Self> {
+        let schema = Arc::new(arrow_schema(columns));
+        let properties = WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+            // And at most this many bytes, however large the rows (custom properties).
+            .set_max_row_group_bytes(Some(ROW_GROUP_BYTES))
+            .build();
+        let writer = ArrowWriter::try_new(file, schema.clone(), Some(properties))
+            .map_err(|e| parquet_error(&partial, e))?;
+        Ok(ParquetPart {
+            writer,
+            schema,
+            columns,
+            buffered: Vec::new(),
+            partial,
+        })
+    }
+
+    fn flush_batch(&mut self) -> Result<()> {
+        if self.buffered.is_empty() {
+            return Ok(());
+        }
+        let batch = record_batch(&self.schema, self.columns, &self.buffered)?;
+        self.buffered.clear();
+        self.writer
+            .write(&batch)
+            .map_err(|e| parquet_error(&self.partial, e))
+    }
+}
+
+fn parquet_error(path: &Path, e: parquet::errors::ParquetError) -> Error {
+    Error::Config(format!("{}: {e}", path.display()))
+}
+
+impl ParquetPart {
+    fn write(&mut self, rows: Vec<Vec<Cell>>) -> Result<()> {
+        self.buffered.extend(rows);
+        if self.buffered.len() >= BATCH_ROWS {
+            self.flush_batch()?;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<()> {
+        self.flush_batch()?;
+        let file = self
+            .writer
+            .into_inner()
+            .map_err(|e| parquet_error(&self.partial, e))?;
+        file.sync_data().map_err(|e| io(&self.partial, e))
+    }
+}

@@ -1,0 +1,595 @@
+//! Warehouse sync: a whole account's streams to files (Parquet, JSONL, CSV), incremental and
+//! resumable, read as fast as the operations' rate limits allow.
+//!
+//! - **Incremental**: each stream's bookmark is in the state file; a run reads the window from
+//!   the bookmark to the signpost, "now minus a safety margin", so the bookmark never runs
+//!   past what Klaviyo has settled (nor into events dated in the future).
+//! - **Concurrent**: a sliced stream's window is cut into time slices from its earliest
+//!   record on; the slices are paged at once (at most `concurrency`), each through the
+//!   client's rate limiter, so a sync is bound by Klaviyo's limits rather than by latency.
+//! - **Resumable, exactly once**: each slice is one output part, written whole (renamed when
+//!   complete) and then marked done in the state. A sync killed at any point and run again
+//!   resumes the same run: finished slices are skipped, unfinished ones rewritten under the
+//!   same names. No record is missing or repeated in the outputs.
+//! - **Flat memory**: a slice's rows go to its part page by page; Parquet buffers one row
+//!   group at most.
+
+// Generated, and kept as the generator writes it.
+#[rustfmt::skip]
+pub mod columns;
+pub mod files;
+pub mod postgres;
+pub mod schema;
+pub mod singer;
+pub mod state;
+pub mod streams;
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use futures_util::StreamExt;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::api::Call;
+use crate::auth::BoxFuture;
+use crate::client::Client;
+use crate::error::{Error, Result};
+pub use files::{FileDestination, FileFormat};
+pub use postgres::PostgresDestination;
+use schema::{Cell, Column, columns_of, format_micros, parse_micros, row};
+pub use singer::SingerOutput;
+use state::{Run, Slice, State, StreamState};
+pub use streams::{Bounds, STREAMS, Stream};
+
+/// One slice's output part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SliceId {
+    /// The stream.
+    pub stream: &'static str,
+    /// The run it belongs to.
+    pub run: String,
+    /// Its index in the run.
+    pub index: usize,
+    /// The part's name: `<run>-<index>`, or `snapshot` for a stream read whole each sync.
+    pub part: String,
+    /// Whether the part replaces everything the stream had (a snapshot stream).
+    pub snapshot: bool,
+}
+
+/// Where a sync writes, and keeps its state.
+pub trait Destination: std::marker::Sync {
+    /// The saved state (empty before the first sync).
+    fn load(&self) -> BoxFuture<'_, Result<State>>;
+    /// Saves one stream's state: its run starting, or its bookmark moving at the end.
+    fn save_stream<'a>(
+        &'a self,
+        stream: &'a str,
+        state: &'a StreamState,
+    ) -> BoxFuture<'a, Result<()>>;
+    /// Starts a slice's part.
+    fn part<'a>(
+        &'a self,
+        slice: &'a SliceId,
+        columns: &'static [Column],
+    ) -> BoxFuture<'a, Result<Box<dyn PartWriter>>>;
+    /// After a part is finished: marks its slice done (where the part's own commit did not).
+    fn finished<'a>(
+        &'a self,
+        slice: &'a SliceId,
+        columns: &'static [Column],
+        rows: u64,
+    ) -> BoxFuture<'a, Result<()>>;
+}
+
+/// One part's rows, on their way.
+pub trait PartWriter: Send {
+    /// Adds rows.
+    fn write(&mut self, rows: Vec<Vec<Cell>>) -> BoxFuture<'_, Result<()>>;
+    /// Completes the part under its real name (PostgreSQL: its rows and its slice marked
+    /// done, in one transaction); answers its row count.
+    fn finish(self: Box<Self>) -> BoxFuture<'static, Result<u64>>;
+}
+
+/// How a sync runs.
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    /// Stream names (default: every stream).
+    pub streams: Vec<String>,
+    /// Where a first sync starts (default 2012-01-01, before any Klaviyo account).
+    pub start: SystemTime,
+    /// How far behind now the signpost stays (default 5 minutes).
+    pub safety_margin: Duration,
+    /// Slices paged at once (default 16).
+    pub concurrency: usize,
+    /// Slices a sliced stream's window is cut into (default 4 × concurrency).
+    pub slices: usize,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions {
+            streams: Vec::new(),
+            start: UNIX_EPOCH + Duration::from_secs(1_325_376_000),
+            safety_margin: Duration::from_secs(300),
+            concurrency: 16,
+            slices: 64,
+        }
+    }
+}
+
+/// What one stream's sync did.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct StreamSummary {
+    /// The stream's name.
+    pub stream: String,
+    /// Records written by this run (resumed slices included, skipped ones not).
+    pub records: u64,
+    /// Requests sent.
+    pub requests: u64,
+    /// The bookmark after the run, ISO 8601 (none for a snapshot stream).
+    pub bookmark: Option<String>,
+}
+
+/// Progress of a running sync, for a display.
+#[derive(Debug, Clone)]
+pub struct Progress {
+    /// The stream being read.
+    pub stream: &'static str,
+    /// Records written so far in this run.
+    pub records: u64,
+    /// Slices finished, of `slices`.
+    pub slices_done: usize,
+    /// The run's slices.
+    pub slices: usize,
+}
+
+/// A second, in microseconds: how far a window is widened where the operators cannot bound
+/// it exactly (the API's timestamps are whole seconds).
+const SECOND: i64 = 1_000_000;
+
+/// The shortest slice, in microseconds.
+const MIN_SLICE: i64 = 3_600 * SECOND;
+
+pub(crate) fn micros(time: SystemTime) -> i64 {
+    time.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as i64)
+}
+
+/// The filter of one slice (with its partition's clause).
+fn slice_filter(stream: &Stream, slice: &Slice) -> Option<String> {
+    let key = stream.key?;
+    let at = |t: i64| format_micros(t).replace(".000000Z", "Z");
+    let window = match stream.bounds {
+        Bounds::GeLt => format!(
+            "greater-or-equal({key},{}),less-than({key},{})",
+            at(slice.from),
+            at(slice.to)
+        ),
+        Bounds::GtLt => format!(
+            "greater-than({key},{}),less-than({key},{})",
+            at(slice.from - SECOND),
+            at(slice.to + SECOND)
+        ),
+        Bounds::GtOnly => format!("greater-than({key},{})", at(slice.from - SECOND)),
+        Bounds::FullRefresh => return None,
+    };
+    Some(match stream.partitions.get(slice.partition) {
+        Some(clause) => format!("{clause},{window}"),
+        None => window,
+    })
+}
+
+/// Sends one listing call and pages it to the end, handing each page's resources to `each`.
+async fn page_through(
+    client: &Client,
+    stream: &Stream,
+    filter: Option<String>,
+    page_size: Option<u32>,
+    sort: Option<&str>,
+    mut each: impl FnMut(Vec<crate::Resource>) -> Result<bool>,
+    requests: &AtomicU64,
+) -> Result<()> {
+    let mut args = Map::new();
+    if let Some(filter) = filter {
+        args.insert("filter".into(), Value::from(filter));
+    }
+    if let Some(size) = page_size {
+        args.insert("page_size".into(), Value::from(size));
+    }
+    if let Some(sort) = sort {
+        args.insert("sort".into(), Value::from(sort));
+    }
+    let mut pager = Call::from_args(client, stream.operation, args)?.pager(client)?;
+    while let Some(page) = pager.next_page().await? {
+        requests.fetch_add(1, Ordering::Relaxed);
+        if !each(page.data)? {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// The largest page the operation allows (from the spec's table).
+fn page_size(stream: &Stream) -> Option<u32> {
+    crate::operations::operation(stream.operation).and_then(|op| op.page_size.map(|p| p.max))
+}
+
+/// The replication key's value of a resource, in microseconds.
+fn key_of(stream: &Stream, resource: &crate::Resource) -> Option<i64> {
+    resource.attr_str(stream.key?).and_then(parse_micros)
+}
+
+/// `[from, to)` in slices: the first from `from` to one span past the earliest record
+/// (`first`), then spans of equal length, the last ending at `to`. At most `most` slices, each
+/// at least an hour (a short window, an incremental run, is one slice and costs about a
+/// request per page of what changed), bounds on whole seconds (instants the API can be asked
+/// about).
+fn cut(from: i64, first: i64, to: i64, most: usize) -> Vec<Slice> {
+    let count = (most as i64).min(((to - first) / MIN_SLICE).max(1));
+    let span = ((to - first) / count / SECOND).max(1) * SECOND;
+    let mut slices = Vec::new();
+    let mut start = from;
+    let mut next = first + span;
+    while start < to {
+        let end = if next >= to || slices.len() as i64 + 1 >= count {
+            to
+        } else {
+            next
+        };
+        slices.push(Slice {
+            from: start,
+            to: end,
+            partition: 0,
+        });
+        start = end;
+        next = end + span;
+    }
+    slices
+}
+
+/// A sync of streams to a destination, which keeps its state.
+pub struct AccountSync<'a> {
+    client: &'a Client,
+    destination: &'a dyn Destination,
+    options: SyncOptions,
+}
+
+impl<'a> AccountSync<'a> {
+    /// A sync of `options.streams` to `destination`; checks the stream names and counts.
+    pub fn new(
+        client: &'a Client,
+        destination: &'a dyn Destination,
+        options: SyncOptions,
+    ) -> Result<Self> {
+        for name in &options.streams {
+            if streams::stream(name).is_none() {
+                return Err(Error::InvalidInput(format!(
+                    "{name:?} is not a stream; streams are {}",
+                    streams::names()
+                )));
+            }
+        }
+        if options.concurrency == 0 || options.slices == 0 {
+            return Err(Error::InvalidInput(
+                "--concurrency (and the slices per stream) must be at least 1".into(),
+            ));
+        }
+        Ok(AccountSync {
+            client,
+            destination,
+            options,
+        })
+    }
+
+    /// Runs every chosen stream in turn; `progress` hears of each finished page.
+    pub async fn run(
+        &self,
+        progress: &(dyn Fn(&Progress) + std::marker::Sync),
+    ) -> Result<Vec<StreamSummary>> {
+        let chosen: Vec<&'static Stream> = if self.options.streams.is_empty() {
+            STREAMS.iter().collect()
+        } else {
+            STREAMS
+                .iter()
+                .filter(|s| self.options.streams.iter().any(|n| n == s.name))
+                .collect()
+        };
+        let state = self.destination.load().await?;
+        let mut summaries = Vec::new();
+        for stream in chosen {
+            let existing = state.streams.get(stream.name).cloned().unwrap_or_default();
+            summaries.push(self.stream(stream, existing, progress).await?);
+        }
+        Ok(summaries)
+    }
+
+    async fn stream(
+        &self,
+        stream: &'static Stream,
+        existing: StreamState,
+        progress: &(dyn Fn(&Progress) + std::marker::Sync),
+    ) -> Result<StreamSummary> {
+        let columns = columns_of(stream.operation)
+            .ok_or_else(|| Error::Config(format!("{} lists no resources", stream.operation)))?;
+        let requests = AtomicU64::new(0);
+        // Whole seconds, as the API's timestamps are: a record in the signpost's second is read
+        // by the next run, never lost between two.
+        let signpost = SystemTime::now()
+            .checked_sub(self.options.safety_margin)
+            .ok_or_else(|| {
+                Error::InvalidInput(
+                    "the safety margin reaches before 1970: give a margin in seconds, such as 300"
+                        .into(),
+                )
+            })?;
+        let now = micros(signpost) / SECOND * SECOND;
+        let run = match existing.run.clone() {
+            // A run that was killed: the same window, slices and part names (whatever the
+            // start date or margin given now).
+            Some(run) => run,
+            None => {
+                let from = existing
+                    .bookmark
+                    .unwrap_or_else(|| micros(self.options.start) / SECOND * SECOND);
+                // Never behind the bookmark: a larger margin than last time reads nothing.
+                let to = now.max(from);
+                // The second and a random tag: two runs in one second have their own parts.
+                let id = format!(
+                    "{}-{:04x}",
+                    format_micros(to)
+                        .replace([':', '-'], "")
+                        .replace(".000000Z", "Z")
+                        .replace('.', ""),
+                    rand::random::<u16>()
+                );
+                let slices = self.plan(stream, from, to, &requests).await?;
+                Run {
+                    id,
+                    from,
+                    to,
+                    done: Vec::new(),
+                    slices,
+                }
+            }
+        };
+        let mut current = StreamState {
+            run: Some(run.clone()),
+            ..existing
+        };
+        self.destination.save_stream(stream.name, &current).await?;
+
+        let total = run.slices.len();
+        let records = AtomicU64::new(0);
+        let done_count = AtomicUsize::new(run.done.len());
+        let todo: Vec<(usize, Slice)> = run
+            .slices
+            .iter()
+            .copied()
+            .enumerate()
+            .filter(|(i, _)| !run.done.contains(i))
+            .collect();
+        let snapshot = stream.key.is_none();
+        let results: Vec<Result<()>> = futures_util::stream::iter(todo)
+            .map(|(index, slice)| {
+                let (records, requests, done_count) = (&records, &requests, &done_count);
+                let id = SliceId {
+                    stream: stream.name,
+                    run: run.id.clone(),
+                    index,
+                    part: if snapshot {
+                        "snapshot".to_string()
+                    } else {
+                        format!("{}-{index:04}", run.id)
+                    },
+                    snapshot,
+                };
+                async move {
+                    let written = self
+                        .slice(stream, columns, &slice, &id, requests, |n| {
+                            let r = records.fetch_add(n, Ordering::Relaxed) + n;
+                            progress(&Progress {
+                                stream: stream.name,
+                                records: r,
+                                slices_done: done_count.load(Ordering::Relaxed),
+                                slices: total,
+                            });
+                        })
+                        .await?;
+                    self.destination.finished(&id, columns, written).await?;
+                    done_count.fetch_add(1, Ordering::Relaxed);
+                    Ok(())
+                }
+            })
+            .buffer_unordered(self.options.concurrency)
+            .collect()
+            .await;
+        results.into_iter().collect::<Result<Vec<()>>>()?;
+
+        // Every slice is written: the bookmark moves to the signpost.
+        current.run = None;
+        if !snapshot {
+            let bookmark = current.bookmark.map_or(run.to, |b| b.max(run.to));
+            current.bookmark = Some(bookmark);
+            current.bookmark_time = Some(format_micros(bookmark));
+        }
+        self.destination.save_stream(stream.name, &current).await?;
+        Ok(StreamSummary {
+            stream: stream.name.to_string(),
+            records: records.into_inner(),
+            requests: requests.into_inner(),
+            bookmark: current.bookmark_time,
+        })
+    }
+
+    /// The run's slices: one per partition, or (sliced streams) the window from its earliest
+    /// record on cut into equal spans.
+    async fn plan(
+        &self,
+        stream: &'static Stream,
+        from: i64,
+        to: i64,
+        requests: &AtomicU64,
+    ) -> Result<Vec<Slice>> {
+        let partitions = stream.partitions.len().max(1);
+        if stream.key.is_none() {
+            return Ok(vec![Slice {
+                from,
+                to,
+                partition: 0,
+            }]);
+        }
+        if from >= to {
+            return Ok(Vec::new());
+        }
+        if !stream.sliced {
+            return Ok((0..partitions)
+                .map(|partition| Slice {
+                    from,
+                    to,
+                    partition,
+                })
+                .collect());
+        }
+        // The earliest record in the window: slices start there, not at the start date.
+        let mut earliest = None;
+        let probe = Slice {
+            from,
+            to,
+            partition: 0,
+        };
+        page_through(
+            self.client,
+            stream,
+            slice_filter(stream, &probe),
+            Some(1),
+            stream.key,
+            |page| {
+                // A record whose key does not parse starts the slices at the window's start.
+                if !page.is_empty() {
+                    earliest = Some(page.iter().find_map(|r| key_of(stream, r)).unwrap_or(from));
+                }
+                Ok(false)
+            },
+            requests,
+        )
+        .await?;
+        let Some(first) = earliest.map(|e| e.max(from)) else {
+            return Ok(Vec::new());
+        };
+        Ok(cut(from, first, to, self.options.slices))
+    }
+
+    /// Reads one slice into one part; answers the rows written.
+    async fn slice(
+        &self,
+        stream: &'static Stream,
+        columns: &'static [Column],
+        slice: &Slice,
+        id: &SliceId,
+        requests: &AtomicU64,
+        on_page: impl Fn(u64),
+    ) -> Result<u64> {
+        let mut writer = self.destination.part(id, columns).await?;
+        let exact = matches!(stream.bounds, Bounds::GeLt | Bounds::FullRefresh);
+        let mut args = Map::new();
+        if let Some(filter) = slice_filter(stream, slice) {
+            args.insert("filter".into(), Value::from(filter));
+        }
+        if let Some(size) = page_size(stream) {
+            args.insert("page_size".into(), Value::from(size));
+        }
+        let mut pager = Call::from_args(self.client, stream.operation, args)?.pager(self.client)?;
+        while let Some(page) = pager.next_page().await? {
+            requests.fetch_add(1, Ordering::Relaxed);
+            let rows: Vec<Vec<Cell>> = page
+                .data
+                .iter()
+                // Where the server could not be asked for [from, to) exactly, the rest is cut here.
+                .filter(|r| {
+                    exact || key_of(stream, r).is_some_and(|k| k >= slice.from && k < slice.to)
+                })
+                .map(|r| row(r, columns))
+                .collect();
+            let n = rows.len() as u64;
+            writer.write(rows).await?;
+            on_page(n);
+        }
+        writer.finish().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY: i64 = 86_400 * SECOND;
+
+    #[test]
+    fn slices_cover_the_window_without_gap_or_overlap() {
+        for (from, first, to, most) in [
+            (0, 100 * DAY, 465 * DAY, 64),
+            (0, 0, 365 * DAY + 7 * SECOND, 64),
+            (5 * SECOND, 5 * SECOND, 5 * SECOND + 30 * 60 * SECOND, 64),
+            (0, 10 * DAY, 10 * DAY + SECOND, 16),
+        ] {
+            let slices = cut(from, first, to, most);
+            assert!(!slices.is_empty() && slices.len() <= most);
+            assert_eq!(slices[0].from, from);
+            assert_eq!(slices.last().unwrap().to, to);
+            for pair in slices.windows(2) {
+                assert_eq!(pair[0].to, pair[1].from, "contiguous");
+                assert_eq!(pair[0].to % SECOND, 0, "on whole seconds");
+            }
+            assert!(slices.iter().all(|s| s.from < s.to));
+        }
+        // An incremental run of a few minutes is one slice.
+        assert_eq!(cut(0, 0, 10 * 60 * SECOND, 64).len(), 1);
+    }
+
+    #[test]
+    fn where_the_operators_cannot_bound_exactly_the_window_is_widened_by_a_second() {
+        let profiles = streams::stream("profiles").unwrap();
+        let slice = Slice {
+            from: 1_735_689_600 * SECOND,
+            to: 1_735_776_000 * SECOND,
+            partition: 0,
+        };
+        assert_eq!(
+            slice_filter(profiles, &slice).unwrap(),
+            "greater-than(updated,2024-12-31T23:59:59Z),less-than(updated,2025-01-02T00:00:01Z)"
+        );
+        let events = streams::stream("events").unwrap();
+        assert_eq!(
+            slice_filter(events, &slice).unwrap(),
+            "greater-or-equal(datetime,2025-01-01T00:00:00Z),less-than(datetime,2025-01-02T00:00:00Z)"
+        );
+        let campaigns = streams::stream("campaigns").unwrap();
+        let sms = Slice {
+            partition: 1,
+            ..slice
+        };
+        assert!(
+            slice_filter(campaigns, &sms)
+                .unwrap()
+                .starts_with("equals(messages.channel,'sms'),greater-or-equal(updated_at,")
+        );
+    }
+
+    #[test]
+    fn a_stream_is_sliced_or_partitioned_never_both() {
+        // The planner slices only partition 0 of a sliced stream.
+        for stream in STREAMS {
+            assert!(
+                !stream.sliced || stream.partitions.is_empty(),
+                "{}",
+                stream.name
+            );
+            assert!(
+                columns_of(stream.operation).is_some(),
+                "{} has columns",
+                stream.name
+            );
+        }
+    }
+}
