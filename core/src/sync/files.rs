@@ -28,12 +28,14 @@ use super::{Destination, PartWriter, SliceId};
 use crate::auth::BoxFuture;
 use crate::error::{Error, Result};
 
-/// Rows per Arrow batch handed to the Parquet writer.
-const BATCH_ROWS: usize = 8_192;
+/// Rows per Arrow batch handed to the Parquet writer (about a page: what a part holds
+/// unencoded).
+const BATCH_ROWS: usize = 1_024;
 /// Rows per Parquet row group: what a writer holds before it writes.
 const ROW_GROUP_ROWS: usize = 65_536;
-/// Bytes a writer holds at most before it writes a row group.
-const ROW_GROUP_BYTES: usize = 8 * 1024 * 1024;
+/// Bytes a writer holds at most before it writes a row group: with `--concurrency` parts
+/// open at once, what keeps a sync's memory flat however large the account.
+const ROW_GROUP_BYTES: usize = 1024 * 1024;
 
 /// A file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -497,8 +499,11 @@ impl ParquetPart {
         let properties = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
             .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-            // And at most this many bytes, however large the rows (custom properties).
+            // And at most this many bytes, however large the rows (custom properties), in
+            // pages of at most a tenth of that per column.
             .set_max_row_group_bytes(Some(ROW_GROUP_BYTES))
+            .set_data_page_size_limit(ROW_GROUP_BYTES / 10)
+            .set_dictionary_page_size_limit(ROW_GROUP_BYTES / 10)
             .build();
         let writer = ArrowWriter::try_new(file, schema.clone(), Some(properties))
             .map_err(|e| parquet_error(&partial, e))?;

@@ -215,6 +215,20 @@ fn page_size(stream: &Stream) -> Option<u32> {
     crate::operations::operation(stream.operation).and_then(|op| op.page_size.map(|p| p.max))
 }
 
+/// The replication key as a sort, where the operation allows it: a window read in key order
+/// is a range of an index on the server (Klaviyo's and the sandbox's), not a scan.
+fn key_sort(stream: &Stream) -> Option<&'static str> {
+    let key = stream.key?;
+    crate::operations::operation(stream.operation)?
+        .params
+        .iter()
+        .find(|p| p.wire == "sort")?
+        .allowed
+        .iter()
+        .copied()
+        .find(|allowed| *allowed == key)
+}
+
 /// The replication key's value of a resource, in microseconds.
 fn key_of(stream: &Stream, resource: &crate::Resource) -> Option<i64> {
     resource.attr_str(stream.key?).and_then(parse_micros)
@@ -499,6 +513,9 @@ impl<'a> AccountSync<'a> {
         if let Some(size) = page_size(stream) {
             args.insert("page_size".into(), Value::from(size));
         }
+        if let Some(sort) = key_sort(stream) {
+            args.insert("sort".into(), Value::from(sort));
+        }
         let mut pager = Call::from_args(self.client, stream.operation, args)?.pager(self.client)?;
         while let Some(page) = pager.next_page().await? {
             requests.fetch_add(1, Ordering::Relaxed);
@@ -574,6 +591,19 @@ mod tests {
                 .unwrap()
                 .starts_with("equals(messages.channel,'sms'),greater-or-equal(updated_at,")
         );
+    }
+
+    #[test]
+    fn incremental_windows_are_read_in_key_order() {
+        assert_eq!(
+            key_sort(streams::stream("events").unwrap()),
+            Some("datetime")
+        );
+        assert_eq!(
+            key_sort(streams::stream("profiles").unwrap()),
+            Some("updated")
+        );
+        assert_eq!(key_sort(streams::stream("metrics").unwrap()), None);
     }
 
     #[test]
