@@ -83,28 +83,11 @@ async function measure(kind, name, url) {
         next = page.links.next
       }
     }
-  } else if (name === 'compat') {
-    // The official SDK's code below, with klaviyo-bridge/compat in place of klaviyo-api.
-    const sdk = require(path.join(__dirname, '..', 'bindings-node', 'compat', 'index.js'))
-    const session = new sdk.ApiKeySession(KEY, new sdk.RetryWithExponentialBackoff({ numRetries: 0 }))
-    if (kind === 'events') {
-      const api = new sdk.EventsApi(session)
-      api.basePath = url
-      n = EVENTS
-      one = () => api.createEvent(EVENT)
-    } else {
-      const api = new sdk.ProfilesApi(session)
-      api.basePath = url
-      n = PAGES
-      let cursor
-      one = async () => {
-        const { body } = await api.getProfiles({ pageSize: 100, pageCursor: cursor })
-        if (body.data.length !== 100 || !body.data[0].attributes.firstName) throw new Error('bad page')
-        cursor = body.links?.next
-      }
-    }
   } else {
-    const sdk = require(path.join(__dirname, 'node_modules', 'klaviyo-api'))
+    // The official SDK's code, run on the official SDK or on klaviyo-bridge/compat (only the
+    // module differs).
+    const compat = name === 'compat'
+    const sdk = require(compat ? path.join(__dirname, '..', 'bindings-node', 'compat', 'index.js') : path.join(__dirname, 'node_modules', 'klaviyo-api'))
     const session = new sdk.ApiKeySession(KEY, new sdk.RetryWithExponentialBackoff({ numRetries: 0 }))
     if (kind === 'events' || kind.startsWith('concurrent')) {
       const api = new sdk.EventsApi(session)
@@ -118,9 +101,10 @@ async function measure(kind, name, url) {
       let cursor
       one = async () => {
         const { body } = await api.getProfiles({ pageSize: 100, pageCursor: cursor })
-        if (body.data.length !== 100) throw new Error('bad page')
-        // Hand the SDK the bare cursor: its own extraction from the link misses the encoded key.
-        cursor = body.links?.next ? new URL(body.links.next).searchParams.get('page[cursor]') : undefined
+        if (body.data.length !== 100 || !body.data[0].attributes.firstName) throw new Error('bad page')
+        // compat takes the whole link; the official SDK is handed the bare cursor: its own
+        // extraction from the link misses the encoded key.
+        cursor = compat ? body.links?.next : body.links?.next ? new URL(body.links.next).searchParams.get('page[cursor]') : undefined
       }
     }
   }

@@ -86,14 +86,19 @@ fn parquet_ids(dir: &Path, stream: &str) -> Vec<String> {
     ids
 }
 
-/// The sandbox's own ids of a kind, read through the API.
-fn sandbox_ids(env: &Env, operation: &str) -> BTreeSet<String> {
-    let client = Client::builder()
+/// A client of the sandbox, unpaced.
+fn client(env: &Env) -> Client {
+    Client::builder()
         .api_key(env.sandbox.api_key())
         .base_url(env.sandbox.base_url())
         .rate_limit(false)
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+/// The sandbox's own ids of a kind, read through the API.
+fn sandbox_ids(env: &Env, operation: &str) -> BTreeSet<String> {
+    let client = client(env);
     env.runtime.block_on(async {
         let mut args = serde_json::Map::new();
         if klaviyo_bridge::operations::operation(operation).is_some_and(|op| op.page_size.is_some())
@@ -310,12 +315,7 @@ fn a_second_sync_reads_only_what_was_added() {
     let (code, _, stderr) = env.run("dev", &sync_args(&destination, &state, "profiles,events"));
     assert_eq!(code, 0, "{stderr}");
     // 100 profiles and 1,000 events added after the first sync.
-    let client = Client::builder()
-        .api_key(env.sandbox.api_key())
-        .base_url(env.sandbox.base_url())
-        .rate_limit(false)
-        .build()
-        .unwrap();
+    let client = client(&env);
     env.runtime.block_on(async {
         let profiles = (0..100)
             .map(|i| ProfileData::email(format!("new{i}@example.com")))

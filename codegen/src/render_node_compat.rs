@@ -60,28 +60,23 @@ fn enum_member(value: &str) -> String {
         .collect()
 }
 
+/// An enum's members both ways, as JSON strings: (`"Profile"`, `"profile"`), then
+/// (`"profile"`, `"Profile"`), as TypeScript compiles them.
+fn reverse_mapped(values: &[String]) -> impl Iterator<Item = (Value, Value)> + '_ {
+    values.iter().flat_map(|v| {
+        let member = Value::from(enum_member(v));
+        let value = Value::from(v.as_str());
+        [(member.clone(), value.clone()), (value, member)]
+    })
+}
+
 /// `compat/enums.d.ts`: their types.
 pub fn render_node_compat_enum_types(spec: &Value, revision: &str) -> String {
     let mut out = generated_header("//", revision);
     out.push_str("// Types of compat/enums.js.\n\n");
     for (name, values) in enums(spec) {
-        let members: Vec<String> = values
-            .iter()
-            .flat_map(|v| {
-                let member = enum_member(v);
-                [
-                    format!(
-                        "readonly {}: {}",
-                        Value::from(member.as_str()),
-                        Value::from(v.as_str())
-                    ),
-                    format!(
-                        "readonly {}: {}",
-                        Value::from(v.as_str()),
-                        Value::from(member.as_str())
-                    ),
-                ]
-            })
+        let members: Vec<String> = reverse_mapped(&values)
+            .map(|(k, v)| format!("readonly {k}: {v}"))
             .collect();
         let _ = writeln!(
             out,
@@ -99,23 +94,8 @@ pub fn render_node_compat_enums(spec: &Value, revision: &str) -> String {
     out.push_str(&generated_header("//", revision));
     out.push_str("// The spec's enums as the official SDK exports them.\n\nmodule.exports = {\n");
     for (name, values) in enums(spec) {
-        let members: Vec<String> = values
-            .iter()
-            .flat_map(|v| {
-                let member = enum_member(v);
-                [
-                    format!(
-                        "{}: {}",
-                        Value::from(member.as_str()),
-                        Value::from(v.as_str())
-                    ),
-                    format!(
-                        "{}: {}",
-                        Value::from(v.as_str()),
-                        Value::from(member.as_str())
-                    ),
-                ]
-            })
+        let members: Vec<String> = reverse_mapped(&values)
+            .map(|(k, v)| format!("{k}: {v}"))
             .collect();
         let _ = writeln!(
             out,
