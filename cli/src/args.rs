@@ -294,7 +294,7 @@ pub struct DevArgs {
     /// Seconds behind now that bookmarks stop [default: 300].
     #[arg(long, value_name = "SECONDS")]
     pub safety_margin: Option<u64>,
-    /// Slices a sync reads at once [default: 16].
+    /// Slices a sync reads at once [default: 32].
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,
     /// Sync as a Singer tap: SCHEMA, RECORD and STATE messages on stdout (--state is then the

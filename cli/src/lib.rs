@@ -211,7 +211,9 @@ fn run_watched(
             "klaviyo_bridge::redis_store=warn"
         })
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
+        // Plain text: the crate's `ansi` feature is off (colours asked for without it panic
+        // in debug builds and print an error in release ones, on every terminal run).
+        .with_ansi(false)
         .try_init();
     let runtime = klaviyo_bridge::blocking::runtime();
     let result = runtime.block_on(async {
@@ -426,10 +428,39 @@ async fn sync_warehouse(
     let options = sync_options(a)?;
     let client = client(&a.common, binding)?;
     let sync = AccountSync::new(&client, target.as_ref(), options)?;
-    let show = progress(&a.common, "records");
-    let summaries = sync.run(&|p| show(p.records)).await?;
+    let show = warehouse_progress(&a.common);
+    let summaries = sync.run(&show).await?;
     render_summaries(&summaries, format, out)?;
     Ok(EXIT_OK)
+}
+
+/// On a terminal, a line per stream: its records and slices as they finish, the finished
+/// streams' lines kept above the running one.
+fn warehouse_progress(common: &Common) -> impl Fn(&klaviyo_bridge::sync::Progress) + Sync {
+    let bar = (!common.quiet && std::io::stderr().is_terminal()).then(|| {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        bar
+    });
+    let last = std::sync::Mutex::new(None::<String>);
+    move |p: &klaviyo_bridge::sync::Progress| {
+        let Some(bar) = &bar else { return };
+        let line = format!(
+            "{:<20} {:>10} records  {:>4}/{} slices",
+            p.stream, p.records, p.slices_done, p.slices
+        );
+        let mut last = last.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(previous) = last.as_deref()
+            && !previous.starts_with(&format!("{:<20} ", p.stream))
+        {
+            bar.println(previous);
+        }
+        bar.set_message(line.clone());
+        *last = Some(line);
+    }
 }
 
 /// The sync options the flags give.
@@ -453,8 +484,7 @@ fn sync_options(a: &DevArgs) -> Result<klaviyo_bridge::sync::SyncOptions, Failur
         options.safety_margin = std::time::Duration::from_secs(margin);
     }
     if let Some(n) = a.concurrency {
-        options.concurrency = n;
-        options.slices = n.saturating_mul(4).max(1);
+        options = options.with_concurrency(n);
     }
     Ok(options)
 }

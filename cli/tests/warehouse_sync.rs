@@ -530,3 +530,41 @@ fn a_state_file_belongs_to_one_destination_and_one_sync_at_a_time() {
     let (code, _, stderr) = env.run("dev", &sync_args(&first, &state, "events"));
     assert_eq!(code, 0, "{stderr}");
 }
+
+#[test]
+fn a_rust_export_is_a_stream_of_record_batches_with_every_record_once() {
+    use futures_util::StreamExt;
+    use klaviyo_bridge::sync::ExportOptions;
+    let env = seeded(40, 900, 0);
+    let client = client(&env);
+    env.runtime.block_on(async {
+        let options = ExportOptions {
+            safety_margin: Some(Duration::ZERO),
+            concurrency: Some(3),
+            ..ExportOptions::default()
+        };
+        let mut export = client.export("events", options).unwrap();
+        let schema = export.schema();
+        assert_eq!(
+            schema.field_with_name("datetime").unwrap().data_type(),
+            &DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+        );
+        let mut ids = BTreeSet::new();
+        let mut rows = 0;
+        while let Some(batch) = export.next().await {
+            let batch = batch.unwrap();
+            assert_eq!(batch.schema(), schema);
+            let column = batch.column_by_name("id").unwrap();
+            let strings = column.as_any().downcast_ref::<StringArray>().unwrap();
+            rows += strings.len();
+            ids.extend(strings.iter().flatten().map(str::to_string));
+        }
+        assert_eq!((rows, ids.len()), (900, 900));
+        assert!(export.bookmark().is_some_and(|b| b.ends_with('Z')));
+        // An unknown stream is refused before anything is read.
+        let refused = client
+            .export("eventz", ExportOptions::default())
+            .unwrap_err();
+        assert!(refused.to_string().contains("streams are"), "{refused}");
+    });
+}

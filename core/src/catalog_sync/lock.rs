@@ -51,6 +51,10 @@ pub fn acquire_file(path: PathBuf, what: &str) -> Result<SyncLock> {
     let cannot = |e: std::io::Error| {
         Error::InvalidInput(format!("cannot open the sync lock {}: {e}", path.display()))
     };
+    // The lock sits beside a state file that may not exist yet, in a folder that may not.
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(cannot)?;
+    }
     let file = OpenOptions::new()
         .read(true)
         .write(true)

@@ -12,30 +12,24 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use arrow_array::builder::{
-    BooleanBuilder, Float64Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
-};
-use arrow_array::{ArrayRef, RecordBatch};
-use arrow_schema::{DataType, Field, Schema, TimeUnit};
+use arrow_schema::Schema;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 use serde_json::{Map, Value, json};
 
-use super::schema::{Cell, Column, ColumnKind};
+use super::record_batches::{arrow_schema, record_batch};
+use super::schema::{Cell, Column};
 use super::state::{State, StateFile, StreamState, io, write_atomically};
 use super::{Destination, PartWriter, SliceId};
 use crate::auth::BoxFuture;
 use crate::error::{Error, Result};
 
-/// Rows per Arrow batch handed to the Parquet writer (about a page: what a part holds
-/// unencoded).
-const BATCH_ROWS: usize = 1_024;
 /// Rows per Parquet row group: what a writer holds before it writes.
 const ROW_GROUP_ROWS: usize = 65_536;
 /// Bytes a writer holds at most before it writes a row group: with `--concurrency` parts
 /// open at once, what keeps a sync's memory flat however large the account.
-const ROW_GROUP_BYTES: usize = 1024 * 1024;
+const ROW_GROUP_BYTES: usize = 256 * 1024;
 
 /// A file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -385,111 +379,10 @@ impl TextPart {
     }
 }
 
-/// The Arrow schema of a stream: timestamps in microseconds, UTC; JSON columns as text,
-/// marked `{"format": "json"}` in the field's metadata.
-pub fn arrow_schema(columns: &[Column]) -> Schema {
-    Schema::new(
-        columns
-            .iter()
-            .map(|c| {
-                let data_type = match c.kind {
-                    ColumnKind::Str | ColumnKind::Json => DataType::Utf8,
-                    ColumnKind::Int => DataType::Int64,
-                    ColumnKind::Float => DataType::Float64,
-                    ColumnKind::Bool => DataType::Boolean,
-                    ColumnKind::Timestamp => {
-                        DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
-                    }
-                };
-                let field = Field::new(c.name, data_type, c.name != "id");
-                if c.kind == ColumnKind::Json {
-                    field.with_metadata(std::collections::HashMap::from([(
-                        "format".to_string(),
-                        "json".to_string(),
-                    )]))
-                } else {
-                    field
-                }
-            })
-            .collect::<Vec<_>>(),
-    )
-}
-
-/// Rows as an Arrow record batch of `schema`.
-pub fn record_batch(
-    schema: &Arc<Schema>,
-    columns: &[Column],
-    rows: &[Vec<Cell>],
-) -> Result<RecordBatch> {
-    let arrays: Vec<ArrayRef> = columns
-        .iter()
-        .enumerate()
-        .map(|(i, column)| -> ArrayRef {
-            let cells = rows.iter().map(|r| &r[i]);
-            match column.kind {
-                ColumnKind::Str | ColumnKind::Json => {
-                    let mut b = StringBuilder::with_capacity(rows.len(), rows.len() * 16);
-                    for cell in cells {
-                        match cell {
-                            Cell::Str(s) | Cell::Json(s) => b.append_value(s),
-                            _ => b.append_null(),
-                        }
-                    }
-                    Arc::new(b.finish())
-                }
-                ColumnKind::Int => {
-                    let mut b = Int64Builder::with_capacity(rows.len());
-                    cells.for_each(|c| {
-                        b.append_option(if let Cell::Int(n) = c { Some(*n) } else { None })
-                    });
-                    Arc::new(b.finish())
-                }
-                ColumnKind::Float => {
-                    let mut b = Float64Builder::with_capacity(rows.len());
-                    cells.for_each(|c| {
-                        b.append_option(match c {
-                            Cell::Float(n) => Some(*n),
-                            Cell::Int(n) => Some(*n as f64),
-                            _ => None,
-                        })
-                    });
-                    Arc::new(b.finish())
-                }
-                ColumnKind::Bool => {
-                    let mut b = BooleanBuilder::with_capacity(rows.len());
-                    cells.for_each(|c| {
-                        b.append_option(if let Cell::Bool(v) = c {
-                            Some(*v)
-                        } else {
-                            None
-                        })
-                    });
-                    Arc::new(b.finish())
-                }
-                ColumnKind::Timestamp => {
-                    let mut b =
-                        TimestampMicrosecondBuilder::with_capacity(rows.len()).with_timezone("UTC");
-                    cells.for_each(|c| {
-                        b.append_option(if let Cell::Timestamp(t) = c {
-                            Some(*t)
-                        } else {
-                            None
-                        })
-                    });
-                    Arc::new(b.finish())
-                }
-            }
-        })
-        .collect();
-    RecordBatch::try_new(schema.clone(), arrays)
-        .map_err(|e| Error::InvalidInput(format!("building a record batch: {e}")))
-}
-
 struct ParquetPart {
     writer: ArrowWriter<File>,
     schema: Arc<Schema>,
     columns: &'static [Column],
-    buffered: Vec<Vec<Cell>>,
     partial: PathBuf,
 }
 
@@ -511,42 +404,41 @@ impl ParquetPart {
             writer,
             schema,
             columns,
-            buffered: Vec::new(),
             partial,
         })
     }
 
-    fn flush_batch(&mut self) -> Result<()> {
-        if self.buffered.is_empty() {
+    /// Encodes a page's rows at once (rows waiting for a larger batch would be held twice,
+    /// as cells and as the writer's pages).
+    fn write(&mut self, rows: Vec<Vec<Cell>>) -> Result<()> {
+        if rows.is_empty() {
             return Ok(());
         }
-        let batch = record_batch(&self.schema, self.columns, &self.buffered)?;
-        self.buffered.clear();
+        let batch = record_batch(&self.schema, self.columns, &rows)?;
+        drop(rows);
         self.writer
             .write(&batch)
-            .map_err(|e| parquet_error(&self.partial, e))
-    }
-}
-
-fn parquet_error(path: &Path, e: parquet::errors::ParquetError) -> Error {
-    Error::Config(format!("{}: {e}", path.display()))
-}
-
-impl ParquetPart {
-    fn write(&mut self, rows: Vec<Vec<Cell>>) -> Result<()> {
-        self.buffered.extend(rows);
-        if self.buffered.len() >= BATCH_ROWS {
-            self.flush_batch()?;
+            .map_err(|e| parquet_error(&self.partial, e))?;
+        // The writer's own byte limit counts an estimate of the encoded size, which for
+        // dictionary-encoded text is a fraction of what it holds (2.4 MB held at a 1 MiB
+        // limit): what it holds is what keeps memory flat.
+        if self.writer.memory_size() >= ROW_GROUP_BYTES {
+            self.writer
+                .flush()
+                .map_err(|e| parquet_error(&self.partial, e))?;
         }
         Ok(())
     }
 
-    fn finish(mut self) -> Result<()> {
-        self.flush_batch()?;
+    fn finish(self) -> Result<()> {
         let file = self
             .writer
             .into_inner()
             .map_err(|e| parquet_error(&self.partial, e))?;
         file.sync_data().map_err(|e| io(&self.partial, e))
     }
+}
+
+fn parquet_error(path: &Path, e: parquet::errors::ParquetError) -> Error {
+    Error::Config(format!("{}: {e}", path.display()))
 }
