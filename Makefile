@@ -42,7 +42,7 @@ build:
 $(VENV)/.installed:
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet 'maturin>=1.9.4,<2' 'pytest>=8' 'mypy>=1.10' 'flask>=3' 'uvicorn>=0.30' 'klaviyo-api==24.0.0' 'pyarrow>=17' 'jsonschema>=4.20' 'rfc3339-validator>=0.1.4'
+	$(VENV)/bin/pip install --quiet 'maturin>=1.9.4,<2' 'pytest>=8' 'mypy>=1.10' 'flask>=3' 'uvicorn>=0.30' 'klaviyo-api==24.0.0' 'pyarrow>=17' 'polars>=1.0' 'duckdb>=1.1' 'jsonschema>=4.20' 'rfc3339-validator>=0.1.4'
 	touch $@
 
 # Builds the extension into the venv (debug build, for tests).

@@ -239,6 +239,45 @@ impl NativeClient {
         })
     }
 
+    /// One stream's records as they are read (see `Export`): the sync engine's slices paged
+    /// at once within the rate limits, from `state`'s bookmark (or `since`, ISO 8601) to now
+    /// minus `safety_margin` seconds.
+    #[pyo3(signature = (stream, *, since=None, state=None, concurrency=None, safety_margin=None))]
+    fn export(
+        &self,
+        stream: &str,
+        since: Option<&str>,
+        state: Option<std::path::PathBuf>,
+        concurrency: Option<usize>,
+        safety_margin: Option<f64>,
+    ) -> PyResult<crate::export::PyExport> {
+        let since = since
+            .map(|text| {
+                klaviyo_bridge::time::parse_iso8601(text).ok_or_else(|| {
+                    to_py_err(klaviyo_bridge::Error::InvalidInput(format!(
+                        "since={text:?} is not an ISO 8601 time such as 2025-01-01T00:00:00Z"
+                    )))
+                })
+            })
+            .transpose()?;
+        let safety_margin = safety_margin
+            .map(|s| {
+                std::time::Duration::try_from_secs_f64(s).map_err(|_| {
+                    to_py_err(klaviyo_bridge::Error::InvalidInput(format!(
+                        "safety_margin={s} is not a number of seconds, such as 300"
+                    )))
+                })
+            })
+            .transpose()?;
+        let options = klaviyo_bridge::sync::ExportOptions {
+            since,
+            state,
+            concurrency,
+            safety_margin,
+        };
+        crate::export::PyExport::start(&self.core, stream, options, self.asynchronous)
+    }
+
     /// Calls any operation by its operation id; returns the response document (or None).
     #[pyo3(signature = (operation_id, *, path=None, query=None, body=None, timeout=None, revision=None))]
     #[allow(clippy::too_many_arguments)]

@@ -4,6 +4,7 @@
 mod client;
 mod convert;
 mod errors;
+mod export;
 mod filter;
 mod oauth;
 mod operations;
@@ -57,6 +58,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::NativeClient>()?;
     m.add_class::<resource::PyResource>()?;
     m.add_class::<pagination::PageCursor>()?;
+    m.add_class::<export::PyExport>()?;
     m.add_class::<resources::Events>()?;
     m.add_class::<resources::Profiles>()?;
     m.add_class::<resources::Lists>()?;

@@ -72,6 +72,13 @@ pub struct Ready {
     value: Option<Py<PyAny>>,
 }
 
+impl Ready {
+    /// Awaits to `value`.
+    pub fn new(value: Py<PyAny>) -> Self {
+        Ready { value: Some(value) }
+    }
+}
+
 #[pymethods]
 impl Ready {
     fn __await__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {

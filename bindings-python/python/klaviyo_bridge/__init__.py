@@ -22,7 +22,7 @@ import weakref
 from typing import Any, Callable, Dict, Optional, Union
 
 from . import _operations, errors, oauth, results, webhooks
-from ._native import DEFAULT_REVISION, NativeClient as _NativeClient, PageCursor as Pager, Resource, Tracker, __version__, refresh_logging
+from ._native import DEFAULT_REVISION, Export, NativeClient as _NativeClient, PageCursor as Pager, Resource, Tracker, __version__, refresh_logging
 from .results import BulkFailure, BulkReport, JobRef, JobStatus, SyncReport, TrackerStats, TrackFailure
 
 # One native pager serves `for`, `async for` and `.pages()`.
@@ -220,6 +220,28 @@ class _BaseClient:
         _open_trackers.add(tracker)
         return tracker
 
+    def export(
+        self,
+        stream: str,
+        *,
+        since: Optional[str] = None,
+        state: Optional[Union[str, "os.PathLike[str]"]] = None,
+        concurrency: Optional[int] = None,
+        safety_margin: Optional[float] = None,
+    ) -> Export:
+        """One stream's records as they are read (`"profiles"`, `"events"`, ... as `--tool
+        sync` names them): `pyarrow.table(export)`, `polars.from_arrow(export)` or duckdb read
+        its Arrow batches without a copy; `for record in export` (and `async for`) gives dicts.
+        Reads from `state`'s bookmark (or `since`, ISO 8601) to now minus `safety_margin`
+        seconds; the bookmark is saved to `state` once the export is read to its end."""
+        return self._native.export(  # type: ignore[no-any-return]
+            stream,
+            since=since,
+            state=None if state is None else os.fspath(state),
+            concurrency=concurrency,
+            safety_margin=safety_margin,
+        )
+
     @property
     def base_url(self) -> str:
         return str(self._native.base_url)
@@ -274,6 +296,7 @@ __all__ = [
     "results",
     *results.__all__,
     "Tracker",
+    "Export",
     "webhooks",
     "oauth",
     "refresh_logging",
