@@ -97,6 +97,30 @@ export declare class Resource {
   [attribute: string]: unknown
 }
 
+export interface ExportOptions {
+  /** ISO 8601: where to start when there is no bookmark (default: everything). */
+  since?: string
+  /** A state file: where the export starts, and where its bookmark is kept once read to the end. */
+  state?: string
+  /** Slices read at once (default 32). */
+  concurrency?: number
+  /** Seconds behind now where the export stops (default 300). */
+  safetyMargin?: number
+}
+export interface ExportColumn {
+  name: string
+  kind: 'string' | 'integer' | 'number' | 'boolean' | 'timestamp' | 'json'
+}
+/** One stream's records as they are read: `for await` gives records (timestamps as Dates,
+ * JSON columns as objects); `arrow()` gives the pieces of one Arrow IPC stream. */
+export declare class Export implements AsyncIterable<Record<string, unknown>> {
+  readonly stream: string
+  readonly columns: ExportColumn[]
+  /** The bookmark reached (ISO 8601) once read to the end, else null. */
+  readonly bookmark: string | null
+  [Symbol.asyncIterator](): AsyncIterator<Record<string, unknown>>
+  arrow(): AsyncIterable<Buffer>
+}
 export declare class Pager implements AsyncIterable<Resource> {
   /** The cursor to resume from (`cursor:` in ListOptions), or null at the end. */
   readonly cursor: string | null
@@ -281,6 +305,8 @@ export declare class Client {
   constructor(options?: ClientOptions)
   /** A background event tracker, closed (flushed) on beforeExit. */
   tracker(options?: TrackerOptions): Tracker
+  /** One stream's records as they are read (see Export). */
+  export(stream: string, options?: ExportOptions): Export
   readonly events: Events & ops.EventsOperations
   readonly profiles: Profiles & ops.ProfilesOperations
   readonly lists: Lists & ops.ListsOperations

@@ -1,6 +1,7 @@
 'use strict'
 // klaviyo-bridge for Node: a thin layer over the native addon, one file per concept under
-// lib/ (errors, resource, cancel, pagination, resources, oauth, tracker, webhooks, client),
+// lib/ (errors, resource, cancel, pagination, export, resources, oauth, tracker, webhooks,
+// client),
 // beside the generated operations.js. It converts values, maps errors, shapes results and
 // wires AbortSignal; rate limiting, retries, pagination and the rest happen in the Rust core.
 
@@ -8,6 +9,7 @@ const native = require('./lib/addon.js')
 const errors = require('./lib/errors.js')
 const { Client } = require('./lib/client.js')
 const { Pager } = require('./lib/pagination.js')
+const { Export } = require('./lib/export.js')
 const { Resource } = require('./lib/resource.js')
 const { Tracker } = require('./lib/tracker.js')
 const { webhooks } = require('./lib/webhooks.js')
@@ -21,6 +23,7 @@ Object.defineProperty(module.exports, Symbol.for('klaviyo-bridge.convertError'),
 Object.assign(module.exports, {
   Client,
   Pager,
+  Export,
   Resource,
   Tracker,
   webhooks,

@@ -4,6 +4,7 @@ import cjs from './index.js'
 export const {
   Client,
   Pager,
+  Export,
   Resource,
   Tracker,
   webhooks,

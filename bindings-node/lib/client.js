@@ -10,6 +10,9 @@ const { withSignal } = require('./cancel.js')
 const { namespace, operationCaller, HAND_VERBS, withVerbs } = require('./resources.js')
 const { NATIVE_APP, OAuthApp, toNativeTokens, fromNativeTokens } = require('./oauth.js')
 const { Tracker, TRACKER_OPTIONS } = require('./tracker.js')
+const { Export } = require('./export.js')
+
+const EXPORT_OPTIONS = ['since', 'state', 'concurrency', 'safetyMargin']
 
 function nativeOptions(options = {}) {
   const known = ['apiKey', 'baseUrl', 'revision', 'timeout', 'connectTimeout', 'maxRetries', 'maxDelay', 'rateLimitWait', 'rateLimit', 'rateLimitStore', 'publicKey', 'accessToken', 'userAgentSuffix', 'retryStatuses', 'oauth', 'sandbox']
@@ -80,6 +83,20 @@ class Client {
     }
     try {
       return new Tracker(this.#native.tracker(rest, report))
+    } catch (error) {
+      rethrow(error)
+    }
+  }
+  /** One stream's records as they are read (`'profiles'`, `'events'`, ... as `--tool sync`
+   * names them): `for await (const record of client.export('events'))`, or its Arrow IPC
+   * stream by `.arrow()`. Reads from `state`'s bookmark (or `since`) to now minus
+   * `safetyMargin` seconds; `state` keeps the bookmark once the export is read to its end. */
+  export(stream, options = {}) {
+    for (const key of Object.keys(options)) {
+      if (!EXPORT_OPTIONS.includes(key)) throw new InvalidInputError({ code: 'invalid_input', message: `unknown export option ${JSON.stringify(key)}; options are ${EXPORT_OPTIONS.join(', ')}` })
+    }
+    try {
+      return new Export(this.#native.export(stream, options))
     } catch (error) {
       rethrow(error)
     }

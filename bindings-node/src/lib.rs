@@ -6,6 +6,7 @@
 mod cancel;
 mod dispatch;
 mod errors;
+mod export;
 mod filter;
 mod oauth;
 mod operations;
@@ -253,6 +254,16 @@ impl NativeClient {
         Ok(tracker::NativeTracker {
             inner: self.core.tracker(options).map_err(js_error)?,
         })
+    }
+
+    /// Starts an export of one stream (see `Export`).
+    #[napi]
+    pub fn export(
+        &self,
+        stream: String,
+        options: Option<export::ExportArgs>,
+    ) -> napi::Result<export::NativeExport> {
+        export::start(&self.core, &stream, options)
     }
 
     /// Opens a pager for a list method.

@@ -45,7 +45,9 @@ test('every README JavaScript block type-checks under tsc --strict', () => {
     return file
   })
   const tsc = path.join(ROOT, 'node_modules', '.bin', 'tsc')
-  const args = ['--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--types', 'node', ...files]
+  // --skipLibCheck: apache-arrow's flatbuffers declarations need a newer TypeScript than the
+  // package supports; the blocks themselves are still checked against every declaration.
+  const args = ['--noEmit', '--skipLibCheck', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--types', 'node', ...files]
   const done = spawnSync(tsc, args, { cwd: ROOT, encoding: 'utf8' })
   assert.equal(done.status, 0, `${done.stdout}${done.stderr}`)
 })

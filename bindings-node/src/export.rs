@@ -1,0 +1,153 @@
+//! `client.export(stream, options)`: the core's `Export` for JS, a page at a time: records as
+//! JSON text (for `JSON.parse`; the JS layer makes Dates of the timestamp columns) or pieces
+//! of one Arrow IPC stream (for `apache-arrow`).
+
+use std::sync::Arc;
+
+use napi::bindgen_prelude::Buffer;
+use napi_derive::napi;
+use serde_json::{Map, Value};
+
+use klaviyo_bridge::sync::{Export, ExportOptions};
+
+use crate::errors::{js_error, usage};
+
+#[napi(object)]
+pub struct ExportArgs {
+    /// ISO 8601: where to start when there is no bookmark.
+    pub since: Option<String>,
+    /// A state file keeping the bookmark.
+    pub state: Option<String>,
+    pub concurrency: Option<u32>,
+    /// Seconds behind now where the export stops.
+    pub safety_margin: Option<f64>,
+}
+
+#[napi(object)]
+pub struct ExportColumn {
+    pub name: String,
+    /// string, integer, number, boolean, timestamp or json.
+    pub kind: String,
+}
+
+pub fn start(
+    core: &klaviyo_bridge::Client,
+    stream: &str,
+    args: Option<ExportArgs>,
+) -> napi::Result<NativeExport> {
+    let args = args.unwrap_or(ExportArgs {
+        since: None,
+        state: None,
+        concurrency: None,
+        safety_margin: None,
+    });
+    let since = args
+        .since
+        .map(|text| {
+            klaviyo_bridge::time::parse_iso8601(&text).ok_or_else(|| {
+                usage(format!(
+                    "since {text:?} is not an ISO 8601 time such as 2025-01-01T00:00:00Z"
+                ))
+            })
+        })
+        .transpose()?;
+    let safety_margin = args
+        .safety_margin
+        .map(|s| {
+            std::time::Duration::try_from_secs_f64(s).map_err(|_| {
+                usage(format!(
+                    "safetyMargin {s} is not a number of seconds, such as 300"
+                ))
+            })
+        })
+        .transpose()?;
+    let options = ExportOptions {
+        since,
+        state: args.state.map(Into::into),
+        concurrency: args.concurrency.map(|n| n as usize),
+        safety_margin,
+    };
+    let export = {
+        let _entered = klaviyo_bridge::runtime::runtime().enter();
+        core.export(stream, options).map_err(js_error)?
+    };
+    Ok(NativeExport {
+        stream: export.stream(),
+        columns: export
+            .columns()
+            .iter()
+            .map(|c| (c.name, c.kind.name()))
+            .collect(),
+        inner: Arc::new(tokio::sync::Mutex::new(export)),
+    })
+}
+
+/// One stream's records as they are read.
+#[napi]
+pub struct NativeExport {
+    inner: Arc<tokio::sync::Mutex<Export>>,
+    stream: &'static str,
+    columns: Vec<(&'static str, &'static str)>,
+}
+
+#[napi]
+impl NativeExport {
+    #[napi(getter)]
+    pub fn stream(&self) -> &'static str {
+        self.stream
+    }
+
+    #[napi(getter)]
+    pub fn columns(&self) -> Vec<ExportColumn> {
+        self.columns
+            .iter()
+            .map(|(name, kind)| ExportColumn {
+                name: name.to_string(),
+                kind: kind.to_string(),
+            })
+            .collect()
+    }
+
+    /// The bookmark reached, once read to the end (null before, or while a read is waiting).
+    #[napi(getter)]
+    pub fn bookmark(&self) -> Option<String> {
+        self.inner
+            .try_lock()
+            .ok()
+            .and_then(|e| e.bookmark().map(str::to_string))
+    }
+
+    /// The next page's records as a JSON array, or null at the end.
+    #[napi]
+    pub async fn next_records_raw(&self) -> napi::Result<Option<Buffer>> {
+        let inner = self.inner.clone();
+        let mut export = inner.lock().await;
+        let Some(rows) = export.next_rows().await.map_err(js_error)? else {
+            return Ok(None);
+        };
+        let columns = export.columns();
+        let records: Vec<Value> = rows
+            .iter()
+            .map(|row| {
+                Value::Object(
+                    columns
+                        .iter()
+                        .zip(row)
+                        .map(|(column, cell)| (column.name.to_string(), cell.to_json()))
+                        .collect::<Map<String, Value>>(),
+                )
+            })
+            .collect();
+        serde_json::to_vec(&records)
+            .map(|bytes| Some(Buffer::from(bytes)))
+            .map_err(|e| usage(format!("encoding records: {e}")))
+    }
+
+    /// The next piece of the Arrow IPC stream, or null after the last.
+    #[napi]
+    pub async fn next_ipc(&self) -> napi::Result<Option<Buffer>> {
+        let inner = self.inner.clone();
+        let mut export = inner.lock().await;
+        Ok(export.next_ipc().await.map_err(js_error)?.map(Buffer::from))
+    }
+}
