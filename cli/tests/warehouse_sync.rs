@@ -568,3 +568,85 @@ fn a_rust_export_is_a_stream_of_record_batches_with_every_record_once() {
         assert!(refused.to_string().contains("streams are"), "{refused}");
     });
 }
+
+#[test]
+fn child_streams_are_read_under_each_parent_and_memberships_are_keyed_by_both_ids() {
+    let env = seeded(20, 0, 0);
+    let client = client(&env);
+    let profiles: Vec<String> = sandbox_ids(&env, "get_profiles").into_iter().collect();
+    let ids: Vec<&str> = profiles.iter().map(String::as_str).collect();
+    // Two lists sharing two profiles: the memberships are the pairs, a shared profile twice.
+    let (a, b) = env.runtime.block_on(async {
+        let a = client.lists().create("A").await.unwrap();
+        let b = client.lists().create("B").await.unwrap();
+        let (a, b) = (a.id().unwrap().to_string(), b.id().unwrap().to_string());
+        client.lists().add_profiles(&a, &ids[0..6]).await.unwrap();
+        client.lists().add_profiles(&b, &ids[4..10]).await.unwrap();
+        (a, b)
+    });
+    env.settle();
+    let mut expected: BTreeSet<(String, String)> = BTreeSet::new();
+    expected.extend(ids[0..6].iter().map(|p| (a.clone(), p.to_string())));
+    expected.extend(ids[4..10].iter().map(|p| (b.clone(), p.to_string())));
+    assert_eq!(expected.len(), 12);
+
+    let out = env.path("children");
+    let state = env.path("children.json");
+    let destination = format!("jsonl:{out}");
+    let streams = "list_memberships,coupon_codes,campaign_messages";
+    let (code, _, stderr) = env.run("dev", &sync_args(&destination, &state, streams));
+    assert_eq!(code, 0, "{stderr}");
+    let read: BTreeSet<(String, String)> =
+        std::fs::read_dir(Path::new(&out).join("list_memberships"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+            .flat_map(|p| {
+                std::fs::read_to_string(p)
+                    .unwrap()
+                    .lines()
+                    .map(|line| {
+                        let row: Value = serde_json::from_str(line).unwrap();
+                        (
+                            row["list_id"].as_str().unwrap().to_string(),
+                            row["id"].as_str().unwrap().to_string(),
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+    assert_eq!(read, expected);
+
+    // PostgreSQL keys a membership by both ids; a second sync after a removal drops that row.
+    let server = support::postgres::Postgres::start();
+    let url = server.url("postgres");
+    let pairs = |env: &Env| -> BTreeSet<(String, String)> {
+        query(
+            env,
+            &url,
+            "SELECT list_id, id FROM klaviyo.list_memberships",
+        )
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect()
+    };
+    let (code, _, stderr) = env.run("dev", &sync_args(&url, "", "list_memberships"));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(pairs(&env), expected);
+    env.runtime
+        .block_on(client.lists().remove_profiles(&a, &ids[0..1]))
+        .unwrap();
+    expected.remove(&(a.clone(), ids[0].to_string()));
+    let (code, _, stderr) = env.run("dev", &sync_args(&url, "", "list_memberships"));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(pairs(&env), expected);
+    let key: Vec<String> = query(
+        &env,
+        &url,
+        "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) WHERE i.indrelid = 'klaviyo.list_memberships'::regclass AND i.indisprimary ORDER BY a.attname",
+    )
+    .iter()
+    .map(|r| r.get(0))
+    .collect();
+    assert_eq!(key, ["id", "list_id"]);
+}

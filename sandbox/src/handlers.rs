@@ -47,7 +47,9 @@ pub(crate) fn router(shared: Arc<Shared>) -> NormalizePath<Router> {
         .route("/api/lists/{id}/profiles", get(get_list_profiles))
         .route(
             "/api/lists/{id}/relationships/profiles",
-            post(add_to_list).delete(remove_from_list),
+            get(get_list_profile_ids)
+                .post(add_to_list)
+                .delete(remove_from_list),
         )
         .route("/api/data-privacy-deletion-jobs", post(delete_profile_data))
         .route("/__sandbox/state", get(state))
@@ -495,6 +497,30 @@ async fn get_list_profiles(State(s): AppState, Path(id): Path<String>, q: Params
         .unwrap_or_default();
     page("get_profiles_for_list", &Rows(members.iter().collect()), &q)
         .map_or_else(|e| e, |body| ok(StatusCode::OK, body))
+}
+
+/// A list's members as relationship identifiers, `{type, id}`, in the order they joined.
+async fn get_list_profile_ids(State(s): AppState, Path(id): Path<String>, q: Params) -> Response {
+    let store = s.store.lock().unwrap();
+    if !store.lists.contains_key(&id) {
+        return not_found("list", &id);
+    }
+    let members: Vec<Value> = store
+        .list_members
+        .get(&id)
+        .map(|m| {
+            m.iter()
+                .filter(|p| store.profiles.get(p).is_some())
+                .map(|p| json!({"type": "profile", "id": p}))
+                .collect()
+        })
+        .unwrap_or_default();
+    page(
+        "get_profile_ids_for_list",
+        &Rows(members.iter().collect()),
+        &q,
+    )
+    .map_or_else(|e| e, |body| ok(StatusCode::OK, body))
 }
 
 /// The profile ids of a relationship body, checked against the table's limit and the store.

@@ -23,7 +23,7 @@ use arrow_schema::{ArrowError, SchemaRef};
 use tokio::sync::mpsc;
 
 use super::record_batches::{arrow_schema, record_batch};
-use super::schema::{Cell, Column, columns_of, format_micros};
+use super::schema::{Cell, Column, format_micros};
 use super::state::{State, StateFile, StreamState};
 use super::streams::{self, Stream};
 use super::{AccountSync, Destination, PartWriter, SliceId, SyncOptions};
@@ -95,7 +95,8 @@ impl Client {
                 streams::names()
             ))
         })?;
-        let columns = columns_of(found.operation)
+        let columns = found
+            .columns()
             .ok_or_else(|| Error::Config(format!("{} lists no resources", found.operation)))?;
         let concurrency = options
             .concurrency

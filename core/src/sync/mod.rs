@@ -40,7 +40,7 @@ use crate::error::{Error, Result};
 pub use export::{Export, ExportOptions, ExportReader};
 pub use files::{FileDestination, FileFormat};
 pub use postgres::PostgresDestination;
-use schema::{Cell, Column, columns_of, format_micros, parse_micros, row};
+use schema::{Cell, Column, format_micros, parse_micros, row};
 pub use singer::SingerOutput;
 use state::{Run, Slice, State, StreamState};
 pub use streams::{Bounds, STREAMS, Stream};
@@ -200,7 +200,7 @@ async fn page_through(
     filter: Option<String>,
     page_size: Option<u32>,
     sort: Option<&str>,
-    mut each: impl FnMut(Vec<crate::Resource>) -> Result<bool>,
+    each: impl FnMut(Vec<crate::Resource>) -> Result<bool>,
     requests: &AtomicU64,
 ) -> Result<()> {
     let mut args = Map::new();
@@ -213,14 +213,63 @@ async fn page_through(
     if let Some(sort) = sort {
         args.insert("sort".into(), Value::from(sort));
     }
-    let mut pager = Call::from_args(client, stream.operation, args)?.pager(client)?;
-    while let Some(page) = pager.next_page().await? {
+    page_operation(client, stream.operation, args, each, requests).await
+}
+
+/// Pages `operation` called with `args` to the end (or until `each` answers false).
+async fn page_operation(
+    client: &Client,
+    operation: &str,
+    args: Map<String, Value>,
+    mut each: impl FnMut(Vec<crate::Resource>) -> Result<bool>,
+    requests: &AtomicU64,
+) -> Result<()> {
+    let mut pages = Pages::new(client, operation, args)?;
+    while let Some(page) = pages.next(client).await? {
         requests.fetch_add(1, Ordering::Relaxed);
-        if !each(page.data)? {
+        if !each(page)? {
             break;
         }
     }
     Ok(())
+}
+
+/// The pages of a listing call: a paginated operation's pages, or the one answer of an
+/// operation that lists without pages (a campaign's messages).
+enum Pages {
+    Paged(crate::Pager),
+    Once(Option<Call>),
+}
+
+impl Pages {
+    fn new(client: &Client, operation: &str, args: Map<String, Value>) -> Result<Self> {
+        let call = Call::from_args(client, operation, args)?;
+        Ok(if call.operation().paginated {
+            Pages::Paged(call.pager(client)?)
+        } else {
+            Pages::Once(Some(call))
+        })
+    }
+
+    async fn next(&mut self, client: &Client) -> Result<Option<Vec<crate::Resource>>> {
+        match self {
+            Pages::Paged(pager) => Ok(pager.next_page().await?.map(|page| page.data)),
+            Pages::Once(call) => match call.take() {
+                Some(call) => Ok(Some(call.send(client).await?.resources())),
+                None => Ok(None),
+            },
+        }
+    }
+}
+
+/// A child stream's arguments under one parent: its id, and the largest page.
+fn child_args(stream: &Stream, parent_id: &str) -> Map<String, Value> {
+    let mut args = Map::new();
+    args.insert("id".into(), Value::from(parent_id));
+    if let Some(size) = page_size(stream) {
+        args.insert("page_size".into(), Value::from(size));
+    }
+    args
 }
 
 /// The largest page the operation allows (from the spec's table).
@@ -352,7 +401,8 @@ impl<'a> AccountSync<'a> {
         existing: StreamState,
         progress: &(dyn Fn(&Progress) + std::marker::Sync),
     ) -> Result<StreamSummary> {
-        let columns = columns_of(stream.operation)
+        let columns = stream
+            .columns()
             .ok_or_else(|| Error::Config(format!("{} lists no resources", stream.operation)))?;
         let requests = AtomicU64::new(0);
         // Whole seconds, as the API's timestamps are: a record in the signpost's second is read
@@ -557,6 +607,70 @@ impl<'a> AccountSync<'a> {
         Ok(found)
     }
 
+    /// The ids of every record of `stream` (a child stream's parent), its own parents read
+    /// first: the parents of an account are few (lists, campaigns, flows, coupons).
+    fn ids_of<'s>(
+        &'s self,
+        stream: &'static Stream,
+        requests: &'s AtomicU64,
+    ) -> BoxFuture<'s, Result<Vec<String>>> {
+        Box::pin(async move {
+            let mut ids = Vec::new();
+            let mut collect = |page: Vec<crate::Resource>| {
+                ids.extend(page.iter().filter_map(|r| r.id().map(str::to_string)));
+                Ok(true)
+            };
+            match stream.parent {
+                None if stream.partitions.is_empty() => {
+                    page_through(
+                        self.client,
+                        stream,
+                        None,
+                        page_size(stream),
+                        None,
+                        &mut collect,
+                        requests,
+                    )
+                    .await?;
+                }
+                None => {
+                    for clause in stream.partitions {
+                        let filter = Some((*clause).to_string());
+                        page_through(
+                            self.client,
+                            stream,
+                            filter,
+                            page_size(stream),
+                            None,
+                            &mut collect,
+                            requests,
+                        )
+                        .await?;
+                    }
+                }
+                Some(parent) => {
+                    let grandparent = streams::stream(parent.stream).ok_or_else(|| {
+                        Error::Config(format!(
+                            "{}'s parent {} is not a stream",
+                            stream.name, parent.stream
+                        ))
+                    })?;
+                    for parent_id in self.ids_of(grandparent, requests).await? {
+                        page_operation(
+                            self.client,
+                            stream.operation,
+                            child_args(stream, &parent_id),
+                            &mut collect,
+                            requests,
+                        )
+                        .await?;
+                    }
+                }
+            }
+            Ok(ids)
+        })
+    }
+
     /// Reads one slice into one part; answers the rows written.
     async fn slice(
         &self,
@@ -568,6 +682,32 @@ impl<'a> AccountSync<'a> {
         on_page: impl Fn(u64),
     ) -> Result<u64> {
         let mut writer = self.destination.part(id, columns).await?;
+        if let Some(parent) = stream.parent {
+            let parent_stream = streams::stream(parent.stream).ok_or_else(|| {
+                Error::Config(format!(
+                    "{}'s parent {} is not a stream",
+                    stream.name, parent.stream
+                ))
+            })?;
+            for parent_id in self.ids_of(parent_stream, requests).await? {
+                let mut pages = Pages::new(
+                    self.client,
+                    stream.operation,
+                    child_args(stream, &parent_id),
+                )?;
+                while let Some(page) = pages.next(self.client).await? {
+                    requests.fetch_add(1, Ordering::Relaxed);
+                    let rows: Vec<Vec<Cell>> = page
+                        .iter()
+                        .map(|r| row(r, columns, Some(&parent_id)))
+                        .collect();
+                    let n = rows.len() as u64;
+                    writer.write(rows).await?;
+                    on_page(n);
+                }
+            }
+            return writer.finish().await;
+        }
         let exact = matches!(stream.bounds, Bounds::GeLt | Bounds::FullRefresh);
         let mut args = Map::new();
         if let Some(filter) = slice_filter(stream, slice) {
@@ -589,7 +729,7 @@ impl<'a> AccountSync<'a> {
                 .filter(|r| {
                     exact || key_of(stream, r).is_some_and(|k| k >= slice.from && k < slice.to)
                 })
-                .map(|r| row(r, columns))
+                .map(|r| row(r, columns, None))
                 .collect();
             let n = rows.len() as u64;
             writer.write(rows).await?;
@@ -696,11 +836,25 @@ mod tests {
                 "{}",
                 stream.name
             );
-            assert!(
-                columns_of(stream.operation).is_some(),
-                "{} has columns",
-                stream.name
-            );
+            let columns = stream
+                .columns()
+                .unwrap_or_else(|| panic!("{} has columns", stream.name));
+            for key in stream.key_columns {
+                assert!(
+                    columns.iter().any(|c| c.name == *key),
+                    "{}'s key {key} is a column",
+                    stream.name
+                );
+            }
+            if let Some(parent) = stream.parent {
+                let up = streams::stream(parent.stream).expect("a child's parent is a stream");
+                assert!(stream.key.is_none(), "{} is read whole", stream.name);
+                assert!(columns.iter().any(|c| c.name == parent.column));
+                // The operation takes the parent's id.
+                let op = crate::operations::operation(stream.operation).unwrap();
+                assert!(op.path.contains("{id}"), "{}", stream.name);
+                assert_ne!(up.name, stream.name);
+            }
         }
     }
 }

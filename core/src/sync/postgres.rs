@@ -184,10 +184,18 @@ impl PostgresDestination {
             return Ok(());
         }
         let table = self.table(stream);
+        let keys = key_columns(stream);
+        let key_list: Vec<String> = keys.iter().map(|k| ident(k)).collect();
         let mut statements = format!(
-            "CREATE TABLE IF NOT EXISTS {table} (id text PRIMARY KEY, _klaviyo_run text NOT NULL);"
+            "CREATE TABLE IF NOT EXISTS {table} ({}, _klaviyo_run text NOT NULL, PRIMARY KEY ({}));",
+            key_list
+                .iter()
+                .map(|k| format!("{k} text NOT NULL"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            key_list.join(", ")
         );
-        for column in columns.iter().filter(|c| c.name != "id") {
+        for column in columns.iter().filter(|c| !keys.contains(&c.name)) {
             statements.push_str(&format!(
                 "ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {} {};",
                 ident(column.name),
@@ -201,6 +209,11 @@ impl PostgresDestination {
         migrated.insert(stream);
         Ok(())
     }
+}
+
+/// The primary key of a stream's table (`id`, or a membership's parent id and `id`).
+fn key_columns(stream: &str) -> &'static [&'static str] {
+    super::streams::stream(stream).map_or(&["id"], |s| s.key_columns)
 }
 
 impl Destination for PostgresDestination {
@@ -393,16 +406,19 @@ impl PartWriter for PostgresPart {
 
     fn finish(self: Box<Self>) -> BoxFuture<'static, Result<u64>> {
         Box::pin(async move {
+            let keys = key_columns(self.slice.stream);
             let names: Vec<String> = self.columns.iter().map(|c| ident(c.name)).collect();
-            let updates: Vec<String> = names
+            let updates: Vec<String> = self
+                .columns
                 .iter()
-                .filter(|n| n.as_str() != "\"id\"")
-                .map(|n| format!("{n} = EXCLUDED.{n}"))
+                .filter(|c| !keys.contains(&c.name))
+                .map(|c| format!("{n} = EXCLUDED.{n}", n = ident(c.name)))
                 .chain(["_klaviyo_run = EXCLUDED._klaviyo_run".to_string()])
                 .collect();
+            let key = keys.iter().map(|k| ident(k)).collect::<Vec<_>>().join(", ");
             // A record twice in one slice (a page boundary moved under it): the later copy wins.
             let upsert = format!(
-                "INSERT INTO {table} ({cols}, _klaviyo_run) SELECT DISTINCT ON (id) {cols}, $1 FROM staging ORDER BY id, ctid DESC ON CONFLICT (id) DO UPDATE SET {updates}",
+                "INSERT INTO {table} ({cols}, _klaviyo_run) SELECT DISTINCT ON ({key}) {cols}, $1 FROM staging ORDER BY {key}, ctid DESC ON CONFLICT ({key}) DO UPDATE SET {updates}",
                 table = self.table,
                 cols = names.join(", "),
                 updates = updates.join(", "),

@@ -47,6 +47,8 @@ pub enum Source {
     Attribute(&'static str),
     /// `relationships.<name>.data.id` (a to-one relationship).
     Relationship(&'static str),
+    /// The id of the parent record a child stream's record was read under.
+    Parent,
 }
 
 /// One column.
@@ -143,7 +145,7 @@ fn cell(value: Option<&Value>, kind: ColumnKind) -> Cell {
 }
 
 /// A resource as a row of `columns`.
-pub fn row(resource: &Resource, columns: &[Column]) -> Vec<Cell> {
+pub fn row(resource: &Resource, columns: &[Column], parent: Option<&str>) -> Vec<Cell> {
     columns
         .iter()
         .map(|column| match column.source {
@@ -159,6 +161,7 @@ pub fn row(resource: &Resource, columns: &[Column]) -> Vec<Cell> {
                     .and_then(|d| d.get("id")),
                 column.kind,
             ),
+            Source::Parent => parent.map_or(Cell::Null, |id| Cell::Str(id.to_string())),
         })
         .collect()
 }
@@ -190,7 +193,7 @@ mod tests {
             "attributes": {"timestamp": 1735701586, "datetime": "2025-01-01T03:19:46+00:00", "event_properties": {"a": 1}},
             "relationships": {"metric": {"data": {"type": "metric", "id": "M1"}}}
         }));
-        let row = row(&resource, columns);
+        let row = row(&resource, columns, None);
         let at = |name: &str| row[columns.iter().position(|c| c.name == name).unwrap()].clone();
         assert_eq!(at("id"), Cell::Str("E1".into()));
         assert_eq!(at("timestamp"), Cell::Int(1735701586));

@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 use super::schema::{Cell, Column, ColumnKind, format_micros};
 use super::state::{State, StreamState};
 use super::streams::{STREAMS, Stream};
-use super::{Destination, PartWriter, SliceId, columns_of};
+use super::{Destination, PartWriter, SliceId};
 use crate::auth::BoxFuture;
 use crate::error::{Error, Result};
 
@@ -44,7 +44,7 @@ pub fn stream_schema(columns: &[Column]) -> Value {
 
 /// The SCHEMA message of a stream.
 fn schema_message(stream: &Stream, columns: &[Column]) -> Value {
-    let mut message = json!({"type": "SCHEMA", "stream": stream.name, "schema": stream_schema(columns), "key_properties": ["id"]});
+    let mut message = json!({"type": "SCHEMA", "stream": stream.name, "schema": stream_schema(columns), "key_properties": stream.key_columns});
     if let Some(key) = stream.key {
         message["bookmark_properties"] = json!([key]);
     }
@@ -56,7 +56,7 @@ pub fn catalog() -> Value {
     let streams: Vec<Value> = STREAMS
         .iter()
         .filter_map(|stream| {
-            let columns = columns_of(stream.operation)?;
+            let columns = stream.columns()?;
             let mut metadata = vec![json!({"breadcrumb": [], "metadata": {
                 "table-key-properties": ["id"],
                 "forced-replication-method": if stream.key.is_some() { "INCREMENTAL" } else { "FULL_TABLE" },
@@ -167,7 +167,7 @@ impl Destination for SingerOutput {
                     .unwrap_or_else(|e| e.into_inner())
                     .insert(definition.name);
                 if first {
-                    let columns = columns_of(definition.operation).unwrap_or_default();
+                    let columns = definition.columns().unwrap_or_default();
                     messages.emit(&[schema_message(definition, columns)])?;
                 }
             }

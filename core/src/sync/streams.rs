@@ -1,6 +1,10 @@
 //! The streams a sync can read: which operation lists each, and how its replication key can
 //! be filtered (the spec's operators for that field differ from stream to stream).
 
+use std::sync::LazyLock;
+
+use super::schema::{Column, ColumnKind, Source, columns_of};
+
 /// How a stream's replication key can be bounded on the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Bounds {
@@ -13,6 +17,16 @@ pub enum Bounds {
     GtOnly,
     /// No filter on any timestamp: every sync reads the whole stream (a snapshot).
     FullRefresh,
+}
+
+/// What a child stream is read under: each record of a parent stream, by its id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parent {
+    /// The parent stream (itself possibly a child: flow messages are under flow actions,
+    /// under flows).
+    pub stream: &'static str,
+    /// The column that holds the parent's id.
+    pub column: &'static str,
 }
 
 /// One stream.
@@ -30,6 +44,46 @@ pub struct Stream {
     pub sliced: bool,
     /// Filter clauses the operation requires, one partition each (campaigns need a channel).
     pub partitions: &'static [&'static str],
+    /// For a child stream, read per parent record (`operation` takes the parent's `id`).
+    pub parent: Option<Parent>,
+    /// The columns that identify a row: `id`, or for a membership (a profile in many lists)
+    /// the parent's id and `id`.
+    pub key_columns: &'static [&'static str],
+}
+
+impl Stream {
+    /// Its columns: the operation's (from the spec), and for a child stream the parent's id
+    /// where the resource does not already carry it.
+    pub fn columns(&self) -> Option<&'static [Column]> {
+        let own = columns_of(self.operation)?;
+        let Some(parent) = self.parent else {
+            return Some(own);
+        };
+        if own.iter().any(|c| c.name == parent.column) {
+            return Some(own);
+        }
+        static WITH_PARENT: LazyLock<Vec<(&'static str, &'static [Column])>> =
+            LazyLock::new(|| {
+                STREAMS
+                    .iter()
+                    .filter_map(|s| {
+                        let parent = s.parent?;
+                        let mut columns = columns_of(s.operation)?.to_vec();
+                        columns.push(Column {
+                            name: parent.column,
+                            source: Source::Parent,
+                            kind: ColumnKind::Str,
+                        });
+                        // Built once per stream, for the process's life.
+                        Some((s.name, &*Vec::leak(columns)))
+                    })
+                    .collect()
+            });
+        WITH_PARENT
+            .iter()
+            .find(|(name, _)| *name == self.name)
+            .map(|(_, columns)| *columns)
+    }
 }
 
 const fn incremental(
@@ -46,6 +100,8 @@ const fn incremental(
         bounds,
         sliced,
         partitions: &[],
+        parent: None,
+        key_columns: &["id"],
     }
 }
 
@@ -57,6 +113,31 @@ const fn snapshot(name: &'static str, operation: &'static str) -> Stream {
         bounds: Bounds::FullRefresh,
         sliced: false,
         partitions: &[],
+        parent: None,
+        key_columns: &["id"],
+    }
+}
+
+/// A child stream, read whole each sync under each record of its parent.
+const fn child(
+    name: &'static str,
+    operation: &'static str,
+    parent: &'static str,
+    column: &'static str,
+    key_columns: &'static [&'static str],
+) -> Stream {
+    Stream {
+        name,
+        operation,
+        key: None,
+        bounds: Bounds::FullRefresh,
+        sliced: false,
+        partitions: &[],
+        parent: Some(Parent {
+            stream: parent,
+            column,
+        }),
+        key_columns,
     }
 }
 
@@ -78,6 +159,8 @@ pub const STREAMS: &[Stream] = &[
             "equals(messages.channel,'sms')",
             "equals(messages.channel,'mobile_push')",
         ],
+        parent: None,
+        key_columns: &["id"],
     },
     incremental("flows", "get_flows", "updated", Bounds::GeLt, false),
     incremental("templates", "get_templates", "updated", Bounds::GeLt, false),
@@ -86,6 +169,49 @@ pub const STREAMS: &[Stream] = &[
     snapshot("catalog_categories", "get_catalog_categories"),
     snapshot("coupons", "get_coupons"),
     snapshot("tags", "get_tags"),
+    // A membership's `id` is the profile's.
+    child(
+        "list_memberships",
+        "get_profile_ids_for_list",
+        "lists",
+        "list_id",
+        &["list_id", "id"],
+    ),
+    child(
+        "segment_memberships",
+        "get_profile_ids_for_segment",
+        "segments",
+        "segment_id",
+        &["segment_id", "id"],
+    ),
+    child(
+        "campaign_messages",
+        "get_messages_for_campaign",
+        "campaigns",
+        "campaign_id",
+        &["id"],
+    ),
+    child(
+        "flow_actions",
+        "get_actions_for_flow",
+        "flows",
+        "flow_id",
+        &["id"],
+    ),
+    child(
+        "flow_messages",
+        "get_flow_action_messages",
+        "flow_actions",
+        "flow_action_id",
+        &["id"],
+    ),
+    child(
+        "coupon_codes",
+        "get_coupon_codes_for_coupon",
+        "coupons",
+        "coupon_id",
+        &["id"],
+    ),
 ];
 
 /// A stream by name.
