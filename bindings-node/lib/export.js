@@ -24,25 +24,34 @@ class Export {
     return this.#native.bookmark ?? null
   }
   async *[Symbol.asyncIterator]() {
-    for (;;) {
-      const body = await this.#native.nextRecordsRaw().catch(rethrow)
-      if (body === null) return
-      for (const record of JSON.parse(body.toString('utf8'))) {
-        for (const name of this.#timestamps) {
-          if (record[name] != null) record[name] = new Date(record[name])
+    try {
+      for (;;) {
+        const body = await this.#native.nextRecordsRaw().catch(rethrow)
+        if (body === null) return
+        for (const record of JSON.parse(body.toString('utf8'))) {
+          for (const name of this.#timestamps) {
+            if (record[name] != null) record[name] = new Date(record[name])
+          }
+          yield record
         }
-        yield record
       }
+    } finally {
+      // A loop left early stops the reading and frees the state file at once.
+      await this.#native.close()
     }
   }
   /** Pieces of one Arrow IPC stream (the schema first, the end marker last), for
    * apache-arrow: `await RecordBatchReader.from(export.arrow())`, or `tableFromIPC` of the
    * concatenated pieces. Read either the records or this, not both. */
   async *arrow() {
-    for (;;) {
-      const piece = await this.#native.nextIpc().catch(rethrow)
-      if (piece === null) return
-      yield piece
+    try {
+      for (;;) {
+        const piece = await this.#native.nextIpc().catch(rethrow)
+        if (piece === null) return
+        yield piece
+      }
+    } finally {
+      await this.#native.close()
     }
   }
 }

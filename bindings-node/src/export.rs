@@ -78,14 +78,15 @@ pub fn start(
             .iter()
             .map(|c| (c.name, c.kind.name()))
             .collect(),
-        inner: Arc::new(tokio::sync::Mutex::new(export)),
+        inner: Arc::new(tokio::sync::Mutex::new(Some(export))),
     })
 }
 
 /// One stream's records as they are read.
 #[napi]
 pub struct NativeExport {
-    inner: Arc<tokio::sync::Mutex<Export>>,
+    /// `None` once closed.
+    inner: Arc<tokio::sync::Mutex<Option<Export>>>,
     stream: &'static str,
     columns: Vec<(&'static str, &'static str)>,
 }
@@ -114,14 +115,17 @@ impl NativeExport {
         self.inner
             .try_lock()
             .ok()
-            .and_then(|e| e.bookmark().map(str::to_string))
+            .and_then(|e| e.as_ref().and_then(|e| e.bookmark()).map(str::to_string))
     }
 
     /// The next page's records as a JSON array, or null at the end.
     #[napi]
     pub async fn next_records_raw(&self) -> napi::Result<Option<Buffer>> {
         let inner = self.inner.clone();
-        let mut export = inner.lock().await;
+        let mut guard = inner.lock().await;
+        let Some(export) = guard.as_mut() else {
+            return Ok(None);
+        };
         let Some(rows) = export.next_rows().await.map_err(js_error)? else {
             return Ok(None);
         };
@@ -143,11 +147,25 @@ impl NativeExport {
             .map_err(|e| usage(format!("encoding records: {e}")))
     }
 
+    /// Stops the reading and releases the state file's lock now, not when collected (a loop
+    /// left early). The bookmark stays where it was unless the end was read.
+    #[napi]
+    pub async fn close(&self) {
+        let inner = self.inner.clone();
+        let mut guard = inner.lock().await;
+        if guard.as_ref().is_some_and(|e| e.bookmark().is_none()) {
+            *guard = None;
+        }
+    }
+
     /// The next piece of the Arrow IPC stream, or null after the last.
     #[napi]
     pub async fn next_ipc(&self) -> napi::Result<Option<Buffer>> {
         let inner = self.inner.clone();
-        let mut export = inner.lock().await;
+        let mut guard = inner.lock().await;
+        let Some(export) = guard.as_mut() else {
+            return Ok(None);
+        };
         Ok(export.next_ipc().await.map_err(js_error)?.map(Buffer::from))
     }
 }

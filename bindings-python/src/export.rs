@@ -12,7 +12,7 @@ use pyo3::prelude::*;
 use pyo3::types::{IntoPyDict, PyCapsule, PyDict};
 
 use klaviyo_bridge::sync::schema::{Cell, Column};
-use klaviyo_bridge::sync::{Export, ExportOptions};
+use klaviyo_bridge::sync::{Export, ExportOptions, ExportReader};
 
 use crate::convert::to_py;
 use crate::errors::to_py_err;
@@ -80,6 +80,35 @@ impl PyExport {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .pop_front()
+    }
+}
+
+/// The batches for the C stream interface. Each wait for a page releases the GIL: the
+/// engine's log records take it, so a consumer holding it while it waits would deadlock. The
+/// bookmark is kept once the end is reached, as record iteration keeps it.
+struct GilFreeReader {
+    inner: ExportReader,
+    schema: arrow_schema::SchemaRef,
+    bookmark: Arc<Mutex<Option<String>>>,
+}
+
+impl Iterator for GilFreeReader {
+    type Item = Result<arrow_array::RecordBatch, arrow_schema::ArrowError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let inner = &mut self.inner;
+        let next = Python::attach(|py| py.detach(|| inner.next()));
+        if next.is_none() {
+            *self.bookmark.lock().unwrap_or_else(|e| e.into_inner()) =
+                self.inner.export().bookmark().map(str::to_string);
+        }
+        next
+    }
+}
+
+impl arrow_array::RecordBatchReader for GilFreeReader {
+    fn schema(&self) -> arrow_schema::SchemaRef {
+        self.schema.clone()
     }
 }
 
@@ -185,7 +214,11 @@ impl PyExport {
                     "this export was already handed to an Arrow reader: start another with client.export(...)",
                 )
             })?;
-        let reader = FFI_ArrowArrayStream::new(Box::new(export.into_reader()));
+        let reader = FFI_ArrowArrayStream::new(Box::new(GilFreeReader {
+            schema: export.schema(),
+            inner: export.into_reader(),
+            bookmark: self.bookmark.clone(),
+        }));
         // The capsule points at the struct itself, as the protocol asks; pyarrow moves it out and
         // marks it released, so dropping it with the capsule is then a no-op.
         PyCapsule::new_with_value(py, reader, c"arrow_array_stream")
@@ -241,7 +274,12 @@ impl PyExport {
             },
             move |py, rows| {
                 let Some(rows) = rows else {
-                    return Err(PyStopAsyncIteration::new_err(()));
+                    // Another `anext` may have buffered the last page's rows meanwhile.
+                    return buffer
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .pop_front()
+                        .ok_or_else(|| PyStopAsyncIteration::new_err(()));
                 };
                 let mut made: VecDeque<Py<PyAny>> = records(py, columns, &rows)?.into();
                 let first = made

@@ -348,6 +348,13 @@ impl Iterator for ExportReader {
     type Item = std::result::Result<RecordBatch, ArrowError>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        // Waiting here on a runtime's thread would block the tasks that feed it (tokio panics
+        // instead, and across the C stream interface a panic aborts the process).
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return Some(Err(ArrowError::ExternalError(Box::new(Error::InvalidInput(
+                "an export's blocking reader was read on a tokio runtime's thread: read it from another thread, or use the Export as a Stream".into(),
+            )))));
+        }
         let export = &mut self.export;
         match export.blocking_next_rows() {
             Ok(Some(rows)) => Some(

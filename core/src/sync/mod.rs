@@ -105,13 +105,13 @@ pub struct SyncOptions {
     pub safety_margin: Duration,
     /// Slices paged at once (default 32: at 200 ms a response, what keeps the server busy).
     pub concurrency: usize,
-    /// Slices a sliced stream's window is cut into (default 2 × concurrency).
+    /// Slices a sliced stream's window is cut into (default 4 × concurrency).
     pub slices: usize,
 }
 
 impl SyncOptions {
-    /// `n` slices paged at once, of twice as many: two rounds leave a short tail (slices
-    /// finishing while others wait) and parts of a useful size.
+    /// `n` slices paged at once, of four times as many: four rounds leave a short tail
+    /// (slices finishing while others wait) and parts of a useful size.
     pub fn with_concurrency(mut self, n: usize) -> Self {
         self.concurrency = n;
         self.slices = n.saturating_mul(4);
@@ -316,6 +316,8 @@ fn key_of(stream: &Stream, resource: &crate::Resource) -> Option<i64> {
 /// incremental run, is one slice and costs about a request per page of what changed), bounds
 /// on whole seconds (instants the API can be asked about).
 fn cut(from: i64, first: i64, last: i64, to: i64, most: usize) -> Vec<Slice> {
+    // A widened probe (profiles: `less-than(to + 1 s)`) may find a first record past `to`.
+    let first = first.clamp(from, to);
     let last = last.clamp(first, to);
     let count = (most as i64).min(((last - first) / MIN_SLICE).max(1));
     let span = ((last - first) / count / SECOND).max(1) * SECOND;
@@ -760,6 +762,8 @@ mod tests {
             (0, 10 * DAY, 10 * DAY, 10 * DAY + SECOND, 16),
             // A latest record past the window's end (clock skew) is the end.
             (0, DAY, 900 * DAY, 100 * DAY, 16),
+            // A first record in the widened second past the end: one slice, no panic.
+            (0, DAY + SECOND / 2, DAY + SECOND / 2, DAY, 16),
         ] {
             let slices = cut(from, first, last, to, most);
             assert!(!slices.is_empty() && slices.len() <= most);

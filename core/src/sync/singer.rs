@@ -58,7 +58,7 @@ pub fn catalog() -> Value {
         .filter_map(|stream| {
             let columns = stream.columns()?;
             let mut metadata = vec![json!({"breadcrumb": [], "metadata": {
-                "table-key-properties": ["id"],
+                "table-key-properties": stream.key_columns,
                 "forced-replication-method": if stream.key.is_some() { "INCREMENTAL" } else { "FULL_TABLE" },
                 "valid-replication-keys": stream.key.map_or(json!([]), |k| json!([k])),
                 "inclusion": "available",
