@@ -294,6 +294,9 @@ pub struct DevArgs {
     /// Seconds behind now that bookmarks stop [default: 300].
     #[arg(long, value_name = "SECONDS")]
     pub safety_margin: Option<u64>,
+    /// Days a report stream (metric_aggregates) re-reads before its bookmark [default: 7].
+    #[arg(long, value_name = "DAYS")]
+    pub lookback_days: Option<u64>,
     /// Slices a sync reads at once [default: 32].
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,

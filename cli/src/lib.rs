@@ -483,6 +483,9 @@ fn sync_options(a: &DevArgs) -> Result<klaviyo_bridge::sync::SyncOptions, Failur
     if let Some(margin) = a.safety_margin {
         options.safety_margin = std::time::Duration::from_secs(margin);
     }
+    if let Some(days) = a.lookback_days {
+        options.lookback = std::time::Duration::from_secs(days.saturating_mul(86_400));
+    }
     if let Some(n) = a.concurrency {
         options = options.with_concurrency(n);
     }

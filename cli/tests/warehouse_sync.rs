@@ -650,3 +650,74 @@ fn child_streams_are_read_under_each_parent_and_memberships_are_keyed_by_both_id
     .collect();
     assert_eq!(key, ["id", "list_id"]);
 }
+
+#[test]
+fn daily_metric_aggregates_count_every_event_and_later_syncs_reread_the_lookback_window() {
+    let env = seeded(20, 1_200, 0);
+    let out = env.path("aggregates");
+    let state = env.path("aggregates.json");
+    let destination = format!("jsonl:{out}");
+    let rows = |out: &str| -> Vec<Value> {
+        parts(Path::new(out), "metric_aggregates", "jsonl")
+            .into_iter()
+            .flat_map(|p| {
+                std::fs::read_to_string(p)
+                    .unwrap()
+                    .lines()
+                    .map(|l| serde_json::from_str(l).unwrap())
+                    .collect::<Vec<Value>>()
+            })
+            .collect()
+    };
+    // From the account's first event (not the 2012 start date): a query per metric and year.
+    let before = env.sandbox.requests().len();
+    let (code, stdout, stderr) =
+        env.run("dev", &sync_args(&destination, &state, "metric_aggregates"));
+    let metrics = sandbox_ids(&env, "get_metrics");
+    let first_queries = env.sandbox.requests()[before..]
+        .iter()
+        .filter(|r| r.operation == Some("query_metric_aggregates"))
+        .count();
+    assert!(
+        first_queries <= 2 * metrics.len(),
+        "{first_queries} queries"
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let first = rows(&out);
+    let counted: f64 = first.iter().map(|r| r["count"].as_f64().unwrap()).sum();
+    assert_eq!(counted, 1_200.0, "every event counted on its UTC day");
+    for row in &first {
+        let id = row["id"].as_str().unwrap();
+        let day = row["date"].as_str().unwrap();
+        assert!(
+            day.ends_with("T00:00:00.000000Z"),
+            "{day}: days start at UTC midnight"
+        );
+        assert_eq!(
+            id,
+            format!("{}:{}", row["metric_id"].as_str().unwrap(), &day[..10])
+        );
+        assert!(metrics.contains(row["metric_id"].as_str().unwrap()));
+    }
+    let summary: Value = serde_json::from_str(&stdout).unwrap();
+    assert!(
+        summary[0]["bookmark"]
+            .as_str()
+            .unwrap()
+            .ends_with("T00:00:00.000000Z")
+    );
+
+    // The next sync re-reads the last 3 days of each metric: one query per metric.
+    let before = env.sandbox.requests().len();
+    let mut args = sync_args(&destination, &state, "metric_aggregates");
+    args.extend(["--lookback-days", "3"]);
+    let (code, _, stderr) = env.run("dev", &args);
+    assert_eq!(code, 0, "{stderr}");
+    let again = rows(&out).len() - first.len();
+    assert_eq!(again, metrics.len() * 3);
+    let queries = env.sandbox.requests()[before..]
+        .iter()
+        .filter(|r| r.operation == Some("query_metric_aggregates"))
+        .count();
+    assert_eq!(queries, metrics.len());
+}

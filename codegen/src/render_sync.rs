@@ -153,5 +153,20 @@ pub fn render_sync_columns(spec: &Value, ops: &[Op], revision: &str) -> Result<S
         let _ = writeln!(out, "    ]),");
     }
     out.push_str("];\n");
+    // The daily metric aggregates' measurements: each one a column.
+    let measurements: Vec<String> = schemas
+        .get("MetricAggregateQueryResourceObject")
+        .and_then(|s| {
+            s["properties"]["attributes"]["properties"]["measurements"]["items"]["enum"].as_array()
+        })
+        .ok_or("spec has no metric aggregate measurements")?
+        .iter()
+        .filter_map(|m| m.as_str().map(|m| format!("{m:?}")))
+        .collect();
+    let _ = writeln!(
+        out,
+        "\n/// What `query_metric_aggregates` measures.\npub static METRIC_AGGREGATE_MEASUREMENTS: &[&str] = &[{}];",
+        measurements.join(", ")
+    );
     Ok(out)
 }

@@ -847,3 +847,6 @@ pub static COLUMNS: &[(&str, &[Column])] = &[
         Column { name: "updated_at", source: Attribute("updated_at"), kind: Timestamp },
     ]),
 ];
+
+/// What `query_metric_aggregates` measures.
+pub static METRIC_AGGREGATE_MEASUREMENTS: &[&str] = &["count", "sum_value", "unique"];

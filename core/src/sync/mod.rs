@@ -107,6 +107,9 @@ pub struct SyncOptions {
     pub concurrency: usize,
     /// Slices a sliced stream's window is cut into (default 4 × concurrency).
     pub slices: usize,
+    /// How far back a report stream re-reads before its bookmark (default 7 days): numbers
+    /// attributed to a day change for days after it.
+    pub lookback: Duration,
 }
 
 impl SyncOptions {
@@ -127,6 +130,7 @@ impl Default for SyncOptions {
             safety_margin: Duration::from_secs(300),
             concurrency: 32,
             slices: 128,
+            lookback: Duration::from_secs(7 * 86_400),
         }
     }
 }
@@ -163,6 +167,12 @@ const SECOND: i64 = 1_000_000;
 
 /// The shortest slice, in microseconds.
 const MIN_SLICE: i64 = 3_600 * SECOND;
+
+/// A UTC day, in microseconds.
+const DAY: i64 = 86_400 * SECOND;
+
+/// The longest window one report query may cover (Klaviyo's limit for metric aggregates).
+const REPORT_SPAN: i64 = 365 * DAY;
 
 pub(crate) fn micros(time: SystemTime) -> i64 {
     time.duration_since(UNIX_EPOCH)
@@ -423,11 +433,23 @@ impl<'a> AccountSync<'a> {
             // start date or margin given now).
             Some(run) => run,
             None => {
-                let from = existing
-                    .bookmark
-                    .unwrap_or_else(|| micros(self.options.start) / SECOND * SECOND);
-                // Never behind the bookmark: a larger margin than last time reads nothing.
-                let to = now.max(from);
+                let start = micros(self.options.start) / SECOND * SECOND;
+                let (from, to) = match stream.report {
+                    // Whole UTC days, the last complete one included; the lookback re-read.
+                    Some(_) => {
+                        let lookback = self.options.lookback.as_micros() as i64;
+                        let from = existing
+                            .bookmark
+                            .map_or(start, |b| (b - lookback).max(start));
+                        let from = from.div_euclid(DAY) * DAY;
+                        (from, (now.div_euclid(DAY) * DAY).max(from))
+                    }
+                    None => {
+                        let from = existing.bookmark.unwrap_or(start);
+                        // Never behind the bookmark: a larger margin than last time reads nothing.
+                        (from, now.max(from))
+                    }
+                };
                 // The second and a random tag: two runs in one second have their own parts.
                 let id = format!(
                     "{}-{:04x}",
@@ -541,6 +563,34 @@ impl<'a> AccountSync<'a> {
         }
         if from >= to {
             return Ok(Vec::new());
+        }
+        if stream.report.is_some() {
+            // Nothing is measured before the account's first event: start on its day.
+            let events = streams::stream("events")
+                .ok_or_else(|| Error::Config("the events stream is missing".into()))?;
+            let whole = Slice {
+                from,
+                to,
+                partition: 0,
+            };
+            // (A window without events, a later sync's, is still read: its days are zeros.)
+            let from = match self.probe(events, &whole, events.key, requests).await? {
+                Some(first) => from.max(first.div_euclid(DAY) * DAY),
+                None => from,
+            };
+            // Consecutive spans of at most a year, on day boundaries (the window's are).
+            let mut slices = Vec::new();
+            let mut start = from;
+            while start < to {
+                let end = (start + REPORT_SPAN).min(to);
+                slices.push(Slice {
+                    from: start,
+                    to: end,
+                    partition: 0,
+                });
+                start = end;
+            }
+            return Ok(slices);
         }
         if !stream.sliced {
             return Ok((0..partitions)
@@ -673,6 +723,63 @@ impl<'a> AccountSync<'a> {
         })
     }
 
+    /// One record's daily report over `slice`: a row per day, `<id>:<day>` its id.
+    async fn report_rows(
+        &self,
+        stream: &Stream,
+        report: &streams::Report,
+        record_id: &str,
+        slice: &Slice,
+    ) -> Result<Vec<Vec<Cell>>> {
+        let at = |t: i64| format_micros(t).replace(".000000Z", "Z");
+        let body = serde_json::json!({"data": {"type": "metric-aggregate", "attributes": {
+            "metric_id": record_id,
+            "measurements": report.measurements,
+            "interval": "day",
+            "timezone": "UTC",
+            "filter": [
+                format!("greater-or-equal(datetime,{})", at(slice.from)),
+                format!("less-than(datetime,{})", at(slice.to)),
+            ],
+        }}});
+        let answer = self
+            .client
+            .send(crate::Request::new(stream.operation).body(body))
+            .await?
+            .json()?;
+        let attributes = &answer["data"]["attributes"];
+        let days: Vec<i64> = attributes["dates"]
+            .as_array()
+            .map(|d| {
+                d.iter()
+                    .filter_map(|t| t.as_str().and_then(parse_micros))
+                    .collect()
+            })
+            .unwrap_or_default();
+        // No `by`: one series, the metric's own.
+        let series = &attributes["data"][0]["measurements"];
+        Ok(days
+            .iter()
+            .enumerate()
+            .filter(|(_, day)| **day >= slice.from && **day < slice.to)
+            .map(|(i, day)| {
+                let day_name = &format_micros(*day)[..10];
+                let mut row = vec![
+                    Cell::Str(format!("{record_id}:{day_name}")),
+                    Cell::Str(record_id.to_string()),
+                    Cell::Timestamp(*day),
+                ];
+                row.extend(
+                    report
+                        .measurements
+                        .iter()
+                        .map(|m| series[*m][i].as_f64().map_or(Cell::Null, Cell::Float)),
+                );
+                row
+            })
+            .collect())
+    }
+
     /// Reads one slice into one part; answers the rows written.
     async fn slice(
         &self,
@@ -684,6 +791,22 @@ impl<'a> AccountSync<'a> {
         on_page: impl Fn(u64),
     ) -> Result<u64> {
         let mut writer = self.destination.part(id, columns).await?;
+        if let Some(report) = stream.report {
+            let per = streams::stream(report.per).ok_or_else(|| {
+                Error::Config(format!(
+                    "{}'s records {} are not a stream",
+                    stream.name, report.per
+                ))
+            })?;
+            for record_id in self.ids_of(per, requests).await? {
+                let rows = self.report_rows(stream, &report, &record_id, slice).await?;
+                requests.fetch_add(1, Ordering::Relaxed);
+                let n = rows.len() as u64;
+                writer.write(rows).await?;
+                on_page(n);
+            }
+            return writer.finish().await;
+        }
         if let Some(parent) = stream.parent {
             let parent_stream = streams::stream(parent.stream).ok_or_else(|| {
                 Error::Config(format!(
@@ -744,8 +867,6 @@ impl<'a> AccountSync<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const DAY: i64 = 86_400 * SECOND;
 
     #[test]
     fn slices_cover_the_window_without_gap_or_overlap() {
@@ -828,6 +949,18 @@ mod tests {
         assert_eq!(
             key_sort_descending(streams::stream("events").unwrap()),
             Some("-datetime")
+        );
+    }
+
+    #[test]
+    fn the_metric_aggregate_columns_are_the_specs_measurements() {
+        let stream = streams::stream("metric_aggregates").unwrap();
+        let columns: Vec<&str> = stream.columns().unwrap().iter().map(|c| c.name).collect();
+        assert_eq!(&columns[..3], ["id", "metric_id", "date"]);
+        assert_eq!(&columns[3..], columns::METRIC_AGGREGATE_MEASUREMENTS);
+        assert_eq!(
+            stream.report.unwrap().measurements,
+            columns::METRIC_AGGREGATE_MEASUREMENTS
         );
     }
 

@@ -49,12 +49,63 @@ pub struct Stream {
     /// The columns that identify a row: `id`, or for a membership (a profile in many lists)
     /// the parent's id and `id`.
     pub key_columns: &'static [&'static str],
+    /// A report read by query (`operation` is a POST) for each record of a stream, its rows
+    /// per day: each sync re-reads a lookback window, as numbers attributed to a day change
+    /// for days after it.
+    pub report: Option<Report>,
 }
+
+/// A daily report of each record of a stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Report {
+    /// The stream whose records are each reported on (`metrics`).
+    pub per: &'static str,
+    /// The measurements asked for, each a column.
+    pub measurements: &'static [&'static str],
+}
+
+/// The columns of the daily metric aggregates: `id` is `<metric_id>:<day>`, then the
+/// measurements (a test checks them against the spec's, `METRIC_AGGREGATE_MEASUREMENTS`).
+const METRIC_AGGREGATE_COLUMNS: &[Column] = &[
+    Column {
+        name: "id",
+        source: Source::Id,
+        kind: ColumnKind::Str,
+    },
+    Column {
+        name: "metric_id",
+        source: Source::Parent,
+        kind: ColumnKind::Str,
+    },
+    Column {
+        name: "date",
+        source: Source::Attribute("date"),
+        kind: ColumnKind::Timestamp,
+    },
+    Column {
+        name: "count",
+        source: Source::Attribute("count"),
+        kind: ColumnKind::Float,
+    },
+    Column {
+        name: "sum_value",
+        source: Source::Attribute("sum_value"),
+        kind: ColumnKind::Float,
+    },
+    Column {
+        name: "unique",
+        source: Source::Attribute("unique"),
+        kind: ColumnKind::Float,
+    },
+];
 
 impl Stream {
     /// Its columns: the operation's (from the spec), and for a child stream the parent's id
     /// where the resource does not already carry it.
     pub fn columns(&self) -> Option<&'static [Column]> {
+        if self.report.is_some() {
+            return Some(METRIC_AGGREGATE_COLUMNS);
+        }
         let own = columns_of(self.operation)?;
         let Some(parent) = self.parent else {
             return Some(own);
@@ -102,6 +153,7 @@ const fn incremental(
         partitions: &[],
         parent: None,
         key_columns: &["id"],
+        report: None,
     }
 }
 
@@ -115,6 +167,7 @@ const fn snapshot(name: &'static str, operation: &'static str) -> Stream {
         partitions: &[],
         parent: None,
         key_columns: &["id"],
+        report: None,
     }
 }
 
@@ -138,6 +191,7 @@ const fn child(
             column,
         }),
         key_columns,
+        report: None,
     }
 }
 
@@ -161,6 +215,7 @@ pub const STREAMS: &[Stream] = &[
         ],
         parent: None,
         key_columns: &["id"],
+        report: None,
     },
     incremental("flows", "get_flows", "updated", Bounds::GeLt, false),
     incremental("templates", "get_templates", "updated", Bounds::GeLt, false),
@@ -212,6 +267,20 @@ pub const STREAMS: &[Stream] = &[
         "coupon_id",
         &["id"],
     ),
+    Stream {
+        name: "metric_aggregates",
+        operation: "query_metric_aggregates",
+        key: Some("date"),
+        bounds: Bounds::GeLt,
+        sliced: false,
+        partitions: &[],
+        parent: None,
+        key_columns: &["id"],
+        report: Some(Report {
+            per: "metrics",
+            measurements: super::columns::METRIC_AGGREGATE_MEASUREMENTS,
+        }),
+    },
 ];
 
 /// A stream by name.
