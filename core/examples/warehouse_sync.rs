@@ -203,7 +203,7 @@ fn main() {
         let run = sync(&dev_tools, &seeded.url, "events", &[]);
         assert_eq!(run.records, events as u64, "every event synced");
         println!(
-            "{events:>9} events: {:>7.1} MB peak RSS, {:>6.1} s, {:>8.0} events/s",
+            "{events:>9} events: {:>7.1} MiB peak RSS, {:>6.1} s, {:>8.0} events/s",
             run.peak_rss_mb,
             run.seconds,
             run.records as f64 / run.seconds
