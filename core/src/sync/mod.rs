@@ -356,6 +356,8 @@ pub struct AccountSync<'a> {
     client: &'a Client,
     destination: &'a dyn Destination,
     options: SyncOptions,
+    /// The records a report stream reports on (the metrics), listed once per sync.
+    reported: tokio::sync::OnceCell<Vec<String>>,
 }
 
 impl<'a> AccountSync<'a> {
@@ -382,6 +384,7 @@ impl<'a> AccountSync<'a> {
             client,
             destination,
             options,
+            reported: tokio::sync::OnceCell::new(),
         })
     }
 
@@ -437,10 +440,11 @@ impl<'a> AccountSync<'a> {
                 let (from, to) = match stream.report {
                     // Whole UTC days, the last complete one included; the lookback re-read.
                     Some(_) => {
-                        let lookback = self.options.lookback.as_micros() as i64;
+                        let lookback =
+                            i64::try_from(self.options.lookback.as_micros()).unwrap_or(i64::MAX);
                         let from = existing
                             .bookmark
-                            .map_or(start, |b| (b - lookback).max(start));
+                            .map_or(start, |b| b.saturating_sub(lookback).max(start));
                         let from = from.div_euclid(DAY) * DAY;
                         (from, (now.div_euclid(DAY) * DAY).max(from))
                     }
@@ -459,7 +463,8 @@ impl<'a> AccountSync<'a> {
                         .replace('.', ""),
                     rand::random::<u16>()
                 );
-                let slices = self.plan(stream, from, to, &requests).await?;
+                let first_sync = existing.bookmark.is_none();
+                let slices = self.plan(stream, from, to, first_sync, &requests).await?;
                 Run {
                     id,
                     from,
@@ -551,6 +556,7 @@ impl<'a> AccountSync<'a> {
         stream: &'static Stream,
         from: i64,
         to: i64,
+        first_sync: bool,
         requests: &AtomicU64,
     ) -> Result<Vec<Slice>> {
         let partitions = stream.partitions.len().max(1);
@@ -565,19 +571,23 @@ impl<'a> AccountSync<'a> {
             return Ok(Vec::new());
         }
         if stream.report.is_some() {
-            // Nothing is measured before the account's first event: start on its day.
-            let events = streams::stream("events")
-                .ok_or_else(|| Error::Config("the events stream is missing".into()))?;
-            let whole = Slice {
-                from,
-                to,
-                partition: 0,
-            };
-            // (A window without events, a later sync's, is still read: its days are zeros.)
-            let from = match self.probe(events, &whole, events.key, requests).await? {
-                Some(first) => from.max(first.div_euclid(DAY) * DAY),
-                None => from,
-            };
+            // A first sync starts on the day of the account's first event (nothing is measured
+            // before it), and reads nothing for an account without events; a later one reads
+            // its whole window, the lookback days included, events or not.
+            let mut from = from;
+            if first_sync {
+                let events = streams::stream("events")
+                    .ok_or_else(|| Error::Config("the events stream is missing".into()))?;
+                let whole = Slice {
+                    from,
+                    to,
+                    partition: 0,
+                };
+                match self.probe(events, &whole, events.key, requests).await? {
+                    Some(first) => from = from.max(first.div_euclid(DAY) * DAY),
+                    None => return Ok(Vec::new()),
+                }
+            }
             // Consecutive spans of at most a year, on day boundaries (the window's are).
             let mut slices = Vec::new();
             let mut start = from;
@@ -748,26 +758,27 @@ impl<'a> AccountSync<'a> {
             .await?
             .json()?;
         let attributes = &answer["data"]["attributes"];
-        let days: Vec<i64> = attributes["dates"]
+        // Each date's index is its values' index in every measurement's list.
+        let days: Vec<(usize, i64)> = attributes["dates"]
             .as_array()
             .map(|d| {
                 d.iter()
-                    .filter_map(|t| t.as_str().and_then(parse_micros))
+                    .enumerate()
+                    .filter_map(|(i, t)| Some((i, t.as_str().and_then(parse_micros)?)))
                     .collect()
             })
             .unwrap_or_default();
         // No `by`: one series, the metric's own.
         let series = &attributes["data"][0]["measurements"];
         Ok(days
-            .iter()
-            .enumerate()
-            .filter(|(_, day)| **day >= slice.from && **day < slice.to)
+            .into_iter()
+            .filter(|(_, day)| *day >= slice.from && *day < slice.to)
             .map(|(i, day)| {
-                let day_name = &format_micros(*day)[..10];
+                let day_name = &format_micros(day)[..10];
                 let mut row = vec![
                     Cell::Str(format!("{record_id}:{day_name}")),
                     Cell::Str(record_id.to_string()),
-                    Cell::Timestamp(*day),
+                    Cell::Timestamp(day),
                 ];
                 row.extend(
                     report
@@ -798,8 +809,12 @@ impl<'a> AccountSync<'a> {
                     stream.name, report.per
                 ))
             })?;
-            for record_id in self.ids_of(per, requests).await? {
-                let rows = self.report_rows(stream, &report, &record_id, slice).await?;
+            let reported = self
+                .reported
+                .get_or_try_init(|| self.ids_of(per, requests))
+                .await?;
+            for record_id in reported {
+                let rows = self.report_rows(stream, &report, record_id, slice).await?;
                 requests.fetch_add(1, Ordering::Relaxed);
                 let n = rows.len() as u64;
                 writer.write(rows).await?;
@@ -824,7 +839,16 @@ impl<'a> AccountSync<'a> {
                     requests.fetch_add(1, Ordering::Relaxed);
                     let rows: Vec<Vec<Cell>> = page
                         .iter()
-                        .map(|r| row(r, columns, Some(&parent_id)))
+                        .map(|r| {
+                            let mut cells = row(r, columns, Some(&parent_id));
+                            // The parent read under is known, whatever the resource says.
+                            for (cell, column) in cells.iter_mut().zip(columns) {
+                                if column.name == parent.column && *cell == Cell::Null {
+                                    *cell = Cell::Str(parent_id.clone());
+                                }
+                            }
+                            cells
+                        })
                         .collect();
                     let n = rows.len() as u64;
                     writer.write(rows).await?;

@@ -64,47 +64,44 @@ pub struct Report {
     pub measurements: &'static [&'static str],
 }
 
-/// The columns of the daily metric aggregates: `id` is `<metric_id>:<day>`, then the
-/// measurements (a test checks them against the spec's, `METRIC_AGGREGATE_MEASUREMENTS`).
-const METRIC_AGGREGATE_COLUMNS: &[Column] = &[
-    Column {
-        name: "id",
-        source: Source::Id,
-        kind: ColumnKind::Str,
-    },
-    Column {
-        name: "metric_id",
-        source: Source::Parent,
-        kind: ColumnKind::Str,
-    },
-    Column {
-        name: "date",
-        source: Source::Attribute("date"),
-        kind: ColumnKind::Timestamp,
-    },
-    Column {
-        name: "count",
-        source: Source::Attribute("count"),
-        kind: ColumnKind::Float,
-    },
-    Column {
-        name: "sum_value",
-        source: Source::Attribute("sum_value"),
-        kind: ColumnKind::Float,
-    },
-    Column {
-        name: "unique",
-        source: Source::Attribute("unique"),
-        kind: ColumnKind::Float,
-    },
-];
+/// The columns of the daily metric aggregates: `id` (`<metric_id>:<day>`), `metric_id`,
+/// `date`, then each of the spec's measurements (`METRIC_AGGREGATE_MEASUREMENTS`).
+static METRIC_AGGREGATE_COLUMNS: LazyLock<Vec<Column>> = LazyLock::new(|| {
+    let mut columns = vec![
+        Column {
+            name: "id",
+            source: Source::Id,
+            kind: ColumnKind::Str,
+        },
+        Column {
+            name: "metric_id",
+            source: Source::Parent,
+            kind: ColumnKind::Str,
+        },
+        Column {
+            name: "date",
+            source: Source::Attribute("date"),
+            kind: ColumnKind::Timestamp,
+        },
+    ];
+    columns.extend(
+        super::columns::METRIC_AGGREGATE_MEASUREMENTS
+            .iter()
+            .map(|name| Column {
+                name,
+                source: Source::Attribute(name),
+                kind: ColumnKind::Float,
+            }),
+    );
+    columns
+});
 
 impl Stream {
     /// Its columns: the operation's (from the spec), and for a child stream the parent's id
     /// where the resource does not already carry it.
     pub fn columns(&self) -> Option<&'static [Column]> {
         if self.report.is_some() {
-            return Some(METRIC_AGGREGATE_COLUMNS);
+            return Some(METRIC_AGGREGATE_COLUMNS.as_slice());
         }
         let own = columns_of(self.operation)?;
         let Some(parent) = self.parent else {
