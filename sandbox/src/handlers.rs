@@ -476,25 +476,38 @@ async fn delete_list(State(s): AppState, Path(id): Path<String>) -> Response {
     ok(StatusCode::NO_CONTENT, Value::Null)
 }
 
+/// A list's members that are still profiles, in the order they joined, each made into a
+/// row by `row(store, profile_id, profile)`; `None` when there is no such list.
+fn list_member_rows(
+    store: &crate::store::Store,
+    id: &str,
+    row: impl Fn(&String, Value) -> Value,
+) -> Option<Vec<Value>> {
+    if !store.lists.contains_key(id) {
+        return None;
+    }
+    Some(
+        store
+            .list_members
+            .get(id)
+            .map(|m| {
+                m.iter()
+                    .filter_map(|p| Some(row(p, store.profiles.get(p)?)))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    )
+}
+
 async fn get_list_profiles(State(s): AppState, Path(id): Path<String>, q: Params) -> Response {
     let store = s.store.lock().unwrap();
-    if !store.lists.contains_key(&id) {
+    let Some(members) = list_member_rows(&store, &id, |p, mut profile| {
+        profile["attributes"]["joined_group_at"] =
+            json!(store.joined_at.get(&(id.clone(), p.clone())));
+        profile
+    }) else {
         return not_found("list", &id);
-    }
-    let members: Vec<Value> = store
-        .list_members
-        .get(&id)
-        .map(|m| {
-            m.iter()
-                .filter_map(|p| {
-                    let mut profile = store.profiles.get(p)?;
-                    profile["attributes"]["joined_group_at"] =
-                        json!(store.joined_at.get(&(id.clone(), p.clone())));
-                    Some(profile)
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    };
     page("get_profiles_for_list", &Rows(members.iter().collect()), &q)
         .map_or_else(|e| e, |body| ok(StatusCode::OK, body))
 }
@@ -502,19 +515,10 @@ async fn get_list_profiles(State(s): AppState, Path(id): Path<String>, q: Params
 /// A list's members as relationship identifiers, `{type, id}`, in the order they joined.
 async fn get_list_profile_ids(State(s): AppState, Path(id): Path<String>, q: Params) -> Response {
     let store = s.store.lock().unwrap();
-    if !store.lists.contains_key(&id) {
+    let Some(members) = list_member_rows(&store, &id, |p, _| json!({"type": "profile", "id": p}))
+    else {
         return not_found("list", &id);
-    }
-    let members: Vec<Value> = store
-        .list_members
-        .get(&id)
-        .map(|m| {
-            m.iter()
-                .filter(|p| store.profiles.get(p).is_some())
-                .map(|p| json!({"type": "profile", "id": p}))
-                .collect()
-        })
-        .unwrap_or_default();
+    };
     page(
         "get_profile_ids_for_list",
         &Rows(members.iter().collect()),

@@ -287,15 +287,18 @@ fn page_size(stream: &Stream) -> Option<u32> {
     crate::operations::operation(stream.operation).and_then(|op| op.page_size.map(|p| p.max))
 }
 
+/// The sorts the stream's operation allows (from the spec's table).
+fn allowed_sorts(stream: &Stream) -> &'static [&'static str] {
+    crate::operations::operation(stream.operation)
+        .and_then(|op| op.params.iter().find(|p| p.wire == "sort"))
+        .map_or(&[], |p| p.allowed)
+}
+
 /// The replication key as a sort, where the operation allows it: a window read in key order
 /// is a range of an index on the server (Klaviyo's and the sandbox's), not a scan.
 fn key_sort(stream: &Stream) -> Option<&'static str> {
     let key = stream.key?;
-    crate::operations::operation(stream.operation)?
-        .params
-        .iter()
-        .find(|p| p.wire == "sort")?
-        .allowed
+    allowed_sorts(stream)
         .iter()
         .copied()
         .find(|allowed| *allowed == key)
@@ -304,11 +307,7 @@ fn key_sort(stream: &Stream) -> Option<&'static str> {
 /// The replication key as a descending sort (`-datetime`), where the operation allows it.
 fn key_sort_descending(stream: &Stream) -> Option<&'static str> {
     let key = key_sort(stream)?;
-    crate::operations::operation(stream.operation)?
-        .params
-        .iter()
-        .find(|p| p.wire == "sort")?
-        .allowed
+    allowed_sorts(stream)
         .iter()
         .copied()
         .find(|allowed| allowed.strip_prefix('-') == Some(key))
@@ -683,21 +682,18 @@ impl<'a> AccountSync<'a> {
                 Ok(true)
             };
             match stream.parent {
-                None if stream.partitions.is_empty() => {
-                    page_through(
-                        self.client,
-                        stream,
-                        None,
-                        page_size(stream),
-                        None,
-                        &mut collect,
-                        requests,
-                    )
-                    .await?;
-                }
                 None => {
-                    for clause in stream.partitions {
-                        let filter = Some((*clause).to_string());
+                    // One listing, or one per required filter clause (campaigns' channels).
+                    let filters: Vec<Option<String>> = if stream.partitions.is_empty() {
+                        vec![None]
+                    } else {
+                        stream
+                            .partitions
+                            .iter()
+                            .map(|c| Some(c.to_string()))
+                            .collect()
+                    };
+                    for filter in filters {
                         page_through(
                             self.client,
                             stream,
