@@ -733,6 +733,121 @@ async fn segments_take_the_profiles_their_definition_describes() {
 }
 
 #[tokio::test]
+async fn metric_conditions_count_and_sum_each_profiles_events_in_their_timeframe() {
+    let (_sandbox, client) = sandbox_with(Options::default()).await;
+    let long_ago = klaviyo_bridge::time::format_iso8601(
+        std::time::SystemTime::now() - std::time::Duration::from_secs(200 * 86_400),
+    );
+    let order = |email: &str, value: f64| {
+        klaviyo_bridge::events::EventCreate::new("Placed Order")
+            .email(email)
+            .value(value)
+    };
+    for event in [
+        order("twice@example.com", 5.0).property("Coupon", "SPRING10"),
+        order("twice@example.com", 30.0),
+        order("once@example.com", 5.0),
+        order("once@example.com", 100.0).time(long_ago),
+    ] {
+        client.events().create(event).await.unwrap();
+    }
+    client
+        .profiles()
+        .upsert(klaviyo_bridge::profiles::ProfileData::email(
+            "never@example.com",
+        ))
+        .await
+        .unwrap();
+    let metrics = call(&client, "get_metrics", None, &[], None).await.unwrap();
+    let metric = metrics["data"][0]["id"].as_str().unwrap().to_string();
+    let members = |measurement: &str,
+                   operator: &str,
+                   value: f64,
+                   timeframe: Value,
+                   metric_filters: Value| {
+        let client = client.clone();
+        let condition = json!({"type": "profile-metric", "metric_id": metric, "measurement": measurement,
+            "measurement_filter": {"type": "numeric", "operator": operator, "value": value},
+            "timeframe_filter": timeframe, "metric_filters": metric_filters});
+        async move {
+            let body = json!({"data": {"type": "segment", "attributes": {"name": "By orders", "definition": {"condition_groups": [{"conditions": [condition]}]}}}});
+            let segment = call(&client, "create_segment", None, &[], Some(body))
+                .await
+                .unwrap();
+            let id = segment["data"]["id"].as_str().unwrap().to_string();
+            let found = call(&client, "get_profiles_for_segment", Some(&id), &[], None)
+                .await
+                .unwrap();
+            let mut emails: Vec<String> = found["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["attributes"]["email"].as_str().unwrap().to_string())
+                .collect();
+            emails.sort();
+            emails
+        }
+    };
+    let last_90_days =
+        json!({"type": "date", "operator": "in-the-last", "quantity": 90, "unit": "day"});
+    assert_eq!(
+        members(
+            "count",
+            "greater-than",
+            1.0,
+            last_90_days.clone(),
+            Value::Null
+        )
+        .await,
+        ["twice@example.com"]
+    );
+    // The order of 200 days ago counts over all time, not in the last 90 days.
+    assert_eq!(
+        members(
+            "sum",
+            "greater-than-or-equal",
+            35.0,
+            json!({"type": "date", "operator": "alltime"}),
+            Value::Null
+        )
+        .await,
+        ["once@example.com", "twice@example.com"]
+    );
+    assert_eq!(
+        members(
+            "sum",
+            "greater-than",
+            10.0,
+            last_90_days.clone(),
+            Value::Null
+        )
+        .await,
+        ["twice@example.com"]
+    );
+    assert_eq!(
+        members("count", "equals", 0.0, last_90_days.clone(), Value::Null).await,
+        ["never@example.com"],
+        "a profile without events counts 0"
+    );
+    assert_eq!(
+        members(
+            "count",
+            "greater-than",
+            0.0,
+            json!({"type": "date", "operator": "between", "start": 150, "end": 250, "unit": "day"}),
+            Value::Null
+        )
+        .await,
+        ["once@example.com"]
+    );
+    let with_coupon = json!([{"property": "Coupon", "filter": {"type": "string", "operator": "equals", "value": "SPRING10"}}]);
+    assert_eq!(
+        members("count", "greater-than", 0.0, last_90_days, with_coupon).await,
+        ["twice@example.com"]
+    );
+}
+
+#[tokio::test]
 async fn images_upload_from_a_url_or_as_a_multipart_file() {
     let (sandbox, client) = sandbox_with(Options::default()).await;
     let from_url = call(&client, "upload_image_from_url", None, &[], Some(json!({"data": {"type": "image", "attributes": {"import_from_url": "https://example.com/pics/hero.png"}}}))).await.unwrap();

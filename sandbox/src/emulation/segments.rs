@@ -2,11 +2,18 @@
 //! condition groups are joined by AND, the conditions of a group by OR, as in Klaviyo.
 //! Understood: `profile-property` with string, numeric and boolean filters (a property is a
 //! profile attribute such as `email` or a custom one as `properties['tier']`), and
-//! `profile-group-membership` over lists. Other condition types match no one.
+//! `profile-group-membership` over lists, and `profile-metric` (a profile's count or sum of
+//! `$value` of a metric's events in a timeframe, optionally of events whose properties pass
+//! `metric_filters`). Other condition types match no one.
 
-use serde_json::Value;
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime};
+
+use klaviyo_bridge::filter::{Condition, FilterValue};
+use serde_json::{Value, json};
 
 use crate::Store;
+use crate::table::Source;
 
 /// The ids of the profiles a segment's definition takes, in profile order.
 pub(crate) fn members(store: &Store, segment: &Value) -> Vec<String> {
@@ -17,6 +24,14 @@ pub(crate) fn members(store: &Store, segment: &Value) -> Vec<String> {
     if groups.is_empty() {
         return Vec::new();
     }
+    // Each metric condition's measure per profile, from one walk of the metric's events.
+    let measures: HashMap<String, HashMap<String, f64>> = groups
+        .iter()
+        .filter_map(|group| group["conditions"].as_array())
+        .flatten()
+        .filter(|c| c["type"] == "profile-metric")
+        .map(|c| (c.to_string(), metric_measures(store, c, SystemTime::now())))
+        .collect();
     store
         .profiles
         .values()
@@ -27,7 +42,14 @@ pub(crate) fn members(store: &Store, segment: &Value) -> Vec<String> {
                     .as_array()
                     .into_iter()
                     .flatten()
-                    .any(|condition| holds(store, id, profile, condition))
+                    .any(|condition| match measures.get(&condition.to_string()) {
+                        // A profile without events measures 0 (`count equals 0` takes it).
+                        Some(by_profile) => property_matches(
+                            &json!(by_profile.get(id).copied().unwrap_or(0.0)),
+                            &condition["measurement_filter"],
+                        ),
+                        None => holds(store, id, profile, condition),
+                    })
             })
         })
         .filter_map(|profile| profile["id"].as_str().map(str::to_string))
@@ -56,6 +78,90 @@ fn holds(store: &Store, id: &str, profile: &Value, condition: &Value) -> bool {
         }
         _ => false,
     }
+}
+
+/// The `[start, end)` a timeframe filter names (either end open), relative to `now` for
+/// the relative ones; `None` for one the sandbox does not evaluate (anniversaries).
+fn timeframe(filter: &Value, now: SystemTime) -> Option<(Option<SystemTime>, Option<SystemTime>)> {
+    let date = |key: &str| {
+        filter[key]
+            .as_str()
+            .and_then(klaviyo_bridge::time::parse_iso8601)
+    };
+    let unit = match filter["unit"].as_str() {
+        Some("hour") => 3_600,
+        Some("week") => 7 * 86_400,
+        _ => 86_400,
+    };
+    let ago = |key: &str| {
+        let n = filter[key].as_u64()?;
+        now.checked_sub(Duration::from_secs(n.saturating_mul(unit)))
+    };
+    let ahead = |key: &str| {
+        now.checked_add(Duration::from_secs(
+            filter[key].as_u64()?.saturating_mul(unit),
+        ))
+    };
+    Some(match filter["operator"].as_str()? {
+        "alltime" => (None, None),
+        "after" => (Some(date("date")?), None),
+        "before" => (None, Some(date("date")?)),
+        "between-static" => (Some(date("start")?), Some(date("end")?)),
+        "in-the-last" => (Some(ago("quantity")?), Some(now)),
+        "at-least" => (None, Some(ago("quantity")?)),
+        "in-the-next" => (Some(now), Some(ahead("quantity")?)),
+        // `start` to `end` units ago: the later bound is the smaller number.
+        "between" => (Some(ago("end")?), Some(ago("start")?)),
+        _ => return None,
+    })
+}
+
+/// A `profile-metric` condition's measure (`count` of events, or `sum` of their `$value`) per
+/// profile that has any, over its timeframe and event property filters.
+fn metric_measures(store: &Store, condition: &Value, now: SystemTime) -> HashMap<String, f64> {
+    let mut measures = HashMap::new();
+    let (Some(metric), Some((start, end))) = (
+        condition["metric_id"].as_str(),
+        timeframe(&condition["timeframe_filter"], now),
+    ) else {
+        return measures;
+    };
+    let by_metric = [Condition {
+        operator: "equals".into(),
+        field: "metric_id".into(),
+        value: FilterValue::Str(metric.to_string()),
+    }];
+    let sum = condition["measurement"] == "sum";
+    let property_filters = condition["metric_filters"].as_array();
+    for (_, event) in store.events.walk(Some("datetime"), true, None, &by_metric) {
+        if event["relationships"]["metric"]["data"]["id"] != metric {
+            continue;
+        }
+        let at = event["attributes"]["datetime"]
+            .as_str()
+            .and_then(klaviyo_bridge::time::parse_iso8601);
+        let within =
+            at.is_some_and(|at| start.is_none_or(|s| at >= s) && end.is_none_or(|e| at < e));
+        let properties = &event["attributes"]["event_properties"];
+        let passes = property_filters.into_iter().flatten().all(|f| {
+            property_matches(
+                &properties[f["property"].as_str().unwrap_or_default()],
+                &f["filter"],
+            )
+        });
+        let Some(profile) = event["relationships"]["profile"]["data"]["id"].as_str() else {
+            continue;
+        };
+        if within && passes {
+            let measure = if sum {
+                properties["$value"].as_f64().unwrap_or(0.0)
+            } else {
+                1.0
+            };
+            *measures.entry(profile.to_string()).or_insert(0.0) += measure;
+        }
+    }
+    measures
 }
 
 /// `properties['tier']` (or `properties["tier"]`) is a custom property; anything else an attribute.
