@@ -75,12 +75,13 @@ test-packages: $(VENV)/.installed node_modules/.installed
 	scripts/pack_npm.sh target/packages
 	scripts/package_test.sh target/packages
 
-# Runs the reference scripts' command lines through every door (Rust binaries, Python console
-# scripts, npm bins) against the embedded sandbox on a free loopback port; then the same job
-# through the Rust library. No Klaviyo account needed.
+# The main job through the Rust library on the embedded sandbox; then the reference scripts'
+# command lines through every door (Rust binaries, Python console scripts, npm bins) against
+# sandboxes on free loopback ports, ending with the warehouse sync of a seeded account to
+# Parquet and its per-stream counts. No Klaviyo account needed.
 demo: build python node
-	scripts/demo.sh
 	cargo run --locked --quiet -p klaviyo-sandbox --example demo
+	scripts/demo.sh
 
 $(BENCH_VENV)/.installed:
 	python3 -m venv $(BENCH_VENV)

@@ -106,6 +106,8 @@ export interface ExportOptions {
   concurrency?: number
   /** Seconds behind now where the export stops (default 300). */
   safetyMargin?: number
+  /** The metric id campaign and flow reports count conversions of (default: the account's "Placed Order"). */
+  conversionMetric?: string
 }
 export interface ExportColumn {
   name: string

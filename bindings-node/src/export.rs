@@ -21,6 +21,8 @@ pub struct ExportArgs {
     pub concurrency: Option<u32>,
     /// Seconds behind now where the export stops.
     pub safety_margin: Option<f64>,
+    /// The metric id campaign and flow reports count conversions of.
+    pub conversion_metric: Option<String>,
 }
 
 #[napi(object)]
@@ -40,6 +42,7 @@ pub fn start(
         state: None,
         concurrency: None,
         safety_margin: None,
+        conversion_metric: None,
     });
     let since = args
         .since
@@ -66,6 +69,7 @@ pub fn start(
         state: args.state.map(Into::into),
         concurrency: args.concurrency.map(|n| n as usize),
         safety_margin,
+        conversion_metric: args.conversion_metric,
     };
     let export = {
         let _entered = klaviyo_bridge::runtime::runtime().enter();

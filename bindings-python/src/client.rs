@@ -241,8 +241,9 @@ impl NativeClient {
 
     /// One stream's records as they are read (see `Export`): the sync engine's slices paged
     /// at once within the rate limits, from `state`'s bookmark (or `since`, ISO 8601) to now
-    /// minus `safety_margin` seconds.
-    #[pyo3(signature = (stream, *, since=None, state=None, concurrency=None, safety_margin=None))]
+    /// minus `safety_margin` seconds; campaign and flow reports count conversions of
+    /// `conversion_metric` (a metric id; default: the account's "Placed Order").
+    #[pyo3(signature = (stream, *, since=None, state=None, concurrency=None, safety_margin=None, conversion_metric=None))]
     fn export(
         &self,
         stream: &str,
@@ -250,6 +251,7 @@ impl NativeClient {
         state: Option<std::path::PathBuf>,
         concurrency: Option<usize>,
         safety_margin: Option<f64>,
+        conversion_metric: Option<String>,
     ) -> PyResult<crate::export::PyExport> {
         let since = since
             .map(|text| {
@@ -274,6 +276,7 @@ impl NativeClient {
             state,
             concurrency,
             safety_margin,
+            conversion_metric,
         };
         crate::export::PyExport::start(&self.core, stream, options, self.asynchronous)
     }

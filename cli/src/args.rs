@@ -294,9 +294,14 @@ pub struct DevArgs {
     /// Seconds behind now that bookmarks stop [default: 300].
     #[arg(long, value_name = "SECONDS")]
     pub safety_margin: Option<u64>,
-    /// Days a report stream (metric_aggregates) re-reads before its bookmark [default: 7].
+    /// Days a report stream (metric_aggregates, campaign_values, flow_series) re-reads before
+    /// its bookmark [default: 7].
     #[arg(long, value_name = "DAYS")]
     pub lookback_days: Option<u64>,
+    /// The metric the campaign and flow reports count conversions of, by id [default: the
+    /// account's "Placed Order"].
+    #[arg(long, value_name = "METRIC_ID")]
+    pub conversion_metric: Option<String>,
     /// Slices a sync reads at once [default: 32].
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,
@@ -307,7 +312,8 @@ pub struct DevArgs {
     /// Singer: print the catalog of streams and exit.
     #[arg(long, requires = "singer")]
     pub discover: bool,
-    /// Singer: the tap's config, a JSON file ({"api_key", "start_date", "base_url"}).
+    /// Singer: the tap's config, a JSON file ({"api_key", "start_date", "base_url",
+    /// "conversion_metric_id", "lookback_days"}).
     #[arg(long, value_name = "FILE", requires = "singer")]
     pub config: Option<PathBuf>,
     /// Singer: the catalog whose selected streams to sync.

@@ -203,12 +203,12 @@ fn run_watched(
         Parsed::Dev(a) => a.common.clone(),
     };
     // --verbose: the request log. Otherwise only the warnings a user must see (a shared
-    // rate-limit store lost and found again).
+    // rate-limit store lost and found again, a sync's stream skipped).
     let _ = tracing_subscriber::fmt()
         .with_env_filter(if common.verbose {
             "klaviyo_bridge=debug,klaviyo_cli=debug"
         } else {
-            "klaviyo_bridge::redis_store=warn"
+            "klaviyo_bridge::redis_store=warn,klaviyo_bridge::sync=warn"
         })
         .with_writer(std::io::stderr)
         // Plain text: the crate's `ansi` feature is off (colours asked for without it panic
@@ -489,6 +489,7 @@ fn sync_options(a: &DevArgs) -> Result<klaviyo_bridge::sync::SyncOptions, Failur
     if let Some(n) = a.concurrency {
         options = options.with_concurrency(n);
     }
+    options.conversion_metric = a.conversion_metric.clone();
     Ok(options)
 }
 
@@ -548,6 +549,17 @@ async fn singer_tap(a: &DevArgs, binding: Binding) -> Result<i32, Failure> {
                     "--config start_date {start:?} is not an RFC 3339 time"
                 ))
             })?;
+        }
+        if let Some(metric) = config["conversion_metric_id"].as_str() {
+            options.conversion_metric = Some(metric.to_string());
+        }
+        if let Some(days) = config.get("lookback_days").filter(|d| !d.is_null()) {
+            let days = days.as_u64().ok_or_else(|| {
+                usage(format!(
+                    "--config lookback_days {days} is not a whole number of days"
+                ))
+            })?;
+            options.lookback = std::time::Duration::from_secs(days.saturating_mul(86_400));
         }
     }
     if let Some(path) = &a.catalog {

@@ -16,7 +16,7 @@ use klaviyo_bridge::profiles::ProfileData;
 use klaviyo_bridge::{Client, events::EventCreate};
 use klaviyo_sandbox::{Options, RateLimits};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use serde_json::Value;
+use serde_json::{Value, json};
 use support::{Env, env_with_options};
 
 fn seeded(profiles: usize, events: usize, latency_ms: u64) -> Env {
@@ -54,16 +54,19 @@ fn sync_args<'a>(destination: &'a str, state: &'a str, streams: &'a str) -> Vec<
     args
 }
 
-/// The parts of a stream's folder (finished ones only: `.partial` files are not parts).
+/// The files of a stream's folder and its month folders (finished ones only: `.partial`
+/// files are not parts).
 fn parts(dir: &Path, stream: &str, extension: &str) -> Vec<std::path::PathBuf> {
-    let mut found: Vec<_> = std::fs::read_dir(dir.join(stream))
-        .map(|entries| {
-            entries
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == extension))
-                .collect()
-        })
-        .unwrap_or_default();
+    let list = |folder: &Path| -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(folder)
+            .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default()
+    };
+    let mut found: Vec<_> = list(&dir.join(stream))
+        .into_iter()
+        .flat_map(|p| if p.is_dir() { list(&p) } else { vec![p] })
+        .filter(|p| p.extension().is_some_and(|x| x == extension))
+        .collect();
     found.sort();
     found
 }
@@ -177,9 +180,67 @@ fn a_sync_writes_every_record_once_with_the_specs_types() {
     );
     // The events' window was read in slices at once, not one cursor after another.
     assert!(parts(dir, "events", "parquet").len() > 1);
+    // Each event is in the folder of its month (`month=YYYY-MM`); profiles, whose key moves
+    // as they change, are not foldered.
+    let mut months = BTreeSet::new();
+    for part in parts(dir, "events", "parquet") {
+        let folder = part
+            .parent()
+            .unwrap()
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap();
+        let month = folder.strip_prefix("month=").expect(folder).to_string();
+        let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(&part).unwrap())
+            .unwrap()
+            .build()
+            .unwrap();
+        for batch in reader {
+            let batch = batch.unwrap();
+            let datetimes = batch
+                .column_by_name("datetime")
+                .unwrap()
+                .as_any()
+                .downcast_ref::<arrow_array::TimestampMicrosecondArray>()
+                .unwrap()
+                .clone();
+            for i in 0..datetimes.len() {
+                let at = klaviyo_bridge::sync::schema::format_micros(datetimes.value(i));
+                assert_eq!(at[..7], month, "{}", part.display());
+            }
+        }
+        months.insert(month);
+    }
+    assert!(
+        months.len() > 1,
+        "the seeded events span months: {months:?}"
+    );
+    assert!(
+        parts(dir, "profiles", "parquet")
+            .iter()
+            .all(|p| p.parent().unwrap() == dir.join("profiles"))
+    );
     let manifest: Value =
         serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["streams"]["events"]["rows"], 3_000);
+    let listed: BTreeSet<String> = manifest["streams"]["events"]["parts"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    let on_disk: BTreeSet<String> = parts(dir, "events", "parquet")
+        .iter()
+        .map(|p| {
+            p.strip_prefix(dir.join("events"))
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(listed, on_disk, "the manifest lists each file by its path");
     assert_eq!(
         manifest["streams"]["events"]["columns"][3]["type"],
         "timestamp"
@@ -584,6 +645,16 @@ fn child_streams_are_read_under_each_parent_and_memberships_are_keyed_by_both_id
         client.lists().add_profiles(&b, &ids[4..10]).await.unwrap();
         (a, b)
     });
+    // A segment of the members of either list but B's first two: its members are evaluated
+    // from its definition, as Klaviyo's are.
+    let segment = env.runtime.block_on(async {
+        let in_a_or_b = json!({"type": "profile-group-membership", "is_member": true, "group_ids": [a, b]});
+        let not_in_a = json!({"type": "profile-group-membership", "is_member": false, "group_ids": [a]});
+        let definition = json!({"condition_groups": [{"conditions": [in_a_or_b]}, {"conditions": [not_in_a]}]});
+        let body = json!({"data": {"type": "segment", "attributes": {"name": "B only", "definition": definition}}});
+        let created = client.request("create_segment", &[], &[], Some(body)).await.unwrap();
+        created.raw()["data"]["id"].as_str().unwrap().to_string()
+    });
     env.settle();
     let mut expected: BTreeSet<(String, String)> = BTreeSet::new();
     expected.extend(ids[0..6].iter().map(|p| (a.clone(), p.to_string())));
@@ -593,29 +664,26 @@ fn child_streams_are_read_under_each_parent_and_memberships_are_keyed_by_both_id
     let out = env.path("children");
     let state = env.path("children.json");
     let destination = format!("jsonl:{out}");
-    let streams = "list_memberships,coupon_codes,campaign_messages";
+    let streams = "list_memberships,segment_memberships,coupon_codes,campaign_messages";
     let (code, _, stderr) = env.run("dev", &sync_args(&destination, &state, streams));
     assert_eq!(code, 0, "{stderr}");
-    let read: BTreeSet<(String, String)> =
-        std::fs::read_dir(Path::new(&out).join("list_memberships"))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
-            .flat_map(|p| {
-                std::fs::read_to_string(p)
-                    .unwrap()
-                    .lines()
-                    .map(|line| {
-                        let row: Value = serde_json::from_str(line).unwrap();
-                        (
-                            row["list_id"].as_str().unwrap().to_string(),
-                            row["id"].as_str().unwrap().to_string(),
-                        )
-                    })
-                    .collect::<Vec<_>>()
+    let pairs_in = |stream: &str, parent: &str| -> BTreeSet<(String, String)> {
+        jsonl_rows(&out, stream)
+            .iter()
+            .map(|row| {
+                (
+                    row[parent].as_str().unwrap().to_string(),
+                    row["id"].as_str().unwrap().to_string(),
+                )
             })
-            .collect();
-    assert_eq!(read, expected);
+            .collect()
+    };
+    assert_eq!(pairs_in("list_memberships", "list_id"), expected);
+    let in_segment: BTreeSet<(String, String)> = ids[6..10]
+        .iter()
+        .map(|p| (segment.clone(), p.to_string()))
+        .collect();
+    assert_eq!(pairs_in("segment_memberships", "segment_id"), in_segment);
 
     // PostgreSQL keys a membership by both ids; a second sync after a removal drops that row.
     let server = support::postgres::Postgres::start();
@@ -657,18 +725,7 @@ fn daily_metric_aggregates_count_every_event_and_later_syncs_reread_the_lookback
     let out = env.path("aggregates");
     let state = env.path("aggregates.json");
     let destination = format!("jsonl:{out}");
-    let rows = |out: &str| -> Vec<Value> {
-        parts(Path::new(out), "metric_aggregates", "jsonl")
-            .into_iter()
-            .flat_map(|p| {
-                std::fs::read_to_string(p)
-                    .unwrap()
-                    .lines()
-                    .map(|l| serde_json::from_str(l).unwrap())
-                    .collect::<Vec<Value>>()
-            })
-            .collect()
-    };
+    let rows = |out: &str| jsonl_rows(out, "metric_aggregates");
     // From the account's first event (not the 2012 start date): a query per metric and year.
     let before = env.sandbox.requests().len();
     let (code, stdout, stderr) =
@@ -720,4 +777,263 @@ fn daily_metric_aggregates_count_every_event_and_later_syncs_reread_the_lookback
         .filter(|r| r.operation == Some("query_metric_aggregates"))
         .count();
     assert_eq!(queries, metrics.len());
+}
+
+/// Every row of a stream's JSONL parts.
+fn jsonl_rows(dir: &str, stream: &str) -> Vec<Value> {
+    parts(Path::new(dir), stream, "jsonl")
+        .into_iter()
+        .flat_map(|p| {
+            std::fs::read_to_string(p)
+                .unwrap()
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect::<Vec<Value>>()
+        })
+        .collect()
+}
+
+#[test]
+fn campaign_and_flow_reports_give_each_messages_figures_and_later_syncs_reread_the_lookback() {
+    use klaviyo_bridge::sync::state::StateFile;
+    use klaviyo_bridge::sync::{AccountSync, FileDestination, FileFormat, SyncOptions};
+    let env = env_with_options(Options {
+        rate_limits: RateLimits::Off,
+        seed_data: Some("demo".into()),
+        ..Options::default()
+    });
+    let client = client(&env);
+    let (out, state) = (env.path("reports"), env.path("reports.json"));
+    let streams = ["campaign_values", "flow_values", "flow_series"];
+    let sync = |lookback_days: u64, streams: &[&str]| {
+        let destination = FileDestination::new(&out, FileFormat::Jsonl, StateFile::new(&state));
+        let options = SyncOptions {
+            streams: streams.iter().map(|s| s.to_string()).collect(),
+            safety_margin: Duration::ZERO,
+            lookback: Duration::from_secs(lookback_days * 86_400),
+            ..SyncOptions::default()
+        };
+        let before = env.sandbox.requests().len();
+        env.runtime.block_on(async {
+            AccountSync::new(&client, &destination, options)
+                .unwrap()
+                .run(&|_| {})
+                .await
+                .unwrap()
+        });
+        let queries = |operation: &str| {
+            let log = &env.sandbox.requests()[before..];
+            assert!(
+                log.iter().all(|r| r.status == 200),
+                "every report query is within the spec's limits"
+            );
+            log.iter()
+                .filter(|r| r.operation == Some(operation))
+                .count()
+        };
+        (
+            queries("query_campaign_values"),
+            queries("query_flow_values"),
+            queries("query_flow_series"),
+        )
+    };
+    let query = |operation: &str, kind: &str, grouping: &str, start: &str, end: &str| {
+        let placed = env.runtime.block_on(async {
+            let metrics = client.request("get_metrics", &[], &[], None).await.unwrap();
+            metrics.raw()["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|m| m["attributes"]["name"] == "Placed Order")
+                .unwrap()["id"]
+                .clone()
+        });
+        let body = serde_json::json!({"data": {"type": kind, "attributes": {
+            "statistics": ["recipients", "opens_unique", "conversions", "conversion_value"],
+            "timeframe": {"start": start, "end": end}, "conversion_metric_id": placed}}});
+        let answer = env.runtime.block_on(async {
+            client
+                .request(operation, &[], &[], Some(body))
+                .await
+                .unwrap()
+                .raw()
+                .clone()
+        });
+        answer["data"]["attributes"]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let id = r["groupings"][grouping].as_str().unwrap().to_string();
+                (id, r["statistics"].clone())
+            })
+            .collect::<std::collections::BTreeMap<String, Value>>()
+    };
+
+    // The demo's two sent campaigns (a draft is not reported), sent 30 days apart: each
+    // 30-day span of sends is one query.
+    let (campaign_queries, flow_value_queries, flow_series_queries) = sync(7, &streams);
+    assert!((1..=2).contains(&campaign_queries), "{campaign_queries}");
+    assert_eq!(flow_value_queries, 1);
+    let campaigns = jsonl_rows(&out, "campaign_values");
+    let expected = query(
+        "query_campaign_values",
+        "campaign-values-report",
+        "campaign_message_id",
+        "2025-01-01T00:00:00Z",
+        "2026-01-01T00:00:00Z",
+    );
+    assert_eq!(campaigns.len(), 2, "{campaigns:?}");
+    let mut conversions = 0.0;
+    for row in &campaigns {
+        let message = row["campaign_message_id"].as_str().unwrap();
+        assert_eq!(row["id"], format!("{message}:email"));
+        for statistic in [
+            "recipients",
+            "opens_unique",
+            "conversions",
+            "conversion_value",
+        ] {
+            assert_eq!(
+                row[statistic].as_f64(),
+                expected[message][statistic].as_f64(),
+                "{message} {statistic}"
+            );
+        }
+        assert!(row["recipients"].as_f64().unwrap() > 0.0);
+        conversions += row["conversions"].as_f64().unwrap();
+        let campaign = env.runtime.block_on(async {
+            client
+                .request(
+                    "get_campaign",
+                    &[("id", row["campaign_id"].as_str().unwrap())],
+                    &[],
+                    None,
+                )
+                .await
+                .unwrap()
+                .raw()
+                .clone()
+        });
+        assert_eq!(campaign["data"]["attributes"]["status"], "Sent");
+    }
+    assert!(
+        conversions > 0.0,
+        "orders attributed to the campaigns are counted"
+    );
+
+    // The daily series adds up, message by message, to the values over the same days; each
+    // query covers at most 60 days (the sandbox refuses more, as Klaviyo does).
+    assert!(flow_series_queries >= 2, "{flow_series_queries}");
+    let series = jsonl_rows(&out, "flow_series");
+    let ids: BTreeSet<&str> = series.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), series.len(), "a flow message's day is one row");
+    let first_day = series
+        .iter()
+        .map(|r| r["date"].as_str().unwrap())
+        .min()
+        .unwrap();
+    let totals = query(
+        "query_flow_values",
+        "flow-values-report",
+        "flow_message_id",
+        &first_day[..19].replace(".000000Z", "Z"),
+        "2026-01-01T00:00:00Z",
+    );
+    assert!(!totals.is_empty());
+    for (message, figures) in &totals {
+        let days: Vec<&Value> = series
+            .iter()
+            .filter(|r| r["flow_message_id"] == message.as_str())
+            .collect();
+        for row in &days {
+            let day = row["date"].as_str().unwrap();
+            assert!(day.ends_with("T00:00:00.000000Z"), "{day}");
+            assert_eq!(row["id"], format!("{message}:email:{}", &day[..10]));
+        }
+        let sum: f64 = days.iter().map(|r| r["recipients"].as_f64().unwrap()).sum();
+        assert_eq!(Some(sum), figures["recipients"].as_f64(), "{message}");
+        assert!(sum > 0.0);
+    }
+    // Flow values: the year up to the sync's last whole day, as the report itself gives it.
+    let values = jsonl_rows(&out, "flow_values");
+    assert_eq!(values.len(), totals.len());
+    let (start, end) = (
+        values[0]["timeframe_start"].as_str().unwrap(),
+        values[0]["timeframe_end"].as_str().unwrap(),
+    );
+    let year = query(
+        "query_flow_values",
+        "flow-values-report",
+        "flow_message_id",
+        &start.replace(".000000Z", "Z"),
+        &end.replace(".000000Z", "Z"),
+    );
+    for row in &values {
+        let message = row["flow_message_id"].as_str().unwrap();
+        assert_eq!(
+            row["recipients"].as_f64(),
+            year[message]["recipients"].as_f64()
+        );
+    }
+
+    // The next sync re-reads 3 days: no campaign was sent in them, the series is one query
+    // of 3 days per message, and the flow values are one query again, replacing the last.
+    let (campaign_queries, flow_value_queries, flow_series_queries) = sync(3, &streams);
+    assert_eq!(
+        (campaign_queries, flow_value_queries, flow_series_queries),
+        (0, 1, 1)
+    );
+    assert_eq!(jsonl_rows(&out, "campaign_values").len(), 2);
+    assert_eq!(jsonl_rows(&out, "flow_values").len(), totals.len());
+    assert_eq!(
+        jsonl_rows(&out, "flow_series").len() - series.len(),
+        3 * totals.len()
+    );
+}
+
+#[test]
+fn a_message_report_without_a_conversion_metric_says_how_to_give_one() {
+    use klaviyo_bridge::sync::ExportOptions;
+    // An account with no "Placed Order" metric.
+    let env = seeded(5, 0, 0);
+    let client = client(&env);
+    env.runtime.block_on(async {
+        let mut export = client
+            .export("campaign_values", ExportOptions::default())
+            .unwrap();
+        use futures_util::StreamExt;
+        let error = export.next().await.unwrap().unwrap_err();
+        assert!(error.to_string().contains("--conversion-metric"), "{error}");
+    });
+    // A whole-account sync goes on without the message reports.
+    let out = env.path("all");
+    let state = env.path("all.json");
+    let destination = format!("jsonl:{out}");
+    let args = [
+        "--tool",
+        "sync",
+        "--destination",
+        &destination,
+        "--state",
+        &state,
+        "--safety-margin",
+        "0",
+        "--format",
+        "json",
+    ];
+    let (code, stdout, stderr) = env.run("dev", &args);
+    assert_eq!(code, 0, "{stderr}");
+    let summary: Value = serde_json::from_str(&stdout).unwrap();
+    let profiles = summary
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stream"] == "profiles")
+        .unwrap();
+    assert_eq!(profiles["records"], 5);
+    assert!(
+        stderr.contains("campaign_values counts conversions"),
+        "{stderr}"
+    );
 }

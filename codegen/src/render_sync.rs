@@ -168,5 +168,49 @@ pub fn render_sync_columns(spec: &Value, ops: &[Op], revision: &str) -> Result<S
         "\n/// What `query_metric_aggregates` measures.\npub static METRIC_AGGREGATE_MEASUREMENTS: &[&str] = &[{}];",
         measurements.join(", ")
     );
+    render_message_reports(&resolver, ops, &mut out);
     Ok(out)
+}
+
+/// The message reports (campaign and flow values and series): each POST whose body asks for
+/// `statistics` grouped `group_by`, with the request's `type` and both lists' allowed values.
+fn render_message_reports(resolver: &Resolver<'_>, ops: &[Op], out: &mut String) {
+    let enum_of = |schema: &Value| -> Vec<String> {
+        resolver.resolve(&resolver.resolve(schema)["items"])["enum"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(|v| format!("{v:?}")))
+            .collect()
+    };
+    out.push_str(
+        "\n/// The message reports: (operation id, the request's `type`, the statistics it can \
+         ask for, the groupings it allows), sorted by operation id.\n\
+         pub static MESSAGE_REPORTS: &[(&str, &str, &[&str], &[&str])] = &[\n",
+    );
+    for op in ops.iter().filter(|op| op.method == "post") {
+        let Some(body) = op.body.as_deref().and_then(|b| resolver.schemas.get(b)) else {
+            continue;
+        };
+        let data = resolver.resolve(&resolver.resolve(body)["properties"]["data"]);
+        let attributes = &resolver.resolve(&data["properties"]["attributes"])["properties"];
+        let (statistics, group_by) = (
+            enum_of(&attributes["statistics"]),
+            enum_of(&attributes["group_by"]),
+        );
+        let report_type = resolver.resolve(&data["properties"]["type"])["enum"][0].as_str();
+        let (Some(report_type), false, false) =
+            (report_type, statistics.is_empty(), group_by.is_empty())
+        else {
+            continue;
+        };
+        let _ = writeln!(
+            out,
+            "    ({:?}, {report_type:?}, &[{}], &[{}]),",
+            op.id,
+            statistics.join(", "),
+            group_by.join(", ")
+        );
+    }
+    out.push_str("];\n");
 }

@@ -358,6 +358,14 @@ fn window_and_filter(
             "/data/attributes/timeframe",
         )
     })?;
+    if window.1 < window.0
+        || window.1.duration_since(window.0).unwrap_or_default() > LONGEST_TIMEFRAME
+    {
+        return Err(invalid(
+            "timeframe must end after it starts and cover at most 1 year.",
+            "/data/attributes/timeframe",
+        ));
+    }
     let filter = match attributes["filter"].as_str() {
         Some(text) => {
             Filter::parse(text).map_err(|e| invalid(e.to_string(), "/data/attributes/filter"))?
@@ -365,6 +373,34 @@ fn window_and_filter(
         None => Filter::new(),
     };
     Ok((window, filter))
+}
+
+/// A report's longest timeframe: a year (a leap one included).
+const LONGEST_TIMEFRAME: Duration = Duration::from_secs(366 * 86_400);
+
+/// The intervals of a series report's timeframe, refused where the timeframe is longer than
+/// the interval allows (the spec: hourly 7 days, daily 60 days, monthly 52 weeks).
+fn series_starts(
+    interval: &str,
+    window: (SystemTime, SystemTime),
+) -> Result<Vec<SystemTime>, Response> {
+    let days = |n: u64| Duration::from_secs(n * 86_400);
+    let longest = match interval {
+        "hourly" => days(7),
+        "daily" => days(60),
+        "monthly" => days(52 * 7),
+        _ => LONGEST_TIMEFRAME,
+    };
+    if window.1.duration_since(window.0).unwrap_or_default() > longest {
+        return Err(invalid(
+            format!(
+                "a {interval} series covers at most {} days; ask for a shorter timeframe.",
+                longest.as_secs() / 86_400
+            ),
+            "/data/attributes/timeframe",
+        ));
+    }
+    Ok(intervals(interval, window))
 }
 
 fn parse_request<'a>(
@@ -671,12 +707,15 @@ async fn series_report(
         Ok(r) => r,
         Err(e) => return e,
     };
-    let starts = intervals(
+    let starts = match series_starts(
         document["data"]["attributes"]["interval"]
             .as_str()
             .unwrap_or("daily"),
         request.window,
-    );
+    ) {
+        Ok(starts) => starts,
+        Err(e) => return e,
+    };
     let store = shared.store.lock().unwrap();
     // Every interval names the same flows and messages; they are kept from the last one.
     let mut relationships = None;
@@ -816,12 +855,15 @@ async fn segment_report(
             segment_rows(&memberships, &statistics, window),
         );
     }
-    let starts = intervals(
+    let starts = match series_starts(
         document["data"]["attributes"]["interval"]
             .as_str()
             .unwrap_or("daily"),
         window,
-    );
+    ) {
+        Ok(starts) => starts,
+        Err(e) => return e,
+    };
     let results = series(&starts, window.1, |w| {
         segment_rows(&memberships, &statistics, w)
     });
@@ -925,7 +967,10 @@ async fn form_report(State(shared): State<Arc<Shared>>, body: Bytes, series_of: 
             form_rows(&store, &statistics, &group_by, window, &filter),
         );
     }
-    let starts = intervals(attributes["interval"].as_str().unwrap_or("daily"), window);
+    let starts = match series_starts(attributes["interval"].as_str().unwrap_or("daily"), window) {
+        Ok(starts) => starts,
+        Err(e) => return e,
+    };
     let results = series(&starts, window.1, |w| {
         form_rows(&store, &statistics, &group_by, w, &filter)
     });

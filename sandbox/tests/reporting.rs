@@ -394,6 +394,42 @@ async fn flow_series_spread_the_counts_over_their_intervals() {
         monthly["data"]["attributes"]["results"][0]["statistics"]["recipients"],
         json!([0, 50, 0])
     );
+    // Longer than the spec allows: a daily series of 61 days, values over two years.
+    let too_long = |operation: &'static str, kind: &str, interval: Option<&str>, end: &str| {
+        let mut body = json!({"data": {"type": kind, "attributes": {"statistics": ["recipients"],
+            "timeframe": {"start": "2024-01-01T00:00:00Z", "end": end}, "conversion_metric_id": placed}}});
+        if let Some(interval) = interval {
+            body["data"]["attributes"]["interval"] = json!(interval);
+        }
+        let client = &client;
+        async move {
+            match client.request(operation, &[], &[], Some(body)).await {
+                Err(e) => {
+                    let api = e.api_error().expect("an API error");
+                    (api.status, format!("{:?}", api.errors))
+                }
+                Ok(_) => panic!("{operation} answered a timeframe too long"),
+            }
+        }
+    };
+    let (status, detail) = too_long(
+        "query_flow_series",
+        "flow-series-report",
+        Some("daily"),
+        "2024-03-02T00:00:00Z",
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(detail.contains("at most 60 days"), "{detail}");
+    let (status, detail) = too_long(
+        "query_campaign_values",
+        "campaign-values-report",
+        None,
+        "2026-01-01T00:00:00Z",
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(detail.contains("at most 1 year"), "{detail}");
 }
 
 #[tokio::test]

@@ -50,6 +50,23 @@ def test_parquet_reads_back_in_pyarrow_with_the_specs_types(tmp_path: Path) -> N
     assert profiles.schema.field("location").type == pa.string()
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["streams"]["profiles"]["rows"] == 150
+    # Events are in month folders, Hive-style: a reader that asks for one month reads only
+    # its files, and each of them holds exactly that month's events.
+    import duckdb
+
+    by_month = ds.dataset(out / "events", format="parquet", partitioning="hive").to_table()
+    months = sorted(set(by_month.column("month").to_pylist()))
+    assert len(months) > 1 and all(len(m) == 7 for m in months)
+    glob = str(out / "events" / "*" / "*.parquet")
+    database = duckdb.connect()
+    for month in months:
+        [counted] = database.execute(
+            "select count(*), count(*) filter (where strftime(datetime at time zone 'UTC', '%Y-%m') = ?) "
+            "from read_parquet(?, hive_partitioning = true) where month = ?",
+            [month, glob, month],
+        ).fetchall()
+        expected = sum(1 for d in events.column("datetime").to_pylist() if d.strftime("%Y-%m") == month)
+        assert counted == (expected, expected), month
 
 
 # The Singer specification's messages (singer-io/getting-started, SPEC.md), as JSON Schema.

@@ -228,18 +228,22 @@ class _BaseClient:
         state: Optional[Union[str, "os.PathLike[str]"]] = None,
         concurrency: Optional[int] = None,
         safety_margin: Optional[float] = None,
+        conversion_metric: Optional[str] = None,
     ) -> Export:
         """One stream's records as they are read (`"profiles"`, `"events"`, ... as `--tool
         sync` names them): `pyarrow.table(export)`, `polars.from_arrow(export)` or duckdb read
         its Arrow batches without a copy; `for record in export` (and `async for`) gives dicts.
         Reads from `state`'s bookmark (or `since`, ISO 8601) to now minus `safety_margin`
-        seconds; the bookmark is saved to `state` once the export is read to its end."""
+        seconds; the bookmark is saved to `state` once the export is read to its end. The
+        campaign and flow reports count conversions of `conversion_metric` (a metric id;
+        default: the account's "Placed Order")."""
         return self._native.export(  # type: ignore[no-any-return]
             stream,
             since=since,
             state=None if state is None else os.fspath(state),
             concurrency=concurrency,
             safety_margin=safety_margin,
+            conversion_metric=conversion_metric,
         )
 
     @property

@@ -49,6 +49,9 @@ pub struct ExportOptions {
     pub concurrency: Option<usize>,
     /// How far behind now the export stops (default 5 minutes).
     pub safety_margin: Option<Duration>,
+    /// The metric the campaign and flow reports count conversions of, by id (default: the
+    /// account's "Placed Order").
+    pub conversion_metric: Option<String>,
 }
 
 type Rows = Vec<Vec<Cell>>;
@@ -123,6 +126,7 @@ impl Client {
         if let Some(margin) = options.safety_margin {
             sync_options.safety_margin = margin;
         }
+        sync_options.conversion_metric = options.conversion_metric.clone();
         let (sender, receiver) = mpsc::channel(concurrency);
         let completed = Arc::new(Mutex::new(None));
         let destination = ChannelDestination {

@@ -6,7 +6,13 @@
 //! (`<run>-<slice>`); a resumed run writes the same names, so a part written before a kill is
 //! replaced, not repeated. A snapshot stream (no replication key) is one part, `snapshot`,
 //! replaced whole by each sync.
+//!
+//! A stream whose key is when its record happened (events, the daily reports) is kept in
+//! month folders, Hive-style (`events/month=2026-01/<run>-<slice>.parquet`), so a reader
+//! that asks for a month reads only its files: a part is then one file per month its rows
+//! fall in, each written and renamed the same way.
 
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -19,7 +25,7 @@ use parquet::file::properties::WriterProperties;
 use serde_json::{Map, Value, json};
 
 use super::record_batches::{arrow_schema, record_batch};
-use super::schema::{Cell, Column};
+use super::schema::{Cell, Column, format_micros};
 use super::state::{State, StateFile, StreamState, io, write_atomically};
 use super::{Destination, PartWriter, SliceId};
 use crate::auth::BoxFuture;
@@ -30,6 +36,11 @@ const ROW_GROUP_ROWS: usize = 65_536;
 /// Bytes a writer holds at most before it writes a row group: with `--concurrency` parts
 /// open at once, what keeps a sync's memory flat however large the account.
 const ROW_GROUP_BYTES: usize = 256 * 1024;
+/// Each finished part's files, by (stream, part): (path in the stream's folder, rows).
+type WrittenFiles = Arc<Mutex<HashMap<(String, String), Vec<(String, u64)>>>>;
+
+/// The folder of rows whose month is unknown (Hive's name for a null partition).
+const NO_MONTH: &str = "month=__HIVE_DEFAULT_PARTITION__";
 
 /// A file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +72,9 @@ pub struct FileDestination {
     /// The state as last saved (slices finish concurrently; each save writes all of it).
     state: Mutex<State>,
     manifest: Mutex<()>,
+    /// Each finished part's files (relative to its stream's folder) and their rows, until
+    /// the manifest records them.
+    written: WrittenFiles,
     /// Held from `load` on: one sync per state file at a time.
     lock: Mutex<Option<crate::catalog_sync::lock::SyncLock>>,
 }
@@ -74,6 +88,7 @@ impl FileDestination {
             state_file,
             state: Mutex::new(State::default()),
             manifest: Mutex::new(()),
+            written: Arc::default(),
             lock: Mutex::new(None),
         }
     }
@@ -89,10 +104,8 @@ impl FileDestination {
         format!("{}:{}", self.format.extension(), dir.display())
     }
 
-    fn part_path(&self, stream: &str, part: &str) -> PathBuf {
-        self.dir
-            .join(stream)
-            .join(format!("{part}.{}", self.format.extension()))
+    fn file_name(&self, part: &str) -> String {
+        format!("{part}.{}", self.format.extension())
     }
 
     fn save(&self, change: impl FnOnce(&mut State)) -> Result<()> {
@@ -101,13 +114,14 @@ impl FileDestination {
         self.state_file.save(&state)
     }
 
-    /// Records a finished part in the manifest (its columns, parts and row counts).
+    /// Records a finished part's files in the manifest (the stream's columns, its files and
+    /// their row counts), in place of any an earlier attempt at the part recorded.
     fn record(
         &self,
         stream: &str,
         columns: &'static [Column],
         part: &str,
-        rows: u64,
+        files: &[(String, u64)],
         replace: bool,
     ) -> Result<()> {
         let _guard = self.manifest.lock().unwrap_or_else(|e| e.into_inner());
@@ -138,7 +152,13 @@ impl FileDestination {
         if replace {
             entry["parts"] = json!({});
         }
-        entry["parts"][format!("{part}.{}", self.format.extension())] = json!(rows);
+        let name = self.file_name(part);
+        if let Some(parts) = entry["parts"].as_object_mut() {
+            parts.retain(|file, _| file != &name && !file.ends_with(&format!("/{name}")));
+        }
+        for (file, rows) in files {
+            entry["parts"][file] = json!(rows);
+        }
         let total: u64 = entry["parts"]
             .as_object()
             .map_or(0, |p| p.values().filter_map(Value::as_u64).sum());
@@ -149,46 +169,35 @@ impl FileDestination {
         )
     }
 
-    fn open(&self, slice: &SliceId, columns: &'static [Column]) -> Result<FilePart> {
-        let target = self.part_path(slice.stream, &slice.part);
+    fn open(
+        &self,
+        slice: &SliceId,
+        columns: &'static [Column],
+        month_column: Option<usize>,
+    ) -> Result<FilePart> {
         let folder = self.dir.join(slice.stream);
         std::fs::create_dir_all(&folder).map_err(|e| io(&folder, e))?;
-        // A hidden name: readers of the folder (pyarrow, Spark, DuckDB) skip dot files.
-        let partial = folder.join(format!(
-            ".{}.partial",
-            target
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or_default()
-        ));
-        let file = File::create(&partial).map_err(|e| io(&partial, e))?;
-        let encoder = match self.format {
-            FileFormat::Parquet => {
-                Encoder::Parquet(Box::new(ParquetPart::new(file, columns, partial.clone())?))
-            }
-            FileFormat::Jsonl => Encoder::Text(TextPart {
-                out: BufWriter::new(file),
-                columns,
-                partial: partial.clone(),
-                csv: false,
-            }),
-            FileFormat::Csv => {
-                let mut part = TextPart {
-                    out: BufWriter::new(file),
-                    columns,
-                    partial: partial.clone(),
-                    csv: true,
-                };
-                part.header()?;
-                Encoder::Text(part)
-            }
-        };
-        Ok(FilePart {
-            encoder,
-            partial,
-            target,
+        let name = self.file_name(&slice.part);
+        let mut part = FilePart {
+            format: self.format,
+            columns,
+            folder,
+            name,
+            month_column,
+            files: BTreeMap::new(),
             rows: 0,
-        })
+            written: self.written.clone(),
+            key: (slice.stream.to_string(), slice.part.clone()),
+        };
+        match month_column {
+            // An earlier attempt at the slice may have rows in months this one has not.
+            Some(_) => part.remove_earlier_attempt()?,
+            // The file exists however few rows: a snapshot's part replaces the last one.
+            None => {
+                part.file(String::new())?;
+            }
+        }
+        Ok(part)
     }
 }
 
@@ -243,7 +252,12 @@ impl Destination for FileDestination {
         slice: &'a SliceId,
         columns: &'static [Column],
     ) -> BoxFuture<'a, Result<Box<dyn PartWriter>>> {
-        Box::pin(async move { Ok(Box::new(self.open(slice, columns)?) as Box<dyn PartWriter>) })
+        Box::pin(async move {
+            let month_column = super::streams::stream(slice.stream)
+                .and_then(|s| s.month_column())
+                .and_then(|name| columns.iter().position(|c| c.name == name));
+            Ok(Box::new(self.open(slice, columns, month_column)?) as Box<dyn PartWriter>)
+        })
     }
 
     fn finished<'a>(
@@ -255,14 +269,38 @@ impl Destination for FileDestination {
         Box::pin(async move {
             // The part is under its name; a kill before the state is saved redoes the slice,
             // which writes the same name again.
-            self.record(slice.stream, columns, &slice.part, rows, slice.snapshot)?;
+            let files = self
+                .written
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&(slice.stream.to_string(), slice.part.clone()))
+                .unwrap_or_default();
+            debug_assert_eq!(files.iter().map(|(_, n)| n).sum::<u64>(), rows);
+            self.record(slice.stream, columns, &slice.part, &files, slice.snapshot)?;
             self.save(|all| all.mark_done(slice.stream, slice.index))
         })
     }
 }
 
-/// A part being written under its partial name.
+/// A part being written: its files (one, or one per month), each under its partial name.
 struct FilePart {
+    format: FileFormat,
+    columns: &'static [Column],
+    /// The stream's folder.
+    folder: PathBuf,
+    /// Each file's name: `<part>.<extension>`.
+    name: String,
+    /// The column whose month names each row's folder, for a stream kept in month folders.
+    month_column: Option<usize>,
+    /// Open files by folder (`month=2026-01`, or `""` for the stream's folder itself).
+    files: BTreeMap<String, PartFile>,
+    rows: u64,
+    written: WrittenFiles,
+    key: (String, String),
+}
+
+/// One file of a part.
+struct PartFile {
     encoder: Encoder,
     partial: PathBuf,
     target: PathBuf,
@@ -275,29 +313,149 @@ enum Encoder {
     Text(TextPart),
 }
 
-impl PartWriter for FilePart {
-    fn write(&mut self, rows: Vec<Vec<Cell>>) -> BoxFuture<'_, Result<()>> {
+impl FilePart {
+    /// The file in `month_folder`, opened the first time a row falls in it.
+    fn file(&mut self, month_folder: String) -> Result<&mut PartFile> {
+        use std::collections::btree_map::Entry;
+        match self.files.entry(month_folder) {
+            Entry::Occupied(open) => Ok(open.into_mut()),
+            Entry::Vacant(vacant) => {
+                let folder = self.folder.join(vacant.key());
+                std::fs::create_dir_all(&folder).map_err(|e| io(&folder, e))?;
+                let target = folder.join(&self.name);
+                // A hidden name: readers of the folder (pyarrow, Spark, DuckDB) skip dot files.
+                let partial = folder.join(format!(".{}.partial", self.name));
+                let file = File::create(&partial).map_err(|e| io(&partial, e))?;
+                let encoder = match self.format {
+                    FileFormat::Parquet => Encoder::Parquet(Box::new(ParquetPart::new(
+                        file,
+                        self.columns,
+                        partial.clone(),
+                    )?)),
+                    FileFormat::Jsonl | FileFormat::Csv => {
+                        let mut text = TextPart {
+                            out: BufWriter::new(file),
+                            columns: self.columns,
+                            partial: partial.clone(),
+                            csv: self.format == FileFormat::Csv,
+                        };
+                        if text.csv {
+                            text.header()?;
+                        }
+                        Encoder::Text(text)
+                    }
+                };
+                Ok(vacant.insert(PartFile {
+                    encoder,
+                    partial,
+                    target,
+                    rows: 0,
+                }))
+            }
+        }
+    }
+
+    /// Removes the part's files from every month folder: what a killed attempt at the slice
+    /// renamed before the state recorded it done.
+    fn remove_earlier_attempt(&self) -> Result<()> {
+        let entries = std::fs::read_dir(&self.folder).map_err(|e| io(&self.folder, e))?;
+        for entry in entries {
+            let folder = entry.map_err(|e| io(&self.folder, e))?.path();
+            if !folder.is_dir() {
+                continue;
+            }
+            for earlier in [
+                folder.join(&self.name),
+                folder.join(format!(".{}.partial", self.name)),
+            ] {
+                match std::fs::remove_file(&earlier) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(io(&earlier, e));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A row's folder: `month=YYYY-MM` of its month column.
+    fn month_folder(row: &[Cell], column: usize) -> String {
+        match row.get(column) {
+            Some(Cell::Timestamp(micros)) => format!("month={}", &format_micros(*micros)[..7]),
+            _ => NO_MONTH.to_string(),
+        }
+    }
+
+    fn write_rows(&mut self, rows: Vec<Vec<Cell>>) -> Result<()> {
         self.rows += rows.len() as u64;
-        let result = match &mut self.encoder {
+        let Some(column) = self.month_column else {
+            return self.file(String::new())?.write(rows);
+        };
+        // A slice's rows come in key order: most pages fall in one month.
+        let mut by_month: BTreeMap<String, Vec<Vec<Cell>>> = BTreeMap::new();
+        for row in rows {
+            by_month
+                .entry(Self::month_folder(&row, column))
+                .or_default()
+                .push(row);
+        }
+        for (month, rows) in by_month {
+            self.file(month)?.write(rows)?;
+        }
+        Ok(())
+    }
+}
+
+impl PartFile {
+    fn write(&mut self, rows: Vec<Vec<Cell>>) -> Result<()> {
+        self.rows += rows.len() as u64;
+        match &mut self.encoder {
             Encoder::Parquet(p) => p.write(rows),
             Encoder::Text(t) => t.write(rows),
-        };
+        }
+    }
+
+    fn finish(self) -> Result<u64> {
+        match self.encoder {
+            Encoder::Parquet(p) => p.finish()?,
+            Encoder::Text(t) => t.finish()?,
+        }
+        std::fs::rename(&self.partial, &self.target).map_err(|e| io(&self.target, e))?;
+        Ok(self.rows)
+    }
+}
+
+impl PartWriter for FilePart {
+    fn write(&mut self, rows: Vec<Vec<Cell>>) -> BoxFuture<'_, Result<()>> {
+        let result = self.write_rows(rows);
         Box::pin(async move { result })
     }
 
     fn finish(self: Box<Self>) -> BoxFuture<'static, Result<u64>> {
         Box::pin(async move {
             let FilePart {
-                encoder,
-                partial,
-                target,
+                files,
+                name,
                 rows,
+                written,
+                key,
+                ..
             } = *self;
-            match encoder {
-                Encoder::Parquet(p) => p.finish()?,
-                Encoder::Text(t) => t.finish()?,
+            let mut finished = Vec::with_capacity(files.len());
+            for (folder, file) in files {
+                let n = file.finish()?;
+                let relative = if folder.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{folder}/{name}")
+                };
+                finished.push((relative, n));
             }
-            std::fs::rename(&partial, &target).map_err(|e| io(&target, e))?;
+            written
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(key, finished);
             Ok(rows)
         })
     }

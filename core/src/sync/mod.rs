@@ -26,6 +26,8 @@ pub mod singer;
 pub mod state;
 pub mod streams;
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -110,6 +112,9 @@ pub struct SyncOptions {
     /// How far back a report stream re-reads before its bookmark (default 7 days): numbers
     /// attributed to a day change for days after it.
     pub lookback: Duration,
+    /// The metric the campaign and flow reports count conversions of (default: the account's
+    /// "Placed Order" metric).
+    pub conversion_metric: Option<String>,
 }
 
 impl SyncOptions {
@@ -131,6 +136,7 @@ impl Default for SyncOptions {
             concurrency: 32,
             slices: 128,
             lookback: Duration::from_secs(7 * 86_400),
+            conversion_metric: None,
         }
     }
 }
@@ -171,8 +177,15 @@ const MIN_SLICE: i64 = 3_600 * SECOND;
 /// A UTC day, in microseconds.
 const DAY: i64 = 86_400 * SECOND;
 
-/// The longest window one report query may cover (Klaviyo's limit for metric aggregates).
-const REPORT_SPAN: i64 = 365 * DAY;
+/// The longest timeframe one report query may cover.
+const YEAR: i64 = 365 * DAY;
+
+/// The metric a message report counts conversions of unless told otherwise: Klaviyo's own
+/// name for an order.
+const DEFAULT_CONVERSION_METRIC: &str = "Placed Order";
+
+/// The most ids one report filter may list (`contains-any`).
+const FILTER_IDS: usize = 100;
 
 pub(crate) fn micros(time: SystemTime) -> i64 {
     time.duration_since(UNIX_EPOCH)
@@ -355,8 +368,11 @@ pub struct AccountSync<'a> {
     client: &'a Client,
     destination: &'a dyn Destination,
     options: SyncOptions,
-    /// The records a report stream reports on (the metrics), listed once per sync.
-    reported: tokio::sync::OnceCell<Vec<String>>,
+    /// The records report streams report on (metrics, campaigns), each stream's listed once
+    /// per sync.
+    reported: tokio::sync::Mutex<HashMap<&'static str, Arc<Vec<crate::Resource>>>>,
+    /// The conversion metric of the message reports, once found.
+    conversion: tokio::sync::OnceCell<Option<String>>,
 }
 
 impl<'a> AccountSync<'a> {
@@ -383,7 +399,8 @@ impl<'a> AccountSync<'a> {
             client,
             destination,
             options,
-            reported: tokio::sync::OnceCell::new(),
+            reported: tokio::sync::Mutex::new(HashMap::new()),
+            conversion: tokio::sync::OnceCell::new(),
         })
     }
 
@@ -419,6 +436,26 @@ impl<'a> AccountSync<'a> {
             .columns()
             .ok_or_else(|| Error::Config(format!("{} lists no resources", stream.operation)))?;
         let requests = AtomicU64::new(0);
+        if stream.report.is_some_and(|r| r.needs_conversion_metric())
+            && self.conversion_metric(&requests).await?.is_none()
+        {
+            let missing = format!(
+                "{} counts conversions of a metric, and the account has no {DEFAULT_CONVERSION_METRIC:?} \
+                 metric: give one by id (--conversion-metric, or the conversion_metric option)",
+                stream.name
+            );
+            if !self.options.streams.is_empty() {
+                return Err(Error::InvalidInput(missing));
+            }
+            // A whole-account sync goes on without it.
+            tracing::warn!("{missing}; skipped");
+            return Ok(StreamSummary {
+                stream: stream.name.to_string(),
+                records: 0,
+                requests: requests.into_inner(),
+                bookmark: existing.bookmark_time,
+            });
+        }
         // Whole seconds, as the API's timestamps are: a record in the signpost's second is read
         // by the next run, never lost between two.
         let signpost = SystemTime::now()
@@ -506,7 +543,7 @@ impl<'a> AccountSync<'a> {
                 };
                 async move {
                     let written = self
-                        .slice(stream, columns, &slice, &id, requests, |n| {
+                        .slice(stream, columns, &slice, run.to, &id, requests, |n| {
                             let r = records.fetch_add(n, Ordering::Relaxed) + n;
                             progress(&Progress {
                                 stream: stream.name,
@@ -573,7 +610,9 @@ impl<'a> AccountSync<'a> {
             // A first sync starts on the day of the account's first event (nothing is measured
             // before it), and reads nothing for an account without events; a later one reads
             // its whole window, the lookback days included, events or not.
-            let mut from = from;
+            // Nor past the day of its latest: a quiet end of the window measures nothing (and
+            // costs a daily series a query per 60 days).
+            let (mut from, mut to) = (from, to);
             if first_sync {
                 let events = streams::stream("events")
                     .ok_or_else(|| Error::Config("the events stream is missing".into()))?;
@@ -586,18 +625,31 @@ impl<'a> AccountSync<'a> {
                     Some(first) => from = from.max(first.div_euclid(DAY) * DAY),
                     None => return Ok(Vec::new()),
                 }
+                if let Some(descending) = key_sort_descending(events)
+                    && let Some(last) = self
+                        .probe(events, &whole, Some(descending), requests)
+                        .await?
+                {
+                    to = to.min((last.div_euclid(DAY) + 1) * DAY).max(from + DAY);
+                }
             }
-            // Consecutive spans of at most a year, on day boundaries (the window's are).
+            // Consecutive spans on day boundaries (the window's are).
+            let report = stream.report.unwrap_or_else(|| unreachable!());
             let mut slices = Vec::new();
             let mut start = from;
             while start < to {
-                let end = (start + REPORT_SPAN).min(to);
+                let end = (start + report.slice_days * DAY).min(to);
                 slices.push(Slice {
                     from: start,
                     to: end,
                     partition: 0,
                 });
                 start = end;
+            }
+            if report.kind == streams::ReportKind::Values && report.per.is_some() {
+                // Spans of send dates: only those in which something was sent are asked about.
+                let sent = self.sent(stream, &report, requests).await?;
+                slices.retain(|s| sent.iter().any(|(_, at)| *at >= s.from && *at < s.to));
             }
             return Ok(slices);
         }
@@ -668,17 +720,27 @@ impl<'a> AccountSync<'a> {
         Ok(found)
     }
 
-    /// The ids of every record of `stream` (a child stream's parent), its own parents read
-    /// first: the parents of an account are few (lists, campaigns, flows, coupons).
-    fn ids_of<'s>(
+    /// The ids of every record of `stream` (a child stream's parent).
+    async fn ids_of(&self, stream: &'static Stream, requests: &AtomicU64) -> Result<Vec<String>> {
+        Ok(self
+            .records_of(stream, requests)
+            .await?
+            .iter()
+            .filter_map(|r| r.id().map(str::to_string))
+            .collect())
+    }
+
+    /// Every record of `stream`, its own parents read first: the parents of an account, and
+    /// the records reported on, are few (lists, campaigns, flows, coupons, metrics).
+    fn records_of<'s>(
         &'s self,
         stream: &'static Stream,
         requests: &'s AtomicU64,
-    ) -> BoxFuture<'s, Result<Vec<String>>> {
+    ) -> BoxFuture<'s, Result<Vec<crate::Resource>>> {
         Box::pin(async move {
-            let mut ids = Vec::new();
+            let mut records = Vec::new();
             let mut collect = |page: Vec<crate::Resource>| {
-                ids.extend(page.iter().filter_map(|r| r.id().map(str::to_string)));
+                records.extend(page);
                 Ok(true)
             };
             match stream.parent {
@@ -725,22 +787,183 @@ impl<'a> AccountSync<'a> {
                     }
                 }
             }
-            Ok(ids)
+            Ok(records)
         })
+    }
+
+    /// The records of `report.per` (metrics, campaigns), listed once per sync.
+    async fn reported(
+        &self,
+        stream: &Stream,
+        report: &streams::Report,
+        requests: &AtomicU64,
+    ) -> Result<Arc<Vec<crate::Resource>>> {
+        let name = report.per.unwrap_or_default();
+        let per = streams::stream(name).ok_or_else(|| {
+            Error::Config(format!("{}'s records {name} are not a stream", stream.name))
+        })?;
+        let mut cache = self.reported.lock().await;
+        if let Some(found) = cache.get(per.name) {
+            return Ok(found.clone());
+        }
+        let found = Arc::new(self.records_of(per, requests).await?);
+        cache.insert(per.name, found.clone());
+        Ok(found)
+    }
+
+    /// The sent campaigns (`report.per`) with their send times, in microseconds; a draft has
+    /// none and is left out.
+    async fn sent(
+        &self,
+        stream: &Stream,
+        report: &streams::Report,
+        requests: &AtomicU64,
+    ) -> Result<Vec<(String, i64)>> {
+        let key = stream.key.unwrap_or_default();
+        Ok(self
+            .reported(stream, report, requests)
+            .await?
+            .iter()
+            .filter_map(|r| Some((r.id()?.to_string(), parse_micros(r.attr_str(key)?)?)))
+            .collect())
+    }
+
+    /// The metric the message reports count conversions of: the one given, or the account's
+    /// "Placed Order"; none when the account has no such metric.
+    async fn conversion_metric(&self, requests: &AtomicU64) -> Result<Option<String>> {
+        self.conversion
+            .get_or_try_init(|| async {
+                if let Some(given) = &self.options.conversion_metric {
+                    return Ok(Some(given.clone()));
+                }
+                let metrics = streams::stream("metrics")
+                    .ok_or_else(|| Error::Config("the metrics stream is missing".into()))?;
+                let report = streams::Report {
+                    kind: streams::ReportKind::MetricAggregates,
+                    per: Some(metrics.name),
+                    group_by: &[],
+                    slice_days: 1,
+                };
+                Ok(self
+                    .reported(metrics, &report, requests)
+                    .await?
+                    .iter()
+                    .find(|m| m.attr_str("name") == Some(DEFAULT_CONVERSION_METRIC))
+                    .and_then(|m| m.id().map(str::to_string)))
+            })
+            .await
+            .cloned()
+    }
+
+    /// One message report query over `[from, to)` (and `filter`): its rows, each a group's
+    /// statistics (`Values`) or a group's statistics on each day (`Series`).
+    async fn message_report_rows(
+        &self,
+        stream: &Stream,
+        report: &streams::Report,
+        columns: &'static [Column],
+        (from, to): (i64, i64),
+        filter: Option<String>,
+        requests: &AtomicU64,
+    ) -> Result<Vec<Vec<Cell>>> {
+        let (_, report_type, statistics, _) = streams::message_report(stream.operation)
+            .ok_or_else(|| {
+                Error::Config(format!("{} is not a message report", stream.operation))
+            })?;
+        let at = |t: i64| format_micros(t).replace(".000000Z", "Z");
+        let conversion = self.conversion_metric(requests).await?.unwrap_or_default();
+        let mut attributes = serde_json::json!({
+            "statistics": statistics,
+            "timeframe": {"start": at(from), "end": at(to)},
+            "conversion_metric_id": conversion,
+            "group_by": report.group_by,
+        });
+        if let Some(filter) = filter {
+            attributes["filter"] = Value::from(filter);
+        }
+        let series = report.kind == streams::ReportKind::Series;
+        if series {
+            attributes["interval"] = Value::from("daily");
+        }
+        let answer =
+            self.client
+                .send(crate::Request::new(stream.operation).body(
+                    serde_json::json!({"data": {"type": report_type, "attributes": attributes}}),
+                ))
+                .await?
+                .json()?;
+        requests.fetch_add(1, Ordering::Relaxed);
+        let answer = &answer["data"]["attributes"];
+        // A series' values are lists, the n-th for its n-th date.
+        let days: Vec<(usize, i64)> = if series {
+            answer["date_times"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .enumerate()
+                .filter_map(|(i, t)| Some((i, t.as_str().and_then(parse_micros)?)))
+                .filter(|(_, day)| *day >= from && *day < to)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let mut rows = Vec::new();
+        for result in answer["results"].as_array().into_iter().flatten() {
+            let groupings = &result["groupings"];
+            let group: Vec<String> = report
+                .group_by
+                .iter()
+                .map(|g| match &groupings[*g] {
+                    Value::String(s) => s.clone(),
+                    Value::Null => String::new(),
+                    other => other.to_string(),
+                })
+                .collect();
+            // Its id: the groupings past the campaign or flow (the message's id is unique).
+            let id = group[1..].join(":");
+            let mut attributes = Map::new();
+            for (name, value) in report.group_by.iter().zip(&group) {
+                attributes.insert(name.to_string(), Value::from(value.as_str()));
+            }
+            let mut one = |id: String, attributes: Map<String, Value>| {
+                let resource =
+                    crate::Resource::new(serde_json::json!({"id": id, "attributes": attributes}));
+                rows.push(row(&resource, columns, None));
+            };
+            if !series {
+                attributes.insert("timeframe_start".into(), Value::from(format_micros(from)));
+                attributes.insert("timeframe_end".into(), Value::from(format_micros(to)));
+                for name in statistics.iter() {
+                    attributes.insert(name.to_string(), result["statistics"][*name].clone());
+                }
+                one(id, attributes);
+                continue;
+            }
+            for (i, day) in &days {
+                let mut attributes = attributes.clone();
+                let day_text = format_micros(*day);
+                for name in statistics.iter() {
+                    attributes.insert(name.to_string(), result["statistics"][*name][*i].clone());
+                }
+                attributes.insert("date".into(), Value::from(day_text.as_str()));
+                one(format!("{id}:{}", &day_text[..10]), attributes);
+            }
+        }
+        Ok(rows)
     }
 
     /// One record's daily report over `slice`: a row per day, `<id>:<day>` its id.
     async fn report_rows(
         &self,
         stream: &Stream,
-        report: &streams::Report,
         record_id: &str,
         slice: &Slice,
     ) -> Result<Vec<Vec<Cell>>> {
+        let measurements = columns::METRIC_AGGREGATE_MEASUREMENTS;
         let at = |t: i64| format_micros(t).replace(".000000Z", "Z");
         let body = serde_json::json!({"data": {"type": "metric-aggregate", "attributes": {
             "metric_id": record_id,
-            "measurements": report.measurements,
+            "measurements": measurements,
             "interval": "day",
             "timezone": "UTC",
             "filter": [
@@ -777,8 +1000,7 @@ impl<'a> AccountSync<'a> {
                     Cell::Timestamp(day),
                 ];
                 row.extend(
-                    report
-                        .measurements
+                    measurements
                         .iter()
                         .map(|m| series[*m][i].as_f64().map_or(Cell::Null, Cell::Float)),
                 );
@@ -788,30 +1010,63 @@ impl<'a> AccountSync<'a> {
     }
 
     /// Reads one slice into one part; answers the rows written.
+    // Each argument is one the slice's reads need; bundling them would only rename them.
+    #[allow(clippy::too_many_arguments)]
     async fn slice(
         &self,
         stream: &'static Stream,
         columns: &'static [Column],
         slice: &Slice,
+        window_end: i64,
         id: &SliceId,
         requests: &AtomicU64,
         on_page: impl Fn(u64),
     ) -> Result<u64> {
         let mut writer = self.destination.part(id, columns).await?;
         if let Some(report) = stream.report {
-            let per = streams::stream(report.per).ok_or_else(|| {
-                Error::Config(format!(
-                    "{}'s records {} are not a stream",
-                    stream.name, report.per
-                ))
-            })?;
-            let reported = self
-                .reported
-                .get_or_try_init(|| self.ids_of(per, requests))
-                .await?;
-            for record_id in reported {
-                let rows = self.report_rows(stream, &report, record_id, slice).await?;
-                requests.fetch_add(1, Ordering::Relaxed);
+            // Each query's rows, as `(timeframe, filter)` pairs or metric ids.
+            let mut queries: Vec<((i64, i64), Option<String>)> = Vec::new();
+            match (report.kind, report.per) {
+                (streams::ReportKind::MetricAggregates, _) => {
+                    let metrics = self.reported(stream, &report, requests).await?;
+                    for metric in metrics.iter().filter_map(|m| m.id()) {
+                        let rows = self.report_rows(stream, metric, slice).await?;
+                        requests.fetch_add(1, Ordering::Relaxed);
+                        let n = rows.len() as u64;
+                        writer.write(rows).await?;
+                        on_page(n);
+                    }
+                }
+                // The campaigns sent in the slice, over a year from its start (or to the
+                // window's end): every campaign's events come after its send.
+                (_, Some(_)) => {
+                    let sent: Vec<String> = self
+                        .sent(stream, &report, requests)
+                        .await?
+                        .into_iter()
+                        .filter(|(_, at)| *at >= slice.from && *at < slice.to)
+                        .map(|(id, _)| id)
+                        .collect();
+                    let timeframe = (slice.from, (slice.from + YEAR).min(window_end));
+                    for ids in sent.chunks(FILTER_IDS) {
+                        let filter = crate::filter::Filter::new().condition(
+                            "contains-any",
+                            report.group_by[0],
+                            ids.to_vec(),
+                        );
+                        queries.push((timeframe, Some(filter.to_string())));
+                    }
+                }
+                // A whole-account snapshot: the year up to the window's end.
+                (streams::ReportKind::Values, None) => {
+                    queries.push((((slice.to - YEAR).max(slice.from), slice.to), None));
+                }
+                (streams::ReportKind::Series, None) => queries.push(((slice.from, slice.to), None)),
+            }
+            for (timeframe, filter) in queries {
+                let rows = self
+                    .message_report_rows(stream, &report, columns, timeframe, filter, requests)
+                    .await?;
                 let n = rows.len() as u64;
                 writer.write(rows).await?;
                 on_page(n);
@@ -979,7 +1234,7 @@ mod tests {
         assert_eq!(&columns[..3], ["id", "metric_id", "date"]);
         assert_eq!(&columns[3..], columns::METRIC_AGGREGATE_MEASUREMENTS);
         assert_eq!(
-            stream.report.unwrap().measurements,
+            stream.report.unwrap().statistics(stream.operation),
             columns::METRIC_AGGREGATE_MEASUREMENTS
         );
     }

@@ -55,37 +55,100 @@ pub struct Stream {
     pub report: Option<Report>,
 }
 
-/// A daily report of each record of a stream.
+/// What a report stream asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Report {
-    /// The stream whose records are each reported on (`metrics`).
-    pub per: &'static str,
-    /// The measurements asked for, each a column.
-    pub measurements: &'static [&'static str],
+pub enum ReportKind {
+    /// `query_metric_aggregates`: each metric's measurements per UTC day.
+    MetricAggregates,
+    /// Each message's statistics over one timeframe (`query_campaign_values`,
+    /// `query_flow_values`).
+    Values,
+    /// Each message's statistics per UTC day (`query_flow_series`).
+    Series,
 }
 
-/// The columns of the daily metric aggregates: `id` (`<metric_id>:<day>`), `metric_id`,
-/// `date`, then each of the spec's measurements (`METRIC_AGGREGATE_MEASUREMENTS`).
-static METRIC_AGGREGATE_COLUMNS: LazyLock<Vec<Column>> = LazyLock::new(|| {
-    let mut columns = vec![
-        Column {
-            name: "id",
-            source: Source::Id,
-            kind: ColumnKind::Str,
-        },
-        Column {
-            name: "metric_id",
-            source: Source::Parent,
-            kind: ColumnKind::Str,
-        },
-        Column {
-            name: "date",
-            source: Source::Attribute("date"),
-            kind: ColumnKind::Timestamp,
-        },
-    ];
+/// A report read by query (its stream's `operation` is a POST).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Report {
+    /// What it asks for.
+    pub kind: ReportKind,
+    /// The stream whose records it is asked about: `metrics` (one query each), `campaigns`
+    /// (the ones sent in a slice, up to 100 a query); none for a report of the whole account.
+    pub per: Option<&'static str>,
+    /// The groupings asked for, each a column; the first two are the ones the spec requires
+    /// (the campaign or flow, and the message).
+    pub group_by: &'static [&'static str],
+    /// The days one slice covers: the longest timeframe one query may (a year; 60 days of a
+    /// daily series), or for campaigns the send dates batched into one query.
+    pub slice_days: i64,
+}
+
+impl Report {
+    /// The statistics (measurements) asked for, each a column: all the spec lists.
+    pub fn statistics(&self, operation: &str) -> &'static [&'static str] {
+        match self.kind {
+            ReportKind::MetricAggregates => super::columns::METRIC_AGGREGATE_MEASUREMENTS,
+            _ => message_report(operation).map_or(&[], |r| r.2),
+        }
+    }
+
+    /// Whether the report needs a conversion metric (the message reports do).
+    pub fn needs_conversion_metric(&self) -> bool {
+        self.kind != ReportKind::MetricAggregates
+    }
+}
+
+/// A message report's row of the generated table: (operation, request `type`, statistics,
+/// allowed groupings).
+pub fn message_report(
+    operation: &str,
+) -> Option<&'static (
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    &'static [&'static str],
+)> {
+    super::columns::MESSAGE_REPORTS
+        .iter()
+        .find(|(id, ..)| *id == operation)
+}
+
+/// A report stream's columns: `id`; for metric aggregates `metric_id` and `date`; for a
+/// message report its groupings, then `date` (a series) or `timeframe_start` and
+/// `timeframe_end` (values); then each statistic, a number.
+fn report_columns(stream: &Stream, report: &Report) -> Vec<Column> {
+    let text = |name: &'static str, source| Column {
+        name,
+        source,
+        kind: ColumnKind::Str,
+    };
+    let time = |name: &'static str| Column {
+        name,
+        source: Source::Attribute(name),
+        kind: ColumnKind::Timestamp,
+    };
+    let mut columns = vec![text("id", Source::Id)];
+    match report.kind {
+        ReportKind::MetricAggregates => {
+            columns.extend([text("metric_id", Source::Parent), time("date")]);
+        }
+        ReportKind::Values | ReportKind::Series => {
+            columns.extend(
+                report
+                    .group_by
+                    .iter()
+                    .map(|name| text(name, Source::Attribute(name))),
+            );
+            if report.kind == ReportKind::Series {
+                columns.push(time("date"));
+            } else {
+                columns.extend([time("timeframe_start"), time("timeframe_end")]);
+            }
+        }
+    }
     columns.extend(
-        super::columns::METRIC_AGGREGATE_MEASUREMENTS
+        report
+            .statistics(stream.operation)
             .iter()
             .map(|name| Column {
                 name,
@@ -94,14 +157,36 @@ static METRIC_AGGREGATE_COLUMNS: LazyLock<Vec<Column>> = LazyLock::new(|| {
             }),
     );
     columns
-});
+}
 
 impl Stream {
+    /// The column whose month names the folder a file destination keeps each row in
+    /// (`month=2026-01`): the key of a stream whose key is when its record happened, which
+    /// never changes (an event's `datetime`, a daily report's `date`). Other keys
+    /// (`updated`) move as records change, and snapshots have none.
+    pub fn month_column(&self) -> Option<&'static str> {
+        self.key.filter(|key| matches!(*key, "datetime" | "date"))
+    }
+
     /// Its columns: the operation's (from the spec), and for a child stream the parent's id
     /// where the resource does not already carry it.
     pub fn columns(&self) -> Option<&'static [Column]> {
         if self.report.is_some() {
-            return Some(METRIC_AGGREGATE_COLUMNS.as_slice());
+            static REPORTS: LazyLock<Vec<(&'static str, &'static [Column])>> =
+                LazyLock::new(|| {
+                    STREAMS
+                        .iter()
+                        .filter_map(|s| {
+                            let columns = report_columns(s, s.report.as_ref()?);
+                            // Built once per stream, for the process's life.
+                            Some((s.name, &*Vec::leak(columns)))
+                        })
+                        .collect()
+                });
+            return REPORTS
+                .iter()
+                .find(|(name, _)| *name == self.name)
+                .map(|(_, columns)| *columns);
         }
         let own = columns_of(self.operation)?;
         let Some(parent) = self.parent else {
@@ -274,8 +359,64 @@ pub const STREAMS: &[Stream] = &[
         parent: None,
         key_columns: &["id"],
         report: Some(Report {
-            per: "metrics",
-            measurements: super::columns::METRIC_AGGREGATE_MEASUREMENTS,
+            kind: ReportKind::MetricAggregates,
+            per: Some("metrics"),
+            group_by: &[],
+            slice_days: 365,
+        }),
+    },
+    // Each campaign message's statistics from its campaign's send: campaigns sent within 30
+    // days of each other are asked about together, over a year from the first send (the
+    // longest timeframe) or up to the sync's last whole day.
+    Stream {
+        name: "campaign_values",
+        operation: "query_campaign_values",
+        key: Some("send_time"),
+        bounds: Bounds::GeLt,
+        sliced: false,
+        partitions: &[],
+        parent: None,
+        key_columns: &["id"],
+        report: Some(Report {
+            kind: ReportKind::Values,
+            per: Some("campaigns"),
+            group_by: &["campaign_id", "campaign_message_id", "send_channel"],
+            slice_days: 30,
+        }),
+    },
+    // Each flow message's statistics over the year up to the sync's last whole day: one
+    // query, replaced each sync.
+    Stream {
+        name: "flow_values",
+        operation: "query_flow_values",
+        key: None,
+        bounds: Bounds::FullRefresh,
+        sliced: false,
+        partitions: &[],
+        parent: None,
+        key_columns: &["id"],
+        report: Some(Report {
+            kind: ReportKind::Values,
+            per: None,
+            group_by: &["flow_id", "flow_message_id", "send_channel"],
+            slice_days: 365,
+        }),
+    },
+    // Each flow message's statistics per UTC day, 60 days a query (the longest daily series).
+    Stream {
+        name: "flow_series",
+        operation: "query_flow_series",
+        key: Some("date"),
+        bounds: Bounds::GeLt,
+        sliced: false,
+        partitions: &[],
+        parent: None,
+        key_columns: &["id"],
+        report: Some(Report {
+            kind: ReportKind::Series,
+            per: None,
+            group_by: &["flow_id", "flow_message_id", "send_channel"],
+            slice_days: 60,
         }),
     },
 ];
