@@ -332,7 +332,7 @@ fn a_sync_killed_at_random_points_resumes_with_exactly_the_full_record_set() {
     // 5 ms per response: slow enough that a kill lands inside a run.
     let env = seeded(100, 4_000, 5);
     let expected = sandbox_ids(&env, "get_events");
-    let mut killed_mid_run = 0;
+    let (mut killed_mid_run, mut planted) = (0, Vec::<std::path::PathBuf>::new());
     for seed in [1u64, 2, 3] {
         let out = env.path(&format!("killed-{seed}"));
         let state = env.path(&format!("killed-{seed}.json"));
@@ -353,6 +353,38 @@ fn a_sync_killed_at_random_points_resumes_with_exactly_the_full_record_set() {
                 killed_mid_run += 1;
             }
         }
+        // What a killed attempt at an unfinished slice may have left under the slice's name
+        // (whole files of rows that are in other parts too), in a month the slice has no rows
+        // in and where parts were before month folders: the resumed slice removes them.
+        let saved: Value =
+            serde_json::from_slice(&std::fs::read(&state).unwrap_or_default()).unwrap_or_default();
+        let run = &saved["streams"]["events"]["run"];
+        let rows_elsewhere = parts(Path::new(&out), "events", "parquet")
+            .into_iter()
+            .next();
+        if let (Some(id), Some(slices), Some(copy)) =
+            (run["id"].as_str(), run["slices"].as_array(), rows_elsewhere)
+        {
+            let done: Vec<u64> = run["done"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(Value::as_u64)
+                .collect();
+            let unfinished = (0..slices.len() as u64)
+                .find(|i| !done.contains(i))
+                .unwrap();
+            let name = format!("{id}-{unfinished:04}.parquet");
+            let stale = Path::new(&out).join("events/month=1999-01");
+            std::fs::create_dir_all(&stale).unwrap();
+            for path in [
+                stale.join(&name),
+                Path::new(&out).join("events").join(&name),
+            ] {
+                std::fs::copy(&copy, &path).unwrap();
+                planted.push(path);
+            }
+        }
         let (code, _, stderr) = env.run("dev", &sync_args(&destination, &state, "events"));
         assert_eq!(code, 0, "seed {seed}: {stderr}");
         assert_exactly_once(
@@ -365,6 +397,11 @@ fn a_sync_killed_at_random_points_resumes_with_exactly_the_full_record_set() {
         killed_mid_run >= 3,
         "only {killed_mid_run} of 6 kills landed inside a run"
     );
+    assert!(
+        !planted.is_empty(),
+        "no kill left a slice unfinished with a part to copy"
+    );
+    assert!(planted.iter().all(|p| !p.exists()), "{planted:?}");
 }
 
 #[test]

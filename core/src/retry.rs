@@ -5,7 +5,8 @@
 //! an unopened connection only when repeating the request is safe).
 //! Repeating a request is safe for every GET, PATCH, PUT and DELETE, and for the POSTs listed
 //! in [`IDEMPOTENT_POSTS`] (events carry a `unique_id`, which Klaviyo de-duplicates; profile
-//! import and list/subscription relationship calls are upserts; query POSTs only read).
+//! import and list/subscription relationship calls are upserts), and for every `query_*`
+//! POST: the spec's reporting queries only read.
 //! Other POSTs (create a profile, list, webhook, catalog item…) are retried only when the
 //! server certainly did not process them: a 429, or a connection that never opened.
 
@@ -30,7 +31,6 @@ pub const IDEMPOTENT_POSTS: &[&str] = &[
     "bulk_suppress_profiles",
     "bulk_unsuppress_profiles",
     "create_client_subscription",
-    "query_metric_aggregates",
     "request_profile_deletion",
 ];
 
@@ -128,7 +128,9 @@ impl RetryPolicy {
 
 /// Whether repeating a request to `op` is safe.
 pub fn is_idempotent(op: &Operation) -> bool {
-    op.method != HttpMethod::Post || IDEMPOTENT_POSTS.contains(&op.id)
+    op.method != HttpMethod::Post
+        || op.id.starts_with("query_")
+        || IDEMPOTENT_POSTS.contains(&op.id)
 }
 
 /// Parses `Retry-After` in any of its forms: integer seconds, decimal seconds, or an
@@ -217,6 +219,13 @@ mod tests {
         let create_event = crate::operations::operation("create_event").unwrap();
         let create_profile = crate::operations::operation("create_profile").unwrap();
         assert!(is_idempotent(create_event) && !is_idempotent(create_profile));
+        // Every reporting query, the campaign and flow reports the sync reads included.
+        let queries: Vec<&Operation> = crate::operations::OPERATIONS
+            .iter()
+            .filter(|op| op.method == HttpMethod::Post && op.id.starts_with("query_"))
+            .collect();
+        assert!(queries.iter().any(|op| op.id == "query_flow_series"));
+        assert!(queries.len() >= 8 && queries.iter().all(|op| is_idempotent(op)));
         for id in IDEMPOTENT_POSTS {
             assert!(
                 crate::operations::operation(id).is_some(),

@@ -834,11 +834,19 @@ async fn metric_conditions_count_and_sum_each_profiles_events_in_their_timeframe
             "count",
             "greater-than",
             0.0,
-            json!({"type": "date", "operator": "between", "start": 150, "end": 250, "unit": "day"}),
+            json!({"type": "date", "operator": "between", "start": 250, "end": 150, "unit": "day"}),
             Value::Null
         )
         .await,
         ["once@example.com"]
+    );
+    // A timeframe the sandbox does not evaluate (an anniversary) takes no one, not everyone.
+    let anniversary =
+        json!({"type": "date", "operator": "anniversary-last", "unit": "day", "quantity": 10});
+    assert!(
+        members("count", "equals", 0.0, anniversary, Value::Null)
+            .await
+            .is_empty()
     );
     let with_coupon = json!([{"property": "Coupon", "filter": {"type": "string", "operator": "equals", "value": "SPRING10"}}]);
     assert_eq!(

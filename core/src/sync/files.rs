@@ -34,7 +34,9 @@ use crate::error::{Error, Result};
 /// Rows per Parquet row group: what a writer holds before it writes.
 const ROW_GROUP_ROWS: usize = 65_536;
 /// Bytes a writer holds at most before it writes a row group: with `--concurrency` parts
-/// open at once, what keeps a sync's memory flat however large the account.
+/// open at once (a part in month folders has a writer per month its rows fall in: one or two
+/// for a slice of events, up to 13 for a year of daily reports), what keeps a sync's memory
+/// flat however large the account.
 const ROW_GROUP_BYTES: usize = 256 * 1024;
 /// Each finished part's files, by (stream, part): (path in the stream's folder, rows).
 type WrittenFiles = Arc<Mutex<HashMap<(String, String), Vec<(String, u64)>>>>;
@@ -189,13 +191,9 @@ impl FileDestination {
             written: self.written.clone(),
             key: (slice.stream.to_string(), slice.part.clone()),
         };
-        match month_column {
-            // An earlier attempt at the slice may have rows in months this one has not.
-            Some(_) => part.remove_earlier_attempt()?,
-            // The file exists however few rows: a snapshot's part replaces the last one.
-            None => {
-                part.file(String::new())?;
-            }
+        // The file exists however few rows: a snapshot's part replaces the last one.
+        if month_column.is_none() {
+            part.file(String::new())?;
         }
         Ok(part)
     }
@@ -355,19 +353,29 @@ impl FilePart {
         }
     }
 
-    /// Removes the part's files from every month folder: what a killed attempt at the slice
-    /// renamed before the state recorded it done.
-    fn remove_earlier_attempt(&self) -> Result<()> {
-        let entries = std::fs::read_dir(&self.folder).map_err(|e| io(&self.folder, e))?;
-        for entry in entries {
-            let folder = entry.map_err(|e| io(&self.folder, e))?.path();
-            if !folder.is_dir() {
+    /// Removes the part's files from every folder but `kept` (the stream's folder itself
+    /// included, where a part was before month folders): what an earlier attempt at the slice,
+    /// killed before the state recorded it done, wrote in months this attempt has no rows in.
+    /// Run once this attempt's files are in place, so the manifest never lists a file that is
+    /// gone.
+    fn remove_other_attempts(
+        folder: &Path,
+        name: &str,
+        kept: &std::collections::BTreeSet<&str>,
+    ) -> Result<()> {
+        let mut folders = vec![(String::new(), folder.to_path_buf())];
+        for entry in std::fs::read_dir(folder).map_err(|e| io(folder, e))? {
+            let path = entry.map_err(|e| io(folder, e))?.path();
+            if let (true, Some(month)) = (path.is_dir(), path.file_name().and_then(|n| n.to_str()))
+            {
+                folders.push((month.to_string(), path.clone()));
+            }
+        }
+        for (month, path) in folders {
+            if kept.contains(month.as_str()) {
                 continue;
             }
-            for earlier in [
-                folder.join(&self.name),
-                folder.join(format!(".{}.partial", self.name)),
-            ] {
+            for earlier in [path.join(name), path.join(format!(".{name}.partial"))] {
                 match std::fs::remove_file(&earlier) {
                     Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                         return Err(io(&earlier, e));
@@ -392,7 +400,8 @@ impl FilePart {
         let Some(column) = self.month_column else {
             return self.file(String::new())?.write(rows);
         };
-        // A slice's rows come in key order: most pages fall in one month.
+        // An event slice's rows come in key order, so most pages fall in one month; a daily
+        // report's come per metric or message, each over the slice's months.
         let mut by_month: BTreeMap<String, Vec<Vec<Cell>>> = BTreeMap::new();
         for row in rows {
             by_month
@@ -435,13 +444,16 @@ impl PartWriter for FilePart {
     fn finish(self: Box<Self>) -> BoxFuture<'static, Result<u64>> {
         Box::pin(async move {
             let FilePart {
+                folder: stream_folder,
                 files,
                 name,
+                month_column,
                 rows,
                 written,
                 key,
                 ..
             } = *self;
+            let months: std::collections::BTreeSet<String> = files.keys().cloned().collect();
             let mut finished = Vec::with_capacity(files.len());
             for (folder, file) in files {
                 let n = file.finish()?;
@@ -451,6 +463,10 @@ impl PartWriter for FilePart {
                     format!("{folder}/{name}")
                 };
                 finished.push((relative, n));
+            }
+            if month_column.is_some() {
+                let kept = months.iter().map(String::as_str).collect();
+                FilePart::remove_other_attempts(&stream_folder, &name, &kept)?;
             }
             written
                 .lock()

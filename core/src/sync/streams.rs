@@ -365,9 +365,9 @@ pub const STREAMS: &[Stream] = &[
             slice_days: 365,
         }),
     },
-    // Each campaign message's statistics from its campaign's send: campaigns sent within 30
-    // days of each other are asked about together, over a year from the first send (the
-    // longest timeframe) or up to the sync's last whole day.
+    // Each campaign message's statistics since its campaign's send: the campaigns sent in a
+    // 30-day slice are asked about together, from the slice's start to the sync's end or a
+    // year on (the longest timeframe), whichever is sooner.
     Stream {
         name: "campaign_values",
         operation: "query_campaign_values",

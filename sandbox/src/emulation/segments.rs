@@ -25,7 +25,8 @@ pub(crate) fn members(store: &Store, segment: &Value) -> Vec<String> {
         return Vec::new();
     }
     // Each metric condition's measure per profile, from one walk of the metric's events.
-    let measures: HashMap<String, HashMap<String, f64>> = groups
+    // `None`: a condition the sandbox cannot evaluate, which matches no one.
+    let measures: HashMap<String, Option<HashMap<String, f64>>> = groups
         .iter()
         .filter_map(|group| group["conditions"].as_array())
         .flatten()
@@ -43,8 +44,9 @@ pub(crate) fn members(store: &Store, segment: &Value) -> Vec<String> {
                     .into_iter()
                     .flatten()
                     .any(|condition| match measures.get(&condition.to_string()) {
+                        Some(None) => false,
                         // A profile without events measures 0 (`count equals 0` takes it).
-                        Some(by_profile) => property_matches(
+                        Some(Some(by_profile)) => property_matches(
                             &json!(by_profile.get(id).copied().unwrap_or(0.0)),
                             &condition["measurement_filter"],
                         ),
@@ -110,29 +112,43 @@ fn timeframe(filter: &Value, now: SystemTime) -> Option<(Option<SystemTime>, Opt
         "in-the-last" => (Some(ago("quantity")?), Some(now)),
         "at-least" => (None, Some(ago("quantity")?)),
         "in-the-next" => (Some(now), Some(ahead("quantity")?)),
-        // `start` to `end` units ago: the later bound is the smaller number.
-        "between" => (Some(ago("end")?), Some(ago("start")?)),
+        // `start` to `end` units ago, whichever is given first.
+        "between" => {
+            let (a, b) = (ago("start")?, ago("end")?);
+            (Some(a.min(b)), Some(a.max(b)))
+        }
         _ => return None,
     })
 }
 
 /// A `profile-metric` condition's measure (`count` of events, or `sum` of their `$value`) per
-/// profile that has any, over its timeframe and event property filters.
-fn metric_measures(store: &Store, condition: &Value, now: SystemTime) -> HashMap<String, f64> {
+/// profile that has any, over its timeframe and event property filters; `None` when the
+/// sandbox cannot evaluate it (an anniversary timeframe, a list or existence filter).
+fn metric_measures(
+    store: &Store,
+    condition: &Value,
+    now: SystemTime,
+) -> Option<HashMap<String, f64>> {
     let mut measures = HashMap::new();
-    let (Some(metric), Some((start, end))) = (
-        condition["metric_id"].as_str(),
-        timeframe(&condition["timeframe_filter"], now),
-    ) else {
-        return measures;
+    let metric = condition["metric_id"].as_str()?;
+    let (start, end) = timeframe(&condition["timeframe_filter"], now)?;
+    let property_filters = condition["metric_filters"].as_array();
+    let understood = |f: &Value| {
+        f["filter"].is_null()
+            || matches!(
+                f["filter"]["type"].as_str(),
+                Some("string" | "numeric" | "boolean")
+            )
     };
+    if !property_filters.into_iter().flatten().all(understood) {
+        return None;
+    }
     let by_metric = [Condition {
         operator: "equals".into(),
         field: "metric_id".into(),
         value: FilterValue::Str(metric.to_string()),
     }];
     let sum = condition["measurement"] == "sum";
-    let property_filters = condition["metric_filters"].as_array();
     for (_, event) in store.events.walk(Some("datetime"), true, None, &by_metric) {
         if event["relationships"]["metric"]["data"]["id"] != metric {
             continue;
@@ -143,11 +159,13 @@ fn metric_measures(store: &Store, condition: &Value, now: SystemTime) -> HashMap
         let within =
             at.is_some_and(|at| start.is_none_or(|s| at >= s) && end.is_none_or(|e| at < e));
         let properties = &event["attributes"]["event_properties"];
+        // A property filter without a filter asks nothing of the property.
         let passes = property_filters.into_iter().flatten().all(|f| {
-            property_matches(
-                &properties[f["property"].as_str().unwrap_or_default()],
-                &f["filter"],
-            )
+            f["filter"].is_null()
+                || property_matches(
+                    &properties[f["property"].as_str().unwrap_or_default()],
+                    &f["filter"],
+                )
         });
         let Some(profile) = event["relationships"]["profile"]["data"]["id"].as_str() else {
             continue;
@@ -161,7 +179,7 @@ fn metric_measures(store: &Store, condition: &Value, now: SystemTime) -> HashMap
             *measures.entry(profile.to_string()).or_insert(0.0) += measure;
         }
     }
-    measures
+    Some(measures)
 }
 
 /// `properties['tier']` (or `properties["tier"]`) is a custom property; anything else an attribute.
