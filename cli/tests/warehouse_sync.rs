@@ -494,6 +494,44 @@ fn postgres_ids(env: &Env, url: &str, table: &str) -> Vec<String> {
 }
 
 #[test]
+fn postgresql_over_tls_is_verified_against_the_ca_in_pgsslrootcert() {
+    let env = seeded(20, 300, 0);
+    let tls = support::postgres::Certificates::generate();
+    let server = support::postgres::Postgres::start_tls_only(&tls);
+    let ca = env.path("ca.pem");
+    std::fs::write(&ca, &tls.ca).unwrap();
+    let url = format!("{}?sslmode=verify-full", server.url_by_name("postgres"));
+    // A certificate no root trusts: refused, saying what to give.
+    let (code, _, stderr) = env.run_with_env(
+        "dev",
+        &sync_args(&url, "", "events"),
+        &[("PGSSLROOTCERT", "")],
+    );
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("not trusted") && stderr.contains("PGSSLROOTCERT"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("configuration error").count(), 1, "{stderr}");
+    // The server takes TLS only: a sync in plain text is turned away.
+    let plain = format!("{}?sslmode=disable", server.url_by_name("postgres"));
+    let (code, _, stderr) = env.run("dev", &sync_args(&plain, "", "events"));
+    assert_ne!(code, 0, "{stderr}");
+    // With the CA: every event, over TLS (the only way in).
+    let (code, _, stderr) = env.run_with_env(
+        "dev",
+        &sync_args(&url, "", "events"),
+        &[("PGSSLROOTCERT", ca.as_str())],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_exactly_once(
+        postgres_ids(&env, &server.socket("postgres"), "events"),
+        &sandbox_ids(&env, "get_events"),
+        "events over TLS",
+    );
+}
+
+#[test]
 fn postgresql_gets_every_record_once_though_killed_at_random_points() {
     let env = seeded(100, 4_000, 5);
     let server = support::postgres::Postgres::start();

@@ -1,5 +1,5 @@
-//! TLS for every HTTP client the project builds: rustls with the *ring* crypto provider and the
-//! platform's certificate verifier.
+//! TLS for every HTTP client the project builds, and for the warehouse sync's PostgreSQL
+//! connections: rustls with the *ring* crypto provider and the platform's certificate verifier.
 //!
 //! Why ring: aws-lc-rs (reqwest's default) compiles a C library whose build script took about
 //! 40 s of a 60 s cold build, the larger part of a `pip install .` or `npm run build` from
@@ -11,12 +11,18 @@ use std::sync::OnceLock;
 /// A `reqwest` client builder whose TLS uses the process's rustls provider, installing ring as
 /// that provider first unless the host application has installed one of its own.
 pub fn http_client_builder() -> reqwest::ClientBuilder {
+    install_provider();
+    reqwest::Client::builder()
+}
+
+/// Installs ring as the process's rustls provider unless the host application has installed
+/// one of its own.
+pub fn install_provider() {
     static PROVIDER: OnceLock<()> = OnceLock::new();
     PROVIDER.get_or_init(|| {
         // Err means a provider is already installed (the host's): that one is used.
         let _ = rustls::crypto::ring::default_provider().install_default();
     });
-    reqwest::Client::builder()
 }
 
 #[cfg(test)]

@@ -24,6 +24,8 @@ use crate::error::{Error, Result};
 /// Tables in one schema of a PostgreSQL database.
 pub struct PostgresDestination {
     config: Config,
+    /// TLS, unless `sslmode=disable`.
+    tls: Option<std::sync::Arc<rustls::ClientConfig>>,
     schema: String,
     /// Streams whose table this process has created or migrated; held while one is (the
     /// slices start at once, and concurrent CREATE TABLE IF NOT EXISTS can collide).
@@ -37,9 +39,15 @@ const LOCK_KEY: &str = "klaviyo-bridge warehouse sync";
 
 fn pg_error(what: &str, e: tokio_postgres::Error) -> Error {
     // The server's own message (a missing permission, a full disk) says what to fix.
-    let detail = e
+    let mut detail = e
         .as_db_error()
         .map_or_else(|| e.to_string(), |db| db.message().to_string());
+    // A connection's cause (a refused TLS certificate, a closed port) is in its sources.
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        detail.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
     Error::Config(format!("PostgreSQL: {what}: {detail}"))
 }
 
@@ -99,11 +107,66 @@ fn sql_value(cell: &Cell, kind: ColumnKind) -> Box<dyn ToSql + Sync + Send> {
     }
 }
 
+/// Drives a connection until it closes.
+async fn log_when_closed<S, T>(connection: tokio_postgres::Connection<S, T>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    if let Err(e) = connection.await {
+        tracing::debug!(error = %e, "PostgreSQL connection closed");
+    }
+}
+
+/// TLS for `sslmode=prefer` (the default) and `require`: always verified, against the CA
+/// certificates of the PEM file in `PGSSLROOTCERT` (as PostgreSQL's own tools take it) or
+/// else the platform's roots. With `prefer`, a server that offers no TLS is spoken to in
+/// plain text; one that offers TLS must present a certificate these roots trust.
+fn tls_config() -> Result<std::sync::Arc<rustls::ClientConfig>> {
+    crate::tls::install_provider();
+    let config = match std::env::var_os("PGSSLROOTCERT").filter(|p| !p.is_empty()) {
+        Some(path) => {
+            use rustls_pki_types::pem::PemObject;
+            let unreadable = |e: &dyn std::fmt::Display| {
+                Error::Config(format!(
+                    "PGSSLROOTCERT {}: {e}; give a PEM file of the server's CA certificates",
+                    std::path::Path::new(&path).display()
+                ))
+            };
+            let mut roots = rustls::RootCertStore::empty();
+            for certificate in rustls_pki_types::CertificateDer::pem_file_iter(&path)
+                .map_err(|e| unreadable(&e))?
+            {
+                roots
+                    .add(certificate.map_err(|e| unreadable(&e))?)
+                    .map_err(|e| unreadable(&e))?;
+            }
+            if roots.is_empty() {
+                return Err(unreadable(&"no certificate in it"));
+            }
+            rustls::ClientConfig::builder()
+                .with_root_certificates(roots)
+                .with_no_client_auth()
+        }
+        None => {
+            use rustls_platform_verifier::ConfigVerifierExt;
+            rustls::ClientConfig::with_platform_verifier()
+                .map_err(|e| Error::Config(format!("the platform's TLS roots: {e}")))?
+        }
+    };
+    Ok(std::sync::Arc::new(config))
+}
+
 impl PostgresDestination {
     /// `postgres://user:password@host:port/database`; the sync's tables go in `schema`.
     /// A URL without a password takes it from `PGPASSWORD`, as PostgreSQL's own tools do (so
-    /// it need not be on the command line).
+    /// it need not be on the command line). `sslmode` is `disable`, `prefer` (the default:
+    /// TLS when the server offers it), `require`, or libpq's `verify-ca`/`verify-full`, which
+    /// are `require` here: every TLS connection is verified (see [`tls_config`]).
     pub fn new(url: &str, schema: impl Into<String>) -> Result<Self> {
+        let url = url
+            .replace("sslmode=verify-full", "sslmode=require")
+            .replace("sslmode=verify-ca", "sslmode=require");
         let mut config: Config = url
             .parse()
             .map_err(|e| Error::Config(format!("the PostgreSQL URL is not valid ({e}); give postgres://user:password@host:port/database")))?;
@@ -112,27 +175,16 @@ impl PostgresDestination {
         {
             config.password(password);
         }
-        let loopback_address = |ip: &std::net::IpAddr| ip.is_loopback();
-        let loopback = config.get_hostaddrs().iter().all(loopback_address)
-            && config.get_hosts().iter().all(|host| match host {
-            tokio_postgres::config::Host::Tcp(name) => {
-                name == "localhost"
-                    || name
-                        .parse::<std::net::IpAddr>()
-                        .is_ok_and(|ip| ip.is_loopback())
-            }
-            #[cfg(unix)]
-            tokio_postgres::config::Host::Unix(_) => true,
-        })
-            // A hostaddr is where the connection goes, whatever the host's name.
-            || (!config.get_hostaddrs().is_empty() && config.get_hostaddrs().iter().all(loopback_address));
-        if !loopback && config.get_ssl_mode() != tokio_postgres::config::SslMode::Disable {
-            return Err(Error::Config(
-                "TLS to PostgreSQL is not supported yet: use a server on this machine, or add sslmode=disable on a network you trust".into(),
-            ));
-        }
+        let tls = match config.get_ssl_mode() {
+            tokio_postgres::config::SslMode::Disable => None,
+            tokio_postgres::config::SslMode::Require => Some(tls_config()?),
+            // Opportunistic, as libpq's prefer is: a machine without TLS roots (and no
+            // PGSSLROOTCERT) speaks plain text, as to a server that offers no TLS.
+            _ => tls_config().ok(),
+        };
         Ok(PostgresDestination {
             config,
+            tls,
             schema: schema.into(),
             migrated: tokio::sync::Mutex::new(HashSet::new()),
             lock: tokio::sync::Mutex::new(None),
@@ -140,16 +192,26 @@ impl PostgresDestination {
     }
 
     async fn connect(&self) -> Result<PgClient> {
-        let (client, connection) = self
-            .config
-            .connect(NoTls)
-            .await
-            .map_err(|e| pg_error("cannot connect", e))?;
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!(error = %e, "PostgreSQL connection closed");
+        let untrusted = |e: tokio_postgres::Error| match pg_error("cannot connect", e) {
+            Error::Config(text) if text.contains("certificate") => Error::Config(format!(
+                "{text}: the server's TLS certificate is not trusted; give its CA's PEM file in PGSSLROOTCERT (or sslmode=disable on a network you trust)"
+            )),
+            other => other,
+        };
+        let client = match &self.tls {
+            None => {
+                let (client, connection) = self.config.connect(NoTls).await.map_err(untrusted)?;
+                tokio::spawn(log_when_closed(connection));
+                client
             }
-        });
+            Some(tls) => {
+                let connector = tokio_postgres_rustls::MakeRustlsConnect::new((**tls).clone());
+                let (client, connection) =
+                    self.config.connect(connector).await.map_err(untrusted)?;
+                tokio::spawn(log_when_closed(connection));
+                client
+            }
+        };
         Ok(client)
     }
 
