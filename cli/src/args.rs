@@ -298,6 +298,11 @@ pub struct DevArgs {
     /// its bookmark [default: 7].
     #[arg(long, value_name = "DAYS")]
     pub lookback_days: Option<u64>,
+    /// Hours the events stream re-reads before its bookmark, for events sent with a past
+    /// `time` (backfills, late integrations); they are read again, so files hold them twice
+    /// [default: 0].
+    #[arg(long, value_name = "HOURS")]
+    pub events_lookback_hours: Option<u64>,
     /// The metric the campaign and flow reports count conversions of, by id [default: the
     /// account's "Placed Order"].
     #[arg(long, value_name = "METRIC_ID")]
@@ -313,7 +318,7 @@ pub struct DevArgs {
     #[arg(long, requires = "singer")]
     pub discover: bool,
     /// Singer: the tap's config, a JSON file ({"api_key", "start_date", "base_url",
-    /// "conversion_metric_id", "lookback_days"}).
+    /// "conversion_metric_id", "lookback_days", "events_lookback_hours"}).
     #[arg(long, value_name = "FILE", requires = "singer")]
     pub config: Option<PathBuf>,
     /// Singer: the catalog whose selected streams to sync.

@@ -486,6 +486,9 @@ fn sync_options(a: &DevArgs) -> Result<klaviyo_bridge::sync::SyncOptions, Failur
     if let Some(days) = a.lookback_days {
         options.lookback = std::time::Duration::from_secs(days.saturating_mul(86_400));
     }
+    if let Some(hours) = a.events_lookback_hours {
+        options.events_lookback = std::time::Duration::from_secs(hours.saturating_mul(3_600));
+    }
     if let Some(n) = a.concurrency {
         options = options.with_concurrency(n);
     }
@@ -560,6 +563,14 @@ async fn singer_tap(a: &DevArgs, binding: Binding) -> Result<i32, Failure> {
                 ))
             })?;
             options.lookback = std::time::Duration::from_secs(days.saturating_mul(86_400));
+        }
+        if let Some(hours) = config.get("events_lookback_hours").filter(|h| !h.is_null()) {
+            let hours = hours.as_u64().ok_or_else(|| {
+                usage(format!(
+                    "--config events_lookback_hours {hours} is not a whole number of hours"
+                ))
+            })?;
+            options.events_lookback = std::time::Duration::from_secs(hours.saturating_mul(3_600));
         }
     }
     if let Some(path) = &a.catalog {

@@ -405,6 +405,52 @@ fn a_sync_killed_at_random_points_resumes_with_exactly_the_full_record_set() {
 }
 
 #[test]
+fn events_sent_with_a_past_time_are_read_by_a_sync_that_looks_back_for_them() {
+    let env = seeded(10, 200, 0);
+    let (out, state) = (env.path("late"), env.path("late.json"));
+    let destination = format!("jsonl:{out}");
+    let (code, _, stderr) = env.run("dev", &sync_args(&destination, &state, "events"));
+    assert_eq!(code, 0, "{stderr}");
+    // Sent now, dated two hours ago: behind the bookmark the sync just set.
+    let two_hours_ago = klaviyo_bridge::time::format_iso8601(
+        std::time::SystemTime::now() - Duration::from_secs(2 * 3_600),
+    );
+    let before = sandbox_ids(&env, "get_events");
+    env.runtime
+        .block_on(
+            client(&env).events().create(
+                EventCreate::new("Placed Order")
+                    .email("late@example.com")
+                    .time(two_hours_ago),
+            ),
+        )
+        .unwrap();
+    env.settle();
+    let late: Vec<String> = sandbox_ids(&env, "get_events")
+        .difference(&before)
+        .cloned()
+        .collect();
+    assert_eq!(late.len(), 1);
+    let read = |out: &str| -> BTreeSet<String> {
+        jsonl_rows(out, "events")
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (code, _, stderr) = env.run("dev", &sync_args(&destination, &state, "events"));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!read(&out).contains(&late[0]), "no lookback, no late event");
+    let mut args = sync_args(&destination, &state, "events");
+    args.extend(["--events-lookback-hours", "3"]);
+    let (code, _, stderr) = env.run("dev", &args);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        read(&out).contains(&late[0]),
+        "the late event, read by looking back"
+    );
+}
+
+#[test]
 fn a_second_sync_reads_only_what_was_added() {
     let env = seeded(200, 2_000, 0);
     let out = env.path("incremental");

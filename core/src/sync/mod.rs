@@ -112,6 +112,10 @@ pub struct SyncOptions {
     /// How far back a report stream re-reads before its bookmark (default 7 days): numbers
     /// attributed to a day change for days after it.
     pub lookback: Duration,
+    /// How far back the events stream re-reads before its bookmark (default none): events
+    /// sent with a `time` in the past (a backfill, an integration that delivers late) have a
+    /// `datetime` an incremental sync has already read past.
+    pub events_lookback: Duration,
     /// The metric the campaign and flow reports count conversions of (default: the account's
     /// "Placed Order" metric).
     pub conversion_metric: Option<String>,
@@ -136,6 +140,7 @@ impl Default for SyncOptions {
             concurrency: 32,
             slices: 128,
             lookback: Duration::from_secs(7 * 86_400),
+            events_lookback: Duration::ZERO,
             conversion_metric: None,
         }
     }
@@ -485,7 +490,15 @@ impl<'a> AccountSync<'a> {
                         (from, (now.div_euclid(DAY) * DAY).max(from))
                     }
                     None => {
-                        let from = existing.bookmark.unwrap_or(start);
+                        // A stream keyed by when its records happened re-reads the late ones.
+                        let late = match stream.month_column() {
+                            Some(_) => i64::try_from(self.options.events_lookback.as_micros())
+                                .unwrap_or(i64::MAX),
+                            None => 0,
+                        };
+                        let from = existing
+                            .bookmark
+                            .map_or(start, |b| b.saturating_sub(late).max(start));
                         // Never behind the bookmark: a larger margin than last time reads nothing.
                         (from, now.max(from))
                     }
