@@ -575,6 +575,14 @@ fn postgresql_over_tls_is_verified_against_the_ca_in_pgsslrootcert() {
         &sandbox_ids(&env, "get_events"),
         "events over TLS",
     );
+    // A Unix socket is spoken to in plain text, whatever the sslmode (as libpq does).
+    for url in [
+        server.socket_url("postgres"),
+        format!("{}?sslmode=require", server.socket_url("postgres")),
+    ] {
+        let (code, _, stderr) = env.run("dev", &sync_args(&url, "", "events"));
+        assert_eq!(code, 0, "{url}: {stderr}");
+    }
 }
 
 #[test]

@@ -182,6 +182,13 @@ impl Postgres {
         )
     }
 
+    /// The URL of `database` through the server's Unix socket (the folder, percent-encoded,
+    /// as the host).
+    pub fn socket_url(&self, database: &str) -> String {
+        let folder = self.dir.display().to_string().replace('/', "%2F");
+        format!("postgres://postgres@{folder}:{}/{database}", self.port)
+    }
+
     /// The URL of `database` by the name its TLS certificate carries.
     pub fn url_by_name(&self, database: &str) -> String {
         format!("postgres://postgres@localhost:{}/{database}", self.port)

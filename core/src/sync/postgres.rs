@@ -39,16 +39,23 @@ const LOCK_KEY: &str = "klaviyo-bridge warehouse sync";
 
 fn pg_error(what: &str, e: tokio_postgres::Error) -> Error {
     // The server's own message (a missing permission, a full disk) says what to fix.
-    let mut detail = e
-        .as_db_error()
-        .map_or_else(|| e.to_string(), |db| db.message().to_string());
-    // A connection's cause (a refused TLS certificate, a closed port) is in its sources.
-    let mut source = std::error::Error::source(&e);
+    let detail = match e.as_db_error() {
+        Some(db) => db.message().to_string(),
+        // A connection's cause (a refused TLS certificate, a closed port) is in its sources.
+        None => with_causes(&e),
+    };
+    Error::Config(format!("PostgreSQL: {what}: {detail}"))
+}
+
+/// An error's text followed by its causes'.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
     while let Some(cause) = source {
-        detail.push_str(&format!(": {cause}"));
+        text.push_str(&format!(": {cause}"));
         source = cause.source();
     }
-    Error::Config(format!("PostgreSQL: {what}: {detail}"))
+    text
 }
 
 /// A quoted identifier.
@@ -118,13 +125,15 @@ where
     }
 }
 
-/// TLS for `sslmode=prefer` (the default) and `require`: always verified, against the CA
-/// certificates of the PEM file in `PGSSLROOTCERT` (as PostgreSQL's own tools take it) or
-/// else the platform's roots. With `prefer`, a server that offers no TLS is spoken to in
-/// plain text; one that offers TLS must present a certificate these roots trust.
-fn tls_config() -> Result<std::sync::Arc<rustls::ClientConfig>> {
+/// The client TLS configuration: verified against the CA certificates of the PEM file in
+/// `PGSSLROOTCERT` (as PostgreSQL's own tools take it; `system` names the platform's roots)
+/// or else the platform's roots. `None` when the platform has no roots and TLS is only
+/// preferred; a `PGSSLROOTCERT` that cannot be read is an error either way (the user asked
+/// for a CA).
+fn tls_config(required: bool) -> Result<Option<std::sync::Arc<rustls::ClientConfig>>> {
     crate::tls::install_provider();
-    let config = match std::env::var_os("PGSSLROOTCERT").filter(|p| !p.is_empty()) {
+    let root_file = std::env::var_os("PGSSLROOTCERT").filter(|p| !p.is_empty() && *p != "system");
+    let config = match root_file {
         Some(path) => {
             use rustls_pki_types::pem::PemObject;
             let unreadable = |e: &dyn std::fmt::Display| {
@@ -150,38 +159,182 @@ fn tls_config() -> Result<std::sync::Arc<rustls::ClientConfig>> {
         }
         None => {
             use rustls_platform_verifier::ConfigVerifierExt;
-            rustls::ClientConfig::with_platform_verifier()
-                .map_err(|e| Error::Config(format!("the platform's TLS roots: {e}")))?
+            match rustls::ClientConfig::with_platform_verifier() {
+                Ok(config) => config,
+                Err(e) if required => {
+                    return Err(Error::Config(format!(
+                        "sslmode=require, and the platform's TLS roots cannot be read ({e}): give the server's CA's PEM file in PGSSLROOTCERT"
+                    )));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "the platform's TLS roots cannot be read: PostgreSQL in plain text (sslmode=prefer); set PGSSLROOTCERT, or sslmode=require to insist on TLS");
+                    return Ok(None);
+                }
+            }
         }
     };
-    Ok(std::sync::Arc::new(config))
+    Ok(Some(std::sync::Arc::new(config)))
+}
+
+/// What an `sslmode` value means here: libpq's `verify-ca` and `verify-full` are `require`
+/// (every TLS connection is verified, by the server's name too), `allow` is `prefer`.
+fn ssl_mode(value: &str) -> Option<&'static str> {
+    match value {
+        "disable" => Some("disable"),
+        "allow" | "prefer" => Some("prefer"),
+        "require" | "verify-ca" | "verify-full" => Some("require"),
+        _ => None,
+    }
+}
+
+/// The connection string with its `sslmode` (or else `PGSSLMODE`'s) said as tokio-postgres
+/// takes it. Only that parameter is touched: the rest (a password, options) is as given.
+fn with_ssl_mode(url: &str, environment: Option<&str>) -> Result<String> {
+    let unknown = |value: &str| {
+        Error::Config(format!(
+            "sslmode {value:?} is not one of disable, allow, prefer, require, verify-ca, verify-full"
+        ))
+    };
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let (base, query) = url.split_once('?').unwrap_or((url, ""));
+        let mut given = false;
+        let mut pairs: Vec<String> = Vec::new();
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            match pair.split_once('=') {
+                Some(("sslmode", value)) => {
+                    given = true;
+                    let decoded = percent_encoding::percent_decode_str(value).decode_utf8_lossy();
+                    let mode = ssl_mode(&decoded).ok_or_else(|| unknown(&decoded))?;
+                    pairs.push(format!("sslmode={mode}"));
+                }
+                _ => pairs.push(pair.to_string()),
+            }
+        }
+        if !given && let Some(value) = environment {
+            pairs.push(format!(
+                "sslmode={}",
+                ssl_mode(value).ok_or_else(|| unknown(value))?
+            ));
+        }
+        return Ok(if pairs.is_empty() {
+            base.to_string()
+        } else {
+            format!("{base}?{}", pairs.join("&"))
+        });
+    }
+    // key=value settings: `sslmode = 'verify-full'` and the like, found by the key.
+    let mut out = String::with_capacity(url.len());
+    let mut rest = url;
+    let mut given = false;
+    while let Some(at) = rest.find("sslmode") {
+        let starts_a_key = rest[..at].chars().last().is_none_or(char::is_whitespace);
+        let after = rest[at + "sslmode".len()..].trim_start();
+        let Some(value_and_rest) = after.strip_prefix('=').filter(|_| starts_a_key) else {
+            out.push_str(&rest[..at + "sslmode".len()]);
+            rest = &rest[at + "sslmode".len()..];
+            continue;
+        };
+        let value_and_rest = value_and_rest.trim_start();
+        let (value, tail) = match value_and_rest.strip_prefix('\'') {
+            Some(quoted) => {
+                let end = quoted.find('\'').unwrap_or(quoted.len());
+                (&quoted[..end], &quoted[(end + 1).min(quoted.len())..])
+            }
+            None => {
+                let end = value_and_rest
+                    .find(char::is_whitespace)
+                    .unwrap_or(value_and_rest.len());
+                (&value_and_rest[..end], &value_and_rest[end..])
+            }
+        };
+        given = true;
+        out.push_str(&rest[..at]);
+        out.push_str(&format!(
+            "sslmode={}",
+            ssl_mode(value).ok_or_else(|| unknown(value))?
+        ));
+        rest = tail;
+    }
+    out.push_str(rest);
+    if !given && let Some(value) = environment {
+        out.push_str(&format!(
+            " sslmode={}",
+            ssl_mode(value).ok_or_else(|| unknown(value))?
+        ));
+    }
+    Ok(out)
+}
+
+/// Whether every place the connection may go is this machine (a loopback name or address, or
+/// a Unix socket).
+fn is_local(config: &Config) -> bool {
+    let loopback_address = |ip: &std::net::IpAddr| ip.is_loopback();
+    // A hostaddr is where the connection goes, whatever the host's name.
+    if !config.get_hostaddrs().is_empty() {
+        return config.get_hostaddrs().iter().all(loopback_address);
+    }
+    config.get_hosts().iter().all(|host| match host {
+        tokio_postgres::config::Host::Tcp(name) => {
+            name == "localhost"
+                || name
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        }
+        #[cfg(unix)]
+        tokio_postgres::config::Host::Unix(_) => true,
+    })
+}
+
+/// TLS for a connection, by its `sslmode`: none for `disable` and for Unix sockets (as libpq,
+/// which ignores sslmode there); for `prefer` (the default) none on this machine, as before
+/// TLS was supported (a local server's certificate is often its distribution's self-signed
+/// one), else TLS when the server offers it; for `require`, TLS always. Verified by the
+/// server's name, so `require` needs a `host` name, not only a `hostaddr`.
+fn tls_for(config: &Config) -> Result<Option<std::sync::Arc<rustls::ClientConfig>>> {
+    use tokio_postgres::config::{Host, SslMode};
+    let names: Vec<&String> = config
+        .get_hosts()
+        .iter()
+        .filter_map(|h| match h {
+            Host::Tcp(name) => Some(name),
+            #[cfg(unix)]
+            Host::Unix(_) => None,
+        })
+        .collect();
+    match config.get_ssl_mode() {
+        SslMode::Disable => Ok(None),
+        _ if names.is_empty() && config.get_hostaddrs().is_empty() => Ok(None),
+        SslMode::Require if names.is_empty() => Err(Error::Config(
+            "sslmode=require verifies the server's certificate by its name: give host=NAME as well as hostaddr".into(),
+        )),
+        SslMode::Require => tls_config(true),
+        _ if names.is_empty() || is_local(config) => Ok(None),
+        _ => tls_config(false),
+    }
 }
 
 impl PostgresDestination {
     /// `postgres://user:password@host:port/database`; the sync's tables go in `schema`.
     /// A URL without a password takes it from `PGPASSWORD`, as PostgreSQL's own tools do (so
-    /// it need not be on the command line). `sslmode` is `disable`, `prefer` (the default:
-    /// TLS when the server offers it), `require`, or libpq's `verify-ca`/`verify-full`, which
-    /// are `require` here: every TLS connection is verified (see [`tls_config`]).
+    /// it need not be on the command line); `PGSSLMODE` likewise gives the `sslmode` a URL
+    /// does not (see [`tls_for`] and [`tls_config`]).
     pub fn new(url: &str, schema: impl Into<String>) -> Result<Self> {
-        let url = url
-            .replace("sslmode=verify-full", "sslmode=require")
-            .replace("sslmode=verify-ca", "sslmode=require");
+        let environment = std::env::var("PGSSLMODE").ok().filter(|m| !m.is_empty());
+        let url = with_ssl_mode(url, environment.as_deref())?;
+        // The causes name the option at fault, never its value.
         let mut config: Config = url
             .parse()
-            .map_err(|e| Error::Config(format!("the PostgreSQL URL is not valid ({e}); give postgres://user:password@host:port/database")))?;
+            .map_err(|e: tokio_postgres::Error| Error::Config(format!("the PostgreSQL URL is not valid ({}); give postgres://user:password@host:port/database", with_causes(&e))))?;
         if config.get_password().is_none()
             && let Ok(password) = std::env::var("PGPASSWORD")
         {
             config.password(password);
         }
-        let tls = match config.get_ssl_mode() {
-            tokio_postgres::config::SslMode::Disable => None,
-            tokio_postgres::config::SslMode::Require => Some(tls_config()?),
-            // Opportunistic, as libpq's prefer is: a machine without TLS roots (and no
-            // PGSSLROOTCERT) speaks plain text, as to a server that offers no TLS.
-            _ => tls_config().ok(),
-        };
+        let tls = tls_for(&config)?;
+        if tls.is_none() {
+            // Plain text on purpose (a socket, this machine): not a `require` left unmet.
+            config.ssl_mode(tokio_postgres::config::SslMode::Disable);
+        }
         Ok(PostgresDestination {
             config,
             tls,
@@ -193,9 +346,11 @@ impl PostgresDestination {
 
     async fn connect(&self) -> Result<PgClient> {
         let untrusted = |e: tokio_postgres::Error| match pg_error("cannot connect", e) {
-            Error::Config(text) if text.contains("certificate") => Error::Config(format!(
-                "{text}: the server's TLS certificate is not trusted; give its CA's PEM file in PGSSLROOTCERT (or sslmode=disable on a network you trust)"
-            )),
+            Error::Config(text) if text.contains("invalid peer certificate") => {
+                Error::Config(format!(
+                    "{text}: the server's TLS certificate is not trusted; give its CA's PEM file in PGSSLROOTCERT (or sslmode=disable on a network you trust)"
+                ))
+            }
             other => other,
         };
         let client = match &self.tls {
@@ -514,5 +669,68 @@ impl PartWriter for PostgresPart {
                 .map_err(|e| pg_error("committing a slice", e))?;
             Ok(self.rows)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn libpq_ssl_modes_are_said_as_tokio_postgres_takes_them_and_nothing_else_is_touched() {
+        // The password and the options hold text like the parameter: they stay as given.
+        let url = "postgres://u:p%40sslmode=verify-ca@db.example.com/x?options=-c%20a%3Db&sslmode=verify-full";
+        assert_eq!(
+            with_ssl_mode(url, None).unwrap(),
+            "postgres://u:p%40sslmode=verify-ca@db.example.com/x?options=-c%20a%3Db&sslmode=require"
+        );
+        assert_eq!(
+            with_ssl_mode("postgresql://db.example.com/x", Some("verify-ca")).unwrap(),
+            "postgresql://db.example.com/x?sslmode=require"
+        );
+        // The URL's own mode wins over PGSSLMODE.
+        assert_eq!(
+            with_ssl_mode("postgres://h/x?sslmode=disable", Some("require")).unwrap(),
+            "postgres://h/x?sslmode=disable"
+        );
+        assert_eq!(
+            with_ssl_mode(
+                "host=h sslmode = 'verify-full' application_name=mysslmode=x",
+                None
+            )
+            .unwrap(),
+            "host=h sslmode=require application_name=mysslmode=x"
+        );
+        assert_eq!(
+            with_ssl_mode("host=h", Some("allow")).unwrap(),
+            "host=h sslmode=prefer"
+        );
+        let bad = with_ssl_mode("postgres://h/x?sslmode=bogus", None).unwrap_err();
+        assert!(bad.to_string().contains("verify-full"), "{bad}");
+    }
+
+    #[test]
+    fn tls_is_skipped_on_sockets_and_this_machine_and_required_by_name() {
+        let config = |text: &str| -> Config { text.parse().unwrap() };
+        // A Unix socket: no TLS, whatever the mode (as libpq).
+        assert!(
+            tls_for(&config("host=/run/postgresql sslmode=require"))
+                .unwrap()
+                .is_none()
+        );
+        // This machine, preferred: plain text, as a distribution's self-signed server needs.
+        assert!(
+            tls_for(&config("postgres://u@localhost:5432/x"))
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            tls_for(&config("postgres://u@db.example.com/x?sslmode=disable"))
+                .unwrap()
+                .is_none()
+        );
+        // Required by address alone: no name to verify the certificate by.
+        let nameless = tls_for(&config("hostaddr=10.0.0.5 sslmode=require")).unwrap_err();
+        assert!(nameless.to_string().contains("host=NAME"), "{nameless}");
     }
 }
