@@ -108,6 +108,10 @@ export interface ExportOptions {
   safetyMargin?: number
   /** The metric id campaign and flow reports count conversions of (default: the account's "Placed Order"). */
   conversionMetric?: string
+  /** Seconds a report stream re-reads before its bookmark (default 7 days: their numbers change for days). */
+  lookback?: number
+  /** Seconds the events stream re-reads before its bookmark, for events sent with a past time (default 0). */
+  eventsLookback?: number
 }
 export interface ExportColumn {
   name: string

@@ -12,7 +12,7 @@ const { NATIVE_APP, OAuthApp, toNativeTokens, fromNativeTokens } = require('./oa
 const { Tracker, TRACKER_OPTIONS } = require('./tracker.js')
 const { Export } = require('./export.js')
 
-const EXPORT_OPTIONS = ['since', 'state', 'concurrency', 'safetyMargin', 'conversionMetric']
+const EXPORT_OPTIONS = ['since', 'state', 'concurrency', 'safetyMargin', 'conversionMetric', 'lookback', 'eventsLookback']
 
 function nativeOptions(options = {}) {
   const known = ['apiKey', 'baseUrl', 'revision', 'timeout', 'connectTimeout', 'maxRetries', 'maxDelay', 'rateLimitWait', 'rateLimit', 'rateLimitStore', 'publicKey', 'accessToken', 'userAgentSuffix', 'retryStatuses', 'oauth', 'sandbox']

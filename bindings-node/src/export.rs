@@ -23,6 +23,10 @@ pub struct ExportArgs {
     pub safety_margin: Option<f64>,
     /// The metric id campaign and flow reports count conversions of.
     pub conversion_metric: Option<String>,
+    /// Seconds a report stream re-reads before its bookmark.
+    pub lookback: Option<f64>,
+    /// Seconds the events stream re-reads before its bookmark.
+    pub events_lookback: Option<f64>,
 }
 
 #[napi(object)]
@@ -43,6 +47,8 @@ pub fn start(
         concurrency: None,
         safety_margin: None,
         conversion_metric: None,
+        lookback: None,
+        events_lookback: None,
     });
     let since = args
         .since
@@ -54,22 +60,19 @@ pub fn start(
             })
         })
         .transpose()?;
-    let safety_margin = args
-        .safety_margin
-        .map(|s| {
-            std::time::Duration::try_from_secs_f64(s).map_err(|_| {
-                usage(format!(
-                    "safetyMargin {s} is not a number of seconds, such as 300"
-                ))
-            })
-        })
-        .transpose()?;
+    let seconds = |option: &str, value: Option<f64>| {
+        value
+            .map(|s| klaviyo_bridge::time::seconds(option, s).map_err(js_error))
+            .transpose()
+    };
     let options = ExportOptions {
         since,
         state: args.state.map(Into::into),
         concurrency: args.concurrency.map(|n| n as usize),
-        safety_margin,
+        safety_margin: seconds("safetyMargin", args.safety_margin)?,
         conversion_metric: args.conversion_metric,
+        lookback: seconds("lookback", args.lookback)?,
+        events_lookback: seconds("eventsLookback", args.events_lookback)?,
     };
     let export = {
         let _entered = klaviyo_bridge::runtime::runtime().enter();

@@ -242,8 +242,10 @@ impl NativeClient {
     /// One stream's records as they are read (see `Export`): the sync engine's slices paged
     /// at once within the rate limits, from `state`'s bookmark (or `since`, ISO 8601) to now
     /// minus `safety_margin` seconds; campaign and flow reports count conversions of
-    /// `conversion_metric` (a metric id; default: the account's "Placed Order").
-    #[pyo3(signature = (stream, *, since=None, state=None, concurrency=None, safety_margin=None, conversion_metric=None))]
+    /// `conversion_metric` (a metric id; default: the account's "Placed Order"); report
+    /// streams re-read `lookback` seconds before their bookmark, events `events_lookback`.
+    #[pyo3(signature = (stream, *, since=None, state=None, concurrency=None, safety_margin=None, conversion_metric=None, lookback=None, events_lookback=None))]
+    #[allow(clippy::too_many_arguments)]
     fn export(
         &self,
         stream: &str,
@@ -252,6 +254,8 @@ impl NativeClient {
         concurrency: Option<usize>,
         safety_margin: Option<f64>,
         conversion_metric: Option<String>,
+        lookback: Option<f64>,
+        events_lookback: Option<f64>,
     ) -> PyResult<crate::export::PyExport> {
         let since = since
             .map(|text| {
@@ -262,21 +266,19 @@ impl NativeClient {
                 })
             })
             .transpose()?;
-        let safety_margin = safety_margin
-            .map(|s| {
-                std::time::Duration::try_from_secs_f64(s).map_err(|_| {
-                    to_py_err(klaviyo_bridge::Error::InvalidInput(format!(
-                        "safety_margin={s} is not a number of seconds, such as 300"
-                    )))
-                })
-            })
-            .transpose()?;
+        let seconds = |option: &str, value: Option<f64>| {
+            value
+                .map(|s| klaviyo_bridge::time::seconds(option, s).map_err(to_py_err))
+                .transpose()
+        };
         let options = klaviyo_bridge::sync::ExportOptions {
             since,
             state,
             concurrency,
-            safety_margin,
+            safety_margin: seconds("safety_margin", safety_margin)?,
             conversion_metric,
+            lookback: seconds("lookback", lookback)?,
+            events_lookback: seconds("events_lookback", events_lookback)?,
         };
         crate::export::PyExport::start(&self.core, stream, options, self.asynchronous)
     }

@@ -43,6 +43,16 @@ pub fn format_iso8601(time: SystemTime) -> String {
     )
 }
 
+/// `value` seconds as a duration, for an option given in seconds (`safety_margin=300`); a
+/// negative, infinite or NaN value is an error naming `option`.
+pub fn seconds(option: &str, value: f64) -> crate::Result<std::time::Duration> {
+    std::time::Duration::try_from_secs_f64(value).map_err(|_| {
+        crate::Error::InvalidInput(format!(
+            "{option} {value} is not a number of seconds, such as 300"
+        ))
+    })
+}
+
 /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`.
 pub fn parse_iso8601(text: &str) -> Option<SystemTime> {
     let b = text.as_bytes();

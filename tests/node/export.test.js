@@ -72,6 +72,16 @@ test('a state file moves the bookmark once an export is read to its end', async 
   count = 0
   for await (const _ of client.export('profiles', { state, safetyMargin: 0 })) count++
   assert.equal(count, 0)
+  // Events behind the bookmark are read again by an export that looks back over them.
+  const events = path.join(path.dirname(state), 'events.json')
+  const counted = async (options) => {
+    let n = 0
+    for await (const _ of client.export('events', { state: events, safetyMargin: 0, ...options })) n++
+    return n
+  }
+  assert.equal(await counted({}), 1500)
+  assert.equal(await counted({}), 0)
+  assert.equal(await counted({ eventsLookback: 20 * 365 * 86400 }), 1500)
 })
 
 test('a bad stream or option is refused at once, naming what to give', async (t) => {
@@ -81,4 +91,5 @@ test('a bad stream or option is refused at once, naming what to give', async (t)
   assert.throws(() => client.export('eventz'), (e) => e instanceof InvalidInputError && /streams are .*events/.test(e.message))
   assert.throws(() => client.export('events', { sinse: 'x' }), (e) => e instanceof InvalidInputError && /options are since/.test(e.message))
   assert.throws(() => client.export('events', { since: 'yesterday' }), InvalidInputError)
+  assert.throws(() => client.export('events', { eventsLookback: -1 }), (e) => e instanceof InvalidInputError && /eventsLookback -1/.test(e.message))
 })

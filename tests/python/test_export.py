@@ -108,6 +108,22 @@ def test_a_state_file_makes_the_next_export_read_only_what_was_added(tmp_path: P
         assert len(sent) <= 3, sent
 
 
+def test_events_sent_with_a_past_time_are_read_by_an_export_that_looks_back(tmp_path: Path) -> None:
+    state = tmp_path / "late-state.json"
+    with Sandbox(seed_profiles=10, seed_events=100) as server:
+        client = server.client()
+        assert len(list(client.export("events", state=state, safety_margin=0))) == 100
+        two_hours_ago = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=2)
+        client.events.create(metric="Placed Order", email="late@example.com", time=two_hours_ago, properties={"late": True})
+        server.settled()
+        # Behind the bookmark: an export that does not look back never sees it.
+        assert not [r for r in client.export("events", state=state, safety_margin=0) if r["event_properties"].get("late")]
+        found = list(client.export("events", state=state, safety_margin=0, events_lookback=3 * 3600))
+        assert [r["event_properties"] for r in found if r["event_properties"].get("late")] == [{"late": True}]
+        with pytest.raises(InvalidInputError, match="events_lookback -1"):
+            client.export("events", events_lookback=-1)
+
+
 def test_a_bad_stream_or_a_sync_state_is_refused_before_anything_is_sent(sandbox: Sandbox, tmp_path: Path) -> None:
     before = len(sandbox.requests())
     with pytest.raises(InvalidInputError, match="streams are .*events"):

@@ -229,6 +229,8 @@ class _BaseClient:
         concurrency: Optional[int] = None,
         safety_margin: Optional[float] = None,
         conversion_metric: Optional[str] = None,
+        lookback: Optional[float] = None,
+        events_lookback: Optional[float] = None,
     ) -> Export:
         """One stream's records as they are read (`"profiles"`, `"events"`, ... as `--tool
         sync` names them): `pyarrow.table(export)`, `polars.from_arrow(export)` or duckdb read
@@ -236,7 +238,9 @@ class _BaseClient:
         Reads from `state`'s bookmark (or `since`, ISO 8601) to now minus `safety_margin`
         seconds; the bookmark is saved to `state` once the export is read to its end. The
         campaign and flow reports count conversions of `conversion_metric` (a metric id;
-        default: the account's "Placed Order")."""
+        default: the account's "Placed Order"). Report streams re-read `lookback` seconds
+        before their bookmark (default 7 days: their numbers change for days); `events`
+        re-reads `events_lookback` seconds (default 0), for events sent with a past time."""
         return self._native.export(  # type: ignore[no-any-return]
             stream,
             since=since,
@@ -244,6 +248,8 @@ class _BaseClient:
             concurrency=concurrency,
             safety_margin=safety_margin,
             conversion_metric=conversion_metric,
+            lookback=lookback,
+            events_lookback=events_lookback,
         )
 
     @property

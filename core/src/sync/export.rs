@@ -52,6 +52,11 @@ pub struct ExportOptions {
     /// The metric the campaign and flow reports count conversions of, by id (default: the
     /// account's "Placed Order").
     pub conversion_metric: Option<String>,
+    /// How far back a report stream re-reads before its bookmark (default 7 days).
+    pub lookback: Option<Duration>,
+    /// How far back the events stream re-reads before its bookmark, for events sent with a
+    /// past time (default none).
+    pub events_lookback: Option<Duration>,
 }
 
 type Rows = Vec<Vec<Cell>>;
@@ -127,6 +132,12 @@ impl Client {
             sync_options.safety_margin = margin;
         }
         sync_options.conversion_metric = options.conversion_metric.clone();
+        if let Some(lookback) = options.lookback {
+            sync_options.lookback = lookback;
+        }
+        if let Some(lookback) = options.events_lookback {
+            sync_options.events_lookback = lookback;
+        }
         let (sender, receiver) = mpsc::channel(concurrency);
         let completed = Arc::new(Mutex::new(None));
         let destination = ChannelDestination {
