@@ -556,21 +556,26 @@ async fn singer_tap(a: &DevArgs, binding: Binding) -> Result<i32, Failure> {
         if let Some(metric) = config["conversion_metric_id"].as_str() {
             options.conversion_metric = Some(metric.to_string());
         }
-        if let Some(days) = config.get("lookback_days").filter(|d| !d.is_null()) {
-            let days = days.as_u64().ok_or_else(|| {
-                usage(format!(
-                    "--config lookback_days {days} is not a whole number of days"
-                ))
-            })?;
-            options.lookback = std::time::Duration::from_secs(days.saturating_mul(86_400));
+        // A whole number of `unit`s (seconds each), or absent.
+        let whole =
+            |key: &str, unit: &str, seconds: u64| -> Result<Option<std::time::Duration>, Failure> {
+                let Some(value) = config.get(key).filter(|v| !v.is_null()) else {
+                    return Ok(None);
+                };
+                let n = value.as_u64().ok_or_else(|| {
+                    usage(format!(
+                        "--config {key} {value} is not a whole number of {unit}"
+                    ))
+                })?;
+                Ok(Some(std::time::Duration::from_secs(
+                    n.saturating_mul(seconds),
+                )))
+            };
+        if let Some(lookback) = whole("lookback_days", "days", 86_400)? {
+            options.lookback = lookback;
         }
-        if let Some(hours) = config.get("events_lookback_hours").filter(|h| !h.is_null()) {
-            let hours = hours.as_u64().ok_or_else(|| {
-                usage(format!(
-                    "--config events_lookback_hours {hours} is not a whole number of hours"
-                ))
-            })?;
-            options.events_lookback = std::time::Duration::from_secs(hours.saturating_mul(3_600));
+        if let Some(lookback) = whole("events_lookback_hours", "hours", 3_600)? {
+            options.events_lookback = lookback;
         }
     }
     if let Some(path) = &a.catalog {

@@ -71,16 +71,20 @@ fn parts(dir: &Path, stream: &str, extension: &str) -> Vec<std::path::PathBuf> {
     found
 }
 
+/// A Parquet part's record batches, read back with the reader.
+fn batches(part: &Path) -> impl Iterator<Item = arrow_array::RecordBatch> {
+    ParquetRecordBatchReaderBuilder::try_new(File::open(part).unwrap())
+        .unwrap()
+        .build()
+        .unwrap()
+        .map(|batch| batch.unwrap())
+}
+
 /// Every id in a stream's Parquet parts, read back with the reader (repeats kept).
 fn parquet_ids(dir: &Path, stream: &str) -> Vec<String> {
     let mut ids = Vec::new();
     for part in parts(dir, stream, "parquet") {
-        let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(&part).unwrap())
-            .unwrap()
-            .build()
-            .unwrap();
-        for batch in reader {
-            let batch = batch.unwrap();
+        for batch in batches(&part) {
             let column = batch.column_by_name("id").unwrap();
             let strings = column.as_any().downcast_ref::<StringArray>().unwrap();
             ids.extend((0..strings.len()).map(|i| strings.value(i).to_string()));
@@ -192,12 +196,7 @@ fn a_sync_writes_every_record_once_with_the_specs_types() {
             .to_str()
             .unwrap();
         let month = folder.strip_prefix("month=").expect(folder).to_string();
-        let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(&part).unwrap())
-            .unwrap()
-            .build()
-            .unwrap();
-        for batch in reader {
-            let batch = batch.unwrap();
+        for batch in batches(&part) {
             let datetimes = batch
                 .column_by_name("datetime")
                 .unwrap()

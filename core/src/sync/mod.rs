@@ -197,22 +197,26 @@ pub(crate) fn micros(time: SystemTime) -> i64 {
         .map_or(0, |d| d.as_micros() as i64)
 }
 
+/// A time as filters and report timeframes take it: whole seconds, no fraction.
+fn api_time(micros: i64) -> String {
+    format_micros(micros).replace(".000000Z", "Z")
+}
+
 /// The filter of one slice (with its partition's clause).
 fn slice_filter(stream: &Stream, slice: &Slice) -> Option<String> {
     let key = stream.key?;
-    let at = |t: i64| format_micros(t).replace(".000000Z", "Z");
     let window = match stream.bounds {
         Bounds::GeLt => format!(
             "greater-or-equal({key},{}),less-than({key},{})",
-            at(slice.from),
-            at(slice.to)
+            api_time(slice.from),
+            api_time(slice.to)
         ),
         Bounds::GtLt => format!(
             "greater-than({key},{}),less-than({key},{})",
-            at(slice.from - SECOND),
-            at(slice.to + SECOND)
+            api_time(slice.from - SECOND),
+            api_time(slice.to + SECOND)
         ),
-        Bounds::GtOnly => format!("greater-than({key},{})", at(slice.from - SECOND)),
+        Bounds::GtOnly => format!("greater-than({key},{})", api_time(slice.from - SECOND)),
         Bounds::FullRefresh => return None,
     };
     Some(match stream.partitions.get(slice.partition) {
@@ -506,10 +510,7 @@ impl<'a> AccountSync<'a> {
                 // The second and a random tag: two runs in one second have their own parts.
                 let id = format!(
                     "{}-{:04x}",
-                    format_micros(to)
-                        .replace([':', '-'], "")
-                        .replace(".000000Z", "Z")
-                        .replace('.', ""),
+                    api_time(to).replace([':', '-', '.'], ""),
                     rand::random::<u16>()
                 );
                 let first_sync = existing.bookmark.is_none();
@@ -804,16 +805,17 @@ impl<'a> AccountSync<'a> {
         })
     }
 
-    /// The records of `report.per` (metrics, campaigns), listed once per sync.
+    /// The records of the stream `name` that a report asks about (metrics, campaigns), listed
+    /// once per sync.
     async fn reported(
         &self,
-        stream: &Stream,
-        report: &streams::Report,
+        name: &str,
         requests: &AtomicU64,
     ) -> Result<Arc<Vec<crate::Resource>>> {
-        let name = report.per.unwrap_or_default();
         let per = streams::stream(name).ok_or_else(|| {
-            Error::Config(format!("{}'s records {name} are not a stream", stream.name))
+            Error::Config(format!(
+                "a report asks about {name:?}, which is not a stream"
+            ))
         })?;
         let mut cache = self.reported.lock().await;
         if let Some(found) = cache.get(per.name) {
@@ -834,7 +836,7 @@ impl<'a> AccountSync<'a> {
     ) -> Result<Vec<(String, i64)>> {
         let key = stream.key.unwrap_or_default();
         Ok(self
-            .reported(stream, report, requests)
+            .reported(report.per.unwrap_or_default(), requests)
             .await?
             .iter()
             .filter_map(|r| Some((r.id()?.to_string(), parse_micros(r.attr_str(key)?)?)))
@@ -849,16 +851,8 @@ impl<'a> AccountSync<'a> {
                 if let Some(given) = &self.options.conversion_metric {
                     return Ok(Some(given.clone()));
                 }
-                let metrics = streams::stream("metrics")
-                    .ok_or_else(|| Error::Config("the metrics stream is missing".into()))?;
-                let report = streams::Report {
-                    kind: streams::ReportKind::MetricAggregates,
-                    per: Some(metrics.name),
-                    group_by: &[],
-                    slice_days: 1,
-                };
                 Ok(self
-                    .reported(metrics, &report, requests)
+                    .reported("metrics", requests)
                     .await?
                     .iter()
                     .find(|m| m.attr_str("name") == Some(DEFAULT_CONVERSION_METRIC))
@@ -883,11 +877,10 @@ impl<'a> AccountSync<'a> {
             .ok_or_else(|| {
                 Error::Config(format!("{} is not a message report", stream.operation))
             })?;
-        let at = |t: i64| format_micros(t).replace(".000000Z", "Z");
         let conversion = self.conversion_metric(requests).await?.unwrap_or_default();
         let mut attributes = serde_json::json!({
             "statistics": statistics,
-            "timeframe": {"start": at(from), "end": at(to)},
+            "timeframe": {"start": api_time(from), "end": api_time(to)},
             "conversion_metric_id": conversion,
             "group_by": report.group_by,
         });
@@ -973,15 +966,14 @@ impl<'a> AccountSync<'a> {
         slice: &Slice,
     ) -> Result<Vec<Vec<Cell>>> {
         let measurements = columns::METRIC_AGGREGATE_MEASUREMENTS;
-        let at = |t: i64| format_micros(t).replace(".000000Z", "Z");
         let body = serde_json::json!({"data": {"type": "metric-aggregate", "attributes": {
             "metric_id": record_id,
             "measurements": measurements,
             "interval": "day",
             "timezone": "UTC",
             "filter": [
-                format!("greater-or-equal(datetime,{})", at(slice.from)),
-                format!("less-than(datetime,{})", at(slice.to)),
+                format!("greater-or-equal(datetime,{})", api_time(slice.from)),
+                format!("less-than(datetime,{})", api_time(slice.to)),
             ],
         }}});
         let answer = self
@@ -1041,7 +1033,9 @@ impl<'a> AccountSync<'a> {
             let mut queries: Vec<((i64, i64), Option<String>)> = Vec::new();
             match (report.kind, report.per) {
                 (streams::ReportKind::MetricAggregates, _) => {
-                    let metrics = self.reported(stream, &report, requests).await?;
+                    let metrics = self
+                        .reported(report.per.unwrap_or_default(), requests)
+                        .await?;
                     for metric in metrics.iter().filter_map(|m| m.id()) {
                         let rows = self.report_rows(stream, metric, slice).await?;
                         requests.fetch_add(1, Ordering::Relaxed);

@@ -277,6 +277,30 @@ const fn child(
     }
 }
 
+/// A report stream: read by query, keyed by its rows' day or send time (re-read within the
+/// lookback), or without a key a snapshot replaced each sync.
+const fn report_stream(
+    name: &'static str,
+    operation: &'static str,
+    key: Option<&'static str>,
+    report: Report,
+) -> Stream {
+    Stream {
+        name,
+        operation,
+        key,
+        bounds: match key {
+            Some(_) => Bounds::GeLt,
+            None => Bounds::FullRefresh,
+        },
+        sliced: false,
+        partitions: &[],
+        parent: None,
+        key_columns: &["id"],
+        report: Some(report),
+    }
+}
+
 /// Every stream, in the order a sync of all of them reads them.
 pub const STREAMS: &[Stream] = &[
     incremental("profiles", "get_profiles", "updated", Bounds::GtLt, true),
@@ -349,76 +373,56 @@ pub const STREAMS: &[Stream] = &[
         "coupon_id",
         &["id"],
     ),
-    Stream {
-        name: "metric_aggregates",
-        operation: "query_metric_aggregates",
-        key: Some("date"),
-        bounds: Bounds::GeLt,
-        sliced: false,
-        partitions: &[],
-        parent: None,
-        key_columns: &["id"],
-        report: Some(Report {
+    report_stream(
+        "metric_aggregates",
+        "query_metric_aggregates",
+        Some("date"),
+        Report {
             kind: ReportKind::MetricAggregates,
             per: Some("metrics"),
             group_by: &[],
             slice_days: 365,
-        }),
-    },
+        },
+    ),
     // Each campaign message's statistics since its campaign's send: the campaigns sent in a
     // 30-day slice are asked about together, from the slice's start to the sync's end or a
     // year on (the longest timeframe), whichever is sooner.
-    Stream {
-        name: "campaign_values",
-        operation: "query_campaign_values",
-        key: Some("send_time"),
-        bounds: Bounds::GeLt,
-        sliced: false,
-        partitions: &[],
-        parent: None,
-        key_columns: &["id"],
-        report: Some(Report {
+    report_stream(
+        "campaign_values",
+        "query_campaign_values",
+        Some("send_time"),
+        Report {
             kind: ReportKind::Values,
             per: Some("campaigns"),
             group_by: &["campaign_id", "campaign_message_id", "send_channel"],
             slice_days: 30,
-        }),
-    },
+        },
+    ),
     // Each flow message's statistics over the year up to the sync's last whole day: one
     // query, replaced each sync.
-    Stream {
-        name: "flow_values",
-        operation: "query_flow_values",
-        key: None,
-        bounds: Bounds::FullRefresh,
-        sliced: false,
-        partitions: &[],
-        parent: None,
-        key_columns: &["id"],
-        report: Some(Report {
+    report_stream(
+        "flow_values",
+        "query_flow_values",
+        None,
+        Report {
             kind: ReportKind::Values,
             per: None,
             group_by: &["flow_id", "flow_message_id", "send_channel"],
             slice_days: 365,
-        }),
-    },
+        },
+    ),
     // Each flow message's statistics per UTC day, 60 days a query (the longest daily series).
-    Stream {
-        name: "flow_series",
-        operation: "query_flow_series",
-        key: Some("date"),
-        bounds: Bounds::GeLt,
-        sliced: false,
-        partitions: &[],
-        parent: None,
-        key_columns: &["id"],
-        report: Some(Report {
+    report_stream(
+        "flow_series",
+        "query_flow_series",
+        Some("date"),
+        Report {
             kind: ReportKind::Series,
             per: None,
             group_by: &["flow_id", "flow_message_id", "send_channel"],
             slice_days: 60,
-        }),
-    },
+        },
+    ),
 ];
 
 /// A stream by name.
