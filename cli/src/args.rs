@@ -69,8 +69,10 @@ const CLIENT_EXAMPLES: &str = "Examples:
   klaviyo-client --action create-list --name \"VIP customers\"
   klaviyo-client --action delete-profile --email user@example.com --yes
 
-export-profiles --output writes FILE.partial and renames it over FILE only when complete; after a
-failure or SIGINT/SIGTERM/SIGKILL, the same command with --resume continues where it stopped.
+export-profiles --output reads on the warehouse sync's engine (time slices paged at once), merges
+them in order into FILE.partial and renames it over FILE only when complete (with --max-pages, or
+to stdout, it pages one cursor in the API's order). After a failure or SIGINT/SIGTERM/SIGKILL,
+the same command with --resume continues where it stopped.
 
 Exit codes: 0 success; 1 the API refused or failed (details on stderr); 2 usage or configuration
 error (a missing flag, malformed --properties, no API key); 130/143 an export stopped by
@@ -154,6 +156,7 @@ pub enum Tool {
     /// Import profiles from a CSV: --file F [--list-id ID] [--dry-run]
     ImportCsv,
     /// Export data: --resource R --output FILE [--max-records N] [--format csv|json|jsonl]
+    /// [--concurrency N]
     ExportData,
     /// Sync the catalog with a product feed: --feed FILE [--mapping F] [--dry-run]
     /// [--delete-missing] [--skip-invalid] [--plan-out F | --apply-plan F]
@@ -198,7 +201,9 @@ PostgreSQL (Singer output is at least once). Streams:
 profiles, events, metrics, lists, segments, campaigns, flows, templates, catalog_items,
 catalog_variants, catalog_categories, coupons, tags.
 
-export-data writes FILE.partial and renames it over FILE only when complete; after a failure or
+export-data reads on the sync's engine (time slices paged at once, --concurrency, staged in
+FILE.partial.d), merges them in order into FILE.partial and renames it over FILE only when
+complete; with --max-records it pages one cursor in the API's order. After a failure or
 SIGINT/SIGTERM/SIGKILL, the same command with --resume continues where it stopped.
 
 Exit codes: 0 success; 1 a check or the API failed (details on stderr); 2 usage or configuration
@@ -307,7 +312,7 @@ pub struct DevArgs {
     /// account's "Placed Order"].
     #[arg(long, value_name = "METRIC_ID")]
     pub conversion_metric: Option<String>,
-    /// Slices a sync reads at once [default: 32].
+    /// Slices a sync, or a whole export-data, reads at once [default: 32].
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,
     /// Sync as a Singer tap: SCHEMA, RECORD and STATE messages on stdout (--state is then the

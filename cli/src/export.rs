@@ -97,18 +97,28 @@ mod format_name {
 
 /// `<file>.partial.json`: how far an export onto `<file>` got.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct ResumeState {
-    spec: ExportSpec,
-    /// Rows in the complete part of the partial file.
-    rows: u64,
-    /// Pages they came from.
-    pages: u64,
-    /// Length of the complete part of the partial file.
-    bytes: u64,
+pub struct ResumeState {
+    /// The flags it was started with.
+    pub spec: ExportSpec,
+    /// Rows in the complete part of the partial file (a whole export: in its staged slices).
+    pub rows: u64,
+    /// Pages they came from (an export by cursor).
+    pub pages: u64,
+    /// Length of the complete part of the partial file (an export by cursor).
+    pub bytes: u64,
     /// The next page's cursor (`None` before the first page, or when `done`).
-    cursor: Option<String>,
+    pub cursor: Option<String>,
     /// Every page has been written; only the closing and the rename are left.
-    done: bool,
+    pub done: bool,
+    /// A whole export: the sync engine's state (its run's slices, which are staged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync: Option<klaviyo_bridge::sync::state::State>,
+    /// A whole export: its engine runs, the window and its readings on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rounds: Vec<crate::staged_export::Round>,
+    /// A whole export: when it started, in microseconds (what changed after may be read twice).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started: Option<i64>,
 }
 
 /// Where an export onto `target` keeps its progress.
@@ -117,6 +127,21 @@ pub fn resume_state_path(target: &Path) -> PathBuf {
 }
 
 impl ResumeState {
+    /// An export of `spec` that has written nothing yet.
+    pub fn new(spec: ExportSpec) -> Self {
+        ResumeState {
+            spec,
+            rows: 0,
+            pages: 0,
+            bytes: 0,
+            cursor: None,
+            done: false,
+            sync: None,
+            rounds: Vec::new(),
+            started: None,
+        }
+    }
+
     fn load(target: &Path) -> Result<Option<Self>, String> {
         let path = resume_state_path(target);
         match std::fs::read(&path) {
@@ -129,14 +154,14 @@ impl ResumeState {
     }
 
     /// Writes the record atomically (a crash leaves the old one or the new one, never half).
-    fn save(&self, target: &Path) -> std::io::Result<()> {
+    pub fn save(&self, target: &Path) -> std::io::Result<()> {
         let path = resume_state_path(target);
         let scratch = with_suffix(&path, ".tmp");
         std::fs::write(&scratch, serde_json::to_vec(self).unwrap_or_default())?;
         std::fs::rename(&scratch, &path)
     }
 
-    fn remove(target: &Path) {
+    pub fn remove(target: &Path) {
         let _ = std::fs::remove_file(resume_state_path(target));
     }
 }
@@ -178,7 +203,8 @@ pub enum ExportStopped {
     },
 }
 
-fn columns(resource: ExportResource) -> Vec<String> {
+/// The reference script's columns for `resource`.
+pub fn columns(resource: ExportResource) -> Vec<String> {
     let names: &[&str] = match resource {
         ExportResource::Profiles => &PROFILE_COLUMNS,
         ExportResource::Events => &[
@@ -204,7 +230,8 @@ fn columns(resource: ExportResource) -> Vec<String> {
     names.iter().map(|s| s.to_string()).collect()
 }
 
-fn row(resource: ExportResource, item: &Resource, columns: &[String]) -> Map<String, Value> {
+/// One record as a row of the reference columns.
+pub fn row(resource: ExportResource, item: &Resource, columns: &[String]) -> Map<String, Value> {
     if resource == ExportResource::Profiles {
         profile_row(item)
     } else {
@@ -241,7 +268,7 @@ pub async fn export(
     client: &Client,
     spec: ExportSpec,
     out: Box<dyn Write + '_>,
-    progress: &dyn Fn(u64),
+    progress: &(dyn Fn(u64) + Sync),
 ) -> klaviyo_bridge::Result<usize> {
     let mut pager = pager(
         client,
@@ -268,14 +295,18 @@ pub async fn export(
 }
 
 /// Exports to `target` atomically; with `resume`, continues the interrupted export recorded
-/// beside it (or starts afresh when there is none). SIGINT and SIGTERM stop it after the page
-/// in hand, keeping the partial file.
+/// beside it (or starts afresh when there is none).
+///
+/// A whole export (no `max_records`, no `max_pages`) runs on the sync engine, `concurrency`
+/// slices at once ([`crate::staged_export`]). One with a limit keeps "the first N in the API's
+/// order": it pages one cursor, and SIGINT and SIGTERM stop it after the page in hand.
 pub async fn export_to_file(
     client: &Client,
     spec: ExportSpec,
     target: &Path,
     resume: bool,
-    progress: &dyn Fn(u64),
+    concurrency: Option<usize>,
+    progress: &(dyn Fn(u64) + Sync),
 ) -> Result<FileExport, ExportStopped> {
     let refused = ExportStopped::Refused;
     let mut interrupts = Interrupts::listen()
@@ -285,6 +316,28 @@ pub async fn export_to_file(
     } else {
         None
     };
+    if let Some(found) = &earlier
+        && found.spec != spec
+    {
+        return Err(refused(format!(
+            "the interrupted export onto {} was {}; resume it with the same flags, or run \
+             without --resume to start over",
+            target.display(),
+            found.spec.describe()
+        )));
+    }
+    if spec.max_records.is_none() && spec.max_pages.is_none() {
+        return crate::staged_export::export_whole(
+            client,
+            spec,
+            target,
+            earlier,
+            concurrency,
+            &mut interrupts,
+            progress,
+        )
+        .await;
+    }
     let columns = columns(spec.resource);
     let writer_for = |partial: &PartialFile| {
         partial
@@ -294,14 +347,6 @@ pub async fn export_to_file(
     };
     let resumed_after = earlier.as_ref().map(|found| found.rows);
     let (mut state, mut partial, mut writer) = match earlier {
-        Some(found) if found.spec != spec => {
-            return Err(refused(format!(
-                "the interrupted export onto {} was {}; resume it with the same flags, or run \
-                 without --resume to start over",
-                target.display(),
-                found.spec.describe()
-            )));
-        }
         Some(found) => {
             let reopened = PartialFile::reopen(target, found.bytes).and_then(|partial| {
                 let out = writer_for(&partial)?;
@@ -328,15 +373,7 @@ pub async fn export_to_file(
                     partial_path(target).display()
                 ))
             })?;
-            let state = ResumeState {
-                spec,
-                rows: 0,
-                pages: 0,
-                bytes: 0,
-                cursor: None,
-                done: false,
-            };
-            (state, partial, writer)
+            (ResumeState::new(spec), partial, writer)
         }
     };
     // A failure keeps the partial file (and its record) only when it holds rows to resume from.

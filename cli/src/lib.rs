@@ -12,6 +12,7 @@ pub mod interrupt;
 pub mod json_input;
 pub mod output;
 pub mod partial_file;
+pub mod staged_export;
 pub mod tools;
 
 use std::ffi::OsString;
@@ -317,15 +318,16 @@ async fn export_file(
     spec: export::ExportSpec,
     path: &std::path::Path,
     resume: bool,
+    concurrency: Option<usize>,
     common: &Common,
-    progress: &dyn Fn(u64),
+    progress: &(dyn Fn(u64) + Sync),
 ) -> Result<export::FileExport, Failure> {
     let untouched = if path.exists() {
         format!("; {} is untouched", path.display())
     } else {
         String::new()
     };
-    match export::export_to_file(client, spec, path, resume, progress).await {
+    match export::export_to_file(client, spec, path, resume, concurrency, progress).await {
         Ok(done) => {
             if !common.quiet {
                 if resume && done.resumed_after.is_none() {
@@ -601,7 +603,7 @@ async fn singer_tap(a: &DevArgs, binding: Binding) -> Result<i32, Failure> {
 }
 
 /// A progress reporter on stderr, only when stderr is a terminal and not `--quiet`.
-fn progress(common: &Common, what: &'static str) -> impl Fn(u64) {
+fn progress(common: &Common, what: &'static str) -> impl Fn(u64) + Sync {
     let bar = (!common.quiet && std::io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new_spinner();
         bar.set_style(
@@ -728,7 +730,8 @@ async fn run_client(a: ClientArgs, binding: Binding, out: &mut dyn Write) -> Res
                 export::export(&client, spec, Box::new(out), &progress).await?;
                 return Ok(EXIT_OK);
             };
-            let done = export_file(&client, spec, path, a.resume, &a.common, &progress).await?;
+            let done =
+                export_file(&client, spec, path, a.resume, None, &a.common, &progress).await?;
             if !a.common.quiet {
                 eprintln!("exported {} profiles to {}", done.rows, path.display());
             }
@@ -932,7 +935,16 @@ async fn run_dev(a: DevArgs, binding: Binding, out: &mut dyn Write) -> Result<i3
                 max_pages: None,
             };
             let progress = progress(&a.common, "records");
-            let done = export_file(&client, spec, &path, a.resume, &a.common, &progress).await?;
+            let done = export_file(
+                &client,
+                spec,
+                &path,
+                a.resume,
+                a.concurrency,
+                &a.common,
+                &progress,
+            )
+            .await?;
             let summary = export::ExportSummary {
                 resource: args::typed_value(&resource),
                 rows: done.rows as usize,

@@ -1165,3 +1165,54 @@ fn a_message_report_without_a_conversion_metric_says_how_to_give_one() {
         "{stderr}"
     );
 }
+
+#[test]
+fn whole_resources_are_written_for_named_streams_and_refused_for_reports() {
+    use klaviyo_bridge::sync::state::StateFile;
+    use klaviyo_bridge::sync::{AccountSync, FileDestination, FileFormat, SyncOptions};
+    let env = env_with_options(Options {
+        rate_limits: RateLimits::Off,
+        seed_data: Some("demo".into()),
+        ..Options::default()
+    });
+    let client = client(&env);
+    let out = env.path("whole");
+    let destination = FileDestination::new(
+        &out,
+        FileFormat::Jsonl,
+        StateFile::new(env.path("whole.json")),
+    );
+    let whole = |streams: &[&str]| SyncOptions {
+        streams: streams.iter().map(|s| s.to_string()).collect(),
+        whole_resources: true,
+        until: Some(std::time::SystemTime::now() + Duration::from_secs(1)),
+        ..SyncOptions::default()
+    };
+    for (streams, says) in [
+        (&["flow_series"][..], "is a report"),
+        (&[][..], "streams named"),
+    ] {
+        let refused = AccountSync::new(&client, &destination, whole(streams)).err();
+        assert!(
+            refused.is_some_and(|e| e.to_string().contains(says)),
+            "{streams:?}"
+        );
+    }
+    // `until` ends the window at once, no safety margin: a list made just now is read, whole.
+    let (code, _, err) = env.run("client", &["--action", "create-list", "--name", "Just now"]);
+    assert_eq!(code, 0, "{err}");
+    env.runtime.block_on(async {
+        AccountSync::new(&client, &destination, whole(&["lists"]))
+            .unwrap()
+            .run(&|_| {})
+            .await
+            .unwrap()
+    });
+    let records = jsonl_rows(&out, "lists");
+    let names: Vec<&str> = records
+        .iter()
+        .map(|r| r["resource"]["attributes"]["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"Just now"), "{names:?}");
+    assert!(records.iter().all(|r| r["resource"]["type"] == "list"));
+}

@@ -6,6 +6,8 @@
 //!    (default options) against one sequential cursor, against the limits' ceiling, and
 //!    against what the sandbox served without latency.
 //! 3. Profiles, the same way (their limits are ten times tighter, so they bind).
+//! 4. `export-data` of each to one file (a one-stream use of the same engine, its slices merged
+//!    in order), against the same sandboxes and the same sequential cursor.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -54,59 +56,104 @@ struct Run {
     peak_rss_mb: f64,
 }
 
-/// One sync of `stream` as a child process: its wall time, records, requests and peak RSS.
+/// Runs `dev_tools` with `args` against `url` to its end: its wall time, stdout and peak RSS
+/// in MiB.
 #[expect(
     clippy::zombie_processes,
     reason = "reaped by wait4, which also gives its peak RSS"
 )]
-fn sync(dev_tools: &str, url: &str, stream: &str, extra: &[&str]) -> Run {
-    let dir = std::env::temp_dir().join(format!(
-        "klaviyo-sync-bench-{}-{stream}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("a work dir");
-    let destination = format!("parquet:{}", dir.join("out").display());
-    let state = dir.join("state.json").display().to_string();
+fn measured(dev_tools: &str, url: &str, args: &[&str]) -> (f64, String, f64) {
     let started = Instant::now();
     let child = Command::new(dev_tools)
-        .args([
-            "--tool",
-            "sync",
-            "--streams",
-            stream,
-            "--destination",
-            &destination,
-            "--state",
-            &state,
-        ])
-        .args(["--safety-margin", "0", "--format", "json", "--quiet"])
-        .args(extra)
+        .args(args)
         .env("KLAVIYO_BASE_URL", url)
         .env("KLAVIYO_API_KEY", KEY)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
-        .expect("the sync starts");
+        .expect("the tool starts");
     let pid = child.id() as libc::pid_t;
     let mut stdout = child.stdout.expect("stdout");
     let mut text = String::new();
-    std::io::Read::read_to_string(&mut stdout, &mut text).expect("the summary");
+    std::io::Read::read_to_string(&mut stdout, &mut text).expect("its output");
     // wait4: this child's own peak RSS (getrusage's RUSAGE_CHILDREN would keep the largest
     // child's across runs).
     let mut status = 0;
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert!(waited == pid && status == 0, "the sync failed");
+    assert!(waited == pid && status == 0, "{args:?} failed");
     let seconds = started.elapsed().as_secs_f64();
+    (seconds, text, usage.ru_maxrss as f64 / 1024.0)
+}
+
+fn work_dir(name: &str) -> std::path::PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("klaviyo-sync-bench-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a work dir");
+    dir
+}
+
+/// One sync of `stream` as a child process: its wall time, records, requests and peak RSS.
+fn sync(dev_tools: &str, url: &str, stream: &str, extra: &[&str]) -> Run {
+    let dir = work_dir(stream);
+    let destination = format!("parquet:{}", dir.join("out").display());
+    let state = dir.join("state.json").display().to_string();
+    let mut args = vec![
+        "--tool",
+        "sync",
+        "--streams",
+        stream,
+        "--destination",
+        &destination,
+        "--state",
+        &state,
+        "--safety-margin",
+        "0",
+        "--format",
+        "json",
+        "--quiet",
+    ];
+    args.extend(extra);
+    let (seconds, text, peak_rss_mb) = measured(dev_tools, url, &args);
     let summary: serde_json::Value = serde_json::from_str(&text).expect("a JSON summary");
     let _ = std::fs::remove_dir_all(&dir);
     Run {
         seconds,
         records: summary[0]["records"].as_u64().unwrap_or_default(),
         requests: summary[0]["requests"].as_u64().unwrap_or_default(),
-        peak_rss_mb: usage.ru_maxrss as f64 / 1024.0,
+        peak_rss_mb,
     }
+}
+
+/// One `export-data --resource <resource>` to a JSONL file: its wall time, rows and peak RSS.
+fn export(dev_tools: &str, url: &str, resource: &str) -> (f64, u64, f64) {
+    let dir = work_dir(&format!("export-{resource}"));
+    let file = dir.join("export.jsonl").display().to_string();
+    let args = [
+        "--tool",
+        "export-data",
+        "--resource",
+        resource,
+        "--format",
+        "jsonl",
+        "--output",
+        &file,
+        "--quiet",
+    ];
+    let (seconds, _, peak_rss_mb) = measured(dev_tools, url, &args);
+    let text = std::fs::read_to_string(&file).expect("the exported file");
+    let rows = text.lines().count() as u64;
+    let _ = std::fs::remove_dir_all(&dir);
+    (seconds, rows, peak_rss_mb)
+}
+
+fn report_export(resource: &str, (seconds, rows, rss): (f64, u64, f64), sequential_rate: f64) {
+    let rate = rows as f64 / seconds;
+    println!(
+        "export-data {resource:<9}{rows:>10}{seconds:>9.1}{rate:>12.0}{sequential_rate:>13.0}{:>8.1}x{rss:>10.1} MiB",
+        rate / sequential_rate
+    );
 }
 
 /// The shortest time `requests` can take under a burst (per second) and a steady (per 60 s)
@@ -185,6 +232,7 @@ fn main() {
         .expect("usage: warehouse_sync SANDBOX_BIN DEV_TOOLS_BIN");
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     let latency = LATENCY_MS.to_string();
+    let mut exports = Vec::new();
 
     println!("Peak RSS of the sync process, no latency, no limits:");
     let mut served = 0.0;
@@ -244,6 +292,7 @@ fn main() {
         let run = sync(&dev_tools, &events.url, "events", &[]);
         let seq = runtime.block_on(sequential(&events.url, "get_events", 20));
         report("events", "get_events", &run, seq);
+        exports.push(("events", export(&dev_tools, &events.url, "events"), seq));
         let rate = run.records as f64 / run.seconds;
         println!(
             "events at {LATENCY_MS} ms: {:.0}% of what the sandbox served without latency ({served:.0}/s), which binds before the limits' ceiling",
@@ -265,8 +314,24 @@ fn main() {
         let run = sync(&dev_tools, &profiles.url, "profiles", &[]);
         let seq = runtime.block_on(sequential(&profiles.url, "get_profiles", 20));
         report("profiles", "get_profiles", &run, seq);
+        exports.push((
+            "profiles",
+            export(&dev_tools, &profiles.url, "profiles"),
+            seq,
+        ));
     }
     println!(
         "(fastest: the shortest time that many requests can take under the operation's burst and steady windows; of it: fastest / seconds)"
     );
+    println!();
+    println!(
+        "export-data to one JSONL file on the same sandboxes (read on the sync's engine, then merged in order):"
+    );
+    println!(
+        "{:<21}{:>10}{:>9}{:>12}{:>13}{:>9}{:>14}",
+        "", "rows", "seconds", "rows/s", "sequential/s", "ratio", "peak RSS"
+    );
+    for (resource, run, seq) in exports {
+        report_export(resource, run, seq);
+    }
 }

@@ -53,6 +53,12 @@ pub fn seconds(option: &str, value: f64) -> crate::Result<std::time::Duration> {
     })
 }
 
+/// Microseconds since the epoch (0 before it), as the sync's bookmarks and timestamps count.
+pub fn micros(time: SystemTime) -> i64 {
+    time.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as i64)
+}
+
 /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`.
 pub fn parse_iso8601(text: &str) -> Option<SystemTime> {
     let b = text.as_bytes();

@@ -42,7 +42,8 @@ test('an npm bin export stopped by SIGTERM keeps the old file, exits 143 and res
   const output = path.join(dir, 'profiles.csv')
   fs.writeFileSync(output, 'the previous export\n')
   const env = { ...process.env, KLAVIYO_BASE_URL: sandbox.url, KLAVIYO_API_KEY: sandbox.key }
-  const args = ['--tool', 'export-data', '--resource', 'profiles', '--output', output, '--quiet']
+  // One slice at a time (of four), so the export is stopped halfway.
+  const args = ['--tool', 'export-data', '--resource', 'profiles', '--output', output, '--concurrency', '1', '--quiet']
   const child = spawn(process.execPath, [bin('klaviyo-dev-tools'), ...args], { env })
   t.after(() => { if (child.exitCode === null) child.kill('SIGKILL') })
   let stderr = ''
@@ -50,9 +51,9 @@ test('an npm bin export stopped by SIGTERM keeps the old file, exits 143 and res
   const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })))
   const progress = `${output}.partial.json`
   const deadline = Date.now() + 60_000
-  // Polling a condition (the first page recorded), not timing a race.
+  // Polling a condition (the first slice recorded), not timing a race.
   while (!(fs.existsSync(progress) && !fs.readFileSync(progress, 'utf8').includes('"rows":0,'))) {
-    assert.ok(Date.now() < deadline && child.exitCode === null, 'the export ended or stalled before its first page')
+    assert.ok(Date.now() < deadline && child.exitCode === null, 'the export ended or stalled before its first slice')
     await new Promise((resolve) => setTimeout(resolve, 5))
   }
   child.kill('SIGTERM')

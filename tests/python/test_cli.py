@@ -50,8 +50,8 @@ def test_console_scripts_match_the_rust_binaries_byte_for_byte(sandbox: Any) -> 
 
 
 def test_an_interrupted_console_script_export_keeps_the_old_file_and_resumes(start_sandbox: Any, tmp_path: Path) -> None:
-    """SIGTERM reaches the Rust export through the Python interpreter: it stops at a page with
-    exit 143, the previous file untouched, and --resume finishes the full set."""
+    """SIGTERM reaches the Rust export through the Python interpreter: it stops with exit 143,
+    the previous file untouched, and --resume finishes the full set."""
     import signal
     import time
 
@@ -59,12 +59,13 @@ def test_an_interrupted_console_script_export_keeps_the_old_file_and_resumes(sta
     output = tmp_path / "profiles.csv"
     output.write_text("the previous export\n")
     progress = tmp_path / "profiles.csv.partial.json"
-    command = [str(BIN / "klaviyo-dev-tools"), "--tool", "export-data", "--resource", "profiles", "--output", str(output), "--quiet"]
+    # One slice at a time (of four), so the export is stopped halfway.
+    command = [str(BIN / "klaviyo-dev-tools"), "--tool", "export-data", "--resource", "profiles", "--output", str(output), "--concurrency", "1", "--quiet"]
     environment = {**os.environ, "KLAVIYO_BASE_URL": sandbox.url, "KLAVIYO_API_KEY": sandbox.key}
     process = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while not (progress.exists() and '"rows":0,' not in progress.read_text()):
-        assert process.poll() is None and time.monotonic() < deadline, "the export ended or stalled before its first page"
+        assert process.poll() is None and time.monotonic() < deadline, "the export ended or stalled before its first slice"
         time.sleep(0.005)  # polling a condition, not timing a race
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=60)

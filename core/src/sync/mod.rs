@@ -119,6 +119,13 @@ pub struct SyncOptions {
     /// The metric the campaign and flow reports count conversions of (default: the account's
     /// "Placed Order" metric).
     pub conversion_metric: Option<String>,
+    /// Where a new run's window ends instead of the signpost (now minus the safety margin):
+    /// an export of everything up to now, which keeps no bookmark to stay behind.
+    pub until: Option<SystemTime>,
+    /// Each record written whole, in one JSON column ([`schema::WHOLE_RESOURCE`]), instead of
+    /// the stream's typed columns: for a reader that makes rows of its own (`export-data`'s
+    /// reference columns). Report streams, whose rows are made here, refuse it.
+    pub whole_resources: bool,
 }
 
 impl SyncOptions {
@@ -142,6 +149,8 @@ impl Default for SyncOptions {
             lookback: Duration::from_secs(7 * 86_400),
             events_lookback: Duration::ZERO,
             conversion_metric: None,
+            until: None,
+            whole_resources: false,
         }
     }
 }
@@ -192,10 +201,7 @@ const DEFAULT_CONVERSION_METRIC: &str = "Placed Order";
 /// The most ids one report filter may list (`contains-any`).
 const FILTER_IDS: usize = 100;
 
-pub(crate) fn micros(time: SystemTime) -> i64 {
-    time.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_micros() as i64)
-}
+pub(crate) use crate::time::micros;
 
 /// A time as filters and report timeframes take it: whole seconds, no fraction.
 fn api_time(micros: i64) -> String {
@@ -392,12 +398,28 @@ impl<'a> AccountSync<'a> {
         options: SyncOptions,
     ) -> Result<Self> {
         for name in &options.streams {
-            if streams::stream(name).is_none() {
-                return Err(Error::InvalidInput(format!(
-                    "{name:?} is not a stream; streams are {}",
-                    streams::names()
-                )));
+            match streams::stream(name) {
+                None => {
+                    return Err(Error::InvalidInput(format!(
+                        "{name:?} is not a stream; streams are {}",
+                        streams::names()
+                    )));
+                }
+                Some(stream) if options.whole_resources && stream.report.is_some() => {
+                    return Err(Error::InvalidInput(format!(
+                        "{name} is a report, whose rows are made by the sync: it has no whole \
+                         resources to write"
+                    )));
+                }
+                Some(_) => {}
             }
+        }
+        if options.whole_resources && options.streams.is_empty() {
+            return Err(Error::InvalidInput(
+                "whole resources are written for the streams named, not a whole account's \
+                 (its reports have none)"
+                    .into(),
+            ));
         }
         if options.concurrency == 0 || options.slices == 0 {
             return Err(Error::InvalidInput(
@@ -441,9 +463,12 @@ impl<'a> AccountSync<'a> {
         existing: StreamState,
         progress: &(dyn Fn(&Progress) + std::marker::Sync),
     ) -> Result<StreamSummary> {
-        let columns = stream
-            .columns()
-            .ok_or_else(|| Error::Config(format!("{} lists no resources", stream.operation)))?;
+        let columns = match self.options.whole_resources {
+            true => &schema::WHOLE_RESOURCE[..],
+            false => stream
+                .columns()
+                .ok_or_else(|| Error::Config(format!("{} lists no resources", stream.operation)))?,
+        };
         let requests = AtomicU64::new(0);
         if stream.report.is_some_and(|r| r.needs_conversion_metric())
             && self.conversion_metric(&requests).await?.is_none()
@@ -467,14 +492,17 @@ impl<'a> AccountSync<'a> {
         }
         // Whole seconds, as the API's timestamps are: a record in the signpost's second is read
         // by the next run, never lost between two.
-        let signpost = SystemTime::now()
-            .checked_sub(self.options.safety_margin)
-            .ok_or_else(|| {
-                Error::InvalidInput(
-                    "the safety margin reaches before 1970: give a margin in seconds, such as 300"
-                        .into(),
-                )
-            })?;
+        let signpost = match self.options.until {
+            Some(until) => until,
+            None => SystemTime::now()
+                .checked_sub(self.options.safety_margin)
+                .ok_or_else(|| {
+                    Error::InvalidInput(
+                        "the safety margin reaches before 1970: give a margin in seconds, such as 300"
+                            .into(),
+                    )
+                })?,
+        };
         let now = micros(signpost) / SECOND * SECOND;
         let run = match existing.run.clone() {
             // A run that was killed: the same window, slices and part names (whatever the

@@ -49,6 +49,8 @@ pub enum Source {
     Relationship(&'static str),
     /// The id of the parent record a child stream's record was read under.
     Parent,
+    /// The whole resource, as the API sent it (JSON): for a reader with columns of its own.
+    Whole,
 }
 
 /// One column.
@@ -61,6 +63,14 @@ pub struct Column {
     /// What it holds.
     pub kind: ColumnKind,
 }
+
+/// One column holding each record whole ([`Source::Whole`]): what a sync writes with
+/// [`SyncOptions::whole_resources`](super::SyncOptions::whole_resources).
+pub static WHOLE_RESOURCE: [Column; 1] = [Column {
+    name: "resource",
+    source: Source::Whole,
+    kind: ColumnKind::Json,
+}];
 
 /// The columns of an operation that lists resources.
 pub fn columns_of(operation_id: &str) -> Option<&'static [Column]> {
@@ -162,6 +172,7 @@ pub fn row(resource: &Resource, columns: &[Column], parent: Option<&str>) -> Vec
                 column.kind,
             ),
             Source::Parent => parent.map_or(Cell::Null, |id| Cell::Str(id.to_string())),
+            Source::Whole => Cell::Json(resource.raw().to_string()),
         })
         .collect()
 }
