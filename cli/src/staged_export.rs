@@ -48,6 +48,8 @@ pub const ROUNDS: usize = 3;
 pub struct Round {
     /// The engine's run id: its staged parts are `<run>-<slice>.jsonl`.
     pub run: String,
+    /// Its slices: as many parts are staged when it is finished.
+    pub slices: usize,
     /// Records in its finished slices.
     pub rows: u64,
     /// Every slice of it is staged.
@@ -135,6 +137,7 @@ impl Destination for StagedParts {
             Some(run) if record.rounds.last().map(|r| r.run.as_str()) != Some(run.id.as_str()) => {
                 record.rounds.push(Round {
                     run: run.id.clone(),
+                    slices: run.slices.len(),
                     rows: 0,
                     finished: false,
                 });
@@ -253,7 +256,15 @@ fn each_record(
     mut each: impl FnMut(Resource) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
     for line in BufReader::new(File::open(part)?).lines() {
-        let value = serde_json::from_str(&line?).map_err(std::io::Error::other)?;
+        let value = serde_json::from_str(&line?).map_err(|e| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "{} is not a staged part ({e}); run without --resume to start over",
+                    part.display()
+                ),
+            )
+        })?;
         each(Resource::new(value))?;
     }
     Ok(())
@@ -283,7 +294,22 @@ fn merge(
 ) -> std::io::Result<u64> {
     let mut parts: Vec<PathBuf> = Vec::new();
     for round in rounds {
-        parts.extend(parts_of(dir, &round.run)?);
+        let staged = parts_of(dir, &round.run)?;
+        // Never a file short of records: a part gone (a staging folder cleaned by hand) is an
+        // export to start over.
+        if staged.len() != round.slices {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "{} holds {} of the {} slices it recorded as read; run without --resume to \
+                     start over",
+                    dir.display(),
+                    staged.len(),
+                    round.slices
+                ),
+            ));
+        }
+        parts.extend(staged);
     }
     // The latest copy of each recently changed record: few (what changed around the export).
     let mut latest: HashMap<String, (i64, Position)> = HashMap::new();
@@ -377,22 +403,33 @@ pub async fn export_whole(
         true => (ROUNDS, None),
         false => (1, Some(SystemTime::UNIX_EPOCH + NO_END)),
     };
-    let before = destination.record().rows;
-    let on_progress = |p: &Progress| progress(before + p.records);
     loop {
-        let another = {
-            let record = destination.record();
-            match record.rounds.last() {
+        let before = {
+            let mut record = destination.record();
+            let another = match record.rounds.last() {
                 None => true,
                 Some(last) if !last.finished => true,
                 Some(last) => last.rows > 0 && record.rounds.len() < rounds,
+            };
+            if !another {
+                break;
             }
+            // A round after another reads from a little before where that one ended: a record
+            // moved there while it ran (by a change Klaviyo's clock dated before the end) is
+            // read again, and written once.
+            if record.rounds.last().is_some_and(|last| last.finished)
+                && let Some(state) = record.sync.as_mut().and_then(|s| s.streams.get_mut(stream))
+            {
+                let overlap = (CLOCK_SKEW + Duration::from_secs(1)).as_micros() as i64;
+                state.bookmark = state.bookmark.map(|b| b - overlap);
+            }
+            record.rows
         };
-        if !another {
-            break;
-        }
+        let on_progress = |p: &Progress| progress(before + p.records);
         let mut options = SyncOptions {
             streams: vec![stream.to_string()],
+            // Every record, however old its key: an export has no start date.
+            start: SystemTime::UNIX_EPOCH,
             until: Some(end.unwrap_or_else(|| SystemTime::now() + Duration::from_secs(1))),
             whole_resources: true,
             ..SyncOptions::default()
@@ -402,7 +439,13 @@ pub async fn export_whole(
         }
         let sync = match AccountSync::new(client, &destination, options) {
             Ok(sync) => sync,
-            Err(e) => return Err(ExportStopped::Refused(e.to_string())),
+            Err(e) => {
+                if destination.record().rows == 0 {
+                    ResumeState::remove(target);
+                    let _ = std::fs::remove_dir_all(&dir);
+                }
+                return Err(ExportStopped::Refused(e.to_string()));
+            }
         };
         tokio::select! {
             biased;
@@ -434,11 +477,23 @@ pub async fn export_whole(
         });
     match merge(spec, target, &dir, &rounds, changed) {
         Ok(rows) => {
-            let _ = std::fs::remove_dir_all(&dir);
+            // The record first: a kill between the two leaves only a staging folder, which
+            // the next export removes, never a record that would merge it again.
             ResumeState::remove(target);
+            let _ = std::fs::remove_dir_all(&dir);
             Ok(FileExport {
                 rows,
                 resumed_after,
+            })
+        }
+        // What is staged cannot make the file: nothing to resume.
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+            ResumeState::remove(target);
+            let _ = std::fs::remove_dir_all(&dir);
+            Err(ExportStopped::Failed {
+                cause: Error::InvalidInput(e.to_string()),
+                rows: 0,
+                partial: None,
             })
         }
         Err(e) => Err(ExportStopped::Failed {
@@ -516,6 +571,7 @@ mod tests {
             .iter()
             .map(|run| Round {
                 run: run.to_string(),
+                slices: if *run == "R1" { 2 } else { 1 },
                 rows: 1,
                 finished: true,
             })
@@ -544,6 +600,16 @@ mod tests {
         // Without `changed` (events, whose key never changes), every staged record is written.
         let rows = merge(spec, &target, &dir, &rounds, None).unwrap();
         assert_eq!(rows, 7);
+
+        // A part gone: no file short of records; the target stays as it was.
+        std::fs::remove_file(dir.join("R1-000010.jsonl")).unwrap();
+        let refused = merge(spec, &target, &dir, &rounds, None).unwrap_err();
+        assert_eq!(refused.kind(), std::io::ErrorKind::InvalidData);
+        assert!(
+            refused.to_string().contains("1 of the 2 slices"),
+            "{refused}"
+        );
+        assert_eq!(std::fs::read_to_string(&target).unwrap().lines().count(), 8);
         let _ = std::fs::remove_dir_all(&root);
     }
 }

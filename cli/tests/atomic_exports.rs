@@ -255,6 +255,17 @@ fn resume_refuses_other_flags_and_starts_afresh_when_there_is_nothing_to_resume(
     assert!(out.contains("500"), "{out}");
     assert_eq!(profile_ids(Path::new(&fresh)).len(), 500);
 
+    // Flags refused once the export is set up leave nothing behind either.
+    let refused = env.path("c0.csv");
+    let (code, _, err) = env.run("dev", &export_args(&refused, "csv", "0"));
+    assert_eq!(code, 2, "{err}");
+    for leftover in [".partial", ".partial.json", ".partial.d"] {
+        assert!(
+            !Path::new(&format!("{refused}{leftover}")).exists(),
+            "{leftover}"
+        );
+    }
+
     // export-profiles (klaviyo-client) shares the mechanism.
     let (code, _, err) = env.run("client", &["--action", "export-profiles", "--resume"]);
     assert_eq!(code, 2, "--resume needs --output: {err}");
@@ -262,8 +273,8 @@ fn resume_refuses_other_flags_and_starts_afresh_when_there_is_nothing_to_resume(
 
 #[test]
 fn a_profile_updated_while_the_export_runs_is_written_once_as_updated() {
-    // 100 ms a response: four slices of five pages take two seconds.
-    let env = seeded(2_000, 100);
+    // 100 ms a response: four slices of ten pages take four seconds.
+    let env = seeded(4_000, 100);
     // Oldest first by `updated`: the first row's slice is read first, the last row's last.
     let clean = env.path("clean.csv");
     assert_eq!(env.run("dev", &export_args(&clean, "csv", "32")).0, 0);
@@ -322,7 +333,7 @@ fn a_profile_updated_while_the_export_runs_is_written_once_as_updated() {
         })
         .collect();
     let unique: std::collections::HashSet<&String> = rows.iter().map(|(e, _)| e).collect();
-    assert_eq!((rows.len(), unique.len()), (2_000, 2_000));
+    assert_eq!((rows.len(), unique.len()), (4_000, 4_000));
     for email in [read, unread] {
         let found: Vec<&String> = rows
             .iter()
