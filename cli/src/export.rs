@@ -162,7 +162,9 @@ impl ResumeState {
     }
 
     pub fn remove(target: &Path) {
-        let _ = std::fs::remove_file(resume_state_path(target));
+        let path = resume_state_path(target);
+        let _ = std::fs::remove_file(with_suffix(&path, ".tmp"));
+        let _ = std::fs::remove_file(path);
     }
 }
 

@@ -9,9 +9,10 @@
 //!   again only the slices that were not finished. No row is missing or repeated.
 //! - **One row per record**: slices are windows of the replication key, and a key that
 //!   changes (a profile's or a list's `updated`) can move a record out of a slice not yet
-//!   read to past the window's end while the export runs. So the window is read on from where
-//!   it ended, round after round, until a round finds nothing (at most [`ROUNDS`]). A record
-//!   read more than once (it changed while it was read) is written once, its latest copy.
+//!   read to past the window's end while the export runs. So the window is read on from a
+//!   little before where it ended ([`OVERLAP`]), round after round, until a round finds
+//!   nothing or [`ROUNDS`] are read. A record read more than once (it changed while it was
+//!   read, or it is in an overlap) is written once, its latest copy.
 //! - Events (their `datetime` never changes) take one round, with no end to its window: an
 //!   event sent with a time in the future is exported too. Streams read whole (metrics,
 //!   catalog items) take one round.
@@ -49,6 +50,7 @@ pub struct Round {
     /// The engine's run id: its staged parts are `<run>-<slice>.jsonl`.
     pub run: String,
     /// Its slices: as many parts are staged when it is finished.
+    #[serde(default)]
     pub slices: usize,
     /// Records in its finished slices.
     pub rows: u64,
@@ -65,8 +67,9 @@ pub fn staging_path(target: &Path) -> PathBuf {
 /// could hold, those sent with a time in the future included.
 const NO_END: Duration = Duration::from_secs(4_102_444_800); // 2100-01-01
 
-/// How far apart this machine's clock and Klaviyo's may be.
-const CLOCK_SKEW: Duration = Duration::from_secs(300);
+/// How far before the end of the last round a follow-on round starts: as far apart as this
+/// machine's clock and Klaviyo's may be (5 minutes), and the second the end is rounded to.
+const OVERLAP: Duration = Duration::from_secs(301);
 
 /// The sync stream a resource is read as.
 fn stream_name(resource: ExportResource) -> &'static str {
@@ -385,8 +388,8 @@ pub async fn export_whole(
         let rows = destination.record().rows;
         let worth_keeping = rows > 0;
         if !worth_keeping {
-            let _ = std::fs::remove_dir_all(&dir);
             ResumeState::remove(target);
+            let _ = std::fs::remove_dir_all(&dir);
         }
         ExportStopped::Failed {
             cause,
@@ -420,7 +423,7 @@ pub async fn export_whole(
             if record.rounds.last().is_some_and(|last| last.finished)
                 && let Some(state) = record.sync.as_mut().and_then(|s| s.streams.get_mut(stream))
             {
-                let overlap = (CLOCK_SKEW + Duration::from_secs(1)).as_micros() as i64;
+                let overlap = OVERLAP.as_micros() as i64;
                 state.bookmark = state.bookmark.map(|b| b - overlap);
             }
             record.rows
@@ -467,13 +470,14 @@ pub async fn export_whole(
         let record = destination.record();
         (record.rounds.clone(), record.started.unwrap_or_default())
     };
-    // Clocks differ: a change Klaviyo dates a little before this machine's start is caught too.
+    // Every record a follow-on round read, and a change Klaviyo's clock dated a little before
+    // this machine's start: each round after the first starts after `since`.
     let changed = klaviyo_bridge::sync::streams::stream(stream)
         .and_then(|s| s.key)
         .filter(|_| key_can_change(stream))
         .map(|key| Changed {
             key,
-            since: started - CLOCK_SKEW.as_micros() as i64,
+            since: started - OVERLAP.as_micros() as i64,
         });
     match merge(spec, target, &dir, &rounds, changed) {
         Ok(rows) => {
