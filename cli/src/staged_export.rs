@@ -82,11 +82,19 @@ fn stream_name(resource: ExportResource) -> &'static str {
     }
 }
 
-/// Whether the stream's replication key can change after a record is read (so a record can
+/// The stream's replication key, when it can change after a record is read (so a record can
 /// move between slices during an export): a key that is not when the record happened.
-fn key_can_change(stream: &str) -> bool {
+fn changing_key(stream: &str) -> Option<&'static str> {
     klaviyo_bridge::sync::streams::stream(stream)
-        .is_some_and(|s| s.key.is_some() && s.month_column().is_none())
+        .filter(|s| s.month_column().is_none())
+        .and_then(|s| s.key)
+}
+
+/// Drops an export's progress: the record first, so a kill between the two leaves only a
+/// staging folder (which the next export removes), never a record that would merge it again.
+fn discard(target: &Path, dir: &Path) {
+    ResumeState::remove(target);
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 fn io_error(what: &str, path: &Path, e: std::io::Error) -> Error {
@@ -388,8 +396,7 @@ pub async fn export_whole(
         let rows = destination.record().rows;
         let worth_keeping = rows > 0;
         if !worth_keeping {
-            ResumeState::remove(target);
-            let _ = std::fs::remove_dir_all(&dir);
+            discard(target, &dir);
         }
         ExportStopped::Failed {
             cause,
@@ -401,10 +408,11 @@ pub async fn export_whole(
         return Err(failed(cause, &destination));
     }
     let stream = stream_name(spec.resource);
-    let (rounds, end) = match key_can_change(stream) {
+    let key = changing_key(stream);
+    let (rounds, end) = match key {
         // Up to now, this second included: an export keeps no bookmark to stay behind.
-        true => (ROUNDS, None),
-        false => (1, Some(SystemTime::UNIX_EPOCH + NO_END)),
+        Some(_) => (ROUNDS, None),
+        None => (1, Some(SystemTime::UNIX_EPOCH + NO_END)),
     };
     loop {
         let before = {
@@ -444,8 +452,7 @@ pub async fn export_whole(
             Ok(sync) => sync,
             Err(e) => {
                 if destination.record().rows == 0 {
-                    ResumeState::remove(target);
-                    let _ = std::fs::remove_dir_all(&dir);
+                    discard(target, &dir);
                 }
                 return Err(ExportStopped::Refused(e.to_string()));
             }
@@ -472,19 +479,13 @@ pub async fn export_whole(
     };
     // Every record a follow-on round read, and a change Klaviyo's clock dated a little before
     // this machine's start: each round after the first starts after `since`.
-    let changed = klaviyo_bridge::sync::streams::stream(stream)
-        .and_then(|s| s.key)
-        .filter(|_| key_can_change(stream))
-        .map(|key| Changed {
-            key,
-            since: started - OVERLAP.as_micros() as i64,
-        });
+    let changed = key.map(|key| Changed {
+        key,
+        since: started - OVERLAP.as_micros() as i64,
+    });
     match merge(spec, target, &dir, &rounds, changed) {
         Ok(rows) => {
-            // The record first: a kill between the two leaves only a staging folder, which
-            // the next export removes, never a record that would merge it again.
-            ResumeState::remove(target);
-            let _ = std::fs::remove_dir_all(&dir);
+            discard(target, &dir);
             Ok(FileExport {
                 rows,
                 resumed_after,
@@ -492,8 +493,7 @@ pub async fn export_whole(
         }
         // What is staged cannot make the file: nothing to resume.
         Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-            ResumeState::remove(target);
-            let _ = std::fs::remove_dir_all(&dir);
+            discard(target, &dir);
             Err(ExportStopped::Failed {
                 cause: Error::InvalidInput(e.to_string()),
                 rows: 0,
