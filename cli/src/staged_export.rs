@@ -290,8 +290,8 @@ struct Changed<'a> {
     since: i64,
 }
 
-/// Where a staged record is, in merge order: round, part, line.
-type Position = (usize, usize, usize);
+/// Where a staged record is, in merge order: part (every round's, in order), line.
+type Position = (usize, usize);
 
 /// Merges the rounds' staged parts into `<target>.partial` and renames it over `target`;
 /// answers the rows written. With `changed`, a record read more than once (it changed while
@@ -333,7 +333,7 @@ fn merge(
                 if let (Some(id), Some(at)) = (record.id(), at)
                     && at >= since
                 {
-                    let here = (at, (0, p, line));
+                    let here = (at, (p, line));
                     let best = latest.entry(id.to_string()).or_insert(here);
                     if here >= *best {
                         *best = here;
@@ -352,7 +352,7 @@ fn merge(
         each_record(part, |record| {
             line += 1;
             let best = record.id().and_then(|id| latest.get(id));
-            if best.is_some_and(|(_, at)| *at != (0, p, line)) {
+            if best.is_some_and(|(_, at)| *at != (p, line)) {
                 return Ok(()); // another copy of it is written
             }
             writer.row(&row(spec.resource, &record, &columns))
