@@ -57,6 +57,14 @@ fn staged_rows(output: &str) -> u64 {
     rows
 }
 
+/// No partial file, progress record or staging folder beside `output`.
+fn assert_nothing_left_beside(output: &str) {
+    for leftover in [".partial", ".partial.json", ".partial.d"] {
+        let path = format!("{output}{leftover}");
+        assert!(!Path::new(&path).exists(), "{path} is left behind");
+    }
+}
+
 /// Rows the export has recorded as read in its progress file (0 before its first slice).
 fn recorded_rows(output: &str) -> u64 {
     std::fs::read(format!("{output}.partial.json"))
@@ -131,9 +139,7 @@ fn sigkill_then_resume_gives_exactly_the_file_an_uninterrupted_export_writes() {
             std::fs::read(&clean).unwrap(),
             "{format}: the resumed file is byte for byte the uninterrupted one"
         );
-        for leftover in [".partial", ".partial.json", ".partial.d"] {
-            assert!(!Path::new(&format!("{output}{leftover}")).exists());
-        }
+        assert_nothing_left_beside(&output);
     }
     let ids = profile_ids(Path::new(&env.path("resumed.csv")));
     let unique: std::collections::HashSet<&String> = ids.iter().collect();
@@ -198,9 +204,7 @@ fn a_failed_export_leaves_the_previous_file_byte_identical() {
         "{err}"
     );
     assert_eq!(std::fs::read(&output).unwrap(), previous);
-    for leftover in [".partial", ".partial.json", ".partial.d"] {
-        assert!(!Path::new(&format!("{output}{leftover}")).exists());
-    }
+    assert_nothing_left_beside(&output);
 
     // The server goes away mid-export: the rows so far are kept for --resume.
     let child = export_until(&env, &output, "csv", "1", 300);
@@ -259,12 +263,7 @@ fn resume_refuses_other_flags_and_starts_afresh_when_there_is_nothing_to_resume(
     let refused = env.path("c0.csv");
     let (code, _, err) = env.run("dev", &export_args(&refused, "csv", "0"));
     assert_eq!(code, 2, "{err}");
-    for leftover in [".partial", ".partial.json", ".partial.d"] {
-        assert!(
-            !Path::new(&format!("{refused}{leftover}")).exists(),
-            "{leftover}"
-        );
-    }
+    assert_nothing_left_beside(&refused);
 
     // export-profiles (klaviyo-client) shares the mechanism.
     let (code, _, err) = env.run("client", &["--action", "export-profiles", "--resume"]);
