@@ -9,9 +9,10 @@ from klaviyo_bridge import AsyncClient, Client
 
 
 def seed(client: Client, n: int) -> None:
-    client.profiles.bulk_import([{"email": f"user{i:03}@example.com"} for i in range(n)])
-    while sum(1 for _ in client.profiles.list(page_size=100)) < n:
-        pass  # the import job runs in the background; poll until it is done
+    report = client.profiles.bulk_import([{"email": f"user{i:03}@example.com"} for i in range(n)])
+    # The import job runs in the background; the tests below page what it made.
+    job = client.jobs.wait("profile_import", report["jobs"][0]["id"], timeout=30)
+    assert job["completed"] == n
 
 
 def test_sync_items_pages_limits_and_resume(client: Client) -> None:
