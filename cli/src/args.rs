@@ -19,6 +19,10 @@ pub struct Common {
     /// API revision (default 2026-07-15, or KLAVIYO_REVISION).
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub revision: Option<String>,
+    /// Retries per request after the first attempt, for network errors, 429 and 5xx (default 6;
+    /// 3 for health-check). 0 fails on the first error.
+    #[arg(long, value_name = "N")]
+    pub max_retries: Option<u32>,
     /// Print only results: no progress, no notes on stderr.
     #[arg(long, conflicts_with = "verbose")]
     pub quiet: bool,

@@ -258,10 +258,11 @@ fn probe_client(common: &Common, binding: Binding) -> Result<Client, Failure> {
     client_with_retries(common, binding, retries)
 }
 
+/// `retries` is the tool's default; `--max-retries` wins over it.
 fn client_with_retries(common: &Common, binding: Binding, retries: u32) -> Result<Client, Failure> {
     let mut builder = ClientBuilder::from_env()
         .binding(binding)
-        .max_retries(retries);
+        .max_retries(common.max_retries.unwrap_or(retries));
     if let Some(key) = &common.api_key {
         builder = builder.api_key(key);
     }

@@ -2,9 +2,9 @@
 
 mod support;
 
-use klaviyo_sandbox::RateLimits;
+use klaviyo_sandbox::{Options, RateLimits};
 use serde_json::Value;
-use support::{env, env_with};
+use support::{env, env_with, env_with_options};
 
 #[test]
 fn seed_commands_track_upsert_list_and_export() {
@@ -581,7 +581,14 @@ fn bad_input_gets_one_clear_line_and_the_documented_exit_code() {
         ),
         (
             "client",
-            &["--action", "list-lists", "--base-url", "http://127.0.0.1:1"],
+            &[
+                "--action",
+                "list-lists",
+                "--base-url",
+                "http://127.0.0.1:1",
+                "--max-retries",
+                "0",
+            ],
             &[],
             1,
             "is the base URL right and reachable?",
@@ -652,4 +659,30 @@ fn help_documents_every_action_and_tool_with_an_example() {
             "{tool} is listed and has an example"
         );
     }
+}
+
+#[test]
+fn max_retries_sets_how_often_a_failing_request_is_tried() {
+    // Every request answers 503: each attempt shows in the sandbox's request log.
+    let env = env_with_options(Options {
+        faults: "503:1".into(),
+        ..Options::default()
+    });
+    let attempts = |extra: &[&str]| {
+        let before = env.sandbox.requests().len();
+        let mut args = vec!["--action", "list-lists"];
+        args.extend_from_slice(extra);
+        let (code, _, err) = env.run("client", &args);
+        assert_eq!(code, 1, "{err}");
+        assert!(err.contains("503"), "{err}");
+        env.sandbox.requests().len() - before
+    };
+    assert_eq!(attempts(&["--max-retries", "0"]), 1);
+    assert_eq!(attempts(&["--max-retries", "2"]), 3);
+    let (code, _, err) = env.run(
+        "client",
+        &["--action", "list-lists", "--max-retries", "lots"],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--max-retries"), "{err}");
 }
